@@ -1,0 +1,29 @@
+"""Alembic environment: the library's models and the library's configuration."""
+
+from alembic import context
+
+from sparkify_dw import schema
+from sparkify_dw.config import ConfigError
+from sparkify_dw.models import metadata
+
+target_metadata = metadata
+
+try:
+    url = schema.url_for_alembic(context.get_x_argument(as_dictionary=True).get("url"))
+except ConfigError as exc:
+    raise SystemExit(f"error: {exc}") from None
+
+options = {"target_metadata": target_metadata, **schema.COMPARE_OPTIONS}
+
+if context.is_offline_mode():
+    context.configure(url=url, literal_binds=True, dialect_opts={"paramstyle": "named"},
+                      **options)
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    engine = schema.create_engine(url)
+    with engine.connect() as connection:
+        context.configure(connection=connection, **options)
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()

@@ -1,0 +1,265 @@
+"""One configuration resolver for Alembic, the loader and notebooks.
+
+Precedence, per setting: explicit argument (a command-line flag) > environment
+variable > ``dwh.cfg`` > the embedded default (DuckDB file in the working
+directory, sample data bundled with the package).
+"""
+
+from __future__ import annotations
+
+import configparser
+import logging
+import os
+import re
+import stat
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.engine import URL, make_url
+
+log = logging.getLogger(__name__)
+
+ENV_URL = "SPARKIFY_DW_URL"
+ENV_CONFIG = "SPARKIFY_DW_CONFIG"
+ENV_LOG_DATA = "SPARKIFY_DW_LOG_DATA"
+ENV_SONG_DATA = "SPARKIFY_DW_SONG_DATA"
+ENV_LOG_JSONPATH = "SPARKIFY_DW_LOG_JSONPATH"
+ENV_S3_ENDPOINT = "SPARKIFY_DW_S3_ENDPOINT"
+
+DEFAULT_CONFIG_NAME = "dwh.cfg"
+DEFAULT_DUCKDB_FILE = "sparkify.duckdb"
+SAMPLE_DIR = Path(__file__).resolve().parent / "sample"
+
+IAM_ROLE_ARN_RE = re.compile(
+    r"arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}")
+REGION_RE = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-[0-9]")
+# Bucket names per the S3 naming rules; keys: printable, no quotes or backslashes,
+# so a value can never break out of a quoted SQL literal.
+S3_URI_RE = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^'\"\\;\x00-\x1f\x7f]*)?")
+HOST_RE = re.compile(r"[A-Za-z0-9.-]{1,253}")
+IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,126}")
+
+
+class ConfigError(ValueError):
+    """A configuration problem, worded as one line for the user."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The resolved configuration. ``url`` keeps the password; print ``display_url``."""
+
+    url: URL
+    log_data: str
+    song_data: str
+    log_jsonpath: str
+    iam_role_arn: str | None = None
+    region: str | None = None
+    s3_endpoint: str | None = None
+    config_file: Path | None = None
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def display_url(self) -> str:
+        return self.url.render_as_string(hide_password=True)
+
+    @property
+    def backend(self) -> str:
+        return self.url.get_backend_name()
+
+    def secrets(self) -> list[str]:
+        """Values that must never be printed (used to scrub messages)."""
+        found = [self.url.password] if self.url.password else []
+        for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            value = os.environ.get(name)
+            if value:
+                found.append(value)
+        return [str(s) for s in found if s]
+
+    def create_engine(self, **kwargs: object) -> sa.Engine:
+        return sa.create_engine(self.url, **kwargs)  # type: ignore[arg-type]
+
+
+def _read_cfg(path: Path, explicit: bool) -> configparser.ConfigParser | None:
+    if not path.exists():
+        if explicit:
+            raise ConfigError(f"{path}: configuration file not found")
+        return None
+    if not path.is_file():
+        raise ConfigError(f"{path}: not a file")
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str.upper  # type: ignore[assignment,method-assign]
+    try:
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, UnicodeDecodeError) as exc:
+        first = str(exc).splitlines()[0]
+        raise ConfigError(f"{path}: cannot parse: {first}") from None
+    return parser
+
+
+def _warn_if_exposed(path: Path, parser: configparser.ConfigParser) -> None:
+    if not parser.get("CLUSTER", "DB_PASSWORD", fallback=""):
+        return
+    mode = path.stat().st_mode
+    if mode & (stat.S_IRGRP | stat.S_IROTH):
+        log.warning("%s holds a password and is readable by other users; run: chmod 600 %s",
+                    path, path)
+
+
+def _cfg_value(parser: configparser.ConfigParser | None, section: str, key: str) -> str | None:
+    if parser is None or not parser.has_section(section):
+        return None
+    value = parser.get(section, key, fallback=None)
+    if value is None:
+        return None
+    value = value.strip().strip("'\"").strip()
+    return value or None
+
+
+def _require(parser: configparser.ConfigParser, path: Path, section: str, key: str) -> str:
+    value = _cfg_value(parser, section, key)
+    if value is None:
+        raise ConfigError(f"{path}: [{section}] {key} is missing or empty")
+    return value
+
+
+def _redshift_url(parser: configparser.ConfigParser, path: Path) -> URL:
+    host = _require(parser, path, "CLUSTER", "HOST")
+    if not HOST_RE.fullmatch(host):
+        raise ConfigError(f"{path}: [CLUSTER] HOST is not a valid host name")
+    port_text = _cfg_value(parser, "CLUSTER", "DB_PORT") or "5439"
+    try:
+        port = int(port_text)
+        if not 0 < port < 65536:
+            raise ValueError
+    except ValueError:
+        raise ConfigError(f"{path}: [CLUSTER] DB_PORT must be a port number") from None
+    db_name = _require(parser, path, "CLUSTER", "DB_NAME")
+    user = _require(parser, path, "CLUSTER", "DB_USER")
+    for key, value in (("DB_NAME", db_name), ("DB_USER", user)):
+        if not IDENT_RE.fullmatch(value):
+            raise ConfigError(f"{path}: [CLUSTER] {key} is not a valid identifier")
+    return URL.create(
+        "redshift+redshift_connector",
+        username=user,
+        password=_require(parser, path, "CLUSTER", "DB_PASSWORD"),
+        host=host,
+        port=port,
+        database=db_name,
+    )
+
+
+def _parse_url(text: str, origin: str) -> URL:
+    try:
+        return make_url(text)
+    except sa.exc.ArgumentError:
+        raise ConfigError(
+            f"{origin}: not a database URL (e.g. postgresql+psycopg://host/db)") from None
+
+
+def validate_iam_role_arn(value: str, origin: str) -> str:
+    if not IAM_ROLE_ARN_RE.fullmatch(value):
+        raise ConfigError(f"{origin}: not an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>)")
+    return value
+
+
+def validate_region(value: str, origin: str) -> str:
+    if not REGION_RE.fullmatch(value):
+        raise ConfigError(f"{origin}: not an AWS region name (e.g. us-west-2)")
+    return value
+
+
+def validate_source(value: str, origin: str) -> str:
+    """Accept a local path, ``file://`` URI or a well-formed ``s3://`` URI."""
+    if value.startswith("s3://"):
+        if not S3_URI_RE.fullmatch(value):
+            raise ConfigError(f"{origin}: not a valid S3 URI: quotes, semicolons, backslashes "
+                              "and control characters are not allowed")
+        return value
+    if "://" in value and not value.startswith("file://"):
+        raise ConfigError(f"{origin}: unsupported source scheme (use a path, file:// or s3://)")
+    if "\x00" in value:
+        raise ConfigError(f"{origin}: path contains a NUL byte")
+    return value
+
+
+def resolve(
+    *,
+    url: str | None = None,
+    config: str | os.PathLike[str] | None = None,
+    log_data: str | None = None,
+    song_data: str | None = None,
+    log_jsonpath: str | None = None,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> Settings:
+    """Resolve every setting; raise :class:`ConfigError` with one line on bad input."""
+    env = os.environ if environ is None else environ
+    here = Path.cwd() if cwd is None else cwd
+    sources: dict[str, str] = {}
+
+    explicit_cfg = config if config is not None else env.get(ENV_CONFIG) or None
+    cfg_path = Path(explicit_cfg) if explicit_cfg is not None else here / DEFAULT_CONFIG_NAME
+    if not cfg_path.is_absolute():
+        cfg_path = here / cfg_path
+    parser = _read_cfg(cfg_path, explicit=explicit_cfg is not None)
+    if parser is not None:
+        _warn_if_exposed(cfg_path, parser)
+
+    def pick(name: str, flag: str | None, env_name: str, section: str, key: str,
+             default: str | None) -> str | None:
+        if flag is not None:
+            sources[name] = "argument"
+            return flag
+        if env.get(env_name):
+            sources[name] = f"${env_name}"
+            return env[env_name]
+        cfg = _cfg_value(parser, section, key)
+        if cfg is not None:
+            sources[name] = f"{cfg_path} [{section}] {key}"
+            return cfg
+        sources[name] = "default"
+        return default
+
+    # URL: flag > env > dwh.cfg [CLUSTER] > DuckDB file in the working directory.
+    resolved_url: URL
+    if url is not None:
+        resolved_url, sources["url"] = _parse_url(url, "--url"), "argument"
+    elif env.get(ENV_URL):
+        resolved_url, sources["url"] = _parse_url(env[ENV_URL], f"${ENV_URL}"), f"${ENV_URL}"
+    elif parser is not None and parser.has_section("CLUSTER"):
+        resolved_url, sources["url"] = _redshift_url(parser, cfg_path), f"{cfg_path} [CLUSTER]"
+    else:
+        resolved_url = URL.create("duckdb", database=str(here / DEFAULT_DUCKDB_FILE))
+        sources["url"] = "default"
+
+    def source(name: str, flag: str | None, env_name: str, key: str, default: Path) -> str:
+        value = pick(name, flag, env_name, "S3", key, str(default))
+        assert value is not None
+        return validate_source(value, sources[name])
+
+    s_log = source("log_data", log_data, ENV_LOG_DATA, "LOG_DATA", SAMPLE_DIR / "log_data")
+    s_song = source("song_data", song_data, ENV_SONG_DATA, "SONG_DATA", SAMPLE_DIR / "song_data")
+    s_paths = source("log_jsonpath", log_jsonpath, ENV_LOG_JSONPATH, "LOG_JSONPATH",
+                     SAMPLE_DIR / "log_json_path.json")
+
+    arn = _cfg_value(parser, "IAM_ROLE", "ARN")
+    if arn is not None:
+        validate_iam_role_arn(arn, f"{cfg_path}: [IAM_ROLE] ARN")
+    region = pick("region", None, "AWS_DEFAULT_REGION", "S3", "REGION", None)
+    if region is not None:
+        validate_region(region, sources["region"])
+    endpoint = pick("s3_endpoint", None, ENV_S3_ENDPOINT, "S3", "ENDPOINT", None)
+
+    return Settings(
+        url=resolved_url,
+        log_data=s_log,
+        song_data=s_song,
+        log_jsonpath=s_paths,
+        iam_role_arn=arn,
+        region=region,
+        s3_endpoint=endpoint,
+        config_file=cfg_path if parser is not None else None,
+        sources=sources,
+    )
