@@ -1,0 +1,172 @@
+"""Where raw JSON comes from: listing source files, the JSONPaths file, framing records.
+
+A source is a file, a directory (searched recursively) or a glob. Hidden files and
+directories are skipped: real checkouts of the Sparkify data carry
+``.ipynb_checkpoints/`` folders with duplicate files.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import logging
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+log = logging.getLogger(__name__)
+
+JsonPath = tuple[str | int, ...]
+MAX_RECORD_BYTES = 4 * 1024 * 1024  # a record longer than this is malformed, not buffered
+
+
+class SourceError(ValueError):
+    """A source that cannot be loaded, worded as one line for the user."""
+
+
+def _local(source: str) -> str:
+    return source.removeprefix("file://")
+
+
+def _visible(path: Path, root: Path) -> bool:
+    try:
+        parts = path.relative_to(root).parts
+    except ValueError:
+        parts = path.parts
+    return not any(p.startswith(".") for p in parts)
+
+
+def list_files(source: str, what: str = "source") -> list[Path]:
+    """The JSON files a source names, sorted, hidden ones left out."""
+    if source.startswith("s3://"):
+        raise SourceError(f"{what}: {source}: s3:// sources are read by Redshift's COPY only")
+    text = _local(source)
+    if any(ch in text for ch in "*?["):
+        root = Path(text.split("*")[0].split("?")[0].split("[")[0]).parent
+        candidates = [Path(p) for p in glob.glob(text, recursive=True)]
+        files = [p for p in candidates if p.is_file() and _visible(p, root)]
+        if not files:
+            raise SourceError(f"{what}: {source}: the pattern matches no file")
+        return sorted(files)
+    path = Path(text)
+    if path.is_file():
+        return [path]
+    if not path.exists():
+        raise SourceError(f"{what}: {source}: no such file or directory")
+    if not path.is_dir():
+        raise SourceError(f"{what}: {source}: not a file or directory")
+    files, other = [], []
+    for p in path.rglob("*"):
+        if not p.is_file() or not _visible(p, path):
+            continue
+        (files if p.suffix.lower() == ".json" else other).append(p)
+    if other:
+        log.warning("%s: ignored %d file(s) not named *.json under %s, e.g. %s",
+                    what, len(other), source, sorted(other)[0])
+    if not files:
+        raise SourceError(f"{what}: {source}: no *.json files in this directory")
+    return sorted(files)
+
+
+_PATH_STEP = re.compile(
+    r"""\.(?P<name>[A-Za-z_][A-Za-z0-9_]*)"""
+    r"""|\[\s*'(?P<sq>[^'\\]*)'\s*\]"""
+    r"""|\[\s*"(?P<dq>[^"\\]*)"\s*\]"""
+    r"""|\[\s*(?P<idx>[0-9]+)\s*\]"""
+)
+
+
+def parse_jsonpath(expr: str) -> JsonPath:
+    """``$['a']``, ``$.a``, ``$["a"][0]`` … as a tuple of keys and indexes (Redshift's subset)."""
+    if not expr.startswith("$"):
+        raise ValueError(f"JSONPath must start with $: {expr!r}")
+    steps: list[str | int] = []
+    pos = 1
+    while pos < len(expr):
+        m = _PATH_STEP.match(expr, pos)
+        if m is None:
+            raise ValueError(f"unsupported JSONPath syntax at position {pos}: {expr!r}")
+        if m.group("idx") is not None:
+            steps.append(int(m.group("idx")))
+        else:
+            steps.append(m.group("name") or m.group("sq") or m.group("dq") or "")
+        pos = m.end()
+    if not steps:
+        raise ValueError(f"JSONPath selects the whole record: {expr!r}")
+    return tuple(steps)
+
+
+def read_jsonpaths(source: str, expected: int) -> list[JsonPath]:
+    """Parse a JSONPaths file; its paths map event fields to columns by position."""
+    if source.startswith("s3://"):
+        raise SourceError(f"log_jsonpath: {source}: s3:// is read by Redshift's COPY only")
+    path = Path(_local(source))
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise SourceError(f"log_jsonpath: {source}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SourceError(f"log_jsonpath: {source}: cannot read: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise SourceError(f"log_jsonpath: {source}: not valid JSON: {exc}") from None
+    paths = doc.get("jsonpaths") if isinstance(doc, dict) else None
+    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+        raise SourceError(f'log_jsonpath: {source}: expected {{"jsonpaths": ["$.field", …]}}')
+    if len(paths) != expected:
+        raise SourceError(f"log_jsonpath: {source}: has {len(paths)} paths, "
+                          f"staging_events has {expected} columns")
+    try:
+        return [parse_jsonpath(p) for p in paths]
+    except ValueError as exc:
+        raise SourceError(f"log_jsonpath: {source}: {exc}") from None
+
+
+class RecordError(ValueError):
+    def __init__(self, line: int, reason: str, text: str) -> None:
+        super().__init__(f"line {line}: {reason}")
+        self.line, self.reason, self.text = line, reason, text
+
+
+_DECODER = json.JSONDecoder()
+_WS = re.compile(r"[ \t\n\r]*")
+
+
+def iter_records(stream: TextIO) -> Iterator[tuple[int, str]]:
+    """Yield ``(line_number, json_text)`` for each JSON value in a text stream.
+
+    The framing is Redshift's: values separated by whitespace, so newline-delimited
+    files, concatenated objects and pretty-printed objects all work. Each value's text
+    is passed on verbatim; the database parses it. Memory is bounded by one record.
+    """
+    buf, start, lineno = "", 0, 0
+    for raw in stream:
+        lineno += 1
+        if not buf:
+            if raw.isspace() or not raw:
+                continue
+            buf, start = raw, lineno
+        else:
+            buf += raw
+        pos, line_at = 0, start
+        while True:
+            ws = _WS.match(buf, pos)
+            assert ws is not None
+            line_at += buf.count("\n", pos, ws.end())
+            pos = ws.end()
+            if pos >= len(buf):
+                buf = ""
+                break
+            try:
+                _, end = _DECODER.raw_decode(buf, pos)
+            except json.JSONDecodeError as exc:
+                if exc.pos >= len(buf.rstrip()) and len(buf) < MAX_RECORD_BYTES:
+                    # The value goes on on the next line: keep reading.
+                    buf, start = buf[pos:], line_at
+                    break
+                raise RecordError(line_at, f"malformed JSON: {exc.msg}", buf[pos:]) from None
+            yield line_at, buf[pos:end]
+            line_at += buf.count("\n", pos, end)
+            pos = end
+    if buf.strip():
+        raise RecordError(start, "malformed JSON: unexpected end of file", buf)
