@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Interval, String, literal_column
+from sqlalchemy import Interval, String, func, literal_column
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import Column, CreateColumn, CreateTable, DropTable, Table
 from sqlalchemy.sql import ClauseElement, ColumnElement, Executable
@@ -30,10 +30,10 @@ def _identity_columns(table: Any) -> list[Column[Any]]:
 
 
 @compiles(CreateColumn, "duckdb")
-def _duckdb_create_column(element: CreateColumn[Any], compiler: DDLCompiler, **kw: Any) -> str:
+def _duckdb_create_column(element: CreateColumn, compiler: DDLCompiler, **kw: Any) -> str:
     column = element.element
     if column.identity is None:
-        return compiler.visit_create_column(element, **kw)  # type: ignore[no-any-return]
+        return compiler.visit_create_column(element, **kw)  # type: ignore[no-any-return,no-untyped-call]
     preparer = compiler.preparer
     type_ = compiler.dialect.type_compiler_instance.process(column.type)
     seq = preparer.quote(identity_sequence_name(column))
@@ -42,7 +42,7 @@ def _duckdb_create_column(element: CreateColumn[Any], compiler: DDLCompiler, **k
 
 @compiles(CreateTable, "duckdb")
 def _duckdb_create_table(element: CreateTable, compiler: DDLCompiler, **kw: Any) -> str:
-    text = compiler.visit_create_table(element, **kw)
+    text = compiler.visit_create_table(element, **kw)  # type: ignore[no-untyped-call]
     for column in _identity_columns(element.element):
         seq = compiler.preparer.quote(identity_sequence_name(column))
         text = f"CREATE SEQUENCE IF NOT EXISTS {seq};\n{text}"
@@ -51,7 +51,7 @@ def _duckdb_create_table(element: CreateTable, compiler: DDLCompiler, **kw: Any)
 
 @compiles(DropTable, "duckdb")
 def _duckdb_drop_table(element: DropTable, compiler: DDLCompiler, **kw: Any) -> str:
-    text = compiler.visit_drop_table(element, **kw)
+    text = compiler.visit_drop_table(element, **kw)  # type: ignore[no-untyped-call]
     for column in _identity_columns(element.element):
         seq = compiler.preparer.quote(identity_sequence_name(column))
         text += f";\nDROP SEQUENCE IF EXISTS {seq}"
@@ -79,8 +79,8 @@ def _epoch_ms_default(element: epoch_ms_to_timestamp, compiler: SQLCompiler, **k
     epoch = literal_column("TIMESTAMP 'epoch'", TIMESTAMP())
     second = literal_column("INTERVAL '1 second'", Interval())
     milli = literal_column("INTERVAL '1 millisecond'", Interval())
-    # // on integers is integer division; % renders escaped for the driver's paramstyle.
-    expr = epoch + (ms // 1000) * second + (ms % 1000) * milli
+    # // on integers is integer division; MOD() rather than %, which some drivers escape.
+    expr = epoch + (ms // 1000) * second + func.mod(ms, 1000) * milli
     return f"({compiler.process(expr, **kw)})"
 
 

@@ -20,8 +20,8 @@ import sqlalchemy as sa
 
 from sparkify_dw import backends, schema, transform
 from sparkify_dw.config import ConfigError, Settings, resolve
-from sparkify_dw.models import STAR_TABLES, StagingEvent, StagingSong
-from sparkify_dw.sources import SourceError, read_jsonpaths
+from sparkify_dw.models import STAGING_EVENTS, STAGING_SONGS, STAR_TABLES
+from sparkify_dw.sources import JsonPath, SourceError, read_jsonpaths
 from sparkify_dw.staging import StageRequest
 
 log = logging.getLogger("sparkify_dw.load")
@@ -59,14 +59,14 @@ class LoadResult:
 
 def requests(settings: Settings) -> list[StageRequest]:
     """What the stage step loads: events mapped by the JSONPaths file, songs by key name."""
-    events = StagingEvent.__table__
+    events = STAGING_EVENTS
     if settings.backend == "redshift":
-        paths = [()] * len(events.columns)  # COPY reads the JSONPaths file from S3 itself
+        paths: list[JsonPath] = [()] * len(events.columns)  # COPY reads the file from S3
     else:
         paths = read_jsonpaths(settings.log_jsonpath, expected=len(events.columns))
     return [
         StageRequest(events, settings.log_data, list(paths), settings.log_jsonpath),
-        StageRequest(StagingSong.__table__, settings.song_data, None),
+        StageRequest(STAGING_SONGS, settings.song_data, None),
     ]
 
 
@@ -74,7 +74,7 @@ def _count(conn: sa.Connection, table: sa.Table) -> int:
     return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
 
 
-def _compile(stmt: sa.Executable, dialect: sa.Dialect) -> str:
+def _compile(stmt: sa.ClauseElement, dialect: sa.Dialect) -> str:
     return str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True})).strip()
 
 
@@ -84,7 +84,8 @@ def _stage(conn: sa.Connection, backend: backends.Backend, settings: Settings,
     for req in reqs:
         conn.execute(sa.delete(req.table))
     for req in reqs:
-        result.staged[req.table.name] = backend.stage(conn, req, progress)
+        backend.stage(conn, req, progress)
+        result.staged[req.table.name] = _count(conn, req.table)
 
 
 def _transform(conn: sa.Connection, result: LoadResult) -> None:
@@ -102,7 +103,7 @@ def _transform(conn: sa.Connection, result: LoadResult) -> None:
 
 
 def _check(conn: sa.Connection, result: LoadResult) -> None:
-    for table in (StagingEvent.__table__, StagingSong.__table__, *STAR_TABLES):
+    for table in (STAGING_EVENTS, STAGING_SONGS, *STAR_TABLES):
         result.counts[table.name] = _count(conn, table)
     if result.counts.get("staging_events") and not result.counts.get("songplays"):
         raise LoadError("check: events were staged but songplays is empty")
@@ -110,7 +111,8 @@ def _check(conn: sa.Connection, result: LoadResult) -> None:
 
 def dry_run(settings: Settings, steps: Sequence[str] = STEPS) -> list[str]:
     """Every statement the load would run, compiled for the target dialect; runs nothing."""
-    dialect = settings.create_engine().dialect
+    # Named parameters: printed text carries no driver-specific %-escaping.
+    dialect = settings.create_engine(paramstyle="named").dialect
     backend = backends.for_settings(settings)
     out: list[str] = []
     if "stage" in steps:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     MetaData,
     SmallInteger,
     String,
+    Table,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -191,8 +192,17 @@ class SongPlay(Base):
     time: Mapped[Time] = relationship(back_populates="songplays")
 
 
-STAGING_TABLES = (StagingEvent.__table__, StagingSong.__table__)
+def _table(model: type[Base]) -> Table:
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+# Core handles on the same tables, for SQLAlchemy Core statements.
+STAGING_EVENTS = _table(StagingEvent)
+STAGING_SONGS = _table(StagingSong)
+ARTISTS, SONGS, USERS, TIME, SONGPLAYS = (_table(m) for m in (Artist, Song, User, Time, SongPlay))
+STAGING_TABLES = (STAGING_EVENTS, STAGING_SONGS)
 # Dependency order: dimensions before the fact that references them.
-STAR_TABLES = (Artist.__table__, Song.__table__, User.__table__, Time.__table__,
-               SongPlay.__table__)
+STAR_TABLES = (ARTISTS, SONGS, USERS, TIME, SONGPLAYS)
 metadata = Base.metadata

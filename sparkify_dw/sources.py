@@ -56,17 +56,18 @@ def list_files(source: str, what: str = "source") -> list[Path]:
         raise SourceError(f"{what}: {source}: no such file or directory")
     if not path.is_dir():
         raise SourceError(f"{what}: {source}: not a file or directory")
-    files, other = [], []
+    found: list[Path] = []
+    other: list[Path] = []
     for p in path.rglob("*"):
         if not p.is_file() or not _visible(p, path):
             continue
-        (files if p.suffix.lower() == ".json" else other).append(p)
+        (found if p.suffix.lower() == ".json" else other).append(p)
     if other:
         log.warning("%s: ignored %d file(s) not named *.json under %s, e.g. %s",
                     what, len(other), source, sorted(other)[0])
-    if not files:
+    if not found:
         raise SourceError(f"{what}: {source}: no *.json files in this directory")
-    return sorted(files)
+    return sorted(found)
 
 
 _PATH_STEP = re.compile(

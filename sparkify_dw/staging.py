@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement
 
 from sparkify_dw.constructs import json_text
-from sparkify_dw.models import StagingEvent, StagingSong
+from sparkify_dw.models import STAGING_EVENTS
 from sparkify_dw.sources import JsonPath
 
 
@@ -30,7 +30,7 @@ class StageRequest:
 
     @property
     def what(self) -> str:
-        return "log_data" if self.table is StagingEvent.__table__ else "song_data"
+        return "log_data" if self.table is STAGING_EVENTS else "song_data"
 
     def paths(self) -> list[tuple[sa.Column[Any], JsonPath]]:
         columns = list(self.table.columns)
@@ -60,6 +60,3 @@ def insert_typed(request: StageRequest, document: ColumnElement[Any],
     select = sa.select(*typed_record(document, request)).select_from(source)
     return sa.insert(request.table).from_select([c.name for c, _ in request.paths()], select)
 
-
-EVENTS = StagingEvent.__table__
-SONGS = StagingSong.__table__

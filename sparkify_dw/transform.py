@@ -27,10 +27,18 @@ import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement
 
 from sparkify_dw.constructs import epoch_ms_to_timestamp
-from sparkify_dw.models import Artist, Song, SongPlay, StagingEvent, StagingSong, Time, User
+from sparkify_dw.models import (
+    ARTISTS,
+    SONGPLAYS,
+    SONGS,
+    STAGING_EVENTS,
+    STAGING_SONGS,
+    TIME,
+    USERS,
+)
 
-E = StagingEvent.__table__
-S = StagingSong.__table__
+E = STAGING_EVENTS
+S = STAGING_SONGS
 NEXT_SONG = "NextSong"
 
 
@@ -40,7 +48,7 @@ class Step:
 
     table: str
     action: str  # "insert" or "update"
-    statement: sa.Executable
+    statement: sa.Insert | sa.Update
 
 
 def _first(select_cols: list[ColumnElement[Any]], partition: list[ColumnElement[Any]],
@@ -65,7 +73,7 @@ def _insert_new(table: sa.Table, key: str, source: sa.Subquery) -> sa.Insert:
 
 
 def artists() -> list[Step]:
-    t = Artist.__table__
+    t = ARTISTS
     source = _first(
         [S.c.artist_id, S.c.artist_name.label("name"), S.c.artist_location.label("location"),
          S.c.artist_latitude.label("latitude"), S.c.artist_longitude.label("longitude")],
@@ -75,7 +83,7 @@ def artists() -> list[Step]:
 
 
 def songs() -> list[Step]:
-    t = Song.__table__
+    t = SONGS
     year = sa.case((S.c.year == 0, sa.null()), else_=S.c.year)
     source = _first(
         [S.c.song_id, S.c.title, S.c.artist_id, sa.cast(year, sa.SmallInteger).label("year"),
@@ -89,7 +97,7 @@ def songs() -> list[Step]:
 
 
 def users() -> list[Step]:
-    t = User.__table__
+    t = USERS
     latest = _first(
         [E.c.user_id, E.c.first_name, E.c.last_name, E.c.gender, E.c.level,
          epoch_ms_to_timestamp(E.c.ts).label("last_event_at")],
@@ -127,7 +135,7 @@ def _millis(seconds: ColumnElement[Any]) -> ColumnElement[Any]:
 
 
 def time() -> list[Step]:
-    t = Time.__table__
+    t = TIME
     plays = _plays()
     starts = sa.select(plays.c.start_time).distinct().subquery("starts")
 
@@ -141,7 +149,7 @@ def time() -> list[Step]:
 
 
 def songplays() -> list[Step]:
-    t = SongPlay.__table__
+    t = SONGPLAYS
     plays = _plays()
     catalogue = sa.select(S.c.title, S.c.artist_name, _millis(S.c.duration).label("millis"),
                           S.c.song_id, S.c.artist_id).where(

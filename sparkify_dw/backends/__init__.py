@@ -29,8 +29,8 @@ class Backend(ABC):
         self.settings = settings
 
     @abstractmethod
-    def stage(self, conn: sa.Connection, request: StageRequest, progress: Progress) -> int:
-        """Append the records of ``request.source`` to ``request.table``; return rows staged."""
+    def stage(self, conn: sa.Connection, request: StageRequest, progress: Progress) -> None:
+        """Append the records of ``request.source`` to ``request.table``."""
 
     @abstractmethod
     def stage_statements(self, request: StageRequest, dialect: sa.Dialect) -> Iterator[str]:

@@ -36,14 +36,13 @@ def _statement(request: StageRequest, files: list[Path]) -> sa.Insert:
 class DuckDBBackend(Backend):
     name = "duckdb"
 
-    def stage(self, conn: sa.Connection, request: StageRequest, progress: Progress) -> int:
+    def stage(self, conn: sa.Connection, request: StageRequest, progress: Progress) -> None:
         files = list_files(request.source, request.what)
-        staged, done = 0, 0
+        done = 0
         for batch in _batches(files):
-            staged += conn.execute(_statement(request, batch)).rowcount
+            conn.execute(_statement(request, batch))
             done += len(batch)
             progress(request.what, done, len(files))
-        return staged
 
     def stage_statements(self, request: StageRequest, dialect: sa.Dialect) -> Iterator[str]:
         files = list_files(request.source, request.what)

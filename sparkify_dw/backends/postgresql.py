@@ -40,7 +40,7 @@ def _insert(request: StageRequest) -> sa.Insert:
 class PostgreSQLBackend(Backend):
     name = "postgresql"
 
-    def stage(self, conn: sa.Connection, request: StageRequest, progress: Progress) -> int:
+    def stage(self, conn: sa.Connection, request: StageRequest, progress: Progress) -> None:
         files = list_files(request.source, request.what)
         RAW.create(conn)
         copy_sql = str(copy_from_stdin(RAW, ["file_id", "line_no", "body"]).compile(
@@ -57,9 +57,8 @@ class PostgreSQLBackend(Backend):
             except UnicodeDecodeError as exc:
                 raise SourceError(f"{path}: not UTF-8 text ({exc.reason})") from None
             progress(request.what, file_id + 1, len(files))
-        staged = conn.execute(_insert(request)).rowcount
+        conn.execute(_insert(request))
         RAW.drop(conn)
-        return staged
 
     def stage_statements(self, request: StageRequest, dialect: sa.Dialect) -> Iterator[str]:
         files = list_files(request.source, request.what)

@@ -1,0 +1,83 @@
+"""``python -m sparkify_dw.load`` as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import sqlalchemy as sa
+
+from sparkify_dw import schema
+from tests.test_redshift_sql import CFG
+
+
+def cli(*args: str, cwd: Path,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "sparkify_dw.load", *args], cwd=cwd, text=True,
+                          capture_output=True, env={**os.environ, **(env or {})}, timeout=300)
+
+
+def test_default_run_prints_summary(tmp_path: Path) -> None:
+    schema.upgrade(f"duckdb:///{tmp_path / 'sparkify.duckdb'}")
+    proc = cli(cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "staged    staging_events       4,091 rows" in proc.stdout
+    assert "inserted  songplays            3,478 rows" in proc.stdout
+    assert "time      stage" in proc.stdout
+    quiet = cli("-q", cwd=tmp_path)
+    assert quiet.returncode == 0 and quiet.stdout == ""
+
+
+def test_refuses_warehouse_not_at_head(tmp_path: Path) -> None:
+    proc = cli(cwd=tmp_path)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == ("error: the warehouse has no sparkify_dw schema, this library "
+                                   "needs 0001: run `alembic upgrade head`")
+
+
+def test_steps_subset_and_bad_step(tmp_path: Path) -> None:
+    schema.upgrade(f"duckdb:///{tmp_path / 'sparkify.duckdb'}")
+    proc = cli("--steps", "stage", cwd=tmp_path)
+    assert proc.returncode == 0 and "inserted" not in proc.stdout
+    proc = cli("--steps", "transform,check", cwd=tmp_path)
+    assert proc.returncode == 0 and "inserted  songplays            3,478" in proc.stdout
+    bad = cli("--steps", "stage,explode", cwd=tmp_path)
+    assert bad.returncode == 1 and bad.stderr.strip().startswith("error: unknown step 'explode'")
+
+
+def test_bad_sources_one_line_no_traceback(tmp_path: Path) -> None:
+    schema.upgrade(f"duckdb:///{tmp_path / 'sparkify.duckdb'}")
+    for args, message in [
+        (["--log-data", str(tmp_path / "missing")], "no such file or directory"),
+        (["--log-jsonpath", str(tmp_path / "none.json")], "log_jsonpath"),
+        (["--url", "nonsense"], "not a database URL"),
+    ]:
+        proc = cli(*args, cwd=tmp_path)
+        assert proc.returncode == 1, args
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
+    verbose = cli("-v", "--log-data", str(tmp_path / "missing"), cwd=tmp_path)
+    assert "Traceback" in verbose.stderr
+
+
+def test_redshift_dry_run_masks_password(tmp_path: Path) -> None:
+    cfg = tmp_path / "dwh.cfg"
+    cfg.write_text(CFG)
+    cfg.chmod(0o600)
+    for extra in ([], ["-v"]):
+        proc = cli("--dry-run", *extra, cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        assert "COPY staging_events" in proc.stdout and "INSERT INTO songplays" in proc.stdout
+        assert "Pa55-word-XYZ" not in proc.stdout + proc.stderr
+
+
+def test_postgresql_via_environment(pg_url: sa.URL, tmp_path: Path) -> None:
+    url = pg_url.render_as_string(hide_password=False)
+    schema.upgrade(pg_url)
+    proc = cli(cwd=tmp_path, env={"SPARKIFY_DW_URL": url})
+    assert proc.returncode == 0, proc.stderr
+    assert "inserted  songplays            3,478 rows" in proc.stdout
+    dry = cli("--dry-run", cwd=tmp_path, env={"SPARKIFY_DW_URL": url})
+    assert "COPY raw_records (file_id, line_no, body) FROM STDIN" in dry.stdout
