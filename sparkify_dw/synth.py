@@ -437,7 +437,8 @@ def _foreign_pool(
 
     Mostly unknown artists (non-ASCII names mangled as in the real logs), plus
     traps for joins: a known artist with a new title, and a known (title, artist)
-    at another length. Lengths are odd in the fifth decimal, so none matches.
+    at another length (at least 2 ms off, so not equal even to the millisecond).
+    Lengths are odd in the fifth decimal, so none matches exactly either.
     """
     pool: list[tuple[str, str, str, float]] = []
     n_songs = len(cat.titles)
@@ -448,7 +449,8 @@ def _foreign_pool(
         if n_songs and kind < 0.08:  # near miss: same title and artist, other length
             j = rng.randrange(n_songs)
             base = round(cat.durations[j] * 100_000)
-            micro = max(base + rng.choice((-1, 1)) * (2 * rng.randrange(1, 200) + 1), 750_001)
+            # 2 ms to 20 ms off: the loader matches durations to the millisecond.
+            micro = max(base + rng.choice((-1, 1)) * (2 * rng.randrange(100, 1000) + 1), 750_001)
             artist, song = cat.artists[j], cat.titles[j]
         elif n_songs and kind < 0.2:  # a known artist, a song not in song_data
             artist, song = cat.artists[rng.randrange(n_songs)], _jlog(_title(rng))
