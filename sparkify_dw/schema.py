@@ -12,6 +12,7 @@ from alembic.ddl.postgresql import PostgresqlImpl
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import URL, make_url
 
+import sparkify_dw.duckdb_reflection  # noqa: F401  (duckdb:// URLs reflect from DuckDB's catalog)
 from sparkify_dw import config
 
 HEAD = "0001"  # the newest revision in migrations/versions; a test keeps them in step
