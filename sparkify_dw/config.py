@@ -81,7 +81,8 @@ class Settings:
         return sa.create_engine(self.url, **kwargs)  # type: ignore[arg-type]
 
 
-def _read_cfg(path: Path, explicit: bool) -> configparser.ConfigParser | None:
+def read_cfg(path: Path, explicit: bool = True) -> configparser.ConfigParser | None:
+    """Parse a dwh.cfg; ``None`` when an implicit one is absent. Errors are one line."""
     if not path.exists():
         if explicit:
             raise ConfigError(f"{path}: configuration file not found")
@@ -107,7 +108,8 @@ def _warn_if_exposed(path: Path, parser: configparser.ConfigParser) -> None:
                     path, path)
 
 
-def _cfg_value(parser: configparser.ConfigParser | None, section: str, key: str) -> str | None:
+def cfg_value(parser: configparser.ConfigParser | None, section: str, key: str) -> str | None:
+    """A key's value with quotes and blanks stripped; ``None`` when missing or empty."""
     if parser is None or not parser.has_section(section):
         return None
     value = parser.get(section, key, fallback=None)
@@ -118,7 +120,7 @@ def _cfg_value(parser: configparser.ConfigParser | None, section: str, key: str)
 
 
 def _require(parser: configparser.ConfigParser, path: Path, section: str, key: str) -> str:
-    value = _cfg_value(parser, section, key)
+    value = cfg_value(parser, section, key)
     if value is None:
         raise ConfigError(f"{path}: [{section}] {key} is missing or empty")
     return value
@@ -128,7 +130,7 @@ def _redshift_url(parser: configparser.ConfigParser, path: Path) -> URL:
     host = _require(parser, path, "CLUSTER", "HOST")
     if not HOST_RE.fullmatch(host):
         raise ConfigError(f"{path}: [CLUSTER] HOST is not a valid host name")
-    port_text = _cfg_value(parser, "CLUSTER", "DB_PORT") or "5439"
+    port_text = cfg_value(parser, "CLUSTER", "DB_PORT") or "5439"
     try:
         port = int(port_text)
         if not 0 < port < 65536:
@@ -203,7 +205,7 @@ def resolve(
     cfg_path = Path(explicit_cfg) if explicit_cfg is not None else here / DEFAULT_CONFIG_NAME
     if not cfg_path.is_absolute():
         cfg_path = here / cfg_path
-    parser = _read_cfg(cfg_path, explicit=explicit_cfg is not None)
+    parser = read_cfg(cfg_path, explicit=explicit_cfg is not None)
     if parser is not None:
         _warn_if_exposed(cfg_path, parser)
 
@@ -215,7 +217,7 @@ def resolve(
         if env.get(env_name):
             sources[name] = f"${env_name}"
             return env[env_name]
-        cfg = _cfg_value(parser, section, key)
+        cfg = cfg_value(parser, section, key)
         if cfg is not None:
             sources[name] = f"{cfg_path} [{section}] {key}"
             return cfg
@@ -244,7 +246,7 @@ def resolve(
     s_paths = source("log_jsonpath", log_jsonpath, ENV_LOG_JSONPATH, "LOG_JSONPATH",
                      SAMPLE_DIR / "log_json_path.json")
 
-    arn = _cfg_value(parser, "IAM_ROLE", "ARN")
+    arn = cfg_value(parser, "IAM_ROLE", "ARN")
     if arn is not None:
         validate_iam_role_arn(arn, f"{cfg_path}: [IAM_ROLE] ARN")
     region = pick("region", None, "AWS_DEFAULT_REGION", "S3", "REGION", None)

@@ -1,0 +1,523 @@
+"""Tests for ``python -m sparkify_dw.cluster`` against moto's in-memory AWS."""
+
+from __future__ import annotations
+
+import configparser
+import io
+import json
+import os
+import socket
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.loaders
+import botocore.session
+import moto.iam.models
+import pytest
+from botocore.exceptions import ClientError
+from moto import mock_aws
+
+from sparkify_dw import cluster
+from sparkify_dw.config import ENV_CONFIG, ConfigError
+
+PASSWORD = "Pw4Sparkify-q7Zx"
+REGION = "us-west-2"
+CLUSTER_ID = "sparkify-test"
+ROLE = "sparkify-test-role"
+CIDR = "203.0.113.7/32"
+
+CFG = """\
+# Sparkify warehouse settings; this comment must survive create
+[CLUSTER]
+HOST=
+DB_NAME=dwh
+DB_USER=dwhuser
+DB_PASSWORD={password}
+DB_PORT=5439
+
+[IAM_ROLE]
+; filled in by create
+ARN=
+
+[S3]
+LOG_DATA=s3://udacity-dend/log_data
+LOG_JSONPATH=s3://udacity-dend/log_json_path.json
+SONG_DATA=s3://udacity-dend/song_data
+REGION={region}
+
+[PROVISION]
+CLUSTER_IDENTIFIER={cluster_id}
+NODE_TYPE=dc2.large
+NUM_NODES=2
+IAM_ROLE_NAME={role}
+{cidr_line}
+"""
+
+
+def write_cfg(directory: Path, *, cidr: str | None = CIDR, password: str = PASSWORD) -> Path:
+    path = directory / "dwh.cfg"
+    path.write_text(CFG.format(password=password, region=REGION, cluster_id=CLUSTER_ID,
+                               role=ROLE, cidr_line=f"INGRESS_CIDR={cidr}" if cidr else ""))
+    path.chmod(0o600)
+    return path
+
+
+def _isolate_from_real_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION",
+                 "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL",
+                 "AWS_ENDPOINT_URL_IAM", "AWS_ENDPOINT_URL_REDSHIFT", "AWS_ENDPOINT_URL_EC2",
+                 "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", ENV_CONFIG):
+        monkeypatch.delenv(name, raising=False)
+    empty = tmp_path / "empty-aws-file"
+    empty.write_text("")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(empty))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(empty))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setattr(boto3, "Session", fast_session)
+
+
+# Parsing botocore's service models (EC2's is large) dominates the run time;
+# share one loader so each new session doesn't parse them again.
+_LOADER = botocore.loaders.create_loader()
+_SESSION = boto3.Session
+# moto parses ~1,000 AWS managed policies at every IAM reset; keep the one we use.
+_S3_READ_ONLY = json.dumps({"AmazonS3ReadOnlyAccess": json.loads(
+    vars(moto.iam.models)["aws_managed_policies_data"])["AmazonS3ReadOnlyAccess"]})
+
+
+def fast_session(**kwargs: Any) -> boto3.Session:
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _LOADER)
+    return _SESSION(botocore_session=core, **kwargs)
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """Fake credentials and moto's AWS; the region comes from dwh.cfg [S3] REGION."""
+    _isolate_from_real_aws(monkeypatch, tmp_path)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFAKEFAKEFAKE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "fake/secret+access-key-do-not-print")
+    # moto only knows AWS managed policies (AmazonS3ReadOnlyAccess) when asked to.
+    monkeypatch.setenv("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    monkeypatch.setattr("moto.iam.models.aws_managed_policies_data", _S3_READ_ONLY)
+    with mock_aws():
+        yield
+
+
+def client(service: str) -> Any:
+    return fast_session().client(service, region_name=REGION)
+
+
+def cluster_exists() -> bool:
+    try:
+        client("redshift").describe_clusters(ClusterIdentifier=CLUSTER_ID)
+    except ClientError as exc:
+        assert exc.response["Error"]["Code"] == "ClusterNotFound"
+        return False
+    return True
+
+
+def role_exists() -> bool:
+    try:
+        client("iam").get_role(RoleName=ROLE)
+    except ClientError as exc:
+        assert exc.response["Error"]["Code"] == "NoSuchEntity"
+        return False
+    return True
+
+
+def ingress_cidrs() -> list[str]:
+    groups = client("ec2").describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": [f"{CLUSTER_ID}-ingress"]}])["SecurityGroups"]
+    return [r["CidrIp"] for g in groups for p in g["IpPermissions"] for r in p["IpRanges"]]
+
+
+def run(*argv: str) -> int:
+    return cluster.main([*argv])
+
+
+# --------------------------------------------------------------------- full cycle
+
+
+def test_create_status_delete_cycle(aws: None, tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_cfg(tmp_path)
+    assert run("create", "--config", str(cfg), "--poll-interval", "0") == 0
+    out = capsys.readouterr().out
+
+    described = client("redshift").describe_clusters(ClusterIdentifier=CLUSTER_ID)["Clusters"][0]
+    assert (described["NodeType"], described["NumberOfNodes"]) == ("dc2.large", 2)
+    assert (described["DBName"], described["MasterUsername"]) == ("dwh", "dwhuser")
+    assert described["Endpoint"]["Port"] == 5439
+    role_arn = client("iam").get_role(RoleName=ROLE)["Role"]["Arn"]
+    assert [r["IamRoleArn"] for r in described["IamRoles"]] == [role_arn]
+    attached = client("iam").list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"]
+    assert [p["PolicyArn"] for p in attached] == [
+        "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"]
+    trust = client("iam").get_role(RoleName=ROLE)["Role"]["AssumeRolePolicyDocument"]
+    assert trust["Statement"][0]["Principal"] == {"Service": "redshift.amazonaws.com"}
+    assert ingress_cidrs() == [CIDR]
+    assert role_arn in out
+
+    # dwh.cfg: HOST and ARN written; comments, other keys and mode 0600 kept.
+    text = cfg.read_text()
+    host = described["Endpoint"]["Address"]
+    assert f"HOST={host}\n" in text
+    assert f"ARN={role_arn}\n" in text
+    assert "# Sparkify warehouse settings; this comment must survive create\n" in text
+    assert "; filled in by create\n" in text
+    assert f"DB_PASSWORD={PASSWORD}\n" in text
+    assert "SONG_DATA=s3://udacity-dend/song_data\n" in text
+    assert stat.S_IMODE(cfg.stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".dwh.cfg")] == []
+
+    assert run("status", "--config", str(cfg)) == 0
+    out = capsys.readouterr().out
+    assert "available" in out
+    assert f"{host}:5439" in out
+    assert "2 x dc2.large" in out
+    assert role_arn in out
+    assert f"{CIDR} on tcp/5439" in out
+
+    assert run("delete", "--config", str(cfg), "--wait", "--poll-interval", "0") == 0
+    out = capsys.readouterr().out
+    assert not cluster_exists()
+    assert not role_exists()
+    assert ingress_cidrs() == []
+    snapshots = client("redshift").describe_cluster_snapshots(SnapshotType="manual")["Snapshots"]
+    assert [s["SnapshotIdentifier"] for s in snapshots] == [
+        s for s in out.split() if s.startswith(f"{CLUSTER_ID}-final-")]
+    assert len(snapshots) == 1
+
+    # Deleting again is harmless and says so.
+    assert run("delete", "--config", str(cfg)) == 0
+    assert "does not exist" in capsys.readouterr().out
+
+
+def test_delete_can_skip_final_snapshot(aws: None, tmp_path: Path) -> None:
+    cfg = write_cfg(tmp_path)
+    cluster.create(cfg, poll_interval=0, out=io.StringIO(), progress=io.StringIO())
+    result = cluster.delete(cfg, skip_final_snapshot=True, out=io.StringIO())
+    assert result.cluster_deleted and result.role_deleted
+    assert result.snapshot_identifier is None
+    assert client("redshift").describe_cluster_snapshots(SnapshotType="manual")["Snapshots"] == []
+    assert not cluster_exists()
+
+
+def test_status_without_cluster(aws: None, tmp_path: Path,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_cfg(tmp_path)
+    assert run("status", "--config", str(cfg)) == cluster.EXIT_NO_CLUSTER
+    out = capsys.readouterr().out
+    assert f"does not exist in {REGION}" in out
+    assert f"{ROLE} does not exist" in out
+
+
+# ------------------------------------------------------------------------ CIDR guard
+
+
+def test_create_refuses_without_cidr(aws: None, tmp_path: Path,
+                                     capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_cfg(tmp_path, cidr=None)
+    before = cfg.read_text()
+    assert run("create", "--config", str(cfg), "--poll-interval", "0") == cluster.EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert err.startswith("error: no ingress CIDR")
+    assert "INGRESS_CIDR" in err and err.count("\n") == 1
+    assert not role_exists() and not cluster_exists()
+    assert cfg.read_text() == before
+
+
+def test_create_refuses_whole_internet_without_flag(aws: None, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_cfg(tmp_path, cidr="0.0.0.0/0")
+    assert run("create", "--config", str(cfg), "--poll-interval", "0") == cluster.EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert "--allow-public" in err and err.count("\n") == 1
+    assert not role_exists() and not cluster_exists()
+
+    assert run("create", "--config", str(cfg), "--poll-interval", "0", "--allow-public") == 0
+    assert ingress_cidrs() == ["0.0.0.0/0"]
+
+
+def test_allow_public_without_cidr_and_cidr_flag(aws: None, tmp_path: Path) -> None:
+    cfg = write_cfg(tmp_path, cidr=None)
+    assert run("create", "--config", str(cfg), "--poll-interval", "0", "--cidr",
+               "198.51.100.0/24") == 0
+    assert ingress_cidrs() == ["198.51.100.0/24"]
+
+
+@pytest.mark.parametrize("value, message", [
+    ("203.0.113.7/24", "did you mean 203.0.113.0/24"),
+    ("not-a-cidr", "not a CIDR block"),
+    ("::/0", "whole internet"),
+])
+def test_ingress_cidr_validation(value: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        cluster.ingress_cidr(value)
+
+
+def test_ingress_cidr_accepts_ipv6_and_public_with_flag() -> None:
+    assert cluster.ingress_cidr("2001:db8::/32") == "2001:db8::/32"
+    assert cluster.ingress_cidr("0.0.0.0/0", allow_public=True) == "0.0.0.0/0"
+    assert cluster.ingress_cidr(None, allow_public=True) == "0.0.0.0/0"
+
+
+# ----------------------------------------------------------------------- idempotence
+
+
+def test_create_twice_reuses_everything(aws: None, tmp_path: Path) -> None:
+    cfg = write_cfg(tmp_path)
+    first = cluster.create(cfg, poll_interval=0, out=io.StringIO(), progress=io.StringIO())
+    second_out = io.StringIO()
+    second = cluster.create(cfg, poll_interval=0, out=second_out, progress=io.StringIO())
+    text = second_out.getvalue()
+    assert second.role_arn == first.role_arn
+    assert second.host == first.host
+    assert f"role {ROLE}: exists, reusing" in text
+    assert f"cluster {CLUSTER_ID}: exists (available), reusing" in text
+    assert "already open" in text
+    assert len(client("redshift").describe_clusters()["Clusters"]) == 1
+    assert ingress_cidrs() == [CIDR]
+    assert cfg.read_text().count("HOST=") == 1
+
+
+def test_changed_cidr_replaces_the_old_rule(aws: None, tmp_path: Path) -> None:
+    cfg = write_cfg(tmp_path)
+    cluster.create(cfg, poll_interval=0, out=io.StringIO(), progress=io.StringIO())
+    out = io.StringIO()
+    cluster.create(cfg, cidr="198.51.100.9/32", poll_interval=0, out=out, progress=io.StringIO())
+    assert ingress_cidrs() == ["198.51.100.9/32"]
+    assert f"removed old ingress {CIDR}" in out.getvalue()
+
+
+def test_delete_keeps_a_role_it_did_not_create(aws: None, tmp_path: Path) -> None:
+    cfg = write_cfg(tmp_path)
+    client("iam").create_role(
+        RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(cluster.TRUST_POLICY))
+    cluster.create(cfg, poll_interval=0, out=io.StringIO(), progress=io.StringIO())
+    out = io.StringIO()
+    result = cluster.delete(cfg, wait=True, poll_interval=0, out=out, progress=io.StringIO())
+    assert not result.role_deleted and role_exists()
+    assert "not created by sparkify_dw.cluster, kept" in out.getvalue()
+    assert not cluster_exists()
+
+
+# ---------------------------------------------------------------------- AWS errors
+
+
+def test_no_credentials_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    _isolate_from_real_aws(monkeypatch, tmp_path)
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY", raising=False)
+    cfg = write_cfg(tmp_path)
+    assert run("status", "--config", str(cfg)) == cluster.EXIT_AWS
+    captured = capsys.readouterr()
+    assert captured.err.startswith("error: no AWS credentials found")
+    assert captured.err.count("\n") == 1
+    assert "Traceback" not in captured.err
+
+    assert run("status", "--config", str(cfg), "-v") == cluster.EXIT_AWS
+    assert "Traceback" in capsys.readouterr().err
+
+
+def test_unreachable_endpoint_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    _isolate_from_real_aws(monkeypatch, tmp_path)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFAKEFAKEFAKE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "fake-secret")
+    with socket.socket() as sock:  # a local port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    cfg = write_cfg(tmp_path)
+    assert run("status", "--config", str(cfg)) == cluster.EXIT_AWS
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: cannot reach http://127.0.0.1:{port}")
+    assert err.endswith(": check the region name and your network\n")
+    assert err.count("\n") == 1
+
+
+def test_client_error_is_one_scrubbed_line(aws: None, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    secret_key = os.environ["AWS_SECRET_ACCESS_KEY"]
+
+    def boom(*args: object, **kwargs: object) -> str:
+        raise ClientError({"Error": {"Code": "ClusterQuotaExceeded",
+                                     "Message": f"quota hit for {PASSWORD} and {secret_key}"}},
+                          "CreateCluster")
+
+    monkeypatch.setattr(cluster, "_ensure_role", boom)
+    cfg = write_cfg(tmp_path)
+    assert run("create", "--config", str(cfg), "--poll-interval", "0") == cluster.EXIT_AWS
+    err = capsys.readouterr().err
+    assert err.startswith("error: AWS quota or capacity limit reached")
+    assert "CreateCluster" in err and err.count("\n") == 1
+    assert PASSWORD not in err and secret_key not in err and "***" in err
+
+    assert run("-v", "create", "--config", str(cfg), "--poll-interval", "0") == cluster.EXIT_AWS
+    err = capsys.readouterr().err
+    assert "Traceback" in err
+    assert PASSWORD not in err and secret_key not in err
+
+
+def test_weak_password_refused_before_any_aws_call(aws: None, tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    weak = "alllowercase"
+    cfg = write_cfg(tmp_path, password=weak)
+    assert run("create", "--config", str(cfg)) == cluster.EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert "DB_PASSWORD does not meet Redshift's rules" in err
+    assert weak not in err
+    assert not role_exists()
+
+
+def test_password_never_printed(aws: None, tmp_path: Path,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_cfg(tmp_path)
+    secret_key = os.environ["AWS_SECRET_ACCESS_KEY"]
+    outputs = []
+    for argv in (["create", "--poll-interval", "0"], ["create", "--poll-interval", "0"],
+                 ["status"], ["delete", "--wait", "--poll-interval", "0"], ["status"]):
+        run(*argv, "--config", str(cfg), "-v")
+        captured = capsys.readouterr()
+        outputs.append(captured.out + captured.err)
+    everything = "".join(outputs)
+    assert "available" in everything  # the commands did produce output
+    assert PASSWORD not in everything
+    assert secret_key not in everything
+    assert PASSWORD not in repr(cluster.load_config(cfg))
+
+
+# -------------------------------------------------------------------- waiting
+
+
+class FakeRedshift:
+    """Answers describe_clusters with a scripted series of states."""
+
+    def __init__(self, states: list[str | None]) -> None:
+        self.states = states
+        self.calls = 0
+
+    def describe_clusters(self, ClusterIdentifier: str) -> dict[str, Any]:
+        state = self.states[min(self.calls, len(self.states) - 1)]
+        self.calls += 1
+        if state is None:
+            raise ClientError({"Error": {"Code": "ClusterNotFound", "Message": "gone"}},
+                              "DescribeClusters")
+        endpoint = {"Address": "h.example.com", "Port": 5439} if state == "available" else None
+        return {"Clusters": [{"ClusterStatus": state, "Endpoint": endpoint}]}
+
+
+def test_wait_prints_a_line_per_poll() -> None:
+    progress = io.StringIO()
+    fake = FakeRedshift(["creating", "creating", "available"])
+    found = cluster.wait_for_cluster(fake, "c", poll_interval=0, progress=progress)
+    assert found is not None and found["ClusterStatus"] == "available"
+    lines = progress.getvalue().splitlines()
+    assert lines == ["waiting: cluster c is creating (0s of 1800s)"] * 2 + [
+        "cluster c: available after 0s"]
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_wait_spins_on_a_terminal() -> None:
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    screen = Terminal()
+    cluster.wait_for_cluster(FakeRedshift(["creating", "available"]), "c", poll_interval=1,
+                             progress=screen, clock=lambda: now[0], sleep=sleep)
+    text = screen.getvalue()
+    frames = [chunk[0] for chunk in text.split("\r\033[K")[1:-1]]
+    assert frames == ["|", "/", "-", "\\", "|"]  # 1s in 0.25s steps, one redraw each
+    assert text.endswith("\r\033[Kcluster c: available after 1s\n")
+    assert "\n" not in text[:-1]  # everything else redrawn in place
+
+
+def test_wait_times_out_with_a_way_forward() -> None:
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+
+    with pytest.raises(cluster.ClusterError, match=r"timed out after 25s .*creating.* create"):
+        cluster.wait_for_cluster(FakeRedshift(["creating"]), "c", timeout=25, poll_interval=10,
+                                 progress=io.StringIO(), clock=lambda: now[0], sleep=sleep)
+    assert slept == [10, 10, 5]
+
+
+def test_wait_for_deletion_and_dead_states() -> None:
+    assert cluster.wait_for_cluster(FakeRedshift(["deleting", None]), "c", until="deleted",
+                                    poll_interval=0, progress=io.StringIO()) is None
+    with pytest.raises(cluster.ClusterError, match="is deleting"):
+        cluster.wait_for_cluster(FakeRedshift(["deleting"]), "c", poll_interval=0,
+                                 progress=io.StringIO())
+
+
+# ------------------------------------------------------------------ dwh.cfg edits
+
+
+def test_update_cfg_inserts_missing_keys_in_place(tmp_path: Path) -> None:
+    cfg = tmp_path / "dwh.cfg"
+    cfg.write_bytes(b"[CLUSTER]\r\nDB_NAME = dwh\r\nDB_PORT = 5439\r\n\r\n"
+                    b"# about S3\r\n[S3]\r\nREGION = us-west-2")
+    cfg.chmod(0o640)
+    cluster.update_cfg(cfg, {("CLUSTER", "HOST"): "h.example.com",
+                             ("IAM_ROLE", "ARN"): "arn:aws:iam::123456789012:role/r"})
+    assert cfg.read_bytes() == (
+        b"[CLUSTER]\r\nDB_NAME = dwh\r\nDB_PORT = 5439\r\nHOST = h.example.com\r\n\r\n"
+        b"# about S3\r\n[S3]\r\nREGION = us-west-2\r\n\r\n"
+        b"[IAM_ROLE]\r\nARN = arn:aws:iam::123456789012:role/r\r\n")
+    assert stat.S_IMODE(cfg.stat().st_mode) == 0o640
+
+
+def test_update_cfg_replaces_multiline_value_and_follows_symlink(tmp_path: Path) -> None:
+    real = tmp_path / "real.cfg"
+    real.write_text("[CLUSTER]\nhost = old\n  continued\nDB_NAME=dwh\n")
+    link = tmp_path / "dwh.cfg"
+    link.symlink_to(real)
+    cluster.update_cfg(link, {("CLUSTER", "HOST"): "new.example.com"})
+    assert link.is_symlink()
+    assert real.read_text() == "[CLUSTER]\nhost = new.example.com\nDB_NAME=dwh\n"
+    parser = configparser.ConfigParser()
+    parser.read(real)
+    assert parser.get("CLUSTER", "host") == "new.example.com"
+
+
+# ----------------------------------------------------------------------------- CLI
+
+
+def test_help_shows_the_workflow(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("--help") == 0
+    out = capsys.readouterr().out
+    for command in ("create", "status", "delete"):
+        assert f"    {command} " in out
+    steps = ["python -m sparkify_dw.cluster create", "alembic upgrade head",
+             "python -m sparkify_dw.load", "python -m sparkify_dw.cluster delete"]
+    positions = [out.index(step) for step in steps]
+    assert positions == sorted(positions)
+
+
+def test_missing_node_type_and_bad_identifier(aws: None, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_cfg(tmp_path)
+    cfg.write_text(cfg.read_text().replace("NODE_TYPE=dc2.large\n", ""))
+    assert run("create", "--config", str(cfg)) == cluster.EXIT_CONFIG
+    assert "[PROVISION] NODE_TYPE is missing" in capsys.readouterr().err
+    cfg.write_text(cfg.read_text().replace(f"={CLUSTER_ID}", "=bad--name"))
+    assert run("status", "--config", str(cfg)) == cluster.EXIT_CONFIG
+    assert "CLUSTER_IDENTIFIER" in capsys.readouterr().err
