@@ -15,7 +15,7 @@ from sqlalchemy.schema import Column, CreateColumn, CreateTable, DropTable, Tabl
 from sqlalchemy.sql import ClauseElement, ColumnElement, Executable
 from sqlalchemy.sql.compiler import DDLCompiler, SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
-from sqlalchemy.types import TIMESTAMP
+from sqlalchemy.types import ARRAY, TIMESTAMP, TypeEngine
 
 # --- DDL: identity columns on DuckDB ---------------------------------------------------------
 # DuckDB has no IDENTITY; the same model column becomes a sequence-backed default there.
@@ -133,28 +133,155 @@ def _json_text_postgresql(element: json_text, compiler: SQLCompiler, **kw: Any) 
     return f"({doc} #>> {_literal(compiler, '{' + items + '}')})"
 
 
-# --- staging readers ----------------------------------------------------------------------
+# --- the fields of a JSON record, parsed once -------------------------------------------------
 
 
-class json_records(FunctionElement[Any]):
-    """DuckDB's JSON reader over files: one row per JSON value, column ``json``.
+class json_fields(FunctionElement[Any]):
+    """The values at several JSON paths of one document, as an array of text (1-based).
 
-    ``format = 'auto'`` reads newline-delimited, concatenated and pretty-printed values
-    alike, the framing Redshift's COPY accepts.
+    NULL when the document is not valid JSON (DuckDB parses text here; on PostgreSQL
+    the caller hands in ``jsonb`` that is already valid). One parse per record, however
+    many fields: the cost of staging is the cost of this expression.
+    """
+
+    type = ARRAY(String())
+    inherit_cache = False
+    name = "json_fields"
+
+    def __init__(self, document: ColumnElement[Any], paths: Sequence[Sequence[str | int]]) -> None:
+        super().__init__(document)
+        self.paths = [tuple(p) for p in paths]
+
+
+def _duckdb_path(path: Sequence[str | int]) -> str:
+    parts = ["$"]
+    for step in path:
+        if isinstance(step, int):
+            parts.append(f"[{step}]")
+        else:
+            parts.append('."' + step.replace('"', '\\"') + '"')
+    return "".join(parts)
+
+
+@compiles(json_fields, "duckdb")
+def _json_fields_duckdb(element: json_fields, compiler: SQLCompiler, **kw: Any) -> str:
+    doc = compiler.process(element.clauses, **kw)
+    paths = ", ".join(_literal(compiler, _duckdb_path(p)) for p in element.paths)
+    # try(): malformed JSON gives NULL instead of failing the statement.
+    return f"try(json_extract_string({doc}, [{paths}]))"
+
+
+@compiles(json_fields, "postgresql")
+def _json_fields_postgresql(element: json_fields, compiler: SQLCompiler, **kw: Any) -> str:
+    doc = compiler.process(element.clauses, **kw)
+    items = [_json_text_postgresql(json_text(literal_column(doc), p), compiler, **kw)
+             for p in element.paths]
+    return f"ARRAY[{', '.join(items)}]::text[]"
+
+
+# --- a strict cast: NULL instead of an error, and the same verdict on every engine -------
+
+_INTEGER_RE = r"[ \t]*[+-]?[0-9]+[ \t]*"
+_DOUBLE_RE = r"[ \t]*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?[ \t]*"
+_INT_RANGES = {"SMALLINT": 2**15, "INTEGER": 2**31, "BIGINT": 2**63}
+
+
+class strict_cast(FunctionElement[Any]):
+    """``text`` as ``type_`` when it is a plain decimal number in range, else NULL.
+
+    Engines disagree on what else to accept (DuckDB rounds '1.5' to an integer, reads
+    '0x10' and '1_000'; PostgreSQL 15 rejects them and has no TRY_CAST), so the accepted
+    syntax is spelled out once here: what a JSON number looks like.
     """
 
     inherit_cache = False
-    name = "json_records"
+    name = "strict_cast"
+
+    def __init__(self, text: ColumnElement[Any], type_: TypeEngine[Any]) -> None:
+        super().__init__(text)
+        self.type = type_
+        self.target = type_
+
+
+def _type_name(compiler: SQLCompiler, type_: TypeEngine[Any]) -> str:
+    return compiler.dialect.type_compiler_instance.process(type_)
+
+
+@compiles(strict_cast, "duckdb")
+def _strict_cast_duckdb(element: strict_cast, compiler: SQLCompiler, **kw: Any) -> str:
+    text = compiler.process(element.clauses, **kw)
+    name = _type_name(compiler, element.target)
+    pattern = _INTEGER_RE if name in _INT_RANGES else _DOUBLE_RE
+    return (f"CASE WHEN regexp_full_match({text}, {_literal(compiler, pattern)}) "
+            f"THEN TRY_CAST({text} AS {name}) END")
+
+
+@compiles(strict_cast, "postgresql")
+def _strict_cast_postgresql(element: strict_cast, compiler: SQLCompiler, **kw: Any) -> str:
+    text = compiler.process(element.clauses, **kw)
+    name = _type_name(compiler, element.target)
+    if name in _INT_RANGES:
+        bound = _INT_RANGES[name]
+        pattern, in_range = _INTEGER_RE, f"{text}::numeric BETWEEN {-bound} AND {bound - 1}"
+    else:
+        # float8 input fails on overflow and underflow; numeric reads any such literal.
+        pattern = _DOUBLE_RE
+        in_range = (f"abs({text}::numeric) = 0 OR abs({text}::numeric) "
+                    f"BETWEEN 2.3e-308 AND 1.7e308")
+    return (f"CASE WHEN {text} ~ {_literal(compiler, '^' + pattern + '$')} THEN "
+            f"CASE WHEN {in_range} THEN CAST({text} AS {name}) END END")
+
+
+# --- staging readers ----------------------------------------------------------------------
+
+
+class json_lines(FunctionElement[Any]):
+    """DuckDB: the lines of UTF-8 files, numbered, as rows (``source``, ``line_no``, ``body``).
+
+    Blank lines are left out and a leading byte-order mark is dropped. A file that is not
+    valid UTF-8 becomes one line that is not JSON, which sends it to the careful path.
+    """
+
+    inherit_cache = False
+    name = "json_lines"
 
     def __init__(self, files: Sequence[str]) -> None:
         super().__init__()
         self.files = list(files)
 
 
-@compiles(json_records, "duckdb")
-def _json_records_duckdb(element: json_records, compiler: SQLCompiler, **kw: Any) -> str:
+@compiles(json_lines, "duckdb")
+def _json_lines_duckdb(element: json_lines, compiler: SQLCompiler, **kw: Any) -> str:
     files = ", ".join(_literal(compiler, f) for f in element.files)
-    return f"read_json_objects([{files}], format = 'auto')"
+    text = f"ltrim(coalesce(try(decode(content)), '{NOT_UTF8}'), chr(65279))"
+    return (
+        "(SELECT source, line_no, body FROM ("
+        "SELECT filename AS source, unnest(lines) AS body, "
+        "generate_subscripts(lines, 1) AS line_no FROM ("
+        f"SELECT filename, string_split({text}, chr(10)) AS lines FROM read_blob([{files}])))"
+        " WHERE trim(body, chr(32) || chr(9) || chr(13)) <> '')"
+    )
+
+
+NOT_UTF8 = "<not UTF-8>"
+
+
+class tsv_records(FunctionElement[Any]):
+    """DuckDB: records framed in Python (``line_no``, ``reason``, ``body``), tab-separated."""
+
+    inherit_cache = False
+    name = "tsv_records"
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+
+
+@compiles(tsv_records, "duckdb")
+def _tsv_records_duckdb(element: tsv_records, compiler: SQLCompiler, **kw: Any) -> str:
+    return (f"read_csv({_literal(compiler, element.path)}, delim = chr(9), quote = '', "
+            "escape = '', header = false, auto_detect = false, "
+            "columns = {'line_no': 'INTEGER', 'reason': 'VARCHAR', 'body': 'VARCHAR'})")
 
 
 class copy_from_stdin(Executable, ClauseElement):
@@ -172,3 +299,17 @@ def _copy_from_stdin(element: copy_from_stdin, compiler: SQLCompiler, **kw: Any)
     preparer = compiler.preparer
     cols = ", ".join(preparer.quote(c) for c in element.columns)
     return f"COPY {preparer.format_table(element.table)} ({cols}) FROM STDIN"
+
+
+class LockTables(Executable, ClauseElement):
+    """``LOCK t1, t2``: on Redshift, the load's lock, held until the transaction ends."""
+
+    inherit_cache = False
+
+    def __init__(self, *tables: Table) -> None:
+        self.tables = tables
+
+
+@compiles(LockTables)
+def _lock_tables(element: LockTables, compiler: SQLCompiler, **kw: Any) -> str:
+    return "LOCK " + ", ".join(compiler.preparer.format_table(t) for t in element.tables)

@@ -8,20 +8,29 @@ them instead of running them.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import logging
 import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TextIO
+from pathlib import Path
+from typing import Any, TextIO
 
 import sqlalchemy as sa
 
 from sparkify_dw import backends, schema, transform
 from sparkify_dw.config import ConfigError, Settings, resolve
-from sparkify_dw.models import STAGING_EVENTS, STAGING_SONGS, STAR_TABLES
-from sparkify_dw.sources import JsonPath, SourceError, read_jsonpaths
+from sparkify_dw.models import (
+    LOAD_ERRORS,
+    LOAD_FILES,
+    LOADS,
+    STAGING_EVENTS,
+    STAGING_SONGS,
+    STAR_TABLES,
+)
+from sparkify_dw.sources import JsonPath, SourceError, list_files, read_jsonpaths
 from sparkify_dw.staging import StageRequest
 
 log = logging.getLogger("sparkify_dw.load")
@@ -33,40 +42,68 @@ class LoadError(RuntimeError):
     """A load that cannot go on, worded as one line for the user."""
 
 
+LOCK_WAIT = 600.0  # seconds a load waits for another one to finish before giving up
+ERRORS_KEPT_ON_FAILURE = 1000  # rejected records recorded for a load that was refused
+
+
+class TooManyRejected(LoadError):
+    """More records were rejected than ``max_errors`` allows."""
+
+    def __init__(self, message: str, errors: list[dict[str, Any]]) -> None:
+        super().__init__(message)
+        self.errors = errors
+
+
 @dataclass
 class LoadResult:
-    """What a load did: rows per table and seconds per step."""
+    """What a load did: records read and rejected, rows per table, seconds per step."""
 
+    load_id: int | None = None
+    read: dict[str, int] = field(default_factory=dict)
+    rejected: dict[str, int] = field(default_factory=dict)
     staged: dict[str, int] = field(default_factory=dict)
     inserted: dict[str, int] = field(default_factory=dict)
     updated: dict[str, int] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
-    statements: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
-        lines = []
+        lines = [f"  load      #{self.load_id}"] if self.load_id is not None else []
         for table, rows in self.staged.items():
-            lines.append(f"  staged    {table:<15} {rows:>10,} rows")
+            extra = ""
+            if self.rejected.get(table):
+                extra = f" ({self.read[table]:,} read, {self.rejected[table]:,} rejected)"
+            lines.append(f"  staged    {table:<15} {rows:>10,} rows{extra}")
         for table, rows in self.inserted.items():
             extra = f", {self.updated[table]:,} updated" if table in self.updated else ""
             lines.append(f"  inserted  {table:<15} {rows:>10,} rows{extra}")
         for table, rows in self.counts.items():
             lines.append(f"  total     {table:<15} {rows:>10,} rows")
+        rejected = sum(self.rejected.values())
+        if rejected:
+            lines.append(f"  rejected  {rejected:,} record(s): list them with "
+                         f"`python -m sparkify_dw.load --errors {self.load_id}`")
         timing = ", ".join(f"{step} {secs:.2f}s" for step, secs in self.seconds.items())
         return "\n".join([*lines, f"  time      {timing}"])
 
 
-def requests(settings: Settings) -> list[StageRequest]:
+def requests(settings: Settings, *, list_sources: bool = True) -> list[StageRequest]:
     """What the stage step loads: events mapped by the JSONPaths file, songs by key name."""
     events = STAGING_EVENTS
-    if settings.backend == "redshift":
+    remote = settings.backend == "redshift"
+    if remote:
         paths: list[JsonPath] = [()] * len(events.columns)  # COPY reads the file from S3
     else:
         paths = read_jsonpaths(settings.log_jsonpath, expected=len(events.columns))
+
+    def files(source: str, what: str) -> tuple[Path, ...]:
+        return () if remote or not list_sources else tuple(list_files(source, what))
+
     return [
-        StageRequest(events, settings.log_data, list(paths), settings.log_jsonpath),
-        StageRequest(STAGING_SONGS, settings.song_data, None),
+        StageRequest(events, settings.log_data, list(paths), settings.log_jsonpath,
+                     files(settings.log_data, "log_data")),
+        StageRequest(STAGING_SONGS, settings.song_data, None,
+                     files=files(settings.song_data, "song_data")),
     ]
 
 
@@ -80,19 +117,59 @@ def _compile(stmt: sa.ClauseElement, dialect: sa.Dialect) -> str:
 
 def _stage(conn: sa.Connection, backend: backends.Backend, settings: Settings,
            result: LoadResult, progress: backends.Progress) -> None:
+    assert result.load_id is not None
     reqs = requests(settings)
     for req in reqs:
         conn.execute(sa.delete(req.table))
+    total = backends.StageCounts()
     for req in reqs:
-        backend.stage(conn, req, progress)
-        result.staged[req.table.name] = _count(conn, req.table)
+        counts = backend.stage(conn, req, result.load_id, total.rejected + 1, progress)
+        total += counts
+        name = req.table.name
+        result.read[name], result.rejected[name] = counts.read, counts.rejected
+        result.staged[name] = counts.staged
+        log.info("staged %s: %d read, %d rejected", name, counts.read, counts.rejected)
+    if total.rejected > backend.max_errors:
+        errors = _first_errors(conn, result.load_id)
+        first = errors[0] if errors else {}
+        where = f"{first.get('source')}:{first.get('line_no')}" if first else "?"
+        raise TooManyRejected(
+            f"{total.rejected:,} of {total.read:,} records rejected, more than --max-errors "
+            f"{backend.max_errors}; first at {where}: {first.get('reason', '?')}; "
+            f"nothing was loaded (see them with `python -m sparkify_dw.load --errors`)",
+            errors)
+    _record_files(conn, result.load_id, reqs)
+
+
+def _first_errors(conn: sa.Connection, load_id: int,
+                  limit: int = ERRORS_KEPT_ON_FAILURE) -> list[dict[str, Any]]:
+    e = LOAD_ERRORS.c
+    rows = conn.execute(sa.select(e.table_name, e.source, e.line_no, e.reason, e.raw_text)
+                        .where(e.load_id == load_id).order_by(e.error_no).limit(limit))
+    return [dict(r) for r in rows.mappings()]
+
+
+def _record_files(conn: sa.Connection, load_id: int, reqs: Sequence[StageRequest]) -> None:
+    """The ledger's list of files this load staged (what ``--incremental`` skips later)."""
+    rows = []
+    for req in reqs:
+        for path in req.files:
+            stat = path.stat()
+            rows.append({"load_id": load_id, "uri": str(path), "table_name": req.table.name,
+                         "size": stat.st_size, "version": f"mtime:{stat.st_mtime_ns}"})
+    for i in range(0, len(rows), FILE_ROWS_PER_STATEMENT):
+        conn.execute(sa.insert(LOAD_FILES).values(rows[i:i + FILE_ROWS_PER_STATEMENT]))
+
+
+FILE_ROWS_PER_STATEMENT = 1000
 
 
 def _transform(conn: sa.Connection, result: LoadResult) -> None:
     # Drivers disagree on rowcount for INSERT … SELECT (DuckDB and SQLAlchemy's psycopg
     # dialect report -1), so inserts are counted; counts inside the transaction are exact.
-    for step in transform.steps():
+    for step in transform.steps(result.load_id):
         table = next(t for t in STAR_TABLES if t.name == step.table)
+        log.info("transform: %s %s", step.action, step.table)
         if step.action == "update":
             rows = conn.execute(step.statement).rowcount
             result.updated[step.table] = max(rows, 0)
@@ -109,11 +186,11 @@ def _check(conn: sa.Connection, result: LoadResult) -> None:
         raise LoadError("check: events were staged but songplays is empty")
 
 
-def dry_run(settings: Settings, steps: Sequence[str] = STEPS) -> list[str]:
+def dry_run(settings: Settings, steps: Sequence[str] = STEPS, max_errors: int = 0) -> list[str]:
     """Every statement the load would run, compiled for the target dialect; runs nothing."""
     # Named parameters: printed text carries no driver-specific %-escaping.
     dialect = settings.create_engine(paramstyle="named").dialect
-    backend = backends.for_settings(settings)
+    backend = backends.for_settings(settings, max_errors)
     out: list[str] = []
     if "stage" in steps:
         reqs = requests(settings)
@@ -121,7 +198,7 @@ def dry_run(settings: Settings, steps: Sequence[str] = STEPS) -> list[str]:
         for req in reqs:
             out += list(backend.stage_statements(req, dialect))
     if "transform" in steps:
-        out += [_compile(s.statement, dialect) for s in transform.steps()]
+        out += [_compile(s.statement, dialect) for s in transform.steps(0)]
     if "check" in steps:
         out += [_compile(sa.select(sa.func.count()).select_from(t), dialect)
                 for t in STAR_TABLES]
@@ -138,46 +215,129 @@ def _no_progress(what: str, done: int, total: int) -> None:
     log.debug("%s: %d/%d files", what, done, total)
 
 
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+
+
+def _next_load_id(conn: sa.Connection) -> int:
+    # Taken under the load lock, so two loads never get the same id.
+    return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(LOADS.c.load_id), 0) + 1))
+               .scalar_one())
+
+
+def _sources(settings: Settings) -> str:
+    return f"log_data={settings.log_data} song_data={settings.song_data}"[:2048]
+
+
 def run(
     engine: sa.Engine | None = None,
     settings: Settings | None = None,
     *,
     steps: Sequence[str] = STEPS,
     progress: backends.Progress | None = None,
+    max_errors: int = 0,
+    wait: float = LOCK_WAIT,
 ) -> LoadResult:
     """Run the load's ``steps`` in order against ``engine`` (default: from configuration).
 
-    Staging and the transform each run in one transaction: a failure leaves the
-    star tables as they were.
+    The whole load is one transaction: killed or failed at any point, it leaves staging,
+    the star tables and the ledger as they were. Up to ``max_errors`` bad records are
+    rejected into ``load_errors`` and the rest load; more, and nothing loads. One load
+    runs at a time per warehouse; another waits up to ``wait`` seconds for it.
     """
     settings = settings or resolve()
     unknown = [s for s in steps if s not in STEPS]
     if unknown:
         raise LoadError(f"unknown step {unknown[0]!r}: choose from {', '.join(STEPS)}")
+    if max_errors < 0:
+        raise LoadError("--max-errors must be 0 or more")
     if engine is None:
         engine = settings.create_engine()
     elif engine.url.get_backend_name() != settings.backend:
         settings = _with_url(settings, engine.url)
-    backend = backends.for_settings(settings)
+    backend = backends.for_settings(settings, max_errors)
     progress = progress or _no_progress
     result = LoadResult()
-    with engine.connect() as conn:
+    with backend.connect(engine, wait) as conn:
         schema.require_head(conn)
         conn.commit()
-        with backend.lock(conn):
-            for step in STEPS:
-                if step not in steps:
-                    continue
-                started = time.perf_counter()
+        with backend.lock(conn, wait):
+            started_at = _now()
+            try:
                 with conn.begin():
-                    if step == "stage":
-                        _stage(conn, backend, settings, result, progress)
-                    elif step == "transform":
-                        _transform(conn, result)
-                    else:
-                        _check(conn, result)
-                result.seconds[step] = time.perf_counter() - started
+                    backend.begin_load(conn)
+                    result.load_id = _next_load_id(conn)
+                    _record_load(conn, settings, steps, result, started_at, "running", None)
+                    _run_steps(conn, backend, settings, steps, result, progress)
+                    _finish_load(conn, result, "succeeded", None)
+            except BaseException as exc:
+                _record_failure(conn, backend, settings, steps, result, started_at, exc)
+                raise
     return result
+
+
+def _run_steps(conn: sa.Connection, backend: backends.Backend, settings: Settings,
+               steps: Sequence[str], result: LoadResult, progress: backends.Progress) -> None:
+    for step in STEPS:
+        if step not in steps:
+            continue
+        started = time.perf_counter()
+        log.info("%s: start", step)
+        if step == "stage":
+            _stage(conn, backend, settings, result, progress)
+        elif step == "transform":
+            _transform(conn, result)
+        else:
+            _check(conn, result)
+        result.seconds[step] = time.perf_counter() - started
+    log.info("commit")
+
+
+def _record_load(conn: sa.Connection, settings: Settings, steps: Sequence[str],
+                 result: LoadResult, started_at: dt.datetime, status: str,
+                 message: str | None) -> None:
+    conn.execute(sa.insert(LOADS).values(
+        load_id=result.load_id, started_at=started_at, status=status,
+        backend=settings.backend, steps=",".join(s for s in STEPS if s in steps),
+        sources=_sources(settings)))
+    _finish_load(conn, result, status, message)
+
+
+def _finish_load(conn: sa.Connection, result: LoadResult, status: str,
+                 message: str | None) -> None:
+    conn.execute(sa.update(LOADS).where(LOADS.c.load_id == result.load_id).values(
+        finished_at=_now() if status != "running" else None, status=status,
+        rows_read=sum(result.read.values()) if result.read else None,
+        rows_staged=sum(result.staged.values()) if result.staged else None,
+        rows_rejected=sum(result.rejected.values()) if result.read else None,
+        rows_inserted=result.inserted.get("songplays"),
+        message=message[:1024] if message else None,
+    ))
+
+
+def _record_failure(conn: sa.Connection, backend: backends.Backend, settings: Settings,
+                    steps: Sequence[str], result: LoadResult, started_at: dt.datetime,
+                    exc: BaseException) -> None:
+    """After the rollback: say in the ledger that the load failed, and what it rejected."""
+    if not isinstance(exc, Exception) or conn.invalidated or conn.closed:
+        return
+    try:
+        errors = exc.errors if isinstance(exc, TooManyRejected) else (
+            backend.failed_copy_errors(conn, ERRORS_KEPT_ON_FAILURE))
+        with conn.begin():
+            backend.begin_load(conn)
+            result.load_id = _next_load_id(conn)
+            _record_load(conn, settings, steps, result, started_at, "failed",
+                         mask(_one_line(exc), settings))
+            if errors:
+                conn.execute(sa.insert(LOAD_ERRORS).values([
+                    {"load_id": result.load_id, "error_no": n, **{
+                        k: e.get(k) for k in ("source", "line_no", "reason", "raw_text")},
+                     "table_name": e.get("table_name") or "", }
+                    for n, e in enumerate(errors, start=1)]))
+    except sa.exc.SQLAlchemyError as ledger_exc:
+        log.warning("could not record the failed load in the ledger: %s",
+                    mask(_one_line(ledger_exc), settings))
 
 
 def _with_url(settings: Settings, url: sa.URL) -> Settings:
@@ -221,6 +381,14 @@ def _parser() -> argparse.ArgumentParser:
                    help="comma-separated subset of stage,transform,check (run in that order)")
     p.add_argument("--dry-run", action="store_true",
                    help="print every statement compiled for the target database; run nothing")
+    p.add_argument("--max-errors", type=int, default=0, metavar="N",
+                   help="records that may be rejected (kept in load_errors) while the rest "
+                        "loads; above N nothing loads (default 0, like Redshift's MAXERROR)")
+    p.add_argument("--wait", type=float, default=LOCK_WAIT, metavar="SECONDS",
+                   help=f"how long to wait for another load to finish (default {LOCK_WAIT:g})")
+    p.add_argument("--history", action="store_true", help="print the load ledger and exit")
+    p.add_argument("--errors", nargs="?", const="last", metavar="LOAD_ID",
+                   help="print the records a load rejected (default: the latest load) and exit")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging, tracebacks")
     p.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     return p
@@ -238,19 +406,26 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
     try:
         settings = resolve(url=args.url, config=args.config, log_data=args.log_data,
                            song_data=args.song_data, log_jsonpath=args.log_jsonpath)
+        if args.history or args.errors:
+            with settings.create_engine().connect() as conn:
+                schema.require_head(conn)
+                text = history(conn) if args.history else errors_report(conn, args.errors)
+            print(text, file=out)
+            return 0
         if args.dry_run:
             bad = [s for s in steps if s not in STEPS]
             if bad:
                 raise LoadError(f"unknown step {bad[0]!r}: choose from {', '.join(STEPS)}")
-            for statement in dry_run(settings, steps):
+            for statement in dry_run(settings, steps, args.max_errors):
                 print(statement.rstrip(";") + ";\n", file=out)
             return 0
         say(f"loading into {settings.display_url}")
-        result = run(settings=settings, steps=steps, progress=_TerminalProgress(err))
+        result = run(settings=settings, steps=steps, progress=_TerminalProgress(err),
+                     max_errors=args.max_errors, wait=args.wait)
         say(result.summary())
         return 0
     except (ConfigError, SourceError, LoadError, schema.SchemaError, sa.exc.SQLAlchemyError,
-            OSError, ValueError) as exc:
+            backends.LockBusy, OSError, ValueError) as exc:
         text = _one_line(exc)
         if settings is not None:
             text = mask(text, settings)
@@ -259,6 +434,47 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
             print(mask(trace, settings) if settings is not None else trace, file=err)
         print(f"error: {text}", file=err)
         return 1
+
+
+def _table_text(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
+    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def history(conn: sa.Connection, limit: int = 50) -> str:
+    """The load ledger, newest first."""
+    c = LOADS.c
+    cols = [c.load_id, c.started_at, c.finished_at, c.status, c.backend, c.rows_read,
+            c.rows_staged, c.rows_rejected, c.rows_inserted, c.message]
+    rows = conn.execute(sa.select(*cols).order_by(c.load_id.desc()).limit(limit)).all()
+    if not rows:
+        return "no loads yet"
+    return _table_text(["load", "started", "finished", "status", "backend", "read", "staged",
+                        "rejected", "songplays", "message"], rows)
+
+
+def errors_report(conn: sa.Connection, load_id: str | int = "last") -> str:
+    """The records a load rejected, in file order."""
+    if load_id == "last":
+        newest = conn.execute(sa.select(sa.func.max(LOADS.c.load_id))).scalar()
+        if newest is None:
+            return "no loads yet"
+        load_id = int(newest)
+    try:
+        number = int(load_id)
+    except ValueError:
+        raise LoadError(f"--errors: {load_id!r} is not a load id") from None
+    e = LOAD_ERRORS.c
+    rows = conn.execute(sa.select(e.table_name, e.source, e.line_no, e.reason, e.raw_text)
+                        .where(e.load_id == number).order_by(e.error_no)).all()
+    if not rows:
+        return f"load #{number} rejected no records"
+    shown = [(t, f"{src}:{line}", reason, (raw or "")[:80]) for t, src, line, reason, raw in rows]
+    return f"load #{number} rejected {len(rows)} record(s)\n" + _table_text(
+        ["table", "where", "reason", "text"], shown)
 
 
 def _one_line(exc: BaseException) -> str:

@@ -32,6 +32,7 @@ NAME = String(256)
 TEXT = String(512)
 TAG = String(32)
 Timestamp = TIMESTAMP(timezone=False)  # UTC, millisecond precision
+RAW_TEXT_CHARS = 1024  # a rejected record's text is kept up to this length, as stl_load_errors
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -185,11 +186,66 @@ class SongPlay(Base):
     item_in_session: Mapped[int] = mapped_column(Integer, redshift_encode="az64")
     location: Mapped[str | None] = mapped_column(TEXT, redshift_encode="zstd")
     user_agent: Mapped[str | None] = mapped_column(TEXT, redshift_encode="zstd")
+    # The load that inserted the play (see ``loads``); NULL for plays loaded before the ledger.
+    # No foreign key: DuckDB can't add one to a populated table.
+    load_id: Mapped[int | None] = mapped_column(Integer, redshift_encode="az64")
 
     user: Mapped[User] = relationship(back_populates="songplays")
     song: Mapped[Song | None] = relationship(back_populates="songplays")
     artist: Mapped[Artist | None] = relationship(back_populates="songplays")
     time: Mapped[Time] = relationship(back_populates="songplays")
+
+
+# --- the load ledger: what each load read, kept and rejected ---------------------------------
+
+
+class Load(Base):
+    """One run of the loader. ``load_id`` is taken under the load lock (max + 1): Redshift
+    has no RETURNING to hand back an IDENTITY value."""
+
+    __tablename__ = "loads"
+    __table_args__ = {"redshift_diststyle": "ALL", "redshift_sortkey": "load_id"}
+
+    load_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    started_at: Mapped[dt.datetime] = mapped_column(Timestamp)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(Timestamp)
+    status: Mapped[str] = mapped_column(TAG)  # running, succeeded, failed, abandoned
+    backend: Mapped[str] = mapped_column(TAG)
+    steps: Mapped[str] = mapped_column(TAG)
+    sources: Mapped[str] = mapped_column(String(2048))
+    rows_read: Mapped[int | None] = mapped_column(BigInteger)
+    rows_staged: Mapped[int | None] = mapped_column(BigInteger)
+    rows_rejected: Mapped[int | None] = mapped_column(BigInteger)
+    rows_inserted: Mapped[int | None] = mapped_column(BigInteger)
+    message: Mapped[str | None] = mapped_column(String(1024))
+
+
+class LoadFile(Base):
+    """A source file a successful load staged: what ``--incremental`` skips next time."""
+
+    __tablename__ = "load_files"
+    __table_args__ = {"redshift_diststyle": "EVEN", "redshift_sortkey": "load_id"}
+
+    load_id: Mapped[int] = mapped_column(Integer, ForeignKey("loads.load_id"), primary_key=True)
+    uri: Mapped[str] = mapped_column(String(1024), primary_key=True)
+    table_name: Mapped[str] = mapped_column(TAG)
+    size: Mapped[int] = mapped_column(BigInteger)
+    version: Mapped[str | None] = mapped_column(String(64))  # S3 ETag or local mtime
+
+
+class LoadErrorRow(Base):
+    """A record a load could not stage, as Redshift keeps ``stl_load_errors``."""
+
+    __tablename__ = "load_errors"
+    __table_args__ = {"redshift_diststyle": "EVEN", "redshift_sortkey": "load_id"}
+
+    load_id: Mapped[int] = mapped_column(Integer, ForeignKey("loads.load_id"), primary_key=True)
+    error_no: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    table_name: Mapped[str] = mapped_column(TAG)
+    source: Mapped[str] = mapped_column(String(1024))
+    line_no: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(String(256))
+    raw_text: Mapped[str | None] = mapped_column(String(RAW_TEXT_CHARS))
 
 
 def _table(model: type[Base]) -> Table:
@@ -202,6 +258,7 @@ def _table(model: type[Base]) -> Table:
 STAGING_EVENTS = _table(StagingEvent)
 STAGING_SONGS = _table(StagingSong)
 ARTISTS, SONGS, USERS, TIME, SONGPLAYS = (_table(m) for m in (Artist, Song, User, Time, SongPlay))
+LOADS, LOAD_FILES, LOAD_ERRORS = (_table(m) for m in (Load, LoadFile, LoadErrorRow))
 STAGING_TABLES = (STAGING_EVENTS, STAGING_SONGS)
 # Dependency order: dimensions before the fact that references them.
 STAR_TABLES = (ARTISTS, SONGS, USERS, TIME, SONGPLAYS)

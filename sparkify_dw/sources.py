@@ -11,9 +11,9 @@ import glob
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +48,11 @@ def list_files(source: str, what: str = "source") -> list[Path]:
         files = [p for p in candidates if p.is_file() and _visible(p, root)]
         if not files:
             raise SourceError(f"{what}: {source}: the pattern matches no file")
-        return sorted(files)
+        return _without_empty(files, what, source)
     path = Path(text)
     if path.is_file():
+        if path.stat().st_size == 0:
+            raise SourceError(f"{what}: {source}: the file is empty")
         return [path]
     if not path.exists():
         raise SourceError(f"{what}: {source}: no such file or directory")
@@ -67,7 +69,19 @@ def list_files(source: str, what: str = "source") -> list[Path]:
                     what, len(other), source, sorted(other)[0])
     if not found:
         raise SourceError(f"{what}: {source}: no *.json files in this directory")
-    return sorted(found)
+    return _without_empty(found, what, source)
+
+
+def _without_empty(files: list[Path], what: str, source: str) -> list[Path]:
+    # An empty file holds no records: skipped with a warning, not an error.
+    empty = [p for p in files if p.stat().st_size == 0]
+    if empty:
+        log.warning("%s: skipped %d empty file(s) under %s, e.g. %s",
+                    what, len(empty), source, sorted(empty)[0])
+    kept = sorted(p for p in files if p.stat().st_size > 0)
+    if not kept:
+        raise SourceError(f"{what}: {source}: every *.json file is empty")
+    return kept
 
 
 _PATH_STEP = re.compile(
@@ -123,51 +137,76 @@ def read_jsonpaths(source: str, expected: int) -> list[JsonPath]:
         raise SourceError(f"log_jsonpath: {source}: {exc}") from None
 
 
-class RecordError(ValueError):
-    def __init__(self, line: int, reason: str, text: str) -> None:
-        super().__init__(f"line {line}: {reason}")
-        self.line, self.reason, self.text = line, reason, text
+Record = tuple[int, str | None, str]  # (line number, why it was rejected or None, text)
+BOM = b"\xef\xbb\xbf"
+
+
+def _reject_text(text: str) -> str:
+    # Kept for the user to read in load_errors: no NUL (PostgreSQL text can't hold it).
+    return text.replace("\x00", "\ufffd")
 
 
 _DECODER = json.JSONDecoder()
 _WS = re.compile(r"[ \t\n\r]*")
 
 
-def iter_records(stream: TextIO) -> Iterator[tuple[int, str]]:
-    """Yield ``(line_number, json_text)`` for each JSON value in a text stream.
+def iter_records(stream: BinaryIO) -> Iterator[Record]:
+    """Frame the JSON values of a byte stream, as Redshift's COPY does.
 
-    The framing is Redshift's: values separated by whitespace, so newline-delimited
-    files, concatenated objects and pretty-printed objects all work. Each value's text
-    is passed on verbatim; the database parses it. Memory is bounded by one record.
+    Values are separated by whitespace, so newline-delimited files, concatenated values
+    and pretty-printed objects all work. A good value's text is passed on verbatim (the
+    database parses it); a bad one is yielded with its reason and framing resumes at the
+    next line, so one broken line costs one record. A UTF-8 byte-order mark at the start
+    is skipped. Memory is bounded by one record.
     """
-    buf, start, lineno = "", 0, 0
+    buf, start = "", 0  # text not yet framed, and the line it starts on
+    lineno = 0
     for raw in stream:
         lineno += 1
+        if lineno == 1 and raw.startswith(BOM):
+            raw = raw[len(BOM):]
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            yield from _frame(buf, start, eof=True)
+            buf = ""
+            text = raw.decode("utf-8", "replace").rstrip("\r\n")
+            yield lineno, f"invalid UTF-8 at byte {exc.start + 1} of the line", _reject_text(text)
+            continue
         if not buf:
-            if raw.isspace() or not raw:
+            if not line.strip():
                 continue
-            buf, start = raw, lineno
+            buf, start = line, lineno
         else:
-            buf += raw
-        pos, line_at = 0, start
-        while True:
-            ws = _WS.match(buf, pos)
-            assert ws is not None
-            line_at += buf.count("\n", pos, ws.end())
-            pos = ws.end()
-            if pos >= len(buf):
-                buf = ""
-                break
-            try:
-                _, end = _DECODER.raw_decode(buf, pos)
-            except json.JSONDecodeError as exc:
-                if exc.pos >= len(buf.rstrip()) and len(buf) < MAX_RECORD_BYTES:
-                    # The value goes on on the next line: keep reading.
-                    buf, start = buf[pos:], line_at
-                    break
-                raise RecordError(line_at, f"malformed JSON: {exc.msg}", buf[pos:]) from None
-            yield line_at, buf[pos:end]
-            line_at += buf.count("\n", pos, end)
-            pos = end
-    if buf.strip():
-        raise RecordError(start, "malformed JSON: unexpected end of file", buf)
+            buf += line
+        buf, start = yield from _frame(buf, start, eof=False)
+    yield from _frame(buf, start, eof=True)
+
+
+def _frame(buf: str, line_at: int, *, eof: bool) -> Generator[Record, None, tuple[str, int]]:
+    """Yield the complete values in ``buf``; return the unfinished rest and its line."""
+    pos = 0
+    while True:
+        ws = _WS.match(buf, pos)
+        assert ws is not None
+        line_at += buf.count("\n", pos, ws.end())
+        pos = ws.end()
+        if pos >= len(buf):
+            return "", line_at
+        try:
+            _, end = _DECODER.raw_decode(buf, pos)
+        except json.JSONDecodeError as exc:
+            incomplete = exc.pos >= len(buf.rstrip()) and len(buf) - pos < MAX_RECORD_BYTES
+            if incomplete and not eof:
+                return buf[pos:], line_at  # the value may go on on the next line
+            # Reject this line only and frame again from the next one.
+            nl = buf.find("\n", pos)
+            stop = len(buf) if nl < 0 else nl
+            reason = "malformed JSON: " + (
+                "unexpected end of data" if incomplete else f"{exc.msg} (column {exc.colno})")
+            yield line_at, reason, _reject_text(buf[pos:stop].rstrip("\r"))
+            pos = stop
+            continue
+        yield line_at, None, buf[pos:end]
+        line_at += buf.count("\n", pos, end)
+        pos = end

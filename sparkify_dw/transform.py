@@ -148,7 +148,7 @@ def time() -> list[Step]:
     return [Step(t.name, "insert", _insert_new(t, "start_time", source))]
 
 
-def songplays() -> list[Step]:
+def songplays(load_id: int | None = None) -> list[Step]:
     t = SONGPLAYS
     plays = _plays()
     catalogue = sa.select(S.c.title, S.c.artist_name, _millis(S.c.duration).label("millis"),
@@ -169,14 +169,18 @@ def songplays() -> list[Step]:
         t.c.start_time == plays.c.start_time, t.c.user_id == plays.c.user_id,
         t.c.session_id == plays.c.session_id, t.c.item_in_session == plays.c.item_in_session)
     columns = ["start_time", "user_id", "level", "song_id", "artist_id", "session_id",
-               "item_in_session", "location", "user_agent"]
+               "item_in_session", "location", "user_agent", "load_id"]
     select = sa.select(
         plays.c.start_time, plays.c.user_id, plays.c.level, match.c.song_id, match.c.artist_id,
         plays.c.session_id, plays.c.item_in_session, plays.c.location, plays.c.user_agent,
+        sa.literal(load_id, sa.Integer),
     ).select_from(joined).where(existing)
     return [Step(t.name, "insert", sa.insert(t).from_select(columns, select))]
 
 
-def steps() -> list[Step]:
-    """Every statement of the transform, in foreign-key order; run them in one transaction."""
-    return [*artists(), *songs(), *users(), *time(), *songplays()]
+def steps(load_id: int | None = None) -> list[Step]:
+    """Every statement of the transform, in foreign-key order; run them in one transaction.
+
+    New songplays carry ``load_id``, the load that inserted them.
+    """
+    return [*artists(), *songs(), *users(), *time(), *songplays(load_id)]

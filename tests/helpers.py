@@ -25,10 +25,11 @@ def settings_for(url: sa.URL, log_data: str | Path | None = None,
 
 def run_load(url: sa.URL, **kw: Any) -> load.LoadResult:
     steps = kw.pop("steps", load.STEPS)
+    max_errors = kw.pop("max_errors", 0)
     settings = settings_for(url, **kw)
     engine = settings.create_engine()
     try:
-        return load.run(engine, settings, steps=steps)
+        return load.run(engine, settings, steps=steps, max_errors=max_errors)
     finally:
         engine.dispose()
 
@@ -45,8 +46,9 @@ def table_rows(url: sa.URL, table: str, *, without: tuple[str, ...] = ()) -> lis
 
 
 def star_snapshot(url: sa.URL) -> dict[str, list[tuple[Any, ...]]]:
-    """All star tables, songplays without its surrogate key."""
-    return {name: table_rows(url, name, without=("songplay_id",)) for name in STAR_NAMES}
+    """All star tables, songplays without its surrogate key and the load that added it."""
+    return {name: table_rows(url, name, without=("songplay_id", "load_id"))
+            for name in STAR_NAMES}
 
 
 def copy_sample_days(dest: Path, days: list[str]) -> Path:

@@ -34,7 +34,7 @@ def test_refuses_warehouse_not_at_head(tmp_path: Path) -> None:
     proc = cli(cwd=tmp_path)
     assert proc.returncode == 1
     assert proc.stderr.strip() == ("error: the warehouse has no sparkify_dw schema, this library "
-                                   "needs 0001: run `alembic upgrade head`")
+                                   f"needs {schema.HEAD}: run `alembic upgrade head`")
 
 
 def test_steps_subset_and_bad_step(tmp_path: Path) -> None:
@@ -80,4 +80,4 @@ def test_postgresql_via_environment(pg_url: sa.URL, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "inserted  songplays            3,478 rows" in proc.stdout
     dry = cli("--dry-run", cwd=tmp_path, env={"SPARKIFY_DW_URL": url})
-    assert "COPY raw_records (file_id, line_no, body) FROM STDIN" in dry.stdout
+    assert "COPY raw_records (file_id, line_no, reason, body) FROM STDIN" in dry.stdout

@@ -17,7 +17,8 @@ from sparkify_dw import schema
 from sparkify_dw.models import metadata
 
 ROOT = Path(__file__).resolve().parent.parent
-TABLES = {"staging_events", "staging_songs", "songplays", "users", "songs", "artists", "time"}
+TABLES = {"staging_events", "staging_songs", "songplays", "users", "songs", "artists", "time",
+          "loads", "load_files", "load_errors"}
 
 
 def tables(url: sa.URL) -> set[str]:
@@ -100,7 +101,7 @@ def test_offline_redshift_ddl() -> None:
     assert ") DISTSTYLE ALL SORTKEY (user_id);" in sql
     assert ") DISTSTYLE EVEN;" in sql
     assert "FOREIGN KEY(user_id) REFERENCES users (user_id)" in sql
-    assert sql.count("CREATE TABLE") == 8  # seven tables and alembic_version
+    assert sql.count("CREATE TABLE") == 11  # ten tables and alembic_version
 
 
 def test_alembic_cli_uses_the_library_configuration(tmp_path: Path) -> None:

@@ -49,12 +49,12 @@ def test_copy_statements(redshift: config.Settings) -> None:
         "user_agent, user_id) FROM 's3://udacity-dend/log_data' WITH CREDENTIALS AS "
         "'aws_iam_role=arn:aws:iam::123456789012:role/dwhRole' FORMAT AS JSON AS "
         "'s3://udacity-dend/log_json_path.json' BLANKSASNULL EMPTYASNULL COMPUPDATE OFF "
-        "STATUPDATE OFF REGION 'us-west-2'",
+        "MAXERROR AS 0 STATUPDATE OFF REGION 'us-west-2'",
         "COPY staging_songs (num_songs, artist_id, artist_latitude, artist_longitude, "
         "artist_location, artist_name, song_id, title, duration, year) FROM "
         "'s3://udacity-dend/song_data' WITH CREDENTIALS AS "
         "'aws_iam_role=arn:aws:iam::123456789012:role/dwhRole' FORMAT AS JSON AS 'auto' "
-        "BLANKSASNULL EMPTYASNULL COMPUPDATE OFF STATUPDATE OFF REGION 'us-west-2'",
+        "BLANKSASNULL EMPTYASNULL COMPUPDATE OFF MAXERROR AS 0 STATUPDATE OFF REGION 'us-west-2'",
     ]
     assert [norm(s) for s in statements[:2]] == ["DELETE FROM staging_events",
                                                  "DELETE FROM staging_songs"]
@@ -70,7 +70,7 @@ def test_transform_statements(redshift: config.Settings) -> None:
         "INSERT INTO users (user_id, first_name, last_name, gender, level, last_event_at)",
         "INSERT INTO time (start_time, hour, day, week, month, year, weekday)",
         "INSERT INTO songplays (start_time, user_id, level, song_id, artist_id, session_id, "
-        "item_in_session, location, user_agent)",
+        "item_in_session, location, user_agent, load_id)",
     ]
     songplays = text[-1]
     assert ("(TIMESTAMP 'epoch' + (staging_events.ts / 1000) * INTERVAL '1 second' + "

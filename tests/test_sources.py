@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from sparkify_dw.sources import (
-    RecordError,
     SourceError,
     iter_records,
     list_files,
@@ -18,26 +17,51 @@ from sparkify_dw.sources import (
 from tests.helpers import SAMPLE
 
 
-def frames(text: str) -> list[tuple[int, str]]:
-    return list(iter_records(io.StringIO(text)))
+def frames(data: str | bytes) -> list[tuple[int, str | None, str]]:
+    raw = data.encode() if isinstance(data, str) else data
+    return list(iter_records(io.BytesIO(raw)))
+
+
+def good(data: str | bytes) -> list[tuple[int, str]]:
+    return [(n, text) for n, reason, text in frames(data) if reason is None]
 
 
 def test_newline_delimited_with_blank_lines() -> None:
-    assert frames('{"a":1}\n\n  \n{"a":2}\n') == [(1, '{"a":1}'), (4, '{"a":2}')]
+    assert frames('{"a":1}\n\n  \n{"a":2}\n') == [(1, None, '{"a":1}'), (4, None, '{"a":2}')]
 
 
 def test_concatenated_and_pretty_printed() -> None:
     text = '{"a":1}{"a":2} {"a":3}\n{\n  "a": 4,\n  "b": [1,\n 2]\n}\n{"a":5}'
-    assert [n for n, _ in frames(text)] == [1, 1, 1, 2, 7]
-    assert frames(text)[3][1].startswith("{\n") and frames(text)[3][1].endswith("}")
+    assert [n for n, _ in good(text)] == [1, 1, 1, 2, 7]
+    assert good(text)[3][1].startswith("{\n") and good(text)[3][1].endswith("}")
 
 
 @pytest.mark.parametrize(("text", "line"), [('{"a":1}\n{"a":\n', 2), ('{"a":1}\n{"a" 1}\n', 2),
                                             ('{"a":1}\nnot json\n{"a":2}', 2)])
-def test_malformed_names_its_line(text: str, line: int) -> None:
-    with pytest.raises(RecordError) as info:
-        frames(text)
-    assert info.value.line == line and "malformed JSON" in info.value.reason
+def test_malformed_is_rejected_at_its_line_and_framing_goes_on(text: str, line: int) -> None:
+    rejected = [(n, reason) for n, reason, _ in frames(text) if reason]
+    assert len(rejected) == 1
+    assert rejected[0][0] == line and rejected[0][1].startswith("malformed JSON")
+    assert good(text)[0] == (1, '{"a":1}')
+    assert all(n != line for n, _ in good(text))
+
+
+def test_truncated_line_costs_one_record() -> None:
+    # A cut-off line followed by good ones: only the cut-off line is rejected.
+    result = frames('{"a":1}\n{"a": {"b"\n{"c":2}\n{"d":3}\n')
+    assert [(n, r is None) for n, r, _ in result] == [(1, True), (2, False), (3, True), (4, True)]
+
+
+def test_bom_invalid_utf8_and_crlf() -> None:
+    result = frames(b'\xef\xbb\xbf{"a":1}\r\n\xff\xfe{"b":2}\r\n{"c":3}\r\n')
+    assert result[0] == (1, None, '{"a":1}')
+    assert result[1][0] == 2 and result[1][1] is not None and "invalid UTF-8" in result[1][1]
+    assert result[2] == (3, None, '{"c":3}')
+
+
+def test_nul_in_rejected_text_is_replaced() -> None:
+    (_, reason, text), = frames(b'{"a":"\x00"}\n')
+    assert reason is not None and "\x00" not in text
 
 
 def test_list_files_directory_skips_hidden_and_non_json(tmp_path: Path,

@@ -1,8 +1,9 @@
 """One small module per backend behind one narrow interface.
 
-A backend knows how to stage raw JSON into the staging tables and how to keep two
-loads from running at once; everything after staging is dialect-neutral SQLAlchemy
-Core (see :mod:`sparkify_dw.transform`). Adding a backend touches this package only.
+A backend knows how to stage raw JSON into the staging tables (quarantining the records
+it can't stage) and how to keep two loads from running at once; everything after staging
+is dialect-neutral SQLAlchemy Core (see :mod:`sparkify_dw.transform`). Adding a backend
+touches this package only.
 """
 
 from __future__ import annotations
@@ -10,44 +11,100 @@ from __future__ import annotations
 import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 from sparkify_dw.config import Settings
-from sparkify_dw.staging import StageRequest
+from sparkify_dw.staging import StageRequest, keep_errors, keep_good, tally
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
 _MODULES = {"duckdb": "duckdb", "postgresql": "postgresql", "redshift": "redshift"}
 
 
+class LockBusy(RuntimeError):
+    """Another load holds the warehouse, and waiting for it ran out of time."""
+
+
+@dataclass
+class StageCounts:
+    """Records read from the sources and rejected: staged = read - rejected."""
+
+    read: int = 0
+    rejected: int = 0
+
+    @property
+    def staged(self) -> int:
+        return self.read - self.rejected
+
+    def __iadd__(self, other: StageCounts) -> StageCounts:
+        self.read += other.read
+        self.rejected += other.rejected
+        return self
+
+
 class Backend(ABC):
     name: str
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, max_errors: int = 0) -> None:
         self.settings = settings
+        self.max_errors = max_errors  # records a load may reject and still succeed
 
     @abstractmethod
-    def stage(self, conn: sa.Connection, request: StageRequest, progress: Progress) -> None:
-        """Append the records of ``request.source`` to ``request.table``."""
+    def stage(self, conn: sa.Connection, request: StageRequest, load_id: int,
+              first_error_no: int, progress: Progress) -> StageCounts:
+        """Append the good records of ``request.source`` to ``request.table`` and the bad
+        ones to ``load_errors`` (numbered from ``first_error_no``)."""
 
     @abstractmethod
     def stage_statements(self, request: StageRequest, dialect: sa.Dialect) -> Iterator[str]:
         """The statements :meth:`stage` runs, as text, for ``--dry-run``."""
 
-    def lock(self, conn: sa.Connection) -> AbstractContextManager[None]:
-        """Hold the warehouse's load lock while a load runs (no-op where the engine locks)."""
-        from contextlib import nullcontext
+    def connect(self, engine: sa.Engine, wait: float) -> sa.Connection:
+        """A connection for the whole load (DuckDB's file lock is taken here)."""
+        return engine.connect()
 
+    def lock(self, conn: sa.Connection, wait: float) -> AbstractContextManager[None]:
+        """Hold the warehouse's load lock while a load runs, waiting up to ``wait`` seconds."""
         return nullcontext()
 
+    def begin_load(self, conn: sa.Connection) -> None:
+        """Statements that open the load's transaction (Redshift takes its lock here)."""
+        return None
 
-def for_settings(settings: Settings) -> Backend:
+    def failed_copy_errors(self, conn: sa.Connection, limit: int) -> list[dict[str, object]]:
+        """After staging failed and was rolled back: the records the engine rejected, if
+        it keeps them outside the transaction (Redshift's ``stl_load_errors``)."""
+        return []
+
+    # Shared by the engines that classify records in SQL (DuckDB, PostgreSQL).
+
+    def keep(self, conn: sa.Connection, request: StageRequest, checked: sa.Table,
+             load_id: int, first_error_no: int) -> StageCounts:
+        read, rejected = conn.execute(tally(checked)).one()
+        conn.execute(keep_good(request, checked))
+        if rejected:
+            conn.execute(keep_errors(request, checked, load_id, first_error_no))
+        return StageCounts(int(read), int(rejected))
+
+    def keep_statements(self, request: StageRequest, checked: sa.Table,
+                        dialect: sa.Dialect) -> Iterator[str]:
+        yield self.compile(keep_good(request, checked), dialect)
+        yield self.compile(keep_errors(request, checked, 0, 1), dialect)
+        yield self.compile(sa.schema.DropTable(checked), dialect)
+
+    @staticmethod
+    def compile(stmt: sa.ClauseElement, dialect: sa.Dialect) -> str:
+        return str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True})).strip()
+
+
+def for_settings(settings: Settings, max_errors: int = 0) -> Backend:
     name = settings.url.get_backend_name()
     module = _MODULES.get(name)
     if module is None:
         supported = ", ".join(sorted(_MODULES))
         raise ValueError(f"unsupported database {name!r}: use one of {supported}")
     backend_cls: type[Backend] = importlib.import_module(f"sparkify_dw.backends.{module}").BACKEND
-    return backend_cls(settings)
+    return backend_cls(settings, max_errors)

@@ -1,18 +1,29 @@
-"""DuckDB, the embedded default: its JSON reader parses the files in the engine."""
+"""DuckDB, the embedded default: the engine reads, splits and parses the files itself.
+
+Fast path: DuckDB reads a batch of files, numbers their lines and parses each line as a
+record, all in one statement. A file with a line that is not JSON on its own (pretty-
+printed objects, a broken line, bytes that are not UTF-8) is framed again by Python
+(:func:`sparkify_dw.sources.iter_records`), which finds where each record starts and why
+a bad one is bad; DuckDB then reads those records from a temporary file.
+"""
 
 from __future__ import annotations
 
+import re
+import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from sparkify_dw.backends import Backend, Progress
-from sparkify_dw.constructs import json_records
-from sparkify_dw.sources import list_files
-from sparkify_dw.staging import StageRequest, insert_typed
+from sparkify_dw.backends import Backend, LockBusy, Progress, StageCounts
+from sparkify_dw.constructs import json_lines, tsv_records
+from sparkify_dw.sources import iter_records
+from sparkify_dw.staging import StageRequest, checked_table, fill_checked
 
-BATCH_BYTES = 256 * 1024 * 1024  # files per statement: progress without losing the scan's speed
+BATCH_BYTES = 64 * 1024 * 1024  # per statement: memory stays bounded, the scan stays fast
+_UNSPLITTABLE = "malformed JSON"  # the fast path's verdict on a line that is not JSON alone
 
 
 def _batches(files: list[Path]) -> Iterator[list[Path]]:
@@ -28,27 +39,86 @@ def _batches(files: list[Path]) -> Iterator[list[Path]]:
         yield batch
 
 
-def _statement(request: StageRequest, files: list[Path]) -> sa.Insert:
-    reader = json_records([str(f.resolve()) for f in files]).table_valued("json").alias("raw")
-    return insert_typed(request, reader.c.json, reader)
+def _fast(request: StageRequest, checked: sa.Table, files: list[Path]) -> sa.Insert:
+    lines = json_lines([str(f) for f in files]).table_valued(
+        "source", "line_no", "body").alias("lines")
+    records = sa.select(lines.c.source, lines.c.line_no, sa.null().label("reason"),
+                        lines.c.body).subquery("records")
+    return fill_checked(request, checked, records, records.c.body)
+
+
+def _framed(request: StageRequest, checked: sa.Table, source: str, tsv: str) -> sa.Insert:
+    reader = tsv_records(tsv).table_valued("line_no", "reason", "body").alias("framed")
+    records = sa.select(sa.literal(source, sa.Text).label("source"), reader.c.line_no,
+                        reader.c.reason, reader.c.body).subquery("records")
+    return fill_checked(request, checked, records, records.c.body)
+
+
+def _write_framed(path: Path, out: Path) -> None:
+    """Frame ``path`` into a tab-separated file of (line, reason, one-line text)."""
+    flatten = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
+    with path.open("rb") as stream, out.open("w", encoding="utf-8") as sink:
+        for line_no, reason, text in iter_records(stream):
+            # Tabs and newlines in a JSON text are whitespace between tokens (a string
+            # can't hold them raw), so flattening them keeps the value.
+            sink.write(f"{line_no}\t{reason or ''}\t{text.translate(flatten)}\n")
 
 
 class DuckDBBackend(Backend):
     name = "duckdb"
 
-    def stage(self, conn: sa.Connection, request: StageRequest, progress: Progress) -> None:
-        files = list_files(request.source, request.what)
+    def connect(self, engine: sa.Engine, wait: float) -> sa.Connection:
+        # DuckDB lets one process write a database file: opening it is taking the lock.
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                return engine.connect()
+            except sa.exc.DBAPIError as exc:
+                if "lock" not in str(exc.orig).lower():
+                    raise
+                if time.monotonic() >= deadline:
+                    held = re.search(r"PID (\d+)", str(exc.orig))
+                    by = f" (process {held.group(1)})" if held else ""
+                    raise LockBusy(f"another process{by} has {engine.url.database} open, "
+                                   f"probably another load; waited {wait:g}s") from None
+                time.sleep(0.2)
+
+    def stage(self, conn: sa.Connection, request: StageRequest, load_id: int,
+              first_error_no: int, progress: Progress) -> StageCounts:
+        files = list(request.files)
+        checked = checked_table(request)
+        counts = StageCounts()
         done = 0
         for batch in _batches(files):
-            conn.execute(_statement(request, batch))
+            checked.create(conn)
+            conn.execute(_fast(request, checked, batch))
+            self._frame_again(conn, request, checked)
+            counts += self.keep(conn, request, checked, load_id,
+                                first_error_no + counts.rejected)
+            checked.drop(conn)
             done += len(batch)
             progress(request.what, done, len(files))
+        return counts
+
+    def _frame_again(self, conn: sa.Connection, request: StageRequest,
+                     checked: sa.Table) -> None:
+        unsplittable = conn.execute(
+            sa.select(checked.c.source).where(checked.c.reason == _UNSPLITTABLE).distinct()
+        ).scalars().all()
+        for source in sorted(unsplittable):
+            conn.execute(sa.delete(checked).where(checked.c.source == source))
+            with tempfile.TemporaryDirectory(prefix="sparkify-dw-") as tmp:
+                tsv = Path(tmp) / "records.tsv"
+                _write_framed(Path(source), tsv)
+                conn.execute(_framed(request, checked, source, str(tsv)))
 
     def stage_statements(self, request: StageRequest, dialect: sa.Dialect) -> Iterator[str]:
-        files = list_files(request.source, request.what)
+        files = list(request.files)
+        checked = checked_table(request)
         for batch in _batches(files):
-            stmt = _statement(request, batch)
-            yield str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+            yield self.compile(sa.schema.CreateTable(checked), dialect)
+            yield self.compile(_fast(request, checked, batch), dialect)
+            yield from self.keep_statements(request, checked, dialect)
 
 
 BACKEND = DuckDBBackend

@@ -2,21 +2,27 @@
 
 The server can't read the client's files, so Python frames the JSON values (see
 :func:`sparkify_dw.sources.iter_records`) and streams each one's text unchanged into a
-temporary table; PostgreSQL's JSON functions then type them into staging with the
-same expression DuckDB uses. Client memory stays at one record.
+temporary table; PostgreSQL's JSON functions then type them with the same expressions
+DuckDB uses (:mod:`sparkify_dw.staging`). Client memory stays at one record.
 """
 
 from __future__ import annotations
 
+import time
+import zlib
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
-from sparkify_dw.backends import Backend, Progress
+from sparkify_dw.backends import Backend, LockBusy, Progress, StageCounts
 from sparkify_dw.constructs import copy_from_stdin
-from sparkify_dw.sources import RecordError, SourceError, iter_records, list_files
-from sparkify_dw.staging import StageRequest, insert_typed
+from sparkify_dw.sources import iter_records
+from sparkify_dw.staging import StageRequest, checked_table, fill_checked
+
+# One advisory lock per database for loads; the key is a fixed hash of the name.
+LOCK_KEY = zlib.crc32(b"sparkify_dw.load")
 
 _raw_metadata = sa.MetaData()
 RAW = sa.Table(
@@ -24,49 +30,99 @@ RAW = sa.Table(
     _raw_metadata,
     sa.Column("file_id", sa.Integer, nullable=False),
     sa.Column("line_no", sa.Integer, nullable=False),
+    sa.Column("reason", sa.Text),
     sa.Column("body", sa.Text, nullable=False),
+    prefixes=["TEMPORARY"],
+    postgresql_on_commit="DROP",
+)
+RAW_FILES = sa.Table(
+    "raw_files",
+    _raw_metadata,
+    sa.Column("file_id", sa.Integer, primary_key=True),
+    sa.Column("source", sa.Text, nullable=False),
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DROP",
 )
 
 
-def _insert(request: StageRequest) -> sa.Insert:
-    # Parse each record once (jsonb), behind an OFFSET 0 fence so the planner doesn't
-    # inline the cast into every field's expression.
-    docs = sa.select(sa.cast(RAW.c.body, JSONB).label("doc")).offset(0).subquery("docs")
-    return insert_typed(request, docs.c.doc, docs)
+def _fill(request: StageRequest, checked: sa.Table) -> sa.Insert:
+    # Parse each good record once (jsonb), behind an OFFSET 0 fence so the planner doesn't
+    # inline the cast into every field's expression. Framing already rejected the rest.
+    doc = sa.case((RAW.c.reason.is_(None), sa.cast(RAW.c.body, JSONB)), else_=sa.null())
+    records = (
+        sa.select(RAW_FILES.c.source, RAW.c.line_no, RAW.c.reason, RAW.c.body,
+                  doc.label("doc"))
+        .join_from(RAW, RAW_FILES, RAW.c.file_id == RAW_FILES.c.file_id)
+        .offset(0)
+        .subquery("records")
+    )
+    return fill_checked(request, checked, records, records.c.doc)
 
 
 class PostgreSQLBackend(Backend):
     name = "postgresql"
 
-    def stage(self, conn: sa.Connection, request: StageRequest, progress: Progress) -> None:
-        files = list_files(request.source, request.what)
+    def lock(self, conn: sa.Connection, wait: float) -> AbstractContextManager[None]:
+        return self._advisory_lock(conn, wait)
+
+    @contextmanager
+    def _advisory_lock(self, conn: sa.Connection, wait: float) -> Iterator[None]:
+        deadline = time.monotonic() + wait
+        while not conn.execute(sa.select(sa.func.pg_try_advisory_lock(LOCK_KEY))).scalar():
+            conn.commit()
+            if time.monotonic() >= deadline:
+                holder = conn.execute(sa.text(
+                    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = :key "
+                    "AND granted LIMIT 1"), {"key": LOCK_KEY}).scalar()
+                conn.commit()
+                by = f" (backend pid {holder})" if holder else ""
+                raise LockBusy(f"another load is running on this database{by}; "
+                               f"waited {wait:g}s")
+            time.sleep(0.2)
+        conn.commit()
+        try:
+            yield
+        finally:
+            if not conn.closed and not conn.invalidated:
+                conn.rollback()
+                conn.execute(sa.select(sa.func.pg_advisory_unlock(LOCK_KEY)))
+                conn.commit()
+
+    def stage(self, conn: sa.Connection, request: StageRequest, load_id: int,
+              first_error_no: int, progress: Progress) -> StageCounts:
+        files = list(request.files)
         RAW.create(conn)
-        copy_sql = str(copy_from_stdin(RAW, ["file_id", "line_no", "body"]).compile(
+        RAW_FILES.create(conn)
+        conn.execute(sa.insert(RAW_FILES), [
+            {"file_id": i, "source": str(path)} for i, path in enumerate(files)])
+        copy_sql = str(copy_from_stdin(RAW, ["file_id", "line_no", "reason", "body"]).compile(
             dialect=conn.dialect))
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         for file_id, path in enumerate(files):
-            try:
-                with path.open(encoding="utf-8-sig", newline="") as stream, \
-                        cursor.copy(copy_sql) as copy:
-                    for line_no, text in iter_records(stream):
-                        copy.write_row((file_id, line_no, text))
-            except RecordError as exc:
-                raise SourceError(f"{path}:{exc.line}: {exc.reason}") from None
-            except UnicodeDecodeError as exc:
-                raise SourceError(f"{path}: not UTF-8 text ({exc.reason})") from None
+            with path.open("rb") as stream, cursor.copy(copy_sql) as copy:
+                for line_no, reason, text in iter_records(stream):
+                    copy.write_row((file_id, line_no, reason, text))
             progress(request.what, file_id + 1, len(files))
-        conn.execute(_insert(request))
-        RAW.drop(conn)
+        checked = checked_table(request)
+        checked.create(conn)
+        conn.execute(_fill(request, checked))
+        counts = self.keep(conn, request, checked, load_id, first_error_no)
+        for table in (checked, RAW, RAW_FILES):
+            table.drop(conn)
+        return counts
 
     def stage_statements(self, request: StageRequest, dialect: sa.Dialect) -> Iterator[str]:
-        files = list_files(request.source, request.what)
-        yield str(sa.schema.CreateTable(RAW).compile(dialect=dialect)).strip()
-        copy = copy_from_stdin(RAW, ["file_id", "line_no", "body"]).compile(dialect=dialect)
-        yield f"{copy}  -- {len(files)} file(s) from {request.source}"
-        yield str(_insert(request).compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
-        yield f"DROP TABLE {RAW.name}"
+        files = list(request.files)
+        checked = checked_table(request)
+        for table in (RAW, RAW_FILES, checked):
+            yield self.compile(sa.schema.CreateTable(table), dialect)
+        yield f"INSERT INTO {RAW_FILES.name} …  -- {len(files)} file(s) from {request.source}"
+        copy = copy_from_stdin(RAW, ["file_id", "line_no", "reason", "body"])
+        yield f"{self.compile(copy, dialect)}  -- each record's text, framed by the client"
+        yield self.compile(_fill(request, checked), dialect)
+        yield from self.keep_statements(request, checked, dialect)
+        for table in (RAW, RAW_FILES):
+            yield self.compile(sa.schema.DropTable(table), dialect)
 
 
 BACKEND = PostgreSQLBackend

@@ -1,14 +1,22 @@
-"""Amazon Redshift: COPY straight from S3, with sqlalchemy-redshift's ``CopyCommand``."""
+"""Amazon Redshift: COPY straight from S3, with sqlalchemy-redshift's ``CopyCommand``.
+
+COPY parses and types the records itself; MAXERROR lets it skip up to the load's
+``max_errors`` bad ones, which Redshift lists in ``stl_load_errors`` and the loader copies
+into ``load_errors`` with one INSERT … SELECT (no rows pass through Python).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy_redshift.commands import CopyCommand, Format
 
-from sparkify_dw.backends import Backend, Progress
+from sparkify_dw.backends import Backend, Progress, StageCounts
 from sparkify_dw.config import ConfigError, validate_source
+from sparkify_dw.constructs import LockTables
+from sparkify_dw.models import LOAD_ERRORS, LOADS, RAW_TEXT_CHARS, STAGING_TABLES
 from sparkify_dw.staging import StageRequest
 
 
@@ -44,15 +52,73 @@ class RedshiftBackend(Backend):
             empty_as_null=True,
             comp_update=False,
             stat_update=False,
+            max_error=self.max_errors,
         )
 
-    def stage(self, conn: sa.Connection, request: StageRequest, progress: Progress) -> None:
+    def begin_load(self, conn: sa.Connection) -> None:
+        conn.execute(LockTables(LOADS, *STAGING_TABLES))
+
+    def stage(self, conn: sa.Connection, request: StageRequest, load_id: int,
+              first_error_no: int, progress: Progress) -> StageCounts:
         conn.execute(self.copy(request))
+        loaded, rejected = conn.execute(last_copy_counts()).one()
+        if rejected:
+            conn.execute(keep_copy_errors(request, load_id, first_error_no))
         progress(request.what, 1, 1)
+        return StageCounts(read=int(loaded) + int(rejected), rejected=int(rejected))
 
     def stage_statements(self, request: StageRequest, dialect: sa.Dialect) -> Iterator[str]:
-        yield str(self.copy(request).compile(dialect=dialect,
-                                             compile_kwargs={"literal_binds": True}))
+        yield self.compile(LockTables(LOADS, *STAGING_TABLES), dialect)
+        yield self.compile(self.copy(request), dialect)
+        yield self.compile(last_copy_counts(), dialect)
+        yield self.compile(keep_copy_errors(request, 0, 1), dialect)
+
+    def failed_copy_errors(self, conn: sa.Connection, limit: int) -> list[dict[str, object]]:
+        rows = conn.execute(copy_errors_select().limit(limit)).mappings().all()
+        return [dict(r) for r in rows]
+
+
+# Redshift's record of rejected rows, per COPY (the ``query`` column is the COPY's id).
+STL_LOAD_ERRORS = sa.table(
+    "stl_load_errors",
+    sa.column("query", sa.Integer),
+    sa.column("filename", sa.String),
+    sa.column("line_number", sa.BigInteger),
+    sa.column("colname", sa.String),
+    sa.column("err_reason", sa.String),
+    sa.column("raw_line", sa.String),
+)
+
+
+def _this_copy() -> sa.ColumnElement[bool]:
+    return STL_LOAD_ERRORS.c.query == sa.func.pg_last_copy_id()
+
+
+def last_copy_counts() -> sa.Select[Any]:
+    """Rows the last COPY loaded and rejected, in this session."""
+    rejected = sa.select(sa.func.count()).select_from(STL_LOAD_ERRORS).where(_this_copy())
+    return sa.select(sa.func.pg_last_copy_count(), rejected.scalar_subquery())
+
+
+def copy_errors_select() -> sa.Select[Any]:
+    e = STL_LOAD_ERRORS.c
+    reason = sa.func.trim(e.colname) + sa.literal(": ", sa.Text) + sa.func.trim(e.err_reason)
+    return (sa.select(sa.func.trim(e.filename).label("source"), e.line_number.label("line_no"),
+                      reason.label("reason"),
+                      sa.func.substr(e.raw_line, 1, RAW_TEXT_CHARS).label("raw_text"))
+            .where(_this_copy()).order_by(e.filename, e.line_number))
+
+
+def keep_copy_errors(request: StageRequest, load_id: int, first_error_no: int) -> sa.Insert:
+    errors = copy_errors_select().subquery("e")
+    number = sa.func.row_number().over(order_by=(errors.c.source, errors.c.line_no)) + (
+        first_error_no - 1)
+    table = sa.literal(str(request.table.name), sa.Text)
+    select = sa.select(sa.literal(load_id, sa.Integer), number, table,
+                       errors.c.source, errors.c.line_no, sa.func.substr(errors.c.reason, 1, 256),
+                       errors.c.raw_text)
+    return sa.insert(LOAD_ERRORS).from_select(
+        ["load_id", "error_no", "table_name", "source", "line_no", "reason", "raw_text"], select)
 
 
 BACKEND = RedshiftBackend
