@@ -59,7 +59,9 @@ def checked_table(request: StageRequest) -> sa.Table:
         sa.Column("line_no", sa.Integer),
         sa.Column("reason", sa.Text),
         sa.Column("raw_text", sa.Text),
-        *(sa.Column(c.name, c.type) for c in request.table.columns),
+        # Unbounded text: a value too long for staging is a rejected record, not an error.
+        *(sa.Column(c.name, sa.Text if isinstance(c.type, sa.String) else c.type)
+          for c in request.table.columns),
         prefixes=["TEMPORARY"],
     )
 
@@ -77,23 +79,29 @@ def _text(value: ColumnElement[Any]) -> ColumnElement[Any]:
 
 
 def checked_select(request: StageRequest, records: sa.FromClause,
-                   document: ColumnElement[Any]) -> sa.Select[Any]:
+                   document: ColumnElement[Any], *, fence: bool = False) -> sa.Select[Any]:
     """Classify ``records`` into the columns of :func:`checked_table`.
 
     ``records`` has ``source``, ``line_no``, ``reason`` (set when the backend already
     rejected the record while framing it) and ``body`` (its text); ``document`` is the
     value :class:`~sparkify_dw.constructs.json_fields` reads (``body`` on DuckDB).
+    ``fence`` keeps each stage a separate subquery (``OFFSET 0``) for planners that would
+    otherwise inline it and compute the fields once per reference (PostgreSQL).
     """
+
+    def stage(select: sa.Select[Any], name: str) -> sa.Subquery:
+        return (select.offset(0) if fence else select).subquery(name)
+
     pairs = request.paths()
     r = records.c
-    fields = sa.select(
+    fields = stage(sa.select(
         r.source, r.line_no, r.reason.label("pre_reason"), r.body,
         json_fields(document, [p for _, p in pairs]).label("f"),
-    ).subquery("fields")
+    ), "fields")
     texts = [blank_as_null(fields.c.f[i + 1]).label(f"t{i}") for i in range(len(pairs))]
-    textual = sa.select(fields.c.source, fields.c.line_no, fields.c.pre_reason,
-                        fields.c.body, (fields.c.f.is_(None)).label("malformed"),
-                        *texts).subquery("texts")
+    textual = stage(sa.select(fields.c.source, fields.c.line_no, fields.c.pre_reason,
+                              fields.c.body, (fields.c.f.is_(None)).label("malformed"),
+                              *texts), "texts")
 
     typed: list[ColumnElement[Any]] = []
     problems: list[tuple[ColumnElement[bool], ColumnElement[Any]]] = [
@@ -120,10 +128,10 @@ def checked_select(request: StageRequest, records: sa.FromClause,
                              sa.literal(f"{name}: not a valid {type_name}: ", sa.Text)
                              + sa.func.substr(text, 1, SHOWN_VALUE_CHARS)))
         typed.append(value.label(column.name))
-    verdict = sa.select(
+    verdict = stage(sa.select(
         textual.c.source, textual.c.line_no, textual.c.body,
         sa.case(*problems, else_=sa.null()).label("reason"), *typed,
-    ).subquery("verdict")
+    ), "verdict")
     v = verdict.c
     raw_text = sa.case((v.reason.is_not(None), sa.func.substr(v.body, 1, RAW_TEXT_CHARS)),
                        else_=sa.null())
@@ -132,8 +140,8 @@ def checked_select(request: StageRequest, records: sa.FromClause,
 
 
 def fill_checked(request: StageRequest, checked: sa.Table, records: sa.FromClause,
-                 document: ColumnElement[Any]) -> sa.Insert:
-    select = checked_select(request, records, document)
+                 document: ColumnElement[Any], *, fence: bool = False) -> sa.Insert:
+    select = checked_select(request, records, document, fence=fence)
     return sa.insert(checked).from_select([c.name for c in checked.columns], select)
 
 

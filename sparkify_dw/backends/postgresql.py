@@ -56,7 +56,7 @@ def _fill(request: StageRequest, checked: sa.Table) -> sa.Insert:
         .offset(0)
         .subquery("records")
     )
-    return fill_checked(request, checked, records, records.c.doc)
+    return fill_checked(request, checked, records, records.c.doc, fence=True)
 
 
 class PostgreSQLBackend(Backend):
