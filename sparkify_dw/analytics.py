@@ -1,0 +1,563 @@
+"""The analytics team's song-play questions, as SQLAlchemy Core queries over the star schema.
+
+Every question is a function of a Connection (or Engine): ``top_songs(conn, limit=5)``
+returns a list of rows (named tuples), ``as_frame=True`` a pandas DataFrame. Questions
+over songplays take a time window, ``start <= start_time < end`` (either may be omitted).
+The SQL is dialect-neutral (user agents are parsed with CASE/LIKE), so the same
+answers come from DuckDB, PostgreSQL and Redshift, and every ORDER BY ends in a unique
+key, so answers compare row by row.
+
+``python -m sparkify_dw.analytics`` prints every answer as a table; ``--verify FILE``
+compares them with expected answers (``--write-expected FILE`` writes such a file).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import math
+import sys
+import traceback
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, TextIO, overload
+
+import sqlalchemy as sa
+from sqlalchemy.sql import ColumnElement
+
+from sparkify_dw.config import ConfigError, Settings, resolve
+from sparkify_dw.models import ARTISTS, SONGPLAYS, SONGS, TIME, USERS
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SP = SONGPLAYS
+Query = sa.Select[*tuple[Any, ...]]  # a SELECT of any columns
+DEFAULT_LIMIT = 10
+# The answers for the bundled sample, freshly loaded (regenerate with --write-expected).
+SAMPLE_EXPECTED = Path(__file__).resolve().parent / "sample" / "expected_analytics.json"
+Moment = dt.datetime | dt.date
+
+
+@dataclass(frozen=True)
+class Params:
+    """A question's parameters: how many rows (top-N questions) and the time window."""
+
+    limit: int = DEFAULT_LIMIT
+    start: Moment | None = None
+    end: Moment | None = None
+
+    def window(self) -> list[ColumnElement[bool]]:
+        """Conditions on ``songplays.start_time``; a date means its midnight."""
+        where: list[ColumnElement[bool]] = []
+        if self.start is not None:
+            where.append(SP.c.start_time >= _midnight(self.start))
+        if self.end is not None:
+            where.append(SP.c.start_time < _midnight(self.end))
+        return where
+
+
+def _midnight(moment: Moment) -> dt.datetime:
+    if isinstance(moment, dt.datetime):
+        return moment
+    return dt.datetime.combine(moment, dt.time())
+
+
+@contextmanager
+def _connection(bind: sa.Connection | sa.Engine) -> Iterator[sa.Connection]:
+    if isinstance(bind, sa.Engine):
+        with bind.connect() as conn:
+            yield conn
+    else:
+        yield bind
+
+
+class Question:
+    """A named question: builds its query from :class:`Params`, runs it, returns rows.
+
+    ``uses_limit`` / ``uses_window``: whether ``limit`` / ``start`` and ``end`` shape the
+    answer; a question ignores the parameters it has no use for.
+    """
+
+    def __init__(self, build: Callable[[Params], Query], title: str,
+                 uses_limit: bool, uses_window: bool) -> None:
+        self.name = build.__name__
+        self.title = title
+        self.uses_limit = uses_limit
+        self.uses_window = uses_window
+        self.__doc__ = build.__doc__
+        self._build = build
+
+    def __repr__(self) -> str:
+        return f"<analytics question {self.name}>"
+
+    def query(self, *, limit: int = DEFAULT_LIMIT, start: Moment | None = None,
+              end: Moment | None = None) -> Query:
+        """The question's SELECT, e.g. to compile it for another dialect."""
+        if limit < 1:
+            raise ValueError(f"limit must be at least 1, not {limit}")
+        return self._build(Params(limit, start, end))
+
+    @overload
+    def __call__(self, bind: sa.Connection | sa.Engine, *, limit: int = ...,
+                 start: Moment | None = ..., end: Moment | None = ...,
+                 as_frame: Literal[False] = ...) -> list[sa.Row[Any]]: ...
+
+    @overload
+    def __call__(self, bind: sa.Connection | sa.Engine, *, limit: int = ...,
+                 start: Moment | None = ..., end: Moment | None = ...,
+                 as_frame: Literal[True]) -> pd.DataFrame: ...
+
+    def __call__(self, bind: sa.Connection | sa.Engine, *, limit: int = DEFAULT_LIMIT,
+                 start: Moment | None = None, end: Moment | None = None,
+                 as_frame: bool = False) -> list[sa.Row[Any]] | pd.DataFrame:
+        stmt = self.query(limit=limit, start=start, end=end)
+        if as_frame:
+            pandas = _pandas()  # before the query: a missing pandas fails fast
+        with _connection(bind) as conn:
+            result = conn.execute(stmt)
+            columns = list(result.keys())
+            rows = list(result.all())
+        if not as_frame:
+            return rows
+        frame: pd.DataFrame = pandas.DataFrame.from_records([tuple(r) for r in rows],
+                                                            columns=columns)
+        return frame
+
+
+def _pandas() -> Any:
+    try:
+        import pandas
+    except ImportError:
+        raise ImportError("as_frame=True needs pandas: pip install 'sparkify_dw[notebook]'"
+                          ) from None
+    return pandas
+
+
+QUESTIONS: dict[str, Question] = {}
+
+
+def _question(title: str, *, limit: bool = False,
+              window: bool = True) -> Callable[[Callable[[Params], Query]], Question]:
+    def register(build: Callable[[Params], Query]) -> Question:
+        question = Question(build, title, limit, window)
+        QUESTIONS[question.name] = question
+        return question
+    return register
+
+
+def _plays() -> sa.Label[int]:
+    return sa.func.count().label("plays")
+
+
+def _users() -> sa.Label[int]:
+    return sa.func.count(SP.c.user_id.distinct()).label("users")
+
+
+# --- the questions -------------------------------------------------------------------------
+
+
+@_question("Most played songs", limit=True)
+def top_songs(p: Params) -> Query:
+    """Songs by plays (only plays matched to a known song count)."""
+    plays = _plays()
+    return (sa.select(SONGS.c.song_id, SONGS.c.title, ARTISTS.c.name.label("artist"), plays,
+                      _users())
+            .select_from(SP.join(SONGS, SONGS.c.song_id == SP.c.song_id)
+                         .outerjoin(ARTISTS, ARTISTS.c.artist_id == SONGS.c.artist_id))
+            .where(*p.window())
+            .group_by(SONGS.c.song_id, SONGS.c.title, ARTISTS.c.name)
+            .order_by(plays.desc(), SONGS.c.song_id).limit(p.limit))
+
+
+@_question("Most played artists", limit=True)
+def top_artists(p: Params) -> Query:
+    """Artists by plays of their matched songs, with how many users listened."""
+    plays = _plays()
+    return (sa.select(ARTISTS.c.artist_id, ARTISTS.c.name.label("artist"), plays, _users())
+            .select_from(SP.join(ARTISTS, ARTISTS.c.artist_id == SP.c.artist_id))
+            .where(*p.window())
+            .group_by(ARTISTS.c.artist_id, ARTISTS.c.name)
+            .order_by(plays.desc(), ARTISTS.c.artist_id).limit(p.limit))
+
+
+@_question("Plays by hour of day (UTC)")
+def plays_by_hour(p: Params) -> Query:
+    """When people listen: plays per hour of the day, from the time dimension."""
+    return (sa.select(TIME.c.hour, _plays(), _users())
+            .select_from(SP.join(TIME, TIME.c.start_time == SP.c.start_time))
+            .where(*p.window()).group_by(TIME.c.hour).order_by(TIME.c.hour))
+
+
+WEEKDAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
+
+
+@_question("Plays by weekday")
+def plays_by_weekday(p: Params) -> Query:
+    """Plays per day of the week (0 = Sunday, as Redshift's DOW)."""
+    name = sa.case({i: day for i, day in enumerate(WEEKDAYS)}, value=TIME.c.weekday)
+    return (sa.select(TIME.c.weekday, name.label("day_name"), _plays(), _users())
+            .select_from(SP.join(TIME, TIME.c.start_time == SP.c.start_time))
+            .where(*p.window()).group_by(TIME.c.weekday).order_by(TIME.c.weekday))
+
+
+@_question("Free vs paid plays")
+def plays_by_level(p: Params) -> Query:
+    """Plays and distinct users per subscription level at the time of the play."""
+    return (sa.select(SP.c.level, _plays(), _users()).where(*p.window())
+            .group_by(SP.c.level).order_by(SP.c.level))
+
+
+@_question("Free vs paid users (current level)", window=False)
+def users_by_level(p: Params) -> Query:
+    """Users per current level (the users table: each user's latest event)."""
+    return (sa.select(USERS.c.level, sa.func.count().label("users"))
+            .group_by(USERS.c.level).order_by(USERS.c.level))
+
+
+@_question("Most active users", limit=True)
+def most_active_users(p: Params) -> Query:
+    """Users by plays, with their sessions and current level."""
+    plays = _plays()
+    return (sa.select(USERS.c.user_id, USERS.c.first_name, USERS.c.last_name, USERS.c.level,
+                      plays, sa.func.count(SP.c.session_id.distinct()).label("sessions"))
+            .select_from(SP.join(USERS, USERS.c.user_id == SP.c.user_id))
+            .where(*p.window())
+            .group_by(USERS.c.user_id, USERS.c.first_name, USERS.c.last_name, USERS.c.level)
+            .order_by(plays.desc(), USERS.c.user_id).limit(p.limit))
+
+
+@_question("Plays per day (UTC)")
+def plays_per_day(p: Params) -> Query:
+    """Daily plays, split free / paid, and daily active users."""
+    day = sa.cast(SP.c.start_time, sa.Date).label("day")
+
+    def at(level: str) -> sa.Label[int]:
+        return sa.func.count(sa.case((SP.c.level == level, SP.c.songplay_id))).label(level)
+
+    return (sa.select(day, _plays(), at("free"), at("paid"), _users()).where(*p.window())
+            .group_by(day).order_by(day))
+
+
+@_question("Plays matched to a known song")
+def matched_share(p: Params) -> Query:
+    """How much of the listening the song catalogue explains (share = matched / plays)."""
+    plays, matched = sa.func.count(), sa.func.count(SP.c.song_id)
+    # An explicit operator: SQLAlchemy's true division would CAST the divisor again.
+    share = sa.cast(matched, sa.Double).op("/", return_type=sa.Double)(
+        sa.func.nullif(plays, 0))
+    return sa.select(plays.label("plays"), matched.label("matched"),
+                     share.label("share")).where(*p.window())
+
+
+@_question("Top locations", limit=True)
+def top_locations(p: Params) -> Query:
+    """Where plays come from (the user's location as logged)."""
+    plays = _plays()
+    return (sa.select(SP.c.location, plays, _users())
+            .where(SP.c.location.is_not(None), *p.window())
+            .group_by(SP.c.location).order_by(plays.desc(), SP.c.location).limit(p.limit))
+
+
+def _classify(column: ColumnElement[Any], rules: Sequence[tuple[str, Sequence[str]]],
+              ) -> ColumnElement[str]:
+    """The first rule whose LIKE patterns match; 'Unknown' for NULL, else 'Other'."""
+    whens: list[tuple[ColumnElement[bool], str]] = [(column.is_(None), "Unknown")]
+    whens += [(sa.or_(*(column.like(pat) for pat in patterns)), label)
+              for label, patterns in rules]
+    return sa.case(*whens, else_="Other")
+
+
+# Order matters: Edge and Opera also claim Chrome; Chrome claims Safari; iOS claims Mac OS X.
+BROWSERS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Edge", ("%Edge/%", "%Edg/%")),
+    ("Opera", ("%OPR/%", "%Opera%")),
+    ("Firefox", ("%Firefox/%",)),
+    ("Internet Explorer", ("%MSIE %", "%Trident/%")),
+    ("Chromium", ("%Chromium/%",)),
+    ("Chrome", ("%Chrome/%", "%CriOS/%")),
+    ("Safari", ("%Safari/%",)),
+)
+OPERATING_SYSTEMS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Windows", ("%Windows%",)),
+    ("iOS", ("%iPhone%", "%iPad%", "%iPod%")),
+    ("Android", ("%Android%",)),
+    ("macOS", ("%Macintosh%", "%Mac OS X%")),
+    ("Linux", ("%Linux%", "%X11%")),
+)
+
+
+def _by_agent(p: Params, label: str, rules: Sequence[tuple[str, Sequence[str]]],
+              ) -> Query:
+    # Classified in a subquery and grouped on its column: grouping on the CASE itself
+    # fails on PostgreSQL, whose bound parameters make the two CASEs differ.
+    classified = (sa.select(_classify(SP.c.user_agent, rules).label(label), SP.c.user_id)
+                  .where(*p.window()).subquery("classified"))
+    plays = sa.func.count().label("plays")
+    users = sa.func.count(classified.c.user_id.distinct()).label("users")
+    return (sa.select(classified.c[label], plays, users).group_by(classified.c[label])
+            .order_by(plays.desc(), classified.c[label]))
+
+
+@_question("Plays by browser")
+def plays_by_browser(p: Params) -> Query:
+    """Browser families parsed from the user agent."""
+    return _by_agent(p, "browser", BROWSERS)
+
+
+@_question("Plays by operating system")
+def plays_by_os(p: Params) -> Query:
+    """Operating systems parsed from the user agent."""
+    return _by_agent(p, "os", OPERATING_SYSTEMS)
+
+
+# --- answers as plain data: printing, expected files, comparison -----------------------------
+
+
+def plain(value: Any) -> Any:
+    """A JSON-ready value: dates as ISO text, Decimals as numbers."""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A question's answer as plain data: column names and rows of JSON-ready values."""
+
+    columns: list[str]
+    rows: list[list[Any]]
+
+
+def answer_all(bind: sa.Connection | sa.Engine, params: Params) -> dict[str, Answer]:
+    """Every question answered with the same parameters, in declaration order."""
+    out: dict[str, Answer] = {}
+    with _connection(bind) as conn:
+        for name, question in QUESTIONS.items():
+            result = conn.execute(question.query(limit=params.limit, start=params.start,
+                                                 end=params.end))
+            out[name] = Answer(list(result.keys()),
+                               [[plain(v) for v in row] for row in result.all()])
+    return out
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4%}" if 0 <= value <= 1 else f"{value:,.2f}"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def format_table(answer: Answer) -> str:
+    """An aligned text table; numbers right-aligned."""
+    cells = [[_cell(v) for v in row] for row in answer.rows]
+    numeric = [all(isinstance(r[i], int | float) or r[i] is None for r in answer.rows)
+               and bool(answer.rows) for i in range(len(answer.columns))]
+    widths = [max([len(c), *(len(row[i]) for row in cells)])
+              for i, c in enumerate(answer.columns)]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v.rjust(w) if num else v.ljust(w)
+                         for v, w, num in zip(values, widths, numeric, strict=True)).rstrip()
+
+    out = [line(answer.columns), "  ".join("-" * w for w in widths)]
+    out += [line(row) for row in cells] if cells else ["(no rows)"]
+    return "\n".join(out)
+
+
+def _params_json(params: Params) -> dict[str, Any]:
+    return {"limit": params.limit, "start": plain(params.start), "end": plain(params.end)}
+
+
+def write_expected(path: Path, params: Params, answers: Mapping[str, Answer]) -> None:
+    """The answers as JSON, one row per line so a diff of the file reads like the data."""
+    dump = json.dumps
+    blocks = []
+    for name, ans in answers.items():
+        rows = "".join(f"\n        {dump(r, ensure_ascii=False)}," for r in ans.rows)
+        rows = f"[{rows[:-1]}\n      ]" if rows else "[]"
+        blocks.append(f'    {dump(name)}: {{\n'
+                      f'      "title": {dump(QUESTIONS[name].title)},\n'
+                      f'      "columns": {dump(ans.columns)},\n'
+                      f'      "rows": {rows}\n    }}')
+    text = ('{\n  "parameters": ' + dump(_params_json(params)) + ',\n  "questions": {\n'
+            + ",\n".join(blocks) + "\n  }\n}\n")
+    json.loads(text)  # the hand-laid layout must still be JSON
+    path.write_text(text, encoding="utf-8")
+
+
+class ExpectedFileError(ValueError):
+    """An expected-results file that cannot be read, worded as one line."""
+
+
+def read_expected(path: Path) -> tuple[Params, dict[str, Answer]]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        p = data["parameters"]
+        params = Params(int(p["limit"]),
+                        dt.datetime.fromisoformat(p["start"]) if p.get("start") else None,
+                        dt.datetime.fromisoformat(p["end"]) if p.get("end") else None)
+        answers = {name: Answer(list(q["columns"]), [list(r) for r in q["rows"]])
+                   for name, q in data["questions"].items()}
+    except FileNotFoundError:
+        raise ExpectedFileError(f"{path}: no such file") from None
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ExpectedFileError(f"{path}: not an expected-results file ({exc})") from None
+    return params, answers
+
+
+def _same(expected: Any, actual: Any) -> bool:
+    if isinstance(expected, float) or isinstance(actual, float):
+        if not isinstance(expected, int | float) or not isinstance(actual, int | float):
+            return False
+        return math.isclose(expected, actual, rel_tol=1e-9, abs_tol=1e-12)
+    return bool(expected == actual) and type(expected) is type(actual)
+
+
+def differences(expected: Mapping[str, Answer], actual: Mapping[str, Answer]) -> list[str]:
+    """Every difference, one line each: question, row, expected vs actual."""
+    out = []
+    for name in [*expected, *(n for n in actual if n not in expected)]:
+        if name not in actual:
+            out.append(f"{name}: expected in the file but not a known question")
+            continue
+        if name not in expected:
+            out.append(f"{name}: missing from the expected file")
+            continue
+        exp, act = expected[name], actual[name]
+        if exp.columns != act.columns:
+            out.append(f"{name}: columns: expected {exp.columns} actual {act.columns}")
+            continue
+        for i in range(max(len(exp.rows), len(act.rows))):
+            e = exp.rows[i] if i < len(exp.rows) else None
+            a = act.rows[i] if i < len(act.rows) else None
+            if e is None or a is None or len(e) != len(a) or not all(
+                    _same(x, y) for x, y in zip(e, a, strict=True)):
+                out.append(f"{name} row {i + 1}: expected {_row_text(exp.columns, e)} "
+                           f"actual {_row_text(act.columns, a)}")
+    return out
+
+
+def _row_text(columns: Sequence[str], row: Sequence[Any] | None) -> str:
+    if row is None:
+        return "(no row)"
+    return "(" + ", ".join(f"{c}={v!r}" for c, v in zip(columns, row, strict=False)) + ")"
+
+
+# --- the command ---------------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m sparkify_dw.analytics",
+        description="Answer the analytics team's song-play questions from the warehouse.",
+        epilog="Settings come from flags, then SPARKIFY_DW_* environment variables, then "
+               "dwh.cfg, then the embedded default (./sparkify.duckdb). Exit status: 0 fine, "
+               "1 --verify found differences, 2 an error.",
+    )
+    p.add_argument("--url", help="database URL (default: ./sparkify.duckdb)")
+    p.add_argument("--config", help="dwh.cfg to read (default: ./dwh.cfg if present)")
+    p.add_argument("--limit", type=int, help=f"rows of top-N questions (default {DEFAULT_LIMIT})")
+    p.add_argument("--start", type=dt.datetime.fromisoformat,
+                   help="only plays at or after this time (ISO date or datetime, UTC)")
+    p.add_argument("--end", type=dt.datetime.fromisoformat,
+                   help="only plays before this time (ISO date or datetime, UTC)")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--verify", type=Path, metavar="FILE",
+                       help="compare with an expected-results file (its limit and window); "
+                            f"report each difference. The bundled sample's: {SAMPLE_EXPECTED}")
+    group.add_argument("--write-expected", type=Path, metavar="FILE",
+                       help="write the answers as an expected-results file")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging, tracebacks")
+    return p
+
+
+def _mask(text: str, settings: Settings | None) -> str:
+    for secret in settings.secrets() if settings is not None else []:
+        text = text.replace(secret, "***")
+    return text
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None:
+        exc = exc.orig
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def _run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+    params = Params(DEFAULT_LIMIT if args.limit is None else args.limit, args.start, args.end)
+    expected: dict[str, Answer] = {}
+    if args.verify is not None:
+        file_params, expected = read_expected(args.verify)
+        asked = {k: v for k, v in _params_json(params).items()
+                 if getattr(args, k) is not None}
+        clash = {k: v for k, v in asked.items() if _params_json(file_params)[k] != v}
+        if clash:
+            raise ValueError(f"{args.verify} was written with {_params_json(file_params)}; "
+                             f"drop {', '.join('--' + k for k in clash)}")
+        params = file_params
+    if params.limit < 1:
+        raise ValueError(f"--limit must be at least 1, not {params.limit}")
+    engine = settings.create_engine()
+    try:
+        answers = answer_all(engine, params)
+    finally:
+        engine.dispose()
+    if args.write_expected is not None:
+        write_expected(args.write_expected, params, answers)
+        print(f"wrote {len(answers)} answers to {args.write_expected}", file=out)
+        return 0
+    if args.verify is not None:
+        found = differences(expected, answers)
+        for line in found:
+            print(f"DIFF {line}", file=out)
+        if found:
+            print(f"{len(found)} differences from {args.verify}", file=out)
+            return 1
+        print(f"all {len(answers)} answers match {args.verify}", file=out)
+        return 0
+    windowed = params.start is not None or params.end is not None
+    span = "".join([", plays" if windowed else "",
+                    f" from {params.start}" if params.start is not None else "",
+                    f" before {params.end}" if params.end is not None else ""])
+    print(f"answers from {settings.display_url}{span}", file=out)
+    for name, answer in answers.items():
+        question = QUESTIONS[name]
+        title = question.title
+        if question.uses_limit:
+            title += f" (top {params.limit})"
+        if windowed and not question.uses_window:
+            title += " (all time: not limited to the window)"
+        print(f"\n{title}\n{'=' * len(title)}\n{format_table(answer)}", file=out)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
+         err: TextIO = sys.stderr) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s", stream=err)
+    settings: Settings | None = None
+    try:
+        settings = resolve(url=args.url, config=args.config)
+        return _run(args, settings, out)
+    except (ConfigError, sa.exc.SQLAlchemyError, OSError, ValueError) as exc:
+        if args.verbose:
+            print(_mask(traceback.format_exc(), settings), file=err)
+        print(f"error: {_mask(_one_line(exc), settings)}", file=err)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,218 @@
+"""Data quality checks of the star schema, run inside the warehouse.
+
+Each check is a query for its *offenders* (one row per broken key); the warehouse counts
+them and returns up to :data:`SAMPLES` of them, so nothing is pulled into Python but the
+samples. Every query is dialect-neutral SQLAlchemy Core: the same checks run on DuckDB,
+PostgreSQL and Redshift, which declares keys but never enforces them — hence the checks.
+
+``run_checks(conn)`` reports every check; ``verify(conn)`` raises :class:`CheckFailed`
+naming the failed ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.sql import ColumnElement
+
+from sparkify_dw.constructs import epoch_ms_to_timestamp
+from sparkify_dw.models import (
+    ARTISTS,
+    SONGPLAYS,
+    SONGS,
+    STAGING_EVENTS,
+    STAGING_SONGS,
+    TIME,
+    USERS,
+)
+from sparkify_dw.transform import NEXT_SONG
+
+SAMPLES = 5
+Query = sa.Select[*tuple[Any, ...]]  # a SELECT of any columns
+
+
+@dataclass(frozen=True)
+class Check:
+    """A declared check: its name, why it matters, and the query for its offenders.
+
+    ``offenders`` selects the keys that break the rule, one row each; samples are the
+    first in the order of its columns.
+    """
+
+    name: str
+    why: str
+    offenders: Query
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What a check found: how many offenders and a few of their keys."""
+
+    name: str
+    count: int
+    columns: tuple[str, ...]
+    samples: tuple[tuple[Any, ...], ...]
+
+    @property
+    def passed(self) -> bool:
+        return self.count == 0
+
+    def describe_samples(self) -> str:
+        """The sample keys as ``col=value`` groups, e.g. ``user_id=10; user_id=12``."""
+        return "; ".join(" ".join(f"{c}={_show(v)}"
+                                  for c, v in zip(self.columns, row, strict=True))
+                         for row in self.samples)
+
+    def __str__(self) -> str:
+        text = f"{self.name}: {self.count}"
+        return f"{text} ({self.describe_samples()})" if self.samples else text
+
+
+def _show(value: Any) -> str:
+    # Text quoted (and escaped: a sample never breaks the one-line message), the rest as is.
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+class CheckFailed(RuntimeError):
+    """One or more checks found offenders; the message is one line naming them."""
+
+    def __init__(self, failed: Sequence[CheckResult]) -> None:
+        self.failed = list(failed)
+        noun = "check" if len(self.failed) == 1 else "checks"
+        super().__init__(f"{len(self.failed)} {noun} failed: "
+                         + ", ".join(str(r) for r in self.failed))
+
+
+# --- the rules -----------------------------------------------------------------------------
+
+
+def _pk_not_null(table: sa.Table, key: str, *describe: str) -> Check:
+    # A NULL key has no value to show: sample the row's describing columns instead.
+    return Check(f"{table.name}.pk_not_null", f"every {table.name} row has a {key}",
+                 sa.select(*(table.c[c] for c in describe)).where(table.c[key].is_(None)))
+
+
+def _unique(name: str, table: sa.Table, *keys: str) -> Check:
+    cols = [table.c[k] for k in keys]
+    return Check(name, f"no two {table.name} rows share ({', '.join(keys)})",
+                 sa.select(*cols).where(*(c.is_not(None) for c in cols))
+                 .group_by(*cols).having(sa.func.count() > 1))
+
+
+def _references(child: sa.Table, column: str, parent: sa.Table, *, sample_key: str,
+                optional: bool = False) -> Check:
+    # Redshift doesn't enforce foreign keys: a dangling id silently drops rows from joins.
+    ref, fk = parent.c[column], child.c[column]
+    dangling: list[ColumnElement[bool]] = [~sa.exists().where(ref == fk)]
+    if optional:
+        dangling.insert(0, fk.is_not(None))
+    return Check(f"{child.name}.{column}_in_{parent.name}",
+                 f"every {child.name}.{column}{' that is set' if optional else ''} "
+                 f"is in {parent.name}",
+                 sa.select(child.c[sample_key], fk).where(*dangling))
+
+
+def _not_empty(table: sa.Table, source: sa.Table) -> Check:
+    # One offender, the staged row count, when the source has rows but the table has none.
+    staged = sa.func.count()
+    return Check(f"{table.name}.not_empty", f"{table.name} has rows when {source.name} has",
+                 sa.select(staged.label(f"{source.name}_rows")).select_from(source)
+                 .having(staged > 0).having(~sa.exists().select_from(table)))
+
+
+def _staged_plays_loaded() -> Query:
+    e, sp = STAGING_EVENTS, SONGPLAYS
+    keys = (e.c.ts, e.c.user_id, e.c.session_id, e.c.item_in_session)
+    return sa.select(*keys).distinct().where(
+        e.c.page == NEXT_SONG, e.c.ts.is_not(None), e.c.user_id.is_not(None),
+        ~sa.exists().where(
+            sp.c.start_time == epoch_ms_to_timestamp(e.c.ts), sp.c.user_id == e.c.user_id,
+            sp.c.session_id == e.c.session_id, sp.c.item_in_session == e.c.item_in_session))
+
+
+CHECKS: tuple[Check, ...] = (
+    _pk_not_null(USERS, "user_id", "first_name", "last_name"),
+    _unique("users.pk_unique", USERS, "user_id"),
+    _pk_not_null(SONGS, "song_id", "title"),
+    _unique("songs.pk_unique", SONGS, "song_id"),
+    _pk_not_null(ARTISTS, "artist_id", "name"),
+    _unique("artists.pk_unique", ARTISTS, "artist_id"),
+    _pk_not_null(TIME, "start_time", "hour", "day", "month", "year"),
+    _unique("time.pk_unique", TIME, "start_time"),
+    _pk_not_null(SONGPLAYS, "songplay_id", "start_time", "user_id", "session_id",
+                 "item_in_session"),
+    _unique("songplays.pk_unique", SONGPLAYS, "songplay_id"),
+    _unique("songplays.natural_key_unique", SONGPLAYS,
+            "start_time", "user_id", "session_id", "item_in_session"),
+    _references(SONGPLAYS, "user_id", USERS, sample_key="songplay_id"),
+    _references(SONGPLAYS, "start_time", TIME, sample_key="songplay_id"),
+    _references(SONGPLAYS, "song_id", SONGS, sample_key="songplay_id", optional=True),
+    _references(SONGPLAYS, "artist_id", ARTISTS, sample_key="songplay_id", optional=True),
+    _references(SONGS, "artist_id", ARTISTS, sample_key="song_id"),
+    Check("staging_events.next_song_in_songplays",
+          "every staged NextSong event with a user and ts has its songplay",
+          _staged_plays_loaded()),
+    _not_empty(USERS, STAGING_EVENTS),
+    _not_empty(TIME, STAGING_EVENTS),
+    _not_empty(SONGPLAYS, STAGING_EVENTS),
+    _not_empty(SONGS, STAGING_SONGS),
+    _not_empty(ARTISTS, STAGING_SONGS),
+)
+NAMES = tuple(c.name for c in CHECKS)
+
+
+# --- running them --------------------------------------------------------------------------
+
+
+def sample_query(check: Check) -> Query:
+    """The offenders' total count (a window over all of them) beside the first few keys."""
+    offenders = check.offenders.subquery("offenders")
+    total = sa.func.count().over().label("_offenders")
+    return (sa.select(*offenders.c, total)
+            .order_by(*(c.asc().nulls_last() for c in offenders.c)).limit(SAMPLES))
+
+
+def run_check(conn: sa.Connection, check: Check) -> CheckResult:
+    rows = conn.execute(sample_query(check)).all()
+    names = tuple(c.name for c in check.offenders.selected_columns)
+    return CheckResult(check.name, int(rows[0][-1]) if rows else 0, names,
+                       tuple(tuple(r)[:-1] for r in rows))
+
+
+@contextmanager
+def _connection(bind: sa.Connection | sa.Engine) -> Iterator[sa.Connection]:
+    if isinstance(bind, sa.Engine):
+        with bind.connect() as conn:
+            yield conn
+    else:
+        yield bind
+
+
+def _select(names: Sequence[str] | None) -> list[Check]:
+    if names is None:
+        return list(CHECKS)
+    unknown = [n for n in names if n not in NAMES]
+    if unknown:
+        raise ValueError(f"unknown check {unknown[0]!r}")
+    return [c for c in CHECKS if c.name in names]
+
+
+def run_checks(bind: sa.Connection | sa.Engine,
+               names: Sequence[str] | None = None) -> list[CheckResult]:
+    """Run every check (or those named), in declaration order; one query each."""
+    with _connection(bind) as conn:
+        return [run_check(conn, check) for check in _select(names)]
+
+
+def verify(bind: sa.Connection | sa.Engine,
+           names: Sequence[str] | None = None) -> list[CheckResult]:
+    """Run the checks; raise :class:`CheckFailed` if any found offenders, else return them."""
+    results = run_checks(bind, names)
+    failed = [r for r in results if not r.passed]
+    if failed:
+        raise CheckFailed(failed)
+    return results
