@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 import sqlalchemy as sa
 
-from sparkify_dw import backends, schema, transform
+from sparkify_dw import backends, checks, schema, transform
 from sparkify_dw.config import ConfigError, Settings, resolve
 from sparkify_dw.models import (
     LOAD_ERRORS,
@@ -182,8 +182,10 @@ def _transform(conn: sa.Connection, result: LoadResult) -> None:
 def _check(conn: sa.Connection, result: LoadResult) -> None:
     for table in (STAGING_EVENTS, STAGING_SONGS, *STAR_TABLES):
         result.counts[table.name] = _count(conn, table)
-    if result.counts.get("staging_events") and not result.counts.get("songplays"):
-        raise LoadError("check: events were staged but songplays is empty")
+    try:
+        checks.verify(conn)
+    except checks.CheckFailed as exc:
+        raise LoadError(f"check: {exc}") from None
 
 
 def dry_run(settings: Settings, steps: Sequence[str] = STEPS, max_errors: int = 0) -> list[str]:
@@ -202,6 +204,7 @@ def dry_run(settings: Settings, steps: Sequence[str] = STEPS, max_errors: int = 
     if "check" in steps:
         out += [_compile(sa.select(sa.func.count()).select_from(t), dialect)
                 for t in STAR_TABLES]
+        out += [_compile(checks.sample_query(c), dialect) for c in checks.CHECKS]
     return [mask(s, settings) for s in out]
 
 
