@@ -27,6 +27,7 @@ ENV_LOG_DATA = "SPARKIFY_DW_LOG_DATA"
 ENV_SONG_DATA = "SPARKIFY_DW_SONG_DATA"
 ENV_LOG_JSONPATH = "SPARKIFY_DW_LOG_JSONPATH"
 ENV_S3_ENDPOINT = "SPARKIFY_DW_S3_ENDPOINT"
+ENV_MANIFEST_PREFIX = "SPARKIFY_DW_MANIFEST_PREFIX"
 
 DEFAULT_CONFIG_NAME = "dwh.cfg"
 DEFAULT_DUCKDB_FILE = "sparkify.duckdb"
@@ -57,6 +58,7 @@ class Settings:
     iam_role_arn: str | None = None
     region: str | None = None
     s3_endpoint: str | None = None
+    manifest_prefix: str | None = None  # s3:// prefix for Redshift COPY manifests
     config_file: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
 
@@ -253,6 +255,12 @@ def resolve(
     if region is not None:
         validate_region(region, sources["region"])
     endpoint = pick("s3_endpoint", None, ENV_S3_ENDPOINT, "S3", "ENDPOINT", None)
+    manifests = pick("manifest_prefix", None, ENV_MANIFEST_PREFIX, "S3", "MANIFEST_PREFIX", None)
+    if manifests is not None:
+        if not manifests.startswith("s3://"):
+            raise ConfigError(f"{sources['manifest_prefix']}: MANIFEST_PREFIX must be an s3:// "
+                              "URI")
+        validate_source(manifests, sources["manifest_prefix"])
 
     return Settings(
         url=resolved_url,
@@ -262,6 +270,7 @@ def resolve(
         iam_role_arn=arn,
         region=region,
         s3_endpoint=endpoint,
+        manifest_prefix=manifests,
         config_file=cfg_path if parser is not None else None,
         sources=sources,
     )

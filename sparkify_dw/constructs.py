@@ -313,3 +313,19 @@ class LockTables(Executable, ClauseElement):
 @compiles(LockTables)
 def _lock_tables(element: LockTables, compiler: SQLCompiler, **kw: Any) -> str:
     return "LOCK " + ", ".join(compiler.preparer.format_table(t) for t in element.tables)
+
+
+class TableMaintenance(Executable, ClauseElement):
+    """``ANALYZE t`` / ``VACUUM t``: run outside a transaction block after a load."""
+
+    inherit_cache = False
+
+    def __init__(self, verb: str, table: Table) -> None:
+        if verb not in ("ANALYZE", "VACUUM"):
+            raise ValueError(f"unknown maintenance command {verb!r}")
+        self.verb, self.table = verb, table
+
+
+@compiles(TableMaintenance)
+def _table_maintenance(element: TableMaintenance, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"{element.verb} {compiler.preparer.format_table(element.table)}"

@@ -15,7 +15,6 @@ import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, TextIO
 
 import sqlalchemy as sa
@@ -30,7 +29,7 @@ from sparkify_dw.models import (
     STAGING_SONGS,
     STAR_TABLES,
 )
-from sparkify_dw.sources import JsonPath, SourceError, list_files, read_jsonpaths
+from sparkify_dw.sources import JsonPath, Reader, SourceError, SourceFile, read_jsonpaths
 from sparkify_dw.staging import StageRequest
 
 log = logging.getLogger("sparkify_dw.load")
@@ -87,24 +86,64 @@ class LoadResult:
         return "\n".join([*lines, f"  time      {timing}"])
 
 
-def requests(settings: Settings, *, list_sources: bool = True) -> list[StageRequest]:
-    """What the stage step loads: events mapped by the JSONPaths file, songs by key name."""
+@dataclass(frozen=True)
+class Selection:
+    """Which source files a load takes: all, only new ones, or a range of days."""
+
+    incremental: bool = False  # skip files a successful load already staged
+    since: dt.date | None = None  # log_data days, inclusive
+    until: dt.date | None = None
+
+    @property
+    def narrowed(self) -> bool:
+        return self.incremental or self.since is not None or self.until is not None
+
+
+def requests(settings: Settings, reader: Reader | None = None,
+             selection: Selection = Selection(),
+             loaded: set[tuple[str, str]] | None = None) -> list[StageRequest]:
+    """What the stage step loads: events mapped by the JSONPaths file, songs by key name.
+
+    ``loaded`` is the ledger's (uri, version) pairs, for ``selection.incremental``.
+    Redshift COPYs a whole source prefix itself unless the selection narrows it, when
+    the loader lists the objects and COPYs through a manifest.
+    """
+    reader = reader or Reader(settings.region, settings.s3_endpoint)
     events = STAGING_EVENTS
-    remote = settings.backend == "redshift"
-    if remote:
+    redshift = settings.backend == "redshift"
+    if redshift:
         paths: list[JsonPath] = [()] * len(events.columns)  # COPY reads the file from S3
     else:
-        paths = read_jsonpaths(settings.log_jsonpath, expected=len(events.columns))
+        paths = read_jsonpaths(settings.log_jsonpath, len(events.columns), reader)
 
-    def files(source: str, what: str) -> tuple[Path, ...]:
-        return () if remote or not list_sources else tuple(list_files(source, what))
+    def files(source: str, what: str, by_day: bool) -> tuple[SourceFile, ...]:
+        found = reader.list(source, what)
+        if by_day and (selection.since or selection.until):
+            found = [f for f in found if f.day is not None
+                     and (selection.since is None or f.day >= selection.since)
+                     and (selection.until is None or f.day <= selection.until)]
+        if selection.incremental:
+            found = [f for f in found if (f.uri, f.version) not in (loaded or set())]
+        log.info("%s: %d file(s) to stage", what, len(found))
+        return tuple(found)
 
+    listed = not redshift or selection.narrowed
     return [
         StageRequest(events, settings.log_data, list(paths), settings.log_jsonpath,
-                     files(settings.log_data, "log_data")),
-        StageRequest(STAGING_SONGS, settings.song_data, None,
-                     files=files(settings.song_data, "song_data")),
+                     files(settings.log_data, "log_data", True) if listed else (), listed),
+        # Songs are staged in full every time: they are the catalogue plays are matched to.
+        StageRequest(STAGING_SONGS, settings.song_data, None, None,
+                     files(settings.song_data, "song_data", False)
+                     if not redshift else (), not redshift),
     ]
+
+
+def loaded_files(conn: sa.Connection) -> set[tuple[str, str]]:
+    """The (uri, version) of every file a successful load staged."""
+    f, ld = LOAD_FILES.c, LOADS.c
+    rows = conn.execute(sa.select(f.uri, f.version).join_from(
+        LOAD_FILES, LOADS, f.load_id == ld.load_id).where(ld.status == "succeeded"))
+    return {(uri, version or "") for uri, version in rows}
 
 
 def _count(conn: sa.Connection, table: sa.Table) -> int:
@@ -116,9 +155,10 @@ def _compile(stmt: sa.ClauseElement, dialect: sa.Dialect) -> str:
 
 
 def _stage(conn: sa.Connection, backend: backends.Backend, settings: Settings,
-           result: LoadResult, progress: backends.Progress) -> None:
+           selection: Selection, result: LoadResult, progress: backends.Progress) -> None:
     assert result.load_id is not None
-    reqs = requests(settings)
+    loaded = loaded_files(conn) if selection.incremental else None
+    reqs = requests(settings, backend.reader, selection, loaded)
     for req in reqs:
         conn.execute(sa.delete(req.table))
     total = backends.StageCounts()
@@ -153,10 +193,12 @@ def _record_files(conn: sa.Connection, load_id: int, reqs: Sequence[StageRequest
     """The ledger's list of files this load staged (what ``--incremental`` skips later)."""
     rows = []
     for req in reqs:
-        for path in req.files:
-            stat = path.stat()
-            rows.append({"load_id": load_id, "uri": str(path), "table_name": req.table.name,
-                         "size": stat.st_size, "version": f"mtime:{stat.st_mtime_ns}"})
+        if not req.listed:  # a whole prefix COPYed by Redshift: the ledger records the prefix
+            rows.append({"load_id": load_id, "uri": req.source, "table_name": req.table.name,
+                         "size": 0, "version": None})
+        for f in req.files:
+            rows.append({"load_id": load_id, "uri": f.uri, "table_name": req.table.name,
+                         "size": f.size, "version": f.version})
     for i in range(0, len(rows), FILE_ROWS_PER_STATEMENT):
         conn.execute(sa.insert(LOAD_FILES).values(rows[i:i + FILE_ROWS_PER_STATEMENT]))
 
@@ -188,14 +230,20 @@ def _check(conn: sa.Connection, result: LoadResult) -> None:
         raise LoadError(f"check: {exc}") from None
 
 
-def dry_run(settings: Settings, steps: Sequence[str] = STEPS, max_errors: int = 0) -> list[str]:
-    """Every statement the load would run, compiled for the target dialect; runs nothing."""
+def dry_run(settings: Settings, steps: Sequence[str] = STEPS, max_errors: int = 0,
+            selection: Selection = Selection(), loaded: set[tuple[str, str]] | None = None,
+            vacuum: bool = False) -> list[str]:
+    """Every statement the load would run, compiled for the target dialect; runs nothing.
+
+    For ``--incremental``, ``loaded`` is the ledger's list of staged files (the CLI
+    reads it from the warehouse).
+    """
     # Named parameters: printed text carries no driver-specific %-escaping.
     dialect = settings.create_engine(paramstyle="named").dialect
     backend = backends.for_settings(settings, max_errors)
     out: list[str] = []
     if "stage" in steps:
-        reqs = requests(settings)
+        reqs = requests(settings, backend.reader, selection, loaded)
         out += [_compile(sa.delete(r.table), dialect) for r in reqs]
         for req in reqs:
             out += list(backend.stage_statements(req, dialect))
@@ -205,6 +253,9 @@ def dry_run(settings: Settings, steps: Sequence[str] = STEPS, max_errors: int = 
         out += [_compile(sa.select(sa.func.count()).select_from(t), dialect)
                 for t in STAR_TABLES]
         out += [_compile(checks.sample_query(c), dialect) for c in checks.CHECKS]
+    changed = [t for t in (STAGING_EVENTS, STAGING_SONGS, *STAR_TABLES)
+               if "transform" in steps or t in (STAGING_EVENTS, STAGING_SONGS)]
+    out += [_compile(s, dialect) for s in backend.maintenance(changed, vacuum=vacuum)]
     return [mask(s, settings) for s in out]
 
 
@@ -240,6 +291,8 @@ def run(
     progress: backends.Progress | None = None,
     max_errors: int = 0,
     wait: float = LOCK_WAIT,
+    selection: Selection = Selection(),
+    vacuum: bool = False,
 ) -> LoadResult:
     """Run the load's ``steps`` in order against ``engine`` (default: from configuration).
 
@@ -271,23 +324,40 @@ def run(
                     backend.begin_load(conn)
                     result.load_id = _next_load_id(conn)
                     _record_load(conn, settings, steps, result, started_at, "running", None)
-                    _run_steps(conn, backend, settings, steps, result, progress)
+                    _run_steps(conn, backend, settings, steps, selection, result, progress)
                     _finish_load(conn, result, "succeeded", None)
             except BaseException as exc:
                 _record_failure(conn, backend, settings, steps, result, started_at, exc)
                 raise
+            maintenance = backend.maintenance(_changed(result), vacuum=vacuum)
+            if maintenance:
+                started = time.perf_counter()
+                # Outside a transaction block: Redshift's VACUUM refuses to run in one.
+                auto = conn.execution_options(isolation_level="AUTOCOMMIT")
+                for statement in maintenance:
+                    auto.execute(statement)
+                result.seconds["analyze"] = time.perf_counter() - started
     return result
 
 
+def _changed(result: LoadResult) -> list[sa.Table]:
+    """Tables the load wrote to, for ANALYZE."""
+    names = {n for n, rows in result.staged.items() if rows}
+    names |= {n for n, rows in result.inserted.items() if rows}
+    names |= {n for n, rows in result.updated.items() if rows}
+    return [t for t in (STAGING_EVENTS, STAGING_SONGS, *STAR_TABLES) if t.name in names]
+
+
 def _run_steps(conn: sa.Connection, backend: backends.Backend, settings: Settings,
-               steps: Sequence[str], result: LoadResult, progress: backends.Progress) -> None:
+               steps: Sequence[str], selection: Selection, result: LoadResult,
+               progress: backends.Progress) -> None:
     for step in STEPS:
         if step not in steps:
             continue
         started = time.perf_counter()
         log.info("%s: start", step)
         if step == "stage":
-            _stage(conn, backend, settings, result, progress)
+            _stage(conn, backend, settings, selection, result, progress)
         elif step == "transform":
             _transform(conn, result)
         else:
@@ -368,6 +438,13 @@ class _TerminalProgress:
         self.stream.flush()
 
 
+def _day(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m sparkify_dw.load",
@@ -389,6 +466,14 @@ def _parser() -> argparse.ArgumentParser:
                         "loads; above N nothing loads (default 0, like Redshift's MAXERROR)")
     p.add_argument("--wait", type=float, default=LOCK_WAIT, metavar="SECONDS",
                    help=f"how long to wait for another load to finish (default {LOCK_WAIT:g})")
+    p.add_argument("--incremental", action="store_true",
+                   help="stage only log files no successful load has staged (see --history)")
+    p.add_argument("--since", type=_day, metavar="YYYY-MM-DD",
+                   help="only log files of this day or later (backfills)")
+    p.add_argument("--until", type=_day, metavar="YYYY-MM-DD",
+                   help="only log files of this day or earlier")
+    p.add_argument("--vacuum", action="store_true",
+                   help="on Redshift, VACUUM the changed tables after the load")
     p.add_argument("--history", action="store_true", help="print the load ledger and exit")
     p.add_argument("--errors", nargs="?", const="last", metavar="LOAD_ID",
                    help="print the records a load rejected (default: the latest load) and exit")
@@ -409,6 +494,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
     try:
         settings = resolve(url=args.url, config=args.config, log_data=args.log_data,
                            song_data=args.song_data, log_jsonpath=args.log_jsonpath)
+        selection = Selection(args.incremental, args.since, args.until)
         if args.history or args.errors:
             with settings.create_engine().connect() as conn:
                 schema.require_head(conn)
@@ -419,12 +505,18 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
             bad = [s for s in steps if s not in STEPS]
             if bad:
                 raise LoadError(f"unknown step {bad[0]!r}: choose from {', '.join(STEPS)}")
-            for statement in dry_run(settings, steps, args.max_errors):
+            loaded = None
+            if selection.incremental:  # the ledger is in the warehouse: read it
+                with settings.create_engine().connect() as conn:
+                    loaded = loaded_files(conn)
+            for statement in dry_run(settings, steps, args.max_errors, selection, loaded,
+                                     args.vacuum):
                 print(statement.rstrip(";") + ";\n", file=out)
             return 0
         say(f"loading into {settings.display_url}")
         result = run(settings=settings, steps=steps, progress=_TerminalProgress(err),
-                     max_errors=args.max_errors, wait=args.wait)
+                     max_errors=args.max_errors, wait=args.wait, selection=selection,
+                     vacuum=args.vacuum)
         say(result.summary())
         return 0
     except (ConfigError, SourceError, LoadError, schema.SchemaError, sa.exc.SQLAlchemyError,

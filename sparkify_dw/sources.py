@@ -7,13 +7,15 @@ directories are skipped: real checkouts of the Sparkify data carry
 
 from __future__ import annotations
 
+import datetime as dt
 import glob
 import json
 import logging
 import re
 from collections.abc import Generator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 log = logging.getLogger(__name__)
 
@@ -37,10 +39,73 @@ def _visible(path: Path, root: Path) -> bool:
     return not any(p.startswith(".") for p in parts)
 
 
+_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """One file of a source, local or in S3, as the ledger records it."""
+
+    uri: str  # absolute path or s3:// URI
+    size: int
+    version: str  # "mtime:<ns>" or "etag:<etag>": a changed file is a new file
+    path: Path | None = None  # set for local files
+    remote: Any = None  # an s3.S3Object for S3 files
+
+    @property
+    def day(self) -> dt.date | None:
+        """The day in a ``YYYY-MM-DD-events.json`` name, for ``--since`` / ``--until``."""
+        m = _DAY.search(self.uri.rsplit("/", 1)[-1])
+        if m is None:
+            return None
+        try:
+            return dt.date(int(m[1]), int(m[2]), int(m[3]))
+        except ValueError:
+            return None
+
+
+class Reader:
+    """Where source files come from: the local disk, or S3 through boto3 (one client)."""
+
+    def __init__(self, region: str | None = None, endpoint: str | None = None) -> None:
+        self.region, self.endpoint = region, endpoint
+        self._client: Any = None
+
+    def client(self) -> Any:
+        from sparkify_dw import s3
+
+        if self._client is None:
+            self._client = s3.client(self.region, self.endpoint)
+        return self._client
+
+    def list(self, source: str, what: str) -> list[SourceFile]:
+        if source.startswith("s3://"):
+            from sparkify_dw import s3
+
+            return [SourceFile(o.uri, o.size, f"etag:{o.etag}", remote=o)
+                    for o in s3.list_objects(source, what, self.client()) if o.size > 0]
+        files = []
+        for path in list_files(source, what):
+            stat = path.stat()
+            files.append(SourceFile(str(path.resolve()), stat.st_size,
+                                    f"mtime:{stat.st_mtime_ns}", path=path))
+        return files
+
+    def open(self, f: SourceFile, what: str = "source") -> BinaryIO:
+        if f.path is not None:
+            return f.path.open("rb")
+        from sparkify_dw import s3
+
+        return s3.open_object(f.remote, self.client(), what=what)
+
+    def read_text(self, uri: str, what: str) -> str:
+        from sparkify_dw import s3
+
+        return s3.read_text(uri, self.client(), what=what)
+
+
 def list_files(source: str, what: str = "source") -> list[Path]:
-    """The JSON files a source names, sorted, hidden ones left out."""
-    if source.startswith("s3://"):
-        raise SourceError(f"{what}: {source}: s3:// sources are read by Redshift's COPY only")
+    """The local JSON files a source names, sorted, hidden and empty ones left out."""
     text = _local(source)
     if any(ch in text for ch in "*?["):
         root = Path(text.split("*")[0].split("?")[0].split("[")[0]).parent
@@ -112,13 +177,14 @@ def parse_jsonpath(expr: str) -> JsonPath:
     return tuple(steps)
 
 
-def read_jsonpaths(source: str, expected: int) -> list[JsonPath]:
+def read_jsonpaths(source: str, expected: int, reader: Reader | None = None) -> list[JsonPath]:
     """Parse a JSONPaths file; its paths map event fields to columns by position."""
-    if source.startswith("s3://"):
-        raise SourceError(f"log_jsonpath: {source}: s3:// is read by Redshift's COPY only")
-    path = Path(_local(source))
     try:
-        doc = json.loads(path.read_text(encoding="utf-8-sig"))
+        if source.startswith("s3://"):
+            text = (reader or Reader()).read_text(source, "log_jsonpath").lstrip("\ufeff")
+        else:
+            text = Path(_local(source)).read_text(encoding="utf-8-sig")
+        doc = json.loads(text)
     except FileNotFoundError:
         raise SourceError(f"log_jsonpath: {source}: no such file") from None
     except (OSError, UnicodeDecodeError) as exc:

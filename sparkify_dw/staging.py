@@ -16,7 +16,6 @@ parsed document; :func:`checked_select` classifies them into a temporary table, 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,7 +23,7 @@ from sqlalchemy.sql import ColumnElement
 
 from sparkify_dw.constructs import json_fields, strict_cast
 from sparkify_dw.models import LOAD_ERRORS, RAW_TEXT_CHARS, STAGING_EVENTS
-from sparkify_dw.sources import JsonPath
+from sparkify_dw.sources import JsonPath, SourceFile
 
 SHOWN_VALUE_CHARS = 40  # of a wrong-typed value, in its reason
 
@@ -37,7 +36,8 @@ class StageRequest:
     source: str  # path, glob, file:// or s3:// URI, as configured
     jsonpaths: list[JsonPath] | None  # None: match JSON keys to column names ('auto')
     jsonpaths_uri: str | None = None  # the JSONPaths file itself (Redshift's COPY reads it)
-    files: tuple[Path, ...] = ()  # what the source names, listed once by the loader
+    files: tuple[SourceFile, ...] = ()  # what the source names, listed once by the loader
+    listed: bool = True  # False: Redshift COPYs the whole source prefix itself
 
     @property
     def what(self) -> str:

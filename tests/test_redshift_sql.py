@@ -61,7 +61,7 @@ def test_copy_statements(redshift: config.Settings) -> None:
 
 
 def test_transform_statements(redshift: config.Settings) -> None:
-    text = [norm(s) for s in load.dry_run(redshift, ["transform"])]
+    text = [norm(s) for s in load.dry_run(redshift, ["transform"]) if not s.startswith("ANALYZE")]
     heads = [s.split(" SELECT")[0].split(" SET")[0] for s in text]
     assert heads == [
         "INSERT INTO artists (artist_id, name, location, latitude, longitude)",

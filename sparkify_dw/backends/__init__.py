@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
 from sparkify_dw.config import Settings
+from sparkify_dw.constructs import TableMaintenance
+from sparkify_dw.sources import Reader
 from sparkify_dw.staging import StageRequest, keep_errors, keep_good, tally
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
@@ -51,6 +53,7 @@ class Backend(ABC):
     def __init__(self, settings: Settings, max_errors: int = 0) -> None:
         self.settings = settings
         self.max_errors = max_errors  # records a load may reject and still succeed
+        self.reader = Reader(settings.region, settings.s3_endpoint)
 
     @abstractmethod
     def stage(self, conn: sa.Connection, request: StageRequest, load_id: int,
@@ -73,6 +76,12 @@ class Backend(ABC):
     def begin_load(self, conn: sa.Connection) -> None:
         """Statements that open the load's transaction (Redshift takes its lock here)."""
         return None
+
+    def maintenance(self, tables: Sequence[sa.Table], *, vacuum: bool = False
+                    ) -> list[TableMaintenance]:
+        """Statements after a load's commit: fresh planner statistics where the engine
+        needs them to be told (ANALYZE), VACUUM where asked and supported."""
+        return []
 
     def failed_copy_errors(self, conn: sa.Connection, limit: int) -> list[dict[str, object]]:
         """After staging failed and was rolled back: the records the engine rejected, if

@@ -14,24 +14,25 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import sqlalchemy as sa
 
 from sparkify_dw.backends import Backend, LockBusy, Progress, StageCounts
 from sparkify_dw.constructs import json_lines, tsv_records
-from sparkify_dw.sources import iter_records
+from sparkify_dw.sources import SourceFile, iter_records
 from sparkify_dw.staging import StageRequest, checked_table, fill_checked
 
 BATCH_BYTES = 64 * 1024 * 1024  # per statement: memory stays bounded, the scan stays fast
 _UNSPLITTABLE = "malformed JSON"  # the fast path's verdict on a line that is not JSON alone
 
 
-def _batches(files: list[Path]) -> Iterator[list[Path]]:
-    batch: list[Path] = []
+def _batches(files: list[SourceFile]) -> Iterator[list[SourceFile]]:
+    batch: list[SourceFile] = []
     size = 0
     for f in files:
         batch.append(f)
-        size += f.stat().st_size
+        size += f.size
         if size >= BATCH_BYTES:
             yield batch
             batch, size = [], 0
@@ -39,8 +40,8 @@ def _batches(files: list[Path]) -> Iterator[list[Path]]:
         yield batch
 
 
-def _fast(request: StageRequest, checked: sa.Table, files: list[Path]) -> sa.Insert:
-    lines = json_lines([str(f) for f in files]).table_valued(
+def _fast(request: StageRequest, checked: sa.Table, files: list[SourceFile]) -> sa.Insert:
+    lines = json_lines([f.uri for f in files]).table_valued(
         "source", "line_no", "body").alias("lines")
     records = sa.select(lines.c.source, lines.c.line_no, sa.null().label("reason"),
                         lines.c.body).subquery("records")
@@ -54,10 +55,10 @@ def _framed(request: StageRequest, checked: sa.Table, source: str, tsv: str) -> 
     return fill_checked(request, checked, records, records.c.body)
 
 
-def _write_framed(path: Path, out: Path) -> None:
-    """Frame ``path`` into a tab-separated file of (line, reason, one-line text)."""
+def _write_framed(stream: BinaryIO, out: Path) -> None:
+    """Frame ``stream`` into a tab-separated file of (line, reason, one-line text)."""
     flatten = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
-    with path.open("rb") as stream, out.open("w", encoding="utf-8") as sink:
+    with stream, out.open("w", encoding="utf-8") as sink:
         for line_no, reason, text in iter_records(stream):
             # Tabs and newlines in a JSON text are whitespace between tokens (a string
             # can't hold them raw), so flattening them keeps the value.
@@ -86,13 +87,19 @@ class DuckDBBackend(Backend):
     def stage(self, conn: sa.Connection, request: StageRequest, load_id: int,
               first_error_no: int, progress: Progress) -> StageCounts:
         files = list(request.files)
+        local = [f for f in files if f.path is not None]
+        remote = [f for f in files if f.path is None]
         checked = checked_table(request)
         counts = StageCounts()
         done = 0
-        for batch in _batches(files):
+        # Local files in batches on the fast path; S3 objects are streamed and framed.
+        for batch in [*_batches(local), *([remote] if remote else [])]:
             checked.create(conn)
-            conn.execute(_fast(request, checked, batch))
-            self._frame_again(conn, request, checked)
+            if batch is remote:
+                self._frame(conn, request, checked, remote)
+            else:
+                conn.execute(_fast(request, checked, batch))
+                self._frame_again(conn, request, checked, batch)
             counts += self.keep(conn, request, checked, load_id,
                                 first_error_no + counts.rejected)
             checked.drop(conn)
@@ -100,22 +107,28 @@ class DuckDBBackend(Backend):
             progress(request.what, done, len(files))
         return counts
 
-    def _frame_again(self, conn: sa.Connection, request: StageRequest,
-                     checked: sa.Table) -> None:
-        unsplittable = conn.execute(
+    def _frame_again(self, conn: sa.Connection, request: StageRequest, checked: sa.Table,
+                     batch: list[SourceFile]) -> None:
+        unsplittable = set(conn.execute(
             sa.select(checked.c.source).where(checked.c.reason == _UNSPLITTABLE).distinct()
-        ).scalars().all()
-        for source in sorted(unsplittable):
-            conn.execute(sa.delete(checked).where(checked.c.source == source))
+        ).scalars().all())
+        redo = [f for f in batch if f.uri in unsplittable]
+        for f in redo:
+            conn.execute(sa.delete(checked).where(checked.c.source == f.uri))
+        self._frame(conn, request, checked, redo)
+
+    def _frame(self, conn: sa.Connection, request: StageRequest, checked: sa.Table,
+               files: list[SourceFile]) -> None:
+        for f in files:
             with tempfile.TemporaryDirectory(prefix="sparkify-dw-") as tmp:
                 tsv = Path(tmp) / "records.tsv"
-                _write_framed(Path(source), tsv)
-                conn.execute(_framed(request, checked, source, str(tsv)))
+                _write_framed(self.reader.open(f, request.what), tsv)
+                conn.execute(_framed(request, checked, f.uri, str(tsv)))
 
     def stage_statements(self, request: StageRequest, dialect: sa.Dialect) -> Iterator[str]:
         files = list(request.files)
         checked = checked_table(request)
-        for batch in _batches(files):
+        for batch in _batches([f for f in files if f.path is not None]):
             yield self.compile(sa.schema.CreateTable(checked), dialect)
             yield self.compile(_fast(request, checked, batch), dialect)
             yield from self.keep_statements(request, checked, dialect)

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
 from sparkify_dw.backends import Backend, LockBusy, Progress, StageCounts
-from sparkify_dw.constructs import copy_from_stdin
+from sparkify_dw.constructs import TableMaintenance, copy_from_stdin
 from sparkify_dw.sources import iter_records
 from sparkify_dw.staging import StageRequest, checked_table, fill_checked
 
@@ -88,18 +88,25 @@ class PostgreSQLBackend(Backend):
                 conn.execute(sa.select(sa.func.pg_advisory_unlock(LOCK_KEY)))
                 conn.commit()
 
+    def maintenance(self, tables: Sequence[sa.Table], *, vacuum: bool = False
+                    ) -> list[TableMaintenance]:
+        return [TableMaintenance("ANALYZE", t) for t in tables]
+
     def stage(self, conn: sa.Connection, request: StageRequest, load_id: int,
               first_error_no: int, progress: Progress) -> StageCounts:
         files = list(request.files)
         RAW.create(conn)
         RAW_FILES.create(conn)
-        conn.execute(sa.insert(RAW_FILES), [
-            {"file_id": i, "source": str(path)} for i, path in enumerate(files)])
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        files_sql = str(copy_from_stdin(RAW_FILES, ["file_id", "source"]).compile(
+            dialect=conn.dialect))
+        with cursor.copy(files_sql) as copy:
+            for i, f in enumerate(files):
+                copy.write_row((i, f.uri))
         copy_sql = str(copy_from_stdin(RAW, ["file_id", "line_no", "reason", "body"]).compile(
             dialect=conn.dialect))
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        for file_id, path in enumerate(files):
-            with path.open("rb") as stream, cursor.copy(copy_sql) as copy:
+        for file_id, f in enumerate(files):
+            with self.reader.open(f, request.what) as stream, cursor.copy(copy_sql) as copy:
                 for line_no, reason, text in iter_records(stream):
                     copy.write_row((file_id, line_no, reason, text))
             progress(request.what, file_id + 1, len(files))
@@ -116,7 +123,8 @@ class PostgreSQLBackend(Backend):
         checked = checked_table(request)
         for table in (RAW, RAW_FILES, checked):
             yield self.compile(sa.schema.CreateTable(table), dialect)
-        yield f"INSERT INTO {RAW_FILES.name} …  -- {len(files)} file(s) from {request.source}"
+        files_copy = copy_from_stdin(RAW_FILES, ["file_id", "source"])
+        yield f"{self.compile(files_copy, dialect)}  -- {len(files)} file(s) from {request.source}"
         copy = copy_from_stdin(RAW, ["file_id", "line_no", "reason", "body"])
         yield f"{self.compile(copy, dialect)}  -- each record's text, framed by the client"
         yield self.compile(_fill(request, checked), dialect)

@@ -7,15 +7,16 @@ into ``load_errors`` with one INSERT … SELECT (no rows pass through Python).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy_redshift.commands import CopyCommand, Format
 
+from sparkify_dw import s3
 from sparkify_dw.backends import Backend, Progress, StageCounts
 from sparkify_dw.config import ConfigError, validate_source
-from sparkify_dw.constructs import LockTables
+from sparkify_dw.constructs import LockTables, TableMaintenance
 from sparkify_dw.models import LOAD_ERRORS, LOADS, RAW_TEXT_CHARS, STAGING_TABLES
 from sparkify_dw.staging import StageRequest
 
@@ -23,7 +24,16 @@ from sparkify_dw.staging import StageRequest
 class RedshiftBackend(Backend):
     name = "redshift"
 
-    def copy(self, request: StageRequest) -> CopyCommand:
+    def manifest_uri(self, request: StageRequest, load_id: int) -> str:
+        """Where the manifest of a listed (incremental or by-day) COPY goes."""
+        prefix = self.settings.manifest_prefix
+        if not prefix:
+            raise ConfigError("a Redshift load of selected files COPYs through a manifest: set "
+                              "[S3] MANIFEST_PREFIX in dwh.cfg or $SPARKIFY_DW_MANIFEST_PREFIX")
+        uri = f"{prefix.rstrip('/')}/load-{load_id}-{request.table.name}.manifest"
+        return validate_source(uri, "manifest")
+
+    def copy(self, request: StageRequest, manifest: str | None = None) -> CopyCommand:
         """The COPY for one staging table; inputs are validated before any SQL is built."""
         settings = self.settings
         if not settings.iam_role_arn:
@@ -43,7 +53,8 @@ class RedshiftBackend(Backend):
             path_file = "auto"
         return CopyCommand(
             [request.table.c[c.name] for c, _ in request.paths()],
-            data_location=request.source,
+            data_location=manifest or request.source,
+            manifest=manifest is not None,
             iam_role_arns=[settings.iam_role_arn],
             format=Format.json,
             path_file=path_file,
@@ -58,9 +69,22 @@ class RedshiftBackend(Backend):
     def begin_load(self, conn: sa.Connection) -> None:
         conn.execute(LockTables(LOADS, *STAGING_TABLES))
 
+    def maintenance(self, tables: Sequence[sa.Table], *, vacuum: bool = False
+                    ) -> list[TableMaintenance]:
+        # COPY runs with STATUPDATE OFF: statistics are refreshed once, after the commit.
+        verbs = ["ANALYZE", "VACUUM"] if vacuum else ["ANALYZE"]
+        return [TableMaintenance(v, t) for v in verbs for t in tables]
+
     def stage(self, conn: sa.Connection, request: StageRequest, load_id: int,
               first_error_no: int, progress: Progress) -> StageCounts:
-        conn.execute(self.copy(request))
+        manifest = None
+        if request.listed:
+            if not request.files:
+                progress(request.what, 0, 0)
+                return StageCounts()
+            manifest = self.manifest_uri(request, load_id)
+            s3.write_manifest(manifest, [f.remote for f in request.files], self.reader.client())
+        conn.execute(self.copy(request, manifest))
         loaded, rejected = conn.execute(last_copy_counts()).one()
         if rejected:
             conn.execute(keep_copy_errors(request, load_id, first_error_no))
@@ -69,7 +93,16 @@ class RedshiftBackend(Backend):
 
     def stage_statements(self, request: StageRequest, dialect: sa.Dialect) -> Iterator[str]:
         yield self.compile(LockTables(LOADS, *STAGING_TABLES), dialect)
-        yield self.compile(self.copy(request), dialect)
+        manifest = None
+        if request.listed:
+            if not request.files:
+                yield f"-- {request.what}: no new files to COPY"
+                return
+            manifest = self.manifest_uri(request, 0).replace("load-0-", "load-<id>-")
+            body = s3.manifest_body([f.remote for f in request.files])
+            yield f"-- manifest {manifest}:\n" + "\n".join(
+                "-- " + line for line in body.splitlines())
+        yield self.compile(self.copy(request, manifest), dialect)
         yield self.compile(last_copy_counts(), dialect)
         yield self.compile(keep_copy_errors(request, 0, 1), dialect)
 
