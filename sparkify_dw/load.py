@@ -116,9 +116,11 @@ def requests(settings: Settings, reader: Reader | None = None,
     else:
         paths = read_jsonpaths(settings.log_jsonpath, len(events.columns), reader)
 
-    def files(source: str, what: str, by_day: bool) -> tuple[SourceFile, ...]:
+    def files(source: str, what: str, logs: bool) -> tuple[SourceFile, ...]:
         found = reader.list(source, what)
-        if by_day and (selection.since or selection.until):
+        if not logs:
+            return tuple(found)
+        if selection.since or selection.until:
             found = [f for f in found if f.day is not None
                      and (selection.since is None or f.day >= selection.since)
                      and (selection.until is None or f.day <= selection.until)]
