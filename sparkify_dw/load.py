@@ -440,6 +440,26 @@ class _TerminalProgress:
         self.stream.flush()
 
 
+class _MaskSecrets(logging.Filter):
+    """Scrub secrets from every log record, whatever library logs it."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.settings = settings
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        masked = mask(text, self.settings)
+        if masked != text:
+            record.msg, record.args = masked, None
+        return True
+
+
+def _mask_logs(settings: Settings) -> None:
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_MaskSecrets(settings))
+
+
 def _day(text: str) -> dt.date:
     try:
         return dt.date.fromisoformat(text)
@@ -489,6 +509,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
     args = _parser().parse_args(argv)
     level = logging.DEBUG if args.verbose else logging.ERROR if args.quiet else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=err)
+    # AWS and HTTP libraries log request headers (session tokens) at DEBUG: never shown.
+    for noisy in ("botocore", "boto3", "s3transfer", "urllib3"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     steps = [s.strip() for s in args.steps.split(",") if s.strip()]
     settings: Settings | None = None
     say: Callable[[str], None] = (lambda _: None) if args.quiet else (
@@ -496,6 +519,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
     try:
         settings = resolve(url=args.url, config=args.config, log_data=args.log_data,
                            song_data=args.song_data, log_jsonpath=args.log_jsonpath)
+        _mask_logs(settings)
         selection = Selection(args.incremental, args.since, args.until)
         if args.history or args.errors:
             with settings.create_engine().connect() as conn:
