@@ -113,3 +113,36 @@ def test_alembic_cli_uses_the_library_configuration(tmp_path: Path) -> None:
     assert bad.returncode != 0
     assert bad.stderr.strip().splitlines()[-1].startswith("error: ")
     assert "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "postgresql"])
+def test_ledger_migration_keeps_every_row(backend: str, request: pytest.FixtureRequest) -> None:
+    """0002 adds songplays.load_id to a populated table and takes it away again."""
+    from tests.helpers import run_load, star_snapshot
+
+    url: sa.URL = request.getfixturevalue("duckdb_url" if backend == "duckdb" else "pg_url")
+    schema.upgrade(url)
+    run_load(url)
+    loaded = star_snapshot(url)
+    schema.downgrade(url, "0001")
+    assert "load_id" not in _columns(url, "songplays")
+    assert star_snapshot(url) == loaded
+    schema.upgrade(url)
+    assert star_snapshot(url) == loaded
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        # Plays from before the ledger have no load; every other column is as it was.
+        assert conn.exec_driver_sql(
+            "SELECT count(*) FROM songplays WHERE load_id IS NOT NULL").scalar() == 0
+        assert conn.exec_driver_sql("SELECT count(*) FROM songplays").scalar() == 3478
+    engine.dispose()
+    result = run_load(url)  # and loads go on: nothing new, nothing duplicated
+    assert result.inserted["songplays"] == 0 and star_snapshot(url) == loaded
+
+
+def _columns(url: sa.URL, table: str) -> set[str]:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.connect() as conn:
+        names = {c["name"] for c in sa.inspect(conn).get_columns(table)}
+    engine.dispose()
+    return names
