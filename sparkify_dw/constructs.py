@@ -267,7 +267,8 @@ NOT_UTF8 = "<not UTF-8>"
 
 
 class tsv_records(FunctionElement[Any]):
-    """DuckDB: records framed in Python (``line_no``, ``reason``, ``body``), tab-separated."""
+    """DuckDB: records framed in Python (``source``, ``line_no``, ``reason``, ``body``),
+    tab-separated."""
 
     inherit_cache = False
     name = "tsv_records"
@@ -281,7 +282,28 @@ class tsv_records(FunctionElement[Any]):
 def _tsv_records_duckdb(element: tsv_records, compiler: SQLCompiler, **kw: Any) -> str:
     return (f"read_csv({_literal(compiler, element.path)}, delim = chr(9), quote = '', "
             "escape = '', header = false, auto_detect = false, "
-            "columns = {'line_no': 'INTEGER', 'reason': 'VARCHAR', 'body': 'VARCHAR'})")
+            "columns = {'source': 'VARCHAR', 'line_no': 'INTEGER', 'reason': 'VARCHAR', "
+            "'body': 'VARCHAR'})")
+
+
+class csv_rows(FunctionElement[Any]):
+    """DuckDB: the rows of a headerless CSV file written by the client, typed as ``table``."""
+
+    inherit_cache = False
+    name = "csv_rows"
+
+    def __init__(self, path: str, table: Table) -> None:
+        super().__init__()
+        self.path, self.table = path, table
+
+
+@compiles(csv_rows, "duckdb")
+def _csv_rows_duckdb(element: csv_rows, compiler: SQLCompiler, **kw: Any) -> str:
+    types = compiler.dialect.type_compiler_instance
+    columns = ", ".join(f"{_literal(compiler, c.name)}: {_literal(compiler, types.process(c.type))}"
+                        for c in element.table.columns)
+    return (f"read_csv({_literal(compiler, element.path)}, header = false, "
+            f"auto_detect = false, columns = {{{columns}}})")
 
 
 class copy_from_stdin(Executable, ClauseElement):

@@ -180,7 +180,7 @@ def _stage(conn: sa.Connection, backend: backends.Backend, settings: Settings,
             f"{backend.max_errors}; first at {where}: {first.get('reason', '?')}; "
             f"nothing was loaded (see them with `python -m sparkify_dw.load --errors`)",
             errors)
-    _record_files(conn, result.load_id, reqs)
+    _record_files(conn, backend, result.load_id, reqs)
 
 
 def _first_errors(conn: sa.Connection, load_id: int,
@@ -191,7 +191,8 @@ def _first_errors(conn: sa.Connection, load_id: int,
     return [dict(r) for r in rows.mappings()]
 
 
-def _record_files(conn: sa.Connection, load_id: int, reqs: Sequence[StageRequest]) -> None:
+def _record_files(conn: sa.Connection, backend: backends.Backend, load_id: int,
+                  reqs: Sequence[StageRequest]) -> None:
     """The ledger's list of files this load staged (what ``--incremental`` skips later)."""
     rows = []
     for req in reqs:
@@ -201,11 +202,7 @@ def _record_files(conn: sa.Connection, load_id: int, reqs: Sequence[StageRequest
         for f in req.files:
             rows.append({"load_id": load_id, "uri": f.uri, "table_name": req.table.name,
                          "size": f.size, "version": f.version})
-    for i in range(0, len(rows), FILE_ROWS_PER_STATEMENT):
-        conn.execute(sa.insert(LOAD_FILES).values(rows[i:i + FILE_ROWS_PER_STATEMENT]))
-
-
-FILE_ROWS_PER_STATEMENT = 1000
+    backend.record_files(conn, rows)
 
 
 def _transform(conn: sa.Connection, result: LoadResult) -> None:

@@ -11,10 +11,12 @@ import datetime as dt
 import glob
 import json
 import logging
+import os
 import re
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any, BinaryIO
 
 log = logging.getLogger(__name__)
@@ -84,12 +86,8 @@ class Reader:
 
             return [SourceFile(o.uri, o.size, f"etag:{o.etag}", remote=o)
                     for o in s3.list_objects(source, what, self.client()) if o.size > 0]
-        files = []
-        for path in list_files(source, what):
-            stat = path.stat()
-            files.append(SourceFile(str(path.resolve()), stat.st_size,
-                                    f"mtime:{stat.st_mtime_ns}", path=path))
-        return files
+        return [SourceFile(os.path.abspath(path), stat.st_size, f"mtime:{stat.st_mtime_ns}",
+                           path=path) for path, stat in scan_files(source, what)]
 
     def open(self, f: SourceFile, what: str = "source") -> BinaryIO:
         if f.path is not None:
@@ -106,29 +104,43 @@ class Reader:
 
 def list_files(source: str, what: str = "source") -> list[Path]:
     """The local JSON files a source names, sorted, hidden and empty ones left out."""
+    return [path for path, _ in scan_files(source, what)]
+
+
+def scan_files(source: str, what: str = "source") -> list[tuple[Path, os.stat_result]]:
+    """:func:`list_files` with each file's ``stat``, taken once (sources may hold 385k)."""
     text = _local(source)
     if any(ch in text for ch in "*?["):
         root = Path(text.split("*")[0].split("?")[0].split("[")[0]).parent
         candidates = [Path(p) for p in glob.glob(text, recursive=True)]
-        files = [p for p in candidates if p.is_file() and _visible(p, root)]
+        files = [(p, p.stat()) for p in candidates if p.is_file() and _visible(p, root)]
         if not files:
             raise SourceError(f"{what}: {source}: the pattern matches no file")
         return _without_empty(files, what, source)
     path = Path(text)
     if path.is_file():
-        if path.stat().st_size == 0:
+        stat = path.stat()
+        if stat.st_size == 0:
             raise SourceError(f"{what}: {source}: the file is empty")
-        return [path]
+        return [(path, stat)]
     if not path.exists():
         raise SourceError(f"{what}: {source}: no such file or directory")
     if not path.is_dir():
         raise SourceError(f"{what}: {source}: not a file or directory")
-    found: list[Path] = []
-    other: list[Path] = []
-    for p in path.rglob("*"):
-        if not p.is_file() or not _visible(p, path):
-            continue
-        (found if p.suffix.lower() == ".json" else other).append(p)
+    found: list[tuple[Path, os.stat_result]] = []
+    other: list[str] = []
+    for folder, dirs, names in os.walk(path):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]  # hidden folders: not entered
+        for name in names:
+            if name.startswith("."):
+                continue
+            full = os.path.join(folder, name)
+            if not name.lower().endswith(".json"):
+                other.append(full)
+                continue
+            stat = os.stat(full)
+            if S_ISREG(stat.st_mode):
+                found.append((Path(full), stat))
     if other:
         log.warning("%s: ignored %d file(s) not named *.json under %s, e.g. %s",
                     what, len(other), source, sorted(other)[0])
@@ -137,13 +149,14 @@ def list_files(source: str, what: str = "source") -> list[Path]:
     return _without_empty(found, what, source)
 
 
-def _without_empty(files: list[Path], what: str, source: str) -> list[Path]:
+def _without_empty(files: list[tuple[Path, os.stat_result]], what: str,
+                   source: str) -> list[tuple[Path, os.stat_result]]:
     # An empty file holds no records: skipped with a warning, not an error.
-    empty = [p for p in files if p.stat().st_size == 0]
+    empty = [p for p, stat in files if stat.st_size == 0]
     if empty:
         log.warning("%s: skipped %d empty file(s) under %s, e.g. %s",
                     what, len(empty), source, sorted(empty)[0])
-    kept = sorted(p for p in files if p.stat().st_size > 0)
+    kept = sorted((f for f in files if f[1].st_size > 0), key=lambda f: f[0])
     if not kept:
         raise SourceError(f"{what}: {source}: every *.json file is empty")
     return kept

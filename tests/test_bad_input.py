@@ -203,3 +203,22 @@ def test_empty_and_non_json_files_in_a_tree_are_skipped_with_a_warning(
     assert result.staged["staging_events"] == 4091 and not result.rejected["staging_events"]
     assert "skipped 1 empty file(s)" in caplog.text
     assert "ignored 1 file(s) not named *.json" in caplog.text
+
+
+def test_duckdb_fast_path_and_framed_path_agree(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """DuckDB reads big files itself and small ones through Python: same verdicts."""
+    from sparkify_dw import schema
+    from sparkify_dw.backends import duckdb as duckdb_backend
+
+    logs, expected, _ = corpus(tmp_path / "logs")
+    found = []
+    for threshold in (0, 1 << 40):  # everything on DuckDB's reader; everything framed
+        monkeypatch.setattr(duckdb_backend, "SMALL_FILE_BYTES", threshold)
+        url = sa.make_url(f"duckdb:///{tmp_path / f'w{threshold}.duckdb'}")
+        schema.upgrade(url)
+        result = run_load(url, log_data=logs, max_errors=100)
+        found.append((error_rows(url, result.load_id or 0), table_rows(url, "staging_events"),
+                      star_snapshot(url)))
+    assert found[0] == found[1]
+    assert matches(found[0][0], expected)

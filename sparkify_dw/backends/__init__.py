@@ -18,11 +18,13 @@ import sqlalchemy as sa
 
 from sparkify_dw.config import Settings
 from sparkify_dw.constructs import TableMaintenance
+from sparkify_dw.models import LOAD_FILES
 from sparkify_dw.sources import Reader
 from sparkify_dw.staging import StageRequest, keep_errors, keep_good, tally
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
+FILE_ROWS_PER_STATEMENT = 1000
 _MODULES = {"duckdb": "duckdb", "postgresql": "postgresql", "redshift": "redshift"}
 
 
@@ -76,6 +78,11 @@ class Backend(ABC):
     def begin_load(self, conn: sa.Connection) -> None:
         """Statements that open the load's transaction (Redshift takes its lock here)."""
         return None
+
+    def record_files(self, conn: sa.Connection, rows: list[dict[str, object]]) -> None:
+        """Append ``rows`` to ``load_files`` (one per staged file: there may be 385k)."""
+        for i in range(0, len(rows), FILE_ROWS_PER_STATEMENT):
+            conn.execute(sa.insert(LOAD_FILES).values(rows[i:i + FILE_ROWS_PER_STATEMENT]))
 
     def maintenance(self, tables: Sequence[sa.Table], *, vacuum: bool = False
                     ) -> list[TableMaintenance]:

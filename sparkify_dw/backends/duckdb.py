@@ -9,21 +9,24 @@ a bad one is bad; DuckDB then reads those records from a temporary file.
 
 from __future__ import annotations
 
+import csv
 import re
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TextIO
 
 import sqlalchemy as sa
 
 from sparkify_dw.backends import Backend, LockBusy, Progress, StageCounts
-from sparkify_dw.constructs import json_lines, tsv_records
+from sparkify_dw.constructs import csv_rows, json_lines, tsv_records
+from sparkify_dw.models import LOAD_FILES
 from sparkify_dw.sources import SourceFile, iter_records
 from sparkify_dw.staging import StageRequest, checked_table, fill_checked
 
 BATCH_BYTES = 64 * 1024 * 1024  # per statement: memory stays bounded, the scan stays fast
+SMALL_FILE_BYTES = 32 * 1024  # below this, Python frames faster than DuckDB opens a file
 _UNSPLITTABLE = "malformed JSON"  # the fast path's verdict on a line that is not JSON alone
 
 
@@ -48,21 +51,22 @@ def _fast(request: StageRequest, checked: sa.Table, files: list[SourceFile]) -> 
     return fill_checked(request, checked, records, records.c.body)
 
 
-def _framed(request: StageRequest, checked: sa.Table, source: str, tsv: str) -> sa.Insert:
-    reader = tsv_records(tsv).table_valued("line_no", "reason", "body").alias("framed")
-    records = sa.select(sa.literal(source, sa.Text).label("source"), reader.c.line_no,
-                        reader.c.reason, reader.c.body).subquery("records")
-    return fill_checked(request, checked, records, records.c.body)
+def _framed(request: StageRequest, checked: sa.Table, tsv: str) -> sa.Insert:
+    reader = tsv_records(tsv).table_valued("source", "line_no", "reason", "body").alias("framed")
+    return fill_checked(request, checked, reader, reader.c.body)
 
 
-def _write_framed(stream: BinaryIO, out: Path) -> None:
-    """Frame ``stream`` into a tab-separated file of (line, reason, one-line text)."""
-    flatten = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
-    with stream, out.open("w", encoding="utf-8") as sink:
+_FLAT = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
+
+
+def _write_framed(source: str, stream: BinaryIO, sink: TextIO) -> None:
+    """Frame ``stream`` into tab-separated (source, line, reason, one-line text) rows."""
+    where = source.translate(_FLAT)
+    with stream:
         for line_no, reason, text in iter_records(stream):
             # Tabs and newlines in a JSON text are whitespace between tokens (a string
             # can't hold them raw), so flattening them keeps the value.
-            sink.write(f"{line_no}\t{reason or ''}\t{text.translate(flatten)}\n")
+            sink.write(f"{where}\t{line_no}\t{reason or ''}\t{text.translate(_FLAT)}\n")
 
 
 class DuckDBBackend(Backend):
@@ -84,22 +88,37 @@ class DuckDBBackend(Backend):
                                    f"probably another load; waited {wait:g}s") from None
                 time.sleep(0.2)
 
+    def record_files(self, conn: sa.Connection, rows: list[dict[str, object]]) -> None:
+        # Through a CSV file: compiling a VALUES list of 385k song files would take longer
+        # than loading them.
+        columns = [c.name for c in LOAD_FILES.columns]
+        with tempfile.TemporaryDirectory(prefix="sparkify-dw-") as tmp:
+            path = Path(tmp) / "files.csv"
+            with path.open("w", encoding="utf-8", newline="") as sink:
+                csv.writer(sink).writerows([row[c] for c in columns] for row in rows)
+            reader = csv_rows(str(path), LOAD_FILES).table_valued(*columns).alias("files")
+            conn.execute(sa.insert(LOAD_FILES).from_select(
+                columns, sa.select(*(reader.c[c] for c in columns))))
+
     def stage(self, conn: sa.Connection, request: StageRequest, load_id: int,
               first_error_no: int, progress: Progress) -> StageCounts:
         files = list(request.files)
-        local = [f for f in files if f.path is not None]
-        remote = [f for f in files if f.path is None]
+        # Big local files go to DuckDB's reader; small ones (DuckDB opens a file in about
+        # a millisecond: 385k song files would take minutes) and S3 objects are framed by
+        # Python into one temporary file per batch.
+        big = [f for f in files if f.path is not None and f.size >= SMALL_FILE_BYTES]
+        small = [f for f in files if f.path is None or f.size < SMALL_FILE_BYTES]
         checked = checked_table(request)
         counts = StageCounts()
         done = 0
-        # Local files in batches on the fast path; S3 objects are streamed and framed.
-        for batch in [*_batches(local), *([remote] if remote else [])]:
+        for fast, batch in [*((True, b) for b in _batches(big)),
+                            *((False, b) for b in _batches(small))]:
             checked.create(conn)
-            if batch is remote:
-                self._frame(conn, request, checked, remote)
-            else:
+            if fast:
                 conn.execute(_fast(request, checked, batch))
                 self._frame_again(conn, request, checked, batch)
+            else:
+                self._frame(conn, request, checked, batch)
             counts += self.keep(conn, request, checked, load_id,
                                 first_error_no + counts.rejected)
             checked.drop(conn)
@@ -119,18 +138,28 @@ class DuckDBBackend(Backend):
 
     def _frame(self, conn: sa.Connection, request: StageRequest, checked: sa.Table,
                files: list[SourceFile]) -> None:
-        for f in files:
-            with tempfile.TemporaryDirectory(prefix="sparkify-dw-") as tmp:
-                tsv = Path(tmp) / "records.tsv"
-                _write_framed(self.reader.open(f, request.what), tsv)
-                conn.execute(_framed(request, checked, f.uri, str(tsv)))
+        if not files:
+            return
+        with tempfile.TemporaryDirectory(prefix="sparkify-dw-") as tmp:
+            tsv = Path(tmp) / "records.tsv"
+            with tsv.open("w", encoding="utf-8") as sink:
+                for f in files:
+                    _write_framed(f.uri, self.reader.open(f, request.what), sink)
+            conn.execute(_framed(request, checked, str(tsv)))
 
     def stage_statements(self, request: StageRequest, dialect: sa.Dialect) -> Iterator[str]:
         files = list(request.files)
         checked = checked_table(request)
-        for batch in _batches([f for f in files if f.path is not None]):
+        big = [f for f in files if f.path is not None and f.size >= SMALL_FILE_BYTES]
+        small = len(files) - len(big)
+        for batch in _batches(big):
             yield self.compile(sa.schema.CreateTable(checked), dialect)
             yield self.compile(_fast(request, checked, batch), dialect)
+            yield from self.keep_statements(request, checked, dialect)
+        if small:
+            yield self.compile(sa.schema.CreateTable(checked), dialect)
+            yield (self.compile(_framed(request, checked, "<records.tsv>"), dialect)
+                   + f"  -- {small} small or remote file(s), framed by the client")
             yield from self.keep_statements(request, checked, dialect)
 
 

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from sparkify_dw.backends import Backend, LockBusy, Progress, StageCounts
 from sparkify_dw.constructs import TableMaintenance, copy_from_stdin
+from sparkify_dw.models import LOAD_FILES
 from sparkify_dw.sources import iter_records
 from sparkify_dw.staging import StageRequest, checked_table, fill_checked
 
@@ -91,6 +92,14 @@ class PostgreSQLBackend(Backend):
     def maintenance(self, tables: Sequence[sa.Table], *, vacuum: bool = False
                     ) -> list[TableMaintenance]:
         return [TableMaintenance("ANALYZE", t) for t in tables]
+
+    def record_files(self, conn: sa.Connection, rows: list[dict[str, object]]) -> None:
+        columns = [c.name for c in LOAD_FILES.columns]
+        copy_sql = str(copy_from_stdin(LOAD_FILES, columns).compile(dialect=conn.dialect))
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with cursor.copy(copy_sql) as copy:
+            for row in rows:
+                copy.write_row(tuple(row[c] for c in columns))
 
     def stage(self, conn: sa.Connection, request: StageRequest, load_id: int,
               first_error_no: int, progress: Progress) -> StageCounts:
