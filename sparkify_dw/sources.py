@@ -19,6 +19,8 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import Any, BinaryIO
 
+import orjson
+
 log = logging.getLogger(__name__)
 
 JsonPath = tuple[str | int, ...]
@@ -216,6 +218,10 @@ def read_jsonpaths(source: str, expected: int, reader: Reader | None = None) -> 
         raise SourceError(f"log_jsonpath: {source}: {exc}") from None
 
 
+# A \u0000 escape is valid JSON, but PostgreSQL's jsonb and text can't hold the character:
+# such a record is rejected on every backend, so they all stage the same rows.
+NUL_ESCAPE = "\\u0000"
+NUL_REASON = "contains \\u0000, which the warehouse's text can't hold"
 Record = tuple[int, str | None, str]  # (line number, why it was rejected or None, text)
 BOM = b"\xef\xbb\xbf"
 
@@ -225,7 +231,12 @@ def _reject_text(text: str) -> str:
     return text.replace("\x00", "\ufffd")
 
 
-_DECODER = json.JSONDecoder()
+def _no_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON: PostgreSQL and DuckDB refuse them, so framing does too.
+    raise ValueError(f"{name} is not JSON")
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
 _WS = re.compile(r"[ \t\n\r]*")
 
 
@@ -244,6 +255,23 @@ def iter_records(stream: BinaryIO) -> Iterator[Record]:
         lineno += 1
         if lineno == 1 and raw.startswith(BOM):
             raw = raw[len(BOM):]
+        if not buf:
+            # The common case, a whole record on its line: one call to a C parser that
+            # also checks the UTF-8. Anything else takes the careful path below.
+            stripped = raw.strip()
+            if not stripped:
+                continue
+            if stripped[:1] in b"{[":
+                try:
+                    orjson.loads(stripped)
+                except orjson.JSONDecodeError:
+                    pass
+                else:
+                    if NUL_ESCAPE.encode() in stripped:
+                        yield lineno, NUL_REASON, _reject_text(stripped.decode())
+                    else:
+                        yield lineno, None, stripped.decode()
+                    continue
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -274,7 +302,9 @@ def _frame(buf: str, line_at: int, *, eof: bool) -> Generator[Record, None, tupl
             return "", line_at
         try:
             _, end = _DECODER.raw_decode(buf, pos)
-        except json.JSONDecodeError as exc:
+        except ValueError as exc:
+            if not isinstance(exc, json.JSONDecodeError):  # NaN / Infinity
+                exc = json.JSONDecodeError(str(exc), buf, pos)
             incomplete = exc.pos >= len(buf.rstrip()) and len(buf) - pos < MAX_RECORD_BYTES
             if incomplete and not eof:
                 return buf[pos:], line_at  # the value may go on on the next line
@@ -286,6 +316,7 @@ def _frame(buf: str, line_at: int, *, eof: bool) -> Generator[Record, None, tupl
             yield line_at, reason, _reject_text(buf[pos:stop].rstrip("\r"))
             pos = stop
             continue
-        yield line_at, None, buf[pos:end]
+        text = buf[pos:end]
+        yield line_at, (NUL_REASON if NUL_ESCAPE in text else None), text
         line_at += buf.count("\n", pos, end)
         pos = end

@@ -23,7 +23,7 @@ from sqlalchemy.sql import ColumnElement
 
 from sparkify_dw.constructs import json_fields, strict_cast
 from sparkify_dw.models import LOAD_ERRORS, RAW_TEXT_CHARS, STAGING_EVENTS
-from sparkify_dw.sources import JsonPath, SourceFile
+from sparkify_dw.sources import NUL_ESCAPE, NUL_REASON, JsonPath, SourceFile
 
 SHOWN_VALUE_CHARS = 40  # of a wrong-typed value, in its reason
 
@@ -103,15 +103,22 @@ def checked_select(request: StageRequest, records: sa.FromClause,
                               fields.c.body, (fields.c.f.is_(None)).label("malformed"),
                               *texts), "texts")
 
+    # Each typed value once, in its own stage: the verdict and the row both read it.
+    casts = [strict_cast(textual.c[f"t{i}"], column.type).label(f"v{i}")
+             for i, (column, _) in enumerate(pairs) if not isinstance(column.type, sa.String)]
+    typed_values = stage(sa.select(*textual.c, *casts), "typed")
+    tv = typed_values.c
+
     typed: list[ColumnElement[Any]] = []
     problems: list[tuple[ColumnElement[bool], ColumnElement[Any]]] = [
-        (textual.c.pre_reason.is_not(None), textual.c.pre_reason),
-        (textual.c.malformed, sa.literal("malformed JSON", sa.Text)),
-        (sa.func.substr(sa.func.ltrim(textual.c.body), 1, 1) != "{",
+        (tv.pre_reason.is_not(None), tv.pre_reason),
+        (tv.malformed, sa.literal("malformed JSON", sa.Text)),
+        (sa.func.strpos(tv.body, NUL_ESCAPE) > 0, sa.literal(NUL_REASON, sa.Text)),
+        (sa.func.substr(sa.func.ltrim(tv.body), 1, 1) != "{",
          sa.literal("not a JSON object", sa.Text)),
     ]
     for i, (column, path) in enumerate(pairs):
-        text = textual.c[f"t{i}"]
+        text = tv[f"t{i}"]
         name = _field_name(path)
         if isinstance(column.type, sa.String):
             value: ColumnElement[Any] = text
@@ -122,14 +129,14 @@ def checked_select(request: StageRequest, records: sa.FromClause,
                                  + sa.literal(f" characters, longer than {column.type.length}",
                                               sa.Text)))
         else:
-            value = strict_cast(text, column.type)
+            value = tv[f"v{i}"]
             type_name = type(column.type).__name__.lower()
             problems.append((sa.and_(text.is_not(None), value.is_(None)),
                              sa.literal(f"{name}: not a valid {type_name}: ", sa.Text)
                              + sa.func.substr(text, 1, SHOWN_VALUE_CHARS)))
         typed.append(value.label(column.name))
     verdict = stage(sa.select(
-        textual.c.source, textual.c.line_no, textual.c.body,
+        tv.source, tv.line_no, tv.body,
         sa.case(*problems, else_=sa.null()).label("reason"), *typed,
     ), "verdict")
     v = verdict.c
@@ -145,14 +152,15 @@ def fill_checked(request: StageRequest, checked: sa.Table, records: sa.FromClaus
     return sa.insert(checked).from_select([c.name for c in checked.columns], select)
 
 
-def keep_good(request: StageRequest, checked: sa.Table) -> sa.Insert:
-    """The records that passed, into staging."""
+def keep_good(request: StageRequest, checked: sa.FromClause) -> sa.Insert:
+    """The records that passed, into staging (``checked``: the table, or the classifying
+    query itself as a subquery)."""
     names = [c.name for c in request.table.columns]
     select = sa.select(*(checked.c[n] for n in names)).where(checked.c.reason.is_(None))
     return sa.insert(request.table).from_select(names, select)
 
 
-def keep_errors(request: StageRequest, checked: sa.Table, load_id: int,
+def keep_errors(request: StageRequest, checked: sa.FromClause, load_id: int,
                 first_error_no: int) -> sa.Insert:
     """The rejected records, numbered in file order, into ``load_errors``."""
     c = checked.c

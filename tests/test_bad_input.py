@@ -45,6 +45,8 @@ def corpus(root: Path) -> tuple[Path, list[tuple[str, int, str]], int]:
         dumps(e[8]).replace(b'"', b'"\xff', 1),          # 9 invalid UTF-8
         dumps(dict(e[9], userId="", page="Home")),       # 10 good: "" is NULL
         dumps(dict(e[10], itemInSession=1.5)),           # 11 not an integer
+        dumps(dict(e[1], song="a\x00b")),                # 12 \u0000: PostgreSQL can't hold it
+        dumps(e[2]).replace(b'"length": ', b'"length": NaN, "x": '),  # 13 NaN is not JSON
     ]
     (root / "bad.json").write_bytes(b"\n".join(bad) + b"\n")
     (root / "bom.json").write_bytes(b"\xef\xbb\xbf" + dumps(e[11]) + b"\r\n")
@@ -60,9 +62,11 @@ def corpus(root: Path) -> tuple[Path, list[tuple[str, int, str]], int]:
         ("bad.json", 8, "artist: 600 characters, longer than 512"),
         ("bad.json", 9, "invalid UTF-8"),
         ("bad.json", 11, "itemInSession: not a valid integer: 1.5"),
+        ("bad.json", 12, "contains \\u0000"),
+        ("bad.json", 13, "malformed JSON"),
         ("pretty.json", pretty_lines + 1, "malformed JSON"),
     ]
-    read = 3 + 10 + 1 + 2
+    read = 3 + 12 + 1 + 2
     return root, expected, read
 
 
@@ -95,7 +99,7 @@ def test_bad_records_are_quarantined_within_max_errors(warehouse_url: sa.URL,
     # The empty userId staged as NULL, the BOM was skipped, the pretty record was read.
     rows = table_rows(warehouse_url, "staging_events")
     assert sum(1 for r in rows if r[-1] is None) == 1
-    assert "rejected  9 record(s)" in result.summary()
+    assert f"rejected  {len(expected)} record(s)" in result.summary()
 
 
 def test_above_max_errors_nothing_changes(warehouse_url: sa.URL, tmp_path: Path) -> None:
@@ -106,7 +110,7 @@ def test_above_max_errors_nothing_changes(warehouse_url: sa.URL, tmp_path: Path)
     with pytest.raises(load.LoadError) as info:
         run_load(warehouse_url, log_data=logs, max_errors=len(expected) - 1)
     message = str(info.value)
-    assert "9 of 52 records rejected, more than --max-errors 8" in message  # 16 events, 36 songs
+    assert "11 of 54 records rejected, more than --max-errors 10" in message  # 18 events, 36 songs
     assert f"bad.json:2: {expected[0][2]}" in message
     assert star_snapshot(warehouse_url) == before
     assert table_rows(warehouse_url, "staging_events") == staging_before
@@ -141,12 +145,12 @@ def test_cli_reports_rejections_and_lists_them(warehouse_url: sa.URL, tmp_path: 
     logs, _, _ = corpus(tmp_path / "logs")
     code, out, err = cli(warehouse_url, "--log-data", str(logs))
     assert code == 1 and out.count("\n") == 1  # "loading into …" only
-    assert err.startswith("error: 9 of 52 records rejected") and err.count("\n") == 1
+    assert err.startswith("error: 11 of 54 records rejected") and err.count("\n") == 1
     assert "Traceback" not in err
-    code, out, _ = cli(warehouse_url, "--log-data", str(logs), "--max-errors", "9")
+    code, out, _ = cli(warehouse_url, "--log-data", str(logs), "--max-errors", "11")
     assert code == 0 and "list them with `python -m sparkify_dw.load --errors 2`" in out
     code, out, _ = cli(warehouse_url, "--errors")
-    assert code == 0 and out.startswith("load #2 rejected 9 record(s)")
+    assert code == 0 and out.startswith("load #2 rejected 11 record(s)")
     assert "bad.json:4" in out and "not a JSON object" in out
     code, out, _ = cli(warehouse_url, "--history")
     assert code == 0 and "failed" in out and "succeeded" in out

@@ -20,7 +20,7 @@ from sparkify_dw.backends import Backend, LockBusy, Progress, StageCounts
 from sparkify_dw.constructs import TableMaintenance, copy_from_stdin
 from sparkify_dw.models import LOAD_FILES
 from sparkify_dw.sources import iter_records
-from sparkify_dw.staging import StageRequest, checked_table, fill_checked
+from sparkify_dw.staging import StageRequest, checked_select, keep_errors, keep_good
 
 # One advisory lock per database for loads; the key is a fixed hash of the name.
 LOCK_KEY = zlib.crc32(b"sparkify_dw.load")
@@ -46,7 +46,7 @@ RAW_FILES = sa.Table(
 )
 
 
-def _fill(request: StageRequest, checked: sa.Table) -> sa.Insert:
+def _verdicts(request: StageRequest) -> sa.Subquery:
     # Parse each good record once (jsonb), behind an OFFSET 0 fence so the planner doesn't
     # inline the cast into every field's expression. Framing already rejected the rest.
     doc = sa.case((RAW.c.reason.is_(None), sa.cast(RAW.c.body, JSONB)), else_=sa.null())
@@ -57,7 +57,7 @@ def _fill(request: StageRequest, checked: sa.Table) -> sa.Insert:
         .offset(0)
         .subquery("records")
     )
-    return fill_checked(request, checked, records, records.c.doc, fence=True)
+    return checked_select(request, records, records.c.doc, fence=True).subquery("checked")
 
 
 class PostgreSQLBackend(Backend):
@@ -119,25 +119,32 @@ class PostgreSQLBackend(Backend):
                 for line_no, reason, text in iter_records(stream):
                     copy.write_row((file_id, line_no, reason, text))
             progress(request.what, file_id + 1, len(files))
-        checked = checked_table(request)
-        checked.create(conn)
-        conn.execute(_fill(request, checked))
-        counts = self.keep(conn, request, checked, load_id, first_error_no)
-        for table in (checked, RAW, RAW_FILES):
+        # Good records straight into staging; only when some were rejected does a second
+        # pass classify them again, into load_errors (no temporary copy of every row).
+        read = conn.execute(sa.select(sa.func.count()).select_from(RAW)).scalar_one()
+        before = conn.execute(sa.select(sa.func.count()).select_from(request.table)).scalar_one()
+        verdicts = _verdicts(request)
+        conn.execute(keep_good(request, verdicts))
+        after = conn.execute(sa.select(sa.func.count()).select_from(request.table)).scalar_one()
+        counts = StageCounts(read=int(read), rejected=int(read) - int(after - before))
+        if counts.rejected:
+            conn.execute(keep_errors(request, verdicts, load_id, first_error_no))
+        for table in (RAW, RAW_FILES):
             table.drop(conn)
         return counts
 
     def stage_statements(self, request: StageRequest, dialect: sa.Dialect) -> Iterator[str]:
         files = list(request.files)
-        checked = checked_table(request)
-        for table in (RAW, RAW_FILES, checked):
+        for table in (RAW, RAW_FILES):
             yield self.compile(sa.schema.CreateTable(table), dialect)
         files_copy = copy_from_stdin(RAW_FILES, ["file_id", "source"])
         yield f"{self.compile(files_copy, dialect)}  -- {len(files)} file(s) from {request.source}"
         copy = copy_from_stdin(RAW, ["file_id", "line_no", "reason", "body"])
         yield f"{self.compile(copy, dialect)}  -- each record's text, framed by the client"
-        yield self.compile(_fill(request, checked), dialect)
-        yield from self.keep_statements(request, checked, dialect)
+        verdicts = _verdicts(request)
+        yield self.compile(keep_good(request, verdicts), dialect)
+        yield self.compile(keep_errors(request, verdicts, 0, 1), dialect) + (
+            "  -- only when some records were rejected")
         for table in (RAW, RAW_FILES):
             yield self.compile(sa.schema.DropTable(table), dialect)
 
