@@ -181,6 +181,8 @@ def _stage(conn: sa.Connection, backend: backends.Backend, settings: Settings,
             f"nothing was loaded (see them with `python -m sparkify_dw.load --errors`)",
             errors)
     _record_files(conn, backend, result.load_id, reqs)
+    for statement in backend.after_staging([r.table for r in reqs]):
+        conn.execute(statement)
 
 
 def _first_errors(conn: sa.Connection, load_id: int,
@@ -246,6 +248,7 @@ def dry_run(settings: Settings, steps: Sequence[str] = STEPS, max_errors: int = 
         out += [_compile(sa.delete(r.table), dialect) for r in reqs]
         for req in reqs:
             out += list(backend.stage_statements(req, dialect))
+        out += [_compile(s, dialect) for s in backend.after_staging([r.table for r in reqs])]
     if "transform" in steps:
         out += [_compile(s.statement, dialect) for s in transform.steps(0)]
     if "check" in steps:

@@ -46,14 +46,14 @@ def _visible(path: Path, root: Path) -> bool:
 _DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SourceFile:
     """One file of a source, local or in S3, as the ledger records it."""
 
     uri: str  # absolute path or s3:// URI
     size: int
     version: str  # "mtime:<ns>" or "etag:<etag>": a changed file is a new file
-    path: Path | None = None  # set for local files
+    path: str | None = None  # set for local files
     remote: Any = None  # an s3.S3Object for S3 files
 
     @property
@@ -89,11 +89,11 @@ class Reader:
             return [SourceFile(o.uri, o.size, f"etag:{o.etag}", remote=o)
                     for o in s3.list_objects(source, what, self.client()) if o.size > 0]
         return [SourceFile(os.path.abspath(path), stat.st_size, f"mtime:{stat.st_mtime_ns}",
-                           path=path) for path, stat in scan_files(source, what)]
+                           path=str(path)) for path, stat in scan_files(source, what)]
 
     def open(self, f: SourceFile, what: str = "source") -> BinaryIO:
         if f.path is not None:
-            return f.path.open("rb")
+            return open(f.path, "rb")
         from sparkify_dw import s3
 
         return s3.open_object(f.remote, self.client(), what=what)

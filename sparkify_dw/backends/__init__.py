@@ -79,6 +79,10 @@ class Backend(ABC):
         """Statements that open the load's transaction (Redshift takes its lock here)."""
         return None
 
+    def after_staging(self, tables: Sequence[sa.Table]) -> list[TableMaintenance]:
+        """Statements in the load's transaction once staging is filled, before the transform."""
+        return []
+
     def record_files(self, conn: sa.Connection, rows: list[dict[str, object]]) -> None:
         """Append ``rows`` to ``load_files`` (one per staged file: there may be 385k)."""
         for i in range(0, len(rows), FILE_ROWS_PER_STATEMENT):

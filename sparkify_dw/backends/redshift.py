@@ -75,6 +75,10 @@ class RedshiftBackend(Backend):
         verbs = ["ANALYZE", "VACUUM"] if vacuum else ["ANALYZE"]
         return [TableMaintenance(v, t) for v in verbs for t in tables]
 
+    def after_staging(self, tables: Sequence[sa.Table]) -> list[TableMaintenance]:
+        # COPY ran with STATUPDATE OFF: the transform's planner gets statistics here.
+        return [TableMaintenance("ANALYZE", t) for t in tables]
+
     def stage(self, conn: sa.Connection, request: StageRequest, load_id: int,
               first_error_no: int, progress: Progress) -> StageCounts:
         manifest = None
