@@ -74,7 +74,8 @@ class PostgreSQLBackend(Backend):
             if time.monotonic() >= deadline:
                 holder = conn.execute(sa.text(
                     "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = :key "
-                    "AND granted LIMIT 1"), {"key": LOCK_KEY}).scalar()
+                    "AND granted AND database = (SELECT oid FROM pg_database "
+                    "WHERE datname = current_database()) LIMIT 1"), {"key": LOCK_KEY}).scalar()
                 conn.commit()
                 by = f" (backend pid {holder})" if holder else ""
                 raise LockBusy(f"another load is running on this database{by}; "
