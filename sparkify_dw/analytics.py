@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO, overload
 import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement
 
-from sparkify_dw.config import ConfigError, Settings, resolve
+from sparkify_dw.config import ConfigError, Settings, one_line, resolve
 from sparkify_dw.models import ARTISTS, SONGPLAYS, SONGS, TIME, USERS
 
 if TYPE_CHECKING:
@@ -483,16 +483,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _mask(text: str, settings: Settings | None) -> str:
-    for secret in settings.secrets() if settings is not None else []:
-        text = text.replace(secret, "***")
-    return text
-
-
-def _one_line(exc: BaseException) -> str:
-    if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None:
-        exc = exc.orig
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    return lines[0] if lines else type(exc).__name__
+    return settings.mask(text) if settings is not None else text
 
 
 def _run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
@@ -555,7 +546,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
     except (ConfigError, sa.exc.SQLAlchemyError, OSError, ValueError) as exc:
         if args.verbose:
             print(_mask(traceback.format_exc(), settings), file=err)
-        print(f"error: {_mask(_one_line(exc), settings)}", file=err)
+        print(f"error: {_mask(one_line(exc), settings)}", file=err)
         return 2
 
 

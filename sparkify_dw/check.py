@@ -17,7 +17,7 @@ from typing import TextIO
 import sqlalchemy as sa
 
 from sparkify_dw import checks, schema
-from sparkify_dw.config import ConfigError, Settings, resolve
+from sparkify_dw.config import ConfigError, Settings, one_line, resolve
 
 EXIT_FAILED = 1
 EXIT_ERROR = 2
@@ -45,16 +45,7 @@ def format_result(result: checks.CheckResult, width: int) -> str:
 
 
 def _mask(text: str, settings: Settings | None) -> str:
-    for secret in settings.secrets() if settings is not None else []:
-        text = text.replace(secret, "***")
-    return text
-
-
-def _one_line(exc: BaseException) -> str:
-    if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None:
-        exc = exc.orig
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    return lines[0] if lines else type(exc).__name__
+    return settings.mask(text) if settings is not None else text
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
@@ -77,7 +68,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
             ValueError) as exc:
         if args.verbose:
             print(_mask(traceback.format_exc(), settings), file=err)
-        print(f"error: {_mask(_one_line(exc), settings)}", file=err)
+        print(f"error: {_mask(one_line(exc), settings)}", file=err)
         return EXIT_ERROR
     width = max(len(r.name) for r in results)
     why = {c.name: c.why for c in checks.CHECKS}

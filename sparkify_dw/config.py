@@ -79,8 +79,22 @@ class Settings:
                 found.append(value)
         return [str(s) for s in found if s]
 
+    def mask(self, text: str) -> str:
+        """``text`` with every secret replaced by ``***``."""
+        for secret in self.secrets():
+            text = text.replace(secret, "***")
+        return text
+
     def create_engine(self, **kwargs: object) -> sa.Engine:
         return sa.create_engine(self.url, **kwargs)  # type: ignore[arg-type]
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as the one line a command prints (the driver's own message if any)."""
+    if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None:
+        exc = exc.orig
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return lines[0] if lines else type(exc).__name__
 
 
 def read_cfg(path: Path, explicit: bool = True) -> configparser.ConfigParser | None:

@@ -20,7 +20,7 @@ from typing import Any, TextIO
 import sqlalchemy as sa
 
 from sparkify_dw import backends, checks, schema, transform
-from sparkify_dw.config import ConfigError, Settings, resolve
+from sparkify_dw.config import ConfigError, Settings, one_line, resolve
 from sparkify_dw.models import (
     LOAD_ERRORS,
     LOAD_FILES,
@@ -262,9 +262,7 @@ def dry_run(settings: Settings, steps: Sequence[str] = STEPS, max_errors: int = 
 
 
 def mask(text: str, settings: Settings) -> str:
-    for secret in settings.secrets():
-        text = text.replace(secret, "***")
-    return text
+    return settings.mask(text)
 
 
 def _no_progress(what: str, done: int, total: int) -> None:
@@ -403,7 +401,7 @@ def _record_failure(conn: sa.Connection, backend: backends.Backend, settings: Se
             backend.begin_load(conn)
             result.load_id = _next_load_id(conn)
             _record_load(conn, settings, steps, result, started_at, "failed",
-                         mask(_one_line(exc), settings))
+                         mask(one_line(exc), settings))
             if errors:
                 conn.execute(sa.insert(LOAD_ERRORS).values([
                     {"load_id": result.load_id, "error_no": n, **{
@@ -412,7 +410,7 @@ def _record_failure(conn: sa.Connection, backend: backends.Backend, settings: Se
                     for n, e in enumerate(errors, start=1)]))
     except sa.exc.SQLAlchemyError as ledger_exc:
         log.warning("could not record the failed load in the ledger: %s",
-                    mask(_one_line(ledger_exc), settings))
+                    mask(one_line(ledger_exc), settings))
 
 
 def _with_url(settings: Settings, url: sa.URL) -> Settings:
@@ -547,7 +545,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
         return 0
     except (ConfigError, SourceError, LoadError, schema.SchemaError, sa.exc.SQLAlchemyError,
             backends.LockBusy, OSError, ValueError) as exc:
-        text = _one_line(exc)
+        text = one_line(exc)
         if settings is not None:
             text = mask(text, settings)
         if args.verbose:
@@ -598,11 +596,6 @@ def errors_report(conn: sa.Connection, load_id: str | int = "last") -> str:
         ["table", "where", "reason", "text"], shown)
 
 
-def _one_line(exc: BaseException) -> str:
-    if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None:
-        exc = exc.orig
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    return lines[0] if lines else type(exc).__name__
 
 
 if __name__ == "__main__":
