@@ -13,7 +13,7 @@ import logging
 import sys
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
@@ -196,15 +196,17 @@ def _first_errors(conn: sa.Connection, load_id: int,
 def _record_files(conn: sa.Connection, backend: backends.Backend, load_id: int,
                   reqs: Sequence[StageRequest]) -> None:
     """The ledger's list of files this load staged (what ``--incremental`` skips later)."""
-    rows = []
-    for req in reqs:
-        if not req.listed:  # a whole prefix COPYed by Redshift: the ledger records the prefix
-            rows.append({"load_id": load_id, "uri": req.source, "table_name": req.table.name,
-                         "size": 0, "version": None})
-        for f in req.files:
-            rows.append({"load_id": load_id, "uri": f.uri, "table_name": req.table.name,
-                         "size": f.size, "version": f.version})
-    backend.record_files(conn, rows)
+
+    def rows() -> Iterator[dict[str, object]]:
+        for req in reqs:
+            if not req.listed:  # a prefix COPYed whole by Redshift: the ledger keeps the prefix
+                yield {"load_id": load_id, "uri": req.source, "table_name": req.table.name,
+                       "size": 0, "version": None}
+            for f in req.files:
+                yield {"load_id": load_id, "uri": f.uri, "table_name": req.table.name,
+                       "size": f.size, "version": f.version}
+
+    backend.record_files(conn, rows())
 
 
 def _transform(conn: sa.Connection, result: LoadResult) -> None:

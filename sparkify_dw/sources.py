@@ -88,8 +88,11 @@ class Reader:
 
             return [SourceFile(o.uri, o.size, f"etag:{o.etag}", remote=o)
                     for o in s3.list_objects(source, what, self.client()) if o.size > 0]
-        return [SourceFile(os.path.abspath(path), stat.st_size, f"mtime:{stat.st_mtime_ns}",
-                           path=str(path)) for path, stat in scan_files(source, what)]
+        files = []
+        for path, size, mtime in scan_files(source, what):
+            uri = os.path.abspath(path)
+            files.append(SourceFile(uri, size, f"mtime:{mtime}", path=uri))
+        return files
 
     def open(self, f: SourceFile, what: str = "source") -> BinaryIO:
         if f.path is not None:
@@ -106,16 +109,20 @@ class Reader:
 
 def list_files(source: str, what: str = "source") -> list[Path]:
     """The local JSON files a source names, sorted, hidden and empty ones left out."""
-    return [path for path, _ in scan_files(source, what)]
+    return [Path(path) for path, _, _ in scan_files(source, what)]
 
 
-def scan_files(source: str, what: str = "source") -> list[tuple[Path, os.stat_result]]:
-    """:func:`list_files` with each file's ``stat``, taken once (sources may hold 385k)."""
+Scanned = tuple[str, int, int]  # path, size, mtime in ns: compact, sources may hold 385k files
+
+
+def scan_files(source: str, what: str = "source") -> list[Scanned]:
+    """:func:`list_files` with each file's size and mtime, from one ``stat``."""
     text = _local(source)
     if any(ch in text for ch in "*?["):
         root = Path(text.split("*")[0].split("?")[0].split("[")[0]).parent
         candidates = [Path(p) for p in glob.glob(text, recursive=True)]
-        files = [(p, p.stat()) for p in candidates if p.is_file() and _visible(p, root)]
+        files = [_scanned(str(p), p.stat()) for p in candidates
+                 if p.is_file() and _visible(p, root)]
         if not files:
             raise SourceError(f"{what}: {source}: the pattern matches no file")
         return _without_empty(files, what, source)
@@ -124,12 +131,12 @@ def scan_files(source: str, what: str = "source") -> list[tuple[Path, os.stat_re
         stat = path.stat()
         if stat.st_size == 0:
             raise SourceError(f"{what}: {source}: the file is empty")
-        return [(path, stat)]
+        return [_scanned(str(path), stat)]
     if not path.exists():
         raise SourceError(f"{what}: {source}: no such file or directory")
     if not path.is_dir():
         raise SourceError(f"{what}: {source}: not a file or directory")
-    found: list[tuple[Path, os.stat_result]] = []
+    found: list[Scanned] = []
     other: list[str] = []
     for folder, dirs, names in os.walk(path):
         dirs[:] = [d for d in dirs if not d.startswith(".")]  # hidden folders: not entered
@@ -142,7 +149,7 @@ def scan_files(source: str, what: str = "source") -> list[tuple[Path, os.stat_re
                 continue
             stat = os.stat(full)
             if S_ISREG(stat.st_mode):
-                found.append((Path(full), stat))
+                found.append(_scanned(full, stat))
     if other:
         log.warning("%s: ignored %d file(s) not named *.json under %s, e.g. %s",
                     what, len(other), source, sorted(other)[0])
@@ -151,14 +158,17 @@ def scan_files(source: str, what: str = "source") -> list[tuple[Path, os.stat_re
     return _without_empty(found, what, source)
 
 
-def _without_empty(files: list[tuple[Path, os.stat_result]], what: str,
-                   source: str) -> list[tuple[Path, os.stat_result]]:
+def _scanned(path: str, stat: os.stat_result) -> Scanned:
+    return path, stat.st_size, stat.st_mtime_ns
+
+
+def _without_empty(files: list[Scanned], what: str, source: str) -> list[Scanned]:
     # An empty file holds no records: skipped with a warning, not an error.
-    empty = [p for p, stat in files if stat.st_size == 0]
+    empty = [p for p, size, _ in files if size == 0]
     if empty:
         log.warning("%s: skipped %d empty file(s) under %s, e.g. %s",
                     what, len(empty), source, sorted(empty)[0])
-    kept = sorted((f for f in files if f[1].st_size > 0), key=lambda f: f[0])
+    kept = sorted(f for f in files if f[1] > 0)
     if not kept:
         raise SourceError(f"{what}: {source}: every *.json file is empty")
     return kept

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
@@ -83,10 +83,16 @@ class Backend(ABC):
         """Statements in the load's transaction once staging is filled, before the transform."""
         return []
 
-    def record_files(self, conn: sa.Connection, rows: list[dict[str, object]]) -> None:
+    def record_files(self, conn: sa.Connection, rows: Iterable[dict[str, object]]) -> None:
         """Append ``rows`` to ``load_files`` (one per staged file: there may be 385k)."""
-        for i in range(0, len(rows), FILE_ROWS_PER_STATEMENT):
-            conn.execute(sa.insert(LOAD_FILES).values(rows[i:i + FILE_ROWS_PER_STATEMENT]))
+        chunk: list[dict[str, object]] = []
+        for row in rows:
+            chunk.append(row)
+            if len(chunk) == FILE_ROWS_PER_STATEMENT:
+                conn.execute(sa.insert(LOAD_FILES).values(chunk))
+                chunk = []
+        if chunk:
+            conn.execute(sa.insert(LOAD_FILES).values(chunk))
 
     def maintenance(self, tables: Sequence[sa.Table], *, vacuum: bool = False
                     ) -> list[TableMaintenance]:

@@ -13,7 +13,7 @@ import csv
 import re
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
@@ -88,7 +88,7 @@ class DuckDBBackend(Backend):
                                    f"probably another load; waited {wait:g}s") from None
                 time.sleep(0.2)
 
-    def record_files(self, conn: sa.Connection, rows: list[dict[str, object]]) -> None:
+    def record_files(self, conn: sa.Connection, rows: Iterable[dict[str, object]]) -> None:
         # Through a CSV file: compiling a VALUES list of 385k song files would take longer
         # than loading them.
         columns = [c.name for c in LOAD_FILES.columns]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 
 import sqlalchemy as sa
@@ -99,7 +99,7 @@ class PostgreSQLBackend(Backend):
         # matched every play against every song (a 10x sample took minutes, not seconds).
         return [TableMaintenance("ANALYZE", t) for t in tables]
 
-    def record_files(self, conn: sa.Connection, rows: list[dict[str, object]]) -> None:
+    def record_files(self, conn: sa.Connection, rows: Iterable[dict[str, object]]) -> None:
         columns = [c.name for c in LOAD_FILES.columns]
         copy_sql = str(copy_from_stdin(LOAD_FILES, columns).compile(dialect=conn.dialect))
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
