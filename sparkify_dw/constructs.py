@@ -183,6 +183,7 @@ def _json_fields_postgresql(element: json_fields, compiler: SQLCompiler, **kw: A
 
 _INTEGER_RE = r"[ \t]*[+-]?[0-9]+[ \t]*"
 _DOUBLE_RE = r"[ \t]*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?[ \t]*"
+_PLAIN_DOUBLE_RE = r"[ \t]*[+-]?([0-9]{1,250}\.?[0-9]{0,50}|\.[0-9]{1,50})[ \t]*"  # in range
 _INT_RANGES = {"SMALLINT": 2**15, "INTEGER": 2**31, "BIGINT": 2**63}
 
 
@@ -211,25 +212,48 @@ def _type_name(compiler: SQLCompiler, type_: TypeEngine[Any]) -> str:
 def _strict_cast_duckdb(element: strict_cast, compiler: SQLCompiler, **kw: Any) -> str:
     text = compiler.process(element.clauses, **kw)
     name = _type_name(compiler, element.target)
-    pattern = _INTEGER_RE if name in _INT_RANGES else _DOUBLE_RE
-    return (f"CASE WHEN regexp_full_match({text}, {_literal(compiler, pattern)}) "
-            f"THEN TRY_CAST({text} AS {name}) END")
+
+    def matches(pattern: str) -> str:
+        return f"regexp_full_match({text}, {_literal(compiler, pattern)})"
+
+    if name in _INT_RANGES:  # TRY_CAST is NULL out of range, as wanted
+        return f"CASE WHEN {matches(_INTEGER_RE)} THEN TRY_CAST({text} AS {name}) END"
+    # Exponents can overflow to inf or underflow to 0 where PostgreSQL refuses: same limits.
+    value = f"TRY_CAST({text} AS {name})"
+    zero = matches(r"[ \t]*[+-]?[0.]*([eE][+-]?[0-9]+)?[ \t]*")
+    return (f"CASE WHEN {matches(_PLAIN_DOUBLE_RE)} THEN {value} "
+            f"WHEN {matches(_DOUBLE_RE)} THEN CASE WHEN {zero} OR abs({value}) "
+            f"BETWEEN 2.3e-308 AND 1.7e308 THEN {value} END END")
+
+
+_SHORT_INTEGER_RE = {"SMALLINT": 4, "INTEGER": 9, "BIGINT": 18}  # digits that always fit
 
 
 @compiles(strict_cast, "postgresql")
 def _strict_cast_postgresql(element: strict_cast, compiler: SQLCompiler, **kw: Any) -> str:
     text = compiler.process(element.clauses, **kw)
     name = _type_name(compiler, element.target)
+
+    def matches(pattern: str) -> str:
+        return f"{text} ~ {_literal(compiler, '^' + pattern + '$')}"
+
+    # The common values take the first branch (one regex, one cast); numeric is parsed only
+    # for the rare ones that could overflow, since PostgreSQL's casts raise instead of NULL
+    # (float8 input fails on overflow and underflow; numeric reads any such literal).
     if name in _INT_RANGES:
-        bound = _INT_RANGES[name]
-        pattern, in_range = _INTEGER_RE, f"{text}::numeric BETWEEN {-bound} AND {bound - 1}"
+        bound, digits = _INT_RANGES[name], _SHORT_INTEGER_RE[name]
+        short = _INTEGER_RE.replace("[0-9]+", f"[0-9]{{1,{digits}}}")
+        in_range = f"{text}::numeric BETWEEN {-bound} AND {bound - 1}"
+        long_ = _INTEGER_RE
     else:
-        # float8 input fails on overflow and underflow; numeric reads any such literal.
-        pattern = _DOUBLE_RE
+        short = _PLAIN_DOUBLE_RE
         in_range = (f"abs({text}::numeric) = 0 OR abs({text}::numeric) "
                     f"BETWEEN 2.3e-308 AND 1.7e308")
-    return (f"CASE WHEN {text} ~ {_literal(compiler, '^' + pattern + '$')} THEN "
-            f"CASE WHEN {in_range} THEN CAST({text} AS {name}) END END")
+        long_ = _DOUBLE_RE
+    # Nested CASE, not AND: PostgreSQL may evaluate AND's sides in either order.
+    return (f"CASE WHEN {matches(short)} THEN CAST({text} AS {name}) "
+            f"WHEN {matches(long_)} THEN CASE WHEN {in_range} THEN CAST({text} AS {name}) "
+            "END END")
 
 
 # --- staging readers ----------------------------------------------------------------------
