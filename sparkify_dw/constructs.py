@@ -183,7 +183,8 @@ def _json_fields_postgresql(element: json_fields, compiler: SQLCompiler, **kw: A
 
 _INTEGER_RE = r"[ \t]*[+-]?[0-9]+[ \t]*"
 _DOUBLE_RE = r"[ \t]*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?[ \t]*"
-_PLAIN_DOUBLE_RE = r"[ \t]*[+-]?([0-9]{1,250}\.?[0-9]{0,50}|\.[0-9]{1,50})[ \t]*"  # in range
+_PLAIN_DOUBLE_RE = r"[ \t]*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)[ \t]*"  # no exponent
+SHORT_CHARS = {"SMALLINT": 4, "INTEGER": 9, "BIGINT": 18, "DOUBLE": 60}  # always in range
 _INT_RANGES = {"SMALLINT": 2**15, "INTEGER": 2**31, "BIGINT": 2**63}
 
 
@@ -221,12 +222,12 @@ def _strict_cast_duckdb(element: strict_cast, compiler: SQLCompiler, **kw: Any) 
     # Exponents can overflow to inf or underflow to 0 where PostgreSQL refuses: same limits.
     value = f"TRY_CAST({text} AS {name})"
     zero = matches(r"[ \t]*[+-]?[0.]*([eE][+-]?[0-9]+)?[ \t]*")
-    return (f"CASE WHEN {matches(_PLAIN_DOUBLE_RE)} THEN {value} "
+    short = f"char_length({text}) <= {SHORT_CHARS['DOUBLE']} AND {matches(_PLAIN_DOUBLE_RE)}"
+    return (f"CASE WHEN {short} THEN {value} "
             f"WHEN {matches(_DOUBLE_RE)} THEN CASE WHEN {zero} OR abs({value}) "
             f"BETWEEN 2.3e-308 AND 1.7e308 THEN {value} END END")
 
 
-_SHORT_INTEGER_RE = {"SMALLINT": 4, "INTEGER": 9, "BIGINT": 18}  # digits that always fit
 
 
 @compiles(strict_cast, "postgresql")
@@ -241,17 +242,17 @@ def _strict_cast_postgresql(element: strict_cast, compiler: SQLCompiler, **kw: A
     # for the rare ones that could overflow, since PostgreSQL's casts raise instead of NULL
     # (float8 input fails on overflow and underflow; numeric reads any such literal).
     if name in _INT_RANGES:
-        bound, digits = _INT_RANGES[name], _SHORT_INTEGER_RE[name]
-        short = _INTEGER_RE.replace("[0-9]+", f"[0-9]{{1,{digits}}}")
+        bound = _INT_RANGES[name]
+        short = f"char_length({text}) <= {SHORT_CHARS[name]} AND {matches(_INTEGER_RE)}"
         in_range = f"{text}::numeric BETWEEN {-bound} AND {bound - 1}"
         long_ = _INTEGER_RE
     else:
-        short = _PLAIN_DOUBLE_RE
+        short = f"char_length({text}) <= {SHORT_CHARS['DOUBLE']} AND {matches(_PLAIN_DOUBLE_RE)}"
         in_range = (f"abs({text}::numeric) = 0 OR abs({text}::numeric) "
                     f"BETWEEN 2.3e-308 AND 1.7e308")
         long_ = _DOUBLE_RE
-    # Nested CASE, not AND: PostgreSQL may evaluate AND's sides in either order.
-    return (f"CASE WHEN {matches(short)} THEN CAST({text} AS {name}) "
+    # Nested CASE where a cast could raise: PostgreSQL may evaluate AND's sides in any order.
+    return (f"CASE WHEN {short} THEN CAST({text} AS {name}) "
             f"WHEN {matches(long_)} THEN CASE WHEN {in_range} THEN CAST({text} AS {name}) "
             "END END")
 

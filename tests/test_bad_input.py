@@ -226,3 +226,29 @@ def test_duckdb_fast_path_and_framed_path_agree(tmp_path: Path,
                       star_snapshot(url)))
     assert found[0] == found[1]
     assert matches(found[0][0], expected)
+
+
+def test_postgresql_fast_path_rejects_like_duckdb(duckdb_url: sa.URL, pg_url: sa.URL,
+                                                  tmp_path: Path,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    """Every line a JSON value on its own: PostgreSQL parses them without Python framing
+    and still rejects exactly what DuckDB rejects."""
+    import logging
+
+    from sparkify_dw import schema
+
+    logs, _, _ = corpus(tmp_path / "logs")
+    (logs / "pretty.json").unlink()
+    lines = (logs / "bad.json").read_bytes().split(b"\n")
+    keep = [ln for i, ln in enumerate(lines, start=1) if i not in (2, 9, 12, 13)]
+    (logs / "bad.json").write_bytes(b"\n".join(keep))
+    caplog.set_level(logging.INFO, logger="sparkify_dw.backends.postgresql")
+    found = []
+    for url in (duckdb_url, pg_url):
+        schema.upgrade(url)
+        result = run_load(url, log_data=logs, max_errors=100)
+        found.append((error_rows(url, result.load_id or 0), table_rows(url, "staging_events")))
+    assert "framing each record" not in caplog.text
+    assert found[0] == found[1]
+    assert [reason.split(":")[0] for _, _, reason in found[0][0]] == [
+        "not a JSON object", "ts", "userId", "itemInSession", "artist", "itemInSession"]

@@ -1,26 +1,34 @@
 """PostgreSQL: records streamed verbatim by a client-side COPY, parsed by PostgreSQL.
 
-The server can't read the client's files, so Python frames the JSON values (see
-:func:`sparkify_dw.sources.iter_records`) and streams each one's text unchanged into a
-temporary table; PostgreSQL's JSON functions then type them with the same expressions
-DuckDB uses (:mod:`sparkify_dw.staging`). Client memory stays at one record.
+The server can't read the client's files, so the client streams each line unchanged into
+a temporary table; PostgreSQL's JSON functions then type the records with the same
+expressions DuckDB uses (:mod:`sparkify_dw.staging`). Only when a line is not a record on
+its own does Python frame the records (:func:`sparkify_dw.sources.iter_records`). Client
+memory stays at one block of lines.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from typing import Any, BinaryIO
 
+import psycopg
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
 
 from sparkify_dw.backends import Backend, LockBusy, Progress, StageCounts
 from sparkify_dw.constructs import TableMaintenance, copy_from_stdin
 from sparkify_dw.models import LOAD_FILES
-from sparkify_dw.sources import iter_records
+from sparkify_dw.sources import BOM, SourceFile, iter_records
 from sparkify_dw.staging import StageRequest, checked_select, keep_errors, keep_good
+
+log = logging.getLogger(__name__)
+_DIALECT: sa.Dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
 
 # One advisory lock per database for loads; the key is a fixed hash of the name.
 LOCK_KEY = zlib.crc32(b"sparkify_dw.load")
@@ -44,6 +52,30 @@ RAW_FILES = sa.Table(
     prefixes=["TEMPORARY"],
     postgresql_on_commit="DROP",
 )
+
+
+_JSON_WS = b" \t\r\n"
+_COPY_ESCAPES = {b"\\": b"\\\\", b"\t": b"\\t"}
+
+
+def _copy_text(file_id: int, stream: BinaryIO, block_lines: int = 2000) -> Iterator[bytes]:
+    """The non-blank lines of ``stream`` as COPY text rows (file, line, NULL, body)."""
+    rows: list[bytes] = []
+    for line_no, raw in enumerate(stream, start=1):
+        if line_no == 1 and raw.startswith(BOM):
+            raw = raw[len(BOM):]
+        line = raw.strip(_JSON_WS)
+        if not line:
+            continue
+        for char, escaped in _COPY_ESCAPES.items():
+            if char in line:
+                line = line.replace(char, escaped)
+        rows.append(b"%d\t%d\t\\N\t%s\n" % (file_id, line_no, line))
+        if len(rows) >= block_lines:
+            yield b"".join(rows)
+            rows.clear()
+    if rows:
+        yield b"".join(rows)
 
 
 def _verdicts(request: StageRequest) -> sa.Subquery:
@@ -118,14 +150,49 @@ class PostgreSQLBackend(Backend):
         with cursor.copy(files_sql) as copy:
             for i, f in enumerate(files):
                 copy.write_row((i, f.uri))
-        copy_sql = str(copy_from_stdin(RAW, ["file_id", "line_no", "reason", "body"]).compile(
-            dialect=conn.dialect))
-        with cursor.copy(copy_sql) as copy:  # one COPY for all files: one round trip
+        # Optimistic: every line a whole JSON record, streamed as is for PostgreSQL to parse.
+        # If any line isn't (pretty-printed or broken JSON, bytes that aren't UTF-8),
+        # PostgreSQL refuses the statement: back to the savepoint, and frame every record
+        # in Python, which finds each bad one and why.
+        savepoint = conn.begin_nested()
+        try:
+            self._copy(cursor, files, request.what, progress, careful=False)
+            counts = self._keep(conn, request, load_id, first_error_no)
+            savepoint.commit()
+        except sa.exc.DBAPIError as exc:
+            savepoint.rollback()
+            log.info("%s: a line is not a JSON record on its own (%s); framing each record",
+                     request.what, str(exc.orig).splitlines()[0] if exc.orig else exc)
+            self._copy(cursor, files, request.what, progress, careful=True)
+            counts = self._keep(conn, request, load_id, first_error_no)
+        except psycopg.Error as exc:  # raised by COPY itself (e.g. not UTF-8)
+            savepoint.rollback()
+            log.info("%s: COPY refused a line (%s); framing each record", request.what,
+                     str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+            self._copy(cursor, files, request.what, progress, careful=True)
+            counts = self._keep(conn, request, load_id, first_error_no)
+        for table in (RAW, RAW_FILES):
+            table.drop(conn)
+        return counts
+
+    def _copy(self, cursor: Any, files: list[SourceFile], what: str, progress: Progress,
+              *, careful: bool) -> None:
+        """One COPY of every record of ``files`` into the raw table."""
+        columns = ["file_id", "line_no", "reason", "body"]
+        copy_sql = str(copy_from_stdin(RAW, columns).compile(dialect=_DIALECT))
+        with cursor.copy(copy_sql) as copy:
             for file_id, f in enumerate(files):
-                with self.reader.open(f, request.what) as stream:
-                    for line_no, reason, text in iter_records(stream):
-                        copy.write_row((file_id, line_no, reason, text))
-                progress(request.what, file_id + 1, len(files))
+                with self.reader.open(f, what) as stream:
+                    if careful:
+                        for line_no, reason, text in iter_records(stream):
+                            copy.write_row((file_id, line_no, reason, text))
+                    else:
+                        for block in _copy_text(file_id, stream):
+                            copy.write(block)
+                progress(what, file_id + 1, len(files))
+
+    def _keep(self, conn: sa.Connection, request: StageRequest, load_id: int,
+              first_error_no: int) -> StageCounts:
         # Good records straight into staging; only when some were rejected does a second
         # pass classify them again, into load_errors (no temporary copy of every row).
         read = conn.execute(sa.select(sa.func.count()).select_from(RAW)).scalar_one()
@@ -136,8 +203,6 @@ class PostgreSQLBackend(Backend):
         counts = StageCounts(read=int(read), rejected=int(read) - int(after - before))
         if counts.rejected:
             conn.execute(keep_errors(request, verdicts, load_id, first_error_no))
-        for table in (RAW, RAW_FILES):
-            table.drop(conn)
         return counts
 
     def stage_statements(self, request: StageRequest, dialect: sa.Dialect) -> Iterator[str]:
