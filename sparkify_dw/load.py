@@ -244,7 +244,7 @@ def dry_run(settings: Settings, steps: Sequence[str] = STEPS, max_errors: int = 
     # Named parameters: printed text carries no driver-specific %-escaping.
     dialect = settings.create_engine(paramstyle="named").dialect
     backend = backends.for_settings(settings, max_errors)
-    out: list[str] = []
+    out: list[str] = [_compile(s, dialect) for s in backend.begin_statements()]
     if "stage" in steps:
         reqs = requests(settings, backend.reader, selection, loaded)
         out += [_compile(sa.delete(r.table), dialect) for r in reqs]

@@ -56,12 +56,13 @@ def test_copy_statements(redshift: config.Settings) -> None:
         "'aws_iam_role=arn:aws:iam::123456789012:role/dwhRole' FORMAT AS JSON AS 'auto' "
         "BLANKSASNULL EMPTYASNULL COMPUPDATE OFF MAXERROR AS 0 STATUPDATE OFF REGION 'us-west-2'",
     ]
-    assert [norm(s) for s in statements[:2]] == ["DELETE FROM staging_events",
+    assert [norm(s) for s in statements[1:3]] == ["DELETE FROM staging_events",
                                                  "DELETE FROM staging_songs"]
 
 
 def test_transform_statements(redshift: config.Settings) -> None:
-    text = [norm(s) for s in load.dry_run(redshift, ["transform"]) if not s.startswith("ANALYZE")]
+    text = [norm(s) for s in load.dry_run(redshift, ["transform"])
+            if not s.startswith(("ANALYZE", "LOCK"))]
     heads = [s.split(" SELECT")[0].split(" SET")[0] for s in text]
     assert heads == [
         "INSERT INTO artists (artist_id, name, location, latitude, longitude)",
@@ -115,3 +116,25 @@ def test_copy_inputs_validated_before_sql(tmp_path: Path, edit: tuple[str, str],
 def test_transform_uses_only_core_constructs() -> None:
     for step in transform.steps():
         assert isinstance(step.statement, (sa.Insert, sa.Update))
+
+
+def test_load_errors_come_from_stl_load_errors(redshift: config.Settings) -> None:
+    """MAXERROR on the COPY; its rejected rows copied from stl_load_errors by one INSERT."""
+    from sparkify_dw.backends.redshift import copy_errors_select
+
+    text = [norm(s) for s in load.dry_run(redshift, ["stage"], max_errors=25)]
+    assert all("MAXERROR AS 25" in s for s in text if s.startswith("COPY"))
+    assert text[0] == "LOCK loads, staging_events, staging_songs"
+    counts = next(s for s in text if "pg_last_copy_count()" in s)
+    assert "FROM stl_load_errors WHERE stl_load_errors.query = pg_last_copy_id()" in counts
+    keep = next(s for s in text if s.startswith("INSERT INTO load_errors"))
+    assert "FROM stl_load_errors WHERE stl_load_errors.query = pg_last_copy_id()" in keep
+    assert "row_number() OVER (ORDER BY e.source, e.line_no)" in keep
+    assert text[-2:] == ["ANALYZE staging_events", "ANALYZE staging_songs"]
+    dialect = redshift.create_engine().dialect
+    failed = norm(str(copy_errors_select().limit(1000).compile(
+        dialect=dialect, compile_kwargs={"literal_binds": True})))
+    assert failed.startswith("SELECT trim(stl_load_errors.filename) AS source, "
+                             "stl_load_errors.line_number AS line_no")
+    assert failed.endswith("ORDER BY stl_load_errors.filename, stl_load_errors.line_number "
+                           " LIMIT 1000".replace("  ", " "))

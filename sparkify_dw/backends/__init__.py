@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from sparkify_dw.config import Settings
-from sparkify_dw.constructs import TableMaintenance
+from sparkify_dw.constructs import LockTables, TableMaintenance
 from sparkify_dw.models import LOAD_FILES
 from sparkify_dw.sources import Reader
 from sparkify_dw.staging import StageRequest, keep_errors, keep_good, tally
@@ -75,9 +75,13 @@ class Backend(ABC):
         """Hold the warehouse's load lock while a load runs, waiting up to ``wait`` seconds."""
         return nullcontext()
 
-    def begin_load(self, conn: sa.Connection) -> None:
+    def begin_statements(self) -> list[LockTables]:
         """Statements that open the load's transaction (Redshift takes its lock here)."""
-        return None
+        return []
+
+    def begin_load(self, conn: sa.Connection) -> None:
+        for statement in self.begin_statements():
+            conn.execute(statement)
 
     def after_staging(self, tables: Sequence[sa.Table]) -> list[TableMaintenance]:
         """Statements in the load's transaction once staging is filled, before the transform."""

@@ -66,8 +66,8 @@ class RedshiftBackend(Backend):
             max_error=self.max_errors,
         )
 
-    def begin_load(self, conn: sa.Connection) -> None:
-        conn.execute(LockTables(LOADS, *STAGING_TABLES))
+    def begin_statements(self) -> list[LockTables]:
+        return [LockTables(LOADS, *STAGING_TABLES)]
 
     def maintenance(self, tables: Sequence[sa.Table], *, vacuum: bool = False
                     ) -> list[TableMaintenance]:
@@ -96,7 +96,6 @@ class RedshiftBackend(Backend):
         return StageCounts(read=int(loaded) + int(rejected), rejected=int(rejected))
 
     def stage_statements(self, request: StageRequest, dialect: sa.Dialect) -> Iterator[str]:
-        yield self.compile(LockTables(LOADS, *STAGING_TABLES), dialect)
         manifest = None
         if request.listed:
             if not request.files:
