@@ -64,21 +64,22 @@ def test_jsonpaths_from_s3(warehouse_url: sa.URL, s3_env: MotoS3, sample_bucket:
 def test_incremental_stages_only_new_days_and_equals_a_full_load(
         warehouse_url: sa.URL, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     days = all_days()
-    logs = copy_sample_days(tmp_path / "logs", days[:20])
+    logs = copy_sample_days(tmp_path / "logs", days[:10])
     settings = config.resolve(url=warehouse_url.render_as_string(hide_password=False),
                               log_data=str(logs))
     engine = settings.create_engine()
     incremental = load.Selection(incremental=True)
     first = load.run(engine, settings, selection=incremental)
-    copy_sample_days(logs, days[20:])
+    copy_sample_days(logs, days[10:])
     second = load.run(engine, settings, selection=incremental)
     third = load.run(engine, settings, selection=incremental)
     engine.dispose()
     new_files = ledger_files(warehouse_url, second.load_id or 0, "staging_events")
-    assert [Path(u).name[:10] for u in new_files] == days[20:]
-    new_lines = sum(1 for p in logs.rglob("*.json") if p.name[:10] in days[20:]
+    assert [Path(u).name[:10] for u in new_files] == days[10:] and len(days) == 16
+    new_lines = sum(1 for p in logs.rglob("*.json") if p.name[:10] in days[10:]
                     for line in p.read_text().splitlines() if line.strip())
     assert second.read["staging_events"] == new_lines
+    assert second.inserted["songplays"] > 0 and second.read["staging_songs"] == 36
     assert first.read["staging_events"] + new_lines == 4091
     assert third.read["staging_events"] == 0 and third.inserted["songplays"] == 0
 
