@@ -329,7 +329,17 @@ def run(
                     _run_steps(conn, backend, settings, steps, selection, result, progress)
                     _finish_load(conn, result, "succeeded", None)
             except BaseException as exc:
-                _record_failure(conn, backend, settings, steps, result, started_at, exc)
+                rejected = _record_failure(conn, backend, settings, steps, result, started_at,
+                                           exc)
+                if rejected and isinstance(exc, sa.exc.DBAPIError):
+                    # Redshift's COPY gave up above MAXERROR: say which records, as the
+                    # engines that classify records in SQL do.
+                    first = rejected[0]
+                    raise TooManyRejected(
+                        f"COPY rejected more than --max-errors {backend.max_errors} records; "
+                        f"first at {first.get('source')}:{first.get('line_no')}: "
+                        f"{first.get('reason')}; nothing was loaded (see them with "
+                        f"`python -m sparkify_dw.load --errors`)", rejected) from exc
                 raise
             maintenance = backend.maintenance(_changed(result), vacuum=vacuum)
             if maintenance:
@@ -392,10 +402,12 @@ def _finish_load(conn: sa.Connection, result: LoadResult, status: str,
 
 def _record_failure(conn: sa.Connection, backend: backends.Backend, settings: Settings,
                     steps: Sequence[str], result: LoadResult, started_at: dt.datetime,
-                    exc: BaseException) -> None:
-    """After the rollback: say in the ledger that the load failed, and what it rejected."""
+                    exc: BaseException) -> list[dict[str, Any]]:
+    """After the rollback: say in the ledger that the load failed, and what it rejected
+    (returned: the first rejected records, if any)."""
     if not isinstance(exc, Exception) or conn.invalidated or conn.closed:
-        return
+        return []
+    errors: list[dict[str, Any]] = []
     try:
         errors = exc.errors if isinstance(exc, TooManyRejected) else (
             backend.failed_copy_errors(conn, ERRORS_KEPT_ON_FAILURE))
@@ -413,6 +425,7 @@ def _record_failure(conn: sa.Connection, backend: backends.Backend, settings: Se
     except sa.exc.SQLAlchemyError as ledger_exc:
         log.warning("could not record the failed load in the ledger: %s",
                     mask(one_line(ledger_exc), settings))
+    return errors
 
 
 def _with_url(settings: Settings, url: sa.URL) -> Settings:

@@ -252,3 +252,35 @@ def test_postgresql_fast_path_rejects_like_duckdb(duckdb_url: sa.URL, pg_url: sa
     assert found[0] == found[1]
     assert [reason.split(":")[0] for _, _, reason in found[0][0]] == [
         "not a JSON object", "ts", "userId", "itemInSession", "artist", "itemInSession"]
+
+
+def test_failed_copy_is_reported_from_the_engines_error_table(
+        duckdb_url: sa.URL, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Redshift's way: COPY fails above MAXERROR and stl_load_errors holds the records. The
+    load names the first one, keeps them in load_errors and changes nothing else."""
+    from sparkify_dw import backends, schema
+    from sparkify_dw.backends.duckdb import DuckDBBackend
+
+    class CopyGivesUp(DuckDBBackend):
+        def stage(self, conn: sa.Connection, request: Any, load_id: int,
+                  first_error_no: int, progress: Any) -> backends.StageCounts:
+            conn.exec_driver_sql("SELECT error('Load into table failed. Check stl_load_errors')")
+            raise AssertionError("unreachable")
+
+        def failed_copy_errors(self, conn: sa.Connection,
+                               limit: int) -> list[dict[str, object]]:
+            return [{"source": "s3://b/log_data/2018-11-01-events.json", "line_no": 7,
+                     "reason": "ts: Invalid digit, Value 'y'", "raw_text": '{"ts": "y"}'}]
+
+    monkeypatch.setattr(backends, "for_settings",
+                        lambda settings, max_errors=0: CopyGivesUp(settings, max_errors))
+    schema.upgrade(duckdb_url)
+    with pytest.raises(load.TooManyRejected) as info:
+        run_load(duckdb_url)
+    assert str(info.value).startswith(
+        "COPY rejected more than --max-errors 0 records; first at "
+        "s3://b/log_data/2018-11-01-events.json:7: ts: Invalid digit")
+    assert error_rows(duckdb_url, 1) == [("2018-11-01-events.json", 7,
+                                          "ts: Invalid digit, Value 'y'")]
+    assert table_rows(duckdb_url, "loads")[0][3] == "failed"
+    assert all(not rows for rows in star_snapshot(duckdb_url).values())
