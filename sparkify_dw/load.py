@@ -124,6 +124,10 @@ def requests(settings: Settings, reader: Reader | None = None,
             found = [f for f in found if f.day is not None
                      and (selection.since is None or f.day >= selection.since)
                      and (selection.until is None or f.day <= selection.until)]
+            if not found:
+                log.warning("%s: no YYYY-MM-DD day file from %s to %s under %s", what,
+                            selection.since or "the start", selection.until or "the end",
+                            source)
         if selection.incremental:
             found = [f for f in found if (f.uri, f.version) not in (loaded or set())]
         log.info("%s: %d file(s) to stage", what, len(found))
@@ -534,6 +538,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
                            song_data=args.song_data, log_jsonpath=args.log_jsonpath)
         _mask_logs(settings)
         selection = Selection(args.incremental, args.since, args.until)
+        if args.since and args.until and args.since > args.until:
+            raise LoadError(f"--since {args.since} is after --until {args.until}")
         if args.history or args.errors:
             with settings.create_engine().connect() as conn:
                 schema.require_head(conn)

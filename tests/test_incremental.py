@@ -175,3 +175,13 @@ def test_cli_history_shows_incremental_loads(warehouse_url: sa.URL, tmp_path: Pa
         read = conn.execute(sa.select(LOADS.c.rows_read).order_by(LOADS.c.load_id)).scalars()
         assert list(read) == [4091 + 36, 36]
     engine.dispose()
+
+
+def test_since_after_until_is_one_line(warehouse_url: sa.URL) -> None:
+    import io
+
+    err = io.StringIO()
+    code = load.main(["--url", warehouse_url.render_as_string(hide_password=False),
+                      "--since", "2018-11-09", "--until", "2018-11-03"], io.StringIO(), err)
+    assert code == 1
+    assert err.getvalue() == "error: --since 2018-11-09 is after --until 2018-11-03\n"
