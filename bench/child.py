@@ -31,6 +31,8 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
+from sparkify_dw.sources import scan_files
+
 Result = dict[str, Any]
 
 
@@ -47,20 +49,8 @@ def status_kib(field: str) -> int | None:
 
 
 def json_files(root: str) -> list[str]:
-    """Every visible ``*.json`` file under ``root``, sorted (as the loader lists them)."""
-    found: list[str] = []
-    stack = [root]
-    while stack:
-        with os.scandir(stack.pop()) as entries:
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(entry.path)
-                elif entry.name.lower().endswith(".json") and entry.is_file():
-                    found.append(os.path.abspath(entry.path))
-    found.sort()
-    return found
+    """Every visible ``*.json`` file under ``root``, sorted, as the loader lists them."""
+    return [os.path.abspath(path) for path, _, _ in scan_files(root)]
 
 
 def prepare(args: argparse.Namespace) -> Result:

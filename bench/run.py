@@ -38,6 +38,8 @@ from typing import Any
 import psycopg
 from sqlalchemy.engine import URL, make_url
 
+from sparkify_dw.sources import scan_files
+
 BENCH = Path(__file__).resolve().parent
 PROJECT = BENCH.parent
 CHILD = BENCH / "child.py"
@@ -98,19 +100,8 @@ class Dataset:
 
 def scan_tree(root: str) -> tuple[int, int]:
     """(files, bytes) of the visible ``*.json`` files under ``root``; reads no contents."""
-    files = size = 0
-    stack = [root]
-    while stack:
-        with os.scandir(stack.pop()) as entries:
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    stack.append(entry.path)
-                elif entry.name.lower().endswith(".json") and entry.is_file():
-                    files += 1
-                    size += entry.stat().st_size
-    return files, size
+    found = scan_files(root)
+    return len(found), sum(size for _, size, _ in found)
 
 
 def synth_fingerprint() -> str:
