@@ -29,7 +29,7 @@ from sparkify_dw.models import (
     TIME,
     USERS,
 )
-from sparkify_dw.transform import NEXT_SONG
+from sparkify_dw.transform import playable
 
 SAMPLES = 5
 Query = sa.Select[*tuple[Any, ...]]  # a SELECT of any columns
@@ -128,7 +128,7 @@ def _staged_plays_loaded() -> Query:
     e, sp = STAGING_EVENTS, SONGPLAYS
     keys = (e.c.ts, e.c.user_id, e.c.session_id, e.c.item_in_session)
     return sa.select(*keys).distinct().where(
-        e.c.page == NEXT_SONG, e.c.ts.is_not(None), e.c.user_id.is_not(None),
+        playable(),
         ~sa.exists().where(
             sp.c.start_time == epoch_ms_to_timestamp(e.c.ts), sp.c.user_id == e.c.user_id,
             sp.c.session_id == e.c.session_id, sp.c.item_in_session == e.c.item_in_session))

@@ -65,6 +65,7 @@ class LoadResult:
     updated: dict[str, int] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    unplayable: int = 0  # NextSong events that lack a column songplays requires
 
     def summary(self) -> str:
         lines = [f"  load      #{self.load_id}"] if self.load_id is not None else []
@@ -78,6 +79,9 @@ class LoadResult:
             lines.append(f"  inserted  {table:<15} {rows:>10,} rows{extra}")
         for table, rows in self.counts.items():
             lines.append(f"  total     {table:<15} {rows:>10,} rows")
+        if self.unplayable:
+            lines.append(f"  skipped   {self.unplayable:,} NextSong event(s) without a user, "
+                         "session, item or level (kept in staging_events)")
         rejected = sum(self.rejected.values())
         if rejected:
             lines.append(f"  rejected  {rejected:,} record(s): list them with "
@@ -214,6 +218,10 @@ def _record_files(conn: sa.Connection, backend: backends.Backend, load_id: int,
 
 
 def _transform(conn: sa.Connection, result: LoadResult) -> None:
+    result.unplayable = int(conn.execute(transform.unplayable()).scalar_one())
+    if result.unplayable:
+        log.warning("%d NextSong event(s) without a user, session, item or level: not "
+                    "songplays (they stay in staging_events)", result.unplayable)
     # Drivers disagree on rowcount for INSERT … SELECT (DuckDB and SQLAlchemy's psycopg
     # dialect report -1), so inserts are counted; counts inside the transaction are exact.
     for step in transform.steps(result.load_id):

@@ -116,6 +116,20 @@ def users() -> list[Step]:
             Step(t.name, "insert", _insert_new(t, "user_id", latest))]
 
 
+def playable() -> ColumnElement[bool]:
+    """A staged event that makes a songplay: a NextSong with every column songplays
+    requires. The others are counted and reported by the loader, not silently dropped."""
+    return sa.and_(E.c.page == NEXT_SONG, E.c.ts.is_not(None), E.c.user_id.is_not(None),
+                   E.c.session_id.is_not(None), E.c.item_in_session.is_not(None),
+                   E.c.level.is_not(None))
+
+
+def unplayable() -> sa.Select[int]:
+    """How many NextSong events can't be songplays (no user, session, item or level)."""
+    return sa.select(sa.func.count()).select_from(E).where(E.c.page == NEXT_SONG,
+                                                           ~playable())
+
+
 def _plays() -> sa.Subquery:
     """NextSong events, one per natural key."""
     start = epoch_ms_to_timestamp(E.c.ts).label("start_time")
@@ -126,7 +140,7 @@ def _plays() -> sa.Subquery:
         [E.c.level.asc().nulls_last(), E.c.location.asc().nulls_last(),
          E.c.user_agent.asc().nulls_last(), E.c.song.asc().nulls_last(),
          E.c.artist.asc().nulls_last(), E.c.length.asc().nulls_last()], E,
-        E.c.page == NEXT_SONG, E.c.ts.is_not(None), name="plays")
+        playable(), name="plays")
 
 
 def _millis(seconds: ColumnElement[Any]) -> ColumnElement[Any]:

@@ -284,3 +284,20 @@ def test_failed_copy_is_reported_from_the_engines_error_table(
                                           "ts: Invalid digit, Value 'y'")]
     assert table_rows(duckdb_url, "loads")[0][3] == "failed"
     assert all(not rows for rows in star_snapshot(duckdb_url).values())
+
+
+def test_next_song_without_a_user_is_reported_not_loaded(warehouse_url: sa.URL,
+                                                         tmp_path: Path) -> None:
+    """A NextSong event missing a column songplays requires can't be a play: the load goes
+    on, says how many, and keeps the event in staging."""
+    e = events(40)
+    plays = [r for r in e if r["page"] == "NextSong"][:4]
+    plays[0] = dict(plays[0], userId="")
+    plays[1] = dict(plays[1], sessionId=None)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "day.json").write_bytes(b"\n".join(dumps(r) for r in plays) + b"\n")
+    result = run_load(warehouse_url, log_data=logs)
+    assert result.unplayable == 2 and result.inserted["songplays"] == 2
+    assert "skipped   2 NextSong event(s)" in result.summary()
+    assert len(table_rows(warehouse_url, "staging_events")) == 4
