@@ -16,12 +16,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import logging
 import math
 import sys
-import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -30,7 +27,8 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO, overload
 import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement
 
-from sparkify_dw.config import ConfigError, Settings, one_line, resolve
+from sparkify_dw import cli
+from sparkify_dw.config import ConfigError, Settings, connection, resolve
 from sparkify_dw.models import ARTISTS, SONGPLAYS, SONGS, TIME, USERS
 
 if TYPE_CHECKING:
@@ -66,15 +64,6 @@ def _midnight(moment: Moment) -> dt.datetime:
     if isinstance(moment, dt.datetime):
         return moment
     return dt.datetime.combine(moment, dt.time())
-
-
-@contextmanager
-def _connection(bind: sa.Connection | sa.Engine) -> Iterator[sa.Connection]:
-    if isinstance(bind, sa.Engine):
-        with bind.connect() as conn:
-            yield conn
-    else:
-        yield bind
 
 
 class Question:
@@ -119,7 +108,7 @@ class Question:
         stmt = self.query(limit=limit, start=start, end=end)
         if as_frame:
             pandas = _pandas()  # before the query: a missing pandas fails fast
-        with _connection(bind) as conn:
+        with connection(bind) as conn:
             result = conn.execute(stmt)
             columns = list(result.keys())
             rows = list(result.all())
@@ -339,7 +328,7 @@ class Answer:
 def answer_all(bind: sa.Connection | sa.Engine, params: Params) -> dict[str, Answer]:
     """Every question answered with the same parameters, in declaration order."""
     out: dict[str, Answer] = {}
-    with _connection(bind) as conn:
+    with connection(bind) as conn:
         for name, question in QUESTIONS.items():
             result = conn.execute(question.query(limit=params.limit, start=params.start,
                                                  end=params.end))
@@ -482,10 +471,6 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _mask(text: str, settings: Settings | None) -> str:
-    return settings.mask(text) if settings is not None else text
-
-
 def _run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
     params = Params(DEFAULT_LIMIT if args.limit is None else args.limit, args.start, args.end)
     expected: dict[str, Answer] = {}
@@ -537,16 +522,14 @@ def _run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
          err: TextIO = sys.stderr) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s", stream=err)
+    cli.setup_logging(err, verbose=args.verbose)
     settings: Settings | None = None
     try:
         settings = resolve(url=args.url, config=args.config)
+        cli.mask_logs(settings)
         return _run(args, settings, out)
     except (ConfigError, sa.exc.SQLAlchemyError, OSError, ValueError) as exc:
-        if args.verbose:
-            print(_mask(traceback.format_exc(), settings), file=err)
-        print(f"error: {_mask(one_line(exc), settings)}", file=err)
+        cli.report_error(exc, settings, err, verbose=args.verbose)
         return 2
 
 

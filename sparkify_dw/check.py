@@ -8,16 +8,14 @@ is printed as one line with any password masked.
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
-import traceback
 from collections.abc import Sequence
 from typing import TextIO
 
 import sqlalchemy as sa
 
-from sparkify_dw import checks, schema
-from sparkify_dw.config import ConfigError, Settings, one_line, resolve
+from sparkify_dw import checks, cli, schema
+from sparkify_dw.config import ConfigError, Settings, resolve
 
 EXIT_FAILED = 1
 EXIT_ERROR = 2
@@ -44,18 +42,14 @@ def format_result(result: checks.CheckResult, width: int) -> str:
     return f"{line}  {result.describe_samples()}" if result.samples else line
 
 
-def _mask(text: str, settings: Settings | None) -> str:
-    return settings.mask(text) if settings is not None else text
-
-
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
          err: TextIO = sys.stderr) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s", stream=err)
+    cli.setup_logging(err, verbose=args.verbose)
     settings: Settings | None = None
     try:
         settings = resolve(url=args.url, config=args.config)
+        cli.mask_logs(settings)
         print(f"checking {settings.display_url}", file=out)
         engine = settings.create_engine()
         try:
@@ -66,9 +60,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
             engine.dispose()
     except (ConfigError, schema.SchemaError, sa.exc.SQLAlchemyError, OSError,
             ValueError) as exc:
-        if args.verbose:
-            print(_mask(traceback.format_exc(), settings), file=err)
-        print(f"error: {_mask(one_line(exc), settings)}", file=err)
+        cli.report_error(exc, settings, err, verbose=args.verbose)
         return EXIT_ERROR
     width = max(len(r.name) for r in results)
     why = {c.name: c.why for c in checks.CHECKS}

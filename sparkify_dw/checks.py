@@ -11,14 +11,14 @@ naming the failed ones.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement
 
+from sparkify_dw.config import connection
 from sparkify_dw.constructs import epoch_ms_to_timestamp
 from sparkify_dw.models import (
     ARTISTS,
@@ -183,15 +183,6 @@ def run_check(conn: sa.Connection, check: Check) -> CheckResult:
                        tuple(tuple(r)[:-1] for r in rows))
 
 
-@contextmanager
-def _connection(bind: sa.Connection | sa.Engine) -> Iterator[sa.Connection]:
-    if isinstance(bind, sa.Engine):
-        with bind.connect() as conn:
-            yield conn
-    else:
-        yield bind
-
-
 def _select(names: Sequence[str] | None) -> list[Check]:
     if names is None:
         return list(CHECKS)
@@ -204,7 +195,7 @@ def _select(names: Sequence[str] | None) -> list[Check]:
 def run_checks(bind: sa.Connection | sa.Engine,
                names: Sequence[str] | None = None) -> list[CheckResult]:
     """Run every check (or those named), in declaration order; one query each."""
-    with _connection(bind) as conn:
+    with connection(bind) as conn:
         return [run_check(conn, check) for check in _select(names)]
 
 

@@ -12,7 +12,8 @@ import logging
 import os
 import re
 import stat
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -87,6 +88,17 @@ class Settings:
 
     def create_engine(self, **kwargs: object) -> sa.Engine:
         return sa.create_engine(self.url, **kwargs)  # type: ignore[arg-type]
+
+
+@contextmanager
+def connection(bind: sa.Connection | sa.Engine) -> Iterator[sa.Connection]:
+    """A connection from an engine (closed after), or the connection given (left open):
+    the library's query functions take either."""
+    if isinstance(bind, sa.Engine):
+        with bind.connect() as conn:
+            yield conn
+    else:
+        yield bind
 
 
 def one_line(exc: BaseException) -> str:

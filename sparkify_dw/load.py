@@ -12,14 +12,13 @@ import datetime as dt
 import logging
 import sys
 import time
-import traceback
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 import sqlalchemy as sa
 
-from sparkify_dw import backends, checks, schema, transform
+from sparkify_dw import backends, checks, cli, schema, transform
 from sparkify_dw.config import ConfigError, Settings, one_line, resolve
 from sparkify_dw.models import (
     LOAD_ERRORS,
@@ -272,11 +271,7 @@ def dry_run(settings: Settings, steps: Sequence[str] = STEPS, max_errors: int = 
     changed = [t for t in (STAGING_EVENTS, STAGING_SONGS, *STAR_TABLES)
                if "transform" in steps or t in (STAGING_EVENTS, STAGING_SONGS)]
     out += [_compile(s, dialect) for s in backend.maintenance(changed, vacuum=vacuum)]
-    return [mask(s, settings) for s in out]
-
-
-def mask(text: str, settings: Settings) -> str:
-    return settings.mask(text)
+    return [settings.mask(s) for s in out]
 
 
 def _no_progress(what: str, done: int, total: int) -> None:
@@ -427,7 +422,7 @@ def _record_failure(conn: sa.Connection, backend: backends.Backend, settings: Se
             backend.begin_load(conn)
             result.load_id = _next_load_id(conn)
             _record_load(conn, settings, steps, result, started_at, "failed",
-                         mask(one_line(exc), settings))
+                         settings.mask(one_line(exc)))
             if errors:
                 conn.execute(sa.insert(LOAD_ERRORS).values([
                     {"load_id": result.load_id, "error_no": n, **{
@@ -436,7 +431,7 @@ def _record_failure(conn: sa.Connection, backend: backends.Backend, settings: Se
                     for n, e in enumerate(errors, start=1)]))
     except sa.exc.SQLAlchemyError as ledger_exc:
         log.warning("could not record the failed load in the ledger: %s",
-                    mask(one_line(ledger_exc), settings))
+                    settings.mask(one_line(ledger_exc)))
     return errors
 
 
@@ -463,26 +458,6 @@ class _TerminalProgress:
         if done >= total:
             self.stream.write("\n")
         self.stream.flush()
-
-
-class _MaskSecrets(logging.Filter):
-    """Scrub secrets from every log record, whatever library logs it."""
-
-    def __init__(self, settings: Settings) -> None:
-        super().__init__()
-        self.settings = settings
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        text = record.getMessage()
-        masked = mask(text, self.settings)
-        if masked != text:
-            record.msg, record.args = masked, None
-        return True
-
-
-def _mask_logs(settings: Settings) -> None:
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(_MaskSecrets(settings))
 
 
 def _day(text: str) -> dt.date:
@@ -532,11 +507,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
          err: TextIO = sys.stderr) -> int:
     args = _parser().parse_args(argv)
-    level = logging.DEBUG if args.verbose else logging.ERROR if args.quiet else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=err)
-    # AWS and HTTP libraries log request headers (session tokens) at DEBUG: never shown.
-    for noisy in ("botocore", "boto3", "s3transfer", "urllib3"):
-        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    cli.setup_logging(err, verbose=args.verbose, quiet=args.quiet)
     steps = [s.strip() for s in args.steps.split(",") if s.strip()]
     settings: Settings | None = None
     say: Callable[[str], None] = (lambda _: None) if args.quiet else (
@@ -544,7 +515,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
     try:
         settings = resolve(url=args.url, config=args.config, log_data=args.log_data,
                            song_data=args.song_data, log_jsonpath=args.log_jsonpath)
-        _mask_logs(settings)
+        cli.mask_logs(settings)
         selection = Selection(args.incremental, args.since, args.until)
         if args.since and args.until and args.since > args.until:
             raise LoadError(f"--since {args.since} is after --until {args.until}")
@@ -574,13 +545,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
         return 0
     except (ConfigError, SourceError, LoadError, schema.SchemaError, sa.exc.SQLAlchemyError,
             backends.LockBusy, OSError, ValueError) as exc:
-        text = one_line(exc)
-        if settings is not None:
-            text = mask(text, settings)
-        if args.verbose:
-            trace = traceback.format_exc()
-            print(mask(trace, settings) if settings is not None else trace, file=err)
-        print(f"error: {text}", file=err)
+        cli.report_error(exc, settings, err, verbose=args.verbose)
         return 1
 
 

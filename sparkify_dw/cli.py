@@ -1,0 +1,53 @@
+"""What the commands (``load``, ``check``, ``analytics``) share: logging that never shows a
+secret, and errors printed as one line."""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from typing import TextIO
+
+from sparkify_dw.config import Settings, one_line
+
+# AWS and HTTP libraries log request headers (session tokens) at DEBUG: never shown.
+_NOISY = ("botocore", "boto3", "s3transfer", "urllib3")
+
+
+def setup_logging(err: TextIO, *, verbose: bool, quiet: bool = False) -> None:
+    level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=err)
+    for name in _NOISY:
+        logging.getLogger(name).setLevel(max(level, logging.WARNING))
+
+
+class _MaskSecrets(logging.Filter):
+    """Scrub secrets from every log record, whatever library logs it."""
+
+    def __init__(self, settings: Settings) -> None:
+        super().__init__()
+        self.settings = settings
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        text = record.getMessage()
+        masked = self.settings.mask(text)
+        if masked != text:
+            record.msg, record.args = masked, None
+        return True
+
+
+def mask_logs(settings: Settings) -> None:
+    """From now on, log records lose the secrets of ``settings``."""
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_MaskSecrets(settings))
+
+
+def report_error(exc: BaseException, settings: Settings | None, err: TextIO, *,
+                 verbose: bool) -> None:
+    """``error: …`` on one line (the traceback first with ``-v``), secrets masked."""
+
+    def masked(text: str) -> str:
+        return settings.mask(text) if settings is not None else text
+
+    if verbose:
+        print(masked(traceback.format_exc()), file=err)
+    print(f"error: {masked(one_line(exc))}", file=err)
