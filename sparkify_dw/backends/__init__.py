@@ -20,7 +20,7 @@ from sparkify_dw.config import Settings
 from sparkify_dw.constructs import LockTables, TableMaintenance
 from sparkify_dw.models import LOAD_FILES
 from sparkify_dw.sources import Reader
-from sparkify_dw.staging import StageRequest, keep_errors, keep_good, tally
+from sparkify_dw.staging import StageRequest
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
 
@@ -108,22 +108,6 @@ class Backend(ABC):
         """After staging failed and was rolled back: the records the engine rejected, if
         it keeps them outside the transaction (Redshift's ``stl_load_errors``)."""
         return []
-
-    # Shared by the engines that classify records in SQL (DuckDB, PostgreSQL).
-
-    def keep(self, conn: sa.Connection, request: StageRequest, checked: sa.Table,
-             load_id: int, first_error_no: int) -> StageCounts:
-        read, rejected = conn.execute(tally(checked)).one()
-        conn.execute(keep_good(request, checked))
-        if rejected:
-            conn.execute(keep_errors(request, checked, load_id, first_error_no))
-        return StageCounts(int(read), int(rejected))
-
-    def keep_statements(self, request: StageRequest, checked: sa.Table,
-                        dialect: sa.Dialect) -> Iterator[str]:
-        yield self.compile(keep_good(request, checked), dialect)
-        yield self.compile(keep_errors(request, checked, 0, 1), dialect)
-        yield self.compile(sa.schema.DropTable(checked), dialect)
 
     @staticmethod
     def compile(stmt: sa.ClauseElement, dialect: sa.Dialect) -> str:

@@ -23,7 +23,14 @@ from sparkify_dw.backends import Backend, LockBusy, Progress, StageCounts
 from sparkify_dw.constructs import csv_rows, json_lines, tsv_records
 from sparkify_dw.models import LOAD_FILES
 from sparkify_dw.sources import SourceFile, iter_records
-from sparkify_dw.staging import StageRequest, checked_table, fill_checked
+from sparkify_dw.staging import (
+    StageRequest,
+    checked_table,
+    fill_checked,
+    keep_errors,
+    keep_good,
+    tally,
+)
 
 BATCH_BYTES = 64 * 1024 * 1024  # per statement: memory stays bounded, the scan stays fast
 SMALL_FILE_BYTES = 32 * 1024  # below this, Python frames faster than DuckDB opens a file
@@ -119,7 +126,7 @@ class DuckDBBackend(Backend):
                 self._frame_again(conn, request, checked, batch)
             else:
                 self._frame(conn, request, checked, batch)
-            counts += self.keep(conn, request, checked, load_id,
+            counts += self._keep(conn, request, checked, load_id,
                                 first_error_no + counts.rejected)
             checked.drop(conn)
             done += len(batch)
@@ -147,6 +154,22 @@ class DuckDBBackend(Backend):
                     _write_framed(f.uri, self.reader.open(f, request.what), sink)
             conn.execute(_framed(request, checked, str(tsv)))
 
+    # A batch's classified records: the good ones into staging, the rest into load_errors.
+
+    def _keep(self, conn: sa.Connection, request: StageRequest, checked: sa.Table,
+              load_id: int, first_error_no: int) -> StageCounts:
+        read, rejected = conn.execute(tally(checked)).one()
+        conn.execute(keep_good(request, checked))
+        if rejected:
+            conn.execute(keep_errors(request, checked, load_id, first_error_no))
+        return StageCounts(int(read), int(rejected))
+
+    def _keep_statements(self, request: StageRequest, checked: sa.Table,
+                         dialect: sa.Dialect) -> Iterator[str]:
+        yield self.compile(keep_good(request, checked), dialect)
+        yield self.compile(keep_errors(request, checked, 0, 1), dialect)
+        yield self.compile(sa.schema.DropTable(checked), dialect)
+
     def stage_statements(self, request: StageRequest, dialect: sa.Dialect) -> Iterator[str]:
         files = list(request.files)
         checked = checked_table(request)
@@ -155,12 +178,12 @@ class DuckDBBackend(Backend):
         for batch in _batches(big):
             yield self.compile(sa.schema.CreateTable(checked), dialect)
             yield self.compile(_fast(request, checked, batch), dialect)
-            yield from self.keep_statements(request, checked, dialect)
+            yield from self._keep_statements(request, checked, dialect)
         if small:
             yield self.compile(sa.schema.CreateTable(checked), dialect)
             yield (self.compile(_framed(request, checked, "<records.tsv>"), dialect)
                    + f"  -- {small} small or remote file(s), framed by the client")
-            yield from self.keep_statements(request, checked, dialect)
+            yield from self._keep_statements(request, checked, dialect)
 
 
 BACKEND = DuckDBBackend
