@@ -4,6 +4,8 @@ secret, and errors printed as one line."""
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import traceback
 from typing import TextIO
 
@@ -43,7 +45,15 @@ def mask_logs(settings: Settings) -> None:
 
 def report_error(exc: BaseException, settings: Settings | None, err: TextIO, *,
                  verbose: bool) -> None:
-    """``error: …`` on one line (the traceback first with ``-v``), secrets masked."""
+    """``error: …`` on one line (the traceback first with ``-v``), secrets masked.
+
+    Output piped into ``head`` that closes early is not an error worth a line: the rest of
+    the output goes nowhere, quietly.
+    """
+    if isinstance(exc, BrokenPipeError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return
 
     def masked(text: str) -> str:
         return settings.mask(text) if settings is not None else text

@@ -81,3 +81,15 @@ def test_postgresql_via_environment(pg_url: sa.URL, tmp_path: Path) -> None:
     assert "inserted  songplays            3,478 rows" in proc.stdout
     dry = cli("--dry-run", cwd=tmp_path, env={"SPARKIFY_DW_URL": url})
     assert "COPY raw_records (file_id, line_no, reason, body) FROM STDIN" in dry.stdout
+
+
+def test_output_into_a_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
+    """``python -m sparkify_dw.load --dry-run | head -1``: no ``error: Broken pipe``."""
+    proc = subprocess.Popen([sys.executable, "-m", "sparkify_dw.load", "--dry-run"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(10) == b"DELETE FRO"
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert "error" not in err.lower() and "Traceback" not in err
