@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from sparkify_dw import schema
+from sparkify_dw import engines, schema
 from sparkify_dw.config import ConfigError
 from sparkify_dw.models import metadata
 
@@ -18,6 +18,7 @@ options = {"target_metadata": target_metadata, **schema.COMPARE_OPTIONS}
 if context.is_offline_mode():
     context.configure(url=url, literal_binds=True, dialect_opts={"paramstyle": "named"},
                       **options)
+    engines.adapt_dialect(context.get_context().dialect)  # Redshift: no RETURNING
     with context.begin_transaction():
         context.run_migrations()
 else:

@@ -87,7 +87,9 @@ class Settings:
         return text
 
     def create_engine(self, **kwargs: object) -> sa.Engine:
-        return sa.create_engine(self.url, **kwargs)  # type: ignore[arg-type]
+        from sparkify_dw.engines import create_engine
+
+        return create_engine(self.url, **kwargs)
 
 
 @contextmanager
@@ -300,3 +302,15 @@ def resolve(
         config_file=cfg_path if parser is not None else None,
         sources=sources,
     )
+
+
+def fit_bytes(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` UTF-8 bytes, never inside a character.
+
+    Why: a VARCHAR(n) holds n bytes on Redshift but n characters on DuckDB and PostgreSQL;
+    cut by bytes, the same text fits all three.
+    """
+    data = text.encode("utf-8")
+    if len(data) <= limit:
+        return text
+    return data[:limit].decode("utf-8", errors="ignore")

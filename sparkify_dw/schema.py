@@ -13,7 +13,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.engine import URL, make_url
 
 import sparkify_dw.duckdb_reflection  # noqa: F401  (duckdb:// URLs reflect from DuckDB's catalog)
-from sparkify_dw import config
+from sparkify_dw import config, engines
 
 HEAD = "0002"  # the newest revision in migrations/versions; a test keeps them in step
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -52,7 +52,7 @@ def url_for_alembic(x_url: str | None) -> URL:
 
 
 def create_engine(url: URL | str, **kwargs: Any) -> sa.Engine:
-    return sa.create_engine(url, poolclass=sa.pool.NullPool, **kwargs)
+    return engines.create_engine(url, poolclass=sa.pool.NullPool, **kwargs)
 
 
 def alembic_config() -> Config:
