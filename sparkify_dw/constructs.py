@@ -376,3 +376,43 @@ class TableMaintenance(Executable, ClauseElement):
 @compiles(TableMaintenance)
 def _table_maintenance(element: TableMaintenance, compiler: SQLCompiler, **kw: Any) -> str:
     return f"{element.verb} {compiler.preparer.format_table(element.table)}"
+
+
+# --- statements that take no bind parameters ------------------------------------------------
+
+
+class Unparameterized(Executable, ClauseElement):
+    """``statement`` sent as literal text, with no bind parameters.
+
+    Why: Redshift takes no parameters in COPY (nor in UNLOAD, LOCK, SET, ANALYZE, VACUUM
+    or DDL); a driver would send ``$1`` and Redshift refuse it. Every value inside must be
+    validated before the statement is built, as :class:`CopyCommand`'s inputs are.
+    """
+
+    inherit_cache = False
+
+    def __init__(self, statement: ClauseElement) -> None:
+        self.statement = statement
+
+
+@compiles(Unparameterized)
+def _unparameterized(element: Unparameterized, compiler: SQLCompiler, **kw: Any) -> str:
+    kw["literal_binds"] = True
+    return compiler.process(element.statement, **kw)
+
+
+class SetParameter(Executable, ClauseElement):
+    """``SET name TO value`` for a session parameter, with a whole-number value."""
+
+    inherit_cache = False
+    _NAMES = frozenset({"statement_timeout", "analyze_threshold_percent"})
+
+    def __init__(self, name: str, value: int) -> None:
+        if name not in self._NAMES or not isinstance(value, int) or value < 0:
+            raise ValueError(f"unsupported session setting {name!r} = {value!r}")
+        self.name, self.value = name, value
+
+
+@compiles(SetParameter)
+def _set_parameter(element: SetParameter, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"SET {element.name} TO {element.value}"

@@ -10,16 +10,19 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any, TextIO, cast
 
 import sqlalchemy as sa
 
 from sparkify_dw import backends, checks, cli, schema, transform
-from sparkify_dw.config import ConfigError, Settings, one_line, resolve
+from sparkify_dw.config import ConfigError, Settings, fit_bytes, one_line, resolve
+from sparkify_dw.dryrun import DryConnection, Sent
+from sparkify_dw.engines import dialect_for
 from sparkify_dw.models import (
     LOAD_ERRORS,
     LOAD_FILES,
@@ -28,7 +31,7 @@ from sparkify_dw.models import (
     STAGING_SONGS,
     STAR_TABLES,
 )
-from sparkify_dw.sources import JsonPath, Reader, SourceError, SourceFile, read_jsonpaths
+from sparkify_dw.sources import Reader, SourceError, SourceFile, read_jsonpaths
 from sparkify_dw.staging import StageRequest
 
 log = logging.getLogger("sparkify_dw.load")
@@ -65,6 +68,7 @@ class LoadResult:
     counts: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     unplayable: int = 0  # NextSong events that lack a column songplays requires
+    warnings: list[str] = field(default_factory=list)  # e.g. maintenance after the commit
 
     def summary(self) -> str:
         lines = [f"  load      #{self.load_id}"] if self.load_id is not None else []
@@ -85,6 +89,7 @@ class LoadResult:
         if rejected:
             lines.append(f"  rejected  {rejected:,} record(s): list them with "
                          f"`python -m sparkify_dw.load --errors {self.load_id}`")
+        lines += [f"  warning   {w}" for w in self.warnings]
         timing = ", ".join(f"{step} {secs:.2f}s" for step, secs in self.seconds.items())
         return "\n".join([*lines, f"  time      {timing}"])
 
@@ -108,19 +113,19 @@ def requests(settings: Settings, reader: Reader | None = None,
     """What the stage step loads: events mapped by the JSONPaths file, songs by key name.
 
     ``loaded`` is the ledger's (uri, version) pairs, for ``selection.incremental``.
-    Redshift COPYs a whole source prefix itself unless the selection narrows it, when
-    the loader lists the objects and COPYs through a manifest.
+    Every backend gets the listed files, so every backend stages the same ones (Redshift
+    COPYs them through a manifest); the JSONPaths file and COPY manifests are never data.
     """
     reader = reader or Reader(settings.region, settings.s3_endpoint)
     events = STAGING_EVENTS
-    redshift = settings.backend == "redshift"
-    if redshift:
-        paths: list[JsonPath] = [()] * len(events.columns)  # COPY reads the file from S3
-    else:
-        paths = read_jsonpaths(settings.log_jsonpath, len(events.columns), reader)
+    paths = read_jsonpaths(settings.log_jsonpath, len(events.columns), reader)
+    not_data = _not_data(settings)
 
     def files(source: str, what: str, logs: bool) -> tuple[SourceFile, ...]:
-        found = reader.list(source, what)
+        found = [f for f in reader.list(source, what) if not not_data(f.uri)]
+        if not found:
+            raise SourceError(f"{what}: {source}: only the JSONPaths file or COPY manifests "
+                              "are there, no data files")
         if not logs:
             return tuple(found)
         if selection.since or selection.until:
@@ -136,15 +141,26 @@ def requests(settings: Settings, reader: Reader | None = None,
         log.info("%s: %d file(s) to stage", what, len(found))
         return tuple(found)
 
-    listed = not redshift or selection.narrowed
     return [
         StageRequest(events, settings.log_data, list(paths), settings.log_jsonpath,
-                     files(settings.log_data, "log_data", True) if listed else (), listed),
+                     files(settings.log_data, "log_data", True)),
         # Songs are staged in full every time: they are the catalogue plays are matched to.
         StageRequest(STAGING_SONGS, settings.song_data, None, None,
-                     files(settings.song_data, "song_data", False)
-                     if not redshift else (), not redshift),
+                     files(settings.song_data, "song_data", False)),
     ]
+
+
+def _not_data(settings: Settings) -> Callable[[str], bool]:
+    """Whether a listed URI is the JSONPaths file or under the COPY manifest prefix."""
+    jsonpaths = settings.log_jsonpath
+    if not jsonpaths.startswith("s3://"):
+        jsonpaths = os.path.abspath(jsonpaths.removeprefix("file://"))
+    manifests = (settings.manifest_prefix or "").rstrip("/") + "/"
+
+    def check(uri: str) -> bool:
+        return uri == jsonpaths or (manifests != "/" and uri.startswith(manifests))
+
+    return check
 
 
 def loaded_files(conn: sa.Connection) -> set[tuple[str, str]]:
@@ -159,20 +175,24 @@ def _count(conn: sa.Connection, table: sa.Table) -> int:
     return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
 
 
-def _compile(stmt: sa.ClauseElement, dialect: sa.Dialect) -> str:
-    return str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True})).strip()
-
-
 def _stage(conn: sa.Connection, backend: backends.Backend, settings: Settings,
-           selection: Selection, result: LoadResult, progress: backends.Progress) -> None:
+           selection: Selection, result: LoadResult, progress: backends.Progress,
+           known_loaded: set[tuple[str, str]] | None = None) -> None:
     assert result.load_id is not None
     loaded = loaded_files(conn) if selection.incremental else None
+    if isinstance(conn, DryConnection) and known_loaded is not None:
+        loaded = known_loaded  # a dry run reads the ledger beforehand, if it can
     reqs = requests(settings, backend.reader, selection, loaded)
     for req in reqs:
         conn.execute(sa.delete(req.table))
     total = backends.StageCounts()
     for req in reqs:
-        counts = backend.stage(conn, req, result.load_id, total.rejected + 1, progress)
+        if isinstance(conn, DryConnection) and not backend.plans_staging:
+            conn.sent.extend(Sent(text, ()) for text in
+                             backend.stage_statements(req, conn.dialect))
+            counts = backends.StageCounts()
+        else:
+            counts = backend.stage(conn, req, result.load_id, total.rejected + 1, progress)
         total += counts
         name = req.table.name
         result.read[name], result.rejected[name] = counts.read, counts.rejected
@@ -206,13 +226,15 @@ def _record_files(conn: sa.Connection, backend: backends.Backend, load_id: int,
 
     def rows() -> Iterator[dict[str, object]]:
         for req in reqs:
-            if not req.listed:  # a prefix COPYed whole by Redshift: the ledger keeps the prefix
-                yield {"load_id": load_id, "uri": req.source, "table_name": req.table.name,
-                       "size": 0, "version": None}
             for f in req.files:
                 yield {"load_id": load_id, "uri": f.uri, "table_name": req.table.name,
                        "size": f.size, "version": f.version}
 
+    if isinstance(conn, DryConnection) and not backend.plans_staging:
+        # This backend bulk-copies the rows through its driver: shown, not compiled.
+        files = sum(len(r.files) for r in reqs)
+        conn.note(f"{files} row(s) into load_files through the driver's bulk copy")
+        return
     backend.record_files(conn, rows())
 
 
@@ -246,32 +268,27 @@ def _check(conn: sa.Connection, result: LoadResult) -> None:
 
 def dry_run(settings: Settings, steps: Sequence[str] = STEPS, max_errors: int = 0,
             selection: Selection = Selection(), loaded: set[tuple[str, str]] | None = None,
-            vacuum: bool = False) -> list[str]:
-    """Every statement the load would run, compiled for the target dialect; runs nothing.
+            vacuum: bool = False, wait: float = LOCK_WAIT) -> list[str]:
+    """Every statement the load would send, in order, as the driver would receive it
+    (text and parameters); sends nothing. It is the load's own code, run on a
+    :class:`~sparkify_dw.dryrun.DryConnection`.
 
     For ``--incremental``, ``loaded`` is the ledger's list of staged files (the CLI
     reads it from the warehouse).
     """
-    # Named parameters: printed text carries no driver-specific %-escaping.
-    dialect = settings.create_engine(paramstyle="named").dialect
-    backend = backends.for_settings(settings, max_errors)
-    out: list[str] = [_compile(s, dialect) for s in backend.begin_statements()]
-    if "stage" in steps:
-        reqs = requests(settings, backend.reader, selection, loaded)
-        out += [_compile(sa.delete(r.table), dialect) for r in reqs]
-        for req in reqs:
-            out += list(backend.stage_statements(req, dialect))
-        out += [_compile(s, dialect) for s in backend.after_staging([r.table for r in reqs])]
-    if "transform" in steps:
-        out += [_compile(s.statement, dialect) for s in transform.steps(0)]
-    if "check" in steps:
-        out += [_compile(sa.select(sa.func.count()).select_from(t), dialect)
-                for t in STAR_TABLES]
-        out += [_compile(checks.sample_query(c), dialect) for c in checks.CHECKS]
+    _check_steps(steps)
+    backend = backends.for_settings(settings, max_errors, wait)
+    dry = DryConnection(dialect_for(settings.url))
+    conn = cast(sa.Connection, dry)
+    result = LoadResult()
+    # backend.lock() is left out: it waits on a real server (PostgreSQL's advisory lock).
+    _load(conn, backend, settings, steps, selection, result, _no_progress, _now(),
+          known_loaded=loaded)
     changed = [t for t in (STAGING_EVENTS, STAGING_SONGS, *STAR_TABLES)
                if "transform" in steps or t in (STAGING_EVENTS, STAGING_SONGS)]
-    out += [_compile(s, dialect) for s in backend.maintenance(changed, vacuum=vacuum)]
-    return [settings.mask(s) for s in out]
+    _maintain(conn, backend, result, vacuum,
+              changed if "stage" in steps or "transform" in steps else [])
+    return [settings.mask(s.render()) for s in dry.sent]
 
 
 def _no_progress(what: str, done: int, total: int) -> None:
@@ -289,7 +306,7 @@ def _next_load_id(conn: sa.Connection) -> int:
 
 
 def _sources(settings: Settings) -> str:
-    return f"log_data={settings.log_data} song_data={settings.song_data}"[:2048]
+    return fit_bytes(f"log_data={settings.log_data} song_data={settings.song_data}", 2048)
 
 
 def run(
@@ -311,16 +328,14 @@ def run(
     runs at a time per warehouse; another waits up to ``wait`` seconds for it.
     """
     settings = settings or resolve()
-    unknown = [s for s in steps if s not in STEPS]
-    if unknown:
-        raise LoadError(f"unknown step {unknown[0]!r}: choose from {', '.join(STEPS)}")
+    _check_steps(steps)
     if max_errors < 0:
         raise LoadError("--max-errors must be 0 or more")
     if engine is None:
         engine = settings.create_engine()
     elif engine.url.get_backend_name() != settings.backend:
         settings = _with_url(settings, engine.url)
-    backend = backends.for_settings(settings, max_errors)
+    backend = backends.for_settings(settings, max_errors, wait)
     progress = progress or _no_progress
     result = LoadResult()
     with backend.connect(engine, wait) as conn:
@@ -330,11 +345,8 @@ def run(
             started_at = _now()
             try:
                 with conn.begin():
-                    backend.begin_load(conn)
-                    result.load_id = _next_load_id(conn)
-                    _record_load(conn, settings, steps, result, started_at, "running", None)
-                    _run_steps(conn, backend, settings, steps, selection, result, progress)
-                    _finish_load(conn, result, "succeeded", None)
+                    _load(conn, backend, settings, steps, selection, result, progress,
+                          started_at)
             except BaseException as exc:
                 rejected = _record_failure(conn, backend, settings, steps, result, started_at,
                                            exc)
@@ -348,15 +360,47 @@ def run(
                         f"{first.get('reason')}; nothing was loaded (see them with "
                         f"`python -m sparkify_dw.load --errors`)", rejected) from exc
                 raise
-            maintenance = backend.maintenance(_changed(result), vacuum=vacuum)
-            if maintenance:
-                started = time.perf_counter()
-                # Outside a transaction block: Redshift's VACUUM refuses to run in one.
-                auto = conn.execution_options(isolation_level="AUTOCOMMIT")
-                for statement in maintenance:
-                    auto.execute(statement)
-                result.seconds["analyze"] = time.perf_counter() - started
+            _maintain(conn, backend, result, vacuum, _changed(result))
     return result
+
+
+def _check_steps(steps: Sequence[str]) -> None:
+    unknown = [s for s in steps if s not in STEPS]
+    if unknown:
+        raise LoadError(f"unknown step {unknown[0]!r}: choose from {', '.join(STEPS)}")
+
+
+def _load(conn: sa.Connection, backend: backends.Backend, settings: Settings,
+          steps: Sequence[str], selection: Selection, result: LoadResult,
+          progress: backends.Progress, started_at: dt.datetime,
+          known_loaded: set[tuple[str, str]] | None = None) -> None:
+    """The load's transaction, from its lock to its ledger row: what ``--dry-run`` shows."""
+    backend.begin_load(conn)
+    result.load_id = _next_load_id(conn)
+    _record_load(conn, settings, steps, result, started_at, "running", None)
+    _run_steps(conn, backend, settings, steps, selection, result, progress, known_loaded)
+    _finish_load(conn, result, "succeeded", None)
+
+
+def _maintain(conn: sa.Connection, backend: backends.Backend, result: LoadResult,
+              vacuum: bool, changed: Sequence[sa.Table]) -> None:
+    """Statistics (and VACUUM) after the commit. The load has committed by now, so a
+    failure here is a warning: it never turns a loaded warehouse into a failed load."""
+    maintenance = backend.maintenance(changed, vacuum=vacuum)
+    if not maintenance:
+        return
+    started = time.perf_counter()
+    # Outside a transaction block: Redshift's VACUUM refuses to run in one.
+    auto = conn.execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        for statement in maintenance:
+            auto.execute(statement)
+    except sa.exc.SQLAlchemyError as exc:
+        message = (f"the load committed, but maintenance after it failed (run it again "
+                   f"later): {one_line(exc)}")
+        log.warning("%s", message)
+        result.warnings.append(message)
+    result.seconds["analyze"] = time.perf_counter() - started
 
 
 def _changed(result: LoadResult) -> list[sa.Table]:
@@ -369,14 +413,15 @@ def _changed(result: LoadResult) -> list[sa.Table]:
 
 def _run_steps(conn: sa.Connection, backend: backends.Backend, settings: Settings,
                steps: Sequence[str], selection: Selection, result: LoadResult,
-               progress: backends.Progress) -> None:
+               progress: backends.Progress,
+               known_loaded: set[tuple[str, str]] | None = None) -> None:
     for step in STEPS:
         if step not in steps:
             continue
         started = time.perf_counter()
         log.info("%s: start", step)
         if step == "stage":
-            _stage(conn, backend, settings, selection, result, progress)
+            _stage(conn, backend, settings, selection, result, progress, known_loaded)
         elif step == "transform":
             _transform(conn, result)
         else:
@@ -403,7 +448,7 @@ def _finish_load(conn: sa.Connection, result: LoadResult, status: str,
         rows_staged=sum(result.staged.values()) if result.staged else None,
         rows_rejected=sum(result.rejected.values()) if result.read else None,
         rows_inserted=result.inserted.get("songplays"),
-        message=message[:1024] if message else None,
+        message=fit_bytes(message, 1024) if message else None,
     ))
 
 
@@ -521,21 +566,19 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
             raise LoadError(f"--since {args.since} is after --until {args.until}")
         if args.history or args.errors:
             with settings.create_engine().connect() as conn:
+                backends.for_settings(settings).read_session(conn, args.wait)
                 schema.require_head(conn)
                 text = history(conn) if args.history else errors_report(conn, args.errors)
             print(text, file=out)
             return 0
         if args.dry_run:
-            bad = [s for s in steps if s not in STEPS]
-            if bad:
-                raise LoadError(f"unknown step {bad[0]!r}: choose from {', '.join(STEPS)}")
             loaded = None
             if selection.incremental:  # the ledger is in the warehouse: read it
                 with settings.create_engine().connect() as conn:
                     loaded = loaded_files(conn)
             for statement in dry_run(settings, steps, args.max_errors, selection, loaded,
-                                     args.vacuum):
-                print(statement.rstrip(";") + ";\n", file=out)
+                                     args.vacuum, args.wait):
+                print(statement + "\n", file=out)
             return 0
         say(f"loading into {settings.display_url}")
         result = run(settings=settings, steps=steps, progress=_TerminalProgress(err),

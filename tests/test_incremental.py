@@ -15,7 +15,6 @@ from sparkify_dw.models import LOAD_FILES, LOADS
 from tests import s3_server
 from tests.helpers import SAMPLE, all_days, copy_sample_days, run_load, star_snapshot
 from tests.s3_server import MotoS3, upload_tree
-from tests.test_redshift_sql import CFG
 
 moto_s3 = s3_server.moto_s3
 sample_bucket = s3_server.sample_bucket
@@ -117,43 +116,6 @@ def test_since_until_selects_day_files(warehouse_url: sa.URL) -> None:
     expected = sum(len(p.read_text().splitlines()) for p in (SAMPLE / "log_data").rglob("*.json")
                    if p.name[:10] in ("2018-11-03", "2018-11-04"))
     assert result.staged["staging_events"] == expected
-
-
-@pytest.fixture
-def redshift_on_moto(tmp_path: Path, s3_env: MotoS3, sample_bucket: str) -> config.Settings:
-    cfg = CFG.replace("s3://udacity-dend", f"s3://{sample_bucket}") + (
-        f"MANIFEST_PREFIX=s3://{sample_bucket}/manifests\n")
-    path = tmp_path / "dwh.cfg"
-    path.write_text(cfg)
-    path.chmod(0o600)
-    return config.resolve(config=path, environ={"SPARKIFY_DW_S3_ENDPOINT": s3_env.endpoint})
-
-
-def test_redshift_incremental_dry_run_copies_only_new_keys_through_a_manifest(
-        redshift_on_moto: config.Settings, sample_bucket: str) -> None:
-    listed = load.requests(redshift_on_moto, selection=load.Selection(incremental=True),
-                           loaded=set())[0].files
-    loaded = {(f.uri, f.version) for f in listed[:-2]}  # all but the last two days
-    text = load.dry_run(redshift_on_moto, ["stage"], selection=load.Selection(incremental=True),
-                        loaded=loaded)
-    manifest = next(s for s in text if s.startswith("-- manifest"))
-    keys = [line.split('"url": "')[1].split('"')[0] for line in manifest.splitlines()
-            if '"url"' in line]
-    assert keys == [f.uri for f in listed[-2:]]
-    assert f"s3://{sample_bucket}/manifests/load-<id>-staging_events.manifest" in manifest
-    copy = next(s for s in text if s.startswith("COPY staging_events"))
-    assert "MANIFEST" in copy and "manifests/load-<id>-staging_events.manifest" in copy
-    assert "Pa55-word-XYZ" not in "\n".join(text)
-
-
-def test_redshift_full_load_copies_the_prefix_and_analyzes(
-        redshift_on_moto: config.Settings, sample_bucket: str) -> None:
-    text = load.dry_run(redshift_on_moto, vacuum=True)
-    copy = next(s for s in text if s.startswith("COPY staging_events"))
-    assert f"FROM 's3://{sample_bucket}/log_data'" in copy and "MANIFEST" not in copy
-    assert "ANALYZE songplays" in text and "VACUUM songplays" in text
-    assert text.index("ANALYZE songplays") > max(
-        i for i, s in enumerate(text) if s.startswith("INSERT INTO songplays"))
 
 
 def test_cli_history_shows_incremental_loads(warehouse_url: sa.URL, tmp_path: Path) -> None:

@@ -10,7 +10,12 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from sparkify_dw import schema
-from tests.test_redshift_sql import CFG
+from tests import s3_server
+from tests.redshift_config import cfg_for, write_cfg
+from tests.s3_server import MotoS3
+
+moto_s3 = s3_server.moto_s3
+sample_bucket = s3_server.sample_bucket
 
 
 def cli(*args: str, cwd: Path,
@@ -62,12 +67,12 @@ def test_bad_sources_one_line_no_traceback(tmp_path: Path) -> None:
     assert "Traceback" in verbose.stderr
 
 
-def test_redshift_dry_run_masks_password(tmp_path: Path) -> None:
-    cfg = tmp_path / "dwh.cfg"
-    cfg.write_text(CFG)
-    cfg.chmod(0o600)
+def test_redshift_dry_run_masks_password(tmp_path: Path, moto_s3: MotoS3,
+                                         sample_bucket: str) -> None:
+    write_cfg(tmp_path / "dwh.cfg", cfg_for(sample_bucket))
     for extra in ([], ["-v"]):
-        proc = cli("--dry-run", *extra, cwd=tmp_path)
+        proc = cli("--dry-run", *extra, cwd=tmp_path,
+                   env={"SPARKIFY_DW_S3_ENDPOINT": moto_s3.endpoint})
         assert proc.returncode == 0, proc.stderr
         assert "COPY staging_events" in proc.stdout and "INSERT INTO songplays" in proc.stdout
         assert "Pa55-word-XYZ" not in proc.stdout + proc.stderr
@@ -88,7 +93,7 @@ def test_output_into_a_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "sparkify_dw.load", "--dry-run"], cwd=tmp_path,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
-    assert proc.stdout.read(10) == b"DELETE FRO"
+    assert proc.stdout.read(10) == b"SELECT coa"  # the load's first statement: its id
     proc.stdout.close()
     err = proc.stderr.read().decode()
     proc.wait(timeout=60)

@@ -1,69 +1,206 @@
-"""Golden tests of the SQL generated for Redshift: COPY, the transform, the epoch construct."""
+"""Unit tests of what the Redshift path sends, as the driver receives it: COPY, the lock,
+the transform, rejected records, maintenance, Alembic's SQL; each statement checked
+against Redshift's grammar and AWS's lists of unsupported PostgreSQL features."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from sparkify_dw import config, load, transform
-from sparkify_dw.constructs import epoch_ms_to_timestamp
-from sparkify_dw.models import StagingEvent
+from sparkify_dw import config, engines, load, transform
+from sparkify_dw.backends.redshift import (
+    MAX_ERRORS,
+    RedshiftBackend,
+    copy_errors_select,
+    failed_copy_errors_select,
+    manifest_uri,
+)
+from sparkify_dw.constructs import Unparameterized, epoch_ms_to_timestamp
+from sparkify_dw.dryrun import DryConnection
+from sparkify_dw.models import STAGING_EVENTS, StagingEvent
+from tests import s3_server
+from tests.redshift_config import CFG, PASSWORD, cfg_for, redshift_on_moto, write_cfg
+from tests.redshift_conformance import Statement, assert_conforms, problems
+from tests.s3_server import MotoS3
 
-CFG = """\
-[CLUSTER]
-HOST=dwh.abc123.us-west-2.redshift.amazonaws.com
-DB_NAME=dev
-DB_USER=awsuser
-DB_PASSWORD=Pa55-word-XYZ
-DB_PORT=5439
-[IAM_ROLE]
-ARN=arn:aws:iam::123456789012:role/dwhRole
-[S3]
-LOG_DATA=s3://udacity-dend/log_data
-LOG_JSONPATH=s3://udacity-dend/log_json_path.json
-SONG_DATA=s3://udacity-dend/song_data
-REGION=us-west-2
-"""
+__all__ = ["CFG"]  # other test modules import it from here
+moto_s3 = s3_server.moto_s3
+sample_bucket = s3_server.sample_bucket
+redshift_on_moto = redshift_on_moto
 
-
-@pytest.fixture
-def redshift(tmp_path: Path) -> config.Settings:
-    path = tmp_path / "dwh.cfg"
-    path.write_text(CFG)
-    path.chmod(0o600)
-    return config.resolve(config=path, environ={})
+ROOT = Path(__file__).resolve().parent.parent
+RS_URL = "redshift+redshift_connector://awsuser:Pa55-word-XYZ@h.example.com:5439/dev"
 
 
 def norm(text: str) -> str:
     return " ".join(text.split())
 
 
-def test_copy_statements(redshift: config.Settings) -> None:
-    statements = load.dry_run(redshift, ["stage"])
-    copies = [norm(s) for s in statements if s.startswith("COPY")]
-    assert copies == [
-        "COPY staging_events (artist, auth, first_name, gender, item_in_session, last_name, "
-        "length, level, location, method, page, registration, session_id, song, status, ts, "
-        "user_agent, user_id) FROM 's3://udacity-dend/log_data' WITH CREDENTIALS AS "
-        "'aws_iam_role=arn:aws:iam::123456789012:role/dwhRole' FORMAT AS JSON AS "
-        "'s3://udacity-dend/log_json_path.json' BLANKSASNULL EMPTYASNULL COMPUPDATE OFF "
-        "MAXERROR AS 0 STATUPDATE OFF REGION 'us-west-2'",
-        "COPY staging_songs (num_songs, artist_id, artist_latitude, artist_longitude, "
-        "artist_location, artist_name, song_id, title, duration, year) FROM "
-        "'s3://udacity-dend/song_data' WITH CREDENTIALS AS "
-        "'aws_iam_role=arn:aws:iam::123456789012:role/dwhRole' FORMAT AS JSON AS 'auto' "
-        "BLANKSASNULL EMPTYASNULL COMPUPDATE OFF MAXERROR AS 0 STATUPDATE OFF REGION 'us-west-2'",
-    ]
-    assert [norm(s) for s in statements[1:3]] == ["DELETE FROM staging_events",
-                                                 "DELETE FROM staging_songs"]
+def sent(settings: config.Settings, **kw: object) -> list[str]:
+    return [norm(s) for s in load.dry_run(settings, **kw)]  # type: ignore[arg-type]
 
 
-def test_transform_statements(redshift: config.Settings) -> None:
-    text = [norm(s) for s in load.dry_run(redshift, ["transform"])
-            if not s.startswith(("ANALYZE", "LOCK"))]
-    heads = [s.split(" SELECT")[0].split(" SET")[0] for s in text]
+def as_statements(text: list[str]) -> list[Statement]:
+    """``--dry-run`` lines back into (text, parameters) for the conformance checks."""
+    out = []
+    for block in text:
+        if block.startswith("--"):
+            continue
+        body, _, params = block.partition(" -- parameters: ")
+        values = eval(params, {"datetime": dt}) if params else ()  # our own repr() of values
+        out.append(Statement(body.rstrip(";"), values))
+    return out
+
+
+def test_copy_goes_out_as_literal_text_through_a_manifest(
+        redshift_on_moto: config.Settings, sample_bucket: str) -> None:
+    text = load.dry_run(redshift_on_moto, ["stage"])
+    copies = [norm(s) for s in text if s.startswith("COPY")]
+    assert len(copies) == 2
+    events, songs = copies
+    assert re.fullmatch(
+        r"COPY staging_events \(artist, auth, first_name, gender, item_in_session, last_name, "
+        r"length, level, location, method, page, registration, session_id, song, status, ts, "
+        r"user_agent, user_id\) FROM 's3://sparkify-sample/manifests/staging_events-"
+        r"[0-9a-f]{16}\.manifest' WITH CREDENTIALS AS "
+        r"'aws_iam_role=arn:aws:iam::123456789012:role/dwhRole' FORMAT AS JSON AS "
+        r"'s3://sparkify-sample/log_json_path\.json' MANIFEST BLANKSASNULL EMPTYASNULL "
+        r"COMPUPDATE OFF MAXERROR AS 1 STATUPDATE OFF REGION 'us-west-2';", events)
+    assert "FORMAT AS JSON AS 'auto' MANIFEST" in songs
+    # No bind parameter in either: the driver would send $1 and Redshift refuse it.
+    assert not any("-- parameters" in s for s in text if s.startswith("COPY"))
+    assert "%s" not in events and "$1" not in events
+
+
+def test_the_copy_construct_compiles_with_no_parameters(
+        redshift_on_moto: config.Settings) -> None:
+    backend = RedshiftBackend(redshift_on_moto)
+    request = load.requests(redshift_on_moto)[0]
+    copy = backend.copy(request, "s3://sparkify-sample/manifests/x.manifest")
+    compiled = copy.compile(dialect=engines.dialect_for(RS_URL))
+    assert compiled.params == {} and "%s" not in str(compiled)
+    # Without the wrapper, sqlalchemy-redshift binds five values: what issue #240 reports.
+    bare = copy.statement.compile(dialect=engines.dialect_for(RS_URL))
+    assert len(bare.params) >= 4 and "%s" in str(bare)
+    assert problems(Statement(str(bare), tuple(bare.params.values())))
+
+
+def test_manifest_lists_exactly_the_data_files(redshift_on_moto: config.Settings,
+                                               moto_s3: MotoS3, sample_bucket: str) -> None:
+    """Hidden, non-JSON, sibling-prefix, manifest and JSONPaths keys are never COPYed."""
+    put = moto_s3.client.put_object
+    put(Bucket=sample_bucket, Key="log_data/.ipynb_checkpoints/x-checkpoint.json", Body=b"{}")
+    put(Bucket=sample_bucket, Key="log_data/notes.txt", Body=b"x")
+    put(Bucket=sample_bucket, Key="log_data_old/2018-11-30-events.json", Body=b"{}\n")
+    put(Bucket=sample_bucket, Key="manifests/old.manifest", Body=b"{}")
+    try:
+        text = load.dry_run(redshift_on_moto, ["stage"])
+        listed = [line.strip().removeprefix("--").strip() for block in text
+                  if block.startswith("-- manifest") for line in block.splitlines()[1:]]
+        assert len(listed) == 16 + 36
+        assert all("/log_data/" in u or "/song_data/" in u for u in listed)
+        assert not [u for u in listed if "checkpoint" in u or "_old" in u or "manifest" in u]
+    finally:
+        for key in ("log_data/.ipynb_checkpoints/x-checkpoint.json", "log_data/notes.txt",
+                    "log_data_old/2018-11-30-events.json", "manifests/old.manifest"):
+            moto_s3.client.delete_object(Bucket=sample_bucket, Key=key)
+
+
+def test_jsonpaths_file_under_the_data_prefix_is_not_data(
+        tmp_path: Path, moto_s3: MotoS3, sample_bucket: str) -> None:
+    cfg = cfg_for(sample_bucket).replace(f"LOG_DATA=s3://{sample_bucket}/log_data",
+                                         f"LOG_DATA=s3://{sample_bucket}/")
+    settings = config.resolve(config=write_cfg(tmp_path / "dwh.cfg", cfg),
+                              environ={config.ENV_S3_ENDPOINT: moto_s3.endpoint})
+    events = load.requests(settings)[0]
+    uris = [f.uri for f in events.files]
+    assert f"s3://{sample_bucket}/log_json_path.json" not in uris
+    assert not [u for u in uris if "/manifests/" in u]
+
+
+def test_manifest_name_is_its_content(redshift_on_moto: config.Settings) -> None:
+    """Same files, same manifest object: --dry-run shows the very name the load writes."""
+    first = load.dry_run(redshift_on_moto, ["stage"])
+    again = load.dry_run(redshift_on_moto, ["stage"])
+    names = [s.split()[2] for s in first if s.startswith("-- manifest")]
+    assert names == [s.split()[2] for s in again if s.startswith("-- manifest")]
+    assert manifest_uri("s3://bkt/m", STAGING_EVENTS, "a") != manifest_uri(
+        "s3://bkt/m", STAGING_EVENTS, "b")
+    with pytest.raises(config.ConfigError, match="MANIFEST_PREFIX"):
+        manifest_uri(None, STAGING_EVENTS, "a")
+
+
+@pytest.mark.parametrize(("max_errors", "sent_as"), [(0, 1), (10, 11), (MAX_ERRORS, 100_000)])
+def test_maxerror_lets_exactly_n_records_through(redshift_on_moto: config.Settings,
+                                                 max_errors: int, sent_as: int) -> None:
+    """COPY fails once the error count reaches MAXERROR: N allowed means N + 1 sent."""
+    copies = [s for s in sent(redshift_on_moto, steps=["stage"], max_errors=max_errors)
+              if s.startswith("COPY")]
+    assert copies and all(f"MAXERROR AS {sent_as} " in s for s in copies)
+
+
+@pytest.mark.parametrize("max_errors", [-1, MAX_ERRORS + 1])
+def test_maxerror_out_of_range_is_refused(redshift_on_moto: config.Settings,
+                                          max_errors: int) -> None:
+    with pytest.raises(config.ConfigError, match="--max-errors must be from 0 to 99,999"):
+        load.dry_run(redshift_on_moto, ["stage"], max_errors=max_errors)
+
+
+def test_lock_waits_at_most_wait_seconds(redshift_on_moto: config.Settings) -> None:
+    text = sent(redshift_on_moto, steps=["stage"], wait=2.5)
+    assert text[:3] == ["SET statement_timeout TO 2500;",
+                        "LOCK loads, staging_events, staging_songs;",
+                        "SET statement_timeout TO 0;"]
+
+
+def test_rejected_records_come_from_sys_load_error_detail(
+        redshift_on_moto: config.Settings) -> None:
+    text = sent(redshift_on_moto, steps=["stage"], max_errors=25)
+    counts = next(s for s in text if "pg_last_copy_count()" in s)
+    assert ("FROM sys_load_error_detail WHERE sys_load_error_detail.query_id = "
+            "pg_last_copy_id()") in counts
+    keep = next(s for s in text if s.startswith("INSERT INTO load_errors"))
+    assert "row_number() OVER (ORDER BY e.source, e.line_no)" in keep
+    assert "'staging_events'" in keep and keep.endswith("-- parameters: (0, 0)")
+    assert text[-3:-1] == ["SET analyze_threshold_percent TO 0;", "ANALYZE staging_events;"]
+
+
+@pytest.mark.parametrize("view", ["sys", "stl"])
+def test_a_failed_copy_is_found_by_session_and_start(view: str) -> None:
+    """After a rollback pg_last_copy_id() names an earlier COPY: the failed one's records
+    are this session's since it started."""
+    dialect = engines.dialect_for(RS_URL)
+    started = dt.datetime(2026, 1, 2, 3, 4, 5)
+    compiled = failed_copy_errors_select(view, started).limit(1000).compile(dialect=dialect)
+    text = norm(str(compiled))
+    assert "pg_last_copy_id" not in text
+    assert "= pg_backend_pid() AND" in text and "ORDER BY source, line_no" in text
+    assert started in compiled.params.values()
+    assert_conforms([Statement(str(compiled), tuple(compiled.params.values()))])
+    ok = norm(str(copy_errors_select(view).compile(dialect=dialect)))
+    assert "pg_last_copy_id()" in ok
+
+
+def test_maintenance_refreshes_statistics_of_small_changes(
+        redshift_on_moto: config.Settings) -> None:
+    text = sent(redshift_on_moto, vacuum=True)
+    tail = text[text.index("SET analyze_threshold_percent TO 0;",
+                           text.index("SELECT count(*) AS count_1 FROM songplays;")):]
+    assert "ANALYZE songplays;" in tail and "VACUUM songplays;" in tail
+    assert tail.index("ANALYZE songplays;") < tail.index("VACUUM songplays;")
+
+
+def test_transform_statements(redshift_on_moto: config.Settings) -> None:
+    text = sent(redshift_on_moto, steps=["transform"])
+    writes = [s for s in text if s.startswith(("INSERT INTO", "UPDATE users"))
+              and "loads" not in s.split(" SELECT")[0]]
+    heads = [s.split(" SELECT")[0].split(" SET")[0] for s in writes]
     assert heads == [
         "INSERT INTO artists (artist_id, name, location, latitude, longitude)",
         "INSERT INTO songs (song_id, title, artist_id, year, duration)",
@@ -73,19 +210,47 @@ def test_transform_statements(redshift: config.Settings) -> None:
         "INSERT INTO songplays (start_time, user_id, level, song_id, artist_id, session_id, "
         "item_in_session, location, user_agent, load_id)",
     ]
-    songplays = text[-1]
-    assert ("(TIMESTAMP 'epoch' + (staging_events.ts / 1000) * INTERVAL '1 second' + "
-            "mod(staging_events.ts, 1000) * INTERVAL '1 millisecond') AS start_time") in songplays
-    assert "row_number() OVER (PARTITION BY catalogue.title, catalogue.artist_name, " \
-           "catalogue.millis ORDER BY catalogue.song_id ASC" in songplays
-    assert "CAST(floor(staging_songs.duration * 1000 + 0.5) AS BIGINT)" in songplays
-    assert "WHERE staging_events.page = 'NextSong'" in songplays
-    assert "%%" not in songplays
+    songplays = writes[-1]
+    assert ("(TIMESTAMP 'epoch' + (staging_events.ts / %s) * INTERVAL '1 second' + "
+            "mod(staging_events.ts, %s) * INTERVAL '1 millisecond') AS start_time") in songplays
+    assert "WHERE staging_events.page = %s" in songplays
 
 
-def test_dry_run_masks_password(redshift: config.Settings) -> None:
-    text = "\n".join(load.dry_run(redshift))
-    assert "Pa55-word-XYZ" not in text
+def test_every_dry_run_statement_conforms(redshift_on_moto: config.Settings) -> None:
+    """A full load with rejected records allowed and VACUUM, statement by statement."""
+    text = load.dry_run(redshift_on_moto, max_errors=10, vacuum=True)
+    assert assert_conforms(as_statements([norm(s) for s in text])) > 40
+
+
+def test_dry_run_never_shows_the_password(redshift_on_moto: config.Settings) -> None:
+    assert PASSWORD not in "\n".join(load.dry_run(redshift_on_moto))
+
+
+def test_copy_inputs_validated_before_sql(tmp_path: Path, moto_s3: MotoS3,
+                                          sample_bucket: str) -> None:
+    base = cfg_for(sample_bucket)
+    for edit, message in [
+        (("ARN=arn:aws:iam::123456789012:role/dwhRole\n", ""), "needs an IAM role"),
+        ((f"MANIFEST_PREFIX=s3://{sample_bucket}/manifests\n", ""), "MANIFEST_PREFIX"),
+    ]:
+        path = write_cfg(tmp_path / "dwh.cfg", base.replace(*edit))
+        settings = config.resolve(config=path, environ={config.ENV_S3_ENDPOINT: moto_s3.endpoint})
+        with pytest.raises(config.ConfigError, match=message):
+            load.dry_run(settings, ["stage"])
+
+
+def test_unparameterized_refuses_nothing_but_renders_literals() -> None:
+    dialect = engines.dialect_for(RS_URL)
+    stmt = Unparameterized(sa.select(sa.literal("it's")))
+    compiled = stmt.compile(dialect=dialect)
+    assert str(compiled) == "SELECT 'it''s' AS anon_1" and compiled.params == {}
+
+
+def test_dry_connection_records_parameters_as_the_driver_gets_them() -> None:
+    conn = DryConnection(engines.dialect_for(RS_URL))
+    conn.execute(sa.select(sa.literal(5)).where(sa.literal(1) == sa.bindparam("x", 1)))
+    (only,) = conn.sent
+    assert only.text == "SELECT %s AS anon_1 \nWHERE %s = %s" and only.parameters == (5, 1, 1)
 
 
 @pytest.mark.parametrize(("url", "expected"), [
@@ -100,41 +265,38 @@ def test_epoch_construct_per_dialect(url: str, expected: str) -> None:
     assert expected in str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
-@pytest.mark.parametrize(("edit", "message"), [
-    (("ARN=arn:aws:iam::123456789012:role/dwhRole\n", ""), "needs an IAM role"),
-    (("LOG_DATA=s3://udacity-dend/log_data", "LOG_DATA=/local/logs"), "reads from S3"),
-])
-def test_copy_inputs_validated_before_sql(tmp_path: Path, edit: tuple[str, str],
-                                          message: str) -> None:
-    path = tmp_path / "dwh.cfg"
-    path.write_text(CFG.replace(*edit))
-    path.chmod(0o600)
-    with pytest.raises(config.ConfigError, match=message):
-        load.dry_run(config.resolve(config=path, environ={}), ["stage"])
+def test_transform_builds_one_statement_per_step() -> None:
+    steps = transform.steps()
+    assert [(s.action, s.table) for s in steps] == [
+        ("insert", "artists"), ("insert", "songs"), ("update", "users"), ("insert", "users"),
+        ("insert", "time"), ("insert", "songplays")]
 
 
-def test_transform_uses_only_core_constructs() -> None:
-    for step in transform.steps():
-        assert isinstance(step.statement, (sa.Insert, sa.Update))
+# --- Alembic ---------------------------------------------------------------------------------
 
 
-def test_load_errors_come_from_stl_load_errors(redshift: config.Settings) -> None:
-    """MAXERROR on the COPY; its rejected rows copied from stl_load_errors by one INSERT."""
-    from sparkify_dw.backends.redshift import copy_errors_select
+def alembic_sql(*args: str) -> str:
+    proc = subprocess.run([sys.executable, "-m", "alembic", "-x", f"url={RS_URL}", *args,
+                           "--sql"], cwd=ROOT, text=True, capture_output=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout
 
-    text = [norm(s) for s in load.dry_run(redshift, ["stage"], max_errors=25)]
-    assert all("MAXERROR AS 25" in s for s in text if s.startswith("COPY"))
-    assert text[0] == "LOCK loads, staging_events, staging_songs"
-    counts = next(s for s in text if "pg_last_copy_count()" in s)
-    assert "FROM stl_load_errors WHERE stl_load_errors.query = pg_last_copy_id()" in counts
-    keep = next(s for s in text if s.startswith("INSERT INTO load_errors"))
-    assert "FROM stl_load_errors WHERE stl_load_errors.query = pg_last_copy_id()" in keep
-    assert "row_number() OVER (ORDER BY e.source, e.line_no)" in keep
-    assert text[-2:] == ["ANALYZE staging_events", "ANALYZE staging_songs"]
-    dialect = redshift.create_engine().dialect
-    failed = norm(str(copy_errors_select().limit(1000).compile(
-        dialect=dialect, compile_kwargs={"literal_binds": True})))
-    assert failed.startswith("SELECT trim(stl_load_errors.filename) AS source, "
-                             "stl_load_errors.line_number AS line_no")
-    assert failed.endswith("ORDER BY stl_load_errors.filename, stl_load_errors.line_number "
-                           " LIMIT 1000".replace("  ", " "))
+
+def split_script(sql: str) -> list[Statement]:
+    body = "\n".join(line for line in sql.splitlines() if not line.startswith("--"))
+    return [Statement(s.strip()) for s in body.split(";\n") if s.strip()]
+
+
+@pytest.mark.parametrize("args", [("upgrade", "head"), ("downgrade", f"{load.schema.HEAD}:base")])
+def test_alembic_offline_sql_is_redshift_sql(args: tuple[str, ...]) -> None:
+    sql = alembic_sql(*args)
+    assert "RETURNING" not in sql.upper() and PASSWORD not in sql
+    assert "alembic_version" in sql
+    assert assert_conforms(split_script(sql)) >= 3
+
+
+def test_online_dialect_has_no_returning() -> None:
+    dialect = engines.dialect_for(RS_URL)
+    assert not dialect.insert_returning and not dialect.update_returning
+    plain = sa.create_engine(RS_URL).dialect  # other engines in the process: untouched
+    assert plain.insert_returning

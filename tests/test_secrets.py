@@ -9,7 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_redshift_sql import CFG
+from tests import s3_server
+from tests.redshift_config import cfg_for, write_cfg
+from tests.s3_server import MotoS3
+
+moto_s3 = s3_server.moto_s3
+sample_bucket = s3_server.sample_bucket
 
 SECRETS = {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLEKEYID1234",
            "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMIsecretKEYexample0123456789",
@@ -44,11 +49,10 @@ def test_connection_failure_with_password(tmp_path: Path, verbose: list[str]) ->
 
 
 @pytest.mark.parametrize("verbose", [[], ["-v"]])
-def test_redshift_dry_run_and_errors(tmp_path: Path, verbose: list[str]) -> None:
-    cfg = tmp_path / "dwh.cfg"
-    cfg.write_text(CFG)
-    cfg.chmod(0o600)
-    dry = run(["--dry-run", *verbose], tmp_path)
+def test_redshift_dry_run_and_errors(tmp_path: Path, verbose: list[str], moto_s3: MotoS3,
+                                     sample_bucket: str) -> None:
+    write_cfg(tmp_path / "dwh.cfg", cfg_for(sample_bucket))
+    dry = run(["--dry-run", *verbose], tmp_path, {"SPARKIFY_DW_S3_ENDPOINT": moto_s3.endpoint})
     assert dry.returncode == 0 and "COPY staging_events" in dry.stdout
     assert_clean(dry)
     history = run(["--history", *verbose], tmp_path)  # can't reach the cluster: one line

@@ -13,11 +13,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 
 from sparkify_dw.config import Settings
-from sparkify_dw.constructs import LockTables, TableMaintenance
 from sparkify_dw.models import LOAD_FILES
 from sparkify_dw.sources import Reader
 from sparkify_dw.staging import StageRequest
@@ -51,10 +51,14 @@ class StageCounts:
 
 class Backend(ABC):
     name: str
+    # stage() itself handles a dry run (a connection with ``dry``): it records what it
+    # would send. Otherwise a dry run prints stage_statements().
+    plans_staging: bool = False
 
-    def __init__(self, settings: Settings, max_errors: int = 0) -> None:
+    def __init__(self, settings: Settings, max_errors: int = 0, wait: float = 600.0) -> None:
         self.settings = settings
         self.max_errors = max_errors  # records a load may reject and still succeed
+        self.wait = wait  # seconds to wait for another load's lock
         self.reader = Reader(settings.region, settings.s3_endpoint)
 
     @abstractmethod
@@ -75,7 +79,12 @@ class Backend(ABC):
         """Hold the warehouse's load lock while a load runs, waiting up to ``wait`` seconds."""
         return nullcontext()
 
-    def begin_statements(self) -> list[LockTables]:
+    def read_session(self, conn: sa.Connection, wait: float) -> None:
+        """Prepare a reader's connection (``--history``, ``--errors``): wait at most
+        ``wait`` seconds behind a running load. Only Redshift's readers can block."""
+        return None
+
+    def begin_statements(self) -> list[Any]:
         """Statements that open the load's transaction (Redshift takes its lock here)."""
         return []
 
@@ -83,7 +92,7 @@ class Backend(ABC):
         for statement in self.begin_statements():
             conn.execute(statement)
 
-    def after_staging(self, tables: Sequence[sa.Table]) -> list[TableMaintenance]:
+    def after_staging(self, tables: Sequence[sa.Table]) -> list[Any]:
         """Statements in the load's transaction once staging is filled, before the transform."""
         return []
 
@@ -99,7 +108,7 @@ class Backend(ABC):
             conn.execute(sa.insert(LOAD_FILES).values(chunk))
 
     def maintenance(self, tables: Sequence[sa.Table], *, vacuum: bool = False
-                    ) -> list[TableMaintenance]:
+                    ) -> list[Any]:
         """Statements after a load's commit: fresh planner statistics where the engine
         needs them to be told (ANALYZE), VACUUM where asked and supported."""
         return []
@@ -114,11 +123,11 @@ class Backend(ABC):
         return str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True})).strip()
 
 
-def for_settings(settings: Settings, max_errors: int = 0) -> Backend:
+def for_settings(settings: Settings, max_errors: int = 0, wait: float = 600.0) -> Backend:
     name = settings.url.get_backend_name()
     module = _MODULES.get(name)
     if module is None:
         supported = ", ".join(sorted(_MODULES))
         raise ValueError(f"unsupported database {name!r}: use one of {supported}")
     backend_cls: type[Backend] = importlib.import_module(f"sparkify_dw.backends.{module}").BACKEND
-    return backend_cls(settings, max_errors)
+    return backend_cls(settings, max_errors, wait)

@@ -1,40 +1,92 @@
 """Amazon Redshift: COPY straight from S3, with sqlalchemy-redshift's ``CopyCommand``.
 
 COPY parses and types the records itself; MAXERROR lets it skip up to the load's
-``max_errors`` bad ones, which Redshift lists in ``stl_load_errors`` and the loader copies
-into ``load_errors`` with one INSERT … SELECT (no rows pass through Python).
+``max_errors`` bad ones, which Redshift lists in ``SYS_LOAD_ERROR_DETAIL`` (every
+deployment: provisioned, Serverless, concurrency scaling) or, on clusters without it,
+``STL_LOAD_ERRORS``; the loader copies them into ``load_errors`` with one
+INSERT … SELECT (no rows pass through Python).
+
+What Redshift can't take as bind parameters (COPY, LOCK, SET, ANALYZE, VACUUM) is sent as
+:class:`~sparkify_dw.constructs.Unparameterized` text, its values validated before any SQL
+is built. Every COPY reads a manifest of exactly the listed keys, so hidden, non-JSON and
+sibling-prefix keys are never loaded and the ledger records every file.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy_redshift.commands import CopyCommand, Format
 
 from sparkify_dw import s3
-from sparkify_dw.backends import Backend, Progress, StageCounts
+from sparkify_dw.backends import Backend, LockBusy, Progress, StageCounts
 from sparkify_dw.config import ConfigError, validate_source
-from sparkify_dw.constructs import LockTables, TableMaintenance
-from sparkify_dw.models import LOAD_ERRORS, LOADS, RAW_TEXT_CHARS, STAGING_TABLES
+from sparkify_dw.constructs import LockTables, SetParameter, TableMaintenance, Unparameterized
+from sparkify_dw.models import LOAD_ERRORS, LOADS, STAGING_TABLES
 from sparkify_dw.staging import StageRequest
+
+log = logging.getLogger(__name__)
+
+# COPY fails once error_count reaches MAXERROR (AWS: COPY data load parameters), and
+# MAXERROR is at most 100000: --max-errors N sends N + 1, so exactly N still load.
+MAXERROR_LIMIT = 100_000
+MAX_ERRORS = MAXERROR_LIMIT - 1
+
+# SQLSTATE of a statement cancelled by statement_timeout (PostgreSQL and Redshift).
+_QUERY_CANCELED = "57014"
+
+
+def maxerror(max_errors: int) -> int:
+    """The MAXERROR that lets exactly ``max_errors`` rejected records through."""
+    if not 0 <= max_errors <= MAX_ERRORS:
+        raise ConfigError(f"--max-errors must be from 0 to {MAX_ERRORS:,} on Redshift "
+                          f"(COPY's MAXERROR is at most {MAXERROR_LIMIT:,}); got {max_errors}")
+    return max_errors + 1
+
+
+def manifest_uri(prefix: str | None, table: sa.Table, body: str) -> str:
+    """Where a COPY's manifest goes: named by its content, so ``--dry-run`` shows the very
+    name the load writes, and a rerun of the same files reuses the same object."""
+    if not prefix:
+        raise ConfigError("Redshift COPYs through a manifest of the listed files: set "
+                          "[S3] MANIFEST_PREFIX in dwh.cfg or $SPARKIFY_DW_MANIFEST_PREFIX "
+                          "to an s3:// prefix the cluster's role can read and you can write")
+    digest = hashlib.sha256(body.encode("utf-8")).hexdigest()[:16]
+    uri = f"{prefix.rstrip('/')}/{table.name}-{digest}.manifest"
+    return validate_source(uri, "manifest")
+
+
+def _sqlstate(exc: BaseException) -> str | None:
+    """The SQLSTATE of a driver error (psycopg's ``sqlstate``, redshift_connector's dict)."""
+    orig = getattr(exc, "orig", exc)
+    state = getattr(orig, "sqlstate", None)
+    if state:
+        return str(state)
+    for arg in getattr(orig, "args", ()):
+        if isinstance(arg, dict) and "C" in arg:
+            return str(arg["C"])
+    return None
 
 
 class RedshiftBackend(Backend):
     name = "redshift"
+    plans_staging = True  # stage() runs, or in a dry run records, the statements it plans
 
-    def manifest_uri(self, request: StageRequest, load_id: int) -> str:
-        """Where the manifest of a listed (incremental or by-day) COPY goes."""
-        prefix = self.settings.manifest_prefix
-        if not prefix:
-            raise ConfigError("a Redshift load of selected files COPYs through a manifest: set "
-                              "[S3] MANIFEST_PREFIX in dwh.cfg or $SPARKIFY_DW_MANIFEST_PREFIX")
-        uri = f"{prefix.rstrip('/')}/load-{load_id}-{request.table.name}.manifest"
-        return validate_source(uri, "manifest")
+    def __init__(self, settings: Any, max_errors: int = 0, wait: float = 600.0) -> None:
+        super().__init__(settings, max_errors, wait)
+        self.maxerror = maxerror(max_errors)
+        self.errors_view = "sys"  # SYS_LOAD_ERROR_DETAIL unless the cluster lacks it
+        self.copy_started: Any = None  # GETDATE() before the latest COPY of this session
 
-    def copy(self, request: StageRequest, manifest: str | None = None) -> CopyCommand:
-        """The COPY for one staging table; inputs are validated before any SQL is built."""
+    # --- statements -------------------------------------------------------------------
+
+    def copy(self, request: StageRequest, manifest: str) -> Unparameterized:
+        """The COPY for one staging table through ``manifest``; inputs are validated
+        before any SQL is built, and the statement goes out as literal text."""
         settings = self.settings
         if not settings.iam_role_arn:
             raise ConfigError("Redshift's COPY needs an IAM role: set [IAM_ROLE] ARN in dwh.cfg")
@@ -47,14 +99,13 @@ class RedshiftBackend(Backend):
             if not uri.startswith("s3://"):
                 raise ConfigError(f"log_jsonpath: Redshift's COPY reads the JSONPaths file from "
                                   f"S3; {uri!r} is not an s3:// URI")
-            validate_source(uri, "log_jsonpath")
-            path_file = uri
+            path_file = validate_source(uri, "log_jsonpath")
         else:
             path_file = "auto"
-        return CopyCommand(
-            [request.table.c[c.name] for c, _ in request.paths()],
-            data_location=manifest or request.source,
-            manifest=manifest is not None,
+        return Unparameterized(CopyCommand(
+            list(request.table.columns),
+            data_location=validate_source(manifest, "manifest"),
+            manifest=True,
             iam_role_arns=[settings.iam_role_arn],
             format=Format.json,
             path_file=path_file,
@@ -63,61 +114,131 @@ class RedshiftBackend(Backend):
             empty_as_null=True,
             comp_update=False,
             stat_update=False,
-            max_error=self.max_errors,
-        )
+            max_error=self.maxerror,
+        ))
 
-    def begin_statements(self) -> list[LockTables]:
-        return [LockTables(LOADS, *STAGING_TABLES)]
+    def begin_statements(self) -> list[Any]:
+        # LOCK waits without a timeout on Redshift: statement_timeout bounds it by --wait.
+        millis = max(1, int(self.wait * 1000))
+        return [SetParameter("statement_timeout", millis), LockTables(LOADS, *STAGING_TABLES),
+                SetParameter("statement_timeout", 0)]
+
+    def begin_load(self, conn: sa.Connection) -> None:
+        try:
+            for statement in self.begin_statements():
+                conn.execute(statement)
+        except sa.exc.DBAPIError as exc:
+            if _sqlstate(exc) == _QUERY_CANCELED:
+                raise LockBusy(f"another session holds the load ledger (a load is running); "
+                               f"waited {self.wait:g}s") from None
+            raise
+
+    def read_session(self, conn: sa.Connection, wait: float) -> None:
+        """Readers (``--history``, ``--errors``) wait at most ``wait`` seconds for a
+        running load's lock instead of for ever."""
+        conn.execute(SetParameter("statement_timeout", max(1, int(wait * 1000))))
 
     def maintenance(self, tables: Sequence[sa.Table], *, vacuum: bool = False
-                    ) -> list[TableMaintenance]:
+                    ) -> list[Any]:
         # COPY runs with STATUPDATE OFF: statistics are refreshed once, after the commit.
+        # ANALYZE skips tables with under analyze_threshold_percent (10%) changed rows,
+        # which is every small incremental load: 0 makes it analyze them all.
+        if not tables:
+            return []
         verbs = ["ANALYZE", "VACUUM"] if vacuum else ["ANALYZE"]
-        return [TableMaintenance(v, t) for v in verbs for t in tables]
+        return [SetParameter("analyze_threshold_percent", 0),
+                *(TableMaintenance(v, t) for v in verbs for t in tables)]
 
-    def after_staging(self, tables: Sequence[sa.Table]) -> list[TableMaintenance]:
+    def after_staging(self, tables: Sequence[sa.Table]) -> list[Any]:
         # COPY ran with STATUPDATE OFF: the transform's planner gets statistics here.
-        return [TableMaintenance("ANALYZE", t) for t in tables]
+        return [SetParameter("analyze_threshold_percent", 0),
+                *(TableMaintenance("ANALYZE", t) for t in tables)]
+
+    # --- staging ----------------------------------------------------------------------
+
+    def connect(self, engine: sa.Engine, wait: float) -> sa.Connection:
+        conn = engine.connect()
+        self.errors_view = "sys" if _has_sys_load_errors(conn) else "stl"
+        return conn
 
     def stage(self, conn: sa.Connection, request: StageRequest, load_id: int,
               first_error_no: int, progress: Progress) -> StageCounts:
-        manifest = None
-        if request.listed:
-            if not request.files:
-                progress(request.what, 0, 0)
-                return StageCounts()
-            manifest = self.manifest_uri(request, load_id)
-            s3.write_manifest(manifest, [f.remote for f in request.files], self.reader.client())
-        conn.execute(self.copy(request, manifest))
-        loaded, rejected = conn.execute(last_copy_counts()).one()
-        if rejected:
-            conn.execute(keep_copy_errors(request, load_id, first_error_no))
-        progress(request.what, 1, 1)
-        return StageCounts(read=int(loaded) + int(rejected), rejected=int(rejected))
+        """COPY ``request``'s listed files through a manifest; keep what COPY rejected.
+
+        In a dry run (``conn.dry``) the same statements are recorded and the manifest is
+        shown, not written.
+        """
+        dry = bool(getattr(conn, "dry", False))
+        if not request.files:
+            log.info("%s: no files to COPY", request.what)
+            progress(request.what, 0, 0)
+            return StageCounts()
+        objects = [f.remote for f in request.files]
+        body = s3.manifest_body(objects)
+        manifest = manifest_uri(self.settings.manifest_prefix, request.table, body)
+        copy = self.copy(request, manifest)
+        if dry:
+            listing = "\n".join(f"  {o.uri}" for o in objects)
+            cast(Any, conn).note(f"manifest {manifest}, written before the COPY, lists "
+                                 f"{len(objects)} file(s):\n{listing}")
+        else:
+            s3.write_manifest(manifest, objects, self.reader.client())
+        self.copy_started = conn.execute(sa.select(sa.func.getdate())).scalar()
+        conn.execute(copy)
+        loaded, rejected = conn.execute(last_copy_counts(self.errors_view)).one()
+        loaded, rejected = int(loaded or 0), int(rejected or 0)
+        if rejected or dry:
+            conn.execute(keep_copy_errors(self.errors_view, request, load_id, first_error_no))
+        progress(request.what, len(request.files), len(request.files))
+        return StageCounts(read=loaded + rejected, rejected=rejected)
 
     def stage_statements(self, request: StageRequest, dialect: sa.Dialect) -> Iterator[str]:
-        manifest = None
-        if request.listed:
-            if not request.files:
-                yield f"-- {request.what}: no new files to COPY"
-                return
-            manifest = self.manifest_uri(request, 0).replace("load-0-", "load-<id>-")
-            body = s3.manifest_body([f.remote for f in request.files])
-            yield f"-- manifest {manifest}:\n" + "\n".join(
-                "-- " + line for line in body.splitlines())
-        yield self.compile(self.copy(request, manifest), dialect)
-        yield self.compile(last_copy_counts(), dialect)
-        yield self.compile(keep_copy_errors(request, 0, 1), dialect)
+        """Not used: a dry run records what :meth:`stage` sends (``plans_staging``)."""
+        raise NotImplementedError
 
     def failed_copy_errors(self, conn: sa.Connection, limit: int) -> list[dict[str, object]]:
-        rows = conn.execute(copy_errors_select().limit(limit)).mappings().all()
-        return [dict(r) for r in rows]
+        """After a COPY failed and was rolled back: its rejected records, found by this
+        session and the COPY's start (``pg_last_copy_id()`` is not updated by a COPY that
+        fails, so it would name an earlier one)."""
+        if self.copy_started is None:
+            return []
+        select = failed_copy_errors_select(self.errors_view, self.copy_started).limit(limit)
+        return [dict(r) for r in conn.execute(select).mappings().all()]
 
 
-# Redshift's record of rejected rows, per COPY (the ``query`` column is the COPY's id).
+def _has_sys_load_errors(conn: sa.Connection) -> bool:
+    """Whether ``SYS_LOAD_ERROR_DETAIL`` exists here; probed outside any load transaction
+    (Redshift has no savepoints to try it inside one)."""
+    try:
+        conn.execute(sa.select(sa.literal(1)).select_from(SYS_LOAD_ERROR_DETAIL)
+                     .where(sa.false()))
+        conn.commit()
+        return True
+    except sa.exc.DBAPIError:
+        conn.rollback()
+        log.info("no SYS_LOAD_ERROR_DETAIL on this cluster: rejected records come from "
+                 "STL_LOAD_ERRORS")
+        return False
+
+
+# Redshift's records of rejected rows. SYS_LOAD_ERROR_DETAIL covers every deployment
+# (AWS: "SYS_LOAD_ERROR_DETAIL"); STL_LOAD_ERRORS only main provisioned clusters
+# (AWS: "STL_LOAD_ERRORS"), but keeps the raw line.
+SYS_LOAD_ERROR_DETAIL = sa.table(
+    "sys_load_error_detail",
+    sa.column("query_id", sa.BigInteger),
+    sa.column("session_id", sa.Integer),
+    sa.column("start_time", sa.DateTime),
+    sa.column("file_name", sa.String),
+    sa.column("line_number", sa.BigInteger),
+    sa.column("column_name", sa.String),
+    sa.column("error_message", sa.String),
+)
 STL_LOAD_ERRORS = sa.table(
     "stl_load_errors",
     sa.column("query", sa.Integer),
+    sa.column("session", sa.Integer),
+    sa.column("starttime", sa.DateTime),
     sa.column("filename", sa.String),
     sa.column("line_number", sa.BigInteger),
     sa.column("colname", sa.String),
@@ -126,33 +247,66 @@ STL_LOAD_ERRORS = sa.table(
 )
 
 
-def _this_copy() -> sa.ColumnElement[bool]:
-    return STL_LOAD_ERRORS.c.query == sa.func.pg_last_copy_id()
+def _errors(view: str) -> dict[str, Any]:
+    """The columns of ``view`` ("sys" or "stl") under the loader's names."""
+    if view == "sys":
+        e = SYS_LOAD_ERROR_DETAIL.c
+        return {"table": SYS_LOAD_ERROR_DETAIL, "query": e.query_id, "session": e.session_id,
+                "start": e.start_time, "file": e.file_name, "line": e.line_number,
+                "column": e.column_name, "reason": e.error_message, "raw": sa.null()}
+    e = STL_LOAD_ERRORS.c
+    return {"table": STL_LOAD_ERRORS, "query": e.query, "session": e.session,
+            "start": e.starttime, "file": e.filename, "line": e.line_number,
+            "column": e.colname, "reason": e.err_reason,
+            # Raw lines are CHAR(1024) with multibyte characters replaced: they fit.
+            "raw": sa.func.rtrim(e.raw_line)}
 
 
-def last_copy_counts() -> sa.Select[Any]:
-    """Rows the last COPY loaded and rejected, in this session."""
-    rejected = sa.select(sa.func.count()).select_from(STL_LOAD_ERRORS).where(_this_copy())
+def last_copy_counts(view: str) -> sa.Select[Any]:
+    """Rows the last COPY of this session loaded and rejected."""
+    e = _errors(view)
+    rejected = (sa.select(sa.func.count()).select_from(e["table"])
+                .where(e["query"] == sa.func.pg_last_copy_id()))
     return sa.select(sa.func.pg_last_copy_count(), rejected.scalar_subquery())
 
 
-def copy_errors_select() -> sa.Select[Any]:
-    e = STL_LOAD_ERRORS.c
-    reason = sa.func.trim(e.colname) + sa.literal(": ", sa.Text) + sa.func.trim(e.err_reason)
-    return (sa.select(sa.func.trim(e.filename).label("source"), e.line_number.label("line_no"),
-                      reason.label("reason"),
-                      sa.func.substr(e.raw_line, 1, RAW_TEXT_CHARS).label("raw_text"))
-            .where(_this_copy()).order_by(e.filename, e.line_number))
+def _errors_select(view: str, where: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    e = _errors(view)
+    # Constants as SQL text, not parameters: Redshift can't infer a parameter's type in ||.
+    reason = (sa.func.rtrim(e["column"]) + sa.literal_column("': '", sa.Text)
+              + sa.func.rtrim(e["reason"]))
+    return (sa.select(sa.func.rtrim(e["file"]).label("source"), e["line"].label("line_no"),
+                      sa.func.left(reason, sa.literal_column("256")).label("reason"),
+                      e["raw"].label("raw_text"))
+            .where(where))
 
 
-def keep_copy_errors(request: StageRequest, load_id: int, first_error_no: int) -> sa.Insert:
-    errors = copy_errors_select().subquery("e")
+def copy_errors_select(view: str) -> sa.Select[Any]:
+    """The records the last (successful) COPY of this session rejected."""
+    return _errors_select(view, _errors(view)["query"] == sa.func.pg_last_copy_id())
+
+
+def _in_file_order(select: sa.Select[Any]) -> sa.Select[Any]:
+    return select.order_by(sa.literal_column("source"), sa.literal_column("line_no"))
+
+
+def failed_copy_errors_select(view: str, started: Any) -> sa.Select[Any]:
+    """The records rejected by this session's COPYs since ``started``: after a failed
+    COPY, that is the failed one."""
+    e = _errors(view)
+    return _in_file_order(_errors_select(view, sa.and_(
+        e["session"] == sa.func.pg_backend_pid(),
+        e["start"] >= sa.bindparam("started", started, sa.DateTime))))
+
+
+def keep_copy_errors(view: str, request: StageRequest, load_id: int,
+                     first_error_no: int) -> sa.Insert:
+    errors = copy_errors_select(view).subquery("e")
     number = sa.func.row_number().over(order_by=(errors.c.source, errors.c.line_no)) + (
         first_error_no - 1)
-    table = sa.literal(str(request.table.name), sa.Text)
+    table = sa.literal_column(f"'{request.table.name}'", sa.Text)  # a model's own name
     select = sa.select(sa.literal(load_id, sa.Integer), number, table,
-                       errors.c.source, errors.c.line_no, sa.func.substr(errors.c.reason, 1, 256),
-                       errors.c.raw_text)
+                       errors.c.source, errors.c.line_no, errors.c.reason, errors.c.raw_text)
     return sa.insert(LOAD_ERRORS).from_select(
         ["load_id", "error_no", "table_name", "source", "line_no", "reason", "raw_text"], select)
 

@@ -1,0 +1,52 @@
+"""A Redshift ``dwh.cfg`` for tests, and the same pointed at moto's S3 server.
+
+Every Redshift load lists its keys and COPYs through a manifest, so even a ``--dry-run``
+needs S3: tests point the configuration at the sample bucket on moto's server.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sparkify_dw import config
+from tests.s3_server import MotoS3
+
+PASSWORD = "Pa55-word-XYZ"
+CFG = f"""\
+[CLUSTER]
+HOST=dwh.abc123.us-west-2.redshift.amazonaws.com
+DB_NAME=dev
+DB_USER=awsuser
+DB_PASSWORD={PASSWORD}
+DB_PORT=5439
+[IAM_ROLE]
+ARN=arn:aws:iam::123456789012:role/dwhRole
+[S3]
+LOG_DATA=s3://udacity-dend/log_data
+LOG_JSONPATH=s3://udacity-dend/log_json_path.json
+SONG_DATA=s3://udacity-dend/song_data
+REGION=us-west-2
+"""
+
+
+def cfg_for(bucket: str) -> str:
+    """:data:`CFG` reading ``bucket`` and writing manifests under ``s3://bucket/manifests``."""
+    return CFG.replace("s3://udacity-dend", f"s3://{bucket}") + (
+        f"MANIFEST_PREFIX=s3://{bucket}/manifests\n")
+
+
+def write_cfg(path: Path, text: str) -> Path:
+    path.write_text(text)
+    path.chmod(0o600)
+    return path
+
+
+@pytest.fixture
+def redshift_on_moto(tmp_path: Path, moto_s3: MotoS3, sample_bucket: str,
+                     monkeypatch: pytest.MonkeyPatch) -> config.Settings:
+    """Redshift settings whose sources are the sample bucket on moto's server."""
+    monkeypatch.setenv(config.ENV_S3_ENDPOINT, moto_s3.endpoint)
+    path = write_cfg(tmp_path / "dwh.cfg", cfg_for(sample_bucket))
+    return config.resolve(config=path, environ={config.ENV_S3_ENDPOINT: moto_s3.endpoint})
