@@ -18,8 +18,9 @@ dwh.cfg keys read here (the file is found like :mod:`sparkify_dw.config` does:
 
 ``[CLUSTER]``
     ``DB_NAME``, ``DB_USER``, ``DB_PASSWORD``: database and master user of the new
-    cluster. ``DB_PORT`` (default 5439): its port, also the port opened in the
-    security group. ``HOST`` is *written* by ``create``.
+    cluster. ``DB_PORT`` (default 5439): its port, also the port opened in the security
+    group; 1150-65535, and 5431-5455 or 8191-8215 on ra3 nodes.
+    ``HOST`` is *written* by ``create``.
 ``[IAM_ROLE]``
     ``ARN`` is *written* by ``create``.
 ``[S3]``
@@ -28,7 +29,7 @@ dwh.cfg keys read here (the file is found like :mod:`sparkify_dw.config` does:
     falls back to the AWS profile's region.
 ``[PROVISION]`` (provisioning only; nothing else in the project reads it)
     ``NODE_TYPE`` (required, e.g. ``ra3.xlplus``, ``dc2.large``);
-    ``NUM_NODES`` (default 1, a single-node cluster);
+    ``NUM_NODES`` (default 1, a single-node cluster; at most 100);
     ``CLUSTER_IDENTIFIER`` (default ``sparkify-dw``);
     ``IAM_ROLE_NAME`` (default ``sparkify-dw-redshift-s3``);
     ``SECURITY_GROUP_NAME`` (default ``<CLUSTER_IDENTIFIER>-ingress``): a security
@@ -111,6 +112,14 @@ CLUSTER_ID_RE = re.compile(r"[a-z](?!.*--)[a-z0-9-]{0,62}(?<!-)")
 ROLE_NAME_RE = re.compile(r"[A-Za-z0-9_+=,.@-]{1,64}")
 SG_NAME_RE = re.compile(r"[A-Za-z0-9 ._:/()#,@+=-]{1,255}")
 NODE_TYPE_RE = re.compile(r"[a-z0-9]+\.[a-z0-9]+")
+
+# What CreateCluster refuses, checked before any AWS call. Source: Amazon Redshift
+# API Reference, CreateCluster (NumberOfNodes, Port),
+# docs.aws.amazon.com/redshift/latest/APIReference/API_CreateCluster.html
+MAX_NODES = 100
+# Port: ra3 nodes only listen in these ranges; other node types (dc2) in 1150-65535.
+RA3_PORT_RANGES = ((5431, 5455), (8191, 8215))
+PORT_RANGE = (1150, 65535)
 # Redshift master password rules; ' " \ / @ and spaces are not allowed.
 PASSWORD_RE = re.compile(r"(?=.*[A-Z])(?=.*[a-z])(?=.*[0-9])[!#-&(-.0-?A-[\]-~]{8,64}")
 # States in which waiting for "available" can never succeed.
@@ -213,21 +222,23 @@ def load_config(config: str | os.PathLike[str] | None = None) -> ProvisionConfig
     if node_type is not None and not NODE_TYPE_RE.fullmatch(node_type):
         raise ConfigError(f"{where(PROVISION, 'NODE_TYPE')}: not a node type (e.g. ra3.xlplus)")
     try:
+        # Only ``create`` holds it to CreateCluster's 100: a resized cluster may have more.
         num_nodes = int(_get(parser, PROVISION, "NUM_NODES") or "1")
-        if not 1 <= num_nodes <= 128:
+        if num_nodes < 1:
             raise ValueError
     except ValueError:
-        raise ConfigError(f"{where(PROVISION, 'NUM_NODES')}: a whole number from 1 to 128"
-                          ) from None
+        raise _num_nodes_error(where(PROVISION, "NUM_NODES")) from None
     public_text = (_get(parser, PROVISION, "PUBLICLY_ACCESSIBLE") or "true").lower()
     if public_text not in configparser.ConfigParser.BOOLEAN_STATES:
         raise ConfigError(f"{where(PROVISION, 'PUBLICLY_ACCESSIBLE')}: use true or false")
     try:
         port = int(_get(parser, "CLUSTER", "DB_PORT") or DEFAULT_DB_PORT)
-        if not 1150 <= port <= 65535:
+        if not PORT_RANGE[0] <= port <= PORT_RANGE[1]:
             raise ValueError
     except ValueError:
-        raise ConfigError(f"{where('CLUSTER', 'DB_PORT')}: Redshift ports are 1150-65535") from None
+        raise ConfigError(f"{where('CLUSTER', 'DB_PORT')}: a whole number; Redshift ports are "
+                          f"{_ranges((PORT_RANGE,))} ({_ranges(RA3_PORT_RANGES)} on ra3 "
+                          "nodes)") from None
     region = _get(parser, "S3", "REGION")
     if region is not None:
         validate_region(region, where("S3", "REGION"))
@@ -248,21 +259,43 @@ def load_config(config: str | os.PathLike[str] | None = None) -> ProvisionConfig
     )
 
 
+def _num_nodes_error(where: str) -> ConfigError:
+    return ConfigError(f"{where}: a whole number from 1 to {MAX_NODES} "
+                       "(1 is a single-node cluster)")
+
+
+def _ranges(ranges: Iterable[tuple[int, int]]) -> str:
+    return " or ".join(f"{low}-{high}" for low, high in ranges)
+
+
 def _check_for_create(cfg: ProvisionConfig) -> None:
-    """``create`` needs more keys than ``status``/``delete``; check them all up front."""
+    """``create`` needs more keys than ``status``/``delete``; check them all up front.
+
+    CreateCluster's rules for these keys are checked here, before any AWS call.
+    """
+    def where(section: str, key: str) -> str:
+        return f"{cfg.path}: [{section}] {key}"
+
     if cfg.node_type is None:
         raise ConfigError(f"{cfg.path}: [{PROVISION}] NODE_TYPE is missing "
                           "(e.g. NODE_TYPE=ra3.xlplus)")
+    if cfg.num_nodes > MAX_NODES:
+        raise _num_nodes_error(where(PROVISION, "NUM_NODES"))
+    if cfg.node_type.startswith("ra3.") and not any(
+            low <= cfg.db_port <= high for low, high in RA3_PORT_RANGES):
+        raise ConfigError(f"{where('CLUSTER', 'DB_PORT')}: {cfg.node_type} nodes listen only "
+                          f"on {_ranges(RA3_PORT_RANGES)}, not {cfg.db_port} "
+                          f"(the default {DEFAULT_DB_PORT} is fine)")
     for key, value in (("DB_NAME", cfg.db_name), ("DB_USER", cfg.db_user)):
         if value is None:
-            raise ConfigError(f"{cfg.path}: [CLUSTER] {key} is missing or empty")
+            raise ConfigError(f"{where('CLUSTER', key)} is missing or empty")
         if not IDENT_RE.fullmatch(value) or len(value) > 64:
-            raise ConfigError(f"{cfg.path}: [CLUSTER] {key} is not a valid identifier")
+            raise ConfigError(f"{where('CLUSTER', key)} is not a valid identifier")
     if cfg.db_password is None:
-        raise ConfigError(f"{cfg.path}: [CLUSTER] DB_PASSWORD is missing or empty")
+        raise ConfigError(f"{where('CLUSTER', 'DB_PASSWORD')} is missing or empty")
     if not PASSWORD_RE.fullmatch(cfg.db_password):
         # Never quote the value.
-        raise ConfigError(f"{cfg.path}: [CLUSTER] DB_PASSWORD does not meet Redshift's rules: "
+        raise ConfigError(f"{where('CLUSTER', 'DB_PASSWORD')} does not meet Redshift's rules: "
                           "8-64 characters with an upper-case letter, a lower-case letter and "
                           "a digit; no quotes, backslash, slash, @ or spaces")
 

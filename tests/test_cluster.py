@@ -378,6 +378,115 @@ def test_weak_password_refused_before_any_aws_call(aws: None, tmp_path: Path,
     assert not role_exists()
 
 
+# ------------------------------------------------ CreateCluster's rules, before any AWS call
+
+
+def _record_calls(monkeypatch: pytest.MonkeyPatch, *, block: bool) -> list[str]:
+    """Record the name of every AWS operation called through ``boto3.Session``;
+    with ``block``, stop each one before it is sent."""
+    calls: list[str] = []
+
+    def record(model: Any, **_: Any) -> None:
+        calls.append(model.name)
+
+    def refuse(request: Any, **_: Any) -> None:
+        raise AssertionError(f"an AWS request was sent: {request.url}")
+
+    def recording_session(**kwargs: Any) -> boto3.Session:
+        session = fast_session(**kwargs)
+        session.events.register("before-call", record)
+        if block:
+            session.events.register("before-send", refuse)
+        return session
+
+    monkeypatch.setattr(boto3, "Session", recording_session)
+    return calls
+
+
+@pytest.fixture
+def aws_calls(aws: None, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """moto's AWS, and the AWS operations the module calls on it."""
+    return _record_calls(monkeypatch, block=False)
+
+
+@pytest.fixture
+def no_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[str]:
+    """No AWS at all (not even moto): the operations attempted, each stopped unsent."""
+    _isolate_from_real_aws(monkeypatch, tmp_path)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFAKEFAKEFAKE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "fake/secret+access-key-do-not-print")
+    return _record_calls(monkeypatch, block=True)
+
+
+def test_no_aws_records_and_stops_a_call(no_aws: list[str], tmp_path: Path) -> None:
+    with pytest.raises(AssertionError, match="an AWS request was sent"):
+        run("status", "--config", str(write_cfg(tmp_path)))
+    assert len(no_aws) == 1  # the first operation, stopped: nothing more followed
+
+
+def set_keys(path: Path, **values: str) -> Path:
+    """Replace ``KEY=value`` lines of a dwh.cfg written by write_cfg."""
+    lines = path.read_text().splitlines(keepends=True)
+    for key, value in values.items():
+        hits = [i for i, line in enumerate(lines) if line.startswith(f"{key}=")]
+        assert len(hits) == 1, key
+        lines[hits[0]] = f"{key}={value}\n"
+    path.write_text("".join(lines))
+    return path
+
+
+def assert_refused(cfg: Path, calls: list[str], capsys: pytest.CaptureFixture[str],
+                   key: str, fragment: str, password: str = PASSWORD) -> None:
+    """``create`` exits 2 with one line naming dwh.cfg and the key, calls no AWS
+    operation, and never prints the password (nor had to scrub it)."""
+    assert run("create", "--config", str(cfg), "--poll-interval", "0") == cluster.EXIT_CONFIG
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"error: {cfg}: {key}")
+    assert fragment in captured.err
+    assert captured.err.count("\n") == 1
+    assert calls == []
+    assert password not in captured.out + captured.err
+    assert "***" not in captured.err
+
+
+NODES_AND_PORTS = [
+    # NUM_NODES: CreateCluster's NumberOfNodes is 1-100.
+    ({"NUM_NODES": "101"}, "[PROVISION] NUM_NODES", "a whole number from 1 to 100"),
+    ({"NUM_NODES": "0"}, "[PROVISION] NUM_NODES", "a whole number from 1 to 100"),
+    ({"NUM_NODES": "-2"}, "[PROVISION] NUM_NODES", "a whole number from 1 to 100"),
+    ({"NUM_NODES": "2.5"}, "[PROVISION] NUM_NODES", "a whole number from 1 to 100"),
+    ({"NUM_NODES": "two"}, "[PROVISION] NUM_NODES", "a whole number from 1 to 100"),
+    # DB_PORT: ra3 nodes take 5431-5455 or 8191-8215 only ...
+    ({"NODE_TYPE": "ra3.xlplus", "DB_PORT": "5430"}, "[CLUSTER] DB_PORT",
+     "ra3.xlplus nodes listen only on 5431-5455 or 8191-8215, not 5430"),
+    ({"NODE_TYPE": "ra3.xlplus", "DB_PORT": "5456"}, "[CLUSTER] DB_PORT", "5431-5455 or 8191"),
+    ({"NODE_TYPE": "ra3.4xlarge", "DB_PORT": "8190"}, "[CLUSTER] DB_PORT", "5431-5455 or 8191"),
+    ({"NODE_TYPE": "ra3.16xlarge", "DB_PORT": "8216"}, "[CLUSTER] DB_PORT", "5431-5455 or 8191"),
+    ({"NODE_TYPE": "ra3.large", "DB_PORT": "1150"}, "[CLUSTER] DB_PORT", "5431-5455 or 8191"),
+    # ... other node types (dc2) 1150-65535, and it must be a number.
+    ({"DB_PORT": "1149"}, "[CLUSTER] DB_PORT", "Redshift ports are 1150-65535"),
+    ({"DB_PORT": "65536"}, "[CLUSTER] DB_PORT", "Redshift ports are 1150-65535"),
+    ({"DB_PORT": "port"}, "[CLUSTER] DB_PORT", "a whole number"),
+]
+
+
+@pytest.mark.parametrize("values, key, fragment", NODES_AND_PORTS)
+def test_create_refuses_node_count_and_port(values: dict[str, str], key: str, fragment: str,
+                                            no_aws: list[str], tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = set_keys(write_cfg(tmp_path), **values)
+    assert_refused(cfg, no_aws, capsys, key, fragment)
+
+
+def test_status_and_delete_take_a_resized_cluster(aws_calls: list[str],
+                                                  tmp_path: Path) -> None:
+    # More than CreateCluster's 100 nodes is only refused by create.
+    cfg = set_keys(write_cfg(tmp_path), NUM_NODES="128")
+    assert run("status", "--config", str(cfg)) == cluster.EXIT_NO_CLUSTER
+    assert run("delete", "--config", str(cfg)) == 0
+    assert "DescribeClusters" in aws_calls
+
+
 def test_password_never_printed(aws: None, tmp_path: Path,
                                 capsys: pytest.CaptureFixture[str]) -> None:
     cfg = write_cfg(tmp_path)
