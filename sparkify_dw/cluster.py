@@ -18,7 +18,9 @@ dwh.cfg keys read here (the file is found like :mod:`sparkify_dw.config` does:
 
 ``[CLUSTER]``
     ``DB_NAME``, ``DB_USER``, ``DB_PASSWORD``: database and master user of the new
-    cluster. ``DB_PORT`` (default 5439): its port, also the port opened in the security
+    cluster (lower-case names, not Redshift reserved words; ``create`` checks them
+    against CreateCluster's rules before any AWS call).
+    ``DB_PORT`` (default 5439): its port, also the port opened in the security
     group; 1150-65535, and 5431-5455 or 8191-8215 on ra3 nodes.
     ``HOST`` is *written* by ``create``.
 ``[IAM_ROLE]``
@@ -114,14 +116,43 @@ SG_NAME_RE = re.compile(r"[A-Za-z0-9 ._:/()#,@+=-]{1,255}")
 NODE_TYPE_RE = re.compile(r"[a-z0-9]+\.[a-z0-9]+")
 
 # What CreateCluster refuses, checked before any AWS call. Source: Amazon Redshift
-# API Reference, CreateCluster (NumberOfNodes, Port),
-# docs.aws.amazon.com/redshift/latest/APIReference/API_CreateCluster.html
+# API Reference, CreateCluster (DBName, MasterUsername, NumberOfNodes,
+# Port), docs.aws.amazon.com/redshift/latest/APIReference/API_CreateCluster.html
 MAX_NODES = 100
 # Port: ra3 nodes only listen in these ranges; other node types (dc2) in 1150-65535.
 RA3_PORT_RANGES = ((5431, 5455), (8191, 8215))
 PORT_RANGE = (1150, 65535)
+# DBName: 1-64 lower-case letters and digits; underscores, which Redshift names
+# allow, are let through too. No ``$``: the warehouse URL is built from it.
+DB_NAME_RE = re.compile(r"[a-z0-9_]{1,64}")
+# MasterUsername: 1-128 characters, a lower-case letter first, then lower-case
+# letters, digits, _ + . @ -; not PUBLIC.
+MASTER_USER_RE = re.compile(r"[a-z][a-z0-9_+.@-]{0,127}")
 # Redshift master password rules; ' " \ / @ and spaces are not allowed.
 PASSWORD_RE = re.compile(r"(?=.*[A-Z])(?=.*[a-z])(?=.*[0-9])[!#-&(-.0-?A-[\]-~]{8,64}")
+# DBName and MasterUsername "cannot be a reserved word": the list on the Amazon
+# Redshift Database Developer Guide page "Reserved words",
+# https://docs.aws.amazon.com/redshift/latest/dg/r_pg_keywords.html (lower-cased).
+_RESERVED_WORDS_PAGE = """
+    aes128 aes256 all allowoverwrite analyse analyze and any array as asc authorization az64
+    backup between binary blanksasnull both bytedict bzip2 case cast check collate column
+    constraint create credentials cross current_date current_time current_timestamp
+    current_user current_user_id default deferrable deflate defrag delta delta32k desc
+    disable distinct do else emptyasnull enable encode encrypt encryption end except explicit
+    false for foreign freeze from full globaldict256 globaldict64k grant group gzip having
+    identity ignore ilike in initially inner intersect interval into is isnull join leading
+    left like limit localtime localtimestamp lun luns lzo lzop minus mostly16 mostly32 mostly8
+    natural new not notnull null nulls off offline offset oid old on only open or order outer
+    overlaps parallel partition percent permissions pivot placing primary raw readratio
+    recover references rejectlog resort respect restore right select session_user similar
+    snapshot some sysdate system table tag tdes text255 text32k then timestamp to top trailing
+    true truncatecolumns union unique unnest unpivot user using verbose wallet when where with
+    without
+"""
+REDSHIFT_RESERVED_WORDS = frozenset(_RESERVED_WORDS_PAGE.split())
+# Not on that page but refused all the same: MasterUsername "can't be PUBLIC", and
+# PUBLIC names the group of all users and the default schema, so not a database either.
+RESERVED_NAMES = REDSHIFT_RESERVED_WORDS | {"public"}
 # States in which waiting for "available" can never succeed.
 DEAD_STATES = {"deleting", "final-snapshot", "paused", "pausing", "hardware-failure",
                "incompatible-hsm", "incompatible-network", "incompatible-parameters",
@@ -268,6 +299,31 @@ def _ranges(ranges: Iterable[tuple[int, int]]) -> str:
     return " or ".join(f"{low}-{high}" for low, high in ranges)
 
 
+def _check_name(where: str, value: str, pattern: re.Pattern[str], rule: str) -> None:
+    """CreateCluster's rule for DBName or MasterUsername, then the library's own.
+
+    Names are not secret, so the value is quoted; a lower-cased suggestion is
+    offered when that alone would make it valid.
+    """
+    def usable(name: str) -> bool:
+        return bool(pattern.fullmatch(name) and IDENT_RE.fullmatch(name)
+                    and name not in RESERVED_NAMES)
+
+    if not pattern.fullmatch(value):
+        lowered = value.lower()
+        hint = f"; try {lowered!r}" if lowered != value and usable(lowered) else ""
+        raise ConfigError(f"{where}: {value!r} is not accepted by Redshift: {rule}{hint}")
+    if value in RESERVED_NAMES:
+        raise ConfigError(f"{where}: {value!r} is a Redshift reserved word; choose another name")
+    # sparkify_dw.config builds the warehouse URL from these and accepts only
+    # identifiers (IDENT_RE): no + . @ - (which MasterUsername allows), no leading
+    # digit, at most 127 characters.
+    if not IDENT_RE.fullmatch(value):
+        raise ConfigError(f"{where}: {value!r} is accepted by Redshift but not by sparkify_dw, "
+                          "which connects with it: use up to 127 letters, digits and "
+                          "underscores, not starting with a digit")
+
+
 def _check_for_create(cfg: ProvisionConfig) -> None:
     """``create`` needs more keys than ``status``/``delete``; check them all up front.
 
@@ -286,11 +342,16 @@ def _check_for_create(cfg: ProvisionConfig) -> None:
         raise ConfigError(f"{where('CLUSTER', 'DB_PORT')}: {cfg.node_type} nodes listen only "
                           f"on {_ranges(RA3_PORT_RANGES)}, not {cfg.db_port} "
                           f"(the default {DEFAULT_DB_PORT} is fine)")
-    for key, value in (("DB_NAME", cfg.db_name), ("DB_USER", cfg.db_user)):
+    for key, value, pattern, rule in (
+        ("DB_NAME", cfg.db_name, DB_NAME_RE,
+         "1-64 lower-case letters, digits and underscores"),
+        ("DB_USER", cfg.db_user, MASTER_USER_RE,
+         "1-128 characters, a lower-case letter first, then lower-case letters, digits "
+         "and _ + . @ -"),
+    ):
         if value is None:
             raise ConfigError(f"{where('CLUSTER', key)} is missing or empty")
-        if not IDENT_RE.fullmatch(value) or len(value) > 64:
-            raise ConfigError(f"{where('CLUSTER', key)} is not a valid identifier")
+        _check_name(where("CLUSTER", key), value, pattern, rule)
     if cfg.db_password is None:
         raise ConfigError(f"{where('CLUSTER', 'DB_PASSWORD')} is missing or empty")
     if not PASSWORD_RE.fullmatch(cfg.db_password):

@@ -478,6 +478,90 @@ def test_create_refuses_node_count_and_port(values: dict[str, str], key: str, fr
     assert_refused(cfg, no_aws, capsys, key, fragment)
 
 
+NAMES = [
+    # DB_NAME: 1-64 lower-case letters, digits, underscores; no $ (URLs are built from it).
+    ("DB_NAME", "Dwh", "1-64 lower-case letters, digits and underscores; try 'dwh'"),
+    ("DB_NAME", "DWH_PROD", "try 'dwh_prod'"),
+    ("DB_NAME", "dwh$1", "1-64 lower-case letters, digits and underscores"),
+    ("DB_NAME", "dwh-prod", "1-64 lower-case letters, digits and underscores"),
+    ("DB_NAME", "dwh.prod", "1-64 lower-case letters, digits and underscores"),
+    ("DB_NAME", "d" * 65, "1-64 lower-case letters, digits and underscores"),
+    ("DB_NAME", "dwé", "1-64 lower-case letters, digits and underscores"),
+    ("DB_NAME", "Table", "1-64 lower-case letters"),  # no hint: 'table' is reserved
+    # ... not a reserved word ...
+    ("DB_NAME", "public", "'public' is a Redshift reserved word"),
+    ("DB_NAME", "user", "'user' is a Redshift reserved word"),
+    ("DB_NAME", "table", "'table' is a Redshift reserved word"),
+    ("DB_NAME", "select", "'select' is a Redshift reserved word"),
+    ("DB_NAME", "default", "'default' is a Redshift reserved word"),
+    ("DB_NAME", "snapshot", "'snapshot' is a Redshift reserved word"),
+    # ... and an identifier sparkify_dw can connect to.
+    ("DB_NAME", "1dwh", "accepted by Redshift but not by sparkify_dw"),
+    # DB_USER (MasterUsername): a lower-case letter, then a-z 0-9 _ + . @ -; 1-128.
+    ("DB_USER", "DwhUser", "a lower-case letter first, then lower-case letters, digits and "
+                           "_ + . @ -; try 'dwhuser'"),
+    ("DB_USER", "1dwh", "a lower-case letter first"),
+    ("DB_USER", "_dwh", "a lower-case letter first"),
+    ("DB_USER", "dwh$user", "a lower-case letter first"),
+    ("DB_USER", "dwh:user", "a lower-case letter first"),
+    ("DB_USER", "dwh/user", "a lower-case letter first"),
+    ("DB_USER", "dwh user", "a lower-case letter first"),
+    ("DB_USER", "u" * 129, "1-128 characters"),
+    ("DB_USER", "public", "'public' is a Redshift reserved word"),
+    ("DB_USER", "user", "'user' is a Redshift reserved word"),
+    ("DB_USER", "current_user", "'current_user' is a Redshift reserved word"),
+    # Redshift takes + . @ - and 128 characters, the warehouse URL does not.
+    ("DB_USER", "etl.user", "accepted by Redshift but not by sparkify_dw"),
+    ("DB_USER", "etl+user@example-corp", "accepted by Redshift but not by sparkify_dw"),
+    ("DB_USER", "u" * 128, "accepted by Redshift but not by sparkify_dw"),
+]
+
+
+@pytest.mark.parametrize("key, value, fragment", NAMES)
+def test_create_refuses_database_and_user_names(key: str, value: str, fragment: str,
+                                                no_aws: list[str], tmp_path: Path,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = set_keys(write_cfg(tmp_path), **{key: value})
+    assert_refused(cfg, no_aws, capsys, f"[CLUSTER] {key}: {value!r}", fragment)
+
+
+def test_reserved_words_are_lower_case_data() -> None:
+    words = cluster.REDSHIFT_RESERVED_WORDS
+    assert {"user", "table", "select", "default", "snapshot", "tag"} <= words
+    assert all(word == word.lower() and " " not in word for word in words)
+    assert "public" not in words and "public" in cluster.RESERVED_NAMES
+    assert "dwh" not in cluster.RESERVED_NAMES and "dev" not in cluster.RESERVED_NAMES
+
+
+ACCEPTED = [
+    ({"NODE_TYPE": "ra3.xlplus", "DB_PORT": "5431", "NUM_NODES": "1"}, PASSWORD),
+    ({"NODE_TYPE": "ra3.xlplus", "DB_PORT": "5455", "NUM_NODES": "100"}, "Aa1!#$%&"),
+    ({"NODE_TYPE": "ra3.4xlarge", "DB_PORT": "8191", "DB_NAME": "d" * 64},
+     "Aa1()*+,-.:;<=>?[]^_`{|}~"),
+    ({"NODE_TYPE": "ra3.4xlarge", "DB_PORT": "8215", "DB_USER": "u" * 127},
+     "Aa1" + "~" * 61),
+    ({"DB_PORT": "1150", "DB_NAME": "_sparkify_2", "DB_USER": "etl_2"}, PASSWORD),
+    ({"DB_PORT": "65535", "DB_NAME": "dev", "DB_USER": "awsuser"}, PASSWORD),
+]
+
+
+@pytest.mark.parametrize("values, password", ACCEPTED)
+def test_create_accepts_the_limits(values: dict[str, str], password: str,
+                                   aws_calls: list[str], tmp_path: Path,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = set_keys(write_cfg(tmp_path, password=password), **values)
+    assert run("create", "--config", str(cfg), "--poll-interval", "0") == 0
+    captured = capsys.readouterr()
+    assert "CreateCluster" in aws_calls  # the recorder sees calls when there are some
+    assert password not in captured.out + captured.err
+    described = client("redshift").describe_clusters(ClusterIdentifier=CLUSTER_ID)["Clusters"][0]
+    assert described["Endpoint"]["Port"] == int(values["DB_PORT"])
+    assert described["NodeType"] == values.get("NODE_TYPE", "dc2.large")
+    assert described["NumberOfNodes"] == int(values.get("NUM_NODES", "2"))
+    assert described["DBName"] == values.get("DB_NAME", "dwh")
+    assert described["MasterUsername"] == values.get("DB_USER", "dwhuser")
+
+
 def test_status_and_delete_take_a_resized_cluster(aws_calls: list[str],
                                                   tmp_path: Path) -> None:
     # More than CreateCluster's 100 nodes is only refused by create.
