@@ -19,7 +19,7 @@ dwh.cfg keys read here (the file is found like :mod:`sparkify_dw.config` does:
 ``[CLUSTER]``
     ``DB_NAME``, ``DB_USER``, ``DB_PASSWORD``: database and master user of the new
     cluster (lower-case names, not Redshift reserved words; ``create`` checks them
-    against CreateCluster's rules before any AWS call).
+    and the password against CreateCluster's rules before any AWS call).
     ``DB_PORT`` (default 5439): its port, also the port opened in the security
     group; 1150-65535, and 5431-5455 or 8191-8215 on ra3 nodes.
     ``HOST`` is *written* by ``create``.
@@ -116,8 +116,8 @@ SG_NAME_RE = re.compile(r"[A-Za-z0-9 ._:/()#,@+=-]{1,255}")
 NODE_TYPE_RE = re.compile(r"[a-z0-9]+\.[a-z0-9]+")
 
 # What CreateCluster refuses, checked before any AWS call. Source: Amazon Redshift
-# API Reference, CreateCluster (DBName, MasterUsername, NumberOfNodes,
-# Port), docs.aws.amazon.com/redshift/latest/APIReference/API_CreateCluster.html
+# API Reference, CreateCluster (DBName, MasterUsername, MasterUserPassword,
+# NumberOfNodes, Port), docs.aws.amazon.com/redshift/latest/APIReference/API_CreateCluster.html
 MAX_NODES = 100
 # Port: ra3 nodes only listen in these ranges; other node types (dc2) in 1150-65535.
 RA3_PORT_RANGES = ((5431, 5455), (8191, 8215))
@@ -128,7 +128,8 @@ DB_NAME_RE = re.compile(r"[a-z0-9_]{1,64}")
 # MasterUsername: 1-128 characters, a lower-case letter first, then lower-case
 # letters, digits, _ + . @ -; not PUBLIC.
 MASTER_USER_RE = re.compile(r"[a-z][a-z0-9_+.@-]{0,127}")
-# Redshift master password rules; ' " \ / @ and spaces are not allowed.
+# MasterUserPassword: 8-64 printable ASCII characters (33-126) except ' " \ / @,
+# with an upper-case letter, a lower-case letter and a digit.
 PASSWORD_RE = re.compile(r"(?=.*[A-Z])(?=.*[a-z])(?=.*[0-9])[!#-&(-.0-?A-[\]-~]{8,64}")
 # DBName and MasterUsername "cannot be a reserved word": the list on the Amazon
 # Redshift Database Developer Guide page "Reserved words",
@@ -355,10 +356,11 @@ def _check_for_create(cfg: ProvisionConfig) -> None:
     if cfg.db_password is None:
         raise ConfigError(f"{where('CLUSTER', 'DB_PASSWORD')} is missing or empty")
     if not PASSWORD_RE.fullmatch(cfg.db_password):
-        # Never quote the value.
+        # Never quote the value, nor say which character or how many.
         raise ConfigError(f"{where('CLUSTER', 'DB_PASSWORD')} does not meet Redshift's rules: "
                           "8-64 characters with an upper-case letter, a lower-case letter and "
-                          "a digit; no quotes, backslash, slash, @ or spaces")
+                          "a digit; printable ASCII without quotes, backslash, slash, @ or "
+                          "spaces")
 
 
 def ingress_cidr(value: str | None, *, allow_public: bool = False,

@@ -367,17 +367,6 @@ def test_client_error_is_one_scrubbed_line(aws: None, tmp_path: Path,
     assert PASSWORD not in err and secret_key not in err
 
 
-def test_weak_password_refused_before_any_aws_call(aws: None, tmp_path: Path,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
-    weak = "alllowercase"
-    cfg = write_cfg(tmp_path, password=weak)
-    assert run("create", "--config", str(cfg)) == cluster.EXIT_CONFIG
-    err = capsys.readouterr().err
-    assert "DB_PASSWORD does not meet Redshift's rules" in err
-    assert weak not in err
-    assert not role_exists()
-
-
 # ------------------------------------------------ CreateCluster's rules, before any AWS call
 
 
@@ -531,6 +520,41 @@ def test_reserved_words_are_lower_case_data() -> None:
     assert all(word == word.lower() and " " not in word for word in words)
     assert "public" not in words and "public" in cluster.RESERVED_NAMES
     assert "dwh" not in cluster.RESERVED_NAMES and "dev" not in cluster.RESERVED_NAMES
+
+
+BAD_PASSWORDS = [
+    "Ab1defg",                  # 7 characters
+    "Ab1" + "x" * 62,           # 65 characters
+    "alllowercase1",            # no upper-case letter
+    "ALLUPPERCASE1",            # no lower-case letter
+    "NoDigitsHere",             # no digit
+    "Abc'defg1",                # single quote
+    'Abc"defg1',                # double quote
+    "Abc\\defg1",               # backslash
+    "Abc/defg1",                # slash
+    "Abc@defg1",                # at sign
+    "Abc defg1",                # space
+    "Abc\tdefg1",               # not printable
+    "Abcdéfg1",                 # not ASCII
+]
+
+
+@pytest.mark.parametrize("password", BAD_PASSWORDS)
+def test_create_refuses_password_without_printing_it(password: str, no_aws: list[str],
+                                                     tmp_path: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = write_cfg(tmp_path, password=password)
+    assert cluster.load_config(cfg).db_password == password  # written as meant
+    assert_refused(cfg, no_aws, capsys, "[CLUSTER] DB_PASSWORD",
+                   "does not meet Redshift's rules: 8-64 characters", password=password)
+    # Not in the traceback either, and not merely scrubbed out of the message.
+    assert run("-v", "create", "--config", str(cfg)) == cluster.EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert "Traceback" in err and password not in err and "***" not in err
+    with pytest.raises(ConfigError) as raised:
+        cluster.create(cfg, out=io.StringIO())
+    assert password not in str(raised.value)
+    assert no_aws == []
 
 
 ACCEPTED = [
