@@ -1,11 +1,16 @@
 """Engines and dialects as the warehouse needs them, for every entry point (loader,
 Alembic online and offline, notebooks).
 
-Redshift's INSERT, UPDATE and DELETE have no RETURNING, but sqlalchemy-redshift's dialect
-inherits PostgreSQL's claim that they do; SQLAlchemy then asks for RETURNING wherever a
-primary key is not a plain bound value (Alembic's ``alembic_version`` insert), and
-Redshift refuses the statement. :func:`adapt_dialect` sets the claims right on the dialect
-instance only: other engines in the process are untouched.
+sqlalchemy-redshift's dialect inherits two things from PostgreSQL's that Redshift can't
+take, and :func:`adapt_dialect` sets them right on the dialect instance only (other
+engines in the process are untouched):
+
+* RETURNING: Redshift's INSERT, UPDATE and DELETE have none, but SQLAlchemy asks for it
+  wherever a primary key is not a plain bound value (Alembic's ``alembic_version``
+  insert), and Redshift refuses the statement.
+* ``has_multi_table`` (``CREATE TABLE`` with ``checkfirst``, as Alembic creates its version
+  table): PostgreSQL's version queries ``relkind = ANY (ARRAY[…])``, and arrays are on
+  AWS's list of unsupported features; the dialect's own ``has_table`` asks Redshift's way.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
+from sqlalchemy.engine.default import DefaultDialect
 
 _NO_RETURNING = ("insert_returning", "update_returning", "delete_returning",
                  "update_returning_multifrom", "delete_returning_multifrom",
@@ -27,6 +33,8 @@ def adapt_dialect(dialect: sa.Dialect) -> sa.Dialect:
         for flag in _NO_RETURNING:
             if hasattr(dialect, flag):
                 setattr(dialect, flag, False)
+        one_by_one = DefaultDialect.has_multi_table.__get__(dialect)
+        dialect.has_multi_table = one_by_one  # type: ignore[method-assign]
     return dialect
 
 

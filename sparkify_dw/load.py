@@ -463,6 +463,8 @@ def _record_failure(conn: sa.Connection, backend: backends.Backend, settings: Se
     try:
         errors = exc.errors if isinstance(exc, TooManyRejected) else (
             backend.failed_copy_errors(conn, ERRORS_KEPT_ON_FAILURE))
+        if conn.in_transaction():  # reading the engine's own error records began one
+            conn.commit()
         with conn.begin():
             backend.begin_load(conn)
             result.load_id = _next_load_id(conn)

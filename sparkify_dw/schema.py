@@ -62,26 +62,27 @@ def alembic_config() -> Config:
     return cfg
 
 
-def upgrade(url: URL | str, revision: str = "head") -> None:
-    """``alembic upgrade`` from Python (notebooks, tests)."""
+def upgrade(bind: URL | str | sa.Connection, revision: str = "head") -> None:
+    """``alembic upgrade`` from Python (notebooks, tests), on a URL or an open connection."""
     from alembic import command
 
-    command.upgrade(_bound(url), revision)
+    command.upgrade(_bound(bind), revision)
 
 
-def downgrade(url: URL | str, revision: str = "base") -> None:
+def downgrade(bind: URL | str | sa.Connection, revision: str = "base") -> None:
     from alembic import command
 
-    command.downgrade(_bound(url), revision)
+    command.downgrade(_bound(bind), revision)
 
 
-def _bound(url: URL | str) -> Config:
+def _bound(bind: URL | str | sa.Connection) -> Config:
+    """A configuration whose ``env.py`` uses ``bind``: Alembic's documented way of sharing
+    a connection (``config.attributes["connection"]``), or a URL the same way."""
     cfg = alembic_config()
-    text = url.render_as_string(hide_password=False) if isinstance(url, URL) else url
-    # env.py reads -x arguments; pass the URL the same way the command line does.
-    import argparse
-
-    cfg.cmd_opts = argparse.Namespace(x=[f"url={text}"])
+    if isinstance(bind, sa.Connection):
+        cfg.attributes["connection"] = bind
+    else:
+        cfg.attributes["url"] = make_url(bind) if isinstance(bind, str) else bind
     return cfg
 
 

@@ -81,6 +81,7 @@ class RedshiftBackend(Backend):
         self.maxerror = maxerror(max_errors)
         self.errors_view = "sys"  # SYS_LOAD_ERROR_DETAIL unless the cluster lacks it
         self.copy_started: Any = None  # GETDATE() before the latest COPY of this session
+        self.copy_failed = False  # whether that COPY raised (above MAXERROR, say)
 
     # --- statements -------------------------------------------------------------------
 
@@ -184,7 +185,9 @@ class RedshiftBackend(Backend):
         else:
             s3.write_manifest(manifest, objects, self.reader.client())
         self.copy_started = conn.execute(sa.select(sa.func.getdate())).scalar()
+        self.copy_failed = True
         conn.execute(copy)
+        self.copy_failed = False
         loaded, rejected = conn.execute(last_copy_counts(self.errors_view)).one()
         loaded, rejected = int(loaded or 0), int(rejected or 0)
         if rejected or dry:
@@ -200,7 +203,7 @@ class RedshiftBackend(Backend):
         """After a COPY failed and was rolled back: its rejected records, found by this
         session and the COPY's start (``pg_last_copy_id()`` is not updated by a COPY that
         fails, so it would name an earlier one)."""
-        if self.copy_started is None:
+        if self.copy_started is None or not self.copy_failed:
             return []
         select = failed_copy_errors_select(self.errors_view, self.copy_started).limit(limit)
         return [dict(r) for r in conn.execute(select).mappings().all()]
