@@ -14,7 +14,7 @@ from typing import TextIO
 
 import sqlalchemy as sa
 
-from sparkify_dw import checks, cli, schema
+from sparkify_dw import backends, checks, cli, schema
 from sparkify_dw.config import ConfigError, Settings, resolve
 
 EXIT_FAILED = 1
@@ -31,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--url", help="database URL (default: ./sparkify.duckdb)")
     p.add_argument("--config", help="dwh.cfg to read (default: ./dwh.cfg if present)")
+    p.add_argument("--wait", type=float, default=600.0, metavar="SECONDS",
+                   help="on Redshift, how long to wait behind a running load (default 600)")
     p.add_argument("-v", "--verbose", action="store_true",
                    help="say why each check matters; debug logging and tracebacks")
     return p
@@ -54,6 +56,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
         engine = settings.create_engine()
         try:
             with engine.connect() as conn:
+                # On Redshift a running load LOCKs staging: wait for it, but not for ever.
+                backends.for_settings(settings).read_session(conn, args.wait)
                 schema.require_head(conn)
                 results = checks.run_checks(conn)
         finally:
