@@ -273,7 +273,8 @@ def test_failed_copy_is_reported_from_the_engines_error_table(
                      "reason": "ts: Invalid digit, Value 'y'", "raw_text": '{"ts": "y"}'}]
 
     monkeypatch.setattr(backends, "for_settings",
-                        lambda settings, max_errors=0: CopyGivesUp(settings, max_errors))
+                        lambda settings, max_errors=0, wait=600.0: CopyGivesUp(settings,
+                                                                               max_errors, wait))
     schema.upgrade(duckdb_url)
     with pytest.raises(load.TooManyRejected) as info:
         run_load(duckdb_url)
