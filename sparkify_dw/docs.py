@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from sparkify_dw import analytics, checks, cli, erd, lineage, schema
 from sparkify_dw.config import ConfigError, Settings, one_line, resolve
 from sparkify_dw.models import STAGING_TABLES, STAR_TABLES, metadata
-from sparkify_dw.status import readonly_engine, recent_loads, row_counts
+from sparkify_dw.status import readonly_engine, recent_loads, row_counts, utcnow
 
 LOADS_SHOWN = 20
 GROUPS = {"staging": "Staging", "star": "Star schema", "ledger": "Load ledger"}
@@ -72,7 +72,7 @@ def read_live(settings: Settings, *, run_checks: bool = True) -> Live:
         return Live(False, settings.mask(one_line(exc)))
     finally:
         engine.dispose()
-    return Live(True, f"read from {settings.display_url}", counts, loads,
+    return Live(True, f"read {utcnow():%Y-%m-%d %H:%M} UTC", counts, loads,
                 {r.name: r for r in results})
 
 
@@ -177,7 +177,7 @@ def write_site(out: Path, settings: Settings, live: Live) -> list[Path]:
     tables = table_pages(dialect, raw, star, live)
     env = _environment()
     common = {"live": live, "backend": dialect.name, "warehouse": settings.display_url,
-              "tables": tables, "groups": GROUPS}
+              "tables": tables, "groups": GROUPS, "head": schema.HEAD}
     written: list[Path] = []
 
     def page(path: str, template: str, **context: Any) -> None:

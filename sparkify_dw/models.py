@@ -358,7 +358,7 @@ class Load(Base):
 
     load_id: Mapped[int] = mapped_column(
         Integer, primary_key=True, autoincrement=False,
-        comment="Load number: 1, 2, ... in the order loads started")
+        comment="Load number, counting from 1, one more than the last recorded")
     started_at: Mapped[dt.datetime] = mapped_column(Timestamp, comment="When the load started, UTC")
     finished_at: Mapped[dt.datetime | None] = mapped_column(
         Timestamp,

@@ -140,7 +140,7 @@ def test_live_data_from_a_loaded_warehouse(loaded_duckdb: sa.URL, tmp_path: Path
     database = Path(loaded_duckdb.database or "")
     before = database.stat().st_mtime_ns, database.stat().st_size
     said = build(tmp_path, "--url", loaded_duckdb.render_as_string())
-    assert "read from duckdb" in said
+    assert "warehouse: read " in said
     assert (database.stat().st_mtime_ns, database.stat().st_size) == before  # read-only
     index = text(tmp_path / "index.html")
     assert "3,478" in index and "35" in index

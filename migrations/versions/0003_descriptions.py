@@ -144,7 +144,7 @@ DESCRIPTIONS: dict[str, tuple[str, dict[str, str]]] = {
         "Load ledger: one row per run of the loader, with what it read, staged, rejected "
         "and inserted",
         {
-            "load_id": "Load number: 1, 2, ... in the order loads started",
+            "load_id": "Load number, counting from 1, one more than the last recorded",
             "started_at": "When the load started, UTC",
             "finished_at": "When the load ended, UTC; NULL while it runs",
             "status": "running, succeeded, failed or abandoned",
