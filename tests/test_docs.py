@@ -178,3 +178,12 @@ def test_nothing_is_fetched_from_elsewhere(tmp_path: Path) -> None:
         assert "<script" not in content, path
         assert not re.search(r"(src|href)\s*=\s*\"(https?:)?//", content), path
         assert "@import" not in content and "url(http" not in content, path
+
+
+def test_unreachable_warehouse_is_a_note_without_the_password(tmp_path: Path) -> None:
+    said = build(tmp_path, "--url", "postgresql+psycopg://u:s3cret-pw@127.0.0.1:9/x")
+    assert "warehouse: connection failed" in said and "s3cret-pw" not in said
+    assert "no live data: connection failed" in text(tmp_path / "index.html")
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert "s3cret-pw" not in path.read_text()
