@@ -26,6 +26,8 @@ from functools import partial
 from typing import Any, cast
 
 import sqlalchemy as sa
+from alembic.ddl.base import ColumnComment
+from alembic.ddl.postgresql import visit_column_comment
 from duckdb_engine import Dialect as _EngineDialect
 from sqlalchemy import types as sqltypes
 from sqlalchemy.dialects import registry
@@ -41,6 +43,7 @@ from sqlalchemy.engine.interfaces import (
     ReflectedTableComment,
     ReflectedUniqueConstraint,
 )
+from sqlalchemy.ext.compiler import compiles
 
 from sparkify_dw.constructs import identity_sequence_name
 from sparkify_dw.models import NAMING
@@ -422,3 +425,8 @@ class DuckDBDialect(_EngineDialect):
 
 
 registry.register("duckdb", __name__, "DuckDBDialect")
+
+# Alembic writes a column's comment (``op.alter_column(..., comment=...)``) with its own
+# construct, which it compiles for PostgreSQL only. DuckDB takes the same statement,
+# ``COMMENT ON COLUMN t.c IS '...'``, and reflects it back from duckdb_columns().comment.
+compiles(ColumnComment, "duckdb")(visit_column_comment)

@@ -1,0 +1,189 @@
+"""The docs site: pages from the models, lineage from the loader's inputs, live data
+read-only, nothing fetched from anywhere."""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from sparkify_dw import analytics, checks, config, docs, erd, lineage
+from sparkify_dw.models import metadata
+from tests.helpers import run_load
+
+SVG_NS = "http://www.w3.org/2000/svg"
+
+
+def build(out: Path, *args: str) -> str:
+    stdout, stderr = io.StringIO(), io.StringIO()
+    code = docs.main(["--out", str(out), *args], out=stdout, err=stderr)
+    assert code == 0, stderr.getvalue()
+    return stdout.getvalue()
+
+
+def text(path: Path) -> str:
+    """A page's text with tags dropped and entities decoded, for content checks."""
+    return html.unescape(re.sub(r"<[^>]+>", " ", path.read_text()))
+
+
+@pytest.fixture
+def loaded_duckdb(duckdb_url: sa.URL) -> sa.URL:
+    from sparkify_dw import schema
+
+    schema.upgrade(duckdb_url)
+    run_load(duckdb_url)
+    return duckdb_url
+
+
+def test_site_without_a_warehouse(tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    said = build(out, "--url", f"duckdb:///{tmp_path / 'absent.duckdb'}")
+    assert "no warehouse at" in said
+    assert not (tmp_path / "absent.duckdb").exists()
+    pages = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    assert pages == {"index.html", "diagram.html", "lineage.html", "checks.html", "loads.html",
+                     "analytics.html", "style.css", "schema.svg",
+                     *(f"tables/{t}.html" for t in metadata.tables)}
+    index = (out / "index.html").read_text()
+    for table in metadata.tables.values():
+        assert f'href="tables/{table.name}.html"' in index
+        assert (table.comment or "") in text(out / "index.html")
+    assert "no live data: no warehouse at" in index
+    assert "not run" in (out / "checks.html").read_text()
+
+
+def test_table_page_has_columns_keys_descriptions_and_redshift_design(tmp_path: Path) -> None:
+    build(tmp_path, "--no-warehouse")
+    page = text(tmp_path / "tables" / "songplays.html")
+    for column in metadata.tables["songplays"].columns:
+        assert column.name in page and (column.comment or "") in page
+    assert "DISTSTYLE KEY" in " ".join(page.split())
+    assert "FK -> users.user_id" in page and "FK -> time.start_time" in page
+    assert "az64" in page and "zstd" in page and "IDENTITY(1, 1)" in page
+    assert "(start_time, user_id, session_id, item_in_session)" in page
+    users = " ".join(text(tmp_path / "tables" / "users.html").split())
+    assert "DISTSTYLE ALL" in users and "SORTKEY user_id" in users
+    assert "referenced by songplays.user_id" in users
+    staging = text(tmp_path / "tables" / "staging_events.html")
+    assert "JSON $['userId']" in staging and "JSON $['ts']" in staging
+
+
+def test_diagram_draws_every_table_and_foreign_key(tmp_path: Path) -> None:
+    build(tmp_path, "--no-warehouse")
+    svg = (tmp_path / "schema.svg").read_text()
+    import xml.etree.ElementTree as ET
+
+    root = ET.fromstring(svg)
+    links = root.findall(f".//{{{SVG_NS}}}a")
+    assert sorted(a.get("href") or "" for a in links) == sorted(
+        f"tables/{t}.html" for t in metadata.tables)
+    fks = {f"{t.name}.{fk.parent.name} -> {fk.column.table.name}.{fk.column.name}"
+           for t in metadata.tables.values() for fk in t.foreign_keys}
+    edges = {p.findtext(f"{{{SVG_NS}}}title") for p in root.iter(f"{{{SVG_NS}}}path")
+             if p.get("marker-end")}
+    assert edges == fks and len(fks) == 7
+    assert svg in (tmp_path / "diagram.html").read_text()
+
+
+def test_layout_keeps_boxes_apart() -> None:
+    boxes = erd.layout()
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1:]:
+            apart = (a.x + a.width <= b.x or b.x + b.width <= a.x
+                     or a.y + a.height <= b.y or b.y + b.height <= a.y)
+            assert apart, (a.table.name, b.table.name)
+    fact = next(b for b in boxes if b.kind == "fact")
+    assert fact.table.name == "songplays"
+    left = [b for b in boxes if b.kind == "dimension" and b.x < fact.x]
+    right = [b for b in boxes if b.kind == "dimension" and b.x > fact.x]
+    assert left and right  # dimensions on both sides of the fact
+    songs_side = {b.table.name for b in (left if any(b.table.name == "songs" for b in left)
+                                         else right)}
+    assert "artists" in songs_side  # songs -> artists stays on one side
+
+
+def test_lineage_follows_the_transform_and_the_jsonpaths_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    sources = {f"{s.table}.{s.column}": s.staging for s in lineage.star_sources()}
+    assert sources["songplays.start_time"] == ("staging_events.ts",)
+    assert sources["time.weekday"] == ("staging_events.ts",)
+    assert sources["songplays.song_id"] == ("staging_songs.song_id",)
+    assert sources["artists.name"] == ("staging_songs.artist_name",)
+    assert sources["users.level"] == ("staging_events.level",)
+    assert sources["songplays.load_id"] == ()
+    assert "songplays.songplay_id" not in sources  # generated, not written by the transform
+    written = {f"{t.name}.{c.name}" for t in (metadata.tables[n] for n in (
+        "artists", "songs", "users", "time", "songplays")) for c in t.columns}
+    assert set(sources) == written - {"songplays.songplay_id"}
+    assert "staging_songs.duration" in lineage.join_columns()["songplays"]
+
+    # A different JSONPaths file gives a different lineage: it is read, not restated.
+    paths = json.loads(Path(config.resolve().log_jsonpath).read_text())["jsonpaths"]
+    paths[-1] = "$.user.id"
+    custom = tmp_path / "paths.json"
+    custom.write_text(json.dumps({"jsonpaths": paths}))
+    site = tmp_path / "site"
+    monkeypatch.setenv(config.ENV_LOG_JSONPATH, str(custom))
+    build(site, "--no-warehouse")
+    page = " ".join(text(site / "lineage.html").split())
+    assert "$['user']['id'] staging_events.user_id songplays.user_id" in page
+    assert "$['user']['id'] staging_events.user_id users.user_id" in page
+    assert "$['userId']" not in page
+
+
+def test_live_data_from_a_loaded_warehouse(loaded_duckdb: sa.URL, tmp_path: Path) -> None:
+    database = Path(loaded_duckdb.database or "")
+    before = database.stat().st_mtime_ns, database.stat().st_size
+    said = build(tmp_path, "--url", loaded_duckdb.render_as_string())
+    assert "warehouse: read " in said
+    assert (database.stat().st_mtime_ns, database.stat().st_size) == before  # read-only
+    index = text(tmp_path / "index.html")
+    assert "3,478" in index and "35" in index
+    songplays = " ".join(text(tmp_path / "tables" / "songplays.html").split())
+    assert "rows 3,478" in songplays and "last load #1 succeeded" in songplays
+    checks_page = text(tmp_path / "checks.html")
+    assert checks_page.count("PASS") == len(checks.CHECKS)
+    loads = " ".join(text(tmp_path / "loads.html").split())
+    assert "#1" in loads and "succeeded" in loads and "stage,transform,check" in loads
+
+
+def test_sql_is_compiled_for_the_configured_backend(tmp_path: Path) -> None:
+    build(tmp_path / "duck", "--no-warehouse")
+    build(tmp_path / "rs", "--no-warehouse", "--url",
+          "redshift+redshift_connector://awsuser:pw-s3cret@h:5439/dev")
+    duck = text(tmp_path / "duck" / "checks.html")
+    rs = text(tmp_path / "rs" / "checks.html")
+    assert "epoch_ms(staging_events.ts)" in duck
+    assert "TIMESTAMP 'epoch'" in rs and "epoch_ms(" not in rs
+    page = text(tmp_path / "rs" / "analytics.html")
+    for question in analytics.QUESTIONS.values():
+        assert question.title in page and question.name in page
+    assert page.count("SELECT") >= len(analytics.QUESTIONS)
+    for path in (tmp_path / "rs").rglob("*"):
+        if path.is_file():
+            assert "pw-s3cret" not in path.read_text()
+
+
+def test_nothing_is_fetched_from_elsewhere(tmp_path: Path) -> None:
+    build(tmp_path, "--no-warehouse")
+    for path in tmp_path.rglob("*"):
+        if not path.is_file():
+            continue
+        content = path.read_text().replace(f'xmlns="{SVG_NS}"', "")
+        assert "<script" not in content, path
+        assert not re.search(r"(src|href)\s*=\s*\"(https?:)?//", content), path
+        assert "@import" not in content and "url(http" not in content, path
+
+
+def test_unreachable_warehouse_is_a_note_without_the_password(tmp_path: Path) -> None:
+    said = build(tmp_path, "--url", "postgresql+psycopg://u:s3cret-pw@127.0.0.1:9/x")
+    assert "warehouse: connection failed" in said and "s3cret-pw" not in said
+    assert "no live data: connection failed" in text(tmp_path / "index.html")
+    for path in tmp_path.rglob("*"):
+        if path.is_file():
+            assert "s3cret-pw" not in path.read_text()
