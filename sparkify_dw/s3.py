@@ -408,8 +408,9 @@ def fetch_ordered(objects: Iterable[S3Object], client: S3Client, *, workers: int
             held -= obj.size
             yield obj, io.BytesIO(data)
     finally:
-        # Abandoned or failed: GETs not started are dropped; running ones end on their own.
-        pool.shutdown(wait=False, cancel_futures=True)
+        # Abandoned or failed: GETs not started are dropped and running ones are waited
+        # for, so a restarted readahead never has more than `workers` GETs at once either.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class Readahead:

@@ -168,12 +168,16 @@ def test_a_changed_object_is_refused(moto_s3: MotoS3, bucket: dict[str, bytes]) 
 def test_abandoning_the_iterator_stops_the_gets(moto_s3: MotoS3,
                                                 bucket: dict[str, bytes]) -> None:
     objects = listing(moto_s3)
+    before = set(threading.enumerate())
     with counting(moto_s3.client, hold=0.02) as gets:
         fetched = s3.fetch_ordered(objects, moto_s3.client, workers=2, max_objects=4)
         next(fetched)
         fetched.close()
+        assert gets.now == 0  # close waited for the GETs under way
         time.sleep(0.2)
-    assert gets.started <= 4 + 2
+    assert gets.started <= 4
+    assert not [t for t in set(threading.enumerate()) - before
+                if t.name.startswith("sparkify-s3-get")]
 
 
 def reader_for(moto_s3: MotoS3) -> Reader:
