@@ -7,7 +7,9 @@ manifest naming exactly the objects that were listed. Everything here mirrors
 or a "directory" (prefix + ``/``); hidden keys (a path segment starting with
 ``.``, e.g. ``.ipynb_checkpoints/``) are skipped; other non-``*.json`` keys are
 skipped with one warning; problems are one-line :class:`SourceError` messages
-that never contain credentials.
+that never contain credentials. Objects are fetched by a bounded pool of
+concurrent GETs (``$SPARKIFY_DW_S3_WORKERS``, default 16) and handed over in
+listing order (:func:`fetch_ordered`, :class:`Readahead`).
 
 Credentials come from the standard AWS chain (environment, ``~/.aws``, instance
 or container role); nothing here reads, logs or prints them.
