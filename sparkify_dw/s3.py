@@ -7,7 +7,9 @@ manifest naming exactly the objects that were listed. Everything here mirrors
 or a "directory" (prefix + ``/``); hidden keys (a path segment starting with
 ``.``, e.g. ``.ipynb_checkpoints/``) are skipped; other non-``*.json`` keys are
 skipped with one warning; problems are one-line :class:`SourceError` messages
-that never contain credentials.
+that never contain credentials. Objects are fetched by a bounded pool of
+concurrent GETs (``$SPARKIFY_DW_S3_WORKERS``, default 16) and handed over in
+listing order (:func:`fetch_ordered`, :class:`Readahead`).
 
 Credentials come from the standard AWS chain (environment, ``~/.aws``, instance
 or container role); nothing here reads, logs or prints them.
@@ -20,11 +22,13 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Iterable, Iterator, Mapping
+from collections import deque
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, BinaryIO, TypeAlias
 from urllib.parse import urlsplit
 
 import boto3
@@ -57,6 +61,12 @@ S3Client: TypeAlias = Any
 _PAGE_SIZE = 1000  # keys per ListObjectsV2 call (S3's maximum); tests lower it
 READ_TEXT_LIMIT = 1024 * 1024  # read_text is for small files; a JSONPaths file is ~1 kB
 _BUFFER_SIZE = 1024 * 1024
+
+ENV_WORKERS = "SPARKIFY_DW_S3_WORKERS"  # concurrent GETs of a load from S3
+DEFAULT_WORKERS = 16
+MAX_WORKERS = 256
+STREAM_OVER = 8 * 1024 * 1024  # a larger object is streamed when its turn comes, not buffered
+MAX_BYTES_AHEAD = 64 * 1024 * 1024  # listed bytes fetched ahead of the reader, at most
 
 _MISSING_CREDENTIALS = ("no AWS credentials found: set AWS_ACCESS_KEY_ID and "
                         "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run `aws configure`")
@@ -114,14 +124,28 @@ def _check_endpoint(endpoint: str) -> None:
         raise SourceError(f"S3 endpoint {_show(shown)}: expected http(s)://host[:port]")
 
 
+def workers_setting(environ: Mapping[str, str] | None = None) -> int:
+    """Concurrent GETs for a load from S3: ``$SPARKIFY_DW_S3_WORKERS``, default 16."""
+    text = (os.environ if environ is None else environ).get(ENV_WORKERS, "").strip()
+    if not text:
+        return DEFAULT_WORKERS
+    value = int(text) if text.isdigit() else 0
+    if not 1 <= value <= MAX_WORKERS:
+        raise SourceError(f"{ENV_WORKERS}={_show(text)}: expected a whole number from 1 "
+                          f"to {MAX_WORKERS}")
+    return value
+
+
 def client(region: str | None = None, endpoint: str | None = None) -> S3Client:
     """An S3 client on the standard credential chain; ``endpoint`` for S3-compatible servers.
 
     Path-style addressing and checksums only when required are used with an endpoint,
     since S3-compatible servers often support neither virtual hosts nor the newer
-    checksum trailers. Retries follow the AWS configuration (``AWS_MAX_ATTEMPTS``).
+    checksum trailers. Retries follow the AWS configuration (``AWS_MAX_ATTEMPTS``). The
+    connection pool holds one connection per concurrent GET (:func:`fetch_ordered`).
     """
-    options: dict[str, Any] = {"connect_timeout": 10}
+    options: dict[str, Any] = {"connect_timeout": 10,
+                               "max_pool_connections": max(10, workers_setting() + 2)}
     if endpoint is not None:
         _check_endpoint(endpoint)
         options["s3"] = {"addressing_style": "path"}
@@ -322,6 +346,128 @@ def download(obj: S3Object, dest: Path, client: S3Client, *, what: str = "source
         part.unlink(missing_ok=True)
         raise
     return dest
+
+
+def _get(obj: S3Object, client: S3Client, what: str) -> bytes:
+    """One whole object, pinned to its listed ETag and checked against its listed size."""
+    label = f"{what}: {_show(obj.uri)}"
+    try:
+        response = client.get_object(Bucket=obj.bucket, Key=obj.key, IfMatch=f'"{obj.etag}"')
+        data = bytes(response["Body"].read())
+    except (ClientError, BotoCoreError) as exc:
+        raise SourceError(f"{label}: {_describe(exc, client)}") from None
+    if len(data) != obj.size:
+        raise SourceError(f"{label}: got {len(data):,} bytes, listed as {obj.size:,}")
+    return data
+
+
+def fetch_ordered(objects: Iterable[S3Object], client: S3Client, *, workers: int | None = None,
+                  max_objects: int | None = None, max_bytes: int = MAX_BYTES_AHEAD,
+                  stream_over: int = STREAM_OVER, what: str = "source",
+                  ) -> Generator[tuple[S3Object, BinaryIO], None, None]:
+    """Each object and a binary file of its content, in the given order, while up to
+    ``workers`` GETs run ahead (default: :func:`workers_setting`).
+
+    Why: a load from S3 is one GET per object, and Sparkify's song_data holds tens of
+    thousands of one-song objects: fetched one at a time, their latencies add up. The order
+    is kept, so records are staged and numbered exactly as a sequential read would. Memory
+    is bounded: at most ``max_objects`` objects (default twice ``workers``) and
+    ``max_bytes`` of listed size are fetched or held ahead of the consumer. An object over
+    ``stream_over`` bytes is never buffered: it is opened as a stream (:func:`open_object`)
+    when its turn comes. A failed GET raises its one-line :class:`SourceError` when the
+    consumer reaches that object, after every earlier object was yielded.
+    """
+    workers = workers_setting() if workers is None else workers
+    limit = max_objects or 2 * workers
+    if workers < 1 or limit < 1 or stream_over > max_bytes:
+        raise ValueError("fetch_ordered: workers >= 1, max_objects >= 1 and "
+                         "stream_over <= max_bytes")
+    pending = iter(objects)
+    ahead: deque[tuple[S3Object, Future[bytes] | None]] = deque()  # None: streamed later
+    held = 0  # listed bytes of the buffered objects in `ahead`
+    waiting: S3Object | None = None  # the next object, when the byte budget is spent
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sparkify-s3-get")
+    try:
+        while True:
+            while len(ahead) < limit:
+                waiting = next(pending, None) if waiting is None else waiting
+                if waiting is None:
+                    break
+                streamed = waiting.size > stream_over
+                if not streamed and ahead and held + waiting.size > max_bytes:
+                    break
+                ahead.append((waiting, None if streamed else
+                              pool.submit(_get, waiting, client, what)))
+                held += 0 if streamed else waiting.size
+                waiting = None
+            if not ahead:
+                return
+            obj, future = ahead.popleft()
+            if future is None:
+                yield obj, open_object(obj, client, what=what)
+                continue
+            data = future.result()
+            held -= obj.size
+            yield obj, io.BytesIO(data)
+    finally:
+        # Abandoned or failed: GETs not started are dropped and running ones are waited
+        # for, so a restarted readahead never has more than `workers` GETs at once either.
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+class Readahead:
+    """Opens of listed objects, served by :func:`fetch_ordered` while the next ones arrive.
+
+    Why: the backends open a source's objects one after another, in listing order, through
+    :meth:`sparkify_dw.sources.Reader.open`. Knowing the listings (:meth:`plan`), the GETs
+    of the next objects run while the current one is staged. An open out of that order (a
+    narrowed selection skipping files, a second pass from the start) restarts the readahead
+    at that object; an object that was never planned is opened directly.
+    """
+
+    def __init__(self, client: Callable[[], S3Client], workers: int | None = None) -> None:
+        self._client = client
+        self._workers = workers
+        self._order: list[S3Object] = []  # every planned listing, one after another
+        self._index: dict[S3Object, tuple[int, int]] = {}  # position in _order, its end
+        self._current: Generator[tuple[S3Object, BinaryIO], None, None] | None = None
+        self._next = -1  # position in _order that _current yields next
+
+    def plan(self, objects: Iterable[S3Object]) -> None:
+        """Remember a listing: its objects will probably be opened in this order."""
+        start = len(self._order)
+        self._order.extend(objects)
+        end = len(self._order)
+        for position in range(start, end):
+            self._index[self._order[position]] = (position, end)
+
+    def open(self, obj: S3Object, what: str = "source") -> BinaryIO:
+        where = self._index.get(obj)
+        if where is None:
+            return open_object(obj, self._client(), what=what)
+        position, end = where
+        if self._current is None or self._next != position:
+            self.close()
+            objects = (self._order[i] for i in range(position, end))
+            self._current = fetch_ordered(objects, self._client(), workers=self._workers,
+                                          what=what)
+        try:
+            got, stream = next(self._current)
+        except BaseException:
+            self.close()
+            raise
+        assert got == obj, (got.uri, obj.uri)
+        self._next = position + 1
+        if self._next == end:
+            self.close()  # the listing is done: no thread waits for more
+        return stream
+
+    def close(self) -> None:
+        """Stop reading ahead (GETs not yet started are dropped)."""
+        if self._current is not None:
+            current, self._current = self._current, None
+            current.close()
+        self._next = -1
 
 
 def read_text(uri: str, client: S3Client, *, what: str = "log_jsonpath",

@@ -74,6 +74,7 @@ class Reader:
     def __init__(self, region: str | None = None, endpoint: str | None = None) -> None:
         self.region, self.endpoint = region, endpoint
         self._client: Any = None
+        self._readahead: Any = None  # s3.Readahead: GETs of listed objects run ahead
 
     def client(self) -> Any:
         from sparkify_dw import s3
@@ -86,8 +87,9 @@ class Reader:
         if source.startswith("s3://"):
             from sparkify_dw import s3
 
-            return [SourceFile(o.uri, o.size, f"etag:{o.etag}", remote=o)
-                    for o in s3.list_objects(source, what, self.client()) if o.size > 0]
+            objects = [o for o in s3.list_objects(source, what, self.client()) if o.size > 0]
+            self.readahead().plan(objects)
+            return [SourceFile(o.uri, o.size, f"etag:{o.etag}", remote=o) for o in objects]
         files = []
         for path, size, mtime in scan_files(source, what):
             uri = os.path.abspath(path)
@@ -97,9 +99,14 @@ class Reader:
     def open(self, f: SourceFile, what: str = "source") -> BinaryIO:
         if f.path is not None:
             return open(f.path, "rb")
+        return self.readahead().open(f.remote, what)  # type: ignore[no-any-return]
+
+    def readahead(self) -> Any:
         from sparkify_dw import s3
 
-        return s3.open_object(f.remote, self.client(), what=what)
+        if self._readahead is None:
+            self._readahead = s3.Readahead(self.client)
+        return self._readahead
 
     def read_text(self, uri: str, what: str) -> str:
         from sparkify_dw import s3
