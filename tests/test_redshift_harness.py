@@ -275,6 +275,18 @@ def test_wait_bounds_the_load_lock_and_readers(harness: Harness, engine: sa.Engi
     assert "SET statement_timeout TO 1000" in texts(harness.sent)
 
 
+def test_status_as_sent_conforms(harness: Harness, engine: sa.Engine,
+                                 settings: config.Settings) -> None:
+    from sparkify_dw import status
+
+    load.run(engine, settings)
+    harness.clear()
+    with engine.connect() as conn:
+        found = status.gather(conn, settings, status.utcnow(), dt.timedelta(hours=26))
+    assert found.rows["songplays"] == 3478 and found.checks_run == len(checks.CHECKS)
+    assert assert_conforms(ours(harness.sent)) > 20
+
+
 def test_a_copy_with_bind_parameters_fails_as_on_redshift(harness: Harness,
                                                           engine: sa.Engine) -> None:
     """The harness is not lenient: sqlalchemy-redshift's CopyCommand as it binds by
