@@ -1,22 +1,43 @@
-"""Alembic environment: the library's models and the library's configuration."""
+"""Alembic environment: the library's models and the library's configuration.
 
+The database comes from, in order: a connection shared by ``sparkify_dw.schema`` through
+``config.attributes``, a URL given the same way, ``-x url=…`` on the command line, or the
+library's configuration resolver. Logging follows ``alembic.ini`` when Alembic was started
+with one, so each migration step prints a line.
+"""
+
+import logging
+from logging.config import fileConfig
+
+import sqlalchemy as sa
 from alembic import context
 
 from sparkify_dw import engines, schema
-from sparkify_dw.config import ConfigError
+from sparkify_dw.config import ConfigError, one_line
 from sparkify_dw.models import metadata
 
-target_metadata = metadata
+config = context.config
+if config.config_file_name is not None and config.attributes.get("configure_logging", True):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+log = logging.getLogger("alembic.env")
 
-connection = context.config.attributes.get("connection")  # shared by schema.upgrade()
+target_metadata = metadata
+connection = config.attributes.get("connection")
 try:
-    url = context.config.attributes.get("url") or (
+    url = config.attributes.get("url") or (
         connection.engine.url if connection is not None else
         schema.url_for_alembic(context.get_x_argument(as_dictionary=True).get("url")))
 except ConfigError as exc:
     raise SystemExit(f"error: {exc}") from None
 
 options = {"target_metadata": target_metadata, **schema.COMPARE_OPTIONS}
+
+
+def run_online(conn: sa.Connection) -> None:
+    context.configure(connection=conn, **options)
+    with context.begin_transaction():
+        context.run_migrations()
+
 
 if context.is_offline_mode():
     context.configure(url=url, literal_binds=True, dialect_opts={"paramstyle": "named"},
@@ -25,13 +46,18 @@ if context.is_offline_mode():
     with context.begin_transaction():
         context.run_migrations()
 elif connection is not None:
-    context.configure(connection=connection, **options)
-    with context.begin_transaction():
-        context.run_migrations()
+    run_online(connection)
 else:
     engine = schema.create_engine(url)
-    with engine.connect() as connection:
-        context.configure(connection=connection, **options)
-        with context.begin_transaction():
-            context.run_migrations()
-    engine.dispose()
+    log.info("database %s", url.render_as_string(hide_password=True))
+    try:
+        with engine.connect() as conn:
+            run_online(conn)
+    except sa.exc.OperationalError as exc:
+        # Unreachable server, refused login, missing database: one line, no password.
+        secret = url.password
+        text = one_line(exc)
+        raise SystemExit("error: " + (text.replace(str(secret), "***") if secret else text)
+                         ) from None
+    finally:
+        engine.dispose()

@@ -3,6 +3,8 @@ loader (which refuses a warehouse not at head) and the tests."""
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -10,13 +12,41 @@ import sqlalchemy as sa
 from alembic.config import Config
 from alembic.ddl.postgresql import PostgresqlImpl
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, make_url
 
 import sparkify_dw.duckdb_reflection  # noqa: F401  (duckdb:// URLs reflect from DuckDB's catalog)
 from sparkify_dw import config, engines
 
-HEAD = "0003"  # the newest revision in migrations/versions; a test keeps them in step
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+def migrations_dir() -> Path:
+    """Where the migrations are: packaged as ``sparkify_dw.migrations`` in a wheel (setup.cfg
+    maps the checkout's ``migrations/`` there, and an editable install maps it too), else the
+    checkout's own ``migrations/``."""
+    try:
+        spec = importlib.util.find_spec("sparkify_dw.migrations")
+    except ModuleNotFoundError:
+        spec = None
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        if (Path(location) / "env.py").is_file():
+            return Path(location)
+    return Path(__file__).resolve().parent.parent / "migrations"
+
+
+@functools.lru_cache(maxsize=1)
+def head() -> str:
+    """The newest revision, read from the migrations themselves."""
+    found = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if found is None:
+        raise SchemaError(f"no migrations found in {migrations_dir()}")
+    return found
+
+
+def __getattr__(name: str) -> str:
+    if name == "HEAD":  # schema.HEAD, read when first asked for
+        return head()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 
 class DuckDBImpl(PostgresqlImpl):
@@ -56,9 +86,11 @@ def create_engine(url: URL | str, **kwargs: Any) -> sa.Engine:
 
 
 def alembic_config() -> Config:
-    """An Alembic configuration for this package's migrations."""
-    cfg = Config(str(MIGRATIONS.parent / "alembic.ini"))
-    cfg.set_main_option("script_location", str(MIGRATIONS))
+    """An Alembic configuration for this package's migrations; no ``alembic.ini`` needed, so
+    an installed wheel manages its schema from anywhere. Logging is the caller's."""
+    cfg = Config()
+    cfg.set_main_option("script_location", str(migrations_dir()))
+    cfg.set_main_option("path_separator", "os")
     return cfg
 
 
@@ -92,7 +124,7 @@ def current_revision(conn: sa.Connection) -> str | None:
 
 def require_head(conn: sa.Connection) -> None:
     current = current_revision(conn)
-    if current != HEAD:
+    if current != head():
         state = "has no sparkify_dw schema" if current is None else f"is at revision {current}"
-        raise SchemaError(f"the warehouse {state}, this library needs {HEAD}: "
+        raise SchemaError(f"the warehouse {state}, this library needs {head()}: "
                           "run `alembic upgrade head`")

@@ -5,6 +5,7 @@ Revises:
 Create Date: 2026-11-25
 """
 
+import logging
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -14,6 +15,8 @@ revision: str = "0001"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+log = logging.getLogger("alembic.runtime.migration")
 
 ID = sa.String(18)
 NAME = sa.String(256)
@@ -134,6 +137,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("songplays", "time", "users", "songs", "artists", "staging_songs",
-                  "staging_events"):
+    tables = ("songplays", "time", "users", "songs", "artists", "staging_songs",
+              "staging_events")
+    log.warning("dropping the warehouse and its rows: %s", ", ".join(tables))
+    for table in tables:
         op.drop_table(table)

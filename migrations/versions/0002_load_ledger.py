@@ -9,6 +9,7 @@ Revises: 0001
 Create Date: 2026-11-25
 """
 
+import logging
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -18,6 +19,8 @@ revision: str = "0002"
 down_revision: str | None = "0001"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+log = logging.getLogger("alembic.runtime.migration")
 
 TAG = sa.String(32)
 TIMESTAMP = sa.TIMESTAMP(timezone=False)
@@ -74,6 +77,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    tables = ("load_errors", "load_files", "loads")
+    log.warning("dropping the load ledger (%s) and songplays.load_id", ", ".join(tables))
     op.drop_column("songplays", "load_id")
-    for table in ("load_errors", "load_files", "loads"):
+    for table in tables:
         op.drop_table(table)
