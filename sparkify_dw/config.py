@@ -263,8 +263,9 @@ def resolve(
     elif parser is not None and parser.has_section("CLUSTER"):
         resolved_url, sources["url"] = _redshift_url(parser, cfg_path), f"{cfg_path} [CLUSTER]"
     else:
-        resolved_url = URL.create("duckdb", database=str(here / DEFAULT_DUCKDB_FILE))
-        sources["url"] = "default"
+        found = find_default_warehouse(here)
+        resolved_url = URL.create("duckdb", database=str(found or here / DEFAULT_DUCKDB_FILE))
+        sources["url"] = "default" if found is None else f"default, found at {found}"
 
     def source(name: str, flag: str | None, env_name: str, key: str, default: Path) -> str:
         value = pick(name, flag, env_name, "S3", key, str(default))
@@ -302,6 +303,24 @@ def resolve(
         config_file=cfg_path if parser is not None else None,
         sources=sources,
     )
+
+
+_PROJECT_MARKERS = (".git", "setup.cfg", "pyproject.toml", DEFAULT_CONFIG_NAME)
+
+
+def find_default_warehouse(start: Path) -> Path | None:
+    """The embedded default's file as seen from ``start``: ``./sparkify.duckdb``, or the
+    nearest one in a parent directory up to the project's root (a folder holding ``.git``,
+    ``setup.cfg``, ``pyproject.toml`` or ``dwh.cfg``). Why: Jupyter starts a notebook's
+    kernel in its own folder (``notebooks/``), below where the quick start built the file.
+    ``None`` when there is none: the file will be made in ``start``."""
+    for folder in (start, *start.parents):
+        candidate = folder / DEFAULT_DUCKDB_FILE
+        if candidate.is_file():
+            return candidate
+        if folder == Path.home() or any((folder / m).exists() for m in _PROJECT_MARKERS):
+            return None
+    return None
 
 
 def fit_bytes(text: str, limit: int) -> str:

@@ -112,3 +112,26 @@ def test_world_readable_cfg_with_password_warns(tmp_path: Path,
 def test_bad_url() -> None:
     with pytest.raises(config.ConfigError, match="--url: not a database URL"):
         config.resolve(url="not a url", environ={})
+
+
+def test_embedded_default_is_found_up_to_the_project_root(tmp_path: Path) -> None:
+    """A notebook's kernel starts in notebooks/: it finds the quick start's warehouse."""
+    project = tmp_path / "project"
+    notebooks = project / "notebooks" / "deeper"
+    notebooks.mkdir(parents=True)
+    (project / "setup.cfg").write_text("[metadata]\n")
+    assert config.resolve(environ={}, cwd=notebooks).url.database == str(
+        notebooks / "sparkify.duckdb")  # none yet: made where the user stands
+    (project / "sparkify.duckdb").write_bytes(b"")
+    found = config.resolve(environ={}, cwd=notebooks)
+    assert found.url.database == str(project / "sparkify.duckdb")
+    assert found.sources["url"].startswith("default, found at")
+
+
+def test_embedded_default_search_stops_at_the_project_root(tmp_path: Path) -> None:
+    (tmp_path / "sparkify.duckdb").write_bytes(b"")  # someone else's, above the project
+    project = tmp_path / "project"
+    (project / "sub").mkdir(parents=True)
+    (project / ".git").mkdir()
+    assert config.resolve(environ={}, cwd=project / "sub").url.database == str(
+        project / "sub" / "sparkify.duckdb")

@@ -52,3 +52,26 @@ def test_notebook_runs_against_the_configured_warehouse(
     share = analytics.matched_share(sa.create_engine(duckdb_url, poolclass=sa.pool.NullPool))
     assert first.data["text/plain"].split("\n")[1].split()[1:3] == [
         str(share[0].plays), str(share[0].matched)]
+
+
+def test_notebook_started_in_its_folder_finds_the_quick_starts_warehouse(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Jupyter starts the kernel in notebooks/; the quick start built ./sparkify.duckdb in
+    the project root. No URL is configured: the notebook must find that file."""
+    project = tmp_path / "project"
+    (project / "notebooks").mkdir(parents=True)
+    (project / "setup.cfg").write_text("[metadata]\nname = x\n")
+    warehouse = sa.make_url(f"duckdb:///{project / 'sparkify.duckdb'}")
+    schema.upgrade(warehouse)
+    run_load(warehouse)
+    for name in (config.ENV_URL, config.ENV_CONFIG):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
+                                     resources={"metadata": {"path": str(project / "notebooks")}})
+    client.execute()
+    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                      for o in c.outputs if o.output_type == "stream")
+    assert f"warehouse: {warehouse.render_as_string()}" in printed
+    assert not (project / "notebooks" / "sparkify.duckdb").exists()
