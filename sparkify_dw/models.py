@@ -22,6 +22,7 @@ from sqlalchemy import (
     Table,
     UniqueConstraint,
 )
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TIMESTAMP
 
@@ -44,6 +45,18 @@ NAMING = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
+    _repr_columns: tuple[str, ...] = ()  # shown after the key, e.g. a song's title
+
+    def __repr__(self) -> str:
+        """``<Song SOZCTXZ12AB0182364 title='Setanta matins'>``: the primary key, then the
+        few columns that say which row it is; nothing is loaded from the database for it."""
+        state = sa_inspect(self)
+        loaded = state.dict
+        key = " ".join(str(loaded[c.key]) for c in state.mapper.primary_key
+                       if c.key is not None and loaded.get(c.key) is not None)
+        extra = " ".join(f"{name}={loaded[name]!r}" for name in self._repr_columns
+                         if name in loaded)
+        return "<" + " ".join(p for p in (type(self).__name__, key, extra) if p) + ">"
 
 
 # --- staging: one row per source record, shaped like the JSON, loaded by COPY ----------------
@@ -163,6 +176,7 @@ class StagingSong(Base):
 
 class User(Base):
     __tablename__ = "users"
+    _repr_columns = ("first_name", "last_name", "level")
     __table_args__ = {
         "redshift_diststyle": "ALL", "redshift_sortkey": "user_id",
         "comment": "Dimension: one row per user id seen in any event (not only NextSong), "
@@ -197,6 +211,7 @@ class User(Base):
 
 class Artist(Base):
     __tablename__ = "artists"
+    _repr_columns = ("name",)
     __table_args__ = {
         "redshift_diststyle": "ALL", "redshift_sortkey": "artist_id",
         "comment": "Dimension: one row per artist id in song_data, "
@@ -225,6 +240,7 @@ class Artist(Base):
 
 class Song(Base):
     __tablename__ = "songs"
+    _repr_columns = ("title", "year")
     __table_args__ = {
         "redshift_diststyle": "ALL", "redshift_sortkey": "song_id",
         "comment": "Dimension: one row per song id in song_data; rows already loaded are kept",
@@ -285,6 +301,7 @@ class SongPlay(Base):
     """One row per NextSong event."""
 
     __tablename__ = "songplays"
+    _repr_columns = ("start_time", "user_id", "song_id")
     __table_args__ = (
         # The event's natural key: reruns and overlapping batches never add a play twice.
         UniqueConstraint("start_time", "user_id", "session_id", "item_in_session"),
@@ -350,6 +367,7 @@ class Load(Base):
     has no RETURNING to hand back an IDENTITY value."""
 
     __tablename__ = "loads"
+    _repr_columns = ("status", "rows_inserted")
     __table_args__ = {
         "redshift_diststyle": "ALL", "redshift_sortkey": "load_id",
         "comment": "Load ledger: one row per run of the loader, "
