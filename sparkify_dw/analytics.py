@@ -39,7 +39,7 @@ Query = sa.Select[*tuple[Any, ...]]  # a SELECT of any columns
 DEFAULT_LIMIT = 10
 # The answers for the bundled sample, freshly loaded (regenerate with --write-expected).
 SAMPLE_EXPECTED = Path(__file__).resolve().parent / "sample" / "expected_analytics.json"
-Moment = dt.datetime | dt.date
+Moment = dt.datetime | dt.date | str  # a str is an ISO date or date-time: "2018-11-10"
 
 
 @dataclass(frozen=True)
@@ -61,9 +61,24 @@ class Params:
 
 
 def _midnight(moment: Moment) -> dt.datetime:
+    moment = parse_moment(moment)
     if isinstance(moment, dt.datetime):
         return moment
     return dt.datetime.combine(moment, dt.time())
+
+
+def parse_moment(moment: Moment, what: str = "start/end") -> dt.datetime | dt.date:
+    """A date, a date-time, or its ISO text (``"2018-11-10"``, ``"2018-11-10T06:00"``)."""
+    if not isinstance(moment, str):
+        if not isinstance(moment, (dt.date, dt.datetime)):
+            raise TypeError(f"{what}: expected a date, a datetime or ISO text, not "
+                            f"{type(moment).__name__}")
+        return moment
+    text = moment.strip()
+    try:
+        return dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{what}: not an ISO date or date-time: {moment!r}") from None
 
 
 class Question:
@@ -90,7 +105,8 @@ class Question:
         """The question's SELECT, e.g. to compile it for another dialect."""
         if limit < 1:
             raise ValueError(f"limit must be at least 1, not {limit}")
-        return self._build(Params(limit, start, end))
+        return self._build(Params(limit, None if start is None else parse_moment(start, "start"),
+                                  None if end is None else parse_moment(end, "end")))
 
     @overload
     def __call__(self, bind: sa.Connection | sa.Engine, *, limit: int = ...,
@@ -116,7 +132,19 @@ class Question:
             return rows
         frame: pd.DataFrame = pandas.DataFrame.from_records([tuple(r) for r in rows],
                                                             columns=columns)
-        return frame
+        return _with_dtypes(pandas, frame)
+
+
+def _with_dtypes(pandas: Any, frame: pd.DataFrame) -> pd.DataFrame:
+    """Dates and times as datetime64 and decimals as floats, not Python objects: drivers
+    return ``datetime.date``/``Decimal``, which pandas keeps as ``object``."""
+    for name in frame.columns:
+        values = [v for v in frame[name] if v is not None]
+        if values and all(isinstance(v, (dt.date, dt.datetime)) for v in values):
+            frame[name] = pandas.to_datetime(frame[name])
+        elif values and all(isinstance(v, Decimal) for v in values):
+            frame[name] = frame[name].astype("float64")
+    return frame
 
 
 def _pandas() -> Any:

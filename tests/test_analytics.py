@@ -285,6 +285,26 @@ def test_window_splits_the_plays(loaded_duckdb: sa.URL) -> None:
         analytics.top_songs(engine, limit=0)
 
 
+def test_iso_text_is_a_date(loaded_duckdb: sa.URL) -> None:
+    engine = engine_for(loaded_duckdb)
+    assert analytics.plays_by_hour(engine, start="2018-11-10") == analytics.plays_by_hour(
+        engine, start=dt.date(2018, 11, 10))
+    assert analytics.plays_per_day(engine, start="2018-11-10T00:00", end="2018-11-11") == \
+        analytics.plays_per_day(engine, start=dt.date(2018, 11, 10), end=dt.date(2018, 11, 11))
+    with pytest.raises(ValueError, match="start: not an ISO date or date-time: '10/11/2018'"):
+        analytics.plays_by_hour(engine, start="10/11/2018")
+    with pytest.raises(TypeError, match="end: expected a date, a datetime or ISO text, not int"):
+        analytics.plays_by_hour(engine, end=20181110)  # type: ignore[arg-type]
+
+
+def test_frames_carry_dtypes(loaded_duckdb: sa.URL) -> None:
+    pytest.importorskip("pandas")
+    engine = engine_for(loaded_duckdb)
+    days = analytics.plays_per_day(engine, as_frame=True)
+    assert str(days["day"].dtype).startswith("datetime64")
+    assert all(str(days[c].dtype) != "object" for c in days.columns if c != "level")
+
+
 def test_as_frame(loaded_duckdb: sa.URL, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("pandas")
     engine = engine_for(loaded_duckdb)
