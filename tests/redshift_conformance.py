@@ -13,6 +13,7 @@ Three checks, each of which a statement that would fail on a cluster trips:
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 from collections.abc import Iterable, Sequence
@@ -92,3 +93,16 @@ def assert_conforms(statements: Iterable[Statement]) -> int:
             report.append(f"{problem}\n    {statement.text[:400]}")
     assert not report, "statements Redshift would refuse:\n" + "\n".join(report)
     return count
+
+
+def from_dry_run(blocks: Iterable[str]) -> list[Statement]:
+    """``--dry-run`` output back into statements: each block's SQL, and its parameters from
+    the ``-- parameters:`` line (our own ``repr`` of them); notes are left out."""
+    out = []
+    for block in blocks:
+        if block.lstrip().startswith("--"):
+            continue
+        body, _, params = block.partition("-- parameters: ")
+        values = eval(params, {"datetime": dt}) if params else ()  # our own repr() of values
+        out.append(Statement(body.strip().rstrip(";"), values))
+    return out

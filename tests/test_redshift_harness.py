@@ -23,7 +23,7 @@ from sparkify_dw.models import LOAD_ERRORS, LOAD_FILES, LOADS, STAGING_EVENTS
 from tests import s3_server
 from tests.helpers import SAMPLE, run_load, star_snapshot, table_rows
 from tests.redshift_config import cfg_for, write_cfg
-from tests.redshift_conformance import Statement, assert_conforms, problems
+from tests.redshift_conformance import Statement, assert_conforms, from_dry_run, problems
 from tests.redshift_harness import Harness
 from tests.redshift_relay import RedshiftRelay
 from tests.s3_server import MotoS3, upload_tree
@@ -87,23 +87,12 @@ def texts(statements: list[Statement]) -> list[str]:
     return [" ".join(s.text.split()) for s in statements]
 
 
-def dry_statements(text: list[str]) -> list[Statement]:
-    out = []
-    for block in text:
-        if block.startswith("--"):
-            continue
-        body, _, params = block.partition("\n-- parameters: ")
-        values = eval(params, {"datetime": dt}) if params else ()  # our own repr() of values
-        out.append(Statement(body.rstrip(";"), values))
-    return out
-
-
 def assert_dry_run_is_what_was_sent(dry: list[str], sent: list[Statement],
                                     rejected: tuple[str, ...] = ()) -> None:
     """Same statements in the same order, with as many parameters each. A dry run can't
     know the results, so it shows the copy of rejected records a real load sends only
     when COPY rejected some."""
-    planned = [s for s in dry_statements(dry)
+    planned = [s for s in from_dry_run(dry)
                if not s.text.startswith("INSERT INTO load_errors")
                or any(f"'{table}'" in s.text for table in rejected)]
     # The transaction ends with the ledger's row; maintenance follows the commit.

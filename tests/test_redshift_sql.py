@@ -26,7 +26,7 @@ from sparkify_dw.dryrun import DryConnection
 from sparkify_dw.models import STAGING_EVENTS, StagingEvent
 from tests import s3_server
 from tests.redshift_config import CFG, PASSWORD, cfg_for, redshift_on_moto, write_cfg
-from tests.redshift_conformance import Statement, assert_conforms, problems
+from tests.redshift_conformance import Statement, assert_conforms, from_dry_run, problems
 from tests.s3_server import MotoS3
 
 __all__ = ["CFG"]  # other test modules import it from here
@@ -44,18 +44,6 @@ def norm(text: str) -> str:
 
 def sent(settings: config.Settings, **kw: object) -> list[str]:
     return [norm(s) for s in load.dry_run(settings, **kw)]  # type: ignore[arg-type]
-
-
-def as_statements(text: list[str]) -> list[Statement]:
-    """``--dry-run`` lines back into (text, parameters) for the conformance checks."""
-    out = []
-    for block in text:
-        if block.startswith("--"):
-            continue
-        body, _, params = block.partition(" -- parameters: ")
-        values = eval(params, {"datetime": dt}) if params else ()  # our own repr() of values
-        out.append(Statement(body.rstrip(";"), values))
-    return out
 
 
 def test_copy_goes_out_as_literal_text_through_a_manifest(
@@ -227,7 +215,7 @@ def test_every_dry_run_statement_conforms(redshift_on_moto: config.Settings, kin
         "max-errors-vacuum": {"max_errors": 10, "vacuum": True},
     }[kind]  # type: ignore[assignment]
     text = load.dry_run(redshift_on_moto, **options)  # type: ignore[arg-type]
-    assert assert_conforms(as_statements([norm(s) for s in text])) > 40
+    assert assert_conforms(from_dry_run(text)) > 40
 
 
 def test_copy_inputs_validated_before_sql(tmp_path: Path, moto_s3: MotoS3,
