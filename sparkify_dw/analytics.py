@@ -123,21 +123,22 @@ class Question:
                  as_frame: bool = False) -> list[sa.Row[Any]] | pd.DataFrame:
         stmt = self.query(limit=limit, start=start, end=end)
         if as_frame:
-            pandas = _pandas()  # before the query: a missing pandas fails fast
+            _pandas()  # before the query: a missing pandas fails fast
         with connection(bind) as conn:
             result = conn.execute(stmt)
             columns = list(result.keys())
             rows = list(result.all())
         if not as_frame:
             return rows
-        frame: pd.DataFrame = pandas.DataFrame.from_records([tuple(r) for r in rows],
-                                                            columns=columns)
-        return _with_dtypes(pandas, frame)
+        return frame_of([tuple(r) for r in rows], columns)
 
 
-def _with_dtypes(pandas: Any, frame: pd.DataFrame) -> pd.DataFrame:
-    """Dates and times as datetime64 and decimals as floats, not Python objects: drivers
-    return ``datetime.date``/``Decimal``, which pandas keeps as ``object``."""
+def frame_of(rows: Sequence[tuple[Any, ...]], columns: Sequence[str]) -> pd.DataFrame:
+    """Rows as a DataFrame with dates and times as datetime64 and decimals as floats, not
+    Python objects: drivers return ``datetime.date``/``Decimal``, which pandas keeps as
+    ``object``."""
+    pandas = _pandas()
+    frame: pd.DataFrame = pandas.DataFrame.from_records(list(rows), columns=list(columns))
     for name in frame.columns:
         values = [v for v in frame[name] if v is not None]
         if values and all(isinstance(v, (dt.date, dt.datetime)) for v in values):

@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,6 +78,21 @@ class Backend(ABC):
     def lock(self, conn: sa.Connection, wait: float) -> AbstractContextManager[None]:
         """Hold the warehouse's load lock while a load runs, waiting up to ``wait`` seconds."""
         return nullcontext()
+
+    def read_engine(self) -> sa.Engine:
+        """An engine for commands that only read (history, errors, check, analytics)."""
+        return self.settings.create_engine(poolclass=sa.pool.NullPool)
+
+    @contextmanager
+    def reading(self, wait: float) -> Iterator[sa.Connection]:
+        """A connection that only reads, waiting at most ``wait`` seconds behind a load."""
+        engine = self.read_engine()
+        try:
+            with self.connect(engine, wait) as conn:
+                self.read_session(conn, wait)
+                yield conn
+        finally:
+            engine.dispose()
 
     def read_session(self, conn: sa.Connection, wait: float) -> None:
         """Prepare a reader's connection (``--history``, ``--errors``): wait at most

@@ -20,6 +20,7 @@ from typing import BinaryIO, TextIO
 import sqlalchemy as sa
 
 from sparkify_dw.backends import Backend, LockBusy, Progress, StageCounts
+from sparkify_dw.config import ConfigError
 from sparkify_dw.constructs import csv_rows, json_lines, tsv_records
 from sparkify_dw.models import LOAD_FILES
 from sparkify_dw.sources import SourceFile, iter_records
@@ -94,6 +95,15 @@ class DuckDBBackend(Backend):
                     raise LockBusy(f"another process{by} has {engine.url.database} open, "
                                    f"probably another load; waited {wait:g}s") from None
                 time.sleep(0.2)
+
+    def read_engine(self) -> sa.Engine:
+        # Read-only: readers never take the writer's lock, and a missing file is an error,
+        # not a new empty warehouse.
+        path = self.settings.url.database
+        if path and path != ":memory:" and not Path(path).exists():
+            raise ConfigError(f"no warehouse at {path}: create it with `sparkify-dw upgrade`")
+        return self.settings.create_engine(poolclass=sa.pool.NullPool,
+                                           connect_args={"read_only": True})
 
     def record_files(self, conn: sa.Connection, rows: Iterable[dict[str, object]]) -> None:
         # Through a CSV file: compiling a VALUES list of 385k song files would take longer
