@@ -37,8 +37,11 @@ class Progress:
 
     def __init__(self, stream: TextIO) -> None:
         self.stream = stream
-        self.console = Console(file=stream, highlight=False, markup=False, emoji=False)
-        self.tty = self.console.is_terminal
+        # The stream decides, not the environment (FORCE_COLOR, TTY_COMPATIBLE): a log
+        # file gets plain lines even where rich would be told to draw.
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.console = Console(file=stream, force_terminal=self.tty, highlight=False,
+                               markup=False, emoji=False)
         self._status: Status | None = None
 
     def __enter__(self) -> Progress:
