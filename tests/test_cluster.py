@@ -764,6 +764,24 @@ def test_wait_reports_other_aws_errors_as_they_came() -> None:
         "not allowed by your IAM permissions: DescribeClusters: AccessDenied")
 
 
+def test_a_new_role_is_waited_for() -> None:
+    """IAM is eventually consistent: create waits (role_exists) until the role shows."""
+    iam = fast_session(aws_access_key_id="AKIAFAKE", aws_secret_access_key="fake",
+                       region_name=REGION).client("iam")
+    stub = Stubber(iam)
+    stub.add_client_error("get_role", "NoSuchEntity", "no", 404)
+    role = {"Path": "/", "RoleName": ROLE, "RoleId": "AROAFAKEFAKEFAKEFAKE",
+            "Arn": f"arn:aws:iam::123456789012:role/{ROLE}", "CreateDate": "2026-01-01"}
+    stub.add_response("create_role", {"Role": role})
+    for _ in range(3):
+        stub.add_client_error("get_role", "NoSuchEntity", "not yet", 404)
+    stub.activate()
+    with pytest.raises(cluster.ClusterError, match="created but IAM does not show it yet"):
+        cluster_aws.ensure_role(iam, ROLE, lambda line: None,
+                                waiter_config={"Delay": 0, "MaxAttempts": 3})
+    stub.assert_no_pending_responses()
+
+
 def test_wait_unregisters_its_hook() -> None:
     fake, _ = scripted_redshift(["available", "creating"])
     cluster.wait_for_cluster(fake, "c", poll_interval=0, progress=io.StringIO())

@@ -39,6 +39,8 @@ ROLE_WAITER_CONFIG = {"Delay": 1, "MaxAttempts": 30}
 
 @dataclass
 class Aws:
+    """The region worked in and a client for each service used there."""
+
     region: str
     iam: Any
     redshift: Any
