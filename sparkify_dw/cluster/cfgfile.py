@@ -13,7 +13,7 @@ import contextlib
 import os
 import stat
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from configupdater import ConfigUpdater, Option, Section, Space
@@ -21,30 +21,46 @@ from configupdater import ConfigUpdater, Option, Section, Space
 from .config import ClusterError
 
 
-def _uses_spaces(updater: ConfigUpdater) -> bool:
-    """Whether the file writes ``KEY = value`` (its first key decides; default yes)."""
+def _style(option: Option) -> tuple[str, bool]:
+    """An option's delimiter as written (``=`` or ``:``) and whether spaces surround it."""
+    line = option.lines[0] if option.lines else f"{option.raw_key}="
+    at = min((i for i in (line.find("="), line.find(":")) if i >= 0), default=len(line))
+    delimiter = line[at:at + 1] or "="
+    return delimiter, line[:at] != line[:at].rstrip()
+
+
+def _file_style(updater: ConfigUpdater, keys: Collection[tuple[str, str]]) -> tuple[str, bool]:
+    """How new keys are written: like the first key not being set, else ``KEY=value``."""
     for section in updater.iter_sections():
         for block in section.iter_blocks():
-            if isinstance(block, Option) and block.lines:
-                line = block.lines[0]
-                before = line.split("=", 1)[0] if "=" in line else line.split(":", 1)[0]
-                return before != before.rstrip()
-    return True
+            if isinstance(block, Option) and (section.name, block.key.upper()) not in keys:
+                return _style(block)
+    return "=", False
 
 
-def _set(section: Section, key: str, value: str) -> None:
-    """Set ``key``: in place when present, else after the section's last key."""
+def _set(section: Section, key: str, value: str, style: tuple[str, bool]) -> None:
+    """Set ``key``: in its own line and style when present, else after the section's
+    last key in the file's style."""
+    delimiter, spaces = style
     if section.has_option(key):
-        section[key] = value
+        old = section[key]
+        delimiter, spaces = _style(old)
+        key = old.raw_key
+        builder = old.add_before
+        old.detach()  # multi-line values go with it
+        builder.option(key, value, delimiter=delimiter, space_around_delimiters=spaces)
         return
     options = [block for block in section.iter_blocks() if isinstance(block, Option)]
     blocks = list(section.iter_blocks())
     if options:
-        options[-1].add_after.option(key, value)
+        builder = options[-1].add_after
     elif blocks:
-        blocks[0].add_before.option(key, value)
+        builder = blocks[0].add_before
     else:
-        section[key] = value
+        section.add_option(section.create_option(key, value, delimiter=delimiter,
+                                                 space_around_delimiters=spaces))
+        return
+    builder.option(key, value, delimiter=delimiter, space_around_delimiters=spaces)
 
 
 def edit_cfg_text(text: str, updates: Mapping[tuple[str, str], str]) -> str:
@@ -54,10 +70,9 @@ def edit_cfg_text(text: str, updates: Mapping[tuple[str, str], str]) -> str:
     of separator (``KEY=value`` or ``KEY = value``) are kept.
     """
     newline = "\r\n" if "\r\n" in text else "\n"
-    probe = ConfigUpdater()
-    probe.read_string(text.replace("\r\n", "\n"))
-    updater = ConfigUpdater(space_around_delimiters=_uses_spaces(probe))
+    updater = ConfigUpdater()
     updater.read_string(text.replace("\r\n", "\n"))
+    style = _file_style(updater, {(name, key.upper()) for name, key in updates})
     for (name, key), value in updates.items():
         if not updater.has_section(name):
             sections = list(updater.iter_sections())
@@ -66,7 +81,7 @@ def edit_cfg_text(text: str, updates: Mapping[tuple[str, str], str]) -> str:
                 if not (blocks and isinstance(blocks[-1], Space)):
                     sections[-1].add_after.space(1)
             updater.add_section(name)
-        _set(updater[name], key.upper(), value)
+        _set(updater[name], key.upper(), value, style)
     result = str(updater)
     if result and not result.endswith("\n"):
         result += "\n"
