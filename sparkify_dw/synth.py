@@ -25,6 +25,12 @@ Design notes (why it is shaped like this):
   microseconds (even in the fifth decimal); unmatched plays get lengths that are
   odd there, so an unmatched play can never match by accident, not even the
   near misses that reuse a catalogue title and artist with another length.
+* The event loop (``_EventStream.run``) is one function with local names, as it
+  is the hot path; what it decides is in small parts around it: a ``_Spawner``
+  starts sessions, a ``_Crowd`` lends them users, a ``_Session`` draws its next
+  page, ``_Plays`` picks the song of a NextSong, and ``PAGE_TRANSITIONS`` says
+  what may follow a page. The order of the random draws is part of the output:
+  a change that moves one changes the bytes (``tests/test_synth.py`` pins them).
 """
 
 from __future__ import annotations
