@@ -397,21 +397,39 @@ def _params_json(params: Params) -> dict[str, Any]:
     return {"limit": params.limit, "start": plain(params.start), "end": plain(params.end)}
 
 
+def _layout(value: Any, level: int = 0) -> str:
+    """JSON text of ``value`` laid out so a diff of the file reads like the data.
+
+    An object or array that holds another non-empty object or array gets one member
+    per line (two more spaces each level); anything else is ``json.dumps`` on one line,
+    so a row of an answer is one line.
+    """
+    nested = isinstance(value, dict | list) and any(
+        isinstance(v, dict | list) and v for v in (value.values() if isinstance(value, dict)
+                                                   else value))
+    if not nested:
+        return json.dumps(value, ensure_ascii=False)
+    pad, inner = "  " * level, "  " * (level + 1)
+    if isinstance(value, dict):
+        members = [f"{inner}{json.dumps(k, ensure_ascii=False)}: {_layout(v, level + 1)}"
+                   for k, v in value.items()]
+        return "{\n" + ",\n".join(members) + f"\n{pad}}}"
+    return "[\n" + ",\n".join(f"{inner}{_layout(v, level + 1)}" for v in value) + f"\n{pad}]"
+
+
+def expected_document(params: Params, answers: Mapping[str, Answer]) -> dict[str, Any]:
+    """The answers as the plain data an expected-results file holds."""
+    return {
+        "parameters": _params_json(params),
+        "questions": {name: {"title": QUESTIONS[name].title, "columns": ans.columns,
+                             "rows": ans.rows}
+                      for name, ans in answers.items()},
+    }
+
+
 def write_expected(path: Path, params: Params, answers: Mapping[str, Answer]) -> None:
     """The answers as JSON, one row per line so a diff of the file reads like the data."""
-    dump = json.dumps
-    blocks = []
-    for name, ans in answers.items():
-        rows = "".join(f"\n        {dump(r, ensure_ascii=False)}," for r in ans.rows)
-        rows = f"[{rows[:-1]}\n      ]" if rows else "[]"
-        blocks.append(f'    {dump(name)}: {{\n'
-                      f'      "title": {dump(QUESTIONS[name].title)},\n'
-                      f'      "columns": {dump(ans.columns)},\n'
-                      f'      "rows": {rows}\n    }}')
-    text = ('{\n  "parameters": ' + dump(_params_json(params)) + ',\n  "questions": {\n'
-            + ",\n".join(blocks) + "\n  }\n}\n")
-    json.loads(text)  # the hand-laid layout must still be JSON
-    path.write_text(text, encoding="utf-8")
+    path.write_text(_layout(expected_document(params, answers)) + "\n", encoding="utf-8")
 
 
 class ExpectedFileError(ValueError):

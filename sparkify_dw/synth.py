@@ -25,6 +25,12 @@ Design notes (why it is shaped like this):
   microseconds (even in the fifth decimal); unmatched plays get lengths that are
   odd there, so an unmatched play can never match by accident, not even the
   near misses that reuse a catalogue title and artist with another length.
+* The event loop (``_EventStream.run``) is one function with local names, as it
+  is the hot path; what it decides is in small parts around it: a ``_Spawner``
+  starts sessions, a ``_Crowd`` lends them users, a ``_Session`` draws its next
+  page, ``_Plays`` picks the song of a NextSong, and ``PAGE_TRANSITIONS`` says
+  what may follow a page. The order of the random draws is part of the output:
+  a change that moves one changes the bytes (``tests/test_synth.py`` pins them).
 """
 
 from __future__ import annotations
@@ -40,7 +46,7 @@ import sys
 import time
 from array import array
 from bisect import bisect
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -504,22 +510,62 @@ _S2_NULL = ',"lastName":null,"length":'
 _S3_NULL = (',"level":"free","location":null,', ',"level":"paid","location":null,')
 _S5_NULL = ',"userAgent":null,"userId":""}'
 
-_IN, _OUT, _GUEST = 0, 1, 2
+_IN, _OUT, _GUEST = 0, 1, 2  # a session's phase: logged in, logged out, a guest's visit
+
+# The next page when none is forced, as (cumulative weights, pages) for ``bisect``.
+_NEXT_FREE, _NEXT_PAID = _table(_W_FREE), _table(_W_PAID)
+_NEXT_OUT, _NEXT_GUEST = _table(_W_OUT), _table(_W_GUEST)
 
 
+class _Crowd:
+    """The users and who is free: a session takes a free user (or, when there are
+    more sessions than users, shares one) and gives it back when it ends."""
+
+    def __init__(self, users: list[_User]) -> None:
+        self.users = users
+        self.free = list(range(len(users)))  # users with no running session
+        self.alive = list(range(len(users)))  # users who have not cancelled
+        self.cancels_left = len(users) // 20
+
+    def pick(self, rnd: Callable[[], float]) -> _User | None:
+        """A user for a new session, or None for a guest's visit."""
+        user: _User | None = None
+        if self.users and rnd() >= _GUEST_SHARE:
+            free, alive = self.free, self.alive
+            if free:
+                j = int(rnd() * len(free))
+                free[j], free[-1] = free[-1], free[j]
+                user = self.users[free.pop()]
+            elif alive:  # more concurrent sessions than users: share one
+                user = self.users[alive[int(rnd() * len(alive))]]
+            if user is not None:
+                user.busy += 1
+        return user
+
+    def release(self, user: _User) -> None:
+        user.busy -= 1
+        if user.busy == 0 and user.alive:
+            self.free.append(user.index)
+
+
+@dataclass(slots=True, eq=False)
 class _Session:
     """A running session: its next page, events left and current JSON fragments."""
 
-    __slots__ = ("forced", "item", "left", "phase", "s1", "s2", "s3", "s4", "s5", "sid", "user")
+    sid: int
+    user: _User | None
+    left: int
+    phase: int
+    item: int = 0
+    forced: int = -1  # the page that must come next, -1 for a drawn one
+    s1: str = ""
+    s2: str = ""
+    s3: str = ""
+    s4: str = ""
+    s5: str = ""
 
-    def __init__(self, sid: int, user: _User | None, left: int, phase: int) -> None:
-        self.sid = sid
-        self.user = user
-        self.left = left
-        self.item = 0
-        self.forced = -1
-        self.s1 = self.s2 = self.s3 = self.s4 = self.s5 = ""
-        self.set_phase(phase)
+    def __post_init__(self) -> None:
+        self.set_phase(self.phase)
 
     def set_phase(self, phase: int) -> None:
         """Swap the fragments: logged-out and guest events hide the user."""
@@ -533,6 +579,92 @@ class _Session:
             self.s1 = _S1_GUEST if phase == _GUEST else _S1_OUT
             self.s2, self.s3, self.s5 = _S2_NULL, _S3_NULL[paid], _S5_NULL
             self.s4 = f',"registration":null,"sessionId":{self.sid},"song":'
+
+    def next_page(self, rnd: Callable[[], float]) -> int:
+        """The forced page if there is one, else one drawn for the phase and level."""
+        page = self.forced
+        if page >= 0:
+            self.forced = -1
+            return page
+        phase = self.phase
+        if phase == _IN:
+            user = self.user
+            cum, pages = _NEXT_PAID if user is not None and user.paid else _NEXT_FREE
+        elif phase == _OUT:
+            cum, pages = _NEXT_OUT
+        else:
+            cum, pages = _NEXT_GUEST
+        return pages[bisect(cum, rnd())]
+
+
+# What a page does to its session, after its event is written; each returns whether
+# the session ends. Only called for sessions with a user where the transition says so.
+
+
+def _set_level(sess: _Session, paid: bool) -> bool:
+    assert sess.user is not None
+    sess.user.paid = paid
+    sess.s3 = sess.user.s3[paid] if sess.phase == _IN else _S3_NULL[paid]
+    return False
+
+
+def _upgrade(sess: _Session, crowd: _Crowd) -> bool:
+    return _set_level(sess, True)
+
+
+def _downgrade(sess: _Session, crowd: _Crowd) -> bool:
+    return _set_level(sess, False)
+
+
+def _log_out(sess: _Session, crowd: _Crowd) -> bool:
+    sess.set_phase(_OUT)
+    return False
+
+
+def _log_in(sess: _Session, crowd: _Crowd) -> bool:
+    sess.set_phase(_IN)
+    return False
+
+
+def _leave(sess: _Session, crowd: _Crowd) -> bool:
+    """The user cancelled: no more sessions, and this one ends."""
+    assert sess.user is not None
+    sess.user.alive = False
+    crowd.alive.remove(sess.user.index)
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class _Transition:
+    """What may follow a page in the same session.
+
+    With ``chance`` (drawn only when below 1) the ``effect`` applies and ``then``
+    becomes the next page, ``gap`` seconds later when given. ``user``: only in
+    sessions with a user; ``phase``: only when the session was in that phase.
+    """
+
+    then: int = -1
+    chance: float = 1.0
+    gap: int = 0
+    effect: Callable[[_Session, _Crowd], bool] | None = None
+    user: bool = False
+    phase: int = -1
+
+
+# Pages that only follow another (Submit Upgrade, Save Settings, ...) are reached here;
+# Cancel -> Cancellation Confirmation is decided before the event is written (see
+# _EventStream.run), since a Cancel that may not happen is shown as Home.
+PAGE_TRANSITIONS: Mapping[int, _Transition] = {
+    P_UPGRADE: _Transition(then=P_SUB_UP, chance=0.5, gap=1),
+    P_SUB_UP: _Transition(then=P_HOME, effect=_upgrade, user=True),
+    P_DOWNGRADE: _Transition(then=P_SUB_DOWN, chance=0.15),
+    P_SUB_DOWN: _Transition(then=P_HOME, effect=_downgrade, user=True),
+    P_SETTINGS: _Transition(then=P_SAVE, chance=0.3),
+    P_LOGOUT: _Transition(effect=_log_out),
+    P_LOGIN: _Transition(then=P_HOME, effect=_log_in, phase=_OUT),
+    P_REGISTER: _Transition(then=P_SUB_REG, chance=0.5),
+    P_CANCELLED: _Transition(effect=_leave, user=True),
+}
 
 
 # --------------------------------------------------------------------------- helpers
@@ -669,280 +801,267 @@ def generate(
     user_rng = random.Random(f"sparkify-synth/{seed}/users")
     all_users = [_User(user_rng, i, t0) for i in range(n_users)]
     quotas = _day_quotas(ev_rng, events, days, start_date)
-    counts = _run(
-        out / "log_data", ev_rng, catalogue, pool, all_users, quotas,
-        t0, match_share, blank_line_rate, start_date,
+    stream = _EventStream(
+        out / "log_data", ev_rng, _Plays(catalogue, pool, match_share), _Crowd(all_users),
+        quotas, t0, blank_line_rate, start_date,
     )  # fmt: skip
-    written, next_song, matched, files, sessions, blanks = counts
+    result = stream.run()
     return Summary(
-        events=written,
-        next_song=next_song,
-        matched=matched,
+        events=result.events,
+        next_song=result.next_song,
+        matched=result.matched,
         songs=songs,
         users=sum(1 for u in all_users if u.seen),
-        files=files,
-        sessions=sessions,
-        blank_lines=blanks,
+        files=result.files,
+        sessions=result.sessions,
+        blank_lines=result.blank_lines,
     )
 
 
-def _run(
-    root: Path,
-    rng: random.Random,
-    cat: _Catalogue,
-    pool: Sequence[tuple[str, str, str, float]],
-    users: list[_User],
-    quotas: list[int],
-    t0: int,
-    match_share: float,
-    blank_rate: float,
-    start_date: date,
-) -> tuple[int, int, int, int, int, int]:
-    """The event loop: one heap of sessions keyed by (next time, session id).
+@dataclass(frozen=True)
+class _RunResult:
+    """What the event loop wrote."""
 
-    A spawner (the heap entry with id 0) starts sessions at a rate that follows
-    each day's quota; a session that would run past the last day gives its unused
-    events back so the total is exact. Kept in one function with local names
-    because this loop is the hot path (about 250k events/s).
+    events: int
+    next_song: int
+    matched: int
+    files: int
+    sessions: int
+    blank_lines: int
+
+
+class _Plays:
+    """What a NextSong event plays: with ``match_share`` a catalogue song (popular ones
+    more often), else a play from the pool of songs not in song_data."""
+
+    def __init__(self, cat: _Catalogue, pool: Sequence[tuple[str, str, str, float]],
+                 match_share: float) -> None:
+        self.cat, self.pool = cat, pool
+        self.n_songs = len(cat.titles)
+        self.share = match_share if self.n_songs else 0.0
+        # Popularity: the rank int(n * u * v) (u, v uniform) is skewed to the top; a stride
+        # coprime with n spreads the popular ranks over the catalogue, not its first songs.
+        stride = 7919
+        while self.n_songs and math.gcd(stride, self.n_songs) != 1:
+            stride += 2
+        self.stride = stride
+
+    def draw(self, rnd: Callable[[], float]) -> tuple[str, str, str, float, bool]:
+        """(artist, song, length, seconds, matched) as log JSON fragments."""
+        if rnd() < self.share:
+            n = self.n_songs
+            idx = (int(n * rnd() * rnd()) * self.stride) % n
+            seconds = self.cat.durations[idx]
+            return self.cat.artists[idx], self.cat.titles[idx], repr(seconds), seconds, True
+        art, song, length, seconds = self.pool[int(len(self.pool) * rnd() * rnd())]
+        return art, song, length, seconds, False
+
+
+class _Spawner:
+    """Starts sessions at a rate that follows each day's quota.
+
+    ``budget`` counts the events not yet promised to a session; a session cut off
+    early gives its unused events back, so the total is exact.
     """
-    rnd = rng.random
-    log = math.log
-    heappush, heappop, heapreplace = heapq.heappush, heapq.heappop, heapq.heapreplace
-    days = len(quotas)
-    end = t0 + days * _DAY
-    budget = sum(quotas)  # events not yet promised to a session
-    cum_free, pages_free = _table(_W_FREE)
-    cum_paid, pages_paid = _table(_W_PAID)
-    cum_out, pages_out = _table(_W_OUT)
-    cum_guest, pages_guest = _table(_W_GUEST)
-    mp = [f'"method":"{m}","page":"{n}"' for n, m, _, _ in _PAGES]
-    st = [f',"status":{s},"ts":' for _, _, s, _ in _PAGES]
-    gap_mean = [g for _, _, _, g in _PAGES]
-    n_songs = len(cat.titles)
-    titles, artists, durations = cat.titles, cat.artists, cat.durations
-    share = match_share if n_songs else 0.0
-    # Popularity: the rank int(n * u * v) (u, v uniform) is skewed to the top; a stride
-    # coprime with n spreads the popular ranks over the catalogue, not its first songs.
-    stride = 7919
-    while n_songs and math.gcd(stride, n_songs) != 1:
-        stride += 2
-    n_pool = len(pool)
 
-    free = list(range(len(users)))  # users with no running session
-    alive = list(range(len(users)))  # users who have not cancelled
-    cancels_left = len(users) // 20
+    def __init__(self, rng: random.Random, crowd: _Crowd, quotas: list[int], t0: int) -> None:
+        self.rng, self.rnd, self.crowd = rng, rng.random, crowd
+        self.quotas, self.days, self.t0 = quotas, len(quotas), t0
+        self.budget = sum(quotas)
+        self.day = 0
+        self.remaining = quotas[0] if quotas else 0  # quota left for the spawner's day
+        self.events = 0  # promised to the sessions started so far
+        self.sessions = 0
+        self.next_sid = 1
 
-    # spawner state
-    sp_day = 0
-    remaining = quotas[0] if quotas else 0  # quota left for the spawner's day
-    spawned_events = 0
-    spawned_sessions = 0
-    sid_next = 1
-
-    def next_spawn(t: int) -> int:
+    def next_time(self, t: int) -> int:
         """When the next session starts: the day's remaining quota over its time."""
-        nonlocal sp_day, remaining
         while True:
-            last = sp_day == days - 1
+            last = self.day == self.days - 1
             if last:
-                remaining = budget
-            day_end = t0 + (sp_day + 1) * _DAY
-            if remaining <= 0 and not last:
-                sp_day += 1
-                remaining += quotas[sp_day]
+                self.remaining = self.budget
+            day_end = self.t0 + (self.day + 1) * _DAY
+            if self.remaining <= 0 and not last:
+                self.day += 1
+                self.remaining += self.quotas[self.day]
                 t = max(t, day_end)
                 continue
-            mean_len = (spawned_events + 30) / (spawned_sessions + 3)
-            sessions_left = max(remaining / mean_len, 1.0)
-            nt = t + int(-log(1.0 - rnd()) * (day_end - t) / sessions_left)
+            mean_len = (self.events + 30) / (self.sessions + 3)
+            sessions_left = max(self.remaining / mean_len, 1.0)
+            nt = t + int(-math.log(1.0 - self.rnd()) * (day_end - t) / sessions_left)
             if nt < day_end:
                 return nt
             if last:
                 return day_end - 1
-            sp_day += 1
-            remaining += quotas[sp_day]
+            self.day += 1
+            self.remaining += self.quotas[self.day]
             t = day_end
 
-    heap: list[tuple[int, int, _Session | None]] = []
-    spawner_parked = True
-    if budget > 0:
-        heap.append((next_spawn(t0), 0, None))
-        spawner_parked = False
-
-    writer = _LogWriter(root)
-    chunk: list[str] = []
-    day_end = t0  # end of the day whose file is open
-    first_file = True
-    file_lines = 0
-    written = next_song = matched = blanks = 0
-
-    while heap:
-        t, sid, sess = heap[0]
-        if sess is None:  # the spawner
-            if budget <= 0:
-                heappop(heap)
-                spawner_parked = True
-                continue
-            user: _User | None = None
-            if users and rnd() >= _GUEST_SHARE:
-                if free:
-                    j = int(rnd() * len(free))
-                    free[j], free[-1] = free[-1], free[j]
-                    user = users[free.pop()]
-                elif alive:  # more concurrent sessions than users: share one
-                    user = users[alive[int(rnd() * len(alive))]]
-                if user is not None:
-                    user.busy += 1
-            if user is None:
-                k = 1 + int(-log(1.0 - rnd()) * 2.0)
-                sess = _Session(sid_next, None, min(k, budget), _GUEST)
-                sess.forced = P_HOME
-            else:
-                k = 1 + int(rng.lognormvariate(1.4, 1.25))
-                if user.paid:
-                    k += k // 2
-                k = min(k, 600, budget)
-                if rnd() < _LOGGED_OUT_START:
-                    sess = _Session(sid_next, user, k, _OUT)
-                    sess.forced = P_LOGIN if rnd() < 0.6 else P_HOME
-                else:
-                    sess = _Session(sid_next, user, k, _IN)
-                    if rnd() < 0.3:
-                        sess.forced = P_HOME
-            budget -= sess.left
-            remaining -= sess.left
-            spawned_events += sess.left
-            spawned_sessions += 1
-            heapreplace(heap, (t, sid_next, sess))
-            sid_next += 1
-            if budget > 0:
-                heappush(heap, (next_spawn(t), 0, None))
-            else:
-                spawner_parked = True
-            continue
-
-        if t >= day_end:  # the first event of a new UTC date
-            writer.write(chunk)
-            chunk = []
-            day_index = (t - t0) // _DAY
-            day_end = t0 + (day_index + 1) * _DAY
-            writer.open_day(start_date + timedelta(days=day_index))
-            file_lines = 0
-            if writer.files > 1:
-                first_file = False
-
-        page = sess.forced
-        phase = sess.phase
-        usr = sess.user
-        if page >= 0:
-            sess.forced = -1
-        elif phase == _IN:
-            if usr is not None and usr.paid:
-                page = pages_paid[bisect(cum_paid, rnd())]
-            else:
-                page = pages_free[bisect(cum_free, rnd())]
-        elif phase == _OUT:
-            page = pages_out[bisect(cum_out, rnd())]
+    def spawn(self) -> _Session:
+        """A new session: a guest's short visit, or a user's (some start logged out)."""
+        rnd = self.rnd
+        user = self.crowd.pick(rnd)
+        if user is None:
+            k = 1 + int(-math.log(1.0 - rnd()) * 2.0)
+            sess = _Session(self.next_sid, None, min(k, self.budget), _GUEST)
+            sess.forced = P_HOME
         else:
-            page = pages_guest[bisect(cum_guest, rnd())]
-
-        if page == P_SONG:
-            if rnd() < share:
-                idx = (int(n_songs * rnd() * rnd()) * stride) % n_songs
-                art, song, seconds = artists[idx], titles[idx], durations[idx]
-                length = repr(seconds)
-                matched += 1
+            k = 1 + int(self.rng.lognormvariate(1.4, 1.25))
+            if user.paid:
+                k += k // 2
+            k = min(k, 600, self.budget)
+            if rnd() < _LOGGED_OUT_START:
+                sess = _Session(self.next_sid, user, k, _OUT)
+                sess.forced = P_LOGIN if rnd() < 0.6 else P_HOME
             else:
-                art, song, length, seconds = pool[int(n_pool * rnd() * rnd())]
-            next_song += 1
-            gap = int(seconds + rnd())
-            s1 = sess.s1
-        else:
-            art = song = length = "null"
-            gap = 1 + int(-log(1.0 - rnd()) * gap_mean[page])
-            s1 = sess.s1
-            if page == P_CANCEL:
-                if cancels_left > 0 and usr is not None and sess.left >= 2:
-                    cancels_left -= 1
-                    sess.forced = P_CANCELLED  # the confirmation always follows
-                    gap = 1
-                else:
-                    page = P_HOME
-            elif page == P_CANCELLED and usr is not None:
-                s1 = s1.replace('"Logged In"', '"Cancelled"', 1)
-
-        if file_lines and (
-            (first_file and file_lines < 3 and blank_rate > 0.0)
-            or (blank_rate > 0.0 and rnd() < blank_rate)
-        ):
-            chunk.append("")
-            blanks += 1
-        chunk.append(
-            f'{{"artist":{art}{s1}{sess.item}{sess.s2}{length}{sess.s3}{mp[page]}'
-            f"{sess.s4}{song}{st[page]}{t * 1000 + _MS}{sess.s5}"
-        )
-        file_lines += 1
-        written += 1
-        if len(chunk) >= _CHUNK:
-            writer.write(chunk)
-            chunk = []
-        if phase == _IN and usr is not None:
-            usr.seen = True
-        sess.item += 1
-        sess.left -= 1
-
-        ended = False
-        if page != P_SONG and page != P_HOME:
-            if page == P_UPGRADE:
-                if rnd() < 0.5:
-                    sess.forced = P_SUB_UP
-                    gap = 1
-            elif page == P_SUB_UP and usr is not None:
-                usr.paid = True
-                sess.s3 = usr.s3[1] if phase == _IN else _S3_NULL[1]
-                sess.forced = P_HOME
-            elif page == P_DOWNGRADE:
-                if rnd() < 0.15:
-                    sess.forced = P_SUB_DOWN
-            elif page == P_SUB_DOWN and usr is not None:
-                usr.paid = False
-                sess.s3 = usr.s3[0] if phase == _IN else _S3_NULL[0]
-                sess.forced = P_HOME
-            elif page == P_SETTINGS:
+                sess = _Session(self.next_sid, user, k, _IN)
                 if rnd() < 0.3:
-                    sess.forced = P_SAVE
-            elif page == P_LOGOUT:
-                sess.set_phase(_OUT)
-            elif page == P_LOGIN and phase == _OUT:
-                sess.set_phase(_IN)
-                sess.forced = P_HOME
-            elif page == P_REGISTER:
-                if rnd() < 0.5:
-                    sess.forced = P_SUB_REG
-            elif page == P_CANCELLED and usr is not None:
-                usr.alive = False
-                alive.remove(usr.index)
-                ended = True
+                    sess.forced = P_HOME
+        self.next_sid += 1
+        self.budget -= sess.left
+        self.remaining -= sess.left
+        self.events += sess.left
+        self.sessions += 1
+        return sess
 
-        nt = t + (gap if gap > 0 else 1)
-        if sess.left > 0 and not ended and nt < end:
-            heapreplace(heap, (nt, sid, sess))
-            continue
-        heappop(heap)
-        if sess.left > 0:  # cut off by the last day's end or a cancellation
-            budget += sess.left
-            remaining += sess.left
-            if spawner_parked:
-                heappush(heap, (next_spawn(t), 0, None))
-                spawner_parked = False
-        if usr is not None:
-            usr.busy -= 1
-            if usr.busy == 0 and usr.alive:
-                free.append(usr.index)
+    def give_back(self, left: int) -> None:
+        self.budget += left
+        self.remaining += left
 
-    writer.write(chunk)
-    writer.close()
-    return written, next_song, matched, writer.files, spawned_sessions, blanks
+
+class _EventStream:
+    """The event loop: one heap of sessions keyed by (next time, session id).
+
+    The spawner is the heap entry with id 0 (and no session); it is parked (off the
+    heap) while the budget is spent and comes back when a session returns events.
+    """
+
+    def __init__(self, root: Path, rng: random.Random, plays: _Plays, crowd: _Crowd,
+                 quotas: list[int], t0: int, blank_rate: float, start_date: date) -> None:
+        self.rng, self.plays, self.crowd = rng, plays, crowd
+        self.spawner = _Spawner(rng, crowd, quotas, t0)
+        self.t0, self.end = t0, t0 + len(quotas) * _DAY
+        self.blank_rate, self.start_date = blank_rate, start_date
+        self.writer = _LogWriter(root)
+
+    def run(self) -> _RunResult:
+        # Kept as one loop with local names: it is the hot path (about 200k events/s).
+        rnd = self.rng.random
+        log = math.log
+        heappush, heappop, heapreplace = heapq.heappush, heapq.heappop, heapq.heapreplace
+        spawner, crowd, writer, draw_play = self.spawner, self.crowd, self.writer, self.plays.draw
+        transitions = PAGE_TRANSITIONS
+        t0, end, blank_rate = self.t0, self.end, self.blank_rate
+        mp = [f'"method":"{m}","page":"{n}"' for n, m, _, _ in _PAGES]
+        st = [f',"status":{s},"ts":' for _, _, s, _ in _PAGES]
+        gap_mean = [g for _, _, _, g in _PAGES]
+
+        heap: list[tuple[int, int, _Session | None]] = []
+        parked = True
+        if spawner.budget > 0:
+            heap.append((spawner.next_time(t0), 0, None))
+            parked = False
+        chunk: list[str] = []
+        day_end = t0  # end of the day whose file is open
+        first_file = True
+        file_lines = 0
+        written = next_song = matched = blanks = 0
+
+        while heap:
+            t, sid, sess = heap[0]
+            if sess is None:  # the spawner
+                if spawner.budget <= 0:
+                    heappop(heap)
+                    parked = True
+                    continue
+                sess = spawner.spawn()
+                heapreplace(heap, (t, sess.sid, sess))
+                if spawner.budget > 0:
+                    heappush(heap, (spawner.next_time(t), 0, None))
+                else:
+                    parked = True
+                continue
+
+            if t >= day_end:  # the first event of a new UTC date
+                writer.write(chunk)
+                chunk = []
+                day_index = (t - t0) // _DAY
+                day_end = t0 + (day_index + 1) * _DAY
+                writer.open_day(self.start_date + timedelta(days=day_index))
+                file_lines = 0
+                if writer.files > 1:
+                    first_file = False
+
+            phase = sess.phase
+            usr = sess.user
+            page = sess.next_page(rnd)
+            s1 = sess.s1
+            if page == P_SONG:
+                art, song, length, seconds, hit = draw_play(rnd)
+                matched += hit
+                next_song += 1
+                gap = int(seconds + rnd())
+            else:
+                art = song = length = "null"
+                gap = 1 + int(-log(1.0 - rnd()) * gap_mean[page])
+                if page == P_CANCEL:
+                    if crowd.cancels_left > 0 and usr is not None and sess.left >= 2:
+                        crowd.cancels_left -= 1
+                        sess.forced = P_CANCELLED  # the confirmation always follows
+                        gap = 1
+                    else:
+                        page = P_HOME
+                elif page == P_CANCELLED and usr is not None:
+                    s1 = s1.replace('"Logged In"', '"Cancelled"', 1)
+
+            if file_lines and (
+                (first_file and file_lines < 3 and blank_rate > 0.0)
+                or (blank_rate > 0.0 and rnd() < blank_rate)
+            ):
+                chunk.append("")
+                blanks += 1
+            chunk.append(
+                f'{{"artist":{art}{s1}{sess.item}{sess.s2}{length}{sess.s3}{mp[page]}'
+                f"{sess.s4}{song}{st[page]}{t * 1000 + _MS}{sess.s5}"
+            )
+            file_lines += 1
+            written += 1
+            if len(chunk) >= _CHUNK:
+                writer.write(chunk)
+                chunk = []
+            if phase == _IN and usr is not None:
+                usr.seen = True
+            sess.item += 1
+            sess.left -= 1
+
+            ended = False
+            follow = transitions.get(page)
+            if (follow is not None and (usr is not None or not follow.user)
+                    and (follow.phase < 0 or follow.phase == phase)
+                    and (follow.chance >= 1.0 or rnd() < follow.chance)):
+                if follow.effect is not None:
+                    ended = follow.effect(sess, crowd)
+                if follow.then >= 0:
+                    sess.forced = follow.then
+                if follow.gap:
+                    gap = follow.gap
+
+            nt = t + (gap if gap > 0 else 1)
+            if sess.left > 0 and not ended and nt < end:
+                heapreplace(heap, (nt, sid, sess))
+                continue
+            heappop(heap)
+            if sess.left > 0:  # cut off by the last day's end or a cancellation
+                spawner.give_back(sess.left)
+                if parked:
+                    heappush(heap, (spawner.next_time(t), 0, None))
+                    parked = False
+            if usr is not None:
+                crowd.release(usr)
+
+        writer.write(chunk)
+        writer.close()
+        return _RunResult(written, next_song, matched, writer.files, spawner.sessions, blanks)
 
 
 # --------------------------------------------------------------------------- CLI

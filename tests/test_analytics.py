@@ -87,6 +87,27 @@ def test_write_expected_reproduces_the_shipped_file(loaded_duckdb: sa.URL,
     assert list(data["questions"]) == list(analytics.QUESTIONS)
 
 
+def test_write_expected_layout(tmp_path: Path) -> None:
+    """One row per line, an empty answer as ``[]``, non-ASCII text as is; the file reads
+    back as the document it was written from."""
+    params = analytics.Params(3, dt.datetime(2018, 11, 5), None)
+    answers = {"top_songs": analytics.Answer(["title", "plays"], [["Zoë \\/ “x”", 2],
+                                                                  ["B", 1.5]]),
+               "plays_by_hour": analytics.Answer(["hour", "plays"], [])}
+    path = tmp_path / "expected.json"
+    analytics.write_expected(path, params, answers)
+    text = path.read_text(encoding="utf-8")
+    assert text == (
+        '{\n  "parameters": {"limit": 3, "start": "2018-11-05T00:00:00", "end": null},\n'
+        '  "questions": {\n    "top_songs": {\n      "title": "Most played songs",\n'
+        '      "columns": ["title", "plays"],\n      "rows": [\n'
+        '        ["Zoë \\\\/ “x”", 2],\n        ["B", 1.5]\n      ]\n    },\n'
+        '    "plays_by_hour": {\n      "title": "Plays by hour of day (UTC)",\n'
+        '      "columns": ["hour", "plays"],\n      "rows": []\n    }\n  }\n}\n')
+    assert json.loads(text) == analytics.expected_document(params, answers)
+    assert analytics.read_expected(path) == (params, answers)
+
+
 def test_verify_reports_each_difference(loaded_duckdb: sa.URL) -> None:
     _, expected = analytics.read_expected(EXPECTED)
     free_before = dict(expected["users_by_level"].rows)["free"]

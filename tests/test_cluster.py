@@ -17,10 +17,18 @@ import botocore.loaders
 import botocore.session
 import moto.iam.models
 import pytest
-from botocore.exceptions import ClientError
+from botocore.exceptions import (
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+)
+from botocore.stub import Stubber
 from moto import mock_aws
 
 from sparkify_dw import cluster
+from sparkify_dw.aws_errors import describe_aws_error
+from sparkify_dw.cluster import aws as cluster_aws
 from sparkify_dw.config import ENV_CONFIG, ConfigError
 
 PASSWORD = "Pw4Sparkify-q7Zx"
@@ -353,7 +361,7 @@ def test_client_error_is_one_scrubbed_line(aws: None, tmp_path: Path,
                                      "Message": f"quota hit for {PASSWORD} and {secret_key}"}},
                           "CreateCluster")
 
-    monkeypatch.setattr(cluster, "_ensure_role", boom)
+    monkeypatch.setattr(cluster_aws, "ensure_role", boom)
     cfg = write_cfg(tmp_path)
     assert run("create", "--config", str(cfg), "--poll-interval", "0") == cluster.EXIT_AWS
     err = capsys.readouterr().err
@@ -365,6 +373,41 @@ def test_client_error_is_one_scrubbed_line(aws: None, tmp_path: Path,
     err = capsys.readouterr().err
     assert "Traceback" in err
     assert PASSWORD not in err and secret_key not in err
+
+
+@pytest.mark.parametrize("code, start", [
+    ("ExpiredToken", "AWS rejected the credentials"),
+    ("InvalidAccessKeyId", "AWS rejected the credentials"),
+    ("AccessDenied", "not allowed by your IAM permissions"),
+    ("403", "not allowed by your IAM permissions"),
+    ("PermanentRedirect", "the resource is in another region"),
+    ("ThrottlingException", "AWS is throttling the requests"),
+    ("SlowDown", "AWS is throttling the requests"),
+    ("NoSuchEntity", "not found"),
+    ("NoSuchBucket", "not found"),
+    ("ClusterQuotaExceeded", "AWS quota or capacity limit reached"),
+    ("EntityAlreadyExists", "name already taken"),
+    ("SomethingNew", "AWS refused the request"),
+])
+def test_aws_errors_are_grouped_by_what_to_do(code: str, start: str,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s3cr3t-key-value")
+    exc = ClientError({"Error": {"Code": code, "Message": "it\nfailed for s3cr3t-key-value"}},
+                      "GetRole")
+    text = describe_aws_error(exc)
+    assert text.startswith(start) and text.endswith(f": GetRole: {code}: it failed for ***")
+    assert describe_aws_error(exc, service="S3").startswith(
+        "S3 refused the request" if code == "SomethingNew" else start)
+
+
+def test_aws_errors_outside_a_response() -> None:
+    assert describe_aws_error(NoCredentialsError()).startswith("no AWS credentials found")
+    assert describe_aws_error(NoRegionError()).startswith("no AWS region")
+    unreachable = EndpointConnectionError(endpoint_url="https://redshift.example:443")
+    assert describe_aws_error(unreachable) == (
+        "cannot reach https://redshift.example:443: check the region name and your network")
+    assert describe_aws_error(unreachable, endpoint="http://s3.local") == (
+        "cannot reach http://s3.local: check the region name and your network")
 
 
 # ------------------------------------------------ CreateCluster's rules, before any AWS call
@@ -615,31 +658,46 @@ def test_password_never_printed(aws: None, tmp_path: Path,
 # -------------------------------------------------------------------- waiting
 
 
-class FakeRedshift:
-    """Answers describe_clusters with a scripted series of states."""
+NO_ENDPOINT = "available, no endpoint yet"
 
-    def __init__(self, states: list[str | None]) -> None:
-        self.states = states
-        self.calls = 0
 
-    def describe_clusters(self, ClusterIdentifier: str) -> dict[str, Any]:
-        state = self.states[min(self.calls, len(self.states) - 1)]
-        self.calls += 1
+def scripted_redshift(states: list[str | None]) -> tuple[Any, Stubber]:
+    """A real Redshift client whose DescribeClusters answers are ``states`` in turn
+    (None: ClusterNotFound), as the boto3 waiters see them; nothing is sent."""
+    redshift = fast_session(aws_access_key_id="AKIAFAKE", aws_secret_access_key="fake",
+                            region_name=REGION).client("redshift")
+    stub = Stubber(redshift)
+    for state in states:
         if state is None:
-            raise ClientError({"Error": {"Code": "ClusterNotFound", "Message": "gone"}},
-                              "DescribeClusters")
-        endpoint = {"Address": "h.example.com", "Port": 5439} if state == "available" else None
-        return {"Clusters": [{"ClusterStatus": state, "Endpoint": endpoint}]}
+            stub.add_client_error("describe_clusters", "ClusterNotFound", "gone", 404)
+            continue
+        found: dict[str, Any] = {"ClusterIdentifier": "c",
+                                 "ClusterStatus": "available" if state == NO_ENDPOINT else state}
+        if state == "available":
+            found["Endpoint"] = {"Address": "h.example.com", "Port": 5439}
+        stub.add_response("describe_clusters", {"Clusters": [found]})
+    stub.activate()
+    return redshift, stub
 
 
 def test_wait_prints_a_line_per_poll() -> None:
     progress = io.StringIO()
-    fake = FakeRedshift(["creating", "creating", "available"])
+    fake, stub = scripted_redshift(["creating", "creating", "available"])
     found = cluster.wait_for_cluster(fake, "c", poll_interval=0, progress=progress)
     assert found is not None and found["ClusterStatus"] == "available"
     lines = progress.getvalue().splitlines()
     assert lines == ["waiting: cluster c is creating (0s of 1800s)"] * 2 + [
         "cluster c: available after 0s"]
+    stub.assert_no_pending_responses()
+
+
+def test_wait_asks_again_until_the_endpoint_is_assigned() -> None:
+    fake, stub = scripted_redshift(["creating", NO_ENDPOINT, "available"])
+    progress = io.StringIO()
+    found = cluster.wait_for_cluster(fake, "c", poll_interval=0, progress=progress)
+    assert found is not None and found["Endpoint"]["Address"] == "h.example.com"
+    assert "waiting: cluster c has no endpoint yet (0s of 1800s)" in progress.getvalue()
+    stub.assert_no_pending_responses()
 
 
 class Terminal(io.StringIO):
@@ -648,41 +706,87 @@ class Terminal(io.StringIO):
 
 
 def test_wait_spins_on_a_terminal() -> None:
-    now = [0.0]
-
-    def sleep(seconds: float) -> None:
-        now[0] += seconds
-
     screen = Terminal()
-    cluster.wait_for_cluster(FakeRedshift(["creating", "available"]), "c", poll_interval=1,
-                             progress=screen, clock=lambda: now[0], sleep=sleep)
+    fake, _ = scripted_redshift(["creating", "creating", "available"])
+    cluster.wait_for_cluster(fake, "c", poll_interval=0.01, progress=screen)
     text = screen.getvalue()
-    frames = [chunk[0] for chunk in text.split("\r\033[K")[1:-1]]
-    assert frames == ["|", "/", "-", "\\", "|"]  # 1s in 0.25s steps, one redraw each
-    assert text.endswith("\r\033[Kcluster c: available after 1s\n")
-    assert "\n" not in text[:-1]  # everything else redrawn in place
+    assert "waiting: cluster c is creating" in text  # the status line, drawn in place
+    assert "\u280b" in text  # a spinner frame (rich's "dots")
+    # the status line is erased (transient), then the final line written
+    assert text.endswith("\x1b[2Kcluster c: available after 0s\n")
 
 
 def test_wait_times_out_with_a_way_forward() -> None:
+    fake, _ = scripted_redshift(["creating"] * 6)
+    with pytest.raises(cluster.ClusterError, match=r"timed out after 0.05s .*creating.* create"):
+        cluster.wait_for_cluster(fake, "c", timeout=0.05, poll_interval=0.01,
+                                 progress=io.StringIO())
+
+
+def test_wait_stops_at_the_timeout_on_the_clock() -> None:
     now = [0.0]
-    slept: list[float] = []
 
-    def sleep(seconds: float) -> None:
-        slept.append(seconds)
-        now[0] += seconds
+    def clock() -> float:
+        now[0] += 10.0  # every look at the clock is ten seconds later
+        return now[0]
 
-    with pytest.raises(cluster.ClusterError, match=r"timed out after 25s .*creating.* create"):
-        cluster.wait_for_cluster(FakeRedshift(["creating"]), "c", timeout=25, poll_interval=10,
-                                 progress=io.StringIO(), clock=lambda: now[0], sleep=sleep)
-    assert slept == [10, 10, 5]
+    fake, _ = scripted_redshift(["deleting"] * 5)
+    with pytest.raises(cluster.ClusterError, match=r"timed out after 25s .*deleting.* delete"):
+        cluster.wait_for_cluster(fake, "c", until="deleted", timeout=25, poll_interval=0,
+                                 progress=io.StringIO(), clock=clock)
 
 
 def test_wait_for_deletion_and_dead_states() -> None:
-    assert cluster.wait_for_cluster(FakeRedshift(["deleting", None]), "c", until="deleted",
-                                    poll_interval=0, progress=io.StringIO()) is None
+    fake, _ = scripted_redshift(["deleting", None])
+    assert cluster.wait_for_cluster(fake, "c", until="deleted", poll_interval=0,
+                                    progress=io.StringIO()) is None
+    fake, _ = scripted_redshift(["deleting"])
     with pytest.raises(cluster.ClusterError, match="is deleting"):
-        cluster.wait_for_cluster(FakeRedshift(["deleting"]), "c", poll_interval=0,
+        cluster.wait_for_cluster(fake, "c", poll_interval=0, progress=io.StringIO())
+    fake, _ = scripted_redshift(["paused"])
+    with pytest.raises(cluster.ClusterError, match="is paused; it will not become available"):
+        cluster.wait_for_cluster(fake, "c", poll_interval=0, progress=io.StringIO())
+    fake, _ = scripted_redshift(["creating", None])
+    with pytest.raises(cluster.ClusterError, match="disappeared while waiting"):
+        cluster.wait_for_cluster(fake, "c", poll_interval=0, progress=io.StringIO())
+    fake, _ = scripted_redshift(["creating"])
+    with pytest.raises(cluster.ClusterError, match="is creating, not being deleted"):
+        cluster.wait_for_cluster(fake, "c", until="deleted", poll_interval=0,
                                  progress=io.StringIO())
+
+
+def test_wait_reports_other_aws_errors_as_they_came() -> None:
+    fake, stub = scripted_redshift([])
+    stub.add_client_error("describe_clusters", "AccessDenied", "no", 403)
+    with pytest.raises(ClientError) as raised:
+        cluster.wait_for_cluster(fake, "c", poll_interval=0, progress=io.StringIO())
+    assert cluster.describe_aws_error(raised.value).startswith(
+        "not allowed by your IAM permissions: DescribeClusters: AccessDenied")
+
+
+def test_a_new_role_is_waited_for() -> None:
+    """IAM is eventually consistent: create waits (role_exists) until the role shows."""
+    iam = fast_session(aws_access_key_id="AKIAFAKE", aws_secret_access_key="fake",
+                       region_name=REGION).client("iam")
+    stub = Stubber(iam)
+    stub.add_client_error("get_role", "NoSuchEntity", "no", 404)
+    role = {"Path": "/", "RoleName": ROLE, "RoleId": "AROAFAKEFAKEFAKEFAKE",
+            "Arn": f"arn:aws:iam::123456789012:role/{ROLE}", "CreateDate": "2026-01-01"}
+    stub.add_response("create_role", {"Role": role})
+    for _ in range(3):
+        stub.add_client_error("get_role", "NoSuchEntity", "not yet", 404)
+    stub.activate()
+    with pytest.raises(cluster.ClusterError, match="created but IAM does not show it yet"):
+        cluster_aws.ensure_role(iam, ROLE, lambda line: None,
+                                waiter_config={"Delay": 0, "MaxAttempts": 3})
+    stub.assert_no_pending_responses()
+
+
+def test_wait_unregisters_its_hook() -> None:
+    fake, _ = scripted_redshift(["available", "creating"])
+    cluster.wait_for_cluster(fake, "c", poll_interval=0, progress=io.StringIO())
+    assert fake.describe_clusters(ClusterIdentifier="c")["Clusters"][0]["ClusterStatus"] == \
+        "creating"  # no progress line, no ClusterError from a stale hook
 
 
 # ------------------------------------------------------------------ dwh.cfg edits
@@ -700,6 +804,27 @@ def test_update_cfg_inserts_missing_keys_in_place(tmp_path: Path) -> None:
         b"# about S3\r\n[S3]\r\nREGION = us-west-2\r\n\r\n"
         b"[IAM_ROLE]\r\nARN = arn:aws:iam::123456789012:role/r\r\n")
     assert stat.S_IMODE(cfg.stat().st_mode) == 0o640
+
+
+def test_update_cfg_keeps_the_file_style(tmp_path: Path) -> None:
+    cfg = tmp_path / "dwh.cfg"
+    cfg.write_text("# settings\n[CLUSTER]\nDB_NAME=dwh\n\n[IAM_ROLE]\n; set by create\n\n"
+                   "[S3]\nREGION=us-west-2\n\n")
+    cluster.update_cfg(cfg, {("CLUSTER", "HOST"): "h.example.com",
+                             ("IAM_ROLE", "ARN"): "arn:aws:iam::123456789012:role/r",
+                             ("EXTRA", "KEY"): "v"})
+    assert cfg.read_text() == (
+        "# settings\n[CLUSTER]\nDB_NAME=dwh\nHOST=h.example.com\n\n"
+        "[IAM_ROLE]\nARN=arn:aws:iam::123456789012:role/r\n; set by create\n\n"
+        "[S3]\nREGION=us-west-2\n\n[EXTRA]\nKEY=v\n")
+
+
+def test_update_cfg_refuses_a_broken_file(tmp_path: Path) -> None:
+    cfg = tmp_path / "dwh.cfg"
+    cfg.write_text("[CLUSTER]\nHOST=a\nHOST=b\n")
+    with pytest.raises(cluster.ClusterError, match="cannot update"):
+        cluster.update_cfg(cfg, {("CLUSTER", "HOST"): "h.example.com"})
+    assert cfg.read_text() == "[CLUSTER]\nHOST=a\nHOST=b\n"
 
 
 def test_update_cfg_replaces_multiline_value_and_follows_symlink(tmp_path: Path) -> None:

@@ -1,0 +1,55 @@
+"""Create, inspect and delete the Amazon Redshift cluster behind the warehouse.
+
+Why: the Redshift path needs a cluster plus an IAM role that lets ``COPY`` read
+Sparkify's S3 data. Clicking that together in the console is slow, easy to get
+wrong (a database port open to the world) and easy to forget (a cluster left
+running keeps billing). This package makes it three repeatable commands::
+
+    python -m sparkify_dw.cluster create   # role + cluster; writes HOST and ARN into dwh.cfg
+    alembic upgrade head                   # create the schema on the cluster
+    python -m sparkify_dw.load             # COPY the S3 data and fill the star schema
+    python -m sparkify_dw.cluster delete   # final snapshot, then remove cluster and role
+
+``create`` and ``delete`` are idempotent: running them again reports and reuses
+(or skips) what already exists.
+
+The modules: :mod:`.config` reads and checks the dwh.cfg keys (listed there);
+:mod:`.cfgfile` writes HOST and ARN back; :mod:`.aws` creates, finds and deletes
+the role, security group and cluster; :mod:`.waiting` waits for the cluster with
+boto3's waiters; :mod:`.operations` holds ``create``, ``status`` and ``delete``;
+:mod:`.command` is the command line (exit status and error lines described there).
+"""
+
+from ..aws_errors import describe_aws_error
+from .aws import MANAGED_TAG, TRUST_POLICY
+from .cfgfile import update_cfg
+from .command import (
+    EXIT_AWS,
+    EXIT_CONFIG,
+    EXIT_INTERRUPTED,
+    EXIT_NO_CLUSTER,
+    EXIT_OK,
+    build_parser,
+    main,
+)
+from .config import (
+    REDSHIFT_RESERVED_WORDS,
+    RESERVED_NAMES,
+    ClusterError,
+    ProvisionConfig,
+    config_path,
+    ingress_cidr,
+    load_config,
+    scrub,
+    secrets,
+)
+from .operations import ClusterInfo, DeleteResult, create, delete, status
+from .waiting import DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT, wait_for_cluster
+
+__all__ = [
+    "DEFAULT_POLL_INTERVAL", "DEFAULT_TIMEOUT", "EXIT_AWS", "EXIT_CONFIG", "EXIT_INTERRUPTED",
+    "EXIT_NO_CLUSTER", "EXIT_OK", "MANAGED_TAG", "REDSHIFT_RESERVED_WORDS", "RESERVED_NAMES",
+    "TRUST_POLICY", "ClusterError", "ClusterInfo", "DeleteResult", "ProvisionConfig",
+    "build_parser", "config_path", "create", "delete", "describe_aws_error", "ingress_cidr",
+    "load_config", "main", "scrub", "secrets", "status", "update_cfg", "wait_for_cluster",
+]
