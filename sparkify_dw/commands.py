@@ -450,10 +450,19 @@ def load(ctx: click.Context, url: str | None, config_file: str | None, log_data:
                                         vacuum, wait):
             click.echo(statement + "\n")
         return
+    import sqlalchemy as sa
+
+    from sparkify_dw import backends
+
+    backends.for_settings(settings).require_warehouse()
     if not quiet:
         click.echo(f"loading into {settings.display_url}")
-    result = loader.run(settings=settings, steps=steps, max_errors=max_errors, wait=wait,
-                        selection=selection, vacuum=vacuum)
+    engine = settings.create_engine(poolclass=sa.pool.NullPool)
+    try:
+        result = loader.run(engine, settings, steps=steps, max_errors=max_errors, wait=wait,
+                            selection=selection, vacuum=vacuum)
+    finally:
+        engine.dispose()  # nothing of the load stays open (a notebook may read next)
     if not quiet:
         click.echo(result.summary())
 

@@ -79,8 +79,14 @@ class Backend(ABC):
         """Hold the warehouse's load lock while a load runs, waiting up to ``wait`` seconds."""
         return nullcontext()
 
+    def require_warehouse(self) -> None:
+        """Refuse, in one line, a warehouse that can't exist yet (DuckDB: a missing file,
+        which opening would create empty); servers report their own."""
+        return None
+
     def read_engine(self) -> sa.Engine:
         """An engine for commands that only read (history, errors, check, analytics)."""
+        self.require_warehouse()
         return self.settings.create_engine(poolclass=sa.pool.NullPool)
 
     @contextmanager

@@ -96,12 +96,15 @@ class DuckDBBackend(Backend):
                                    f"probably another load; waited {wait:g}s") from None
                 time.sleep(0.2)
 
-    def read_engine(self) -> sa.Engine:
-        # Read-only: readers never take the writer's lock, and a missing file is an error,
-        # not a new empty warehouse.
+    def require_warehouse(self) -> None:
         path = self.settings.url.database
         if path and path != ":memory:" and not Path(path).exists():
             raise ConfigError(f"no warehouse at {path}: create it with `sparkify-dw upgrade`")
+
+    def read_engine(self) -> sa.Engine:
+        # Read-only: readers never take the writer's lock, and a missing file is an error,
+        # not a new empty warehouse.
+        self.require_warehouse()
         return self.settings.create_engine(poolclass=sa.pool.NullPool,
                                            connect_args={"read_only": True})
 
