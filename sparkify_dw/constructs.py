@@ -289,6 +289,7 @@ def _json_lines_duckdb(element: json_lines, compiler: SQLCompiler, **kw: Any) ->
 
 
 NOT_UTF8 = "<not UTF-8>"
+MAX_LINE_BYTES = 2**31 - 1  # DuckDB's read_csv: the longest line it may meet
 
 
 class tsv_records(FunctionElement[Any]):
@@ -307,6 +308,8 @@ class tsv_records(FunctionElement[Any]):
 def _tsv_records_duckdb(element: tsv_records, compiler: SQLCompiler, **kw: Any) -> str:
     return (f"read_csv({_literal(compiler, element.path)}, delim = chr(9), quote = '', "
             "escape = '', header = false, auto_detect = false, "
+            # A record may be one line of any length (the default stops at 2 MB).
+            f"max_line_size = {MAX_LINE_BYTES}, "
             "columns = {'source': 'VARCHAR', 'line_no': 'INTEGER', 'reason': 'VARCHAR', "
             "'body': 'VARCHAR'})")
 

@@ -65,6 +65,9 @@ class LoadResult:
     counts: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
     unplayable: int = 0  # NextSong events that lack a column songplays requires
+    # What the stage step read: the ledger lists its files once the transform built the
+    # star tables from them, in the same transaction.
+    staged_requests: list[StageRequest] = field(default_factory=list, repr=False)
 
     def summary(self) -> str:
         lines = [f"  load      #{self.load_id}"] if self.load_id is not None else []
@@ -148,10 +151,13 @@ def requests(settings: Settings, reader: Reader | None = None,
 
 
 def loaded_files(conn: sa.Connection) -> set[tuple[str, str]]:
-    """The (uri, version) of every file a successful load staged."""
+    """The (uri, version) of every file whose records reached the star tables: staged by a
+    successful load that also ran the transform. (Older ledgers listed the files of
+    stage-only loads too; those don't count.)"""
     f, ld = LOAD_FILES.c, LOADS.c
     rows = conn.execute(sa.select(f.uri, f.version).join_from(
-        LOAD_FILES, LOADS, f.load_id == ld.load_id).where(ld.status == "succeeded"))
+        LOAD_FILES, LOADS, f.load_id == ld.load_id).where(
+        ld.status == "succeeded", ld.steps.contains("transform")))
     return {(uri, version or "") for uri, version in rows}
 
 
@@ -187,7 +193,7 @@ def _stage(conn: sa.Connection, backend: backends.Backend, settings: Settings,
             f"{backend.max_errors}; first at {where}: {first.get('reason', '?')}; "
             f"nothing was loaded (see them with `python -m sparkify_dw.load --errors`)",
             errors)
-    _record_files(conn, backend, result.load_id, reqs)
+    result.staged_requests = list(reqs)
     for statement in backend.after_staging([r.table for r in reqs]):
         conn.execute(statement)
 
@@ -382,7 +388,17 @@ def _run_steps(conn: sa.Connection, backend: backends.Backend, settings: Setting
         else:
             _check(conn, result)
         result.seconds[step] = time.perf_counter() - started
+    _record_staged_files(conn, backend, steps, result)
     log.info("commit")
+
+
+def _record_staged_files(conn: sa.Connection, backend: backends.Backend,
+                         steps: Sequence[str], result: LoadResult) -> None:
+    """List the staged files in the ledger only when the transform ran: a stage-only load
+    leaves them new for ``--incremental``, whose star tables they never reached."""
+    if "transform" in steps and result.staged_requests:
+        assert result.load_id is not None
+        _record_files(conn, backend, result.load_id, result.staged_requests)
 
 
 def _record_load(conn: sa.Connection, settings: Settings, steps: Sequence[str],

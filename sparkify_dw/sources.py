@@ -86,25 +86,108 @@ class Reader:
         if source.startswith("s3://"):
             from sparkify_dw import s3
 
-            return [SourceFile(o.uri, o.size, f"etag:{o.etag}", remote=o)
-                    for o in s3.list_objects(source, what, self.client()) if o.size > 0]
-        files = []
-        for path, size, mtime in scan_files(source, what):
-            uri = os.path.abspath(path)
-            files.append(SourceFile(uri, size, f"mtime:{mtime}", path=uri))
+            files = [SourceFile(o.uri, o.size, f"etag:{o.etag}", remote=o)
+                     for o in s3.list_objects(source, what, self.client()) if o.size > 0]
+        else:
+            files = []
+            for path, size, mtime in scan_files(source, what):
+                uri = os.path.abspath(path)
+                files.append(SourceFile(uri, size, f"mtime:{mtime}", path=uri))
+        for f in files:
+            _check_uri_length(f.uri, what)
         return files
 
     def open(self, f: SourceFile, what: str = "source") -> BinaryIO:
+        """The listed file itself, by its exact path (no pattern expansion). A file that
+        vanished or changed since it was listed is a :class:`SourceError`, never skipped:
+        the ledger must not record content that wasn't read."""
         if f.path is not None:
-            return open(f.path, "rb")
+            try:
+                stream = open(f.path, "rb")  # noqa: SIM115  (returned to the caller)
+            except FileNotFoundError:
+                raise SourceError(f"{what}: {f.uri}: vanished after it was listed") from None
+            except OSError as exc:
+                raise SourceError(f"{what}: {f.uri}: cannot read: "
+                                  f"{exc.strerror or exc}") from None
+            try:
+                _check_unchanged(f, os.fstat(stream.fileno()), what)
+            except SourceError:
+                stream.close()
+                raise
+            return _VerifiedFile(stream, f, what)  # type: ignore[return-value]
         from sparkify_dw import s3
 
         return s3.open_object(f.remote, self.client(), what=what)
+
+    def verify(self, f: SourceFile, what: str = "source") -> None:
+        """Raise :class:`SourceError` unless the local file ``f`` is still as listed (after
+        an engine read it by its path)."""
+        if f.path is None:
+            return
+        try:
+            stat = os.stat(f.path)
+        except FileNotFoundError:
+            raise SourceError(f"{what}: {f.uri}: vanished after it was listed") from None
+        except OSError as exc:
+            raise SourceError(f"{what}: {f.uri}: cannot read: {exc.strerror or exc}") from None
+        _check_unchanged(f, stat, what)
 
     def read_text(self, uri: str, what: str) -> str:
         from sparkify_dw import s3
 
         return s3.read_text(uri, self.client(), what=what)
+
+
+MAX_URI_BYTES = 1024  # load_files.uri and load_errors.source: VARCHAR(1024), bytes on Redshift
+
+
+def _check_uri_length(uri: str, what: str) -> None:
+    size = len(uri.encode("utf-8", "surrogateescape"))
+    if size > MAX_URI_BYTES:
+        raise SourceError(f"{what}: {uri[:80]}…: the path is {size:,} bytes long; the ledger "
+                          f"keeps paths up to {MAX_URI_BYTES:,}")
+
+
+def _check_unchanged(f: SourceFile, stat: os.stat_result, what: str) -> None:
+    if not S_ISREG(stat.st_mode):
+        raise SourceError(f"{what}: {f.uri}: no longer a regular file")
+    version = f"mtime:{stat.st_mtime_ns}"
+    if stat.st_size != f.size or version != f.version:
+        raise SourceError(f"{what}: {f.uri}: changed after it was listed "
+                          f"({f.size:,} bytes listed, {stat.st_size:,} now); load again")
+
+
+class _VerifiedFile:
+    """A local file that checks, when closed, that it was not changed while being read."""
+
+    def __init__(self, stream: BinaryIO, f: SourceFile, what: str) -> None:
+        self._stream, self._file, self._what = stream, f, what
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._stream)
+
+    def read(self, size: int = -1) -> bytes:
+        return self._stream.read(size)
+
+    def readline(self, size: int = -1) -> bytes:
+        return self._stream.readline(size)
+
+    def close(self) -> None:
+        if self._stream.closed:
+            return
+        try:
+            _check_unchanged(self._file, os.fstat(self._stream.fileno()), self._what)
+        finally:
+            self._stream.close()
+
+    def __enter__(self) -> _VerifiedFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is None:
+            self.close()
+        else:  # already failing: don't mask the error with the check's
+            self._stream.close()
 
 
 def list_files(source: str, what: str = "source") -> list[Path]:
@@ -118,7 +201,8 @@ Scanned = tuple[str, int, int]  # path, size, mtime in ns: compact, sources may 
 def scan_files(source: str, what: str = "source") -> list[Scanned]:
     """:func:`list_files` with each file's size and mtime, from one ``stat``."""
     text = _local(source)
-    if any(ch in text for ch in "*?["):
+    # A pattern, unless a file or directory has that very name.
+    if any(ch in text for ch in "*?[") and not os.path.lexists(text):
         root = Path(text.split("*")[0].split("?")[0].split("[")[0]).parent
         candidates = [Path(p) for p in glob.glob(text, recursive=True)]
         files = [_scanned(str(p), p.stat()) for p in candidates

@@ -37,6 +37,22 @@ SMALL_FILE_BYTES = 32 * 1024  # below this, Python frames faster than DuckDB ope
 _UNSPLITTABLE = "malformed JSON"  # the fast path's verdict on a line that is not JSON alone
 
 
+# DuckDB expands these in any path it is given, even in a list of paths: e[1].json would
+# read e1.json. Such files are read by Python, by their exact path.
+_PATTERN_CHARS = frozenset("*?[")
+
+
+def _by_engine(f: SourceFile) -> bool:
+    """Whether DuckDB reads ``f`` itself: a big local file whose path is not a pattern."""
+    return (f.path is not None and f.size >= SMALL_FILE_BYTES
+            and not _PATTERN_CHARS.intersection(f.path))
+
+
+def _split(files: list[SourceFile]) -> tuple[list[SourceFile], list[SourceFile]]:
+    """(files DuckDB reads, files Python frames)."""
+    return [f for f in files if _by_engine(f)], [f for f in files if not _by_engine(f)]
+
+
 def _batches(files: list[SourceFile]) -> Iterator[list[SourceFile]]:
     batch: list[SourceFile] = []
     size = 0
@@ -111,10 +127,9 @@ class DuckDBBackend(Backend):
               first_error_no: int, progress: Progress) -> StageCounts:
         files = list(request.files)
         # Big local files go to DuckDB's reader; small ones (DuckDB opens a file in about
-        # a millisecond: 385k song files would take minutes) and S3 objects are framed by
-        # Python into one temporary file per batch.
-        big = [f for f in files if f.path is not None and f.size >= SMALL_FILE_BYTES]
-        small = [f for f in files if f.path is None or f.size < SMALL_FILE_BYTES]
+        # a millisecond: 385k song files would take minutes), S3 objects and paths DuckDB
+        # would take for patterns are framed by Python into one temporary file per batch.
+        big, small = _split(files)
         checked = checked_table(request)
         counts = StageCounts()
         done = 0
@@ -122,7 +137,11 @@ class DuckDBBackend(Backend):
                             *((False, b) for b in _batches(small))]:
             checked.create(conn)
             if fast:
+                for f in batch:  # a clear line for a file gone since the listing
+                    self.reader.verify(f, request.what)
                 conn.execute(_fast(request, checked, batch))
+                for f in batch:  # and DuckDB read what was listed, not a newer version
+                    self.reader.verify(f, request.what)
                 self._frame_again(conn, request, checked, batch)
             else:
                 self._frame(conn, request, checked, batch)
@@ -173,8 +192,8 @@ class DuckDBBackend(Backend):
     def stage_statements(self, request: StageRequest, dialect: sa.Dialect) -> Iterator[str]:
         files = list(request.files)
         checked = checked_table(request)
-        big = [f for f in files if f.path is not None and f.size >= SMALL_FILE_BYTES]
-        small = len(files) - len(big)
+        big, framed = _split(files)
+        small = len(framed)
         for batch in _batches(big):
             yield self.compile(sa.schema.CreateTable(checked), dialect)
             yield self.compile(_fast(request, checked, batch), dialect)
