@@ -20,7 +20,7 @@ from typing import BinaryIO, TextIO
 import sqlalchemy as sa
 
 from sparkify_dw.backends import Backend, LockBusy, Progress, StageCounts
-from sparkify_dw.constructs import csv_rows, json_lines, tsv_records
+from sparkify_dw.constructs import csv_rows, json_lines, suspect_record, tsv_records
 from sparkify_dw.models import LOAD_FILES
 from sparkify_dw.sources import SourceFile, iter_records
 from sparkify_dw.staging import (
@@ -69,7 +69,11 @@ def _batches(files: list[SourceFile]) -> Iterator[list[SourceFile]]:
 def _fast(request: StageRequest, checked: sa.Table, files: list[SourceFile]) -> sa.Insert:
     lines = json_lines([f.uri for f in files]).table_valued(
         "source", "line_no", "body").alias("lines")
-    records = sa.select(lines.c.source, lines.c.line_no, sa.null().label("reason"),
+    # A suspect line (what DuckDB reads leniently, e.g. NaN or a trailing comma) sends its
+    # file to Python's framing, as a line that isn't JSON on its own does.
+    reason = sa.case((suspect_record(lines.c.body), sa.literal(_UNSPLITTABLE, sa.Text)),
+                     else_=sa.null())
+    records = sa.select(lines.c.source, lines.c.line_no, reason.label("reason"),
                         lines.c.body).subquery("records")
     return fill_checked(request, checked, records, records.c.body)
 
