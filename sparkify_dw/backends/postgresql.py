@@ -139,9 +139,14 @@ class PostgreSQLBackend(Backend):
             yield
         finally:
             if not conn.closed and not conn.invalidated:
-                conn.rollback()
-                conn.execute(sa.select(sa.func.pg_advisory_unlock(LOCK_KEY)))
-                conn.commit()
+                try:
+                    conn.rollback()
+                    conn.execute(sa.select(sa.func.pg_advisory_unlock(LOCK_KEY)))
+                    conn.commit()
+                except sa.exc.DBAPIError as exc:
+                    # A lost connection took the lock with it; the load's own error (already
+                    # on its way) is the one to report.
+                    log.warning("could not release the load lock: %s", one_line(exc))
 
     def maintenance(self, tables: Sequence[sa.Table], *, vacuum: bool = False
                     ) -> list[TableMaintenance]:
