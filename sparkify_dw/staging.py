@@ -77,7 +77,9 @@ def checked_table(request: StageRequest) -> sa.Table:
 
 
 def blank_as_null(text: ColumnElement[Any]) -> ColumnElement[Any]:
-    return sa.case((sa.func.trim(text) == "", sa.null()), else_=text)
+    # Blank is ASCII spaces only, spelled out: DuckDB's trim() alone also strips Unicode
+    # spaces (U+00A0, U+3000), PostgreSQL's doesn't.
+    return sa.case((sa.func.trim(text, " ") == "", sa.null()), else_=text)
 
 
 def _field_name(path: JsonPath) -> str:
@@ -135,7 +137,8 @@ def checked_select(request: StageRequest, records: sa.FromClause,
     problems: list[tuple[ColumnElement[bool], ColumnElement[Any]]] = [
         (tv.pre_reason.is_not(None), tv.pre_reason),
         (tv.malformed, _lit("malformed JSON")),
-        (sa.func.substr(sa.func.ltrim(tv.body), 1, 1) != "{", _lit("not a JSON object")),
+        (sa.func.substr(sa.func.ltrim(tv.body, " \t\r\n"), 1, 1) != "{",
+         _lit("not a JSON object")),
         (tv.twice, _lit("a key appears twice, so its value is ambiguous")),
     ]
     values: dict[str, ColumnElement[Any]] = {}
