@@ -219,3 +219,27 @@ def test_long_lines_on_duckdbs_careful_path(duckdb_url: sa.URL, tmp_path: Path) 
     status, _out, err = cli(duckdb_url, "--log-data", str(logs), "--steps", "stage")
     assert status == 0, err
     assert len(table_rows(duckdb_url, "staging_events")) == 2
+
+
+def test_disk_full_is_one_line(pg_url: sa.URL, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server that runs out of disk mid-COPY (SQLSTATE 53100): not bad input, so no
+    second try through Python's framing; one line naming the step."""
+    import psycopg
+
+    from sparkify_dw import schema
+    from sparkify_dw.backends import postgresql
+
+    schema.upgrade(pg_url)
+    calls: list[bool] = []
+
+    def copy_on_a_full_disk(self: Any, cursor: Any, *args: Any, careful: bool) -> None:
+        calls.append(careful)
+        raise psycopg.errors.DiskFull('could not extend file "base/1/2": No space left on '
+                                      "device")
+
+    monkeypatch.setattr(postgresql.PostgreSQLBackend, "_copy", copy_on_a_full_disk)
+    status, _, err = cli(pg_url)
+    assert status == 1 and err.count("\n") == 1 and "Traceback" not in err
+    assert err.startswith('error: stage staging_events: could not extend file "base/1/2"'), err
+    assert calls == [False]
+    assert [r[1] for r in ledger(pg_url)] == ["failed"]
