@@ -380,19 +380,27 @@ def run(
                     raise exc from caught
                 raise
             if pending:  # arrived while committing: the load stands, the rest is skipped
-                result.interrupted = pending[0]
-                log.warning("%s arrived as the load committed: load #%s succeeded; "
-                            "maintenance skipped", signal.Signals(pending[0]).name,
-                            result.load_id)
-                return result
-            maintenance = backend.maintenance(_changed(result), vacuum=vacuum)
-            if maintenance:
-                started = time.perf_counter()
-                # Outside a transaction block: Redshift's VACUUM refuses to run in one.
-                auto = conn.execution_options(isolation_level="AUTOCOMMIT")
-                for statement in maintenance:
-                    auto.execute(statement)
-                result.seconds["analyze"] = time.perf_counter() - started
+                return _interrupted_after_commit(result, pending[0])
+            try:
+                maintenance = backend.maintenance(_changed(result), vacuum=vacuum)
+                if maintenance:
+                    started = time.perf_counter()
+                    # Outside a transaction block: Redshift's VACUUM refuses to run in one.
+                    auto = conn.execution_options(isolation_level="AUTOCOMMIT")
+                    for statement in maintenance:
+                        auto.execute(statement)
+                    result.seconds["analyze"] = time.perf_counter() - started
+            except Interrupted as exc:
+                return _interrupted_after_commit(result, exc.signum)
+    return result
+
+
+def _interrupted_after_commit(result: LoadResult, signum: int) -> LoadResult:
+    """A signal after the commit: the load stands (the ledger says succeeded) and what was
+    left (ANALYZE) is skipped; the command still exits 128 + the signal."""
+    result.interrupted = signum
+    log.warning("%s arrived after load #%s committed: the load succeeded; maintenance "
+                "skipped", signal.Signals(signum).name, result.load_id)
     return result
 
 
@@ -671,7 +679,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
         if result.interrupted is not None:
             name = signal.Signals(result.interrupted).name
             print(f"interrupted: {name} arrived as load #{result.load_id} committed; the "
-                  "load succeeded", file=err)
+                  "load succeeded", file=err)  # not a failure: the ledger says succeeded
             return 128 + result.interrupted
         return 0
     except Interrupted as exc:

@@ -243,3 +243,21 @@ def test_disk_full_is_one_line(pg_url: sa.URL, monkeypatch: pytest.MonkeyPatch) 
     assert err.startswith('error: stage staging_events: could not extend file "base/1/2"'), err
     assert calls == [False]
     assert [r[1] for r in ledger(pg_url)] == ["failed"]
+
+
+def test_a_signal_during_analyze_after_the_commit(pg_url: sa.URL,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    from sparkify_dw import schema
+    from sparkify_dw.backends import postgresql
+
+    schema.upgrade(pg_url)
+    real = postgresql.PostgreSQLBackend.maintenance
+
+    def maintenance_then_signal(self: Any, *args: Any, **kw: Any) -> Any:
+        os.kill(os.getpid(), signal.SIGINT)
+        return real(self, *args, **kw)
+
+    monkeypatch.setattr(postgresql.PostgreSQLBackend, "maintenance", maintenance_then_signal)
+    status, _out, err = cli(pg_url)
+    assert status == 130 and err.startswith("interrupted: SIGINT arrived as load #1 committed")
+    assert [(r[0], r[1]) for r in ledger(pg_url)] == [(1, "succeeded")]
