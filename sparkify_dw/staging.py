@@ -3,10 +3,18 @@ JSON in SQL.
 
 Redshift's COPY does this itself; DuckDB and PostgreSQL run the same expressions, built
 here once, so the backends stage the same rows and reject the same records. The rules
-are COPY's with BLANKSASNULL and EMPTYASNULL: an empty or blank string is NULL, then the
-text is cast to the column's type. A record that fails (not JSON, not an object, a value
-of the wrong type or too long for its column) is kept with its reason for ``load_errors``,
-as Redshift keeps ``stl_load_errors``; it never stops the statement.
+are COPY's with BLANKSASNULL and EMPTYASNULL: an empty or blank (ASCII spaces) string is
+NULL, then the text is cast to the column's type by value
+(:class:`~sparkify_dw.constructs.strict_cast`). A record that fails (not JSON, not an
+object, a key twice, an array or object where a value belongs, a value of the wrong kind
+or type or too many UTF-8 bytes for its column, or what the star tables can't take) is
+kept with its reason for ``load_errors``, as Redshift keeps ``stl_load_errors``; it never
+stops the statement. The rule: a record that stages always transforms.
+
+What one engine parses and another refuses (NaN, trailing commas, ``\\u0000``, lone
+surrogates, huge exponents, deep nesting) is decided before SQL sees it, by Python's
+framing (:func:`sparkify_dw.sources.record_fault`); the fast paths hand it every record
+:class:`~sparkify_dw.constructs.suspect_record` flags.
 
 A backend provides the records (``source``, ``line_no``, ``reason``, ``body``) and the
 parsed document; :func:`checked_select` classifies them into a temporary table, then

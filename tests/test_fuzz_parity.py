@@ -190,6 +190,11 @@ def _spelled(mantissa: str, exponent: int, e: str) -> str:
     return f"{mantissa}{e}{exponent:+d}" if exponent < 0 or e == "E" else f"{mantissa}{e}{exponent}"
 
 
+def _nest(kids: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(st.lists(kids, max_size=3),
+                     st.dictionaries(st.text(max_size=3), kids, max_size=3))
+
+
 NUMBERS = st.one_of(
     st.integers(-(2**70), 2**70).map(str),
     st.floats(allow_nan=False, allow_infinity=False).map(repr),
@@ -222,8 +227,7 @@ OTHERS = st.one_of(
                      "NaN", "Infinity", "-Infinity", "nan", "[1,]", '{"a": 1,}',
                      "[" * 600 + "]" * 600, "[" * 1100 + "]" * 1100, "[" * 300 + "]" * 300]),
     st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
-                 lambda kids: st.lists(kids, max_size=3) | st.dictionaries(
-                     st.text(max_size=3), kids, max_size=3), max_leaves=6).map(_dump),
+                 _nest, max_leaves=6).map(_dump),
 )
 VALUES = st.one_of(NUMBERS, STRINGS, OTHERS)
 TS = st.one_of(
