@@ -307,40 +307,40 @@ def _byte_length_postgresql(element: byte_length, compiler: SQLCompiler, **kw: A
     return f"octet_length({compiler.process(element.clauses, **kw)})"
 
 
-# --- what kind of JSON value sits at each path -----------------------------------------------
+# --- what kind of JSON value sits at a path ------------------------------------------------
 
 
-class json_kinds(FunctionElement[Any]):
-    """The JSON type at several paths of one document, as an array of text (1-based):
-    'string', 'number', 'boolean', 'null', 'array', 'object', or NULL when missing."""
+class json_kind(FunctionElement[str]):
+    """The JSON type at a path of a document: 'string', 'number', 'boolean', 'null',
+    'array', 'object' (NULL when missing). Used where the text alone can't tell, so only
+    for the few values that could be something other than a string."""
 
-    type = ARRAY(String())
+    type = String()
     inherit_cache = False
-    name = "json_kinds"
+    name = "json_kind"
 
-    def __init__(self, document: ColumnElement[Any], paths: Sequence[Sequence[str | int]]) -> None:
+    def __init__(self, document: ColumnElement[Any], path: Sequence[str | int]) -> None:
         super().__init__(document)
-        self.paths = [tuple(p) for p in paths]
+        self.path = tuple(path)
 
 
-@compiles(json_kinds, "duckdb")
-def _json_kinds_duckdb(element: json_kinds, compiler: SQLCompiler, **kw: Any) -> str:
+@compiles(json_kind, "duckdb")
+def _json_kind_duckdb(element: json_kind, compiler: SQLCompiler, **kw: Any) -> str:
     doc = compiler.process(element.clauses, **kw)
-    paths = ", ".join(_literal(compiler, _duckdb_path(p)) for p in element.paths)
-    kind = ("CASE WHEN k IS NULL THEN NULL WHEN k = 'VARCHAR' THEN 'string' "
-            "WHEN k IN ('ARRAY', 'OBJECT', 'BOOLEAN', 'NULL') THEN lower(k) ELSE 'number' END")
-    return f"list_transform(try(json_type({doc}, [{paths}])), lambda k: {kind})"
+    path = _literal(compiler, _duckdb_path(element.path))
+    return (f"CASE try(json_type({doc}, {path})) WHEN 'VARCHAR' THEN 'string' "
+            "WHEN 'ARRAY' THEN 'array' WHEN 'OBJECT' THEN 'object' WHEN 'BOOLEAN' THEN "
+            "'boolean' WHEN 'NULL' THEN 'null' ELSE 'number' END")
 
 
-@compiles(json_kinds, "postgresql")
-def _json_kinds_postgresql(element: json_kinds, compiler: SQLCompiler, **kw: Any) -> str:
+@compiles(json_kind, "postgresql")
+def _json_kind_postgresql(element: json_kind, compiler: SQLCompiler, **kw: Any) -> str:
     doc = compiler.process(element.clauses, **kw)
-    items = []
-    for path in element.paths:
-        steps = ",".join('"' + str(s).replace("\\", "\\\\").replace('"', '\\"') + '"'
-                         for s in path)
-        items.append(f"jsonb_typeof({doc} #> {_literal(compiler, '{' + steps + '}')})")
-    return f"ARRAY[{', '.join(items)}]::text[]"
+    if len(element.path) == 1 and isinstance(element.path[0], str):
+        return f"jsonb_typeof({doc} -> {_literal(compiler, element.path[0])})"
+    steps = ",".join('"' + str(s).replace("\\", "\\\\").replace('"', '\\"') + '"'
+                     for s in element.path)
+    return f"jsonb_typeof({doc} #> {_literal(compiler, '{' + steps + '}')})"
 
 
 # --- records both engines must see alike ---------------------------------------------------
@@ -371,13 +371,11 @@ def _duplicate_keys_duckdb(element: duplicate_keys, compiler: SQLCompiler, **kw:
 def _duplicate_keys_postgresql(element: duplicate_keys, compiler: SQLCompiler,
                                **kw: Any) -> str:
     text, doc = (compiler.process(c, **kw) for c in element.clauses)
-    # jsonb keeps one value per key: count the keys of the text as json, which keeps all.
-    # Only the rare record with a key's name twice in its text pays for the second parse.
+    # jsonb keeps one value per key: list the keys of the text as json, which keeps all.
     # Nested CASE: the text is parsed as json only once jsonb has read it as an object.
     return (f"CASE WHEN jsonb_typeof({doc}) = 'object' THEN CASE WHEN "
-            f"(SELECT count(*) FROM jsonb_object_keys({doc})) < "
-            f"(SELECT count(*) FROM json_object_keys(CAST({text} AS json))) "
-            "THEN true ELSE false END ELSE false END")
+            f"(SELECT count(*) - count(DISTINCT k) FROM json_object_keys(CAST({text} AS json)) "
+            "AS keys (k)) > 0 THEN true ELSE false END ELSE false END")
 
 
 class suspect_record(FunctionElement[bool]):
@@ -394,33 +392,28 @@ class suspect_record(FunctionElement[bool]):
         super().__init__(text)
 
 
-# Each a superset of what record_fault rejects (PostgreSQL's regexes allow {n} up to 255).
-SUSPECT_PATTERNS = (
-    r"[:,\[][ \t\r\n]*[-+]?([nN][aA][nN]|[iI][nN][fF])",  # NaN, Infinity, inf
-    r",[ \t\r\n]*[]}]",  # a trailing comma
-    r"\\u(0000|[dD][89a-fA-F])",  # \u0000, surrogates
-    r"[0-9.][eE][+-]?0*[1-9][0-9]{3,}([^0-9A-Za-z_]|$)",  # an exponent of 4 digits or more
-    r"[0-9.]{250}",  # a very long number
-)
-SUSPECT_BRACKETS = 400  # this many [ and { may nest too deep
+# A superset of what record_fault rejects, as one pattern (one pass over the text): NaN,
+# Infinity, inf; a trailing comma; \\u0000 and surrogate escapes; an exponent of 4 digits
+# or more. A number over 1,000 characters or nesting deeper than 512 needs a longer record.
+SUSPECT_PATTERN = (r"[:,\[][ \t\r\n]*[-+]?([nN][aA][nN]|[iI][nN][fF])"
+                   r"|,[ \t\r\n]*[]}]"
+                   r"|\\u(0000|[dD][89a-fA-F])"
+                   r"|[0-9.][eE][+-]?0*[1-9][0-9]{3,}([^0-9A-Za-z_]|$)")
+SUSPECT_CHARS = 1000  # a longer record may hold a huge number or deep nesting
 
 
 @compiles(suspect_record, "duckdb")
 def _suspect_duckdb(element: suspect_record, compiler: SQLCompiler, **kw: Any) -> str:
     text = compiler.process(element.clauses, **kw)
-    tests = [f"regexp_matches({text}, {_literal(compiler, p)})" for p in SUSPECT_PATTERNS]
-    tests.append(f"length({text}) - length(regexp_replace({text}, '[\\[{{]', '', 'g')) "
-                 f">= {SUSPECT_BRACKETS}")
-    return "(" + " OR ".join(tests) + ")"
+    return (f"(length({text}) > {SUSPECT_CHARS} OR "
+            f"regexp_matches({text}, {_literal(compiler, SUSPECT_PATTERN)}))")
 
 
 @compiles(suspect_record, "postgresql")
 def _suspect_postgresql(element: suspect_record, compiler: SQLCompiler, **kw: Any) -> str:
     text = compiler.process(element.clauses, **kw)
-    tests = [f"{text} ~ {_literal(compiler, p)}" for p in SUSPECT_PATTERNS]
-    tests.append(f"char_length({text}) - char_length(translate({text}, '[{{', '')) "
-                 f">= {SUSPECT_BRACKETS}")
-    return "(" + " OR ".join(tests) + ")"
+    return (f"(char_length({text}) > {SUSPECT_CHARS} OR "
+            f"{text} ~ {_literal(compiler, SUSPECT_PATTERN)})")
 
 
 # --- staging readers ----------------------------------------------------------------------

@@ -35,7 +35,7 @@ from sparkify_dw.constructs import (
     byte_length,
     duplicate_keys,
     json_fields,
-    json_kinds,
+    json_kind,
     strict_cast,
 )
 from sparkify_dw.models import LOAD_ERRORS, RAW_TEXT_CHARS, STAGING_EVENTS, STAGING_SONGS
@@ -124,16 +124,15 @@ def checked_select(request: StageRequest, records: sa.FromClause,
     paths = [p for _, p in pairs]
     r = records.c
     fields = stage(sa.select(
-        r.source, r.line_no, r.reason.label("pre_reason"), r.body,
+        r.source, r.line_no, r.reason.label("pre_reason"), r.body, document.label("doc"),
         json_fields(document, paths).label("f"),
-        json_kinds(document, paths).label("k"),
         duplicate_keys(r.body, document).label("twice"),
     ), "fields")
     texts = [blank_as_null(fields.c.f[i + 1]).label(f"t{i}") for i in range(len(pairs))]
-    kinds = [fields.c.k[i + 1].label(f"k{i}") for i in range(len(pairs))]
     textual = stage(sa.select(fields.c.source, fields.c.line_no, fields.c.pre_reason,
-                              fields.c.body, (fields.c.f.is_(None)).label("malformed"),
-                              fields.c.twice, *texts, *kinds), "texts")
+                              fields.c.body, fields.c.doc,
+                              (fields.c.f.is_(None)).label("malformed"),
+                              fields.c.twice, *texts), "texts")
 
     # Each typed value once, in its own stage: the verdict and the row both read it.
     casts = [strict_cast(textual.c[f"t{i}"], column.type).label(f"v{i}")
@@ -151,14 +150,17 @@ def checked_select(request: StageRequest, records: sa.FromClause,
     ]
     values: dict[str, ColumnElement[Any]] = {}
     for i, (column, path) in enumerate(pairs):
-        text, kind = tv[f"t{i}"], tv[f"k{i}"]
+        text = tv[f"t{i}"]
+        kind = json_kind(tv.doc, path)  # computed only where a CASE below needs it
         name = _field_name(path)
-        problems.append((kind.in_(["array", "object"]),
-                         _lit(f"{name}: a JSON ") + kind + _lit(", not a single value")))
         if isinstance(column.type, sa.String):
             value: ColumnElement[Any] = text
-            # Only strings are text: a number's spelling differs between engines.
-            problems.append((sa.and_(text.is_not(None), kind != "string"),
+            # Only strings are text: a number's spelling differs between engines. A value
+            # that isn't a string reads as a number, true, false, [… or {…
+            maybe = sa.or_(text.in_(["true", "false"]),
+                           sa.func.substr(text, 1, 1).in_(list("-0123456789[{")))
+            problems.append((sa.case((sa.and_(text.is_not(None), maybe), kind != "string"),
+                                     else_=sa.false()),
                              _lit(f"{name}: a JSON ") + kind + _lit(", not a string")))
             if column.type.length:
                 problems.append((byte_length(text) > column.type.length,
@@ -168,11 +170,14 @@ def checked_select(request: StageRequest, records: sa.FromClause,
             value = tv[f"v{i}"]
             type_name = type(column.type).__name__.lower()
             shown = sa.case(
-                (kind == "number", _lit("a number out of range" + (
-                    "" if isinstance(column.type, sa.Double) else " or not whole"))),
-                else_=sa.func.substr(text, 1, SHOWN_VALUE_CHARS))
-            problems.append((sa.and_(text.is_not(None), value.is_(None)),
-                             _lit(f"{name}: not a valid {type_name}: ") + shown))
+                (kind.in_(["array", "object"]),
+                 _lit(f"{name}: a JSON ") + kind + _lit(", not a single value")),
+                (kind == "number", _lit(f"{name}: not a valid {type_name}: a number out of "
+                                        "range" + ("" if isinstance(column.type, sa.Double)
+                                                   else " or not whole"))),
+                else_=_lit(f"{name}: not a valid {type_name}: ")
+                + sa.func.substr(text, 1, SHOWN_VALUE_CHARS))
+            problems.append((sa.and_(text.is_not(None), value.is_(None)), shown))
         values[column.name] = value
         typed.append(value.label(column.name))
     problems += _star_problems(request, values)
