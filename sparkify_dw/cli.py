@@ -9,7 +9,7 @@ import sys
 import traceback
 from typing import TextIO
 
-from sparkify_dw.config import Settings, one_line
+from sparkify_dw.config import Settings, env_secrets, mask, one_line
 
 # AWS and HTTP libraries log request headers (session tokens) at DEBUG: never shown.
 _NOISY = ("botocore", "boto3", "s3transfer", "urllib3")
@@ -56,7 +56,8 @@ def report_error(exc: BaseException, settings: Settings | None, err: TextIO, *,
         return
 
     def masked(text: str) -> str:
-        return settings.mask(text) if settings is not None else text
+        # Before the settings are resolved, the environment's AWS secrets are still secret.
+        return settings.mask(text) if settings is not None else mask(text, env_secrets())
 
     if verbose:
         print(masked(traceback.format_exc()), file=err)

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote, quote_plus
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
@@ -65,31 +66,66 @@ class Settings:
 
     @property
     def display_url(self) -> str:
-        return self.url.render_as_string(hide_password=True)
+        return self.mask(self.url.render_as_string(hide_password=True))
 
     @property
     def backend(self) -> str:
         return self.url.get_backend_name()
 
     def secrets(self) -> list[str]:
-        """Values that must never be printed (used to scrub messages)."""
-        found = [self.url.password] if self.url.password else []
-        for name in ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
-            value = os.environ.get(name)
-            if value:
-                found.append(value)
-        return [str(s) for s in found if s]
+        """Values that must never be printed (used to scrub messages): the URL's password
+        wherever it sits (user info, a ``?password=`` query, libpq ``options``) and the AWS
+        credentials in the environment."""
+        return url_secrets(self.url) + env_secrets()
 
     def mask(self, text: str) -> str:
         """``text`` with every secret replaced by ``***``."""
-        for secret in self.secrets():
-            text = text.replace(secret, "***")
-        return text
+        return mask(text, self.secrets())
 
     def create_engine(self, **kwargs: object) -> sa.Engine:
         from sparkify_dw.engines import create_engine
 
         return create_engine(self.url, **kwargs)
+
+
+# Environment variables whose values are credentials (the AWS chain reads all three).
+SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+# URL query keys whose values are passwords, whatever the driver calls them.
+_SECRET_QUERY = re.compile(r"(ssl)?pass(word|wd|phrase)?|pwd|secret|token|.*_secret(_key)?",
+                           re.IGNORECASE)
+# Inside a value such as libpq's ``options=-c password=…``: the text after the key.
+_SECRET_IN_VALUE = re.compile(r"(?:pass(?:word|wd)?|pwd|secret|token)\s*[=:]\s*([^\s&]+)",
+                              re.IGNORECASE)
+
+
+def env_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
+    """The AWS credential values set in the environment."""
+    env = os.environ if environ is None else environ
+    return [env[name] for name in SECRET_ENV if env.get(name)]
+
+
+def url_secrets(url: URL) -> list[str]:
+    """Every password a URL carries: user info, password-like query keys, and
+    ``key=value`` passwords inside other query values (libpq ``options``)."""
+    found: list[str] = [str(url.password)] if url.password else []
+    for key, value in url.query.items():
+        values = [value] if isinstance(value, str) else list(value)
+        for item in values:
+            if _SECRET_QUERY.fullmatch(key):
+                found.append(item)
+            else:
+                found += _SECRET_IN_VALUE.findall(item)
+    # Printed URLs escape the values: mask their escaped spellings too.
+    escaped = [quote_plus(s) for s in found] + [quote(s, safe="") for s in found]
+    return sorted({s for s in found + escaped if s}, key=len, reverse=True)
+
+
+def mask(text: str, secrets: list[str]) -> str:
+    """``text`` with each of ``secrets`` replaced by ``***`` (longest first)."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret:
+            text = text.replace(secret, "***")
+    return text
 
 
 @contextmanager

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Interval, String, func, literal_column
+from sqlalchemy import Boolean, Integer, Interval, String, func, literal_column
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.schema import Column, CreateColumn, CreateTable, DropTable, Table
 from sqlalchemy.sql import ClauseElement, ColumnElement, Executable
@@ -180,16 +180,31 @@ def _json_fields_postgresql(element: json_fields, compiler: SQLCompiler, **kw: A
 
 
 # --- a strict cast: NULL instead of an error, and the same verdict on every engine -------
+#
+# The engines hand over a JSON number's text differently: DuckDB re-prints the double it
+# parsed (1e1 becomes '10.0'), PostgreSQL's jsonb keeps the exact decimal ('10'). So the
+# rules are about values, which both see alike:
+#   * an integer column takes a whole number of magnitude below 2**53 (and in the column's
+#     range), however it is spelled: 1e1, 10.0 and "10" are 10; 1.5 is rejected. Spellings
+#     with a fraction or exponent are judged by their double value, as DuckDB parsed them;
+#   * a double column takes any number up to 1.7e308 in magnitude; one below 2.3e-308
+#     (1e-400) is 0, as DuckDB reads it;
+#   * text that isn't a decimal number, or has an exponent of 5 digits or more, or is longer
+#     than 3,000 characters, is no number.
 
 _INTEGER_RE = r"[ \t]*[+-]?[0-9]+[ \t]*"
-_DOUBLE_RE = r"[ \t]*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?[ \t]*"
+_DOUBLE_RE = r"[ \t]*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?0*[0-9]{1,4})?[ \t]*"
 _PLAIN_DOUBLE_RE = r"[ \t]*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)[ \t]*"  # no exponent
-SHORT_CHARS = {"SMALLINT": 4, "INTEGER": 9, "BIGINT": 18, "DOUBLE": 60}  # always in range
-_INT_RANGES = {"SMALLINT": 2**15, "INTEGER": 2**31, "BIGINT": 2**63}
+SHORT_CHARS = {"SMALLINT": 4, "INTEGER": 9, "BIGINT": 15, "DOUBLE": 60}  # always in range
+MAX_NUMBER_CHARS = 3000  # jsonb prints 1e-999 with 1,001 digits: well within numeric's range
+EXACT = 2**53  # integers a double holds exactly
+_INT_RANGES = {"SMALLINT": (-(2**15), 2**15 - 1), "INTEGER": (-(2**31), 2**31 - 1),
+               "BIGINT": (-(EXACT - 1), EXACT - 1)}
+TINY, HUGE = "2.3e-308", "1.7e308"  # below: 0; above: not a double
 
 
 class strict_cast(FunctionElement[Any]):
-    """``text`` as ``type_`` when it is a plain decimal number in range, else NULL.
+    """``text`` as ``type_`` by the rules above, else NULL (never an error).
 
     Engines disagree on what else to accept (DuckDB rounds '1.5' to an integer, reads
     '0x10' and '1_000'; PostgreSQL 15 rejects them and has no TRY_CAST), so the accepted
@@ -209,6 +224,10 @@ def _type_name(compiler: SQLCompiler, type_: TypeEngine[Any]) -> str:
     return compiler.dialect.type_compiler_instance.process(type_)
 
 
+def _cast_name(name: str) -> str:
+    return "DOUBLE" if name in ("DOUBLE", "DOUBLE PRECISION", "FLOAT") else name
+
+
 @compiles(strict_cast, "duckdb")
 def _strict_cast_duckdb(element: strict_cast, compiler: SQLCompiler, **kw: Any) -> str:
     text = compiler.process(element.clauses, **kw)
@@ -217,17 +236,20 @@ def _strict_cast_duckdb(element: strict_cast, compiler: SQLCompiler, **kw: Any) 
     def matches(pattern: str) -> str:
         return f"regexp_full_match({text}, {_literal(compiler, pattern)})"
 
-    if name in _INT_RANGES:  # TRY_CAST is NULL out of range, as wanted
-        return f"CASE WHEN {matches(_INTEGER_RE)} THEN TRY_CAST({text} AS {name}) END"
-    # Exponents can overflow to inf or underflow to 0 where PostgreSQL refuses: same limits.
-    value = f"TRY_CAST({text} AS {name})"
-    zero = matches(r"[ \t]*[+-]?[0.]*([eE][+-]?[0-9]+)?[ \t]*")
-    short = f"char_length({text}) <= {SHORT_CHARS['DOUBLE']} AND {matches(_PLAIN_DOUBLE_RE)}"
-    return (f"CASE WHEN {short} THEN {value} "
-            f"WHEN {matches(_DOUBLE_RE)} THEN CASE WHEN {zero} OR abs({value}) "
-            f"BETWEEN 2.3e-308 AND 1.7e308 THEN {value} END END")
-
-
+    double = f"TRY_CAST({text} AS DOUBLE)"
+    number = f"{matches(_DOUBLE_RE)} AND length({text}) <= {MAX_NUMBER_CHARS}"
+    if name in _INT_RANGES:
+        lo, hi = _INT_RANGES[name]
+        plain = f"TRY_CAST({text} AS HUGEINT)"
+        return (f"CASE WHEN {matches(_INTEGER_RE)} THEN CASE WHEN length({text}) <= 40 AND "
+                f"{plain} BETWEEN {lo} AND {hi} THEN CAST({plain} AS {name}) END "
+                f"WHEN {number} THEN CASE WHEN abs({double}) < {TINY} THEN CAST(0 AS {name}) "
+                f"WHEN {double} = trunc({double}) AND {double} BETWEEN {lo} AND {hi} "
+                f"THEN CAST({double} AS {name}) END END")
+    short = f"length({text}) <= {SHORT_CHARS['DOUBLE']} AND {matches(_PLAIN_DOUBLE_RE)}"
+    return (f"CASE WHEN {short} THEN {double} "
+            f"WHEN {number} THEN CASE WHEN abs({double}) < {TINY} THEN CAST(0 AS DOUBLE) "
+            f"WHEN abs({double}) <= {HUGE} THEN {double} END END")
 
 
 @compiles(strict_cast, "postgresql")
@@ -239,22 +261,159 @@ def _strict_cast_postgresql(element: strict_cast, compiler: SQLCompiler, **kw: A
         return f"{text} ~ {_literal(compiler, '^' + pattern + '$')}"
 
     # The common values take the first branch (one regex, one cast); numeric is parsed only
-    # for the rare ones that could overflow, since PostgreSQL's casts raise instead of NULL
-    # (float8 input fails on overflow and underflow; numeric reads any such literal).
+    # for the rare ones, since PostgreSQL's casts raise instead of giving NULL (float8 input
+    # fails on overflow and underflow). Nested CASE where a cast could raise: PostgreSQL
+    # may evaluate AND's sides in any order.
+    number = f"char_length({text}) <= {MAX_NUMBER_CHARS} AND {matches(_DOUBLE_RE)}"
+    exact = f"{text}::numeric"
+    double = f"CAST({text} AS DOUBLE PRECISION)"
     if name in _INT_RANGES:
-        bound = _INT_RANGES[name]
+        lo, hi = _INT_RANGES[name]
         short = f"char_length({text}) <= {SHORT_CHARS[name]} AND {matches(_INTEGER_RE)}"
-        in_range = f"{text}::numeric BETWEEN {-bound} AND {bound - 1}"
-        long_ = _INTEGER_RE
-    else:
-        short = f"char_length({text}) <= {SHORT_CHARS['DOUBLE']} AND {matches(_PLAIN_DOUBLE_RE)}"
-        in_range = (f"abs({text}::numeric) = 0 OR abs({text}::numeric) "
-                    f"BETWEEN 2.3e-308 AND 1.7e308")
-        long_ = _DOUBLE_RE
-    # Nested CASE where a cast could raise: PostgreSQL may evaluate AND's sides in any order.
+        return (f"CASE WHEN {short} THEN CAST({text} AS {name}) "
+                f"WHEN char_length({text}) <= {MAX_NUMBER_CHARS} AND {matches(_INTEGER_RE)} "
+                f"THEN CASE WHEN {exact} BETWEEN {lo} AND {hi} THEN CAST({text} AS {name}) END "
+                f"WHEN {number} THEN CASE WHEN abs({exact}) < {TINY} THEN CAST(0 AS {name}) "
+                f"WHEN abs({exact}) <= {HUGE} THEN CASE WHEN {double} = trunc({double}) AND "
+                f"{double} BETWEEN {lo} AND {hi} THEN CAST({double} AS {name}) END END END")
+    short = f"char_length({text}) <= {SHORT_CHARS['DOUBLE']} AND {matches(_PLAIN_DOUBLE_RE)}"
     return (f"CASE WHEN {short} THEN CAST({text} AS {name}) "
-            f"WHEN {matches(long_)} THEN CASE WHEN {in_range} THEN CAST({text} AS {name}) "
-            "END END")
+            f"WHEN {number} THEN CASE WHEN abs({exact}) < {TINY} THEN CAST(0 AS {name}) "
+            f"WHEN abs({exact}) <= {HUGE} THEN CAST({text} AS {name}) END END")
+
+
+NUMBER_RE = _DOUBLE_RE  # what a number looks like, for reasons that must not show one
+
+
+# --- a value's length in UTF-8 bytes --------------------------------------------------------
+
+
+class byte_length(FunctionElement[int]):
+    """The UTF-8 length of a text: Redshift's VARCHAR(n) counts bytes, so every backend
+    measures bytes and rejects the same values."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "byte_length"
+
+
+@compiles(byte_length, "duckdb")
+def _byte_length_duckdb(element: byte_length, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"strlen({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(byte_length, "postgresql")
+def _byte_length_postgresql(element: byte_length, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"octet_length({compiler.process(element.clauses, **kw)})"
+
+
+# --- what kind of JSON value sits at a path ------------------------------------------------
+
+
+class json_kind(FunctionElement[str]):
+    """The JSON type at a path of a document: 'string', 'number', 'boolean', 'null',
+    'array', 'object' (NULL when missing). Used where the text alone can't tell, so only
+    for the few values that could be something other than a string."""
+
+    type = String()
+    inherit_cache = False
+    name = "json_kind"
+
+    def __init__(self, document: ColumnElement[Any], path: Sequence[str | int]) -> None:
+        super().__init__(document)
+        self.path = tuple(path)
+
+
+@compiles(json_kind, "duckdb")
+def _json_kind_duckdb(element: json_kind, compiler: SQLCompiler, **kw: Any) -> str:
+    doc = compiler.process(element.clauses, **kw)
+    path = _literal(compiler, _duckdb_path(element.path))
+    return (f"CASE try(json_type({doc}, {path})) WHEN 'VARCHAR' THEN 'string' "
+            "WHEN 'ARRAY' THEN 'array' WHEN 'OBJECT' THEN 'object' WHEN 'BOOLEAN' THEN "
+            "'boolean' WHEN 'NULL' THEN 'null' ELSE 'number' END")
+
+
+@compiles(json_kind, "postgresql")
+def _json_kind_postgresql(element: json_kind, compiler: SQLCompiler, **kw: Any) -> str:
+    doc = compiler.process(element.clauses, **kw)
+    if len(element.path) == 1 and isinstance(element.path[0], str):
+        return f"jsonb_typeof({doc} -> {_literal(compiler, element.path[0])})"
+    steps = ",".join('"' + str(s).replace("\\", "\\\\").replace('"', '\\"') + '"'
+                     for s in element.path)
+    return f"jsonb_typeof({doc} #> {_literal(compiler, '{' + steps + '}')})"
+
+
+# --- records both engines must see alike ---------------------------------------------------
+
+
+class duplicate_keys(FunctionElement[bool]):
+    """Whether a JSON object names a key twice at the top level. DuckDB reads the first
+    value, PostgreSQL's jsonb the last: such a record is ambiguous, and rejected.
+
+    ``text`` is the record's text; ``document`` what :class:`json_fields` reads."""
+
+    type = Boolean()
+    inherit_cache = False
+    name = "duplicate_keys"
+
+    def __init__(self, text: ColumnElement[Any], document: ColumnElement[Any]) -> None:
+        super().__init__(text, document)
+
+
+@compiles(duplicate_keys, "duckdb")
+def _duplicate_keys_duckdb(element: duplicate_keys, compiler: SQLCompiler, **kw: Any) -> str:
+    text, _ = (compiler.process(c, **kw) for c in element.clauses)
+    keys = f"try(json_keys({text}))"
+    return f"coalesce(len({keys}) <> len(list_distinct({keys})), false)"
+
+
+@compiles(duplicate_keys, "postgresql")
+def _duplicate_keys_postgresql(element: duplicate_keys, compiler: SQLCompiler,
+                               **kw: Any) -> str:
+    text, doc = (compiler.process(c, **kw) for c in element.clauses)
+    # jsonb keeps one value per key: list the keys of the text as json, which keeps all.
+    # Nested CASE: the text is parsed as json only once jsonb has read it as an object.
+    return (f"CASE WHEN jsonb_typeof({doc}) = 'object' THEN CASE WHEN "
+            f"(SELECT count(*) - count(DISTINCT k) FROM json_object_keys(CAST({text} AS json)) "
+            "AS keys (k)) > 0 THEN true ELSE false END ELSE false END")
+
+
+class suspect_record(FunctionElement[bool]):
+    """Whether a record's text might hold what one engine parses and another refuses (NaN,
+    trailing commas, \\u0000, surrogates, huge numbers, deep nesting): the fast paths hand
+    such records to Python's framing (:func:`sparkify_dw.sources.record_fault`), which
+    decides exactly. A superset: a false alarm costs time, not a verdict."""
+
+    type = Boolean()
+    inherit_cache = False
+    name = "suspect_record"
+
+    def __init__(self, text: ColumnElement[Any]) -> None:
+        super().__init__(text)
+
+
+# A superset of what record_fault rejects, as one pattern (one pass over the text): NaN,
+# Infinity, inf; a trailing comma; \\u0000 and surrogate escapes; an exponent of 4 digits
+# or more. A number over 1,000 characters or nesting deeper than 512 needs a longer record.
+SUSPECT_PATTERN = (r"[:,\[][ \t\r\n]*[-+]?([nN][aA][nN]|[iI][nN][fF])"
+                   r"|,[ \t\r\n]*[]}]"
+                   r"|\\u(0000|[dD][89a-fA-F])"
+                   r"|[0-9.][eE][+-]?0*[1-9][0-9]{3,}([^0-9A-Za-z_]|$)")
+SUSPECT_CHARS = 1000  # a longer record may hold a huge number or deep nesting
+
+
+@compiles(suspect_record, "duckdb")
+def _suspect_duckdb(element: suspect_record, compiler: SQLCompiler, **kw: Any) -> str:
+    text = compiler.process(element.clauses, **kw)
+    return (f"(length({text}) > {SUSPECT_CHARS} OR "
+            f"regexp_matches({text}, {_literal(compiler, SUSPECT_PATTERN)}))")
+
+
+@compiles(suspect_record, "postgresql")
+def _suspect_postgresql(element: suspect_record, compiler: SQLCompiler, **kw: Any) -> str:
+    text = compiler.process(element.clauses, **kw)
+    return (f"(char_length({text}) > {SUSPECT_CHARS} OR "
+            f"{text} ~ {_literal(compiler, SUSPECT_PATTERN)})")
 
 
 # --- staging readers ----------------------------------------------------------------------
@@ -289,6 +448,7 @@ def _json_lines_duckdb(element: json_lines, compiler: SQLCompiler, **kw: Any) ->
 
 
 NOT_UTF8 = "<not UTF-8>"
+MAX_LINE_BYTES = 2**31 - 1  # DuckDB's read_csv: the longest line it may meet
 
 
 class tsv_records(FunctionElement[Any]):
@@ -307,6 +467,8 @@ class tsv_records(FunctionElement[Any]):
 def _tsv_records_duckdb(element: tsv_records, compiler: SQLCompiler, **kw: Any) -> str:
     return (f"read_csv({_literal(compiler, element.path)}, delim = chr(9), quote = '', "
             "escape = '', header = false, auto_detect = false, "
+            # A record may be one line of any length (the default stops at 2 MB).
+            f"max_line_size = {MAX_LINE_BYTES}, "
             "columns = {'source': 'VARCHAR', 'line_no': 'INTEGER', 'reason': 'VARCHAR', "
             "'body': 'VARCHAR'})")
 

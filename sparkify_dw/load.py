@@ -11,9 +11,12 @@ import argparse
 import datetime as dt
 import logging
 import os
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, TextIO, cast
 
@@ -69,6 +72,11 @@ class LoadResult:
     seconds: dict[str, float] = field(default_factory=dict)
     unplayable: int = 0  # NextSong events that lack a column songplays requires
     warnings: list[str] = field(default_factory=list)  # e.g. maintenance after the commit
+    # What the stage step read: the ledger lists its files once the transform built the
+    # star tables from them, in the same transaction.
+    staged_requests: list[StageRequest] = field(default_factory=list, repr=False)
+    step: str = ""  # what the load was doing, for a one-line error
+    interrupted: int | None = None  # the signal that arrived as the load committed
 
     def summary(self) -> str:
         lines = [f"  load      #{self.load_id}"] if self.load_id is not None else []
@@ -164,10 +172,13 @@ def _not_data(settings: Settings) -> Callable[[str], bool]:
 
 
 def loaded_files(conn: sa.Connection) -> set[tuple[str, str]]:
-    """The (uri, version) of every file a successful load staged."""
+    """The (uri, version) of every file whose records reached the star tables: staged by a
+    successful load that also ran the transform. (Older ledgers listed the files of
+    stage-only loads too; those don't count.)"""
     f, ld = LOAD_FILES.c, LOADS.c
     rows = conn.execute(sa.select(f.uri, f.version).join_from(
-        LOAD_FILES, LOADS, f.load_id == ld.load_id).where(ld.status == "succeeded"))
+        LOAD_FILES, LOADS, f.load_id == ld.load_id).where(
+        ld.status == "succeeded", ld.steps.contains("transform")))
     return {(uri, version or "") for uri, version in rows}
 
 
@@ -187,6 +198,7 @@ def _stage(conn: sa.Connection, backend: backends.Backend, settings: Settings,
         conn.execute(sa.delete(req.table))
     total = backends.StageCounts()
     for req in reqs:
+        result.step = f"stage {req.table.name}"
         if isinstance(conn, DryConnection) and not backend.plans_staging:
             conn.sent.extend(Sent(text, ()) for text in
                              backend.stage_statements(req, conn.dialect))
@@ -207,7 +219,7 @@ def _stage(conn: sa.Connection, backend: backends.Backend, settings: Settings,
             f"{backend.max_errors}; first at {where}: {first.get('reason', '?')}; "
             f"nothing was loaded (see them with `python -m sparkify_dw.load --errors`)",
             errors)
-    _record_files(conn, backend, result.load_id, reqs)
+    result.staged_requests = list(reqs)
     for statement in backend.after_staging([r.table for r in reqs]):
         conn.execute(statement)
 
@@ -338,18 +350,33 @@ def run(
     backend = backends.for_settings(settings, max_errors, wait)
     progress = progress or _no_progress
     result = LoadResult()
-    with backend.connect(engine, wait) as conn:
+    with _interrupts() as pending, backend.connect(engine, wait) as conn:
         schema.require_head(conn)
         conn.commit()
         with backend.lock(conn, wait):
             started_at = _now()
             try:
-                with conn.begin():
+                transaction = conn.begin()
+                try:
                     _load(conn, backend, settings, steps, selection, result, progress,
                           started_at)
-            except BaseException as exc:
-                rejected = _record_failure(conn, backend, settings, steps, result, started_at,
-                                           exc)
+                except BaseException:
+                    with _deferred():
+                        if transaction.is_active:
+                            transaction.rollback()
+                    raise
+                # A signal now must not split "committed" from "reported": it waits.
+                with _deferred():
+                    _commit(transaction)
+            except BaseException as caught:
+                exc = caught
+                if pending.raised and not isinstance(exc, Interrupted):
+                    # The engine turned our signal into its own error ("Query interrupted").
+                    exc = Interrupted(pending.raised[-1])
+                    exc.__cause__ = caught
+                with _deferred():
+                    rejected = _record_failure(conn, backend, settings, steps, result,
+                                               started_at, exc)
                 if rejected and isinstance(exc, sa.exc.DBAPIError):
                     # Redshift's COPY gave up above MAXERROR: say which records, as the
                     # engines that classify records in SQL do.
@@ -359,8 +386,17 @@ def run(
                         f"first at {first.get('source')}:{first.get('line_no')}: "
                         f"{first.get('reason')}; nothing was loaded (see them with "
                         f"`python -m sparkify_dw.load --errors`)", rejected) from exc
+                if isinstance(exc, sa.exc.DBAPIError):
+                    raise LoadError(_failed_at(result, exc)) from exc
+                if exc is not caught:
+                    raise exc from caught
                 raise
-            _maintain(conn, backend, result, vacuum, _changed(result))
+            if pending:  # arrived while committing: the load stands, the rest is skipped
+                return _interrupted_after_commit(result, pending[0])
+            try:
+                _maintain(conn, backend, result, vacuum, _changed(result))
+            except Interrupted as exc:
+                return _interrupted_after_commit(result, exc.signum)
     return result
 
 
@@ -403,6 +439,82 @@ def _maintain(conn: sa.Connection, backend: backends.Backend, result: LoadResult
     result.seconds["analyze"] = time.perf_counter() - started
 
 
+def _interrupted_after_commit(result: LoadResult, signum: int) -> LoadResult:
+    """A signal after the commit: the load stands (the ledger says succeeded) and what was
+    left (ANALYZE) is skipped; the command still exits 128 + the signal."""
+    result.interrupted = signum
+    log.warning("%s arrived after load #%s committed: the load succeeded; maintenance "
+                "skipped", signal.Signals(signum).name, result.load_id)
+    return result
+
+
+def _commit(transaction: sa.RootTransaction) -> None:
+    transaction.commit()
+
+
+def _failed_at(result: LoadResult, exc: sa.exc.DBAPIError) -> str:
+    """A database error as one line naming the step it stopped (timeout, lost connection,
+    disk full …)."""
+    return f"{result.step or 'load'}: {one_line(exc)}"
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM: the load stops, rolls back and says so in the ledger."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+_deferring: list[bool] = []  # non-empty while a signal must wait (commit, ledger writes)
+
+
+@contextmanager
+def _deferred() -> Iterator[None]:
+    _deferring.append(True)
+    try:
+        yield
+    finally:
+        _deferring.pop()
+
+
+class _Signals(list[int]):
+    """Signals kept for after a deferred block; ``raised``: those already raised."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.raised: list[int] = []
+
+
+@contextmanager
+def _interrupts() -> Iterator[_Signals]:
+    """SIGINT and SIGTERM raise :class:`Interrupted` during a load, except inside
+    :func:`_deferred` blocks, where they are kept (the yielded list) for after. Only the
+    main thread can take signals; elsewhere nothing changes."""
+    pending = _Signals()
+    if threading.current_thread() is not threading.main_thread():
+        yield pending
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if _deferring:
+            pending.append(signum)
+            return
+        pending.raised.append(signum)  # an engine may wrap the exception in its own
+        raise Interrupted(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield pending
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 def _changed(result: LoadResult) -> list[sa.Table]:
     """Tables the load wrote to, for ANALYZE."""
     names = {n for n, rows in result.staged.items() if rows}
@@ -420,6 +532,7 @@ def _run_steps(conn: sa.Connection, backend: backends.Backend, settings: Setting
             continue
         started = time.perf_counter()
         log.info("%s: start", step)
+        result.step = step
         if step == "stage":
             _stage(conn, backend, settings, selection, result, progress, known_loaded)
         elif step == "transform":
@@ -427,7 +540,19 @@ def _run_steps(conn: sa.Connection, backend: backends.Backend, settings: Setting
         else:
             _check(conn, result)
         result.seconds[step] = time.perf_counter() - started
+    result.step = "ledger"
+    _record_staged_files(conn, backend, steps, result)
+    result.step = "commit"
     log.info("commit")
+
+
+def _record_staged_files(conn: sa.Connection, backend: backends.Backend,
+                         steps: Sequence[str], result: LoadResult) -> None:
+    """List the staged files in the ledger only when the transform ran: a stage-only load
+    leaves them new for ``--incremental``, whose star tables they never reached."""
+    if "transform" in steps and result.staged_requests:
+        assert result.load_id is not None
+        _record_files(conn, backend, result.load_id, result.staged_requests)
 
 
 def _record_load(conn: sa.Connection, settings: Settings, steps: Sequence[str],
@@ -455,21 +580,32 @@ def _finish_load(conn: sa.Connection, result: LoadResult, status: str,
 def _record_failure(conn: sa.Connection, backend: backends.Backend, settings: Settings,
                     steps: Sequence[str], result: LoadResult, started_at: dt.datetime,
                     exc: BaseException) -> list[dict[str, Any]]:
-    """After the rollback: say in the ledger that the load failed, and what it rejected
-    (returned: the first rejected records, if any)."""
-    if not isinstance(exc, Exception) or conn.invalidated or conn.closed:
+    """After the rollback: say in the ledger that the load failed or was interrupted, and
+    what it rejected (returned: the first rejected records, if any)."""
+    interrupted = isinstance(exc, Interrupted)
+    if not (isinstance(exc, Exception) or interrupted) or conn.invalidated or conn.closed:
+        return []
+    if isinstance(exc, backends.LockBusy):  # it never started: another load holds the lock
         return []
     errors: list[dict[str, Any]] = []
+    if interrupted:
+        status, message = "interrupted", f"interrupted by {exc} during {result.step or 'load'}"
+    elif isinstance(exc, sa.exc.DBAPIError) and not isinstance(exc, TooManyRejected):
+        status, message = "failed", _failed_at(result, exc)
+    else:
+        status, message = "failed", one_line(exc)
     try:
+        if conn.in_transaction():  # e.g. a connection the driver left mid-transaction
+            conn.rollback()
         errors = exc.errors if isinstance(exc, TooManyRejected) else (
-            backend.failed_copy_errors(conn, ERRORS_KEPT_ON_FAILURE))
+            [] if interrupted else backend.failed_copy_errors(conn, ERRORS_KEPT_ON_FAILURE))
         if conn.in_transaction():  # reading the engine's own error records began one
             conn.commit()
         with conn.begin():
             backend.begin_load(conn)
             result.load_id = _next_load_id(conn)
-            _record_load(conn, settings, steps, result, started_at, "failed",
-                         settings.mask(one_line(exc)))
+            _record_load(conn, settings, steps, result, started_at, status,
+                         settings.mask(message))
             if errors:
                 conn.execute(sa.insert(LOAD_ERRORS).values([
                     {"load_id": result.load_id, "error_no": n, **{
@@ -477,7 +613,7 @@ def _record_failure(conn: sa.Connection, backend: backends.Backend, settings: Se
                      "table_name": e.get("table_name") or "", }
                     for n, e in enumerate(errors, start=1)]))
     except sa.exc.SQLAlchemyError as ledger_exc:
-        log.warning("could not record the failed load in the ledger: %s",
+        log.warning("could not record the %s load in the ledger: %s", status,
                     settings.mask(one_line(ledger_exc)))
     return errors
 
@@ -587,9 +723,18 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
                      max_errors=args.max_errors, wait=args.wait, selection=selection,
                      vacuum=args.vacuum)
         say(result.summary())
+        if result.interrupted is not None:
+            name = signal.Signals(result.interrupted).name
+            print(f"interrupted: {name} arrived as load #{result.load_id} committed; the "
+                  "load succeeded", file=err)  # not a failure: the ledger says succeeded
+            return 128 + result.interrupted
         return 0
+    except Interrupted as exc:
+        print(f"interrupted: {exc}; the load was rolled back, nothing changed (the ledger "
+              "says so)", file=err)
+        return exc.exit_code
     except (ConfigError, SourceError, LoadError, schema.SchemaError, sa.exc.SQLAlchemyError,
-            backends.LockBusy, OSError, ValueError) as exc:
+            backends.LockBusy, OSError, ValueError, RecursionError) as exc:
         cli.report_error(exc, settings, err, verbose=args.verbose)
         return 1
 

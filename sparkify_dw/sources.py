@@ -89,16 +89,34 @@ class Reader:
 
             objects = [o for o in s3.list_objects(source, what, self.client()) if o.size > 0]
             self.readahead().plan(objects)
-            return [SourceFile(o.uri, o.size, f"etag:{o.etag}", remote=o) for o in objects]
-        files = []
-        for path, size, mtime in scan_files(source, what):
-            uri = os.path.abspath(path)
-            files.append(SourceFile(uri, size, f"mtime:{mtime}", path=uri))
+            files = [SourceFile(o.uri, o.size, f"etag:{o.etag}", remote=o) for o in objects]
+        else:
+            files = []
+            for path, size, mtime in scan_files(source, what):
+                uri = os.path.abspath(path)
+                files.append(SourceFile(uri, size, f"mtime:{mtime}", path=uri))
+        for f in files:
+            _check_uri_length(f.uri, what)
         return files
 
     def open(self, f: SourceFile, what: str = "source") -> BinaryIO:
+        """The listed file itself, by its exact path (no pattern expansion). A file that
+        vanished or changed since it was listed is a :class:`SourceError`, never skipped:
+        the ledger must not record content that wasn't read."""
         if f.path is not None:
-            return open(f.path, "rb")
+            try:
+                stream = open(f.path, "rb")  # noqa: SIM115  (returned to the caller)
+            except FileNotFoundError:
+                raise SourceError(f"{what}: {f.uri}: vanished after it was listed") from None
+            except OSError as exc:
+                raise SourceError(f"{what}: {f.uri}: cannot read: "
+                                  f"{exc.strerror or exc}") from None
+            try:
+                _check_unchanged(f, os.fstat(stream.fileno()), what)
+            except SourceError:
+                stream.close()
+                raise
+            return _VerifiedFile(stream, f, what)  # type: ignore[return-value]
         return self.readahead().open(f.remote, what)  # type: ignore[no-any-return]
 
     def readahead(self) -> Any:
@@ -108,10 +126,75 @@ class Reader:
             self._readahead = s3.Readahead(self.client)
         return self._readahead
 
+    def verify(self, f: SourceFile, what: str = "source") -> None:
+        """Raise :class:`SourceError` unless the local file ``f`` is still as listed (after
+        an engine read it by its path)."""
+        if f.path is None:
+            return
+        try:
+            stat = os.stat(f.path)
+        except FileNotFoundError:
+            raise SourceError(f"{what}: {f.uri}: vanished after it was listed") from None
+        except OSError as exc:
+            raise SourceError(f"{what}: {f.uri}: cannot read: {exc.strerror or exc}") from None
+        _check_unchanged(f, stat, what)
+
     def read_text(self, uri: str, what: str) -> str:
         from sparkify_dw import s3
 
         return s3.read_text(uri, self.client(), what=what)
+
+
+MAX_URI_BYTES = 1024  # load_files.uri and load_errors.source: VARCHAR(1024), bytes on Redshift
+
+
+def _check_uri_length(uri: str, what: str) -> None:
+    size = len(uri.encode("utf-8", "surrogateescape"))
+    if size > MAX_URI_BYTES:
+        raise SourceError(f"{what}: {uri[:80]}…: the path is {size:,} bytes long; the ledger "
+                          f"keeps paths up to {MAX_URI_BYTES:,}")
+
+
+def _check_unchanged(f: SourceFile, stat: os.stat_result, what: str) -> None:
+    if not S_ISREG(stat.st_mode):
+        raise SourceError(f"{what}: {f.uri}: no longer a regular file")
+    version = f"mtime:{stat.st_mtime_ns}"
+    if stat.st_size != f.size or version != f.version:
+        raise SourceError(f"{what}: {f.uri}: changed after it was listed "
+                          f"({f.size:,} bytes listed, {stat.st_size:,} now); load again")
+
+
+class _VerifiedFile:
+    """A local file that checks, when closed, that it was not changed while being read."""
+
+    def __init__(self, stream: BinaryIO, f: SourceFile, what: str) -> None:
+        self._stream, self._file, self._what = stream, f, what
+
+    def __iter__(self) -> Iterator[bytes]:
+        return iter(self._stream)
+
+    def read(self, size: int = -1) -> bytes:
+        return self._stream.read(size)
+
+    def readline(self, size: int = -1) -> bytes:
+        return self._stream.readline(size)
+
+    def close(self) -> None:
+        if self._stream.closed:
+            return
+        try:
+            _check_unchanged(self._file, os.fstat(self._stream.fileno()), self._what)
+        finally:
+            self._stream.close()
+
+    def __enter__(self) -> _VerifiedFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if exc[0] is None:
+            self.close()
+        else:  # already failing: don't mask the error with the check's
+            self._stream.close()
 
 
 def list_files(source: str, what: str = "source") -> list[Path]:
@@ -125,7 +208,8 @@ Scanned = tuple[str, int, int]  # path, size, mtime in ns: compact, sources may 
 def scan_files(source: str, what: str = "source") -> list[Scanned]:
     """:func:`list_files` with each file's size and mtime, from one ``stat``."""
     text = _local(source)
-    if any(ch in text for ch in "*?["):
+    # A pattern, unless a file or directory has that very name.
+    if any(ch in text for ch in "*?[") and not os.path.lexists(text):
         root = Path(text.split("*")[0].split("?")[0].split("[")[0]).parent
         candidates = [Path(p) for p in glob.glob(text, recursive=True)]
         files = [_scanned(str(p), p.stat()) for p in candidates
@@ -239,6 +323,71 @@ def read_jsonpaths(source: str, expected: int, reader: Reader | None = None) -> 
 # such a record is rejected on every backend, so they all stage the same rows.
 NUL_ESCAPE = "\\u0000"
 NUL_REASON = "contains \\u0000, which the warehouse's text can't hold"
+SURROGATE_REASON = "contains a lone surrogate escape ({}), which is not Unicode"
+NUMBER_REASON = "a number out of range: {}"
+MAX_DEPTH = 512  # arrays and objects nested deeper make a record malformed
+DEPTH_REASON = f"nested deeper than {MAX_DEPTH} levels"
+MAX_EXPONENT = 999  # PostgreSQL's numeric refuses 1e-20000; every backend draws one line
+MAX_NUMBER_CHARS = 1000
+
+# What may make record_fault speak; everything else skips it (one regex on the bytes).
+_SUSPECT_RE = (r"\\u(?:0000|[dD][89a-fA-F])|[0-9.][eE][+-]?0*[1-9][0-9]{3,}(?:[^0-9A-Za-z_]|$)"
+               r"|[0-9.]{250}")
+_SUSPECT = re.compile(_SUSPECT_RE.encode())
+_SUSPECT_TEXT = re.compile(_SUSPECT_RE)
+_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)", re.DOTALL)
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NUMBER = re.compile(r"-?[0-9][0-9.]*(?:[eE][+-]?([0-9]+))?")
+
+
+def record_fault(text: str) -> str | None:
+    """Why a well-formed JSON record is still rejected on every backend, or None.
+
+    Exact where the fast paths' :class:`~sparkify_dw.constructs.suspect_record` only
+    suspects: escapes are read in order, so an escaped backslash before ``u0000``
+    (``C:\\\\u0000dir``) is text, not a NUL; numbers and brackets are looked for outside
+    strings only.
+    """
+    if "\\u" in text:
+        escapes = list(_ESCAPE.finditer(text))
+        for i, m in enumerate(escapes):
+            code = m.group(1)
+            if len(code) != 5:
+                continue
+            value = int(code[1:], 16)
+            if value == 0:
+                return NUL_REASON
+            if 0xD800 <= value <= 0xDBFF:  # high: a low one must follow at once
+                nxt = escapes[i + 1] if i + 1 < len(escapes) else None
+                if (nxt is None or nxt.start() != m.end() or len(nxt.group(1)) != 5
+                        or not 0xDC00 <= int(nxt.group(1)[1:], 16) <= 0xDFFF):
+                    return SURROGATE_REASON.format("\\" + code)
+            elif 0xDC00 <= value <= 0xDFFF:
+                prev = escapes[i - 1] if i else None
+                if (prev is None or prev.end() != m.start() or len(prev.group(1)) != 5
+                        or not 0xD800 <= int(prev.group(1)[1:], 16) <= 0xDBFF):
+                    return SURROGATE_REASON.format("\\" + code)
+    bare = None
+    if _SUSPECT_TEXT.search(text):
+        bare = _STRING.sub('""', text)
+        for m in _NUMBER.finditer(bare):
+            exponent = m.group(1)
+            digits = (exponent or "").lstrip("0")
+            if len(m.group(0)) > MAX_NUMBER_CHARS or (
+                    len(digits) > 3 or (digits and int(digits) > MAX_EXPONENT)):
+                return NUMBER_REASON.format(m.group(0)[:40])
+    if text.count("[") + text.count("{") > MAX_DEPTH:
+        bare = _STRING.sub('""', text) if bare is None else bare
+        depth = deepest = 0
+        for ch in bare:
+            if ch in "[{":
+                depth += 1
+                deepest = max(deepest, depth)
+            elif ch in "]}":
+                depth -= 1
+        if deepest > MAX_DEPTH:
+            return DEPTH_REASON
+    return None
 Record = tuple[int, str | None, str]  # (line number, why it was rejected or None, text)
 BOM = b"\xef\xbb\xbf"
 
@@ -284,10 +433,10 @@ def iter_records(stream: BinaryIO) -> Iterator[Record]:
                 except orjson.JSONDecodeError:
                     pass
                 else:
-                    if NUL_ESCAPE.encode() in stripped:
-                        yield lineno, NUL_REASON, _reject_text(stripped.decode())
-                    else:
-                        yield lineno, None, stripped.decode()
+                    text = stripped.decode()
+                    fault = (record_fault(text) if _SUSPECT.search(stripped) or
+                             stripped.count(b"[") + stripped.count(b"{") > MAX_DEPTH else None)
+                    yield lineno, fault, (_reject_text(text) if fault else text)
                     continue
         try:
             line = raw.decode("utf-8")
@@ -319,6 +468,14 @@ def _frame(buf: str, line_at: int, *, eof: bool) -> Generator[Record, None, tupl
             return "", line_at
         try:
             _, end = _DECODER.raw_decode(buf, pos)
+        except RecursionError:
+            # Deeper than Python's parser goes: where the value ends is unknown, so the
+            # rest of the line goes with it, as for malformed JSON.
+            nl = buf.find("\n", pos)
+            stop = len(buf) if nl < 0 else nl
+            yield line_at, DEPTH_REASON, _reject_text(buf[pos:stop].rstrip("\r"))
+            pos = stop
+            continue
         except ValueError as exc:
             if not isinstance(exc, json.JSONDecodeError):  # NaN / Infinity
                 exc = json.JSONDecodeError(str(exc), buf, pos)
@@ -334,6 +491,7 @@ def _frame(buf: str, line_at: int, *, eof: bool) -> Generator[Record, None, tupl
             pos = stop
             continue
         text = buf[pos:end]
-        yield line_at, (NUL_REASON if NUL_ESCAPE in text else None), text
+        fault = record_fault(text)
+        yield line_at, fault, (_reject_text(text) if fault else text)
         line_at += buf.count("\n", pos, end)
         pos = end

@@ -3,10 +3,18 @@ JSON in SQL.
 
 Redshift's COPY does this itself; DuckDB and PostgreSQL run the same expressions, built
 here once, so the backends stage the same rows and reject the same records. The rules
-are COPY's with BLANKSASNULL and EMPTYASNULL: an empty or blank string is NULL, then the
-text is cast to the column's type. A record that fails (not JSON, not an object, a value
-of the wrong type or too long for its column) is kept with its reason for ``load_errors``,
-as Redshift keeps ``stl_load_errors``; it never stops the statement.
+are COPY's with BLANKSASNULL and EMPTYASNULL: an empty or blank (ASCII spaces) string is
+NULL, then the text is cast to the column's type by value
+(:class:`~sparkify_dw.constructs.strict_cast`). A record that fails (not JSON, not an
+object, a key twice, an array or object where a value belongs, a value of the wrong kind
+or type or too many UTF-8 bytes for its column, or what the star tables can't take) is
+kept with its reason for ``load_errors``, as Redshift keeps ``stl_load_errors``; it never
+stops the statement. The rule: a record that stages always transforms.
+
+What one engine parses and another refuses (NaN, trailing commas, ``\\u0000``, lone
+surrogates, huge exponents, deep nesting) is decided before SQL sees it, by Python's
+framing (:func:`sparkify_dw.sources.record_fault`); the fast paths hand it every record
+:class:`~sparkify_dw.constructs.suspect_record` flags.
 
 A backend provides the records (``source``, ``line_no``, ``reason``, ``body``) and the
 parsed document; :func:`checked_select` classifies them into a temporary table, then
@@ -15,15 +23,23 @@ parsed document; :func:`checked_select` classifies them into a temporary table, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+import os
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement
 
-from sparkify_dw.constructs import json_fields, strict_cast
-from sparkify_dw.models import LOAD_ERRORS, RAW_TEXT_CHARS, STAGING_EVENTS
-from sparkify_dw.sources import NUL_ESCAPE, NUL_REASON, JsonPath, SourceFile
+from sparkify_dw.constructs import (
+    byte_length,
+    duplicate_keys,
+    json_fields,
+    json_kind,
+    strict_cast,
+)
+from sparkify_dw.models import LOAD_ERRORS, RAW_TEXT_CHARS, STAGING_EVENTS, STAGING_SONGS
+from sparkify_dw.sources import JsonPath, SourceFile
 
 SHOWN_VALUE_CHARS = 40  # of a wrong-typed value, in its reason
 
@@ -38,6 +54,8 @@ class StageRequest:
     jsonpaths_uri: str | None = None  # the JSONPaths file itself (Redshift's COPY reads it)
     files: tuple[SourceFile, ...] = ()  # what the source names, listed once by the loader
     listed: bool = True  # False: Redshift COPYs the whole source prefix itself
+    # When events may have happened: read from the environment when the load starts.
+    window: EventWindow = field(default_factory=lambda: EventWindow.from_environment())
 
     @property
     def what(self) -> str:
@@ -67,7 +85,9 @@ def checked_table(request: StageRequest) -> sa.Table:
 
 
 def blank_as_null(text: ColumnElement[Any]) -> ColumnElement[Any]:
-    return sa.case((sa.func.trim(text) == "", sa.null()), else_=text)
+    # Blank is ASCII spaces only, spelled out: DuckDB's trim() alone also strips Unicode
+    # spaces (U+00A0, U+3000), PostgreSQL's doesn't.
+    return sa.case((sa.func.trim(text, " ") == "", sa.null()), else_=text)
 
 
 def _field_name(path: JsonPath) -> str:
@@ -76,6 +96,10 @@ def _field_name(path: JsonPath) -> str:
 
 def _text(value: ColumnElement[Any]) -> ColumnElement[Any]:
     return sa.cast(value, sa.Text)
+
+
+def _lit(text: str) -> ColumnElement[Any]:
+    return sa.literal(text, sa.Text)
 
 
 def checked_select(request: StageRequest, records: sa.FromClause,
@@ -87,21 +111,28 @@ def checked_select(request: StageRequest, records: sa.FromClause,
     value :class:`~sparkify_dw.constructs.json_fields` reads (``body`` on DuckDB).
     ``fence`` keeps each stage a separate subquery (``OFFSET 0``) for planners that would
     otherwise inline it and compute the fields once per reference (PostgreSQL).
+
+    The first problem found is the reason, in this order: framing, not an object, a key
+    twice, then each column in order (a JSON array or object, the wrong kind or type, too
+    many bytes), then what the star tables need (:func:`_star_problems`).
     """
 
     def stage(select: sa.Select[Any], name: str) -> sa.Subquery:
         return (select.offset(0) if fence else select).subquery(name)
 
     pairs = request.paths()
+    paths = [p for _, p in pairs]
     r = records.c
     fields = stage(sa.select(
-        r.source, r.line_no, r.reason.label("pre_reason"), r.body,
-        json_fields(document, [p for _, p in pairs]).label("f"),
+        r.source, r.line_no, r.reason.label("pre_reason"), r.body, document.label("doc"),
+        json_fields(document, paths).label("f"),
+        duplicate_keys(r.body, document).label("twice"),
     ), "fields")
     texts = [blank_as_null(fields.c.f[i + 1]).label(f"t{i}") for i in range(len(pairs))]
     textual = stage(sa.select(fields.c.source, fields.c.line_no, fields.c.pre_reason,
-                              fields.c.body, (fields.c.f.is_(None)).label("malformed"),
-                              *texts), "texts")
+                              fields.c.body, fields.c.doc,
+                              (fields.c.f.is_(None)).label("malformed"),
+                              fields.c.twice, *texts), "texts")
 
     # Each typed value once, in its own stage: the verdict and the row both read it.
     casts = [strict_cast(textual.c[f"t{i}"], column.type).label(f"v{i}")
@@ -112,29 +143,44 @@ def checked_select(request: StageRequest, records: sa.FromClause,
     typed: list[ColumnElement[Any]] = []
     problems: list[tuple[ColumnElement[bool], ColumnElement[Any]]] = [
         (tv.pre_reason.is_not(None), tv.pre_reason),
-        (tv.malformed, sa.literal("malformed JSON", sa.Text)),
-        (sa.func.strpos(tv.body, NUL_ESCAPE) > 0, sa.literal(NUL_REASON, sa.Text)),
-        (sa.func.substr(sa.func.ltrim(tv.body), 1, 1) != "{",
-         sa.literal("not a JSON object", sa.Text)),
+        (tv.malformed, _lit("malformed JSON")),
+        (sa.func.substr(sa.func.ltrim(tv.body, " \t\r\n"), 1, 1) != "{",
+         _lit("not a JSON object")),
+        (tv.twice, _lit("a key appears twice, so its value is ambiguous")),
     ]
+    values: dict[str, ColumnElement[Any]] = {}
     for i, (column, path) in enumerate(pairs):
         text = tv[f"t{i}"]
+        kind = json_kind(tv.doc, path)  # computed only where a CASE below needs it
         name = _field_name(path)
         if isinstance(column.type, sa.String):
             value: ColumnElement[Any] = text
+            # Only strings are text: a number's spelling differs between engines. A value
+            # that isn't a string reads as a number, true, false, [… or {…
+            maybe = sa.or_(text.in_(["true", "false"]),
+                           sa.func.substr(text, 1, 1).in_(list("-0123456789[{")))
+            problems.append((sa.case((sa.and_(text.is_not(None), maybe), kind != "string"),
+                                     else_=sa.false()),
+                             _lit(f"{name}: a JSON ") + kind + _lit(", not a string")))
             if column.type.length:
-                problems.append((sa.func.char_length(text) > column.type.length,
-                                 sa.literal(f"{name}: ", sa.Text)
-                                 + _text(sa.func.char_length(text))
-                                 + sa.literal(f" characters, longer than {column.type.length}",
-                                              sa.Text)))
+                problems.append((byte_length(text) > column.type.length,
+                                 _lit(f"{name}: ") + _text(byte_length(text))
+                                 + _lit(f" bytes, longer than {column.type.length}")))
         else:
             value = tv[f"v{i}"]
             type_name = type(column.type).__name__.lower()
-            problems.append((sa.and_(text.is_not(None), value.is_(None)),
-                             sa.literal(f"{name}: not a valid {type_name}: ", sa.Text)
-                             + sa.func.substr(text, 1, SHOWN_VALUE_CHARS)))
+            shown = sa.case(
+                (kind.in_(["array", "object"]),
+                 _lit(f"{name}: a JSON ") + kind + _lit(", not a single value")),
+                (kind == "number", _lit(f"{name}: not a valid {type_name}: a number out of "
+                                        "range" + ("" if isinstance(column.type, sa.Double)
+                                                   else " or not whole"))),
+                else_=_lit(f"{name}: not a valid {type_name}: ")
+                + sa.func.substr(text, 1, SHOWN_VALUE_CHARS))
+            problems.append((sa.and_(text.is_not(None), value.is_(None)), shown))
+        values[column.name] = value
         typed.append(value.label(column.name))
+    problems += _star_problems(request, values)
     verdict = stage(sa.select(
         tv.source, tv.line_no, tv.body,
         sa.case(*problems, else_=sa.null()).label("reason"), *typed,
@@ -144,6 +190,93 @@ def checked_select(request: StageRequest, records: sa.FromClause,
                        else_=sa.null())
     return sa.select(v.source, v.line_no, v.reason, raw_text.label("raw_text"),
                      *(v[c.name] for c, _ in pairs))
+
+
+# --- what the star tables need: a record that stages always transforms -------------------
+
+MAX_SECONDS = 1_000_000_000  # a song longer than 31 years is a broken value
+YEARS = (1000, 9999)  # besides 0, "unknown"
+
+
+def _star_problems(request: StageRequest, values: dict[str, ColumnElement[Any]]
+                   ) -> list[tuple[ColumnElement[bool], ColumnElement[Any]]]:
+    problems: list[tuple[ColumnElement[bool], ColumnElement[Any]]] = []
+
+    def seconds(name: str) -> None:
+        if name in values:
+            value = values[name]
+            problems.append((sa.or_(value < 0, value > MAX_SECONDS),
+                             _lit(f"{name}: out of range (0 to {MAX_SECONDS:,} seconds)")))
+
+    if request.table is STAGING_SONGS:
+        # songs and artists take a song only with its id, title, artist and duration.
+        for name in ("song_id", "title", "artist_id", "artist_name", "duration"):
+            problems.append((values[name].is_(None), _lit(f"{name}: missing or blank")))
+        year = values["year"]
+        problems.append((sa.and_(year != 0, sa.or_(year < YEARS[0], year > YEARS[1])),
+                         _lit("year: ") + _text(year)
+                         + _lit(f" is not a year (0 for unknown, or {YEARS[0]} to {YEARS[1]})")))
+        seconds("duration")
+    elif "ts" in values:
+        problems += request.window.problems(values["ts"])
+        seconds("length")
+    return problems
+
+
+@dataclass(frozen=True)
+class EventWindow:
+    """When an event may have happened: ``ts`` (epoch milliseconds) outside this window is
+    implausible, most often seconds or microseconds taken for milliseconds. Set with
+    ``SPARKIFY_DW_EARLIEST_EVENT`` (a date or time, UTC; default 2000-01-01) and
+    ``SPARKIFY_DW_LATEST_EVENT`` (a date or time, or ``+HOURS`` from now; default +24)."""
+
+    earliest: dt.datetime
+    latest: dt.datetime
+
+    @classmethod
+    def from_environment(cls, now: dt.datetime | None = None) -> EventWindow:
+        now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        earliest = _when(os.environ.get(ENV_EARLIEST_EVENT) or "2000-01-01",
+                         ENV_EARLIEST_EVENT, now)
+        latest = _when(os.environ.get(ENV_LATEST_EVENT) or "+24", ENV_LATEST_EVENT, now)
+        if latest <= earliest:
+            raise ValueError(f"${ENV_LATEST_EVENT} must be after ${ENV_EARLIEST_EVENT}")
+        return cls(earliest, latest)
+
+    def millis(self) -> tuple[int, int]:
+        epoch = dt.datetime(1970, 1, 1)
+        return ((self.earliest - epoch) // dt.timedelta(milliseconds=1),
+                (self.latest - epoch) // dt.timedelta(milliseconds=1))
+
+    def problems(self, ts: ColumnElement[Any]
+                 ) -> list[tuple[ColumnElement[bool], ColumnElement[Any]]]:
+        lo, hi = self.millis()
+
+        def hint(low: int, high: int, unit: str) -> ColumnElement[Any]:
+            # The window scaled, not ts: no arithmetic that could overflow.
+            return sa.case((ts.between(low, high), _lit(f": epoch {unit}, not milliseconds?")),
+                           else_=_lit(""))
+
+        shown = "%Y-%m-%d %H:%M:%S UTC"
+        return [
+            (ts < lo, _lit("ts: ") + _text(ts) + _lit(f" is before {self.earliest:{shown}}")
+             + hint(-(-lo // 1000), hi // 1000, "seconds")),
+            (ts > hi, _lit("ts: ") + _text(ts) + _lit(f" is after {self.latest:{shown}}")
+             + hint(lo * 1000, hi * 1000, "microseconds")),
+        ]
+
+
+ENV_EARLIEST_EVENT = "SPARKIFY_DW_EARLIEST_EVENT"
+ENV_LATEST_EVENT = "SPARKIFY_DW_LATEST_EVENT"
+
+
+def _when(text: str, name: str, now: dt.datetime) -> dt.datetime:
+    try:
+        if text.startswith("+"):
+            return now + dt.timedelta(hours=float(text[1:]))
+        return dt.datetime.fromisoformat(text).replace(tzinfo=None)
+    except ValueError:
+        raise ValueError(f"${name}: not a date, a time or +HOURS: {text!r}") from None
 
 
 def fill_checked(request: StageRequest, checked: sa.Table, records: sa.FromClause,

@@ -77,7 +77,11 @@ def artists() -> list[Step]:
     source = _first(
         [S.c.artist_id, S.c.artist_name.label("name"), S.c.artist_location.label("location"),
          S.c.artist_latitude.label("latitude"), S.c.artist_longitude.label("longitude")],
-        [S.c.artist_id], [S.c.song_id.asc().nulls_last()], S,
+        # Every column in the order: duplicates that differ pick the same row everywhere.
+        [S.c.artist_id], [S.c.song_id.asc().nulls_last(), S.c.artist_name.asc(),
+                          S.c.artist_location.asc().nulls_last(),
+                          S.c.artist_latitude.asc().nulls_last(),
+                          S.c.artist_longitude.asc().nulls_last()], S,
         S.c.artist_id.is_not(None), S.c.artist_name.is_not(None), name="new_artists")
     return [Step(t.name, "insert", _insert_new(t, "artist_id", source))]
 
@@ -103,7 +107,9 @@ def users() -> list[Step]:
          epoch_ms_to_timestamp(E.c.ts).label("last_event_at")],
         [E.c.user_id],
         [E.c.ts.desc(), E.c.session_id.desc().nulls_last(),
-         E.c.item_in_session.desc().nulls_last()], E,
+         E.c.item_in_session.desc().nulls_last(), E.c.level.asc(),
+         E.c.first_name.asc().nulls_last(), E.c.last_name.asc().nulls_last(),
+         E.c.gender.asc().nulls_last()], E,
         E.c.user_id.is_not(None), E.c.ts.is_not(None), E.c.level.is_not(None),
         name="latest_users")
     update = (

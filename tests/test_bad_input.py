@@ -32,7 +32,7 @@ def corpus(root: Path) -> tuple[Path, list[tuple[str, int, str]], int]:
     e = events(12)
     root.mkdir()
     (root / "good.json").write_bytes(b"\n".join(dumps(r) for r in e[:3]) + b"\n")
-    long_artist = dict(e[4], artist="x" * 600)
+    long_artist = dict(e[4], artist="é" * 257)  # 514 bytes in 257 characters
     bad = [
         dumps(e[3]),                                     # 1 good
         b'{"artist": "broken", "auth":',                 # 2 malformed JSON
@@ -41,7 +41,7 @@ def corpus(root: Path) -> tuple[Path, list[tuple[str, int, str]], int]:
         dumps(dict(e[5], ts="yesterday")),               # 5 ts not a number
         dumps(dict(e[6], userId="abc")),                 # 6 userId not numeric
         dumps(dict(e[7], itemInSession="first")),        # 7 itemInSession as text
-        dumps(long_artist),                              # 8 longer than the column
+        json.dumps(long_artist, ensure_ascii=False).encode(),  # 8 longer than the column
         dumps(e[8]).replace(b'"', b'"\xff', 1),          # 9 invalid UTF-8
         dumps(dict(e[9], userId="", page="Home")),       # 10 good: "" is NULL
         dumps(dict(e[10], itemInSession=1.5)),           # 11 not an integer
@@ -59,9 +59,9 @@ def corpus(root: Path) -> tuple[Path, list[tuple[str, int, str]], int]:
         ("bad.json", 5, "ts: not a valid biginteger: yesterday"),
         ("bad.json", 6, "userId: not a valid integer: abc"),
         ("bad.json", 7, "itemInSession: not a valid integer: first"),
-        ("bad.json", 8, "artist: 600 characters, longer than 512"),
+        ("bad.json", 8, "artist: 514 bytes, longer than 512"),
         ("bad.json", 9, "invalid UTF-8"),
-        ("bad.json", 11, "itemInSession: not a valid integer: 1.5"),
+        ("bad.json", 11, "itemInSession: not a valid integer: a number out of range or not whole"),
         ("bad.json", 12, "contains \\u0000"),
         ("bad.json", 13, "malformed JSON"),
         ("pretty.json", pretty_lines + 1, "malformed JSON"),

@@ -67,3 +67,35 @@ def test_s3_source_with_bad_endpoint_verbose(tmp_path: Path) -> None:
                                   "AWS_MAX_ATTEMPTS": "1"})
     assert proc.returncode == 1
     assert_clean(proc)
+
+
+@pytest.mark.parametrize("url", [
+    "postgresql+psycopg://root@127.0.0.1:1/nowhere?password=Sup3r-s3cret",
+    "postgresql+psycopg://root@127.0.0.1:1/nowhere?sslpassword=Sup3r-s3cret&connect_timeout=2",
+    "postgresql+psycopg://root:Sup3r-s3cret@127.0.0.1:1/nowhere?options=-c%20x%3D1",
+    "postgresql+psycopg://root@127.0.0.1:1/nowhere?options=-c%20password%3DSup3r-s3cret",
+])
+@pytest.mark.parametrize("verbose", [[], ["-v"]])
+def test_password_anywhere_in_the_url_is_masked(tmp_path: Path, url: str,
+                                                verbose: list[str]) -> None:
+    proc = run(["--url", url, *verbose], tmp_path,
+               {"AWS_SECURITY_TOKEN": "IQoJb3JpZ2luX2VjEXAMPLEsecurityTOKEN"})
+    assert proc.returncode == 1 and "error:" in proc.stderr
+    assert_clean(proc)
+    assert "IQoJb3JpZ2luX2VjEXAMPLEsecurityTOKEN" not in proc.stdout + proc.stderr
+    assert "loading into postgresql+psycopg://root" in proc.stdout and "***" in proc.stdout
+
+
+def test_settings_mask_every_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    from sparkify_dw import config
+
+    for name, value in (("AWS_SECRET_ACCESS_KEY", "k-secret"), ("AWS_SESSION_TOKEN", "s-tok"),
+                        ("AWS_SECURITY_TOKEN", "sec-tok")):
+        monkeypatch.setenv(name, value)
+    settings = config.resolve(
+        url="postgresql+psycopg://u:pw1@h/db?password=pw2&options=-c%20password%3Dpw3")
+    text = f"pw1 pw2 pw3 k-secret s-tok sec-tok {settings.display_url}"
+    masked = settings.mask(text)
+    for secret in ("pw1", "pw2", "pw3", "k-secret", "s-tok", "sec-tok"):
+        assert secret not in masked, masked
+    assert "pw" not in settings.display_url.replace("password", "")

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from sparkify_dw.backends import Backend, LockBusy, Progress, StageCounts
 from sparkify_dw.config import ConfigError
-from sparkify_dw.constructs import csv_rows, json_lines, tsv_records
+from sparkify_dw.constructs import csv_rows, json_lines, suspect_record, tsv_records
 from sparkify_dw.models import LOAD_FILES
 from sparkify_dw.sources import SourceFile, iter_records
 from sparkify_dw.staging import (
@@ -36,6 +36,22 @@ from sparkify_dw.staging import (
 BATCH_BYTES = 64 * 1024 * 1024  # per statement: memory stays bounded, the scan stays fast
 SMALL_FILE_BYTES = 32 * 1024  # below this, Python frames faster than DuckDB opens a file
 _UNSPLITTABLE = "malformed JSON"  # the fast path's verdict on a line that is not JSON alone
+
+
+# DuckDB expands these in any path it is given, even in a list of paths: e[1].json would
+# read e1.json. Such files are read by Python, by their exact path.
+_PATTERN_CHARS = frozenset("*?[")
+
+
+def _by_engine(f: SourceFile) -> bool:
+    """Whether DuckDB reads ``f`` itself: a big local file whose path is not a pattern."""
+    return (f.path is not None and f.size >= SMALL_FILE_BYTES
+            and not _PATTERN_CHARS.intersection(f.path))
+
+
+def _split(files: list[SourceFile]) -> tuple[list[SourceFile], list[SourceFile]]:
+    """(files DuckDB reads, files Python frames)."""
+    return [f for f in files if _by_engine(f)], [f for f in files if not _by_engine(f)]
 
 
 def _batches(files: list[SourceFile]) -> Iterator[list[SourceFile]]:
@@ -54,7 +70,11 @@ def _batches(files: list[SourceFile]) -> Iterator[list[SourceFile]]:
 def _fast(request: StageRequest, checked: sa.Table, files: list[SourceFile]) -> sa.Insert:
     lines = json_lines([f.uri for f in files]).table_valued(
         "source", "line_no", "body").alias("lines")
-    records = sa.select(lines.c.source, lines.c.line_no, sa.null().label("reason"),
+    # A suspect line (what DuckDB reads leniently, e.g. NaN or a trailing comma) sends its
+    # file to Python's framing, as a line that isn't JSON on its own does.
+    reason = sa.case((suspect_record(lines.c.body), sa.literal(_UNSPLITTABLE, sa.Text)),
+                     else_=sa.null())
+    records = sa.select(lines.c.source, lines.c.line_no, reason.label("reason"),
                         lines.c.body).subquery("records")
     return fill_checked(request, checked, records, records.c.body)
 
@@ -124,10 +144,9 @@ class DuckDBBackend(Backend):
               first_error_no: int, progress: Progress) -> StageCounts:
         files = list(request.files)
         # Big local files go to DuckDB's reader; small ones (DuckDB opens a file in about
-        # a millisecond: 385k song files would take minutes) and S3 objects are framed by
-        # Python into one temporary file per batch.
-        big = [f for f in files if f.path is not None and f.size >= SMALL_FILE_BYTES]
-        small = [f for f in files if f.path is None or f.size < SMALL_FILE_BYTES]
+        # a millisecond: 385k song files would take minutes), S3 objects and paths DuckDB
+        # would take for patterns are framed by Python into one temporary file per batch.
+        big, small = _split(files)
         checked = checked_table(request)
         counts = StageCounts()
         done = 0
@@ -135,7 +154,11 @@ class DuckDBBackend(Backend):
                             *((False, b) for b in _batches(small))]:
             checked.create(conn)
             if fast:
+                for f in batch:  # a clear line for a file gone since the listing
+                    self.reader.verify(f, request.what)
                 conn.execute(_fast(request, checked, batch))
+                for f in batch:  # and DuckDB read what was listed, not a newer version
+                    self.reader.verify(f, request.what)
                 self._frame_again(conn, request, checked, batch)
             else:
                 self._frame(conn, request, checked, batch)
@@ -186,8 +209,8 @@ class DuckDBBackend(Backend):
     def stage_statements(self, request: StageRequest, dialect: sa.Dialect) -> Iterator[str]:
         files = list(request.files)
         checked = checked_table(request)
-        big = [f for f in files if f.path is not None and f.size >= SMALL_FILE_BYTES]
-        small = len(files) - len(big)
+        big, framed = _split(files)
+        small = len(framed)
         for batch in _batches(big):
             yield self.compile(sa.schema.CreateTable(checked), dialect)
             yield self.compile(_fast(request, checked, batch), dialect)

@@ -22,7 +22,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
 
 from sparkify_dw.backends import Backend, LockBusy, Progress, StageCounts
-from sparkify_dw.constructs import TableMaintenance, copy_from_stdin
+from sparkify_dw.config import one_line
+from sparkify_dw.constructs import TableMaintenance, copy_from_stdin, suspect_record
 from sparkify_dw.models import LOAD_FILES
 from sparkify_dw.sources import BOM, SourceFile, iter_records
 from sparkify_dw.staging import StageRequest, checked_select, keep_errors, keep_good
@@ -92,6 +93,26 @@ def _verdicts(request: StageRequest) -> sa.Subquery:
     return checked_select(request, records, records.c.doc, fence=True).subquery("checked")
 
 
+class _Suspect(Exception):
+    """The fast path met a record only Python's framing judges exactly."""
+
+
+def _any_suspect() -> sa.Select[Any]:
+    return sa.select(sa.exists().where(RAW.c.reason.is_(None), suspect_record(RAW.c.body)))
+
+
+# SQLSTATE classes that mean the input, not the server, is at fault: data exceptions (22…,
+# invalid JSON text, bad encoding, numeric overflow) and program limits (54…, e.g. nesting
+# beyond the stack depth). Anything else (a timeout, a lost connection, a full disk) is a
+# real failure, reported as one.
+_BAD_INPUT_CLASSES = ("22", "54")
+
+
+def _bad_input(exc: BaseException | None) -> bool:
+    state = getattr(exc, "sqlstate", None)
+    return isinstance(state, str) and state[:2] in _BAD_INPUT_CLASSES
+
+
 class PostgreSQLBackend(Backend):
     name = "postgresql"
 
@@ -118,9 +139,14 @@ class PostgreSQLBackend(Backend):
             yield
         finally:
             if not conn.closed and not conn.invalidated:
-                conn.rollback()
-                conn.execute(sa.select(sa.func.pg_advisory_unlock(LOCK_KEY)))
-                conn.commit()
+                try:
+                    conn.rollback()
+                    conn.execute(sa.select(sa.func.pg_advisory_unlock(LOCK_KEY)))
+                    conn.commit()
+                except sa.exc.DBAPIError as exc:
+                    # A lost connection took the lock with it; the load's own error (already
+                    # on its way) is the one to report.
+                    log.warning("could not release the load lock: %s", one_line(exc))
 
     def maintenance(self, tables: Sequence[sa.Table], *, vacuum: bool = False
                     ) -> list[TableMaintenance]:
@@ -156,24 +182,38 @@ class PostgreSQLBackend(Backend):
         # in Python, which finds each bad one and why.
         savepoint = conn.begin_nested()
         try:
-            self._copy(cursor, files, request.what, progress, careful=False)
-            counts = self._keep(conn, request, load_id, first_error_no)
-            savepoint.commit()
-        except sa.exc.DBAPIError as exc:
-            savepoint.rollback()
-            log.info("%s: a line is not a JSON record on its own (%s); framing each record",
-                     request.what, str(exc.orig).splitlines()[0] if exc.orig else exc)
-            self._copy(cursor, files, request.what, progress, careful=True)
-            counts = self._keep(conn, request, load_id, first_error_no)
-        except psycopg.Error as exc:  # raised by COPY itself (e.g. not UTF-8)
-            savepoint.rollback()
-            log.info("%s: COPY refused a line (%s); framing each record", request.what,
-                     str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
-            self._copy(cursor, files, request.what, progress, careful=True)
-            counts = self._keep(conn, request, load_id, first_error_no)
+            try:
+                self._copy(cursor, files, request.what, progress, careful=False)
+                if conn.execute(_any_suspect()).scalar():
+                    raise _Suspect
+                counts = self._keep(conn, request, load_id, first_error_no)
+                savepoint.commit()
+            except _Suspect:
+                savepoint.rollback()
+                log.info("%s: a line may hold what only Python's framing judges exactly; "
+                         "framing each record", request.what)
+                counts = self._careful(conn, cursor, request, files, load_id, first_error_no,
+                                       progress)
+            except (sa.exc.DBAPIError, psycopg.Error) as exc:
+                orig = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+                if not _bad_input(orig):
+                    raise
+                savepoint.rollback()
+                log.info("%s: a line is not a JSON record on its own (%s); framing each "
+                         "record", request.what, one_line(exc))
+                counts = self._careful(conn, cursor, request, files, load_id, first_error_no,
+                                       progress)
+        except psycopg.Error as exc:  # raised by the driver itself (COPY): one line too
+            raise sa.exc.DBAPIError(f"staging {request.table.name}", None, exc) from None
         for table in (RAW, RAW_FILES):
             table.drop(conn)
         return counts
+
+    def _careful(self, conn: sa.Connection, cursor: Any, request: StageRequest,
+                 files: list[SourceFile], load_id: int, first_error_no: int,
+                 progress: Progress) -> StageCounts:
+        self._copy(cursor, files, request.what, progress, careful=True)
+        return self._keep(conn, request, load_id, first_error_no)
 
     def _copy(self, cursor: Any, files: list[SourceFile], what: str, progress: Progress,
               *, careful: bool) -> None:
