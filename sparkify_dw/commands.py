@@ -461,10 +461,18 @@ def load(ctx: click.Context, url: str | None, config_file: str | None, log_data:
     try:
         result = loader.run(engine, settings, steps=steps, max_errors=max_errors, wait=wait,
                             selection=selection, vacuum=vacuum)
+    except loader.Interrupted as exc:
+        click.echo(f"interrupted: {exc}; the load was rolled back, nothing changed (the "
+                   "ledger says so)", err=True)
+        ctx.exit(exc.exit_code)
     finally:
         engine.dispose()  # nothing of the load stays open (a notebook may read next)
     if not quiet:
         click.echo(result.summary())
+    if result.interrupted is not None:  # after the commit: the load stands
+        click.echo(f"interrupted as load #{result.load_id} committed; the load succeeded",
+                   err=True)
+        ctx.exit(128 + result.interrupted)
 
 
 # --- commands with their own options, run as they are ----------------------------------------
