@@ -325,21 +325,45 @@ def run(
     engine: sa.Engine | None = None,
     settings: Settings | None = None,
     *,
+    url: str | None = None,
+    log_data: str | os.PathLike[str] | None = None,
+    song_data: str | os.PathLike[str] | None = None,
+    log_jsonpath: str | os.PathLike[str] | None = None,
+    incremental: bool = False,
+    since: dt.date | str | None = None,
+    until: dt.date | str | None = None,
     steps: Sequence[str] = STEPS,
     progress: backends.Progress | None = None,
     max_errors: int = 0,
     wait: float = LOCK_WAIT,
-    selection: Selection = Selection(),
+    selection: Selection | None = None,
     vacuum: bool = False,
 ) -> LoadResult:
-    """Run the load's ``steps`` in order against ``engine`` (default: from configuration).
+    """Run the load's ``steps`` in order, as ``sparkify-dw load`` does, e.g. from a notebook::
+
+        load.run(log_data="data/log_data", incremental=True, max_errors=10)
+        load.run(since="2018-11-03", until="2018-11-09")
+
+    Settings not given come from the configuration (``--url`` etc.: flags, then
+    ``SPARKIFY_DW_*`` variables, then ``dwh.cfg``, then the embedded default); ``settings``
+    (from :func:`sparkify_dw.config.resolve`) and ``engine`` may be passed instead.
 
     The whole load is one transaction: killed or failed at any point, it leaves staging,
     the star tables and the ledger as they were. Up to ``max_errors`` bad records are
     rejected into ``load_errors`` and the rest load; more, and nothing loads. One load
     runs at a time per warehouse; another waits up to ``wait`` seconds for it.
     """
-    settings = settings or resolve()
+    if settings is None or any(v is not None for v in (url, log_data, song_data, log_jsonpath)):
+        if settings is not None:
+            raise LoadError("pass settings, or url/log_data/song_data/log_jsonpath, not both")
+        settings = resolve(url=url, log_data=_text(log_data), song_data=_text(song_data),
+                           log_jsonpath=_text(log_jsonpath))
+    if selection is None:
+        selection = Selection(incremental, _day_of(since, "since"), _day_of(until, "until"))
+    elif incremental or since is not None or until is not None:
+        raise LoadError("pass selection, or incremental/since/until, not both")
+    if selection.since and selection.until and selection.since > selection.until:
+        raise LoadError(f"since {selection.since} is after until {selection.until}")
     _check_steps(steps)
     if max_errors < 0:
         raise LoadError("--max-errors must be 0 or more")
@@ -400,7 +424,23 @@ def run(
     return result
 
 
+def _text(value: str | os.PathLike[str] | None) -> str | None:
+    return None if value is None else os.fspath(value)
+
+
+def _day_of(value: dt.date | str | None, what: str) -> dt.date | None:
+    """A day from a date or its ISO text ("2018-11-03"); one line when it is neither."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise LoadError(f"{what}: not a date (YYYY-MM-DD): {value!r}") from None
+
+
 def _check_steps(steps: Sequence[str]) -> None:
+    if not steps:
+        raise LoadError(f"no steps to run: name at least one of {', '.join(STEPS)}")
     unknown = [s for s in steps if s not in STEPS]
     if unknown:
         raise LoadError(f"unknown step {unknown[0]!r}: choose from {', '.join(STEPS)}")

@@ -236,7 +236,7 @@ def test_rejected_records_within_and_above_max_errors(
 def test_a_failed_transform_changes_nothing(harness: Harness, engine: sa.Engine,
                                            settings: config.Settings, pg_url: sa.URL) -> None:
     harness.fail_on = lambda sql: sql.startswith("INSERT INTO songplays")
-    with pytest.raises(load.LoadError, match="transform: .*injected failure"):
+    with pytest.raises(load.LoadError, match=r"transform: .*injected failure"):
         load.run(engine, settings)
     harness.fail_on = None
     assert all(rows == [] for rows in star_snapshot(pg_url).values())
