@@ -37,6 +37,8 @@ from sparkify_dw import schema, synth
 from sparkify_dw.backends.postgresql import LOCK_KEY
 from tests.helpers import STAR_NAMES, run_load, star_snapshot, table_rows
 
+pytestmark = pytest.mark.slow  # SIGKILLs real loads at many points: about a minute
+
 Rows = list[tuple[Any, ...]]
 Snapshot = dict[str, Rows]
 
