@@ -188,53 +188,56 @@ def main(ctx: click.Context, verbose: bool, quiet: bool) -> None:
 # --- schema ----------------------------------------------------------------------------------
 
 
-def _alembic_speaks(ctx: click.Context) -> None:
+def _migrate(ctx: click.Context, upgrading: bool, revision: str, sql: bool,
+             url: str | None, config_file: str | None) -> None:
+    """Alembic's own upgrade or downgrade, on the configured warehouse, speaking each step."""
     import logging
 
+    from alembic import command
+
+    from sparkify_dw import schema
+
+    settings = _settings(ctx, url, config_file)
     if not ctx.find_root().params.get("quiet"):
         logging.getLogger("alembic").setLevel(logging.INFO)
+    cfg = schema.alembic_config()
+    cfg.attributes["url"] = settings.url
+    if upgrading:
+        command.upgrade(cfg, revision, sql=sql)
+        return
+    if sql and ":" not in revision:  # offline, Alembic needs to know where it starts
+        revision = f"{schema.head()}:{revision}"
+    command.downgrade(cfg, revision, sql=sql)
+
+
+def revision_options(default: str) -> Callable[[F], F]:
+    def apply(f: F) -> F:
+        f = click.option("--sql", is_flag=True,
+                         help="Print the DDL instead of running it (offline).")(f)
+        return click.argument("revision", default=default)(f)
+    return apply
 
 
 @main.command()
-@click.argument("revision", default="head")
-@click.option("--sql", is_flag=True, help="Print the DDL instead of running it (offline).")
+@revision_options("head")
 @warehouse_options
 @click.pass_context
 @guarded
 def upgrade(ctx: click.Context, revision: str, sql: bool, url: str | None,
             config_file: str | None) -> None:
     """Create or upgrade the warehouse's schema (Alembic, from the installed package)."""
-    from alembic import command
-
-    from sparkify_dw import schema
-
-    settings = _settings(ctx, url, config_file)
-    _alembic_speaks(ctx)
-    cfg = schema.alembic_config()
-    cfg.attributes["url"] = settings.url
-    command.upgrade(cfg, revision, sql=sql)
+    _migrate(ctx, True, revision, sql, url, config_file)
 
 
 @main.command()
-@click.argument("revision", default="base")
-@click.option("--sql", is_flag=True, help="Print the DDL instead of running it (offline).")
+@revision_options("base")
 @warehouse_options
 @click.pass_context
 @guarded
 def downgrade(ctx: click.Context, revision: str, sql: bool, url: str | None,
               config_file: str | None) -> None:
     """Downgrade the schema; to `base` drops every table (it names them first)."""
-    from alembic import command
-
-    from sparkify_dw import schema
-
-    settings = _settings(ctx, url, config_file)
-    _alembic_speaks(ctx)
-    cfg = schema.alembic_config()
-    cfg.attributes["url"] = settings.url
-    if sql and ":" not in revision:
-        revision = f"{schema.head()}:{revision}"
-    command.downgrade(cfg, revision, sql=sql)
+    _migrate(ctx, False, revision, sql, url, config_file)
 
 
 @main.command()
