@@ -23,6 +23,8 @@ from typing import Any, TextIO, cast
 import sqlalchemy as sa
 
 from sparkify_dw import backends, checks, cli, schema, transform
+from sparkify_dw.backends.requests import Selection as Selection  # re-exported: load.Selection
+from sparkify_dw.backends.requests import staging_requests
 from sparkify_dw.config import ConfigError, Settings, fit_bytes, one_line, resolve
 from sparkify_dw.dryrun import DryConnection, Sent
 from sparkify_dw.engines import dialect_for
@@ -34,7 +36,7 @@ from sparkify_dw.models import (
     STAGING_SONGS,
     STAR_TABLES,
 )
-from sparkify_dw.sources import Reader, SourceError, SourceFile, read_jsonpaths
+from sparkify_dw.sources import Reader, SourceError
 from sparkify_dw.staging import StageRequest
 
 log = logging.getLogger("sparkify_dw.load")
@@ -102,73 +104,12 @@ class LoadResult:
         return "\n".join([*lines, f"  time      {timing}"])
 
 
-@dataclass(frozen=True)
-class Selection:
-    """Which source files a load takes: all, only new ones, or a range of days."""
-
-    incremental: bool = False  # skip files a successful load already staged
-    since: dt.date | None = None  # log_data days, inclusive
-    until: dt.date | None = None
-
-    @property
-    def narrowed(self) -> bool:
-        return self.incremental or self.since is not None or self.until is not None
-
-
 def requests(settings: Settings, reader: Reader | None = None,
              selection: Selection = Selection(),
              loaded: set[tuple[str, str]] | None = None) -> list[StageRequest]:
-    """What the stage step loads: events mapped by the JSONPaths file, songs by key name.
-
-    ``loaded`` is the ledger's (uri, version) pairs, for ``selection.incremental``.
-    Every backend gets the listed files, so every backend stages the same ones (Redshift
-    COPYs them through a manifest); the JSONPaths file and COPY manifests are never data.
-    """
-    reader = reader or Reader(settings.region, settings.s3_endpoint)
-    events = STAGING_EVENTS
-    paths = read_jsonpaths(settings.log_jsonpath, len(events.columns), reader)
-    not_data = _not_data(settings)
-
-    def files(source: str, what: str, logs: bool) -> tuple[SourceFile, ...]:
-        found = [f for f in reader.list(source, what) if not not_data(f.uri)]
-        if not found:
-            raise SourceError(f"{what}: {source}: only the JSONPaths file or COPY manifests "
-                              "are there, no data files")
-        if not logs:
-            return tuple(found)
-        if selection.since or selection.until:
-            found = [f for f in found if f.day is not None
-                     and (selection.since is None or f.day >= selection.since)
-                     and (selection.until is None or f.day <= selection.until)]
-            if not found:
-                log.warning("%s: no YYYY-MM-DD day file from %s to %s under %s", what,
-                            selection.since or "the start", selection.until or "the end",
-                            source)
-        if selection.incremental:
-            found = [f for f in found if (f.uri, f.version) not in (loaded or set())]
-        log.info("%s: %d file(s) to stage", what, len(found))
-        return tuple(found)
-
-    return [
-        StageRequest(events, settings.log_data, list(paths), settings.log_jsonpath,
-                     files(settings.log_data, "log_data", True)),
-        # Songs are staged in full every time: they are the catalogue plays are matched to.
-        StageRequest(STAGING_SONGS, settings.song_data, None, None,
-                     files(settings.song_data, "song_data", False)),
-    ]
-
-
-def _not_data(settings: Settings) -> Callable[[str], bool]:
-    """Whether a listed URI is the JSONPaths file or under the COPY manifest prefix."""
-    jsonpaths = settings.log_jsonpath
-    if not jsonpaths.startswith("s3://"):
-        jsonpaths = os.path.abspath(jsonpaths.removeprefix("file://"))
-    manifests = (settings.manifest_prefix or "").rstrip("/") + "/"
-
-    def check(uri: str) -> bool:
-        return uri == jsonpaths or (manifests != "/" and uri.startswith(manifests))
-
-    return check
+    """What the stage step loads (see :func:`sparkify_dw.backends.requests.staging_requests`);
+    a load asks its backend, which also refuses sources it can't stage from."""
+    return staging_requests(settings, reader, selection, loaded)
 
 
 def loaded_files(conn: sa.Connection) -> set[tuple[str, str]]:
@@ -186,6 +127,15 @@ def _count(conn: sa.Connection, table: sa.Table) -> int:
     return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
 
 
+def _rowcount(conn: sa.Connection, statement: sa.Executable, table: str) -> int:
+    """Rows ``statement`` wrote, as the driver reports them; a driver that can't say
+    (rowcount -1) is an error, not a silent zero."""
+    rows = conn.execute(statement, execution_options={"preserve_rowcount": True}).rowcount
+    if rows < 0 and not isinstance(conn, DryConnection):
+        raise LoadError(f"transform: the driver did not report how many rows {table} got")
+    return max(rows, 0)
+
+
 def _stage(conn: sa.Connection, backend: backends.Backend, settings: Settings,
            selection: Selection, result: LoadResult, progress: backends.Progress,
            known_loaded: set[tuple[str, str]] | None = None) -> None:
@@ -193,13 +143,13 @@ def _stage(conn: sa.Connection, backend: backends.Backend, settings: Settings,
     loaded = loaded_files(conn) if selection.incremental else None
     if isinstance(conn, DryConnection) and known_loaded is not None:
         loaded = known_loaded  # a dry run reads the ledger beforehand, if it can
-    reqs = requests(settings, backend.reader, selection, loaded)
+    reqs = backend.requests(selection, loaded)
     for req in reqs:
         conn.execute(sa.delete(req.table))
     total = backends.StageCounts()
     for req in reqs:
         result.step = f"stage {req.table.name}"
-        if isinstance(conn, DryConnection) and not backend.plans_staging:
+        if isinstance(conn, DryConnection) and not backend.capabilities.plans_staging:
             conn.sent.extend(Sent(text, ()) for text in
                              backend.stage_statements(req, conn.dialect))
             counts = backends.StageCounts()
@@ -242,10 +192,10 @@ def _record_files(conn: sa.Connection, backend: backends.Backend, load_id: int,
                 yield {"load_id": load_id, "uri": f.uri, "table_name": req.table.name,
                        "size": f.size, "version": f.version}
 
-    if isinstance(conn, DryConnection) and not backend.plans_staging:
-        # This backend bulk-copies the rows through its driver: shown, not compiled.
+    if isinstance(conn, DryConnection) and backend.capabilities.records_files_in_bulk:
+        # The backend bulk-loads these rows outside SQLAlchemy: shown, not compiled.
         files = sum(len(r.files) for r in reqs)
-        conn.note(f"{files} row(s) into load_files through the driver's bulk copy")
+        conn.note(f"{files} row(s) into load_files through a bulk load")
         return
     backend.record_files(conn, rows())
 
@@ -255,18 +205,11 @@ def _transform(conn: sa.Connection, result: LoadResult) -> None:
     if result.unplayable:
         log.warning("%d NextSong event(s) without a user, session, item or level: not "
                     "songplays (they stay in staging_events)", result.unplayable)
-    # Drivers disagree on rowcount for INSERT … SELECT (DuckDB and SQLAlchemy's psycopg
-    # dialect report -1), so inserts are counted; counts inside the transaction are exact.
+    # The driver's rowcount (kept by preserve_rowcount): no table is scanned to count.
     for step in transform.steps(result.load_id):
-        table = next(t for t in STAR_TABLES if t.name == step.table)
         log.info("transform: %s %s", step.action, step.table)
-        if step.action == "update":
-            rows = conn.execute(step.statement).rowcount
-            result.updated[step.table] = max(rows, 0)
-        else:
-            before = _count(conn, table)
-            conn.execute(step.statement)
-            result.inserted[step.table] = _count(conn, table) - before
+        rows = _rowcount(conn, step.statement, step.table)
+        (result.updated if step.action == "update" else result.inserted)[step.table] = rows
 
 
 def _check(conn: sa.Connection, result: LoadResult) -> None:
@@ -293,7 +236,7 @@ def dry_run(settings: Settings, steps: Sequence[str] = STEPS, max_errors: int = 
     dry = DryConnection(dialect_for(settings.url))
     conn = cast(sa.Connection, dry)
     result = LoadResult()
-    # backend.lock() is left out: it waits on a real server (PostgreSQL's advisory lock).
+    # backend.lock() is left out: it may wait on a real server (an advisory lock).
     _load(conn, backend, settings, steps, selection, result, _no_progress, _now(),
           known_loaded=loaded)
     changed = [t for t in (STAGING_EVENTS, STAGING_SONGS, *STAR_TABLES)
@@ -402,8 +345,8 @@ def run(
                     rejected = _record_failure(conn, backend, settings, steps, result,
                                                started_at, exc)
                 if rejected and isinstance(exc, sa.exc.DBAPIError):
-                    # Redshift's COPY gave up above MAXERROR: say which records, as the
-                    # engines that classify records in SQL do.
+                    # The engine's bulk load gave up above --max-errors: say which records,
+                    # as the engines that classify records in SQL do.
                     first = rejected[0]
                     raise TooManyRejected(
                         f"COPY rejected more than --max-errors {backend.max_errors} records; "
@@ -466,7 +409,7 @@ def _maintain(conn: sa.Connection, backend: backends.Backend, result: LoadResult
     if not maintenance:
         return
     started = time.perf_counter()
-    # Outside a transaction block: Redshift's VACUUM refuses to run in one.
+    # Outside a transaction block: VACUUM refuses to run in one.
     auto = conn.execution_options(isolation_level="AUTOCOMMIT")
     try:
         for statement in maintenance:
@@ -637,8 +580,10 @@ def _record_failure(conn: sa.Connection, backend: backends.Backend, settings: Se
     try:
         if conn.in_transaction():  # e.g. a connection the driver left mid-transaction
             conn.rollback()
+        engine_log = backend.capabilities.rejects_reported_by == "engine"
         errors = exc.errors if isinstance(exc, TooManyRejected) else (
-            [] if interrupted else backend.failed_copy_errors(conn, ERRORS_KEPT_ON_FAILURE))
+            backend.failed_copy_errors(conn, ERRORS_KEPT_ON_FAILURE)
+            if engine_log and not interrupted else [])
         if conn.in_transaction():  # reading the engine's own error records began one
             conn.commit()
         with conn.begin():
