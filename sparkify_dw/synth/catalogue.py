@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sparkify_dw.synth.layout import _jlog, _mojibake
+from sparkify_dw.synth.layout import SONG_KEYS, _jlog, _mojibake
 from sparkify_dw.synth.words import _ARTIST_PLACES, _VERBS, _artist_name, _title
 
 MAX_SONGS = 16**7  # the 7 hex digits of a track id that carry the song's index
@@ -64,6 +64,17 @@ class _Catalogue:
     durations: array[float]
 
 
+def _write_song_file(root: Path, track: str, record: dict[str, object],
+                     made_dirs: set[str]) -> None:
+    """One song file at ``A/B/C/<track>.json``, the folders from the track id."""
+    folder = f"{track[2]}/{track[3]}/{track[4]}"
+    if folder not in made_dirs:
+        (root / folder).mkdir(parents=True, exist_ok=True)
+        made_dirs.add(folder)
+    with open(root / folder / f"{track}.json", "w", encoding="ascii", newline="") as fh:
+        fh.write(json.dumps(record))
+
+
 def _write_songs(root: Path, songs: int, seed: int) -> _Catalogue:
     """Write one JSON file per song and keep the few fields plays need.
 
@@ -101,24 +112,9 @@ def _write_songs(root: Path, songs: int, seed: int) -> _Catalogue:
         year = 0 if rng.random() < 0.5 else min(2010, 1955 + int(rng.betavariate(4, 1.5) * 56))
         song_id = _msd_id(rng, "SO", "12A", _scramble(i, 32, 0x9E3779B1, song_salt), 8)
         track = _msd_id(rng, "TR", "128F", _scramble(i, 28, 0x6C8E9CF5, track_salt), 7)
-        record = {
-            "num_songs": 1,
-            "artist_id": artist.artist_id,
-            "artist_latitude": artist.latitude,
-            "artist_longitude": artist.longitude,
-            "artist_location": artist.location,
-            "artist_name": name,
-            "song_id": song_id,
-            "title": title,
-            "duration": duration,
-            "year": year,
-        }
-        folder = f"{track[2]}/{track[3]}/{track[4]}"
-        if folder not in made_dirs:
-            (root / folder).mkdir(parents=True, exist_ok=True)
-            made_dirs.add(folder)
-        with open(root / folder / f"{track}.json", "w", encoding="ascii", newline="") as fh:
-            fh.write(json.dumps(record))
+        values = (1, artist.artist_id, artist.latitude, artist.longitude, artist.location,
+                  name, song_id, title, duration, year)
+        _write_song_file(root, track, dict(zip(SONG_KEYS, values, strict=True)), made_dirs)
         cat.titles.append(_jlog(title))
         cat.artists.append(name_json)
         cat.durations.append(duration)

@@ -83,6 +83,29 @@ def _check_out(out: Path, force: bool) -> None:
         raise SynthError(f"cannot write to {out}: {exc.strerror or exc}") from exc
 
 
+def _check_args(events: int, songs: int, days: int, match_share: float,
+                blank_line_rate: float, users: int | None, start_date: date) -> None:
+    """Refuse bad arguments before anything is written, each as one line."""
+    if events < 0:
+        raise SynthError(f"--events must be >= 0 (got {events})")
+    if songs < 0:
+        raise SynthError(f"--songs must be >= 0 (got {songs})")
+    if days < 1:
+        raise SynthError(f"--days must be >= 1 (got {days})")
+    if days > MAX_DAYS:
+        raise SynthError(f"--days must be <= {MAX_DAYS} (got {days})")
+    if songs > MAX_SONGS:
+        raise SynthError(f"--songs must be <= {MAX_SONGS}")
+    if not 0.0 <= match_share <= 1.0:
+        raise SynthError("--match-share must be between 0 and 1")
+    if not 0.0 <= blank_line_rate <= 1.0:
+        raise SynthError("--blank-line-rate must be between 0 and 1")
+    if users is not None and users < 1:
+        raise SynthError(f"--users must be >= 1 (got {users})")
+    if start_date.year + days // 365 + 1 > 9999:
+        raise SynthError("--start-date plus --days runs past the year 9999")
+
+
 def generate(
     out: Path | str,
     events: int,
@@ -105,24 +128,7 @@ def generate(
     invalid arguments and ``OSError`` for failures while writing.
     """
     out = Path(out)
-    if events < 0:
-        raise SynthError(f"--events must be >= 0 (got {events})")
-    if songs < 0:
-        raise SynthError(f"--songs must be >= 0 (got {songs})")
-    if days < 1:
-        raise SynthError(f"--days must be >= 1 (got {days})")
-    if days > MAX_DAYS:
-        raise SynthError(f"--days must be <= {MAX_DAYS} (got {days})")
-    if songs > MAX_SONGS:
-        raise SynthError(f"--songs must be <= {MAX_SONGS}")
-    if not 0.0 <= match_share <= 1.0:
-        raise SynthError("--match-share must be between 0 and 1")
-    if not 0.0 <= blank_line_rate <= 1.0:
-        raise SynthError("--blank-line-rate must be between 0 and 1")
-    if users is not None and users < 1:
-        raise SynthError(f"--users must be >= 1 (got {users})")
-    if start_date.year + days // 365 + 1 > 9999:
-        raise SynthError("--start-date plus --days runs past the year 9999")
+    _check_args(events, songs, days, match_share, blank_line_rate, users, start_date)
     n_users = default_users(events, days) if users is None else users
     _check_out(out, force)
 

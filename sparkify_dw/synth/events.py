@@ -16,8 +16,17 @@ from typing import TextIO
 
 from sparkify_dw.synth.catalogue import _Plays
 from sparkify_dw.synth.layout import _DAY, _MS
-from sparkify_dw.synth.pages import _IN, _PAGES, P_CANCEL, P_CANCELLED, P_HOME, P_SONG
-from sparkify_dw.synth.people import PAGE_TRANSITIONS, _Crowd, _Session
+from sparkify_dw.synth.pages import (
+    _GAP_MEAN,
+    _IN,
+    _METHOD_PAGE,
+    _STATUS_TS,
+    P_CANCEL,
+    P_CANCELLED,
+    P_HOME,
+    P_SONG,
+)
+from sparkify_dw.synth.people import PAGE_TRANSITIONS, _Crowd, _Session, _Transition
 from sparkify_dw.synth.schedule import _Spawner
 
 _CHUNK = 4096  # lines buffered before a write: bounds memory, amortises I/O
@@ -82,57 +91,38 @@ class _EventStream:
         self.t0, self.end = t0, t0 + len(quotas) * _DAY
         self.blank_rate, self.start_date = blank_rate, start_date
         self.writer = _LogWriter(root)
+        self.heap: list[tuple[int, int, _Session | None]] = []
+        self.parked = True  # whether the spawner is off the heap
 
     def run(self) -> _RunResult:
-        # Kept as one loop with local names: it is the hot path (about 200k events/s).
+        # What happens for every event stays in this loop with local names: it is the hot
+        # path (about 200k events/s). What happens once a session or a day is a method.
         rnd = self.rng.random
-        log = math.log
-        heappush, heappop, heapreplace = heapq.heappush, heapq.heappop, heapq.heapreplace
-        spawner, crowd, writer, draw_play = self.spawner, self.crowd, self.writer, self.plays.draw
-        transitions = PAGE_TRANSITIONS
-        t0, end, blank_rate = self.t0, self.end, self.blank_rate
-        mp = [f'"method":"{m}","page":"{n}"' for n, m, _, _ in _PAGES]
-        st = [f',"status":{s},"ts":' for _, _, s, _ in _PAGES]
-        gap_mean = [g for _, _, _, g in _PAGES]
-
-        heap: list[tuple[int, int, _Session | None]] = []
-        parked = True
-        if spawner.budget > 0:
-            heap.append((spawner.next_time(t0), 0, None))
-            parked = False
+        heapreplace = heapq.heapreplace
+        writer, draw_play = self.writer, self.plays.draw
+        transitions, end, blank_rate = PAGE_TRANSITIONS, self.end, self.blank_rate
+        mp, st = _METHOD_PAGE, _STATUS_TS
+        heap = self.heap
+        if self.spawner.budget > 0:
+            heap.append((self.spawner.next_time(self.t0), 0, None))
+            self.parked = False
         chunk: list[str] = []
-        day_end = t0  # end of the day whose file is open
-        first_file = True
-        file_lines = 0
+        day_end = self.t0  # end of the day whose file is open
+        first_file, file_lines = True, 0
         written = next_song = matched = blanks = 0
 
         while heap:
             t, sid, sess = heap[0]
             if sess is None:  # the spawner
-                if spawner.budget <= 0:
-                    heappop(heap)
-                    parked = True
-                    continue
-                sess = spawner.spawn()
-                heapreplace(heap, (t, sess.sid, sess))
-                if spawner.budget > 0:
-                    heappush(heap, (spawner.next_time(t), 0, None))
-                else:
-                    parked = True
+                self._spawn(t)
                 continue
-
             if t >= day_end:  # the first event of a new UTC date
                 writer.write(chunk)
-                chunk = []
-                day_index = (t - t0) // _DAY
-                day_end = t0 + (day_index + 1) * _DAY
-                writer.open_day(self.start_date + timedelta(days=day_index))
-                file_lines = 0
-                if writer.files > 1:
-                    first_file = False
+                chunk, file_lines = [], 0
+                day_end = self._open_day(t)
+                first_file = writer.files == 1
 
-            phase = sess.phase
-            usr = sess.user
+            phase, usr = sess.phase, sess.user
             page = sess.next_page(rnd)
             s1 = sess.s1
             if page == P_SONG:
@@ -142,16 +132,7 @@ class _EventStream:
                 gap = int(seconds + rnd())
             else:
                 art = song = length = "null"
-                gap = 1 + int(-log(1.0 - rnd()) * gap_mean[page])
-                if page == P_CANCEL:
-                    if crowd.cancels_left > 0 and usr is not None and sess.left >= 2:
-                        crowd.cancels_left -= 1
-                        sess.forced = P_CANCELLED  # the confirmation always follows
-                        gap = 1
-                    else:
-                        page = P_HOME
-                elif page == P_CANCELLED and usr is not None:
-                    s1 = s1.replace('"Logged In"', '"Cancelled"', 1)
+                page, gap, s1 = self._other_page(sess, page)
 
             if file_lines and (
                 (first_file and file_lines < 3 and blank_rate > 0.0)
@@ -175,29 +156,80 @@ class _EventStream:
 
             ended = False
             follow = transitions.get(page)
-            if (follow is not None and (usr is not None or not follow.user)
-                    and (follow.phase < 0 or follow.phase == phase)
-                    and (follow.chance >= 1.0 or rnd() < follow.chance)):
-                if follow.effect is not None:
-                    ended = follow.effect(sess, crowd)
-                if follow.then >= 0:
-                    sess.forced = follow.then
-                if follow.gap:
-                    gap = follow.gap
-
+            if follow is not None:
+                ended, gap = self._follow(follow, sess, phase, gap)
             nt = t + (gap if gap > 0 else 1)
             if sess.left > 0 and not ended and nt < end:
                 heapreplace(heap, (nt, sid, sess))
-                continue
-            heappop(heap)
-            if sess.left > 0:  # cut off by the last day's end or a cancellation
-                spawner.give_back(sess.left)
-                if parked:
-                    heappush(heap, (spawner.next_time(t), 0, None))
-                    parked = False
-            if usr is not None:
-                crowd.release(usr)
+            else:
+                self._end(t, sess)
 
         writer.write(chunk)
         writer.close()
-        return _RunResult(written, next_song, matched, writer.files, spawner.sessions, blanks)
+        return _RunResult(written, next_song, matched, writer.files, self.spawner.sessions,
+                          blanks)
+
+    def _spawn(self, t: int) -> None:
+        """The spawner's turn at ``t``: start a session, or park while the budget is spent."""
+        heap, spawner = self.heap, self.spawner
+        if spawner.budget <= 0:
+            heapq.heappop(heap)
+            self.parked = True
+            return
+        sess = spawner.spawn()
+        heapq.heapreplace(heap, (t, sess.sid, sess))
+        if spawner.budget > 0:
+            heapq.heappush(heap, (spawner.next_time(t), 0, None))
+        else:
+            self.parked = True
+
+    def _end(self, t: int, sess: _Session) -> None:
+        """Take the session (at the top of the heap) off; its unused events go back."""
+        heapq.heappop(self.heap)
+        if sess.left > 0:  # cut off by the last day's end or a cancellation
+            self.spawner.give_back(sess.left)
+            if self.parked:
+                heapq.heappush(self.heap, (self.spawner.next_time(t), 0, None))
+                self.parked = False
+        if sess.user is not None:
+            self.crowd.release(sess.user)
+
+    def _open_day(self, t: int) -> int:
+        """Open the day file of ``t``'s UTC date; returns the end of that day."""
+        day_index = (t - self.t0) // _DAY
+        self.writer.open_day(self.start_date + timedelta(days=day_index))
+        return self.t0 + (day_index + 1) * _DAY
+
+    def _other_page(self, sess: _Session, page: int) -> tuple[int, int, str]:
+        """(page, gap, s1) of an event that is not a song.
+
+        A Cancel only goes through while the crowd allows cancellations and the
+        session has room for the confirmation; otherwise it is shown as Home.
+        """
+        gap = 1 + int(-math.log(1.0 - self.rng.random()) * _GAP_MEAN[page])
+        s1 = sess.s1
+        if page == P_CANCEL:
+            crowd = self.crowd
+            if crowd.cancels_left > 0 and sess.user is not None and sess.left >= 2:
+                crowd.cancels_left -= 1
+                sess.forced = P_CANCELLED  # the confirmation always follows
+                gap = 1
+            else:
+                page = P_HOME
+        elif page == P_CANCELLED and sess.user is not None:
+            s1 = s1.replace('"Logged In"', '"Cancelled"', 1)
+        return page, gap, s1
+
+    def _follow(self, follow: _Transition, sess: _Session, phase: int,
+                gap: int) -> tuple[bool, int]:
+        """Apply what may follow the page just written: (whether it ends, the gap)."""
+        if ((sess.user is not None or not follow.user)
+                and (follow.phase < 0 or follow.phase == phase)
+                and (follow.chance >= 1.0 or self.rng.random() < follow.chance)):
+            ended = follow.effect(sess, self.crowd) if follow.effect is not None else False
+            if follow.then >= 0:
+                sess.forced = follow.then
+            if follow.gap:
+                gap = follow.gap
+            return ended, gap
+        return False, gap

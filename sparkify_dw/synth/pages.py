@@ -39,6 +39,12 @@ _PAGES: tuple[tuple[str, str, int, float], ...] = (
     P_REGISTER, P_SUB_REG, P_CANCEL, P_CANCELLED,
 ) = range(len(_PAGES))  # fmt: skip
 
+# Per page, built once: the event line's method/page and status fragments, and the
+# mean gap in seconds until the session's next event.
+_METHOD_PAGE = tuple(f'"method":"{m}","page":"{n}"' for n, m, _, _ in _PAGES)
+_STATUS_TS = tuple(f',"status":{s},"ts":' for _, _, s, _ in _PAGES)
+_GAP_MEAN = tuple(g for _, _, _, g in _PAGES)
+
 # Next-page weights per phase; pages that only follow another (Submit Upgrade, Save
 # Settings, ...) are reached through the transitions in the event loop.
 _W_FREE = {
