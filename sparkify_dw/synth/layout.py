@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 
 _MS = 796  # every ts and registration in the real logs ends in ...796 ms
-_DAY = 86_400
+_DAY = 86_400  # seconds in a UTC day; each day has its own log file
 
 LOG_KEYS = (
     "artist", "auth", "firstName", "gender", "itemInSession", "lastName", "length",

@@ -46,7 +46,7 @@ _STATUS_TS = tuple(f',"status":{s},"ts":' for _, _, s, _ in _PAGES)
 _GAP_MEAN = tuple(g for _, _, _, g in _PAGES)
 
 # Next-page weights per phase; pages that only follow another (Submit Upgrade, Save
-# Settings, ...) are reached through the transitions in the event loop.
+# Settings, ...) are reached through people.PAGE_TRANSITIONS.
 _W_FREE = {
     P_SONG: 830, P_HOME: 25, P_UP: 35, P_PLAYLIST: 18, P_ADVERT: 22, P_FRIEND: 12,
     P_DOWN: 7, P_LOGOUT: 10, P_SETTINGS: 6, P_HELP: 6, P_UPGRADE: 16, P_ABOUT: 3,

@@ -210,7 +210,7 @@ class _Transition:
 
 # Pages that only follow another (Submit Upgrade, Save Settings, ...) are reached here;
 # Cancel -> Cancellation Confirmation is decided before the event is written (see
-# _EventStream.run), since a Cancel that may not happen is shown as Home.
+# events._EventStream._other_page), since a Cancel that may not happen is shown as Home.
 PAGE_TRANSITIONS: Mapping[int, _Transition] = {
     P_UPGRADE: _Transition(then=P_SUB_UP, chance=0.5, gap=1),
     P_SUB_UP: _Transition(then=P_HOME, effect=_upgrade, user=True),

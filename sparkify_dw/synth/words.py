@@ -1,4 +1,4 @@
-"""Vocabulary and weights of the names: titles, artists, people, places, agents.
+"""Vocabulary and name templates: titles, artists, people, places, agents.
 
 Why: word lists kept as prose stay readable, and the name templates draw from
 them in a fixed order (the order of the draws is part of the output).
