@@ -37,7 +37,16 @@ def test_default_run_prints_summary(tmp_path: Path) -> None:
 
 def test_refuses_warehouse_not_at_head(tmp_path: Path) -> None:
     proc = cli(cwd=tmp_path)
-    assert proc.returncode == 1
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (f"error: no warehouse at {tmp_path / 'sparkify.duckdb'}: "
+                                   "create it with `sparkify-dw upgrade`")
+    assert not list(tmp_path.iterdir())
+    engine = sa.create_engine(f"duckdb:///{tmp_path / 'sparkify.duckdb'}")
+    with engine.connect():  # a database, but no schema in it
+        pass
+    engine.dispose()
+    proc = cli(cwd=tmp_path)
+    assert proc.returncode == 2
     assert proc.stderr.strip() == ("error: the warehouse has no sparkify_dw schema, this library "
                                    f"needs {schema.HEAD}: run `alembic upgrade head`")
 
@@ -49,7 +58,8 @@ def test_steps_subset_and_bad_step(tmp_path: Path) -> None:
     proc = cli("--steps", "transform,check", cwd=tmp_path)
     assert proc.returncode == 0 and "inserted  songplays            3,478" in proc.stdout
     bad = cli("--steps", "stage,explode", cwd=tmp_path)
-    assert bad.returncode == 1 and bad.stderr.strip().startswith("error: unknown step 'explode'")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    assert bad.stderr.startswith("error: ") and "unknown step 'explode'" in bad.stderr
 
 
 def test_bad_sources_one_line_no_traceback(tmp_path: Path) -> None:
@@ -60,7 +70,7 @@ def test_bad_sources_one_line_no_traceback(tmp_path: Path) -> None:
         (["--url", "nonsense"], "not a database URL"),
     ]:
         proc = cli(*args, cwd=tmp_path)
-        assert proc.returncode == 1, args
+        assert proc.returncode == 2, args
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
     verbose = cli("-v", "--log-data", str(tmp_path / "missing"), cwd=tmp_path)
