@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
 import sqlalchemy as sa
+from rich.console import Console
 
-from sparkify_dw import schema
+from sparkify_dw import output, schema
 from tests import s3_server
 from tests.redshift_config import cfg_for, write_cfg
 from tests.s3_server import MotoS3
@@ -108,3 +112,47 @@ def test_output_into_a_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
     err = proc.stderr.read().decode()
     proc.wait(timeout=60)
     assert "error" not in err.lower() and "Traceback" not in err
+
+
+def _staging(name: str, *sizes: int) -> SimpleNamespace:
+    """A stand-in for a StageRequest: a table and its files, by size."""
+    return SimpleNamespace(table=SimpleNamespace(name=name),
+                           files=[SimpleNamespace(size=s) for s in sizes])
+
+
+def _drive(display: output.LoadProgress) -> None:
+    """What a load tells its display: the backend's files done, then each step."""
+    result = SimpleNamespace(read={})
+    with display:
+        display.on_step("stage staging_events", result, _staging("staging_events", 1000, 500,
+                                                                  2500))
+        display("log_data", 0, 3)
+        display("log_data", 2, 3)  # 1,500 bytes of 4,000
+        result.read["staging_events"] = 4091
+        display.on_step("stage staging_songs", result, _staging("staging_songs", 700_000,
+                                                                 1_800_000))
+        display("song_data", 2, 2)
+        result.read["staging_songs"] = 71
+        display.on_step("transform: insert songplays", result, None)
+        display.on_step("check", result, None)
+
+
+def test_progress_shows_bytes_and_records_on_a_terminal() -> None:
+    screen = io.StringIO()
+    _drive(output.LoadProgress(Console(file=screen, force_terminal=True, width=120)))
+    text = screen.getvalue()
+    assert "staged staging_events: 4,091 records" in text and "1.5/4.0 kB" in text
+    assert "staged staging_songs: 71 records" in text and "2.5/2.5 MB" in text
+    assert "transform: insert songplays" in text and "check" in text
+    assert "files" not in text
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_progress_is_silent_when_quiet_or_not_a_terminal(terminal: bool) -> None:
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=terminal, width=120)
+    _drive(output.LoadProgress(console, quiet=terminal))
+    assert screen.getvalue() == ""
+    plain = io.StringIO()  # a stream that is no terminal, as a log file or a pipe
+    _drive(output.LoadProgress(plain))
+    assert plain.getvalue() == ""
