@@ -39,12 +39,6 @@ PROG = "sparkify-dw"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class Failed(click.ClickException):
-    """A load or check that ran and failed: exit 1, one line."""
-
-    exit_code = EXIT_FAILED
-
-
 class Usage(click.ClickException):
     """Configuration or schema trouble: exit 2, one line."""
 
