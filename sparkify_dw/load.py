@@ -7,7 +7,13 @@ them instead of running them.
 
 from __future__ import annotations
 
-import argparse
+if __name__ == "__main__":  # `python -m sparkify_dw.load`: the command, without the loader's
+    import sys  # imports, so --help is fast (the command imports this module when it loads)
+
+    from sparkify_dw.commands import run_module
+
+    sys.exit(run_module("load", None, sys.stdout, sys.stderr))
+
 import datetime as dt
 import logging
 import os
@@ -22,10 +28,10 @@ from typing import Any, TextIO, cast
 
 import sqlalchemy as sa
 
-from sparkify_dw import backends, checks, cli, schema, transform
+from sparkify_dw import backends, checks, schema, transform
 from sparkify_dw.backends.requests import Selection as Selection  # re-exported: load.Selection
 from sparkify_dw.backends.requests import staging_requests
-from sparkify_dw.config import ConfigError, Settings, fit_bytes, one_line, resolve
+from sparkify_dw.config import Settings, fit_bytes, one_line, resolve
 from sparkify_dw.dryrun import DryConnection, Sent
 from sparkify_dw.engines import dialect_for
 from sparkify_dw.models import (
@@ -36,7 +42,7 @@ from sparkify_dw.models import (
     STAGING_SONGS,
     STAR_TABLES,
 )
-from sparkify_dw.sources import Reader, SourceError
+from sparkify_dw.sources import Reader
 from sparkify_dw.staging import StageRequest
 
 log = logging.getLogger("sparkify_dw.load")
@@ -104,6 +110,15 @@ class LoadResult:
         return "\n".join([*lines, f"  time      {timing}"])
 
 
+# Told as each step begins (name, the load so far, the staging request or None): what a
+# display needs to show progress; see sparkify_dw.output.LoadProgress.
+StepHook = Callable[[str, LoadResult, StageRequest | None], None]
+
+
+def _no_step(name: str, result: LoadResult, request: StageRequest | None) -> None:
+    return None
+
+
 def requests(settings: Settings, reader: Reader | None = None,
              selection: Selection = Selection(),
              loaded: set[tuple[str, str]] | None = None) -> list[StageRequest]:
@@ -138,7 +153,8 @@ def _rowcount(conn: sa.Connection, statement: sa.Executable, table: str) -> int:
 
 def _stage(conn: sa.Connection, backend: backends.Backend, settings: Settings,
            selection: Selection, result: LoadResult, progress: backends.Progress,
-           known_loaded: set[tuple[str, str]] | None = None) -> None:
+           known_loaded: set[tuple[str, str]] | None = None,
+           on_step: StepHook = _no_step) -> None:
     assert result.load_id is not None
     loaded = loaded_files(conn) if selection.incremental else None
     if isinstance(conn, DryConnection) and known_loaded is not None:
@@ -149,6 +165,7 @@ def _stage(conn: sa.Connection, backend: backends.Backend, settings: Settings,
     total = backends.StageCounts()
     for req in reqs:
         result.step = f"stage {req.table.name}"
+        on_step(result.step, result, req)
         if isinstance(conn, DryConnection) and not backend.capabilities.plans_staging:
             conn.sent.extend(Sent(text, ()) for text in
                              backend.stage_statements(req, conn.dialect))
@@ -200,7 +217,7 @@ def _record_files(conn: sa.Connection, backend: backends.Backend, load_id: int,
     backend.record_files(conn, rows())
 
 
-def _transform(conn: sa.Connection, result: LoadResult) -> None:
+def _transform(conn: sa.Connection, result: LoadResult, on_step: StepHook = _no_step) -> None:
     result.unplayable = int(conn.execute(transform.unplayable()).scalar_one())
     if result.unplayable:
         log.warning("%d NextSong event(s) without a user, session, item or level: not "
@@ -208,6 +225,7 @@ def _transform(conn: sa.Connection, result: LoadResult) -> None:
     # The driver's rowcount (kept by preserve_rowcount): no table is scanned to count.
     for step in transform.steps(result.load_id):
         log.info("transform: %s %s", step.action, step.table)
+        on_step(f"transform: {step.action} {step.table}", result, None)
         rows = _rowcount(conn, step.statement, step.table)
         (result.updated if step.action == "update" else result.inserted)[step.table] = rows
 
@@ -281,6 +299,7 @@ def run(
     wait: float = LOCK_WAIT,
     selection: Selection | None = None,
     vacuum: bool = False,
+    on_step: StepHook | None = None,
 ) -> LoadResult:
     """Run the load's ``steps`` in order, as ``sparkify-dw load`` does, e.g. from a notebook::
 
@@ -295,6 +314,7 @@ def run(
     the star tables and the ledger as they were. Up to ``max_errors`` bad records are
     rejected into ``load_errors`` and the rest load; more, and nothing loads. One load
     runs at a time per warehouse; another waits up to ``wait`` seconds for it.
+    ``progress`` hears of files staged, ``on_step`` of each step as it begins.
     """
     if settings is None or any(v is not None for v in (url, log_data, song_data, log_jsonpath)):
         if settings is not None:
@@ -316,6 +336,7 @@ def run(
         settings = _with_url(settings, engine.url)
     backend = backends.for_settings(settings, max_errors, wait)
     progress = progress or _no_progress
+    on_step = on_step or _no_step
     result = LoadResult()
     with _interrupts() as pending, backend.connect(engine, wait) as conn:
         schema.require_head(conn)
@@ -326,7 +347,7 @@ def run(
                 transaction = conn.begin()
                 try:
                     _load(conn, backend, settings, steps, selection, result, progress,
-                          started_at)
+                          started_at, on_step=on_step)
                 except BaseException:
                     with _deferred():
                         if transaction.is_active:
@@ -361,7 +382,7 @@ def run(
             if pending:  # arrived while committing: the load stands, the rest is skipped
                 return _interrupted_after_commit(result, pending[0])
             try:
-                _maintain(conn, backend, result, vacuum, _changed(result))
+                _maintain(conn, backend, result, vacuum, _changed(result), on_step)
             except Interrupted as exc:
                 return _interrupted_after_commit(result, exc.signum)
     return result
@@ -392,22 +413,25 @@ def _check_steps(steps: Sequence[str]) -> None:
 def _load(conn: sa.Connection, backend: backends.Backend, settings: Settings,
           steps: Sequence[str], selection: Selection, result: LoadResult,
           progress: backends.Progress, started_at: dt.datetime,
-          known_loaded: set[tuple[str, str]] | None = None) -> None:
+          known_loaded: set[tuple[str, str]] | None = None,
+          on_step: StepHook = _no_step) -> None:
     """The load's transaction, from its lock to its ledger row: what ``--dry-run`` shows."""
     backend.begin_load(conn)
     result.load_id = _next_load_id(conn)
     _record_load(conn, settings, steps, result, started_at, "running", None)
-    _run_steps(conn, backend, settings, steps, selection, result, progress, known_loaded)
+    _run_steps(conn, backend, settings, steps, selection, result, progress, known_loaded,
+               on_step)
     _finish_load(conn, result, "succeeded", None)
 
 
 def _maintain(conn: sa.Connection, backend: backends.Backend, result: LoadResult,
-              vacuum: bool, changed: Sequence[sa.Table]) -> None:
+              vacuum: bool, changed: Sequence[sa.Table], on_step: StepHook = _no_step) -> None:
     """Statistics (and VACUUM) after the commit. The load has committed by now, so a
     failure here is a warning: it never turns a loaded warehouse into a failed load."""
     maintenance = backend.maintenance(changed, vacuum=vacuum)
     if not maintenance:
         return
+    on_step("vacuum and analyze" if vacuum else "analyze", result, None)
     started = time.perf_counter()
     # Outside a transaction block: VACUUM refuses to run in one.
     auto = conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -509,7 +533,8 @@ def _changed(result: LoadResult) -> list[sa.Table]:
 def _run_steps(conn: sa.Connection, backend: backends.Backend, settings: Settings,
                steps: Sequence[str], selection: Selection, result: LoadResult,
                progress: backends.Progress,
-               known_loaded: set[tuple[str, str]] | None = None) -> None:
+               known_loaded: set[tuple[str, str]] | None = None,
+               on_step: StepHook = _no_step) -> None:
     for step in STEPS:
         if step not in steps:
             continue
@@ -517,10 +542,12 @@ def _run_steps(conn: sa.Connection, backend: backends.Backend, settings: Setting
         log.info("%s: start", step)
         result.step = step
         if step == "stage":
-            _stage(conn, backend, settings, selection, result, progress, known_loaded)
+            _stage(conn, backend, settings, selection, result, progress, known_loaded,
+                   on_step)
         elif step == "transform":
-            _transform(conn, result)
+            _transform(conn, result, on_step)
         else:
+            on_step("check", result, None)
             _check(conn, result)
         result.seconds[step] = time.perf_counter() - started
     result.step = "ledger"
@@ -609,163 +636,91 @@ def _with_url(settings: Settings, url: sa.URL) -> Settings:
     return replace(settings, url=url)
 
 
-class _TerminalProgress:
-    """A one-line progress bar on a terminal; silent elsewhere."""
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self.enabled = stream.isatty()
-
-    def __call__(self, what: str, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        width = 30
-        filled = width * done // max(total, 1)
-        self.stream.write(f"\r  {what:<10} [{'#' * filled}{'.' * (width - filled)}] "
-                          f"{done}/{total} files")
-        if done >= total:
-            self.stream.write("\n")
-        self.stream.flush()
-
-
-def _day(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m sparkify_dw.load",
-        description="Load Sparkify's raw JSON into the warehouse: stage, transform, check.",
-        epilog="Settings come from flags, then SPARKIFY_DW_* environment variables, then "
-               "dwh.cfg, then the embedded default (./sparkify.duckdb and the bundled sample).",
-    )
-    p.add_argument("--url", help="database URL (default: ./sparkify.duckdb)")
-    p.add_argument("--config", help="dwh.cfg to read (default: ./dwh.cfg if present)")
-    p.add_argument("--log-data", help="event logs: file, directory, glob or s3:// URI")
-    p.add_argument("--song-data", help="song files: file, directory, glob or s3:// URI")
-    p.add_argument("--log-jsonpath", help="JSONPaths file mapping event fields to columns")
-    p.add_argument("--steps", default=",".join(STEPS),
-                   help="comma-separated subset of stage,transform,check (run in that order)")
-    p.add_argument("--dry-run", action="store_true",
-                   help="print every statement compiled for the target database; run nothing")
-    p.add_argument("--max-errors", type=int, default=0, metavar="N",
-                   help="records that may be rejected (kept in load_errors) while the rest "
-                        "loads; above N nothing loads (default 0, like Redshift's MAXERROR)")
-    p.add_argument("--wait", type=float, default=LOCK_WAIT, metavar="SECONDS",
-                   help=f"how long to wait for another load to finish (default {LOCK_WAIT:g})")
-    p.add_argument("--incremental", action="store_true",
-                   help="stage only log files no successful load has staged (see --history)")
-    p.add_argument("--since", type=_day, metavar="YYYY-MM-DD",
-                   help="only log files of this day or later (backfills)")
-    p.add_argument("--until", type=_day, metavar="YYYY-MM-DD",
-                   help="only log files of this day or earlier")
-    p.add_argument("--vacuum", action="store_true",
-                   help="on Redshift, VACUUM the changed tables after the load")
-    p.add_argument("--history", action="store_true", help="print the load ledger and exit")
-    p.add_argument("--errors", nargs="?", const="last", metavar="LOAD_ID",
-                   help="print the records a load rejected (default: the latest load) and exit")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging, tracebacks")
-    p.add_argument("-q", "--quiet", action="store_true", help="print errors only")
-    return p
-
-
 def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
          err: TextIO = sys.stderr) -> int:
-    args = _parser().parse_args(argv)
-    cli.setup_logging(err, verbose=args.verbose, quiet=args.quiet)
-    steps = [s.strip() for s in args.steps.split(",") if s.strip()]
-    settings: Settings | None = None
-    say: Callable[[str], None] = (lambda _: None) if args.quiet else (
-        lambda text: print(text, file=out))
+    """``python -m sparkify_dw.load``: the same command as ``sparkify-dw load``, with
+    ``--history`` and ``--errors [ID]`` for ``sparkify-dw history`` and ``errors``."""
+    from sparkify_dw.commands import run_module
+
+    return run_module("load", argv, out, err)
+
+
+def command(settings: Settings, *, steps: Sequence[str], max_errors: int,
+            selection: Selection, wait: float, vacuum: bool, quiet: bool) -> int:
+    """``sparkify-dw load``: the load, drawn as it runs on a terminal, then its summary;
+    the exit status (128 + the signal when interrupted)."""
+    from sparkify_dw import output
+
+    if not quiet:
+        print(f"loading into {settings.display_url}", flush=True)
+    engine = settings.create_engine(poolclass=sa.pool.NullPool)
     try:
-        settings = resolve(url=args.url, config=args.config, log_data=args.log_data,
-                           song_data=args.song_data, log_jsonpath=args.log_jsonpath)
-        cli.mask_logs(settings)
-        selection = Selection(args.incremental, args.since, args.until)
-        if args.since and args.until and args.since > args.until:
-            raise LoadError(f"--since {args.since} is after --until {args.until}")
-        if args.history or args.errors:
-            with settings.create_engine().connect() as conn:
-                backends.for_settings(settings).read_session(conn, args.wait)
-                schema.require_head(conn)
-                text = history(conn) if args.history else errors_report(conn, args.errors)
-            print(text, file=out)
-            return 0
-        if args.dry_run:
-            loaded = None
-            if selection.incremental:  # the ledger is in the warehouse: read it
-                with settings.create_engine().connect() as conn:
-                    loaded = loaded_files(conn)
-            for statement in dry_run(settings, steps, args.max_errors, selection, loaded,
-                                     args.vacuum, args.wait):
-                print(statement + "\n", file=out)
-            return 0
-        say(f"loading into {settings.display_url}")
-        result = run(settings=settings, steps=steps, progress=_TerminalProgress(err),
-                     max_errors=args.max_errors, wait=args.wait, selection=selection,
-                     vacuum=args.vacuum)
-        say(result.summary())
-        if result.interrupted is not None:
-            name = signal.Signals(result.interrupted).name
-            print(f"interrupted: {name} arrived as load #{result.load_id} committed; the "
-                  "load succeeded", file=err)  # not a failure: the ledger says succeeded
-            return 128 + result.interrupted
-        return 0
+        with output.LoadProgress(sys.stderr, quiet=quiet) as display:
+            result = run(engine, settings, steps=steps, max_errors=max_errors, wait=wait,
+                         selection=selection, vacuum=vacuum, progress=display,
+                         on_step=display.on_step)
     except Interrupted as exc:
         print(f"interrupted: {exc}; the load was rolled back, nothing changed (the ledger "
-              "says so)", file=err)
+              "says so)", file=sys.stderr)
         return exc.exit_code
-    except (ConfigError, SourceError, LoadError, schema.SchemaError, sa.exc.SQLAlchemyError,
-            backends.LockBusy, OSError, ValueError, RecursionError) as exc:
-        cli.report_error(exc, settings, err, verbose=args.verbose)
-        return 1
-
-
-def _table_text(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    cells = [[("" if v is None else str(v)) for v in row] for row in rows]
-    widths = [max([len(h), *(len(r[i]) for r in cells)]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in cells]
-    return "\n".join(line.rstrip() for line in lines)
+    finally:
+        engine.dispose()  # nothing of the load stays open (a notebook may read next)
+    if not quiet:
+        print(result.summary(), flush=True)
+    if result.interrupted is not None:  # after the commit: not a failure, the load stands
+        name = signal.Signals(result.interrupted).name
+        print(f"interrupted: {name} arrived as load #{result.load_id} committed; the load "
+              "succeeded", file=sys.stderr)
+        return 128 + result.interrupted
+    return 0
 
 
 def history(conn: sa.Connection, limit: int = 50) -> str:
-    """The load ledger, newest first."""
-    c = LOADS.c
-    cols = [c.load_id, c.started_at, c.finished_at, c.status, c.backend, c.rows_read,
-            c.rows_staged, c.rows_rejected, c.rows_inserted, c.message]
-    rows = conn.execute(sa.select(*cols).order_by(c.load_id.desc()).limit(limit)).all()
+    """The load ledger, newest first, as text."""
+    from sparkify_dw import ledger, output
+
+    rows = ledger.history(conn, limit)
     if not rows:
         return "no loads yet"
-    return _table_text(["load", "started", "finished", "status", "backend", "read", "staged",
-                        "rejected", "songplays", "message"], rows)
+    return output.table_text(HISTORY_HEADERS, [history_row(r) for r in rows])
+
+
+HISTORY_HEADERS = ("load", "started", "finished", "status", "backend", "steps", "read",
+                   "staged", "rejected", "songplays", "sources / message")
+
+
+def history_row(row: Any) -> tuple[Any, ...]:
+    """One ledger row as the history table shows it."""
+    return (row.load_id, row.started_at, row.finished_at, row.status, row.backend, row.steps,
+            row.rows_read, row.rows_staged, row.rows_rejected, row.rows_inserted,
+            row.message or row.sources)
 
 
 def errors_report(conn: sa.Connection, load_id: str | int = "last") -> str:
-    """The records a load rejected, in file order."""
+    """The records a load (default: the latest) rejected, in file order, as text."""
+    from sparkify_dw import ledger, output
+
     if load_id == "last":
-        newest = conn.execute(sa.select(sa.func.max(LOADS.c.load_id))).scalar()
+        newest = ledger.latest_load_id(conn)
         if newest is None:
             return "no loads yet"
-        load_id = int(newest)
+        load_id = newest
     try:
         number = int(load_id)
     except ValueError:
         raise LoadError(f"--errors: {load_id!r} is not a load id") from None
-    e = LOAD_ERRORS.c
-    rows = conn.execute(sa.select(e.table_name, e.source, e.line_no, e.reason, e.raw_text)
-                        .where(e.load_id == number).order_by(e.error_no)).all()
+    rows = ledger.errors(conn, number)
     if not rows:
         return f"load #{number} rejected no records"
-    shown = [(t, f"{src}:{line}", reason, (raw or "")[:80]) for t, src, line, reason, raw in rows]
-    return f"load #{number} rejected {len(rows)} record(s)\n" + _table_text(
-        ["table", "where", "reason", "text"], shown)
+    return f"load #{number} rejected {len(rows)} record(s)\n" + output.table_text(
+        ERRORS_HEADERS, [errors_row(r) for r in rows])
 
 
+ERRORS_HEADERS = ("table", "where", "reason", "text")
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def errors_row(row: Any) -> tuple[Any, ...]:
+    """One rejected record as the errors table shows it."""
+    return (row.table_name, f"{row.source}:{row.line_no}", row.reason,
+            (row.raw_text or "")[:80])
+

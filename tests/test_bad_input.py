@@ -188,7 +188,7 @@ def sources(tmp_path: Path) -> dict[str, Path]:
 def test_bad_sources_are_one_line(warehouse_url: sa.URL, sources: dict[str, Path],
                                   args: list[str], message: str) -> None:
     code, _, err = cli(warehouse_url, *[a.format(**sources) for a in args])
-    assert code == 1
+    assert code == 2
     assert err.startswith("error: " + message.format(**sources)), err
     assert err.count("\n") == 1 and "Traceback" not in err
     # Nothing staged or loaded; the ledger records the failed attempt and why.

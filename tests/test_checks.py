@@ -215,11 +215,19 @@ def test_result_formatting() -> None:
 def test_cli_errors_are_one_line_without_password(tmp_path: Path) -> None:
     unreachable = sa.make_url("postgresql+psycopg://root:s3cret-pw@127.0.0.1:1/nowhere")
     proc = cli(unreachable)
-    assert proc.returncode == 2
+    assert proc.returncode == 1  # a check that could not run
     assert "s3cret-pw" not in proc.stdout + proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), lines
     fresh = sa.URL.create("duckdb", database=str(tmp_path / "empty.duckdb"))
+    proc = cli(fresh)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().endswith("create it with `sparkify-dw upgrade`")
+    assert not list(tmp_path.iterdir())  # checking never creates a warehouse
+    engine = sa.create_engine(fresh)
+    with engine.connect():  # a database without the schema
+        pass
+    engine.dispose()
     proc = cli(fresh)
     assert proc.returncode == 2
     assert proc.stderr.strip().endswith("run `alembic upgrade head`")

@@ -145,5 +145,5 @@ def test_since_after_until_is_one_line(warehouse_url: sa.URL) -> None:
     err = io.StringIO()
     code = load.main(["--url", warehouse_url.render_as_string(hide_password=False),
                       "--since", "2018-11-09", "--until", "2018-11-03"], io.StringIO(), err)
-    assert code == 1
+    assert code == 2
     assert err.getvalue() == "error: --since 2018-11-09 is after --until 2018-11-03\n"

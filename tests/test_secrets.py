@@ -62,10 +62,14 @@ def test_redshift_dry_run_and_errors(tmp_path: Path, verbose: list[str], moto_s3
 
 
 def test_s3_source_with_bad_endpoint_verbose(tmp_path: Path) -> None:
+    from sparkify_dw import schema
+
+    schema.upgrade(f"duckdb:///{tmp_path / 'w.duckdb'}")  # the load reaches the endpoint
     proc = run(["--url", f"duckdb:///{tmp_path / 'w.duckdb'}", "--log-data", "s3://bucket/logs",
                 "-v"], tmp_path, {"SPARKIFY_DW_S3_ENDPOINT": "http://127.0.0.1:1",
                                   "AWS_MAX_ATTEMPTS": "1"})
-    assert proc.returncode == 1
+    assert proc.returncode == 2  # the endpoint is configuration
+    assert "cannot reach http://127.0.0.1:1" in proc.stderr
     assert_clean(proc)
 
 
