@@ -13,6 +13,13 @@ compares them with expected answers (``--write-expected FILE`` writes such a fil
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # `python -m sparkify_dw.analytics`: the command first, so --help
+    import sys  # doesn't pay for SQLAlchemy (the command imports this module when it runs)
+
+    from sparkify_dw.commands import run_module
+
+    sys.exit(run_module("analytics", None, sys.stdout, sys.stderr))
+
 import datetime as dt
 import json
 import math
@@ -551,6 +558,3 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
 
     return run_module("analytics", argv, out, err)
 
-
-if __name__ == "__main__":
-    sys.exit(main())

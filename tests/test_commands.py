@@ -213,6 +213,7 @@ def test_module_load_history_and_errors(loaded: Path) -> None:
     ["-m", "sparkify_dw", "--help"],
     ["-m", "sparkify_dw", "load", "--help"],
     ["-m", "sparkify_dw.check", "--help"],
+    ["-m", "sparkify_dw.analytics", "--help"],
 ])
 def test_help_imports_nothing_heavy(tmp_path: Path, command: list[str]) -> None:
     proc = subprocess.run([sys.executable, "-X", "importtime", *command], capture_output=True,
