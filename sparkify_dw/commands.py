@@ -283,7 +283,7 @@ def history(ctx: click.Context, limit: int, url: str | None, config_file: str | 
             wait: float, as_json: bool) -> None:
     """The load ledger: one row per load, newest first."""
     from sparkify_dw import backends, ledger, output, schema
-    from sparkify_dw.load import HISTORY_HEADERS, history_row
+    from sparkify_dw.ledger import HISTORY_HEADERS, history_row
 
     settings = _settings(ctx, url, config_file)
     with backends.for_settings(settings).reading(wait) as conn:
@@ -321,7 +321,7 @@ def errors(ctx: click.Context, load_id: int | None, url: str | None,
            config_file: str | None, wait: float, as_json: bool) -> None:
     """The records a load rejected (default: the latest load), in file order."""
     from sparkify_dw import backends, ledger, output, schema
-    from sparkify_dw.load import ERRORS_HEADERS, errors_row
+    from sparkify_dw.ledger import ERRORS_HEADERS, errors_row
 
     settings = _settings(ctx, url, config_file)
     with backends.for_settings(settings).reading(wait) as conn:
@@ -477,10 +477,10 @@ def load(ctx: click.Context, url: str | None, config_file: str | None, log_data:
     if dry_run:
         loaded = None
         if incremental:  # the ledger is in the warehouse: read it
-            from sparkify_dw import backends
+            from sparkify_dw import backends, ledger
 
             with backends.for_settings(settings).reading(wait) as conn:
-                loaded = loader.loaded_files(conn)
+                loaded = ledger.loaded_files(conn)
         for statement in loader.dry_run(settings, steps, max_errors, selection, loaded,
                                         vacuum, wait):
             click.echo(statement + "\n")

@@ -19,25 +19,24 @@ import logging
 import os
 import signal
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
 from typing import Any, TextIO, cast
 
 import sqlalchemy as sa
 
-from sparkify_dw import backends, checks, schema, transform
+from sparkify_dw import backends, checks, ledger, schema, transform
 from sparkify_dw.backends.requests import Selection as Selection  # re-exported: load.Selection
 from sparkify_dw.backends.requests import staging_requests
-from sparkify_dw.config import Settings, fit_bytes, one_line, resolve
+from sparkify_dw.config import Settings, one_line, resolve
 from sparkify_dw.dryrun import DryConnection, Sent
 from sparkify_dw.engines import dialect_for
+from sparkify_dw.interrupts import Interrupted as Interrupted  # re-exported: load.Interrupted
+from sparkify_dw.interrupts import deferred, interrupts
+from sparkify_dw.load_result import LoadResult as LoadResult  # re-exported: load.LoadResult
+from sparkify_dw.load_result import StepHook, no_step
 from sparkify_dw.models import (
     LOAD_ERRORS,
-    LOAD_FILES,
-    LOADS,
     STAGING_EVENTS,
     STAGING_SONGS,
     STAR_TABLES,
@@ -46,6 +45,9 @@ from sparkify_dw.sources import Reader
 from sparkify_dw.staging import StageRequest
 
 log = logging.getLogger("sparkify_dw.load")
+
+history = ledger.history_text  # the text of --history
+errors_report = ledger.errors_text  # the text of --errors
 
 STEPS = ("stage", "transform", "check")
 
@@ -66,76 +68,12 @@ class TooManyRejected(LoadError):
         self.errors = errors
 
 
-@dataclass
-class LoadResult:
-    """What a load did: records read and rejected, rows per table, seconds per step."""
-
-    load_id: int | None = None
-    read: dict[str, int] = field(default_factory=dict)
-    rejected: dict[str, int] = field(default_factory=dict)
-    staged: dict[str, int] = field(default_factory=dict)
-    inserted: dict[str, int] = field(default_factory=dict)
-    updated: dict[str, int] = field(default_factory=dict)
-    counts: dict[str, int] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=dict)
-    unplayable: int = 0  # NextSong events that lack a column songplays requires
-    warnings: list[str] = field(default_factory=list)  # e.g. maintenance after the commit
-    # What the stage step read: the ledger lists its files once the transform built the
-    # star tables from them, in the same transaction.
-    staged_requests: list[StageRequest] = field(default_factory=list, repr=False)
-    step: str = ""  # what the load was doing, for a one-line error
-    interrupted: int | None = None  # the signal that arrived as the load committed
-
-    def summary(self) -> str:
-        lines = [f"  load      #{self.load_id}"] if self.load_id is not None else []
-        for table, rows in self.staged.items():
-            extra = ""
-            if self.rejected.get(table):
-                extra = f" ({self.read[table]:,} read, {self.rejected[table]:,} rejected)"
-            lines.append(f"  staged    {table:<15} {rows:>10,} rows{extra}")
-        for table, rows in self.inserted.items():
-            extra = f", {self.updated[table]:,} updated" if table in self.updated else ""
-            lines.append(f"  inserted  {table:<15} {rows:>10,} rows{extra}")
-        for table, rows in self.counts.items():
-            lines.append(f"  total     {table:<15} {rows:>10,} rows")
-        if self.unplayable:
-            lines.append(f"  skipped   {self.unplayable:,} NextSong event(s) without a user, "
-                         "session, item or level (kept in staging_events)")
-        rejected = sum(self.rejected.values())
-        if rejected:
-            lines.append(f"  rejected  {rejected:,} record(s): list them with "
-                         f"`python -m sparkify_dw.load --errors {self.load_id}`")
-        lines += [f"  warning   {w}" for w in self.warnings]
-        timing = ", ".join(f"{step} {secs:.2f}s" for step, secs in self.seconds.items())
-        return "\n".join([*lines, f"  time      {timing}"])
-
-
-# Told as each step begins (name, the load so far, the staging request or None): what a
-# display needs to show progress; see sparkify_dw.output.LoadProgress.
-StepHook = Callable[[str, LoadResult, StageRequest | None], None]
-
-
-def _no_step(name: str, result: LoadResult, request: StageRequest | None) -> None:
-    return None
-
-
 def requests(settings: Settings, reader: Reader | None = None,
              selection: Selection = Selection(),
              loaded: set[tuple[str, str]] | None = None) -> list[StageRequest]:
     """What the stage step loads (see :func:`sparkify_dw.backends.requests.staging_requests`);
     a load asks its backend, which also refuses sources it can't stage from."""
     return staging_requests(settings, reader, selection, loaded)
-
-
-def loaded_files(conn: sa.Connection) -> set[tuple[str, str]]:
-    """The (uri, version) of every file whose records reached the star tables: staged by a
-    successful load that also ran the transform. (Older ledgers listed the files of
-    stage-only loads too; those don't count.)"""
-    f, ld = LOAD_FILES.c, LOADS.c
-    rows = conn.execute(sa.select(f.uri, f.version).join_from(
-        LOAD_FILES, LOADS, f.load_id == ld.load_id).where(
-        ld.status == "succeeded", ld.steps.contains("transform")))
-    return {(uri, version or "") for uri, version in rows}
 
 
 def _count(conn: sa.Connection, table: sa.Table) -> int:
@@ -154,9 +92,9 @@ def _rowcount(conn: sa.Connection, statement: sa.Executable, table: str) -> int:
 def _stage(conn: sa.Connection, backend: backends.Backend, settings: Settings,
            selection: Selection, result: LoadResult, progress: backends.Progress,
            known_loaded: set[tuple[str, str]] | None = None,
-           on_step: StepHook = _no_step) -> None:
+           on_step: StepHook = no_step) -> None:
     assert result.load_id is not None
-    loaded = loaded_files(conn) if selection.incremental else None
+    loaded = ledger.loaded_files(conn) if selection.incremental else None
     if isinstance(conn, DryConnection) and known_loaded is not None:
         loaded = known_loaded  # a dry run reads the ledger beforehand, if it can
     reqs = backend.requests(selection, loaded)
@@ -178,7 +116,7 @@ def _stage(conn: sa.Connection, backend: backends.Backend, settings: Settings,
         result.staged[name] = counts.staged
         log.info("staged %s: %d read, %d rejected", name, counts.read, counts.rejected)
     if total.rejected > backend.max_errors:
-        errors = _first_errors(conn, result.load_id)
+        errors = ledger.first_errors(conn, result.load_id, ERRORS_KEPT_ON_FAILURE)
         first = errors[0] if errors else {}
         where = f"{first.get('source')}:{first.get('line_no')}" if first else "?"
         raise TooManyRejected(
@@ -189,14 +127,6 @@ def _stage(conn: sa.Connection, backend: backends.Backend, settings: Settings,
     result.staged_requests = list(reqs)
     for statement in backend.after_staging([r.table for r in reqs]):
         conn.execute(statement)
-
-
-def _first_errors(conn: sa.Connection, load_id: int,
-                  limit: int = ERRORS_KEPT_ON_FAILURE) -> list[dict[str, Any]]:
-    e = LOAD_ERRORS.c
-    rows = conn.execute(sa.select(e.table_name, e.source, e.line_no, e.reason, e.raw_text)
-                        .where(e.load_id == load_id).order_by(e.error_no).limit(limit))
-    return [dict(r) for r in rows.mappings()]
 
 
 def _record_files(conn: sa.Connection, backend: backends.Backend, load_id: int,
@@ -217,7 +147,7 @@ def _record_files(conn: sa.Connection, backend: backends.Backend, load_id: int,
     backend.record_files(conn, rows())
 
 
-def _transform(conn: sa.Connection, result: LoadResult, on_step: StepHook = _no_step) -> None:
+def _transform(conn: sa.Connection, result: LoadResult, on_step: StepHook = no_step) -> None:
     result.unplayable = int(conn.execute(transform.unplayable()).scalar_one())
     if result.unplayable:
         log.warning("%d NextSong event(s) without a user, session, item or level: not "
@@ -255,7 +185,7 @@ def dry_run(settings: Settings, steps: Sequence[str] = STEPS, max_errors: int = 
     conn = cast(sa.Connection, dry)
     result = LoadResult()
     # backend.lock() is left out: it may wait on a real server (an advisory lock).
-    _load(conn, backend, settings, steps, selection, result, _no_progress, _now(),
+    _load(conn, backend, settings, steps, selection, result, _no_progress, ledger.now(),
           known_loaded=loaded)
     changed = [t for t in (STAGING_EVENTS, STAGING_SONGS, *STAR_TABLES)
                if "transform" in steps or t in (STAGING_EVENTS, STAGING_SONGS)]
@@ -266,20 +196,6 @@ def dry_run(settings: Settings, steps: Sequence[str] = STEPS, max_errors: int = 
 
 def _no_progress(what: str, done: int, total: int) -> None:
     log.debug("%s: %d/%d files", what, done, total)
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-
-
-def _next_load_id(conn: sa.Connection) -> int:
-    # Taken under the load lock, so two loads never get the same id.
-    return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(LOADS.c.load_id), 0) + 1))
-               .scalar_one())
-
-
-def _sources(settings: Settings) -> str:
-    return fit_bytes(f"log_data={settings.log_data} song_data={settings.song_data}", 2048)
 
 
 def run(
@@ -336,25 +252,25 @@ def run(
         settings = _with_url(settings, engine.url)
     backend = backends.for_settings(settings, max_errors, wait)
     progress = progress or _no_progress
-    on_step = on_step or _no_step
+    on_step = on_step or no_step
     result = LoadResult()
-    with _interrupts() as pending, backend.connect(engine, wait) as conn:
+    with interrupts() as pending, backend.connect(engine, wait) as conn:
         schema.require_head(conn)
         conn.commit()
         with backend.lock(conn, wait):
-            started_at = _now()
+            started_at = ledger.now()
             try:
                 transaction = conn.begin()
                 try:
                     _load(conn, backend, settings, steps, selection, result, progress,
                           started_at, on_step=on_step)
                 except BaseException:
-                    with _deferred():
+                    with deferred():
                         if transaction.is_active:
                             transaction.rollback()
                     raise
                 # A signal now must not split "committed" from "reported": it waits.
-                with _deferred():
+                with deferred():
                     _commit(transaction)
             except BaseException as caught:
                 exc = caught
@@ -362,7 +278,7 @@ def run(
                     # The engine turned our signal into its own error ("Query interrupted").
                     exc = Interrupted(pending.raised[-1])
                     exc.__cause__ = caught
-                with _deferred():
+                with deferred():
                     rejected = _record_failure(conn, backend, settings, steps, result,
                                                started_at, exc)
                 if rejected and isinstance(exc, sa.exc.DBAPIError):
@@ -402,6 +318,11 @@ def _day_of(value: dt.date | str | None, what: str) -> dt.date | None:
         raise LoadError(f"{what}: not a date (YYYY-MM-DD): {value!r}") from None
 
 
+def _ordered(steps: Sequence[str]) -> list[str]:
+    """``steps`` in the order they run, as the ledger records them."""
+    return [s for s in STEPS if s in steps]
+
+
 def _check_steps(steps: Sequence[str]) -> None:
     if not steps:
         raise LoadError(f"no steps to run: name at least one of {', '.join(STEPS)}")
@@ -414,18 +335,18 @@ def _load(conn: sa.Connection, backend: backends.Backend, settings: Settings,
           steps: Sequence[str], selection: Selection, result: LoadResult,
           progress: backends.Progress, started_at: dt.datetime,
           known_loaded: set[tuple[str, str]] | None = None,
-          on_step: StepHook = _no_step) -> None:
+          on_step: StepHook = no_step) -> None:
     """The load's transaction, from its lock to its ledger row: what ``--dry-run`` shows."""
     backend.begin_load(conn)
-    result.load_id = _next_load_id(conn)
-    _record_load(conn, settings, steps, result, started_at, "running", None)
+    result.load_id = ledger.next_load_id(conn)
+    ledger.record_load(conn, settings, _ordered(steps), result, started_at, "running", None)
     _run_steps(conn, backend, settings, steps, selection, result, progress, known_loaded,
                on_step)
-    _finish_load(conn, result, "succeeded", None)
+    ledger.finish_load(conn, result, "succeeded", None)
 
 
 def _maintain(conn: sa.Connection, backend: backends.Backend, result: LoadResult,
-              vacuum: bool, changed: Sequence[sa.Table], on_step: StepHook = _no_step) -> None:
+              vacuum: bool, changed: Sequence[sa.Table], on_step: StepHook = no_step) -> None:
     """Statistics (and VACUUM) after the commit. The load has committed by now, so a
     failure here is a warning: it never turns a loaded warehouse into a failed load."""
     maintenance = backend.maintenance(changed, vacuum=vacuum)
@@ -465,63 +386,6 @@ def _failed_at(result: LoadResult, exc: sa.exc.DBAPIError) -> str:
     return f"{result.step or 'load'}: {one_line(exc)}"
 
 
-class Interrupted(KeyboardInterrupt):
-    """SIGINT or SIGTERM: the load stops, rolls back and says so in the ledger."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
-
-    @property
-    def exit_code(self) -> int:
-        return 128 + self.signum
-
-
-_deferring: list[bool] = []  # non-empty while a signal must wait (commit, ledger writes)
-
-
-@contextmanager
-def _deferred() -> Iterator[None]:
-    _deferring.append(True)
-    try:
-        yield
-    finally:
-        _deferring.pop()
-
-
-class _Signals(list[int]):
-    """Signals kept for after a deferred block; ``raised``: those already raised."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.raised: list[int] = []
-
-
-@contextmanager
-def _interrupts() -> Iterator[_Signals]:
-    """SIGINT and SIGTERM raise :class:`Interrupted` during a load, except inside
-    :func:`_deferred` blocks, where they are kept (the yielded list) for after. Only the
-    main thread can take signals; elsewhere nothing changes."""
-    pending = _Signals()
-    if threading.current_thread() is not threading.main_thread():
-        yield pending
-        return
-
-    def handler(signum: int, frame: object) -> None:
-        if _deferring:
-            pending.append(signum)
-            return
-        pending.raised.append(signum)  # an engine may wrap the exception in its own
-        raise Interrupted(signum)
-
-    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield pending
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
 def _changed(result: LoadResult) -> list[sa.Table]:
     """Tables the load wrote to, for ANALYZE."""
     names = {n for n, rows in result.staged.items() if rows}
@@ -534,7 +398,7 @@ def _run_steps(conn: sa.Connection, backend: backends.Backend, settings: Setting
                steps: Sequence[str], selection: Selection, result: LoadResult,
                progress: backends.Progress,
                known_loaded: set[tuple[str, str]] | None = None,
-               on_step: StepHook = _no_step) -> None:
+               on_step: StepHook = no_step) -> None:
     for step in STEPS:
         if step not in steps:
             continue
@@ -565,28 +429,6 @@ def _record_staged_files(conn: sa.Connection, backend: backends.Backend,
         _record_files(conn, backend, result.load_id, result.staged_requests)
 
 
-def _record_load(conn: sa.Connection, settings: Settings, steps: Sequence[str],
-                 result: LoadResult, started_at: dt.datetime, status: str,
-                 message: str | None) -> None:
-    conn.execute(sa.insert(LOADS).values(
-        load_id=result.load_id, started_at=started_at, status=status,
-        backend=settings.backend, steps=",".join(s for s in STEPS if s in steps),
-        sources=_sources(settings)))
-    _finish_load(conn, result, status, message)
-
-
-def _finish_load(conn: sa.Connection, result: LoadResult, status: str,
-                 message: str | None) -> None:
-    conn.execute(sa.update(LOADS).where(LOADS.c.load_id == result.load_id).values(
-        finished_at=_now() if status != "running" else None, status=status,
-        rows_read=sum(result.read.values()) if result.read else None,
-        rows_staged=sum(result.staged.values()) if result.staged else None,
-        rows_rejected=sum(result.rejected.values()) if result.read else None,
-        rows_inserted=result.inserted.get("songplays"),
-        message=fit_bytes(message, 1024) if message else None,
-    ))
-
-
 def _record_failure(conn: sa.Connection, backend: backends.Backend, settings: Settings,
                     steps: Sequence[str], result: LoadResult, started_at: dt.datetime,
                     exc: BaseException) -> list[dict[str, Any]]:
@@ -615,8 +457,8 @@ def _record_failure(conn: sa.Connection, backend: backends.Backend, settings: Se
             conn.commit()
         with conn.begin():
             backend.begin_load(conn)
-            result.load_id = _next_load_id(conn)
-            _record_load(conn, settings, steps, result, started_at, status,
+            result.load_id = ledger.next_load_id(conn)
+            ledger.record_load(conn, settings, _ordered(steps), result, started_at, status,
                          settings.mask(message))
             if errors:
                 conn.execute(sa.insert(LOAD_ERRORS).values([
@@ -673,54 +515,3 @@ def command(settings: Settings, *, steps: Sequence[str], max_errors: int,
               "succeeded", file=sys.stderr)
         return 128 + result.interrupted
     return 0
-
-
-def history(conn: sa.Connection, limit: int = 50) -> str:
-    """The load ledger, newest first, as text."""
-    from sparkify_dw import ledger, output
-
-    rows = ledger.history(conn, limit)
-    if not rows:
-        return "no loads yet"
-    return output.table_text(HISTORY_HEADERS, [history_row(r) for r in rows])
-
-
-HISTORY_HEADERS = ("load", "started", "finished", "status", "backend", "steps", "read",
-                   "staged", "rejected", "songplays", "sources / message")
-
-
-def history_row(row: Any) -> tuple[Any, ...]:
-    """One ledger row as the history table shows it."""
-    return (row.load_id, row.started_at, row.finished_at, row.status, row.backend, row.steps,
-            row.rows_read, row.rows_staged, row.rows_rejected, row.rows_inserted,
-            row.message or row.sources)
-
-
-def errors_report(conn: sa.Connection, load_id: str | int = "last") -> str:
-    """The records a load (default: the latest) rejected, in file order, as text."""
-    from sparkify_dw import ledger, output
-
-    if load_id == "last":
-        newest = ledger.latest_load_id(conn)
-        if newest is None:
-            return "no loads yet"
-        load_id = newest
-    try:
-        number = int(load_id)
-    except ValueError:
-        raise LoadError(f"--errors: {load_id!r} is not a load id") from None
-    rows = ledger.errors(conn, number)
-    if not rows:
-        return f"load #{number} rejected no records"
-    return f"load #{number} rejected {len(rows)} record(s)\n" + output.table_text(
-        ERRORS_HEADERS, [errors_row(r) for r in rows])
-
-
-ERRORS_HEADERS = ("table", "where", "reason", "text")
-
-
-def errors_row(row: Any) -> tuple[Any, ...]:
-    """One rejected record as the errors table shows it."""
-    return (row.table_name, f"{row.source}:{row.line_no}", row.reason,
-            (row.raw_text or "")[:80])
-

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sparkify_dw import backends, config, load, schema, transform
+from sparkify_dw import backends, config, ledger, load, schema, transform
 from sparkify_dw.backends.duckdb import SMALL_FILE_BYTES
 from sparkify_dw.models import LOAD_ERRORS, LOADS, STAGING_EVENTS, STAGING_SONGS, STAR_TABLES
 from sparkify_dw.staging import ENV_EARLIEST_EVENT, ENV_LATEST_EVENT
@@ -108,7 +108,7 @@ def stage_and_transform(engine: sa.Engine, logs: Path, songs: Path) -> Outcome:
         trans = conn.begin()
         try:
             conn.execute(sa.insert(LOADS).values(
-                load_id=1, started_at=load._now(), status="running", backend=backend.name,
+                load_id=1, started_at=ledger.now(), status="running", backend=backend.name,
                 steps="stage,transform", sources="fuzz"))
             first = 1
             for req in load.requests(settings, backend.reader):

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy_redshift.commands import CopyCommand, Format
 
-from sparkify_dw import analytics, backends, checks, config, load, schema
+from sparkify_dw import analytics, backends, checks, config, ledger, load, schema
 from sparkify_dw.backends import LockBusy
 from sparkify_dw.models import LOAD_ERRORS, LOAD_FILES, LOADS, STAGING_EVENTS
 from tests import s3_server
@@ -173,7 +173,7 @@ def test_incremental_after_a_full_load_stages_only_new_files(
     moto_s3.client.put_object(Bucket=bucket, Key="log_data/2018/11/2018-11-22-events.json",
                               Body=day.read_bytes()[:4000].rsplit(b"\n", 1)[0] + b"\n")
     with engine.connect() as conn:
-        known = load.loaded_files(conn)
+        known = ledger.loaded_files(conn)
     selection = load.Selection(incremental=True)
     dry = load.dry_run(settings, selection=selection, loaded=known)
     harness.clear()

@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from sparkify_dw import config, load
+from sparkify_dw import ledger as ledger_module
 from sparkify_dw.backends.duckdb import SMALL_FILE_BYTES
 from sparkify_dw.models import LOAD_FILES, LOADS
 from sparkify_dw.sources import SourceError
@@ -83,14 +84,16 @@ def test_a_directory_named_like_a_pattern_is_a_directory(duckdb_url: sa.URL,
 # --- 2. files that vanish or change after the listing --------------------------------------
 
 def _after_listing(monkeypatch: pytest.MonkeyPatch, action: Any) -> None:
-    original = load.requests
+    from sparkify_dw.backends import Backend
 
-    def listed_then_changed(*args: Any, **kw: Any) -> Any:
-        reqs = original(*args, **kw)
+    original = Backend.requests
+
+    def listed_then_changed(self: Backend, *args: Any, **kw: Any) -> Any:
+        reqs = original(self, *args, **kw)
         action()
         return reqs
 
-    monkeypatch.setattr(load, "requests", listed_then_changed)
+    monkeypatch.setattr(Backend, "requests", listed_then_changed)
 
 
 @pytest.mark.parametrize("size", ["big", "small"])
@@ -168,7 +171,7 @@ def test_files_an_older_stage_only_load_listed_are_still_new(warehouse_url: sa.U
     try:
         with engine.begin() as conn:
             conn.execute(sa.insert(LOADS).values(
-                load_id=1, started_at=load._now(), finished_at=load._now(),
+                load_id=1, started_at=ledger_module.now(), finished_at=ledger_module.now(),
                 status="succeeded", backend=settings.backend, steps="stage", sources="x"))
             reader_files = load.requests(settings)[0].files
             conn.execute(sa.insert(LOAD_FILES).values([
