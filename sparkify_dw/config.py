@@ -21,6 +21,8 @@ from urllib.parse import quote, quote_plus
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
 
+from sparkify_dw.errors import ConfigError as ConfigError  # its old home: imported from here
+
 log = logging.getLogger(__name__)
 
 ENV_URL = "SPARKIFY_DW_URL"
@@ -43,10 +45,6 @@ REGION_RE = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-[0-9]")
 S3_URI_RE = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^'\"\\;\x00-\x1f\x7f]*)?")
 HOST_RE = re.compile(r"[A-Za-z0-9.-]{1,253}")
 IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,126}")
-
-
-class ConfigError(ValueError):
-    """A configuration problem, worded as one line for the user."""
 
 
 @dataclass(frozen=True)

@@ -46,8 +46,8 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from .config import ConfigError, validate_source
-from .sources import SourceError
+from .config import validate_source
+from .errors import ConfigError, SourceError
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer

@@ -17,6 +17,7 @@ from sqlalchemy.engine import URL, make_url
 
 import sparkify_dw.duckdb_reflection  # noqa: F401  (duckdb:// URLs reflect from DuckDB's catalog)
 from sparkify_dw import config, engines
+from sparkify_dw.errors import SchemaError as SchemaError  # its old home: imported from here
 
 
 def migrations_dir() -> Path:
@@ -53,10 +54,6 @@ class DuckDBImpl(PostgresqlImpl):
     """DuckDB speaks PostgreSQL's DDL; Alembic has no DuckDB implementation of its own."""
 
     __dialect__ = "duckdb"
-
-
-class SchemaError(RuntimeError):
-    """The warehouse's schema is not the one this library writes."""
 
 
 def _include_object(obj: Any, name: str | None, type_: str, reflected: bool,

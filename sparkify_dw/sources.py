@@ -17,18 +17,19 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
+
+from sparkify_dw.errors import SourceError as SourceError  # its old home: imported from here
+
+if TYPE_CHECKING:  # at run time s3 (and boto3 with it) is imported when a source is in S3
+    from sparkify_dw.s3 import Readahead, S3Client, S3Object
 
 log = logging.getLogger(__name__)
 
 JsonPath = tuple[str | int, ...]
 MAX_RECORD_BYTES = 4 * 1024 * 1024  # a record longer than this is malformed, not buffered
-
-
-class SourceError(ValueError):
-    """A source that cannot be loaded, worded as one line for the user."""
 
 
 def _local(source: str) -> str:
@@ -54,7 +55,15 @@ class SourceFile:
     size: int
     version: str  # "mtime:<ns>" or "etag:<etag>": a changed file is a new file
     path: str | None = None  # set for local files
-    remote: Any = None  # an s3.S3Object for S3 files
+    remote: S3Object | None = None  # set for S3 files
+
+    @property
+    def s3_object(self) -> S3Object:
+        """The listed object of a file in S3 (a Redshift manifest names it); a local file
+        has none, which is a :class:`SourceError`."""
+        if self.remote is None:
+            raise SourceError(f"{self.uri}: a local file, not an S3 object")
+        return self.remote
 
     @property
     def day(self) -> dt.date | None:
@@ -73,10 +82,10 @@ class Reader:
 
     def __init__(self, region: str | None = None, endpoint: str | None = None) -> None:
         self.region, self.endpoint = region, endpoint
-        self._client: Any = None
-        self._readahead: Any = None  # s3.Readahead: GETs of listed objects run ahead
+        self._client: S3Client | None = None
+        self._readahead: Readahead | None = None  # GETs of listed objects run ahead
 
-    def client(self) -> Any:
+    def client(self) -> S3Client:
         from sparkify_dw import s3
 
         if self._client is None:
@@ -117,9 +126,11 @@ class Reader:
                 stream.close()
                 raise
             return _VerifiedFile(stream, f, what)  # type: ignore[return-value]
-        return self.readahead().open(f.remote, what)  # type: ignore[no-any-return]
+        if f.remote is None:
+            raise SourceError(f"{what}: {f.uri}: neither a local file nor a listed S3 object")
+        return self.readahead().open(f.remote, what)
 
-    def readahead(self) -> Any:
+    def readahead(self) -> Readahead:
         from sparkify_dw import s3
 
         if self._readahead is None:

@@ -52,6 +52,7 @@ from ..config import (
     read_cfg,
     validate_region,
 )
+from ..errors import ClusterError as ClusterError  # its old home: imported from here
 
 PROVISION = "PROVISION"
 DEFAULT_CLUSTER_IDENTIFIER = "sparkify-dw"
@@ -101,10 +102,6 @@ REDSHIFT_RESERVED_WORDS = frozenset(_RESERVED_WORDS_PAGE.split())
 # Not on that page but refused all the same: MasterUsername "can't be PUBLIC", and
 # PUBLIC names the group of all users and the default schema, so not a database either.
 RESERVED_NAMES = REDSHIFT_RESERVED_WORDS | {"public"}
-
-
-class ClusterError(RuntimeError):
-    """A provisioning problem worded as one line for the user."""
 
 
 @dataclass(frozen=True)
