@@ -15,6 +15,7 @@ from alembic import context
 from sparkify_dw import engines, schema
 from sparkify_dw.config import ConfigError, one_line
 from sparkify_dw.models import metadata
+from sparkify_dw.secrets import env_secrets, mask, url_secrets
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
@@ -55,9 +56,7 @@ else:
             run_online(conn)
     except sa.exc.OperationalError as exc:
         # Unreachable server, refused login, missing database: one line, no password.
-        secret = url.password
-        text = one_line(exc)
-        raise SystemExit("error: " + (text.replace(str(secret), "***") if secret else text)
+        raise SystemExit("error: " + mask(one_line(exc), url_secrets(url) + env_secrets())
                          ) from None
     finally:
         engine.dispose()

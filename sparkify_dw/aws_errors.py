@@ -8,9 +8,6 @@ permissions, pick another region, wait (throttling), or check a name (not found)
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable
-
 from botocore.exceptions import (
     ClientError,
     ConnectTimeoutError,
@@ -24,9 +21,9 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-__all__ = ["aws_secrets", "describe_aws_error", "error_code", "mask", "one_line"]
+from .secrets import mask_line
 
-SECRET_VARIABLES = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
+__all__ = ["describe_aws_error", "error_code"]
 
 CREDENTIAL_CODES = frozenset({
     "InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch",
@@ -78,26 +75,6 @@ MISSING_CREDENTIALS = ("no AWS credentials found: set AWS_ACCESS_KEY_ID and "
 NO_REGION = "no AWS region: set [S3] REGION in dwh.cfg, $AWS_DEFAULT_REGION or pass --region"
 
 
-def aws_secrets(extra: Iterable[str | None] = ()) -> list[str]:
-    """The AWS secrets in the environment plus ``extra``, longest first (so a secret
-    that contains another is masked whole)."""
-    found = [os.environ.get(name) for name in SECRET_VARIABLES] + list(extra)
-    return sorted({s for s in found if s}, key=len, reverse=True)
-
-
-def mask(text: str, secrets: Iterable[str]) -> str:
-    """``text`` with every secret replaced by ``***``."""
-    for secret in secrets:
-        text = text.replace(secret, "***")
-    return text
-
-
-def one_line(text: str, secrets: Iterable[str] | None = None) -> str:
-    """``text`` on one line with every secret masked (the environment's AWS secrets
-    unless ``secrets`` is given)."""
-    return mask(" ".join(text.split()), aws_secrets() if secrets is None else secrets)
-
-
 def error_code(exc: ClientError) -> str:
     """The AWS error code of a ClientError, '' when there is none."""
     return str(exc.response.get("Error", {}).get("Code", ""))
@@ -113,16 +90,16 @@ def describe_aws_error(exc: BaseException, *, service: str = "AWS",
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         code = str(error.get("Code", "Unknown"))
-        message = one_line(str(error.get("Message", "")))
+        message = mask_line(str(error.get("Message", "")))
         what = next((text for codes, text in _KINDS if code in codes),
                     f"{service} refused the request")
         return f"{what}: {exc.operation_name}: {code}: {message}".rstrip(": ")
     if isinstance(exc, NoCredentialsError):
         return MISSING_CREDENTIALS
     if isinstance(exc, PartialCredentialsError):
-        return one_line(f"incomplete AWS credentials: {exc}")
+        return mask_line(f"incomplete AWS credentials: {exc}")
     if isinstance(exc, ProfileNotFound):
-        return one_line(f"AWS profile not found: {exc.kwargs.get('profile', '?')}")
+        return mask_line(f"AWS profile not found: {exc.kwargs.get('profile', '?')}")
     url = endpoint or str(getattr(exc, "kwargs", {}).get("endpoint_url") or "AWS")
     if isinstance(exc, ReadTimeoutError):
         return f"{url} stopped answering: check your network and run it again"
@@ -132,4 +109,4 @@ def describe_aws_error(exc: BaseException, *, service: str = "AWS",
         return "the connection closed before the whole answer was read"
     if isinstance(exc, NoRegionError):
         return NO_REGION
-    return "AWS client error: " + one_line(str(exc))
+    return "AWS client error: " + mask_line(str(exc))
