@@ -14,8 +14,10 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from sparkify_dw import s3
+from sparkify_dw.aws_errors import describe_s3_error
 from sparkify_dw.s3 import S3Object
 from sparkify_dw.sources import SourceError, list_files, read_jsonpaths
 from tests import s3_server
@@ -259,6 +261,40 @@ def test_unreachable_endpoint(moto_s3: MotoS3, monkeypatch: pytest.MonkeyPatch) 
     with pytest.raises(SourceError) as info:
         s3.list_objects("s3://sparkify-sample/log_data", "log_data", client)
     one_line_error(info, f"cannot reach http://127.0.0.1:{port}: check the endpoint")
+
+
+class _RefusingClient:
+    """An S3 client whose every GET is refused with ``code`` (a ClientError)."""
+
+    def __init__(self, code: str, message: str = "") -> None:
+        self.code, self.message = code, message
+
+    def get_object(self, **kwargs: Any) -> Any:
+        raise ClientError({"Error": {"Code": self.code, "Message": self.message}}, "GetObject")
+
+
+@pytest.mark.parametrize(("code", "reason"), [
+    ("SlowDown", "S3 is throttling the requests (wait a little and load again): SlowDown"),
+    ("AuthFailure", "AWS rejected the credentials (check the access key, profile or "
+                    "session): AuthFailure"),
+    ("AccessDeniedException", "access denied by S3 (check the IAM permissions): "
+                              "AccessDeniedException"),
+    ("NoSuchKey", "no such object"),
+    ("PreconditionFailed", "the object changed after it was listed; run the load again"),
+    ("InternalError", "S3 refused the request: GetObject: InternalError: try ***"),
+])
+def test_s3_errors_are_worded_by_the_shared_module(code: str, reason: str,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The S3 reader's messages come from aws_errors' one list of codes, so a code added
+    there for the cluster commands (throttling, AuthFailure) is understood here too."""
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s3cr3t-key-value")
+    exc = ClientError({"Error": {"Code": code, "Message": "try\ns3cr3t-key-value"}},
+                      "GetObject")
+    assert describe_s3_error(exc) == reason
+    client = _RefusingClient(code, "try\ns3cr3t-key-value")
+    with pytest.raises(SourceError) as info:
+        s3.read_text("s3://bucket/log_json_path.json", client)
+    assert one_line_error(info) == f"log_jsonpath: s3://bucket/log_json_path.json: {reason}"
 
 
 # ---------------------------------------------------------------- reading and writing
