@@ -14,6 +14,7 @@ from alembic import context
 
 from sparkify_dw import engines, schema
 from sparkify_dw.config import ConfigError, one_line
+from sparkify_dw.duckdb_reflection import reflecting
 from sparkify_dw.models import metadata
 from sparkify_dw.secrets import env_secrets, mask, url_secrets
 
@@ -35,14 +36,16 @@ options = {"target_metadata": target_metadata, **schema.COMPARE_OPTIONS}
 
 
 def run_online(conn: sa.Connection) -> None:
-    context.configure(connection=conn, **options)
-    with context.begin_transaction():
-        context.run_migrations()
+    # DuckDB: reflect from DuckDB's catalog, on this connection and while Alembic runs only.
+    with reflecting(conn):
+        context.configure(connection=conn, **options)
+        with context.begin_transaction():
+            context.run_migrations()
 
 
 if context.is_offline_mode():
-    context.configure(url=url, literal_binds=True, dialect_opts={"paramstyle": "named"},
-                      **options)
+    context.configure(url=schema.alembic_url(url), literal_binds=True,
+                      dialect_opts={"paramstyle": "named"}, **options)
     engines.adapt_dialect(context.get_context().dialect)  # Redshift: no RETURNING
     with context.begin_transaction():
         context.run_migrations()
