@@ -3,7 +3,7 @@
 Why a module of its own: Redshift's ``COPY`` reads S3 itself, but DuckDB and
 PostgreSQL need the loader to fetch the objects, and a Redshift load wants a
 manifest naming exactly the objects that were listed. Everything here mirrors
-:func:`sparkify_dw.sources.list_files` for local sources: a URI names an object
+:func:`sparkify_dw.sources.scan_files` for local sources: a URI names an object
 or a "directory" (prefix + ``/``); hidden keys (a path segment starting with
 ``.``, e.g. ``.ipynb_checkpoints/``) are skipped; other non-``*.json`` keys are
 skipped with one warning; problems are one-line :class:`SourceError` messages
@@ -21,13 +21,11 @@ import io
 import json
 import logging
 import os
-import shutil
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeAlias
 from urllib.parse import urlsplit
 
@@ -261,28 +259,6 @@ def open_object(obj: S3Object, client: S3Client, *, what: str = "source",
     except (ClientError, BotoCoreError) as exc:
         raise SourceError(f"{label}: {_describe(exc, client)}") from None
     return io.BufferedReader(_BodyReader(response["Body"], label, client), buffer_size)
-
-
-def download(obj: S3Object, dest: Path, client: S3Client, *, what: str = "source") -> Path:
-    """Stream an object to ``dest`` for engines that read local files only.
-
-    It is written as a hidden ``.<name>.part`` first (which ``list_files`` skips) and
-    renamed when complete, so ``dest`` never holds a partial object.
-    """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(f".{dest.name}.part")
-    try:
-        with open_object(obj, client, what=what) as source, part.open("wb") as out:
-            shutil.copyfileobj(source, out, _BUFFER_SIZE)
-        size = part.stat().st_size
-        if size != obj.size:
-            raise SourceError(f"{what}: {_show(obj.uri)}: got {size:,} bytes, "
-                              f"listed as {obj.size:,}")
-        os.replace(part, dest)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-    return dest
 
 
 def _get(obj: S3Object, client: S3Client, what: str) -> bytes:

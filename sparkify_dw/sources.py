@@ -208,16 +208,12 @@ class _VerifiedFile:
             self._stream.close()
 
 
-def list_files(source: str, what: str = "source") -> list[Path]:
-    """The local JSON files a source names, sorted, hidden and empty ones left out."""
-    return [Path(path) for path, _, _ in scan_files(source, what)]
-
-
 Scanned = tuple[str, int, int]  # path, size, mtime in ns: compact, sources may hold 385k files
 
 
 def scan_files(source: str, what: str = "source") -> list[Scanned]:
-    """:func:`list_files` with each file's size and mtime, from one ``stat``."""
+    """The local JSON files a source names, sorted, hidden and empty ones left out, each
+    with its size and mtime from one ``stat``."""
     text = _local(source)
     # A pattern, unless a file or directory has that very name.
     if any(ch in text for ch in "*?[") and not os.path.lexists(text):
