@@ -137,3 +137,15 @@ def test_every_library_error_has_one_base() -> None:
     for name in errors.__all__:
         cls = getattr(errors, name)
         assert issubclass(cls, errors.SparkifyError), name
+
+
+def test_old_import_paths_give_the_same_classes() -> None:
+    from sparkify_dw import cluster, config, schema, sources
+    from sparkify_dw.cluster import config as cluster_config
+
+    assert config.ConfigError is errors.ConfigError
+    assert sources.SourceError is errors.SourceError
+    assert schema.SchemaError is errors.SchemaError
+    assert cluster.ClusterError is cluster_config.ClusterError is errors.ClusterError
+    assert issubclass(errors.ConfigError, ValueError)  # what ``except ValueError`` caught
+    assert issubclass(errors.TooManyRejected, errors.LoadError)
