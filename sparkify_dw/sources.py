@@ -59,10 +59,9 @@ class SourceFile:
 
     @property
     def s3_object(self) -> S3Object:
-        """The listed object of a file in S3 (a Redshift manifest names it); a local file
-        has none, which is a :class:`SourceError`."""
+        """The listed object of a file in S3; a local file has none (a :class:`SourceError`)."""
         if self.remote is None:
-            raise SourceError(f"{self.uri}: a local file, not an S3 object")
+            raise SourceError(f"{self.uri}: not a listed S3 object")
         return self.remote
 
     @property
@@ -126,9 +125,7 @@ class Reader:
                 stream.close()
                 raise
             return _VerifiedFile(stream, f, what)  # type: ignore[return-value]
-        if f.remote is None:
-            raise SourceError(f"{what}: {f.uri}: neither a local file nor a listed S3 object")
-        return self.readahead().open(f.remote, what)
+        return self.readahead().open(f.s3_object, what)
 
     def readahead(self) -> Readahead:
         from sparkify_dw import s3

@@ -87,7 +87,7 @@ def test_list_directory_skips_hidden_and_non_json(tmp_path: Path,
 def test_a_local_file_has_no_s3_object(tmp_path: Path) -> None:
     (tmp_path / "x.json").write_text("{}")
     [f] = Reader().list(str(tmp_path), "log_data")
-    with pytest.raises(SourceError, match="a local file, not an S3 object"):
+    with pytest.raises(SourceError, match="not a listed S3 object"):
         _ = f.s3_object
 
 

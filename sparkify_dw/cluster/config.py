@@ -295,7 +295,7 @@ def ingress_cidr(value: str | None, *, allow_public: bool = False,
 
 def secrets(cfg_file: str | os.PathLike[str] | None = None) -> list[str]:
     """Values that must never reach the terminal: the AWS secrets in the environment
-    and dwh.cfg's (DB_PASSWORD), used to scrub error text."""
+    and dwh.cfg's secret values (DB_PASSWORD), used to scrub error text."""
     parser = None
     with contextlib.suppress(ConfigError, OSError):
         parser = _read_parser(config_path(cfg_file))
