@@ -172,7 +172,7 @@ class RedshiftBackend(Backend):
             log.info("%s: no files to COPY", request.what)
             progress(request.what, 0, 0)
             return StageCounts()
-        objects = [f.remote for f in request.files]
+        objects = [f.s3_object for f in request.files]
         body = s3.manifest_body(objects)
         manifest = manifest_uri(self.settings.manifest_prefix, request.table, body)
         copy = self.copy(request, manifest)
