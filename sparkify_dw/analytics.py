@@ -34,6 +34,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement
 
 from sparkify_dw.config import Settings, connection
+from sparkify_dw.errors import ExpectedFileError as ExpectedFileError
 from sparkify_dw.models import ARTISTS, SONGPLAYS, SONGS, TIME, USERS
 
 if TYPE_CHECKING:
@@ -437,10 +438,6 @@ def write_expected(path: Path, params: Params, answers: Mapping[str, Answer]) ->
     path.write_text(_layout(expected_document(params, answers)) + "\n", encoding="utf-8")
 
 
-class ExpectedFileError(ValueError):
-    """An expected-results file that cannot be read, worded as one line."""
-
-
 def read_expected(path: Path) -> tuple[Params, dict[str, Answer]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -549,12 +546,3 @@ def command(settings: Settings, out: TextIO, *, limit: int | None, start: dt.dat
             title += " (all time: not limited to the window)"
         print(f"\n{title}\n{'=' * len(title)}\n{format_table(answer)}", file=out)
     return 0
-
-
-def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
-         err: TextIO = sys.stderr) -> int:
-    """``python -m sparkify_dw.analytics``: the same command as ``sparkify-dw analytics``."""
-    from sparkify_dw.commands import run_module
-
-    return run_module("analytics", argv, out, err)
-

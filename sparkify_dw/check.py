@@ -7,9 +7,16 @@ configuration error, printed as one line with any password masked.
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # `python -m sparkify_dw.check`: the same command as `sparkify-dw check`
+    import sys
+
+    from sparkify_dw.commands import run_module
+
+    sys.exit(run_module("check", None, sys.stdout, sys.stderr))
+
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported when the checks run: ``--help`` stays fast
     from sparkify_dw.checks import CheckResult
@@ -36,15 +43,3 @@ def report(results: Sequence[CheckResult], *, verbose: bool = False) -> list[str
     lines.append(f"{len(failed)} of {len(results)} checks failed" if failed
                  else f"all {len(results)} checks passed")
     return lines
-
-
-def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
-         err: TextIO = sys.stderr) -> int:
-    """``python -m sparkify_dw.check``: the same command as ``sparkify-dw check``."""
-    from sparkify_dw.commands import run_module
-
-    return run_module("check", argv, out, err)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 import sqlalchemy as sa
 
 from sparkify_dw.config import Settings, connection, fit_bytes
+from sparkify_dw.errors import NoSuchLoad as NoSuchLoad
 from sparkify_dw.models import LOAD_ERRORS, LOAD_FILES, LOADS
 
 if TYPE_CHECKING:
@@ -22,10 +23,6 @@ HISTORY_COLUMNS = ("load_id", "started_at", "finished_at", "status", "backend", 
                    "message")
 ERROR_COLUMNS = ("load_id", "error_no", "table_name", "source", "line_no", "reason",
                  "raw_text")
-
-
-class NoSuchLoad(LookupError):
-    """A load id the ledger doesn't have, worded as one line."""
 
 
 def _frame(rows: list[sa.Row[Any]], columns: tuple[str, ...]) -> pd.DataFrame:

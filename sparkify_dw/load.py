@@ -21,7 +21,7 @@ import signal
 import sys
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any, TextIO, cast
+from typing import Any, cast
 
 import sqlalchemy as sa
 
@@ -31,6 +31,8 @@ from sparkify_dw.backends.requests import staging_requests
 from sparkify_dw.config import Settings, one_line, resolve
 from sparkify_dw.dryrun import DryConnection, Sent
 from sparkify_dw.engines import dialect_for
+from sparkify_dw.errors import LoadError as LoadError
+from sparkify_dw.errors import TooManyRejected as TooManyRejected
 from sparkify_dw.interrupts import Interrupted as Interrupted  # re-exported: load.Interrupted
 from sparkify_dw.interrupts import deferred, interrupts
 from sparkify_dw.load_result import LoadResult as LoadResult  # re-exported: load.LoadResult
@@ -52,20 +54,8 @@ errors_report = ledger.errors_text  # the text of --errors
 STEPS = ("stage", "transform", "check")
 
 
-class LoadError(RuntimeError):
-    """A load that cannot go on, worded as one line for the user."""
-
-
 LOCK_WAIT = 600.0  # seconds a load waits for another one to finish before giving up
 ERRORS_KEPT_ON_FAILURE = 1000  # rejected records recorded for a load that was refused
-
-
-class TooManyRejected(LoadError):
-    """More records were rejected than ``max_errors`` allows."""
-
-    def __init__(self, message: str, errors: list[dict[str, Any]]) -> None:
-        super().__init__(message)
-        self.errors = errors
 
 
 def requests(settings: Settings, reader: Reader | None = None,
@@ -476,15 +466,6 @@ def _with_url(settings: Settings, url: sa.URL) -> Settings:
     from dataclasses import replace
 
     return replace(settings, url=url)
-
-
-def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
-         err: TextIO = sys.stderr) -> int:
-    """``python -m sparkify_dw.load``: the same command as ``sparkify-dw load``, with
-    ``--history`` and ``--errors [ID]`` for ``sparkify-dw history`` and ``errors``."""
-    from sparkify_dw.commands import run_module
-
-    return run_module("load", argv, out, err)
 
 
 def command(settings: Settings, *, steps: Sequence[str], max_errors: int,

@@ -19,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from sparkify_dw import analytics, schema
+from sparkify_dw.commands import run_module
 from tests.helpers import SAMPLE, run_load
 
 EXPECTED = SAMPLE / "expected_analytics.json"
@@ -38,7 +39,7 @@ def text_of(url: sa.URL) -> str:
 
 def run_main(*args: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    code = analytics.main(list(args), out=out, err=err)
+    code = run_module("analytics", list(args), out, err)
     return code, out.getvalue(), err.getvalue()
 
 

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from sparkify_dw import check, checks, schema
+from sparkify_dw.commands import run_module
 from tests.helpers import run_load
 
 REDSHIFT = sa.create_engine("redshift+redshift_connector://u@h:5439/dev",
@@ -81,8 +82,8 @@ def test_sample_passes_every_check(warehouse_url: sa.URL) -> None:
     if warehouse_url.get_backend_name() == "postgresql":
         redshift_text_finds_nothing(engine)
     out = io.StringIO()
-    assert check.main(["--url", warehouse_url.render_as_string(hide_password=False)],
-                      out=out) == 0
+    assert run_module("check", ["--url", warehouse_url.render_as_string(hide_password=False)],
+                      out, io.StringIO()) == 0
     lines = out.getvalue().splitlines()
     assert [ln.split()[:3] for ln in lines[1:-1]] == [["PASS", n, "0"] for n in checks.NAMES]
     assert lines[-1] == f"all {len(checks.NAMES)} checks passed"

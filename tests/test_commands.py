@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
 from sparkify_dw import __version__, commands
+from sparkify_dw.commands import run_module
 from sparkify_dw.models import LOADS
 
 
@@ -187,15 +188,14 @@ def test_load_misuse_through_both_entry_points(tmp_path: Path, how: str, warehou
 
 
 def test_module_load_history_and_errors(loaded: Path) -> None:
-    from sparkify_dw import load
 
     out, err = io.StringIO(), io.StringIO()
     old = Path.cwd()
     os.chdir(loaded)
     try:
-        assert load.main(["--history", "--limit", "1"], out, err) == 0, err.getvalue()
-        assert load.main(["--errors"], out, err) == 0, err.getvalue()
-        assert load.main(["-q", "--errors", "1"], out, err) == 0, err.getvalue()
+        assert run_module("load", ["--history", "--limit", "1"], out, err) == 0, err.getvalue()
+        assert run_module("load", ["--errors"], out, err) == 0, err.getvalue()
+        assert run_module("load", ["-q", "--errors", "1"], out, err) == 0, err.getvalue()
     finally:
         os.chdir(old)
     lines = out.getvalue().splitlines()

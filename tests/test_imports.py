@@ -34,11 +34,22 @@ def _is_type_checking(test: ast.expr) -> bool:
         isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
 
 
+def _is_main(test: ast.expr) -> bool:
+    """``if __name__ == "__main__":``"""
+    return (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name)
+            and test.left.id == "__name__" and len(test.comparators) == 1
+            and isinstance(test.comparators[0], ast.Constant)
+            and test.comparators[0].value == "__main__")
+
+
 def _imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
     """Every import a module runs, at module level or deferred into a function (a deferred
-    import hides a cycle, it does not remove it), but not those for type checkers only."""
+    import hides a cycle, it does not remove it), but not those for type checkers only, nor
+    those of its ``__main__`` block (run as a script, the module is ``__main__``, another
+    module than the one the package imports)."""
     for_type_checkers = {id(inner) for node in ast.walk(tree)
-                         if isinstance(node, ast.If) and _is_type_checking(node.test)
+                         if isinstance(node, ast.If) and (_is_type_checking(node.test)
+                                                          or _is_main(node.test))
                          for stmt in node.body for inner in ast.walk(stmt)}
     return [node for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)
             and id(node) not in for_type_checkers]

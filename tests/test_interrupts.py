@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from sparkify_dw import load
+from sparkify_dw.commands import run_module
 from sparkify_dw.models import LOADS
 from tests.helpers import SAMPLE, star_snapshot, table_rows
 
@@ -32,7 +33,7 @@ def ledger(url: sa.URL) -> list[tuple[Any, ...]]:
 
 def cli(url: sa.URL, *args: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    code = load.main(["--url", url.render_as_string(hide_password=False), *args], out, err)
+    code = run_module("load", ["--url", url.render_as_string(hide_password=False), *args], out, err)
     return code, out.getvalue(), err.getvalue()
 
 

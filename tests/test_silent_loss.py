@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from sparkify_dw import config, load
 from sparkify_dw import ledger as ledger_module
 from sparkify_dw.backends.duckdb import SMALL_FILE_BYTES
+from sparkify_dw.commands import run_module
 from sparkify_dw.models import LOAD_FILES, LOADS
 from sparkify_dw.sources import SourceError
 from tests.helpers import SAMPLE, run_load, table_rows
@@ -138,7 +139,8 @@ def test_a_path_too_long_for_the_ledger_is_one_line(duckdb_url: sa.URL, tmp_path
         deep = deep / ("d" * 200)
     write(deep / "a.json", plays(2, session=1))
     out, err = io.StringIO(), io.StringIO()
-    code = load.main(["--url", duckdb_url.render_as_string(), "--log-data", str(deep)], out, err)
+    code = run_module("load", ["--url", duckdb_url.render_as_string(), "--log-data", str(deep)],
+                      out, err)
     assert code == 2  # a source the ledger can't name is a bad source
     assert err.getvalue().count("\n") == 1 and "Traceback" not in err.getvalue()
     assert "the ledger keeps paths up to 1,024" in err.getvalue()
@@ -191,5 +193,5 @@ def test_cli_stage_then_incremental(duckdb_url: sa.URL) -> None:
     url = duckdb_url.render_as_string()
     for args in (["--steps", "stage"], ["--incremental"]):
         out, err = io.StringIO(), io.StringIO()
-        assert load.main(["--url", url, *args], out, err) == 0, err.getvalue()
+        assert run_module("load", ["--url", url, *args], out, err) == 0, err.getvalue()
     assert re.search(r"inserted\s+songplays\s+3,478 rows", out.getvalue()), out.getvalue()

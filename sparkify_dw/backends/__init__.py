@@ -25,6 +25,7 @@ from sparkify_dw.backends.requests import Selection, check_schemes, staging_requ
 __all__ = ["Backend", "Capabilities", "LockBusy", "Progress", "Selection", "StageCounts",
            "check_schemes", "for_settings", "staging_requests"]
 from sparkify_dw.config import ConfigError, Settings
+from sparkify_dw.errors import LockBusy as LockBusy
 from sparkify_dw.models import LOAD_FILES
 from sparkify_dw.sources import Reader
 from sparkify_dw.staging import StageRequest
@@ -33,10 +34,6 @@ Progress = Callable[[str, int, int], None]  # (what, done, total)
 
 FILE_ROWS_PER_STATEMENT = 1000
 _MODULES = {"duckdb": "duckdb", "postgresql": "postgresql", "redshift": "redshift"}
-
-
-class LockBusy(RuntimeError):
-    """Another load holds the warehouse, and waiting for it ran out of time."""
 
 
 @dataclass

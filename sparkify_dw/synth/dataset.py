@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from sparkify_dw.errors import SynthError as SynthError
 from sparkify_dw.synth.catalogue import MAX_SONGS, _foreign_pool, _Plays, _write_songs
 from sparkify_dw.synth.events import _EventStream
 from sparkify_dw.synth.layout import _DAY
@@ -22,10 +23,6 @@ from sparkify_dw.synth.schedule import _day_quotas
 
 DEFAULT_START = date(2018, 11, 1)
 MAX_DAYS = 100_000  # the day quotas are a list; keep it small
-
-
-class SynthError(ValueError):
-    """An invalid argument, worded as one line for the user."""
 
 
 @dataclass(frozen=True)
