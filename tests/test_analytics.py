@@ -243,7 +243,8 @@ def test_redshift_sql_golden() -> None:
 
 
 def _json_values(path: Path) -> list[dict[str, Any]]:
-    text, decoder, pos, out = path.read_text(encoding="utf-8"), json.JSONDecoder(), 0, []
+    text, decoder, pos = path.read_text(encoding="utf-8"), json.JSONDecoder(), 0
+    out: list[dict[str, Any]] = []
     while True:
         while pos < len(text) and text[pos].isspace():
             pos += 1
@@ -316,7 +317,7 @@ def test_iso_text_is_a_date(loaded_duckdb: sa.URL) -> None:
     with pytest.raises(ValueError, match="start: not an ISO date or date-time: '10/11/2018'"):
         analytics.plays_by_hour(engine, start="10/11/2018")
     with pytest.raises(TypeError, match="end: expected a date, a datetime or ISO text, not int"):
-        analytics.plays_by_hour(engine, end=20181110)  # type: ignore[arg-type]
+        analytics.plays_by_hour(engine, end=20181110)  # type: ignore[call-overload]
 
 
 def test_frames_carry_dtypes(loaded_duckdb: sa.URL) -> None:

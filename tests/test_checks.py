@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -131,7 +132,7 @@ def test_damaged_warehouse_fails_the_named_checks(warehouse_url: sa.URL) -> None
     assert proc.stdout.splitlines()[-1] == f"3 of {len(checks.NAMES)} checks failed"
 
 
-DAMAGE = {
+DAMAGE: dict[str, tuple[list[str], dict[str, tuple[Any, ...] | None]]] = {
     "null key": (["INSERT INTO users (user_id, first_name, last_name, level, last_event_at) "
                   "VALUES (NULL, 'No', 'Key', 'free', TIMESTAMP '2018-11-01 00:00:00')"],
                  {"users.pk_not_null": ("No", "Key")}),

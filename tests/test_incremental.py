@@ -95,8 +95,9 @@ def test_incremental_from_s3_picks_up_a_new_object(warehouse_url: sa.URL, s3_env
     s3_env.client.create_bucket(Bucket=bucket)
     days = all_days()
     upload_tree(s3_env.client, bucket, copy_sample_days(tmp_path / "a", days[:-1]), "log_data")
-    kw = {"log_data": f"s3://{bucket}/log_data"}
-    settings = config.resolve(url=warehouse_url.render_as_string(hide_password=False), **kw)
+    log_data = f"s3://{bucket}/log_data"
+    settings = config.resolve(url=warehouse_url.render_as_string(hide_password=False),
+                              log_data=log_data)
     engine = settings.create_engine()
     load.run(engine, settings, selection=load.Selection(incremental=True))
     upload_tree(s3_env.client, bucket, copy_sample_days(tmp_path / "b", days[-1:]), "log_data")

@@ -100,7 +100,7 @@ def test_dry_run_runs_nothing(duckdb_url: sa.URL) -> None:
 def _departures(cls: type[Backend]) -> list[str]:
     """The methods of ``Backend``'s interface that ``cls`` overrides with other parameters
     (names, kinds, defaults) or another kind of method (static, class, instance)."""
-    def shape(owner: type[Backend], name: str) -> tuple[object, ...]:
+    def shape(owner: type, name: str) -> tuple[object, ...]:
         kind = type(inspect.getattr_static(owner, name))
         params = inspect.signature(getattr(owner, name)).parameters.values()
         return kind, [(p.name, p.kind, p.default) for p in params]
