@@ -7,6 +7,7 @@ them in a fixed order (the order of the draws is part of the output).
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 
 def _words(text: str) -> tuple[str, ...]:
@@ -103,23 +104,17 @@ def _title(rng: random.Random) -> str:
     def w() -> str:
         return rng.choice(_WORDS_X) if rng.random() < 0.06 else rng.choice(_WORDS)
 
-    form = rng.randrange(8)
-    if form == 0:
-        text = f"{w()} {w()}"
-    elif form == 1:
-        text = f"The {w()}"
-    elif form == 2:
-        text = f"{w()} Of {w()}"
-    elif form == 3:
-        text = w()
-    elif form == 4:
-        text = f"I {rng.choice(_VERBS)} Your {w()}"
-    elif form == 5:
-        text = f"Don't {rng.choice(_VERBS)} Me"
-    elif form == 6:
-        text = f"{w()} In The {w()}"
-    else:
-        text = f"My {w()} {w()}"
+    forms: tuple[Callable[[], str], ...] = (
+        lambda: f"{w()} {w()}",
+        lambda: f"The {w()}",
+        lambda: f"{w()} Of {w()}",
+        w,
+        lambda: f"I {rng.choice(_VERBS)} Your {w()}",
+        lambda: f"Don't {rng.choice(_VERBS)} Me",
+        lambda: f"{w()} In The {w()}",
+        lambda: f"My {w()} {w()}",
+    )
+    text = forms[rng.randrange(len(forms))]()
     if rng.random() < 0.15:
         text += rng.choice(_SUFFIXES)
     return text
