@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from sparkify_dw.errors import ConfigError
 from sparkify_dw.uris import S3_URI_RE, LocalPath, S3Uri, parse_source
+
+PACKAGE = Path(__file__).resolve().parent.parent / "sparkify_dw"
 
 GOOD = ["s3://udacity-dend", "s3://udacity-dend/", "s3://udacity-dend/log_data",
         "s3://udacity-dend/log_data/", "s3://my.bucket-1/a/b c/d.json", "s3://abc//x",
@@ -115,3 +120,16 @@ def test_an_s3_uri_is_no_local_path() -> None:
     with pytest.raises(ConfigError, match="an s3:// URI, not a local path"):
         LocalPath("s3://bkt/log_data")
 
+
+SCHEME_TEST = re.compile(r"""(startswith|removeprefix|endswith)\(\s*(f?["'])s3://|["']s3://["']\s+(not\s+)?in\b""")
+
+
+def test_the_s3_scheme_is_tested_in_one_module() -> None:
+    """Outside sparkify_dw/uris.py no code tests text for ``s3://``: it uses the types."""
+    found = [f"{path.relative_to(PACKAGE)}:{n}"
+             for path in sorted(PACKAGE.rglob("*.py")) if path.name != "uris.py"
+             for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if SCHEME_TEST.search(line)]
+    assert found == []
+    assert SCHEME_TEST.search('if source.startswith("s3://"):')  # the check can fail
+    assert SCHEME_TEST.search("return 's3://' in text")
