@@ -16,7 +16,6 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import MappingProxyType
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
@@ -79,7 +78,7 @@ class Settings:
                 parsed.pop(name, None)
             elif name not in parsed or str(parsed[name]) != text:
                 parsed[name] = parse_setting(name, text, name)  # not from resolve: no origin
-        object.__setattr__(self, "parsed", MappingProxyType(parsed))
+        object.__setattr__(self, "parsed", parsed)
 
     @property
     def log_data_source(self) -> Source:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
 from dataclasses import replace
 from pathlib import Path
 
@@ -161,6 +162,7 @@ def test_sources_are_parsed_once_at_the_edge(tmp_path: Path,
     assert str(s.manifest_location) == s.manifest_prefix == "s3://udacity-dend/manifests/"
     assert s.log_data == "file:///env/logs" and s.song_data == "s3://udacity-dend/song_data"
     assert parsed == []
+    assert pickle.loads(pickle.dumps(s)).manifest_location == s.manifest_location
 
 
 def test_replaced_source_text_is_parsed(tmp_path: Path) -> None:

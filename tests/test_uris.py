@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import re
 from pathlib import Path
 
@@ -29,6 +30,7 @@ def test_round_trip(text: str) -> None:
     assert str(uri) == text
     assert S3Uri.parse(str(uri), "again") == uri
     assert parse_source(text, "log_data") == uri and uri.scheme == "s3"
+    assert str(pickle.loads(pickle.dumps(uri))) == text  # settings may be copied or pickled
 
 
 def test_parts() -> None:
