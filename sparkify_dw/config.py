@@ -28,6 +28,8 @@ from sparkify_dw.secrets import env_secrets as env_secrets
 from sparkify_dw.secrets import mask as mask
 from sparkify_dw.secrets import text_url_secrets
 from sparkify_dw.secrets import url_secrets as url_secrets
+from sparkify_dw.uris import S3_URI_RE as S3_URI_RE  # its old home: imported from here
+from sparkify_dw.uris import S3Uri, Source, is_s3, parse_source
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +48,6 @@ SAMPLE_DIR = Path(__file__).resolve().parent / "sample"
 IAM_ROLE_ARN_RE = re.compile(
     r"arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}")
 REGION_RE = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-[0-9]")
-# Bucket names per the S3 naming rules; keys: printable, no quotes or backslashes,
-# so a value can never break out of a quoted SQL literal.
-S3_URI_RE = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^'\"\\;\x00-\x1f\x7f]*)?")
 HOST_RE = re.compile(r"[A-Za-z0-9.-]{1,253}")
 IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,126}")
 
@@ -67,6 +66,37 @@ class Settings:
     manifest_prefix: str | None = None  # s3:// prefix for Redshift COPY manifests
     config_file: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
+    # The source settings above as typed values: resolve() parses them, once; text given
+    # to dataclasses.replace() is parsed when the copy is made.
+    parsed: Mapping[str, Source] = field(default_factory=dict, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        parsed = dict(self.parsed)
+        for name in SOURCE_SETTINGS:
+            text = getattr(self, name)
+            if text is None:
+                parsed.pop(name, None)
+            elif name not in parsed or str(parsed[name]) != text:
+                parsed[name] = parse_setting(name, text, name)  # not from resolve: no origin
+        object.__setattr__(self, "parsed", parsed)
+
+    @property
+    def log_data_source(self) -> Source:
+        return self.parsed["log_data"]
+
+    @property
+    def song_data_source(self) -> Source:
+        return self.parsed["song_data"]
+
+    @property
+    def log_jsonpath_source(self) -> Source:
+        return self.parsed["log_jsonpath"]
+
+    @property
+    def manifest_location(self) -> S3Uri | None:
+        """Where Redshift's COPY manifests go (``manifest_prefix``, parsed)."""
+        found = self.parsed.get("manifest_prefix")
+        return found if isinstance(found, S3Uri) else None
 
     @property
     def display_url(self) -> str:
@@ -203,18 +233,17 @@ def validate_region(value: str, origin: str) -> str:
     return value
 
 
-def validate_source(value: str, origin: str) -> str:
-    """Accept a local path, ``file://`` URI or a well-formed ``s3://`` URI."""
-    if value.startswith("s3://"):
-        if not S3_URI_RE.fullmatch(value):
-            raise ConfigError(f"{origin}: not a valid S3 URI: quotes, semicolons, backslashes "
-                              "and control characters are not allowed")
-        return value
-    if "://" in value and not value.startswith("file://"):
-        raise ConfigError(f"{origin}: unsupported source scheme (use a path, file:// or s3://)")
-    if "\x00" in value:
-        raise ConfigError(f"{origin}: path contains a NUL byte")
-    return value
+SOURCE_SETTINGS = ("log_data", "song_data", "log_jsonpath", "manifest_prefix")
+
+
+def parse_setting(name: str, text: str, origin: str) -> Source:
+    """One of :data:`SOURCE_SETTINGS` as a typed value: a local path, ``file://`` URI or
+    well-formed ``s3://`` URI (``manifest_prefix``: only the last); errors name ``origin``."""
+    if name == "manifest_prefix":
+        if not is_s3(text):
+            raise ConfigError(f"{origin}: MANIFEST_PREFIX must be an s3:// URI")
+        return S3Uri.parse(text, origin)
+    return parse_source(text, origin)
 
 
 def resolve(
@@ -231,6 +260,7 @@ def resolve(
     env = os.environ if environ is None else environ
     here = Path.cwd() if cwd is None else cwd
     sources: dict[str, str] = {}
+    parsed: dict[str, Source] = {}
 
     explicit_cfg = config if config is not None else env.get(ENV_CONFIG) or None
     cfg_path = Path(explicit_cfg) if explicit_cfg is not None else here / DEFAULT_CONFIG_NAME
@@ -271,7 +301,8 @@ def resolve(
     def source(name: str, flag: str | None, env_name: str, key: str, default: Path) -> str:
         value = pick(name, flag, env_name, "S3", key, str(default))
         assert value is not None
-        return validate_source(value, sources[name])
+        parsed[name] = parse_setting(name, value, sources[name])
+        return value
 
     s_log = source("log_data", log_data, ENV_LOG_DATA, "LOG_DATA", SAMPLE_DIR / "log_data")
     s_song = source("song_data", song_data, ENV_SONG_DATA, "SONG_DATA", SAMPLE_DIR / "song_data")
@@ -287,10 +318,8 @@ def resolve(
     endpoint = pick("s3_endpoint", None, ENV_S3_ENDPOINT, "S3", "ENDPOINT", None)
     manifests = pick("manifest_prefix", None, ENV_MANIFEST_PREFIX, "S3", "MANIFEST_PREFIX", None)
     if manifests is not None:
-        if not manifests.startswith("s3://"):
-            raise ConfigError(f"{sources['manifest_prefix']}: MANIFEST_PREFIX must be an s3:// "
-                              "URI")
-        validate_source(manifests, sources["manifest_prefix"])
+        parsed["manifest_prefix"] = parse_setting("manifest_prefix", manifests,
+                                                  sources["manifest_prefix"])
 
     return Settings(
         url=resolved_url,
@@ -303,6 +332,7 @@ def resolve(
         manifest_prefix=manifests,
         config_file=cfg_path if parser is not None else None,
         sources=sources,
+        parsed=parsed,
     )
 
 

@@ -57,12 +57,13 @@ def raw_fields(settings: Settings) -> list[RawField]:
     COPY's 'auto' rule (songs). Raises SourceError when the JSONPaths file can't be read."""
     from sparkify_dw.sources import Reader
 
-    paths = read_jsonpaths(settings.log_jsonpath, len(STAGING_EVENTS.columns),
+    paths = read_jsonpaths(settings.log_jsonpath_source, len(STAGING_EVENTS.columns),
                            Reader(settings.region, settings.s3_endpoint))
-    requests = [StageRequest(STAGING_EVENTS, settings.log_data, paths, settings.log_jsonpath),
-                StageRequest(STAGING_SONGS, settings.song_data, None)]
+    requests = [StageRequest(STAGING_EVENTS, settings.log_data_source, paths,
+                             settings.log_jsonpath_source),
+                StageRequest(STAGING_SONGS, settings.song_data_source, None)]
     return [RawField(r.table.name, column.name, jsonpath_text(path),
-                     r.jsonpaths_uri or "auto")
+                     str(r.jsonpaths_uri or "auto"))
             for r in requests for column, path in r.paths()]
 
 

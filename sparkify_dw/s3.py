@@ -34,8 +34,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .aws_errors import describe_s3_error
-from .config import validate_source
 from .errors import ConfigError, SourceError
+from .uris import S3_SCHEME, S3Uri
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -69,7 +69,13 @@ class S3Object:
 
     @property
     def uri(self) -> str:
-        return f"s3://{self.bucket}/{self.key}"
+        """The URI as text, unchecked: a listed key may hold characters S3Uri refuses."""
+        return f"{S3_SCHEME}{self.bucket}/{self.key}"
+
+    @property
+    def location(self) -> S3Uri:
+        """The object's URI; a key that can't be one (a quote, say) is a :class:`ConfigError`."""
+        return S3Uri(self.bucket, self.key)
 
 
 def _show(text: str) -> str:
@@ -77,16 +83,15 @@ def _show(text: str) -> str:
     return text if text.isprintable() else repr(text)
 
 
-def parse_uri(uri: str, what: str = "source") -> tuple[str, str]:
-    """``s3://bucket/prefix`` as ``(bucket, prefix)``, refusing what could break SQL."""
-    if not uri.startswith("s3://"):
-        raise SourceError(f"{what}: {_show(uri)}: not an s3:// URI")
+def location(uri: S3Uri | str, what: str = "source") -> S3Uri:
+    """An :class:`S3Uri` as is; text (a caller's own) parsed, a one-line :class:`SourceError`
+    if it is no S3 URI or could break SQL."""
+    if isinstance(uri, S3Uri):
+        return uri
     try:
-        validate_source(uri, f"{what}: {_show(uri)}")
+        return S3Uri.parse(uri, f"{what}: {_show(uri)}")
     except ConfigError as exc:
         raise SourceError(str(exc)) from None
-    bucket, _, prefix = uri.removeprefix("s3://").partition("/")
-    return bucket, prefix
 
 
 def _check_endpoint(endpoint: str) -> None:
@@ -166,7 +171,7 @@ def _entries(s3: S3Client, bucket: str, prefix: str,
         yield from page.get("Contents", [])
 
 
-def list_objects(uri: str, what: str, client: S3Client) -> list[S3Object]:
+def list_objects(uri: S3Uri | str, what: str, client: S3Client) -> list[S3Object]:
     """The JSON objects a URI names, sorted by key, hidden ones left out.
 
     ``s3://bucket/a/b`` is the object ``a/b`` if no key starts with ``a/b/``, else the
@@ -174,7 +179,8 @@ def list_objects(uri: str, what: str, client: S3Client) -> list[S3Object]:
     ``/`` or naming only the bucket is always a directory. A named object is taken
     whatever its name, as a named local file is.
     """
-    bucket, prefix = parse_uri(uri, what)
+    where = location(uri, what)
+    bucket, prefix, shown = where.bucket, where.key, str(where)
     directory = prefix if not prefix or prefix.endswith("/") else prefix + "/"
     found: list[S3Object] = []
     other: list[S3Object] = []
@@ -194,19 +200,19 @@ def list_objects(uri: str, what: str, client: S3Client) -> list[S3Object]:
             if first is not None and first["Key"] == prefix:
                 found = [_object(bucket, first)]
     except (ClientError, BotoCoreError) as exc:
-        raise SourceError(f"{what}: {_show(uri)}: {_describe(exc, client)}") from None
+        raise SourceError(f"{what}: {shown}: {_describe(exc, client)}") from None
     if other:
         log.warning("%s: ignored %d object(s) not named *.json under %s, e.g. %s",
-                    what, len(other), uri, _show(min(other, key=lambda o: o.key).uri))
+                    what, len(other), shown, _show(min(other, key=lambda o: o.key).uri))
     if not found:
         reason = ("no *.json objects under this prefix" if seen_any
                   else f"no such object or prefix in bucket {bucket}")
-        raise SourceError(f"{what}: {_show(uri)}: {reason}")
+        raise SourceError(f"{what}: {shown}: {reason}")
     for obj in found:
         try:
-            validate_source(obj.uri, "")
+            _ = obj.location
         except ConfigError:
-            raise SourceError(f"{what}: {_show(uri)}: key {obj.key!r} has a quote, semicolon, "
+            raise SourceError(f"{what}: {shown}: key {obj.key!r} has a quote, semicolon, "
                               "backslash or control character, which the loader refuses"
                               ) from None
     return sorted(found, key=lambda o: o.key)
@@ -383,11 +389,12 @@ class Readahead:
         self._next = -1
 
 
-def read_text(uri: str, client: S3Client, *, what: str = "log_jsonpath",
+def read_text(uri: S3Uri | str, client: S3Client, *, what: str = "log_jsonpath",
               limit: int = READ_TEXT_LIMIT) -> str:
     """A small UTF-8 object (the JSONPaths file) as text; a BOM is dropped."""
-    bucket, key = parse_uri(uri, what)
-    label = f"{what}: {_show(uri)}"
+    where = location(uri, what)
+    bucket, key = where.bucket, where.key
+    label = f"{what}: {where}"
     if not key or key.endswith("/"):
         raise SourceError(f"{label}: names a prefix, not an object")
     try:
@@ -420,10 +427,11 @@ def manifest_body(objects: Iterable[S3Object]) -> str:
     return json.dumps({"entries": entries}, indent=2) + "\n"
 
 
-def write_manifest(uri: str, objects: Iterable[S3Object], client: S3Client) -> None:
+def write_manifest(uri: S3Uri | str, objects: Iterable[S3Object], client: S3Client) -> None:
     """Write :func:`manifest_body` to the object ``uri`` for ``COPY … MANIFEST``."""
-    bucket, key = parse_uri(uri, "manifest")
-    label = f"manifest: {_show(uri)}"
+    where = location(uri, "manifest")
+    bucket, key = where.bucket, where.key
+    label = f"manifest: {where}"
     if not key or key.endswith("/"):
         raise SourceError(f"{label}: names a prefix, not an object")
     body = manifest_body(objects).encode("utf-8")

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import orjson
 
 from sparkify_dw.errors import SourceError as SourceError  # its old home: imported from here
+from sparkify_dw.uris import LocalPath, S3Uri, Source, parse_source
 
 if TYPE_CHECKING:  # at run time s3 (and boto3 with it) is imported when a source is in S3
     from sparkify_dw.s3 import Readahead, S3Client, S3Object
@@ -30,10 +31,6 @@ log = logging.getLogger(__name__)
 
 JsonPath = tuple[str | int, ...]
 MAX_RECORD_BYTES = 4 * 1024 * 1024  # a record longer than this is malformed, not buffered
-
-
-def _local(source: str) -> str:
-    return source.removeprefix("file://")
 
 
 def _visible(path: Path, root: Path) -> bool:
@@ -91,8 +88,9 @@ class Reader:
             self._client = s3.client(self.region, self.endpoint)
         return self._client
 
-    def list(self, source: str, what: str) -> list[SourceFile]:
-        if source.startswith("s3://"):
+    def list(self, source: Source | str, what: str) -> list[SourceFile]:
+        source = parse_source(source, what)
+        if isinstance(source, S3Uri):
             from sparkify_dw import s3
 
             objects = [o for o in s3.list_objects(source, what, self.client()) if o.size > 0]
@@ -147,7 +145,7 @@ class Reader:
             raise SourceError(f"{what}: {f.uri}: cannot read: {exc.strerror or exc}") from None
         _check_unchanged(f, stat, what)
 
-    def read_text(self, uri: str, what: str) -> str:
+    def read_text(self, uri: S3Uri | str, what: str) -> str:
         from sparkify_dw import s3
 
         return s3.read_text(uri, self.client(), what=what)
@@ -208,10 +206,10 @@ class _VerifiedFile:
 Scanned = tuple[str, int, int]  # path, size, mtime in ns: compact, sources may hold 385k files
 
 
-def scan_files(source: str, what: str = "source") -> list[Scanned]:
+def scan_files(source: LocalPath | str, what: str = "source") -> list[Scanned]:
     """The local JSON files a source names, sorted, hidden and empty ones left out, each
     with its size and mtime from one ``stat``."""
-    text = _local(source)
+    text = (source if isinstance(source, LocalPath) else LocalPath(source)).path
     # A pattern, unless a file or directory has that very name.
     if any(ch in text for ch in "*?[") and not os.path.lexists(text):
         root = Path(text.split("*")[0].split("?")[0].split("[")[0]).parent
@@ -257,7 +255,7 @@ def _scanned(path: str, stat: os.stat_result) -> Scanned:
     return path, stat.st_size, stat.st_mtime_ns
 
 
-def _without_empty(files: list[Scanned], what: str, source: str) -> list[Scanned]:
+def _without_empty(files: list[Scanned], what: str, source: LocalPath | str) -> list[Scanned]:
     # An empty file holds no records: skipped with a warning, not an error.
     empty = [p for p, size, _ in files if size == 0]
     if empty:
@@ -297,13 +295,15 @@ def parse_jsonpath(expr: str) -> JsonPath:
     return tuple(steps)
 
 
-def read_jsonpaths(source: str, expected: int, reader: Reader | None = None) -> list[JsonPath]:
+def read_jsonpaths(source: Source | str, expected: int,
+                   reader: Reader | None = None) -> list[JsonPath]:
     """Parse a JSONPaths file; its paths map event fields to columns by position."""
+    source = parse_source(source, "log_jsonpath")
     try:
-        if source.startswith("s3://"):
+        if isinstance(source, S3Uri):
             text = (reader or Reader()).read_text(source, "log_jsonpath").lstrip("\ufeff")
         else:
-            text = Path(_local(source)).read_text(encoding="utf-8-sig")
+            text = Path(source.path).read_text(encoding="utf-8-sig")
         doc = json.loads(text)
     except FileNotFoundError:
         raise SourceError(f"log_jsonpath: {source}: no such file") from None

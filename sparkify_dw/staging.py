@@ -40,6 +40,7 @@ from sparkify_dw.constructs import (
 )
 from sparkify_dw.models import LOAD_ERRORS, RAW_TEXT_CHARS, STAGING_EVENTS, STAGING_SONGS
 from sparkify_dw.sources import JsonPath, SourceFile
+from sparkify_dw.uris import Source
 
 SHOWN_VALUE_CHARS = 40  # of a wrong-typed value, in its reason
 
@@ -49,9 +50,9 @@ class StageRequest:
     """One staging table and where its records come from."""
 
     table: sa.Table
-    source: str  # path, glob, file:// or s3:// URI, as configured
+    source: Source  # path, glob, file:// or s3:// URI, as configured (parsed)
     jsonpaths: list[JsonPath] | None  # None: match JSON keys to column names ('auto')
-    jsonpaths_uri: str | None = None  # the JSONPaths file itself (Redshift's COPY reads it)
+    jsonpaths_uri: Source | None = None  # the JSONPaths file itself (Redshift's COPY reads it)
     files: tuple[SourceFile, ...] = ()  # what the source names, listed once by the loader
     listed: bool = True  # False: Redshift COPYs the whole source prefix itself
     # When events may have happened: read from the environment when the load starts.

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
+import pickle
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from sparkify_dw import config
+from sparkify_dw.uris import LocalPath, S3Uri
 
 CFG = """\
 [CLUSTER]
@@ -135,3 +138,59 @@ def test_embedded_default_search_stops_at_the_project_root(tmp_path: Path) -> No
     (project / ".git").mkdir()
     assert config.resolve(environ={}, cwd=project / "sub").url.database == str(
         project / "sub" / "sparkify.duckdb")
+
+
+def test_sources_are_parsed_once_at_the_edge(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """resolve() parses each source setting once; what uses them gets the typed values."""
+    parsed: list[str] = []
+    parse = S3Uri.parse.__func__  # type: ignore[attr-defined]
+
+    def counting(cls: type[S3Uri], text: str, what: str) -> S3Uri:
+        parsed.append(text)
+        return parse(cls, text, what)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(S3Uri, "parse", classmethod(counting))
+    write_cfg(tmp_path / "dwh.cfg", CFG + "MANIFEST_PREFIX=s3://udacity-dend/manifests/\n")
+    s = config.resolve(environ={config.ENV_LOG_DATA: "file:///env/logs"}, cwd=tmp_path)
+    assert sorted(parsed) == ["s3://udacity-dend/log_json_path.json",
+                              "s3://udacity-dend/manifests/", "s3://udacity-dend/song_data"]
+    parsed.clear()
+    assert s.log_data_source == LocalPath("file:///env/logs")
+    assert s.song_data_source == S3Uri("udacity-dend", "song_data")
+    assert s.log_jsonpath_source == S3Uri("udacity-dend", "log_json_path.json")
+    assert str(s.manifest_location) == s.manifest_prefix == "s3://udacity-dend/manifests/"
+    assert s.log_data == "file:///env/logs" and s.song_data == "s3://udacity-dend/song_data"
+    assert parsed == []
+    assert pickle.loads(pickle.dumps(s)).manifest_location == s.manifest_location
+
+
+def test_replaced_source_text_is_parsed(tmp_path: Path) -> None:
+    s = config.resolve(environ={}, cwd=tmp_path)
+    assert s.log_data_source == LocalPath(s.log_data) and s.manifest_location is None
+    moved = replace(s, log_data="s3://bkt/log_data", manifest_prefix="s3://bkt/m")
+    assert moved.log_data_source == S3Uri("bkt", "log_data")
+    assert moved.manifest_location == S3Uri("bkt", "m")
+    assert moved.song_data_source is s.song_data_source  # unchanged: not parsed again
+    with pytest.raises(config.ConfigError, match=r"^log_data: not a valid S3 URI"):
+        replace(s, log_data="s3://bkt/it's")
+    with pytest.raises(config.ConfigError, match="MANIFEST_PREFIX must be an s3:// URI"):
+        replace(s, manifest_prefix="/local/manifests")
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({config.ENV_LOG_DATA: "http://host/logs"},
+     "$SPARKIFY_DW_LOG_DATA: unsupported source scheme (use a path, file:// or s3://)"),
+    ({config.ENV_SONG_DATA: "/songs/\x00"}, "$SPARKIFY_DW_SONG_DATA: path contains a NUL byte"),
+    ({config.ENV_LOG_JSONPATH: "s3://Bad/x"}, "$SPARKIFY_DW_LOG_JSONPATH: not a valid S3 URI: "
+     "quotes, semicolons, backslashes and control characters are not allowed"),
+    ({config.ENV_MANIFEST_PREFIX: "/m"}, "$SPARKIFY_DW_MANIFEST_PREFIX: MANIFEST_PREFIX must "
+     "be an s3:// URI"),
+    ({config.ENV_MANIFEST_PREFIX: "s3://bkt/m;"}, "$SPARKIFY_DW_MANIFEST_PREFIX: not a valid "
+     "S3 URI: quotes, semicolons, backslashes and control characters are not allowed"),
+])
+def test_bad_sources_keep_their_one_line_messages(tmp_path: Path, env: dict[str, str],
+                                                  message: str) -> None:
+    with pytest.raises(config.ConfigError) as info:
+        config.resolve(environ=env, cwd=tmp_path)
+    assert str(info.value) == message

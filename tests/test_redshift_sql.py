@@ -8,6 +8,7 @@ import datetime as dt
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from sparkify_dw.backends.redshift import (
 from sparkify_dw.constructs import Unparameterized, epoch_ms_to_timestamp
 from sparkify_dw.dryrun import DryConnection
 from sparkify_dw.models import STAGING_EVENTS, StagingEvent
+from sparkify_dw.uris import S3Uri
 from tests import s3_server
 from tests.redshift_config import CFG, PASSWORD, cfg_for, redshift_on_moto, write_cfg
 from tests.redshift_conformance import Statement, assert_conforms, from_dry_run, problems
@@ -70,13 +72,31 @@ def test_the_copy_construct_compiles_with_no_parameters(
         redshift_on_moto: config.Settings) -> None:
     backend = RedshiftBackend(redshift_on_moto)
     request = load.requests(redshift_on_moto)[0]
-    copy = backend.copy(request, "s3://sparkify-sample/manifests/x.manifest")
+    copy = backend.copy(request, S3Uri.parse("s3://sparkify-sample/manifests/x.manifest", "m"))
     compiled = copy.compile(dialect=engines.dialect_for(RS_URL))
     assert compiled.params == {} and "%s" not in str(compiled)
     # Without the wrapper, sqlalchemy-redshift binds five values: what issue #240 reports.
     bare = copy.statement.compile(dialect=engines.dialect_for(RS_URL))
     assert len(bare.params) >= 4 and "%s" in str(bare)
     assert problems(Statement(str(bare), tuple(bare.params.values())))
+
+
+@pytest.mark.parametrize("field", ["manifest", "jsonpaths_uri"])
+def test_only_parsed_uris_reach_copy(redshift_on_moto: config.Settings, field: str) -> None:
+    """COPY's URIs are literal SQL text: a str that never went through S3Uri.parse (here
+    one that would end the literal) is refused before any SQL is built."""
+    backend = RedshiftBackend(redshift_on_moto)
+    request = load.requests(redshift_on_moto)[0]
+    manifest: object = S3Uri.parse("s3://sparkify-sample/manifests/x.manifest", "m")
+    evil = "s3://sparkify-sample/x'; DROP TABLE users;--"
+    if field == "manifest":
+        manifest = evil
+    else:
+        request = replace(request, jsonpaths_uri=evil)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="COPY takes a parsed S3Uri, not str"):
+        backend.copy(request, manifest)  # type: ignore[arg-type]
+    with pytest.raises(config.ConfigError, match="not a valid S3 URI"):
+        S3Uri.parse(evil, "m")
 
 
 def test_manifest_lists_exactly_the_data_files(redshift_on_moto: config.Settings,
@@ -118,8 +138,12 @@ def test_manifest_name_is_its_content(redshift_on_moto: config.Settings) -> None
     again = load.dry_run(redshift_on_moto, ["stage"])
     names = [s.split()[2] for s in first if s.startswith("-- manifest")]
     assert names == [s.split()[2] for s in again if s.startswith("-- manifest")]
-    assert manifest_uri("s3://bkt/m", STAGING_EVENTS, "a") != manifest_uri(
-        "s3://bkt/m", STAGING_EVENTS, "b")
+    prefix = S3Uri.parse("s3://bkt/m", "MANIFEST_PREFIX")
+    named = manifest_uri(prefix, STAGING_EVENTS, "a")
+    assert named != manifest_uri(prefix, STAGING_EVENTS, "b")
+    assert re.fullmatch(r"s3://bkt/m/staging_events-[0-9a-f]{16}\.manifest", str(named))
+    assert manifest_uri(S3Uri.parse("s3://bkt/m/", "MANIFEST_PREFIX"), STAGING_EVENTS,
+                        "a") == named
     with pytest.raises(config.ConfigError, match="MANIFEST_PREFIX"):
         manifest_uri(None, STAGING_EVENTS, "a")
 

@@ -20,6 +20,7 @@ from sparkify_dw import s3
 from sparkify_dw.aws_errors import describe_s3_error
 from sparkify_dw.s3 import S3Object
 from sparkify_dw.sources import SourceError, read_jsonpaths, scan_files
+from sparkify_dw.uris import S3Uri
 from tests import s3_server
 from tests.helpers import SAMPLE
 from tests.s3_server import ACCESS_KEY_ID, SECRET_ACCESS_KEY, MotoS3
@@ -66,8 +67,10 @@ def extras(moto_s3: MotoS3, sample_bucket: str) -> str:
     ("s3://udacity-dend/log_data", ("udacity-dend", "log_data")),
     ("s3://my.bucket-1/a/b c/d.json", ("my.bucket-1", "a/b c/d.json")),
 ])
-def test_parse_uri(uri: str, expected: tuple[str, str]) -> None:
-    assert s3.parse_uri(uri) == expected
+def test_location_parses_text(uri: str, expected: tuple[str, str]) -> None:
+    where = s3.location(uri)
+    assert (where.bucket, where.key) == expected and str(where) == uri
+    assert s3.location(where) is where  # a parsed one is not parsed again
 
 
 @pytest.mark.parametrize("uri", [
@@ -75,9 +78,9 @@ def test_parse_uri(uri: str, expected: tuple[str, str]) -> None:
     "s3://bucket/a'b", 's3://bucket/a"b', "s3://bucket/a;b", "s3://bucket/a\\b",
     "s3://bucket/a\nb",
 ])
-def test_parse_uri_refuses(uri: str) -> None:
+def test_location_refuses(uri: str) -> None:
     with pytest.raises(SourceError) as info:
-        s3.parse_uri(uri, "log_data")
+        s3.location(uri, "log_data")
     one_line_error(info, "log_data: ")
 
 
@@ -101,6 +104,9 @@ def test_client_refuses_a_bad_endpoint() -> None:
 def test_list_matches_the_local_tree(moto_s3: MotoS3, sample_bucket: str,
                                      name: str) -> None:
     objects = s3.list_objects(f"s3://{sample_bucket}/{name}", name, moto_s3.client)
+    # Parsed once by the caller (as the loader does) or here from text: the same listing.
+    parsed = S3Uri.parse(f"s3://{sample_bucket}/{name}", name)
+    assert s3.list_objects(parsed, name, moto_s3.client) == objects
     prefix = name.rstrip("/") + "/"
     listed = {o.key.removeprefix(prefix): o.size for o in objects}
     assert listed == local_tree(SAMPLE / name.rstrip("/"))

@@ -24,10 +24,11 @@ from sqlalchemy_redshift.commands import CopyCommand, Format
 
 from sparkify_dw import s3
 from sparkify_dw.backends import Backend, Capabilities, LockBusy, Progress, StageCounts
-from sparkify_dw.config import ConfigError, validate_source
+from sparkify_dw.config import ConfigError
 from sparkify_dw.constructs import LockTables, SetParameter, TableMaintenance, Unparameterized
 from sparkify_dw.models import LOAD_ERRORS, LOADS, STAGING_TABLES
 from sparkify_dw.staging import StageRequest
+from sparkify_dw.uris import S3Uri
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ def maxerror(max_errors: int) -> int:
     return max_errors + 1
 
 
-def manifest_uri(prefix: str | None, table: sa.Table, body: str) -> str:
+def manifest_uri(prefix: S3Uri | None, table: sa.Table, body: str) -> S3Uri:
     """Where a COPY's manifest goes: named by its content, so ``--dry-run`` shows the very
     name the load writes, and a rerun of the same files reuses the same object."""
     if not prefix:
@@ -56,8 +57,15 @@ def manifest_uri(prefix: str | None, table: sa.Table, body: str) -> str:
                           "[S3] MANIFEST_PREFIX in dwh.cfg or $SPARKIFY_DW_MANIFEST_PREFIX "
                           "to an s3:// prefix the cluster's role can read and you can write")
     digest = hashlib.sha256(body.encode("utf-8")).hexdigest()[:16]
-    uri = f"{prefix.rstrip('/')}/{table.name}-{digest}.manifest"
-    return validate_source(uri, "manifest")
+    return prefix.child(f"{table.name}-{digest}.manifest")
+
+
+def copy_text(value: object, what: str) -> str:
+    """An S3 URI as COPY's literal text. Only an :class:`S3Uri` is taken: it cannot exist
+    without passing :meth:`S3Uri.parse`'s check, so no unchecked text reaches the SQL."""
+    if not isinstance(value, S3Uri):
+        raise TypeError(f"{what}: COPY takes a parsed S3Uri, not {type(value).__name__}")
+    return str(value)
 
 
 def _sqlstate(exc: BaseException) -> str | None:
@@ -90,20 +98,19 @@ class RedshiftBackend(Backend):
 
     # --- statements -------------------------------------------------------------------
 
-    def copy(self, request: StageRequest, manifest: str) -> Unparameterized:
-        """The COPY for one staging table through ``manifest``; inputs are validated
-        before any SQL is built, and the statement goes out as literal text."""
+    def copy(self, request: StageRequest, manifest: S3Uri) -> Unparameterized:
+        """The COPY for one staging table through ``manifest``; its URIs were checked when
+        they were parsed, and the statement goes out as literal text."""
         settings = self.settings
         if not settings.iam_role_arn:
             raise ConfigError("Redshift's COPY needs an IAM role: set [IAM_ROLE] ARN in dwh.cfg")
-        validate_source(request.source, request.what)  # an s3:// URI (capabilities.sources)
         if request.jsonpaths is not None:
-            path_file = validate_source(request.jsonpaths_uri or "", "log_jsonpath")
+            path_file = copy_text(request.jsonpaths_uri, "log_jsonpath")
         else:
             path_file = "auto"
         return Unparameterized(CopyCommand(
             list(request.table.columns),
-            data_location=validate_source(manifest, "manifest"),
+            data_location=copy_text(manifest, "manifest"),
             manifest=True,
             iam_role_arns=[settings.iam_role_arn],
             format=Format.json,
@@ -174,7 +181,7 @@ class RedshiftBackend(Backend):
             return StageCounts()
         objects = [f.s3_object for f in request.files]
         body = s3.manifest_body(objects)
-        manifest = manifest_uri(self.settings.manifest_prefix, request.table, body)
+        manifest = manifest_uri(self.settings.manifest_location, request.table, body)
         copy = self.copy(request, manifest)
         if dry:
             listing = "\n".join(f"  {o.uri}" for o in objects)

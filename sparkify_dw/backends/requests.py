@@ -16,6 +16,7 @@ from sparkify_dw.config import ConfigError, Settings
 from sparkify_dw.models import STAGING_EVENTS, STAGING_SONGS
 from sparkify_dw.sources import Reader, SourceError, SourceFile, read_jsonpaths
 from sparkify_dw.staging import StageRequest
+from sparkify_dw.uris import S3Uri, Source
 
 log = logging.getLogger("sparkify_dw.load")
 
@@ -33,20 +34,21 @@ class Selection:
         return self.incremental or self.since is not None or self.until is not None
 
 
-def scheme(source: str) -> str:
+def scheme(source: Source) -> str:
     """``s3`` for an S3 URI, ``file`` for a local path, glob or file:// URI."""
-    return "s3" if source.startswith("s3://") else "file"
+    return source.scheme
 
 
 def check_schemes(settings: Settings, schemes: frozenset[str], backend: str) -> None:
     """Refuse, in one line and before anything is listed, a source the backend can't
     stage from (Redshift's COPY reads only S3)."""
-    for what, source in (("log_data", settings.log_data), ("song_data", settings.song_data),
-                         ("log_jsonpath", settings.log_jsonpath)):
+    for what, source in (("log_data", settings.log_data_source),
+                         ("song_data", settings.song_data_source),
+                         ("log_jsonpath", settings.log_jsonpath_source)):
         if scheme(source) not in schemes:
             where = " or ".join("an s3:// URI" if s == "s3" else "a local path"
                                 for s in sorted(schemes, reverse=True))
-            raise ConfigError(f"{what}: {backend} stages only from {where}; got {source!r}")
+            raise ConfigError(f"{what}: {backend} stages only from {where}; got {str(source)!r}")
 
 
 def staging_requests(settings: Settings, reader: Reader | None = None,
@@ -59,10 +61,10 @@ def staging_requests(settings: Settings, reader: Reader | None = None,
     """
     reader = reader or Reader(settings.region, settings.s3_endpoint)
     events = STAGING_EVENTS
-    paths = read_jsonpaths(settings.log_jsonpath, len(events.columns), reader)
+    paths = read_jsonpaths(settings.log_jsonpath_source, len(events.columns), reader)
     not_data = _not_data(settings)
 
-    def files(source: str, what: str, logs: bool) -> tuple[SourceFile, ...]:
+    def files(source: Source, what: str, logs: bool) -> tuple[SourceFile, ...]:
         found = [f for f in reader.list(source, what) if not not_data(f.uri)]
         if not found:
             raise SourceError(f"{what}: {source}: only the JSONPaths file or COPY manifests "
@@ -83,22 +85,21 @@ def staging_requests(settings: Settings, reader: Reader | None = None,
         return tuple(found)
 
     return [
-        StageRequest(events, settings.log_data, list(paths), settings.log_jsonpath,
-                     files(settings.log_data, "log_data", True)),
+        StageRequest(events, settings.log_data_source, list(paths), settings.log_jsonpath_source,
+                     files(settings.log_data_source, "log_data", True)),
         # Songs are staged in full every time: they are the catalogue plays are matched to.
-        StageRequest(STAGING_SONGS, settings.song_data, None, None,
-                     files(settings.song_data, "song_data", False)),
+        StageRequest(STAGING_SONGS, settings.song_data_source, None, None,
+                     files(settings.song_data_source, "song_data", False)),
     ]
 
 
 def _not_data(settings: Settings) -> Callable[[str], bool]:
     """Whether a listed URI is the JSONPaths file or under the COPY manifest prefix."""
-    jsonpaths = settings.log_jsonpath
-    if not jsonpaths.startswith("s3://"):
-        jsonpaths = os.path.abspath(jsonpaths.removeprefix("file://"))
-    manifests = (settings.manifest_prefix or "").rstrip("/") + "/"
+    source = settings.log_jsonpath_source
+    jsonpaths = str(source) if isinstance(source, S3Uri) else os.path.abspath(source.path)
+    manifests = settings.manifest_location
 
     def check(uri: str) -> bool:
-        return uri == jsonpaths or (manifests != "/" and uri.startswith(manifests))
+        return uri == jsonpaths or (manifests is not None and manifests.holds(uri))
 
     return check
