@@ -222,7 +222,7 @@ def test_reader_error_is_one_line(moto_s3: MotoS3, bucket: dict[str, bytes]) -> 
 
 
 @pytest.mark.parametrize(("value", "expected"), [
-    (None, 16), ("", 16), ("1", 1), (" 32 ", 32), ("256", 256),
+    (None, 32), ("", 32), ("1", 1), (" 16 ", 16), ("256", 256),
     ("0", None), ("-1", None), ("257", None), ("many", None), ("4.5", None),
 ])
 def test_workers_setting(value: str | None, expected: int | None) -> None:
