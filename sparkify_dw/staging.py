@@ -102,6 +102,20 @@ def _lit(text: str) -> ColumnElement[Any]:
     return sa.literal(text, sa.Text)
 
 
+def _keys_present(values: ColumnElement[Any], paths: list[JsonPath]) -> ColumnElement[Any]:
+    """How many different top-level keys a record surely has: those of its one-step paths
+    whose value was found (not missing, not JSON null). A record with no more keys than
+    this has none twice, so the exact test (hashing every key) can be skipped."""
+    first: dict[str, int] = {}
+    for i, path in enumerate(paths):
+        if len(path) == 1 and isinstance(path[0], str):
+            first.setdefault(path[0], i)
+    # Literal text, not bind parameters: a dialect that ignores the count renders nothing.
+    one, zero = sa.literal_column("1", sa.Integer), sa.literal_column("0", sa.Integer)
+    counts = [sa.case((values[i + 1].is_not(None), one), else_=zero) for i in first.values()]
+    return sum(counts[1:], counts[0]) if counts else zero
+
+
 def checked_select(request: StageRequest, records: sa.FromClause,
                    document: ColumnElement[Any], *, fence: bool = False) -> sa.Select[Any]:
     """Classify ``records`` into the columns of :func:`checked_table`.
@@ -126,13 +140,13 @@ def checked_select(request: StageRequest, records: sa.FromClause,
     fields = stage(sa.select(
         r.source, r.line_no, r.reason.label("pre_reason"), r.body, document.label("doc"),
         json_fields(document, paths).label("f"),
-        duplicate_keys(r.body, document).label("twice"),
     ), "fields")
     texts = [blank_as_null(fields.c.f[i + 1]).label(f"t{i}") for i in range(len(pairs))]
+    twice = duplicate_keys(fields.c.body, fields.c.doc, _keys_present(fields.c.f, paths))
     textual = stage(sa.select(fields.c.source, fields.c.line_no, fields.c.pre_reason,
                               fields.c.body, fields.c.doc,
                               (fields.c.f.is_(None)).label("malformed"),
-                              fields.c.twice, *texts), "texts")
+                              twice.label("twice"), *texts), "texts")
 
     # Each typed value once, in its own stage: the verdict and the row both read it.
     casts = [strict_cast(textual.c[f"t{i}"], column.type).label(f"v{i}")
