@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,7 @@ from sqlalchemy.sql import ColumnElement
 from sparkify_dw.constructs import (
     byte_length,
     duplicate_keys,
+    json_field,
     json_fields,
     json_kind,
     strict_cast,
@@ -102,7 +104,8 @@ def _lit(text: str) -> ColumnElement[Any]:
     return sa.literal(text, sa.Text)
 
 
-def _keys_present(values: ColumnElement[Any], paths: list[JsonPath]) -> ColumnElement[Any]:
+def _keys_present(values: Sequence[ColumnElement[Any]], paths: list[JsonPath]
+                  ) -> ColumnElement[Any]:
     """How many different top-level keys a record surely has: those of its one-step paths
     whose value was found (not missing, not JSON null). A record with no more keys than
     this has none twice, so the exact test (hashing every key) can be skipped."""
@@ -112,7 +115,7 @@ def _keys_present(values: ColumnElement[Any], paths: list[JsonPath]) -> ColumnEl
             first.setdefault(path[0], i)
     # Literal text, not bind parameters: a dialect that ignores the count renders nothing.
     one, zero = sa.literal_column("1", sa.Integer), sa.literal_column("0", sa.Integer)
-    counts = [sa.case((values[i + 1].is_not(None), one), else_=zero) for i in first.values()]
+    counts = [sa.case((values[i].is_not(None), one), else_=zero) for i in first.values()]
     return sum(counts[1:], counts[0]) if counts else zero
 
 
@@ -141,11 +144,18 @@ def checked_select(request: StageRequest, records: sa.FromClause,
         r.source, r.line_no, r.reason.label("pre_reason"), r.body, document.label("doc"),
         json_fields(document, paths).label("f"),
     ), "fields")
-    texts = [blank_as_null(fields.c.f[i + 1]).label(f"t{i}") for i in range(len(pairs))]
-    twice = duplicate_keys(fields.c.body, fields.c.doc, _keys_present(fields.c.f, paths))
-    textual = stage(sa.select(fields.c.source, fields.c.line_no, fields.c.pre_reason,
-                              fields.c.body, fields.c.doc,
-                              (fields.c.f.is_(None)).label("malformed"),
+    # Each value read once, in its own stage: the checks below read it several times.
+    read = stage(sa.select(
+        fields.c.source, fields.c.line_no, fields.c.pre_reason, fields.c.body, fields.c.doc,
+        (fields.c.f.is_(None)).label("malformed"),
+        *(json_field(fields.c.f, fields.c.doc, i + 1, path).label(f"r{i}")
+          for i, path in enumerate(paths)),
+    ), "found")
+    found = [read.c[f"r{i}"] for i in range(len(paths))]
+    texts = [blank_as_null(value).label(f"t{i}") for i, value in enumerate(found)]
+    twice = duplicate_keys(read.c.body, read.c.doc, _keys_present(found, paths))
+    textual = stage(sa.select(read.c.source, read.c.line_no, read.c.pre_reason,
+                              read.c.body, read.c.doc, read.c.malformed,
                               twice.label("twice"), *texts), "texts")
 
     # Each typed value once, in its own stage: the verdict and the row both read it.
