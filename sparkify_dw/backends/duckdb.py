@@ -10,6 +10,7 @@ a bad one is bad; DuckDB then reads those records from a temporary file.
 from __future__ import annotations
 
 import csv
+import os
 import re
 import tempfile
 import time
@@ -20,7 +21,7 @@ from typing import BinaryIO, TextIO
 import sqlalchemy as sa
 
 from sparkify_dw.backends import Backend, LockBusy, Progress, StageCounts
-from sparkify_dw.config import ConfigError
+from sparkify_dw.config import ConfigError, memory_bytes
 from sparkify_dw.constructs import csv_rows, json_lines, suspect_record, tsv_records
 from sparkify_dw.models import LOAD_FILES
 from sparkify_dw.sources import SourceFile, iter_records
@@ -35,6 +36,7 @@ from sparkify_dw.staging import (
 
 BATCH_BYTES = 64 * 1024 * 1024  # per statement: memory stays bounded, the scan stays fast
 SMALL_FILE_BYTES = 32 * 1024  # below this, Python frames faster than DuckDB opens a file
+THREAD_BYTES = 256 * 1024 * 1024  # of the memory limit, per DuckDB thread
 _UNSPLITTABLE = "malformed JSON"  # the fast path's verdict on a line that is not JSON alone
 
 
@@ -101,6 +103,28 @@ class DuckDBBackend(Backend):
     name = "duckdb"
 
     def connect(self, engine: sa.Engine, wait: float) -> sa.Connection:
+        conn = self._open(engine, wait)
+        try:
+            for statement in self.session_statements():
+                conn.exec_driver_sql(statement)
+            conn.commit()
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def session_statements(self) -> list[str]:
+        """DuckDB takes 80% of the machine's memory unless told: the load is bounded by
+        ``Settings.memory_limit`` (beyond it DuckDB spills to disk or fails cleanly), with
+        one thread per 256 MiB of it, at most one per CPU (each thread's buffers count)."""
+        limit = memory_bytes(self.settings.memory_limit)
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
+            os.cpu_count() or 1)
+        threads = max(1, min(cpus, limit // THREAD_BYTES))
+        # Validated digits only, so literal text is safe here.
+        return [f"SET memory_limit = '{limit // 1024}KiB'", f"SET threads = {threads}"]
+
+    def _open(self, engine: sa.Engine, wait: float) -> sa.Connection:
         # DuckDB lets one process write a database file: opening it is taking the lock.
         deadline = time.monotonic() + wait
         while True:
