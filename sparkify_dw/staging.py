@@ -90,7 +90,8 @@ def blank_as_null(text: ColumnElement[Any]) -> ColumnElement[Any]:
     # Blank is ASCII spaces only, spelled out: DuckDB's trim() alone also strips Unicode
     # spaces (U+00A0, U+3000), PostgreSQL's doesn't. trim() copies its value, so it runs
     # only on values that start with a space (literal text: no parameter to plan around).
-    space, empty = sa.literal_column("' '"), sa.literal_column("''")
+    space: ColumnElement[str] = sa.literal_column("' '", sa.Text)
+    empty: ColumnElement[str] = sa.literal_column("''", sa.Text)
     blank = sa.or_(text == empty, sa.and_(sa.func.substr(text, 1, 1) == space,
                                           sa.func.trim(text, space) == empty))
     return sa.case((blank, sa.null()), else_=text)

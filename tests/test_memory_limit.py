@@ -83,3 +83,28 @@ def test_load_command_refuses_a_bad_limit_in_one_line(tmp_path: Path) -> None:
     assert "--memory-limit" in run.stderr or "memory" in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1, run.stderr
     assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_a_file_bigger_than_a_batch_is_streamed_by_python(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """DuckDB would hold a huge file (one line of 200 MB) whole: it goes to the framing."""
+    from sparkify_dw import load
+    from sparkify_dw.backends import duckdb as duck
+    from sparkify_dw.sources import SourceFile
+
+    monkeypatch.setattr(duck, "BATCH_BYTES", 64 * 1024)
+    record = ('{"artist":null,"auth":"Logged In","firstName":"A","gender":"F",'
+              '"itemInSession":0,"lastName":"B","length":null,"level":"free","location":"X",'
+              '"method":"GET","page":"Home","registration":1540919166796.0,"sessionId":1,'
+              '"song":null,"status":200,"ts":1541106106796,"userAgent":"u","userId":"8"}')
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "one-line.json").write_text(record * 400, encoding="utf-8")  # no newline
+    size = (logs / "one-line.json").stat().st_size
+    assert size > duck.BATCH_BYTES
+    big = SourceFile(str(logs / "one-line.json"), size, "mtime:1", str(logs / "one-line.json"))
+    assert duck._split([big]) == ([], [big])
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    schema.upgrade(url)
+    result = load.run(url=url, log_data=logs, steps=["stage"])
+    assert result.staged["staging_events"] == 400 and result.rejected["staging_events"] == 0

@@ -46,8 +46,11 @@ _PATTERN_CHARS = frozenset("*?[")
 
 
 def _by_engine(f: SourceFile) -> bool:
-    """Whether DuckDB reads ``f`` itself: a big local file whose path is not a pattern."""
-    return (f.path is not None and f.size >= SMALL_FILE_BYTES
+    """Whether DuckDB reads ``f`` itself: a big local file whose path is not a pattern, and
+    not a huge one. DuckDB holds a whole file, and its lines, in memory while it splits
+    them: a file bigger than a batch (perhaps one line of 200 MB) is streamed by Python's
+    framing instead, so memory stays within the limit."""
+    return (f.path is not None and SMALL_FILE_BYTES <= f.size <= BATCH_BYTES
             and not _PATTERN_CHARS.intersection(f.path))
 
 
