@@ -133,8 +133,12 @@ def _dataset(shape: str, scale: int, root: Path, known: dict[str, Any],
 
 def synth_fingerprint() -> str:
     """The generator's source: a changed generator means the cached data is stale."""
-    source = importlib.resources.files("sparkify_dw").joinpath("synth.py").read_bytes()
-    return hashlib.sha256(source).hexdigest()[:16]
+    package = importlib.resources.files("sparkify_dw").joinpath("synth")
+    digest = hashlib.sha256()
+    for module in sorted((m for m in package.iterdir() if m.name.endswith(".py")),
+                         key=lambda m: m.name):
+        digest.update(module.name.encode() + b"\0" + module.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def ensure_synthetic(work: Path, scale: int, base_events: int = BASE_EVENTS,

@@ -14,7 +14,9 @@ from alembic import context
 
 from sparkify_dw import engines, schema
 from sparkify_dw.config import ConfigError, one_line
+from sparkify_dw.duckdb_reflection import reflecting
 from sparkify_dw.models import metadata
+from sparkify_dw.secrets import env_secrets, mask, url_secrets
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
@@ -34,14 +36,16 @@ options = {"target_metadata": target_metadata, **schema.COMPARE_OPTIONS}
 
 
 def run_online(conn: sa.Connection) -> None:
-    context.configure(connection=conn, **options)
-    with context.begin_transaction():
-        context.run_migrations()
+    # DuckDB: reflect from DuckDB's catalog, on this connection and while Alembic runs only.
+    with reflecting(conn):
+        context.configure(connection=conn, **options)
+        with context.begin_transaction():
+            context.run_migrations()
 
 
 if context.is_offline_mode():
-    context.configure(url=url, literal_binds=True, dialect_opts={"paramstyle": "named"},
-                      **options)
+    context.configure(url=schema.alembic_url(url), literal_binds=True,
+                      dialect_opts={"paramstyle": "named"}, **options)
     engines.adapt_dialect(context.get_context().dialect)  # Redshift: no RETURNING
     with context.begin_transaction():
         context.run_migrations()
@@ -55,9 +59,7 @@ else:
             run_online(conn)
     except sa.exc.OperationalError as exc:
         # Unreachable server, refused login, missing database: one line, no password.
-        secret = url.password
-        text = one_line(exc)
-        raise SystemExit("error: " + (text.replace(str(secret), "***") if secret else text)
+        raise SystemExit("error: " + mask(one_line(exc), url_secrets(url) + env_secrets())
                          ) from None
     finally:
         engine.dispose()

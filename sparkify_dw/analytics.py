@@ -13,7 +13,13 @@ compares them with expected answers (``--write-expected FILE`` writes such a fil
 
 from __future__ import annotations
 
-import argparse
+if __name__ == "__main__":  # `python -m sparkify_dw.analytics`: the command first, so --help
+    import sys  # doesn't pay for SQLAlchemy (the command imports this module when it runs)
+
+    from sparkify_dw.commands import run_module
+
+    sys.exit(run_module("analytics", None, sys.stdout, sys.stderr))
+
 import datetime as dt
 import json
 import math
@@ -27,8 +33,8 @@ from typing import TYPE_CHECKING, Any, Literal, TextIO, overload
 import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement
 
-from sparkify_dw import cli
-from sparkify_dw.config import ConfigError, Settings, connection, resolve
+from sparkify_dw.config import Settings, connection
+from sparkify_dw.errors import ExpectedFileError as ExpectedFileError
 from sparkify_dw.models import ARTISTS, SONGPLAYS, SONGS, TIME, USERS
 
 if TYPE_CHECKING:
@@ -432,10 +438,6 @@ def write_expected(path: Path, params: Params, answers: Mapping[str, Answer]) ->
     path.write_text(_layout(expected_document(params, answers)) + "\n", encoding="utf-8")
 
 
-class ExpectedFileError(ValueError):
-    """An expected-results file that cannot be read, worded as one line."""
-
-
 def read_expected(path: Path) -> tuple[Params, dict[str, Answer]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -493,62 +495,42 @@ def _row_text(columns: Sequence[str], row: Sequence[Any] | None) -> str:
 # --- the command ---------------------------------------------------------------------------
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m sparkify_dw.analytics",
-        description="Answer the analytics team's song-play questions from the warehouse.",
-        epilog="Settings come from flags, then SPARKIFY_DW_* environment variables, then "
-               "dwh.cfg, then the embedded default (./sparkify.duckdb). Exit status: 0 fine, "
-               "1 --verify found differences, 2 an error.",
-    )
-    p.add_argument("--url", help="database URL (default: ./sparkify.duckdb)")
-    p.add_argument("--config", help="dwh.cfg to read (default: ./dwh.cfg if present)")
-    p.add_argument("--limit", type=int, help=f"rows of top-N questions (default {DEFAULT_LIMIT})")
-    p.add_argument("--start", type=dt.datetime.fromisoformat,
-                   help="only plays at or after this time (ISO date or datetime, UTC)")
-    p.add_argument("--end", type=dt.datetime.fromisoformat,
-                   help="only plays before this time (ISO date or datetime, UTC)")
-    group = p.add_mutually_exclusive_group()
-    group.add_argument("--verify", type=Path, metavar="FILE",
-                       help="compare with an expected-results file (its limit and window); "
-                            f"report each difference. The bundled sample's: {SAMPLE_EXPECTED}")
-    group.add_argument("--write-expected", type=Path, metavar="FILE",
-                       help="write the answers as an expected-results file")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging, tracebacks")
-    return p
+def command(settings: Settings, out: TextIO, *, limit: int | None, start: dt.datetime | None,
+            end: dt.datetime | None, verify: Path | None, write_to: Path | None,
+            as_json: bool, wait: float) -> int:
+    """``sparkify-dw analytics``: print, write (``--write-expected``) or verify the answers;
+    the exit status (1: ``--verify`` found differences)."""
+    from sparkify_dw import backends
 
-
-def _run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
-    params = Params(DEFAULT_LIMIT if args.limit is None else args.limit, args.start, args.end)
+    params = Params(DEFAULT_LIMIT if limit is None else limit, start, end)
     expected: dict[str, Answer] = {}
-    if args.verify is not None:
-        file_params, expected = read_expected(args.verify)
-        asked = {k: v for k, v in _params_json(params).items()
-                 if getattr(args, k) is not None}
+    if verify is not None:
+        file_params, expected = read_expected(verify)
+        given = {"limit": limit, "start": start, "end": end}
+        asked = {k: v for k, v in _params_json(params).items() if given[k] is not None}
         clash = {k: v for k, v in asked.items() if _params_json(file_params)[k] != v}
         if clash:
-            raise ValueError(f"{args.verify} was written with {_params_json(file_params)}; "
+            raise ValueError(f"{verify} was written with {_params_json(file_params)}; "
                              f"drop {', '.join('--' + k for k in clash)}")
         params = file_params
-    if params.limit < 1:
-        raise ValueError(f"--limit must be at least 1, not {params.limit}")
-    engine = settings.create_engine()
-    try:
-        answers = answer_all(engine, params)
-    finally:
-        engine.dispose()
-    if args.write_expected is not None:
-        write_expected(args.write_expected, params, answers)
-        print(f"wrote {len(answers)} answers to {args.write_expected}", file=out)
+    with backends.for_settings(settings).reading(wait) as conn:
+        answers = answer_all(conn, params)
+    if write_to is not None:
+        write_expected(write_to, params, answers)
+        print(f"wrote {len(answers)} answers to {write_to}", file=out)
         return 0
-    if args.verify is not None:
+    if verify is not None:
         found = differences(expected, answers)
         for line in found:
             print(f"DIFF {line}", file=out)
         if found:
-            print(f"{len(found)} differences from {args.verify}", file=out)
+            print(f"{len(found)} differences from {verify}", file=out)
             return 1
-        print(f"all {len(answers)} answers match {args.verify}", file=out)
+        print(f"all {len(answers)} answers match {verify}", file=out)
+        return 0
+    if as_json:
+        print(json.dumps({name: [dict(zip(a.columns, row, strict=True)) for row in a.rows]
+                          for name, a in answers.items()}, indent=2), file=out)
         return 0
     windowed = params.start is not None or params.end is not None
     span = "".join([", plays" if windowed else "",
@@ -564,21 +546,3 @@ def _run(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
             title += " (all time: not limited to the window)"
         print(f"\n{title}\n{'=' * len(title)}\n{format_table(answer)}", file=out)
     return 0
-
-
-def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
-         err: TextIO = sys.stderr) -> int:
-    args = _parser().parse_args(argv)
-    cli.setup_logging(err, verbose=args.verbose)
-    settings: Settings | None = None
-    try:
-        settings = resolve(url=args.url, config=args.config)
-        cli.mask_logs(settings)
-        return _run(args, settings, out)
-    except (ConfigError, sa.exc.SQLAlchemyError, OSError, ValueError) as exc:
-        cli.report_error(exc, settings, err, verbose=args.verbose)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -20,6 +20,7 @@ from sqlalchemy.sql import ColumnElement
 
 from sparkify_dw.config import connection
 from sparkify_dw.constructs import epoch_ms_to_timestamp
+from sparkify_dw.errors import CheckFailed as CheckFailed
 from sparkify_dw.models import (
     ARTISTS,
     SONGPLAYS,
@@ -75,16 +76,6 @@ class CheckResult:
 def _show(value: Any) -> str:
     # Text quoted (and escaped: a sample never breaks the one-line message), the rest as is.
     return repr(value) if isinstance(value, str) else str(value)
-
-
-class CheckFailed(RuntimeError):
-    """One or more checks found offenders; the message is one line naming them."""
-
-    def __init__(self, failed: Sequence[CheckResult]) -> None:
-        self.failed = list(failed)
-        noun = "check" if len(self.failed) == 1 else "checks"
-        super().__init__(f"{len(self.failed)} {noun} failed: "
-                         + ", ".join(str(r) for r in self.failed))
 
 
 # --- the rules -----------------------------------------------------------------------------

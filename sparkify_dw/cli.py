@@ -16,8 +16,11 @@ _NOISY = ("botocore", "boto3", "s3transfer", "urllib3")
 
 
 def setup_logging(err: TextIO, *, verbose: bool, quiet: bool = False) -> None:
+    """Log lines on ``err``; the level again on each call (a command's own ``-v`` comes
+    after the group's options)."""
     level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=err)
+    logging.getLogger().setLevel(level)
     for name in _NOISY:
         logging.getLogger(name).setLevel(max(level, logging.WARNING))
 
@@ -62,3 +65,22 @@ def report_error(exc: BaseException, settings: Settings | None, err: TextIO, *,
     if verbose:
         print(masked(traceback.format_exc()), file=err)
     print(f"error: {masked(one_line(exc))}", file=err)
+
+
+def exit_code(exc: Exception) -> int | None:
+    """The documented exit status for a library error (2: usage or configuration, 1: a load
+    or check that failed), or None for a bug, which keeps its traceback."""
+    import sqlalchemy as sa
+
+    from sparkify_dw import backends, ledger, load, schema
+    from sparkify_dw.config import ConfigError
+    from sparkify_dw.sources import SourceError
+
+    if isinstance(exc, (ConfigError, SourceError, schema.SchemaError, ledger.NoSuchLoad)):
+        return 2
+    if isinstance(exc, (load.LoadError, backends.LockBusy, sa.exc.SQLAlchemyError, OSError,
+                        RecursionError)):
+        return 1
+    if isinstance(exc, ValueError):
+        return 2
+    return None

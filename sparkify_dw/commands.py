@@ -1,9 +1,10 @@
 """``sparkify-dw``: one command for everything a user does with the warehouse.
 
 Built on click (a well-kept, dependency-light CLI library; typer would add a layer of
-type-hint magic over it for little gain here). Options are declared once and shared.
-Heavy imports (SQLAlchemy, Alembic, boto3, DuckDB) happen inside the commands, so
-``sparkify-dw --help`` starts fast.
+type-hint magic over it for little gain here). Options are declared once and shared;
+``python -m sparkify_dw.load``, ``.check`` and ``.analytics`` run these same commands
+(:func:`run_module`). Heavy imports (SQLAlchemy, Alembic, boto3, DuckDB, rich) happen
+inside the commands, so ``--help`` starts fast.
 
 Exit status, for every command:
 
@@ -13,16 +14,18 @@ Exit status, for every command:
 2     usage or configuration (a bad flag, file, URL or schema)
 130   interrupted (Ctrl-C); 143 terminated
 ====  =====================================================
+
+Every error is one line on stderr, ``error: …`` (the traceback first with ``-v``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
-import json
 import sys
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 import click
 
@@ -32,16 +35,8 @@ if TYPE_CHECKING:
     from sparkify_dw.config import Settings
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+PROG = "sparkify-dw"
 F = TypeVar("F", bound=Callable[..., Any])
-
-
-class Failed(click.ClickException):
-    """A load or check that ran and failed: exit 1, one line."""
-
-    exit_code = EXIT_FAILED
-
-    def show(self, file: Any = None) -> None:
-        click.echo(f"error: {self.message}", err=True)
 
 
 class Usage(click.ClickException):
@@ -49,11 +44,77 @@ class Usage(click.ClickException):
 
     exit_code = EXIT_USAGE
 
-    def show(self, file: Any = None) -> None:
-        click.echo(f"error: {self.message}", err=True)
+
+# --- running: one line per error, the documented exit status ---------------------------------
+
+
+def run(args: Sequence[str], *, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    """``sparkify-dw ARGS``, output to ``out`` and ``err`` (default: stdout, stderr); the exit
+    status. click's own errors (a bad flag) become one line too, not a usage screen."""
+    with contextlib.ExitStack() as stack:
+        if out is not None:
+            stack.enter_context(contextlib.redirect_stdout(out))
+        if err is not None:
+            stack.enter_context(contextlib.redirect_stderr(err))
+        try:
+            code = main.main(list(args), prog_name=PROG, standalone_mode=False)
+        except click.exceptions.NoArgsIsHelpError as exc:  # bare `sparkify-dw`: the help
+            click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message(), err=True)
+            return EXIT_USAGE
+        except click.ClickException as exc:
+            click.echo(f"error: {exc.format_message()}", err=True)
+            return exc.exit_code
+        except click.Abort:  # Ctrl-C while click itself was busy (a prompt, parsing)
+            click.echo("error: interrupted", err=True)
+            return EXIT_INTERRUPTED
+        return code if isinstance(code, int) else EXIT_OK
+
+
+def run_module(command: str, argv: Sequence[str] | None, out: TextIO, err: TextIO) -> int:
+    """``python -m sparkify_dw.<command> ARGS``: ``sparkify-dw <command> ARGS``."""
+    return run([command, *(sys.argv[1:] if argv is None else argv)], out=out, err=err)
+
+
+class _Group(click.Group):
+    """The group, run through :func:`run` however it is called (the console script, click's
+    test runner), so every error is one line with the documented status."""
+
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
+             complete_var: str | None = None, standalone_mode: bool = True,
+             **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        sys.exit(run(sys.argv[1:] if args is None else args))
 
 
 # --- shared options --------------------------------------------------------------------------
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+    if value and param.name:
+        ctx.meta[param.name] = True  # ctx.meta is shared by the group and its command
+    return value
+
+
+def verbosity_options(f: F) -> F:
+    """``-v`` and ``-q``, before or after the command's name."""
+    f = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_remember,
+                     help="Print errors only.")(f)
+    return click.option("-v", "--verbose", is_flag=True, expose_value=False,
+                        callback=_remember, help="Debug logging; tracebacks on errors.")(f)
+
+
+def flag(ctx: click.Context, name: str) -> bool:
+    """Whether ``-v`` (``verbose``) or ``-q`` (``quiet``) was given, anywhere."""
+    return bool(ctx.meta.get(name))
+
+
+def _verbosity(ctx: click.Context) -> None:
+    if flag(ctx, "verbose") and flag(ctx, "quiet"):
+        raise click.UsageError("-v and -q contradict each other: choose one")
+    from sparkify_dw import cli
+
+    cli.setup_logging(sys.stderr, verbose=flag(ctx, "verbose"), quiet=flag(ctx, "quiet"))
 
 
 def warehouse_options(f: F) -> F:
@@ -75,6 +136,11 @@ def json_option(f: F) -> F:
                         help="Print JSON for scripts instead of a table.")(f)
 
 
+def limit_option(f: F) -> F:
+    return click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
+                        help="How many loads the history shows, newest first.")(f)
+
+
 def _settings(ctx: click.Context, url: str | None, config_file: str | None, *,
               log_data: str | None = None, song_data: str | None = None,
               log_jsonpath: str | None = None, memory_limit: str | None = None) -> Settings:
@@ -89,100 +155,44 @@ def _settings(ctx: click.Context, url: str | None, config_file: str | None, *,
 
 
 def guarded(f: F) -> F:
-    """Library errors as one line with the documented exit status; secrets masked."""
+    """``-v``/``-q`` applied; library errors as one line with the documented exit status;
+    secrets masked."""
 
     @functools.wraps(f)
     def run(*args: Any, **kwargs: Any) -> Any:
         ctx = click.get_current_context()
+        _verbosity(ctx)
         try:
             return f(*args, **kwargs)
-        except click.ClickException:
+        except (click.ClickException, click.exceptions.Exit):
             raise
         except KeyboardInterrupt:
             click.echo("error: interrupted", err=True)
             ctx.exit(EXIT_INTERRUPTED)
         except Exception as exc:  # translated below, or re-raised
-            code = _exit_code(exc)
-            if code is None:
-                raise
             from sparkify_dw import cli
 
+            code = cli.exit_code(exc)
+            if code is None:
+                raise
             cli.report_error(exc, ctx.meta.get("settings"), sys.stderr,
-                             verbose=ctx.find_root().params.get("verbose", False))
+                             verbose=flag(ctx, "verbose"))
             ctx.exit(code)
 
     return run  # type: ignore[return-value]
 
 
-def _exit_code(exc: Exception) -> int | None:
-    import sqlalchemy as sa
-
-    from sparkify_dw import backends, ledger, load, schema
-    from sparkify_dw.config import ConfigError
-    from sparkify_dw.sources import SourceError
-
-    if isinstance(exc, (ConfigError, SourceError, schema.SchemaError, ledger.NoSuchLoad)):
-        return EXIT_USAGE
-    if isinstance(exc, (load.LoadError, backends.LockBusy, sa.exc.SQLAlchemyError, OSError)):
-        return EXIT_FAILED
-    if isinstance(exc, ValueError):
-        return EXIT_USAGE
-    return None
-
-
-def _print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """A table with a header on every column and thousands separators in numbers."""
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(*headers, box=None, pad_edge=False, header_style="bold")
-    for row in rows:
-        table.add_row(*(_cell(v) for v in row))
-    console = Console()
-    if not console.is_terminal:  # piped or captured: whole cells, never folded to 80 columns
-        console = Console(width=10_000)
-    console.print(table)
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, int):
-        return f"{value:,}"
-    if isinstance(value, float):
-        return f"{value:,.3f}"
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ", timespec="seconds")
-    return str(value)
-
-
-def _print_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, default=_json_default))
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, (dt.date, dt.datetime)):
-        return value.isoformat()
-    return str(value)
-
-
 # --- the group -------------------------------------------------------------------------------
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="sparkify-dw")
-@click.option("-v", "--verbose", is_flag=True, help="Debug logging; tracebacks on errors.")
-@click.option("-q", "--quiet", is_flag=True, help="Print errors only.")
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name=PROG)
+@verbosity_options
 @click.pass_context
-def main(ctx: click.Context, verbose: bool, quiet: bool) -> None:
+def main(ctx: click.Context) -> None:
     """Sparkify's data warehouse on DuckDB, PostgreSQL and Amazon Redshift."""
-    if verbose and quiet:
+    if flag(ctx, "verbose") and flag(ctx, "quiet"):
         raise click.UsageError("-v and -q contradict each other: choose one")
-    from sparkify_dw import cli
-
-    cli.setup_logging(sys.stderr, verbose=verbose, quiet=quiet)
 
 
 # --- schema ----------------------------------------------------------------------------------
@@ -198,7 +208,7 @@ def _migrate(ctx: click.Context, upgrading: bool, revision: str, sql: bool,
     from sparkify_dw import schema
 
     settings = _settings(ctx, url, config_file)
-    if not ctx.find_root().params.get("quiet"):
+    if not flag(ctx, "quiet"):
         logging.getLogger("alembic").setLevel(logging.INFO)
     cfg = schema.alembic_config()
     cfg.attributes["url"] = settings.url
@@ -221,6 +231,7 @@ def revision_options(default: str) -> Callable[[F], F]:
 @main.command()
 @revision_options("head")
 @warehouse_options
+@verbosity_options
 @click.pass_context
 @guarded
 def upgrade(ctx: click.Context, revision: str, sql: bool, url: str | None,
@@ -232,6 +243,7 @@ def upgrade(ctx: click.Context, revision: str, sql: bool, url: str | None,
 @main.command()
 @revision_options("base")
 @warehouse_options
+@verbosity_options
 @click.pass_context
 @guarded
 def downgrade(ctx: click.Context, revision: str, sql: bool, url: str | None,
@@ -243,6 +255,7 @@ def downgrade(ctx: click.Context, revision: str, sql: bool, url: str | None,
 @main.command()
 @warehouse_options
 @wait_option
+@verbosity_options
 @click.pass_context
 @guarded
 def current(ctx: click.Context, url: str | None, config_file: str | None, wait: float) -> None:
@@ -259,45 +272,56 @@ def current(ctx: click.Context, url: str | None, config_file: str | None, wait: 
 
 
 @main.command()
-@click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
-              help="How many loads, newest first.")
+@limit_option
 @warehouse_options
 @wait_option
 @json_option
+@verbosity_options
 @click.pass_context
 @guarded
 def history(ctx: click.Context, limit: int, url: str | None, config_file: str | None,
             wait: float, as_json: bool) -> None:
     """The load ledger: one row per load, newest first."""
-    from sparkify_dw import backends, ledger, schema
+    from sparkify_dw import backends, ledger, output, schema
+    from sparkify_dw.ledger import HISTORY_HEADERS, history_row
 
     settings = _settings(ctx, url, config_file)
     with backends.for_settings(settings).reading(wait) as conn:
         schema.require_head(conn)
         rows = ledger.history(conn, limit)
     if as_json:
-        _print_json([dict(r._mapping) for r in rows])
+        output.print_json([dict(r._mapping) for r in rows])
     elif not rows:
         click.echo("no loads yet")
     else:
-        _print_table(["load", "started", "finished", "status", "backend", "steps", "read",
-                      "staged", "rejected", "songplays", "sources / message"],
-                     [(r.load_id, r.started_at, r.finished_at, r.status, r.backend, r.steps,
-                       r.rows_read, r.rows_staged, r.rows_rejected, r.rows_inserted,
-                       r.message or r.sources) for r in rows])
+        output.print_table(HISTORY_HEADERS, [history_row(r) for r in rows])
+
+
+def _load_id(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    if value is None or value == "latest":
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a load id") from None
+    if number < 1:
+        raise click.BadParameter(f"{number} is not a load id (they start at 1)")
+    return number
 
 
 @main.command()
-@click.argument("load_id", type=click.IntRange(min=1), required=False)
+@click.argument("load_id", required=False, callback=_load_id)
 @warehouse_options
 @wait_option
 @json_option
+@verbosity_options
 @click.pass_context
 @guarded
 def errors(ctx: click.Context, load_id: int | None, url: str | None,
            config_file: str | None, wait: float, as_json: bool) -> None:
     """The records a load rejected (default: the latest load), in file order."""
-    from sparkify_dw import backends, ledger, schema
+    from sparkify_dw import backends, ledger, output, schema
+    from sparkify_dw.ledger import ERRORS_HEADERS, errors_row
 
     settings = _settings(ctx, url, config_file)
     with backends.for_settings(settings).reading(wait) as conn:
@@ -305,13 +329,12 @@ def errors(ctx: click.Context, load_id: int | None, url: str | None,
         load_id = load_id or ledger.latest_load_id(conn)
         rows = ledger.errors(conn, load_id)
     if as_json:
-        _print_json([dict(r._mapping) for r in rows])
+        output.print_json([dict(r._mapping) for r in rows])
     elif not rows:
         click.echo(f"load #{load_id} rejected no records")
     else:
-        _print_table(["table", "where", "reason", "text"],
-                     [(r.table_name, f"{r.source}:{r.line_no}", r.reason, (r.raw_text or "")[:80])
-                      for r in rows])
+        click.echo(f"load #{load_id} rejected {len(rows):,} record(s)")
+        output.print_table(ERRORS_HEADERS, [errors_row(r) for r in rows])
 
 
 # --- checks and analytics --------------------------------------------------------------------
@@ -321,76 +344,72 @@ def errors(ctx: click.Context, load_id: int | None, url: str | None,
 @warehouse_options
 @wait_option
 @json_option
+@verbosity_options
 @click.pass_context
 @guarded
 def check(ctx: click.Context, url: str | None, config_file: str | None, wait: float,
           as_json: bool) -> None:
-    """Run the data-quality checks; exit 1 when one fails."""
-    from sparkify_dw import backends, checks, schema
+    """Run the data-quality checks; exit 1 when one fails (-v: why each matters)."""
+    from sparkify_dw import backends, checks, output, schema
+    from sparkify_dw.check import report
 
     settings = _settings(ctx, url, config_file)
     with backends.for_settings(settings).reading(wait) as conn:
         schema.require_head(conn)
         results = checks.run_checks(conn)
-    failed = [r for r in results if not r.passed]
     if as_json:
-        _print_json([{"check": r.name, "passed": r.passed, "offenders": r.count,
-                      "samples": [list(s) for s in r.samples]} for r in results])
+        output.print_json([{"check": r.name, "passed": r.passed, "offenders": r.count,
+                            "samples": [list(s) for s in r.samples]} for r in results])
     else:
-        _print_table(["result", "check", "offenders", "samples"],
-                     [("PASS" if r.passed else "FAIL", r.name, r.count,
-                       r.describe_samples() if r.samples else "") for r in results])
-        click.echo(f"{len(failed)} of {len(results)} checks failed" if failed
-                   else f"all {len(results)} checks passed")
-    if failed:
+        for line in report(results, verbose=flag(ctx, "verbose")):
+            click.echo(line)
+    if not all(r.passed for r in results):
         ctx.exit(EXIT_FAILED)
 
 
+def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> dt.datetime | None:
+    if value is None:
+        return None
+    try:
+        return dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"not an ISO date or date-time: {value!r}") from None
+
+
 @main.command()
-@click.option("--limit", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Rows for the top-N questions.")
-@click.option("--start", metavar="DATE", help="Only plays from this ISO date or time on.")
-@click.option("--end", metavar="DATE", help="Only plays before this ISO date or time.")
+@click.option("--limit", type=click.IntRange(min=1), metavar="N",
+              help="Rows for the top-N questions  [default: 10].")
+@click.option("--start", metavar="DATE", callback=_moment,
+              help="Only plays at or after this ISO date or time (UTC).")
+@click.option("--end", metavar="DATE", callback=_moment,
+              help="Only plays before this ISO date or time (UTC).")
 @click.option("--verify", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
-              help="Compare with a file of expected answers; exit 1 on a difference.")
+              help="Compare with a file of expected answers (its limit and window); exit 1 "
+                   "on a difference.")
+@click.option("--write-expected", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Write the answers as a file of expected answers.")
 @warehouse_options
 @wait_option
 @json_option
+@verbosity_options
 @click.pass_context
 @guarded
-def analytics(ctx: click.Context, limit: int, start: str | None, end: str | None,
-              verify: str | None, url: str | None, config_file: str | None, wait: float,
-              as_json: bool) -> None:
+def analytics(ctx: click.Context, limit: int | None, start: dt.datetime | None,
+              end: dt.datetime | None, verify: str | None, write_expected: str | None,
+              url: str | None, config_file: str | None, wait: float, as_json: bool) -> None:
     """Answer the analytics team's questions."""
     from pathlib import Path
 
     from sparkify_dw import analytics as questions
-    from sparkify_dw import backends
 
+    if verify and write_expected:
+        raise click.UsageError("--verify and --write-expected exclude each other")
     settings = _settings(ctx, url, config_file)
-    if verify:
-        params, expected = questions.read_expected(Path(verify))
-    else:
-        params = questions.Params(limit, questions.parse_moment(start, "--start")
-                                  if start else None,
-                                  questions.parse_moment(end, "--end") if end else None)
-    with backends.for_settings(settings).reading(wait) as conn:
-        answers = questions.answer_all(conn, params)
-    if verify:
-        differences = questions.differences(expected, answers)
-        for line in differences:
-            click.echo(line)
-        if differences:
-            raise Failed(f"{len(differences)} difference(s) from {verify}")
-        click.echo(f"all {len(answers)} answers match {verify}")
-        return
-    if as_json:
-        _print_json({name: [dict(zip(a.columns, row, strict=True)) for row in a.rows]
-                     for name, a in answers.items()})
-        return
-    for name, answer in answers.items():
-        click.echo(f"\n{questions.QUESTIONS[name].title}")
-        _print_table(answer.columns, answer.rows)
+    code = questions.command(settings, sys.stdout, limit=limit, start=start, end=end,
+                             verify=Path(verify) if verify else None,
+                             write_to=Path(write_expected) if write_expected else None,
+                             as_json=as_json, wait=wait)
+    ctx.exit(code)
 
 
 # --- loading ---------------------------------------------------------------------------------
@@ -429,56 +448,51 @@ def _steps(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
                    "$SPARKIFY_DW_MEMORY_LIMIT, dwh.cfg [DUCKDB] MEMORY_LIMIT).")
 @click.option("--dry-run", is_flag=True,
               help="Print every statement as the driver would receive it; run nothing.")
+@click.option("--history", "show_history", is_flag=True,
+              help="Print the load ledger instead of loading (as `sparkify-dw history`).")
+@limit_option
+@click.option("--errors", "errors_of", is_flag=False, flag_value="latest", callback=_load_id,
+              metavar="[LOAD_ID]", help="Print the records a load rejected (default: the "
+                                        "latest) instead of loading (as `sparkify-dw errors`).")
+@verbosity_options
 @click.pass_context
 @guarded
 def load(ctx: click.Context, url: str | None, config_file: str | None, log_data: str | None,
          song_data: str | None, log_jsonpath: str | None, steps: list[str], max_errors: int,
          incremental: bool, since: dt.datetime | None, until: dt.datetime | None, wait: float,
-         vacuum: bool, memory_limit: str | None, dry_run: bool) -> None:
+         vacuum: bool, memory_limit: str | None, dry_run: bool, show_history: bool,
+         limit: int, errors_of: int | None) -> None:
     """Stage the raw JSON, build the star schema, check it: one transaction."""
     from sparkify_dw import load as loader
 
+    if show_history:
+        ctx.invoke(history, limit=limit, url=url, config_file=config_file, wait=wait)
+        return
+    if ctx.get_parameter_source("errors_of") is click.core.ParameterSource.COMMANDLINE:
+        ctx.invoke(errors, load_id=errors_of, url=url, config_file=config_file, wait=wait)
+        return
     if since and until and since > until:
-        raise click.BadParameter(f"--since {since:%Y-%m-%d} is after --until {until:%Y-%m-%d}")
+        raise Usage(f"--since {since:%Y-%m-%d} is after --until {until:%Y-%m-%d}")
     settings = _settings(ctx, url, config_file, log_data=log_data, song_data=song_data,
                          log_jsonpath=log_jsonpath, memory_limit=memory_limit)
     selection = loader.Selection(incremental, since.date() if since else None,
                                  until.date() if until else None)
-    quiet = ctx.find_root().params.get("quiet", False)
     if dry_run:
         loaded = None
         if incremental:  # the ledger is in the warehouse: read it
-            from sparkify_dw import backends
+            from sparkify_dw import backends, ledger
 
             with backends.for_settings(settings).reading(wait) as conn:
-                loaded = loader.loaded_files(conn)
+                loaded = ledger.loaded_files(conn)
         for statement in loader.dry_run(settings, steps, max_errors, selection, loaded,
                                         vacuum, wait):
             click.echo(statement + "\n")
         return
-    import sqlalchemy as sa
-
     from sparkify_dw import backends
 
     backends.for_settings(settings).require_warehouse()
-    if not quiet:
-        click.echo(f"loading into {settings.display_url}")
-    engine = settings.create_engine(poolclass=sa.pool.NullPool)
-    try:
-        result = loader.run(engine, settings, steps=steps, max_errors=max_errors, wait=wait,
-                            selection=selection, vacuum=vacuum)
-    except loader.Interrupted as exc:
-        click.echo(f"interrupted: {exc}; the load was rolled back, nothing changed (the "
-                   "ledger says so)", err=True)
-        ctx.exit(exc.exit_code)
-    finally:
-        engine.dispose()  # nothing of the load stays open (a notebook may read next)
-    if not quiet:
-        click.echo(result.summary())
-    if result.interrupted is not None:  # after the commit: the load stands
-        click.echo(f"interrupted as load #{result.load_id} committed; the load succeeded",
-                   err=True)
-        ctx.exit(128 + result.interrupted)
+    ctx.exit(loader.command(settings, steps=steps, max_errors=max_errors, selection=selection,
+                            wait=wait, vacuum=vacuum, quiet=flag(ctx, "quiet")))
 
 
 # --- commands with their own options, run as they are ----------------------------------------
@@ -493,6 +507,7 @@ def _delegate(name: str, module: str, summary: str) -> None:
     def delegated(ctx: click.Context, args: tuple[str, ...]) -> None:
         import importlib
 
+        _verbosity(ctx)
         code = importlib.import_module(module).main(list(args))
         ctx.exit(code or 0)
 
@@ -507,4 +522,4 @@ _delegate("synth", "sparkify_dw.synth", "Generate synthetic data in the public l
 
 def main_entry() -> None:
     """The ``sparkify-dw`` console script."""
-    main(prog_name="sparkify-dw")
+    sys.exit(run(sys.argv[1:]))

@@ -16,10 +16,18 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import quote, quote_plus
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL, make_url
+
+from sparkify_dw.errors import ConfigError as ConfigError  # its old home: imported from here
+
+# Secrets are found and masked by sparkify_dw.secrets; these names were first defined here.
+from sparkify_dw.secrets import SECRET_ENV as SECRET_ENV
+from sparkify_dw.secrets import env_secrets as env_secrets
+from sparkify_dw.secrets import mask as mask
+from sparkify_dw.secrets import text_url_secrets
+from sparkify_dw.secrets import url_secrets as url_secrets
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +60,6 @@ HOST_RE = re.compile(r"[A-Za-z0-9.-]{1,253}")
 IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,126}")
 
 
-class ConfigError(ValueError):
-    """A configuration problem, worded as one line for the user."""
-
-
 @dataclass(frozen=True)
 class Settings:
     """The resolved configuration. ``url`` keeps the password; print ``display_url``."""
@@ -83,8 +87,9 @@ class Settings:
     def secrets(self) -> list[str]:
         """Values that must never be printed (used to scrub messages): the URL's password
         wherever it sits (user info, a ``?password=`` query, libpq ``options``) and the AWS
-        credentials in the environment."""
-        return url_secrets(self.url) + env_secrets()
+        credentials in the environment, and a password in the S3 endpoint's URL."""
+        return (url_secrets(self.url) + text_url_secrets(self.s3_endpoint or "")
+                + env_secrets())
 
     def mask(self, text: str) -> str:
         """``text`` with every secret replaced by ``***``."""
@@ -94,46 +99,6 @@ class Settings:
         from sparkify_dw.engines import create_engine
 
         return create_engine(self.url, **kwargs)
-
-
-# Environment variables whose values are credentials (the AWS chain reads all three).
-SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN")
-# URL query keys whose values are passwords, whatever the driver calls them.
-_SECRET_QUERY = re.compile(r"(ssl)?pass(word|wd|phrase)?|pwd|secret|token|.*_secret(_key)?",
-                           re.IGNORECASE)
-# Inside a value such as libpq's ``options=-c password=…``: the text after the key.
-_SECRET_IN_VALUE = re.compile(r"(?:pass(?:word|wd)?|pwd|secret|token)\s*[=:]\s*([^\s&]+)",
-                              re.IGNORECASE)
-
-
-def env_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
-    """The AWS credential values set in the environment."""
-    env = os.environ if environ is None else environ
-    return [env[name] for name in SECRET_ENV if env.get(name)]
-
-
-def url_secrets(url: URL) -> list[str]:
-    """Every password a URL carries: user info, password-like query keys, and
-    ``key=value`` passwords inside other query values (libpq ``options``)."""
-    found: list[str] = [str(url.password)] if url.password else []
-    for key, value in url.query.items():
-        values = [value] if isinstance(value, str) else list(value)
-        for item in values:
-            if _SECRET_QUERY.fullmatch(key):
-                found.append(item)
-            else:
-                found += _SECRET_IN_VALUE.findall(item)
-    # Printed URLs escape the values: mask their escaped spellings too.
-    escaped = [quote_plus(s) for s in found] + [quote(s, safe="") for s in found]
-    return sorted({s for s in found + escaped if s}, key=len, reverse=True)
-
-
-def mask(text: str, secrets: list[str]) -> str:
-    """``text`` with each of ``secrets`` replaced by ``***`` (longest first)."""
-    for secret in sorted(secrets, key=len, reverse=True):
-        if secret:
-            text = text.replace(secret, "***")
-    return text
 
 
 @contextmanager

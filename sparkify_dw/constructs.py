@@ -111,18 +111,6 @@ def _literal(compiler: SQLCompiler, value: str) -> str:
     return compiler.render_literal_value(value, String())  # type: ignore[no-any-return]
 
 
-@compiles(json_text, "duckdb")
-def _json_text_duckdb(element: json_text, compiler: SQLCompiler, **kw: Any) -> str:
-    parts = ["$"]
-    for step in element.path:
-        if isinstance(step, int):
-            parts.append(f"[{step}]")
-        else:
-            parts.append('."' + step.replace('"', '\\"') + '"')
-    doc = compiler.process(element.clauses, **kw)
-    return f"json_extract_string({doc}, {_literal(compiler, ''.join(parts))})"
-
-
 @compiles(json_text, "postgresql")
 def _json_text_postgresql(element: json_text, compiler: SQLCompiler, **kw: Any) -> str:
     doc = compiler.process(element.clauses, **kw)

@@ -105,8 +105,8 @@ class DryConnection:
         self.sent: list[Sent] = []
 
     def execute(self, statement: ClauseElement,
-                parameters: dict[str, Any] | Sequence[dict[str, Any]] | None = None
-                ) -> _DryResult:
+                parameters: dict[str, Any] | Sequence[dict[str, Any]] | None = None,
+                *, execution_options: dict[str, Any] | None = None) -> _DryResult:
         if isinstance(parameters, dict) or parameters is None:
             self.sent.append(as_sent(statement, self.dialect, parameters))
         else:

@@ -6,10 +6,15 @@ REGCLASS casts, pg_inherits) DuckDB 2.0 doesn't answer with SQLAlchemy 2.1. This
 and ``duckdb_sequences()`` instead, one table at a time (SQLAlchemy's default
 ``get_multi_*`` loop), and leaves execution, DDL and types to duckdb_engine.
 
-Applied as a subclass of ``duckdb_engine.Dialect`` registered for ``duckdb://`` URLs when
-this module is imported, rather than by patching duckdb_engine's class: nothing changes
-for code that never imports it, duckdb_engine's own fixes are inherited, and an upgrade
-that renames a patched method cannot silently leave half a patch in place.
+A subclass of ``duckdb_engine.Dialect``, used only where Alembic reflects, never for
+``duckdb://`` URLs in general: importing the library changes nothing for a notebook
+user's own DuckDB engines (nor for the loader's, which need no reflection). It is
+registered under a name of its own, ``duckdb+sparkify``, that :func:`reflecting_url`
+gives a DuckDB URL (``sparkify_dw.schema.create_engine``, Alembic's ``env.py``); a
+connection handed to Alembic gets it for the migration's duration only
+(:func:`reflecting`). Subclassing rather than patching duckdb_engine's class keeps
+duckdb_engine's own fixes inherited, and an upgrade that renames a patched method cannot
+silently leave half a patch in place.
 
 DuckDB keeps no constraint names (``CONSTRAINT pk_x PRIMARY KEY`` becomes
 ``x_id_pkey``), so primary keys, unique constraints and foreign keys are reflected under
@@ -22,6 +27,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import partial
 from typing import Any, cast
 
@@ -31,7 +37,7 @@ from alembic.ddl.postgresql import visit_column_comment
 from duckdb_engine import Dialect as _EngineDialect
 from sqlalchemy import types as sqltypes
 from sqlalchemy.dialects import registry
-from sqlalchemy.engine import reflection
+from sqlalchemy.engine import URL, reflection
 from sqlalchemy.engine.default import DefaultDialect
 from sqlalchemy.engine.interfaces import (
     ReflectedCheckConstraint,
@@ -48,7 +54,9 @@ from sqlalchemy.ext.compiler import compiles
 from sparkify_dw.constructs import identity_sequence_name
 from sparkify_dw.models import NAMING
 
-__all__ = ["DuckDBDialect"]
+__all__ = ["DRIVERNAME", "DuckDBDialect", "reflecting", "reflecting_url"]
+
+DRIVERNAME = "duckdb+sparkify"  # a DuckDB URL with this scheme uses DuckDBDialect
 
 # DuckDB's type names (duckdb_columns().data_type) that need no arguments.
 _SIMPLE_TYPES: dict[str, Callable[[], sqltypes.TypeEngine[Any]]] = {
@@ -424,9 +432,43 @@ class DuckDBDialect(_EngineDialect):
         return {}
 
 
-registry.register("duckdb", __name__, "DuckDBDialect")
+# A name of its own: ``duckdb://`` stays duckdb_engine's.
+registry.register(DRIVERNAME.replace("+", "."), __name__, "DuckDBDialect")
 
-# Alembic writes a column's comment (``op.alter_column(..., comment=...)``) with its own
-# construct, which it compiles for PostgreSQL only. DuckDB takes the same statement,
-# ``COMMENT ON COLUMN t.c IS '...'``, and reflects it back from duckdb_columns().comment.
-compiles(ColumnComment, "duckdb")(visit_column_comment)
+
+def reflecting_url(url: URL) -> URL:
+    """``url`` naming :class:`DuckDBDialect` if it is a DuckDB URL; any other as it is."""
+    if url.drivername in ("duckdb", "duckdb+duckdb_engine"):
+        return url.set(drivername=DRIVERNAME)
+    return url
+
+
+@contextmanager
+def reflecting(conn: sa.Connection) -> Iterator[sa.Connection]:
+    """``conn`` reflecting through :class:`DuckDBDialect` while the block runs, then as it was.
+
+    Why: Alembic reflects (and writes comments) through the connection it is given, which
+    may come from the caller's own ``duckdb://`` engine. Its dialect object is switched to
+    the subclass (same state, more methods) and back, so the caller's engine is changed
+    for the migration's duration only. Connections of any other dialect are left alone.
+    """
+    dialect = conn.dialect
+    if type(dialect) is not _EngineDialect:
+        yield conn
+        return
+    dialect.__class__ = DuckDBDialect
+    try:
+        yield conn
+    finally:
+        dialect.__class__ = _EngineDialect
+
+
+@compiles(ColumnComment, "duckdb")
+def _column_comment(element: ColumnComment, compiler: Any, **kw: Any) -> str:
+    """Alembic writes a column's comment (``op.alter_column(..., comment=...)``) with its own
+    construct, which it compiles for PostgreSQL only. DuckDB takes the same statement,
+    ``COMMENT ON COLUMN t.c IS '...'``, and reflects it back from duckdb_columns().comment.
+    Only for :class:`DuckDBDialect`: duckdb_engine's own dialect refuses it as before."""
+    if not isinstance(compiler.dialect, DuckDBDialect):
+        raise sa.exc.UnsupportedCompilationError(compiler, type(element))
+    return visit_column_comment(element, compiler, **kw)  # type: ignore[no-any-return]

@@ -1,22 +1,28 @@
-"""What the commands print: plain lines, and progress that spins only on a terminal.
+"""What the commands print: tables, JSON, and progress that draws only on a terminal.
 
 Why: a command's output goes to terminals, CI logs and files alike. On a terminal
-a wait shows a spinner with a status line redrawn in place (rich); anywhere else
-each update is one plain line, so logs stay readable and nothing depends on
-escape codes.
+a wait shows a spinner or a progress bar redrawn in place (rich); anywhere else
+either plain lines or nothing, so logs stay readable and nothing depends on escape
+codes. rich is imported when something is drawn, so ``--help`` stays fast.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import io
+import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from rich.console import Console
-from rich.status import Status
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress as RichProgress
+    from rich.progress import TaskID
+    from rich.status import Status
 
-__all__ = ["Progress", "printer"]
+__all__ = ["LoadProgress", "Progress", "print_json", "print_table", "printer", "table_text"]
 
 
 def printer(out: TextIO | None = None) -> Callable[[str], None]:
@@ -28,6 +34,67 @@ def printer(out: TextIO | None = None) -> Callable[[str], None]:
     return say
 
 
+# --- tables and JSON -------------------------------------------------------------------------
+
+
+def cell(value: Any) -> str:
+    """A value as a table shows it: thousands separators, seconds-precision times."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        return f"{value:,.3f}"
+    if isinstance(value, dt.datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
+    return str(value)
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> Any:
+    from rich.table import Table
+
+    table = Table(*headers, box=None, pad_edge=False, header_style="bold")
+    for row in rows:
+        table.add_row(*(cell(v) for v in row))
+    return table
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    """A table on the current stdout, a header on every column; piped or captured, whole
+    cells, never folded to 80 columns."""
+    from rich.console import Console
+
+    console = Console()
+    if not console.is_terminal:
+        console = Console(width=10_000)
+    console.print(_table(headers, rows))
+
+
+def table_text(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """The same table as text, for functions that return what they report."""
+    from rich.console import Console
+
+    buffer = io.StringIO()
+    Console(file=buffer, width=10_000, force_terminal=False, color_system=None).print(
+        _table(headers, rows))
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines())
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, default=_json_default) + "\n")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+# --- waiting ---------------------------------------------------------------------------------
+
+
 class Progress:
     """A spinner and status line on a terminal, one line per update otherwise.
 
@@ -36,6 +103,8 @@ class Progress:
     """
 
     def __init__(self, stream: TextIO) -> None:
+        from rich.console import Console
+
         self.stream = stream
         # The stream decides, not the environment (FORCE_COLOR, TTY_COMPATIBLE): a log
         # file gets plain lines even where rich would be told to draw.
@@ -71,3 +140,100 @@ class Progress:
         if self._status is not None:
             self._status.stop()
             self._status = None
+
+
+class LoadProgress:
+    """A load as it runs, on a terminal: bytes staged across each table's files (records
+    once the table is staged), then a spinner with elapsed time per step. Writes nothing
+    with ``quiet`` or off a terminal (the summary says it all there).
+
+    It is both of the loader's callbacks: ``progress(what, files_done, files_total)`` from
+    the backends, and ``on_step(name, result, request)`` as each step begins.
+    """
+
+    def __init__(self, target: Console | TextIO, *, quiet: bool = False) -> None:
+        from rich.console import Console
+
+        self.console = target if isinstance(target, Console) else Console(
+            file=target, stderr=True, highlight=False)
+        self.enabled = self.console.is_terminal and not quiet
+        self._bar: RichProgress | None = None
+        self._task: TaskID | None = None
+        self._staging: str | None = None  # the table being staged
+        self._upto: list[int] = []  # bytes in the first n files of that table
+        self._result: Any = None
+
+    def __enter__(self) -> LoadProgress:
+        if self.enabled:
+            from rich.progress import (
+                BarColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self._bar = Progress(SpinnerColumn(finished_text="[green]✓"),
+                                 TextColumn("{task.description}"), BarColumn(), _bytes_column(),
+                                 TimeElapsedColumn(), console=self.console)
+            self._bar.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._bar is not None:
+            self._finish()
+            self._bar.stop()
+            self._bar = None
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        if self._bar is None or self._task is None or self._staging is None:
+            return
+        self._bar.update(self._task, completed=self._upto[min(done, len(self._upto) - 1)])
+
+    def on_step(self, name: str, result: Any, request: Any = None) -> None:
+        if self._bar is None:
+            return
+        self._finish()
+        self._result = result
+        if request is None:
+            self._task = self._bar.add_task(name, total=None)
+            return
+        sizes = [0]
+        for f in request.files:
+            sizes.append(sizes[-1] + int(f.size))
+        self._staging, self._upto = request.table.name, sizes
+        self._task = self._bar.add_task(f"stage {self._staging}", total=sizes[-1] or None,
+                                        bytes=True)
+
+    def _finish(self) -> None:
+        """The running task ends: a staging table says its records, a spinner stops."""
+        if self._bar is None or self._task is None:
+            return
+        task = next(t for t in self._bar.tasks if t.id == self._task)
+        if self._staging is not None:
+            read = (self._result.read if self._result is not None else {}).get(self._staging)
+            if read is not None:
+                self._bar.update(self._task, description=f"staged {self._staging}: "
+                                                         f"{read:,} records")
+            self._bar.update(self._task, total=task.total or 1,
+                             completed=task.completed if task.total else 1)
+        else:
+            self._bar.update(self._task, total=1, completed=1)
+        self._bar.stop_task(self._task)
+        self._task, self._staging = None, None
+
+
+def _bytes_column() -> Any:
+    """A column of bytes done of the total, for staging tasks only (built once rich is
+    imported)."""
+    from rich.progress import DownloadColumn, ProgressColumn, Task
+    from rich.text import Text
+
+    class Bytes(ProgressColumn):
+        download = DownloadColumn()
+
+        def render(self, task: Task) -> Text:
+            return self.download.render(task) if task.fields.get("bytes") else Text("")
+
+    return Bytes()

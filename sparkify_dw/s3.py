@@ -3,7 +3,7 @@
 Why a module of its own: Redshift's ``COPY`` reads S3 itself, but DuckDB and
 PostgreSQL need the loader to fetch the objects, and a Redshift load wants a
 manifest naming exactly the objects that were listed. Everything here mirrors
-:func:`sparkify_dw.sources.list_files` for local sources: a URI names an object
+:func:`sparkify_dw.sources.scan_files` for local sources: a URI names an object
 or a "directory" (prefix + ``/``); hidden keys (a path segment starting with
 ``.``, e.g. ``.ipynb_checkpoints/``) are skipped; other non-``*.json`` keys are
 skipped with one warning; problems are one-line :class:`SourceError` messages
@@ -21,33 +21,21 @@ import io
 import json
 import logging
 import os
-import shutil
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, TypeAlias
 from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    IncompleteReadError,
-    NoCredentialsError,
-    PartialCredentialsError,
-    ProfileNotFound,
-    ReadTimeoutError,
-)
-from botocore.exceptions import ConnectionError as BotoConnectionError
+from botocore.exceptions import BotoCoreError, ClientError
 
-from .config import ConfigError, validate_source
-from .sources import SourceError
+from .aws_errors import describe_s3_error
+from .config import validate_source
+from .errors import ConfigError, SourceError
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -67,15 +55,6 @@ DEFAULT_WORKERS = 16
 MAX_WORKERS = 256
 STREAM_OVER = 8 * 1024 * 1024  # a larger object is streamed when its turn comes, not buffered
 MAX_BYTES_AHEAD = 64 * 1024 * 1024  # listed bytes fetched ahead of the reader, at most
-
-_MISSING_CREDENTIALS = ("no AWS credentials found: set AWS_ACCESS_KEY_ID and "
-                        "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run `aws configure`")
-_CREDENTIAL_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken",
-                     "InvalidToken", "TokenRefreshRequired", "InvalidClientTokenId",
-                     "UnrecognizedClientException", "ExpiredTokenException"}
-_ACCESS_CODES = {"AccessDenied", "AllAccessDisabled", "403", "Forbidden"}
-_REGION_CODES = {"AuthorizationHeaderMalformed", "PermanentRedirect", "301",
-                 "IllegalLocationConstraintException"}
 
 
 @dataclass(frozen=True)
@@ -158,19 +137,6 @@ def client(region: str | None = None, endpoint: str | None = None) -> S3Client:
         raise SourceError(f"S3 client: {_describe(exc, None)}") from None
 
 
-def _secrets() -> list[str]:
-    found = (os.environ.get(name) for name in
-             ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"))
-    return sorted({s for s in found if s}, key=len, reverse=True)
-
-
-def _one_line(text: str) -> str:
-    text = " ".join(text.split())
-    for secret in _secrets():
-        text = text.replace(secret, "***")
-    return text
-
-
 def _endpoint_of(s3: S3Client | None) -> str:
     url = str(getattr(getattr(s3, "meta", None), "endpoint_url", "") or "")
     parts = urlsplit(url)
@@ -180,38 +146,7 @@ def _endpoint_of(s3: S3Client | None) -> str:
 
 def _describe(exc: Exception, s3: S3Client | None) -> str:
     """What went wrong and what to do, in one line, with no secret in it."""
-    if isinstance(exc, ClientError):
-        error: Mapping[str, Any] = exc.response.get("Error", {})
-        code = str(error.get("Code", "Unknown"))
-        if code in _CREDENTIAL_CODES:
-            return ("AWS rejected the credentials (check the access key, profile or "
-                    f"session): {code}")
-        if code == "NoSuchBucket":
-            return "no such bucket"
-        if code in ("NoSuchKey", "404", "NotFound"):
-            return "no such object"
-        if code in _ACCESS_CODES:
-            return f"access denied by S3 (check the IAM permissions): {code}"
-        if code in _REGION_CODES:
-            return ("the bucket is in another region (set [S3] REGION in dwh.cfg or "
-                    f"$AWS_DEFAULT_REGION): {code}")
-        if code == "PreconditionFailed":
-            return "the object changed after it was listed; run the load again"
-        message = _one_line(str(error.get("Message", "")))
-        return f"S3 refused the request: {exc.operation_name}: {code}: {message}".rstrip(": ")
-    if isinstance(exc, NoCredentialsError):
-        return _MISSING_CREDENTIALS
-    if isinstance(exc, PartialCredentialsError):
-        return "incomplete AWS credentials (a key id without its secret, or the reverse)"
-    if isinstance(exc, ProfileNotFound):
-        return _one_line(f"AWS profile not found: {exc.kwargs.get('profile', '?')}")
-    if isinstance(exc, EndpointConnectionError | ConnectTimeoutError | BotoConnectionError):
-        return f"cannot reach {_endpoint_of(s3)}: check the endpoint, region and network"
-    if isinstance(exc, ReadTimeoutError):
-        return f"{_endpoint_of(s3)} stopped answering while the object was read"
-    if isinstance(exc, IncompleteReadError):
-        return "the connection closed before the whole object was read"
-    return "AWS client error: " + _one_line(str(exc))
+    return describe_s3_error(exc, _endpoint_of(s3))
 
 
 def _object(bucket: str, entry: Mapping[str, Any]) -> S3Object:
@@ -324,28 +259,6 @@ def open_object(obj: S3Object, client: S3Client, *, what: str = "source",
     except (ClientError, BotoCoreError) as exc:
         raise SourceError(f"{label}: {_describe(exc, client)}") from None
     return io.BufferedReader(_BodyReader(response["Body"], label, client), buffer_size)
-
-
-def download(obj: S3Object, dest: Path, client: S3Client, *, what: str = "source") -> Path:
-    """Stream an object to ``dest`` for engines that read local files only.
-
-    It is written as a hidden ``.<name>.part`` first (which ``list_files`` skips) and
-    renamed when complete, so ``dest`` never holds a partial object.
-    """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(f".{dest.name}.part")
-    try:
-        with open_object(obj, client, what=what) as source, part.open("wb") as out:
-            shutil.copyfileobj(source, out, _BUFFER_SIZE)
-        size = part.stat().st_size
-        if size != obj.size:
-            raise SourceError(f"{what}: {_show(obj.uri)}: got {size:,} bytes, "
-                              f"listed as {obj.size:,}")
-        os.replace(part, dest)
-    except BaseException:
-        part.unlink(missing_ok=True)
-        raise
-    return dest
 
 
 def _get(obj: S3Object, client: S3Client, what: str) -> bytes:

@@ -15,8 +15,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, make_url
 
-import sparkify_dw.duckdb_reflection  # noqa: F401  (duckdb:// URLs reflect from DuckDB's catalog)
 from sparkify_dw import config, engines
+from sparkify_dw.duckdb_reflection import reflecting_url
+from sparkify_dw.errors import SchemaError as SchemaError  # its old home: imported from here
 
 
 def migrations_dir() -> Path:
@@ -55,10 +56,6 @@ class DuckDBImpl(PostgresqlImpl):
     __dialect__ = "duckdb"
 
 
-class SchemaError(RuntimeError):
-    """The warehouse's schema is not the one this library writes."""
-
-
 def _include_object(obj: Any, name: str | None, type_: str, reflected: bool,
                     compare_to: Any) -> bool:
     # Tables Alembic didn't create (a user's own, DuckDB's sequences) are not ours to drop.
@@ -81,8 +78,16 @@ def url_for_alembic(x_url: str | None) -> URL:
     return config.resolve().url
 
 
+def alembic_url(url: URL | str) -> URL:
+    """``url`` as Alembic uses it: a DuckDB URL names the dialect that reflects from
+    DuckDB's catalog (:mod:`sparkify_dw.duckdb_reflection`), so autogenerate can compare;
+    a ``duckdb://`` engine made elsewhere keeps duckdb_engine's own dialect."""
+    return reflecting_url(make_url(url))
+
+
 def create_engine(url: URL | str, **kwargs: Any) -> sa.Engine:
-    return engines.create_engine(url, poolclass=sa.pool.NullPool, **kwargs)
+    """An engine for Alembic and the schema's checks (:func:`alembic_url`), no pool."""
+    return engines.create_engine(alembic_url(url), poolclass=sa.pool.NullPool, **kwargs)
 
 
 def alembic_config() -> Config:

@@ -17,18 +17,19 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
+
+from sparkify_dw.errors import SourceError as SourceError  # its old home: imported from here
+
+if TYPE_CHECKING:  # at run time s3 (and boto3 with it) is imported when a source is in S3
+    from sparkify_dw.s3 import Readahead, S3Client, S3Object
 
 log = logging.getLogger(__name__)
 
 JsonPath = tuple[str | int, ...]
 MAX_RECORD_BYTES = 4 * 1024 * 1024  # a record longer than this is malformed, not buffered
-
-
-class SourceError(ValueError):
-    """A source that cannot be loaded, worded as one line for the user."""
 
 
 def _local(source: str) -> str:
@@ -54,7 +55,14 @@ class SourceFile:
     size: int
     version: str  # "mtime:<ns>" or "etag:<etag>": a changed file is a new file
     path: str | None = None  # set for local files
-    remote: Any = None  # an s3.S3Object for S3 files
+    remote: S3Object | None = None  # set for S3 files
+
+    @property
+    def s3_object(self) -> S3Object:
+        """The listed object of a file in S3; a local file has none (a :class:`SourceError`)."""
+        if self.remote is None:
+            raise SourceError(f"{self.uri}: not a listed S3 object")
+        return self.remote
 
     @property
     def day(self) -> dt.date | None:
@@ -73,10 +81,10 @@ class Reader:
 
     def __init__(self, region: str | None = None, endpoint: str | None = None) -> None:
         self.region, self.endpoint = region, endpoint
-        self._client: Any = None
-        self._readahead: Any = None  # s3.Readahead: GETs of listed objects run ahead
+        self._client: S3Client | None = None
+        self._readahead: Readahead | None = None  # GETs of listed objects run ahead
 
-    def client(self) -> Any:
+    def client(self) -> S3Client:
         from sparkify_dw import s3
 
         if self._client is None:
@@ -117,9 +125,9 @@ class Reader:
                 stream.close()
                 raise
             return _VerifiedFile(stream, f, what)  # type: ignore[return-value]
-        return self.readahead().open(f.remote, what)  # type: ignore[no-any-return]
+        return self.readahead().open(f.s3_object, what)
 
-    def readahead(self) -> Any:
+    def readahead(self) -> Readahead:
         from sparkify_dw import s3
 
         if self._readahead is None:
@@ -197,16 +205,12 @@ class _VerifiedFile:
             self._stream.close()
 
 
-def list_files(source: str, what: str = "source") -> list[Path]:
-    """The local JSON files a source names, sorted, hidden and empty ones left out."""
-    return [Path(path) for path, _, _ in scan_files(source, what)]
-
-
 Scanned = tuple[str, int, int]  # path, size, mtime in ns: compact, sources may hold 385k files
 
 
 def scan_files(source: str, what: str = "source") -> list[Scanned]:
-    """:func:`list_files` with each file's size and mtime, from one ``stat``."""
+    """The local JSON files a source names, sorted, hidden and empty ones left out, each
+    with its size and mtime from one ``stat``."""
     text = _local(source)
     # A pattern, unless a file or directory has that very name.
     if any(ch in text for ch in "*?[") and not os.path.lexists(text):

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from sparkify_dw import load
+from sparkify_dw.commands import run_module
 from sparkify_dw.models import LOAD_ERRORS, LOADS
 from tests.helpers import SAMPLE, run_load, star_snapshot, table_rows
 
@@ -137,7 +138,7 @@ def test_both_backends_reject_the_same_records(duckdb_url: sa.URL, pg_url: sa.UR
 
 def cli(url: sa.URL, *args: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    code = load.main(["--url", url.render_as_string(hide_password=False), *args], out, err)
+    code = run_module("load", ["--url", url.render_as_string(hide_password=False), *args], out, err)
     return code, out.getvalue(), err.getvalue()
 
 
@@ -188,7 +189,7 @@ def sources(tmp_path: Path) -> dict[str, Path]:
 def test_bad_sources_are_one_line(warehouse_url: sa.URL, sources: dict[str, Path],
                                   args: list[str], message: str) -> None:
     code, _, err = cli(warehouse_url, *[a.format(**sources) for a in args])
-    assert code == 1
+    assert code == 2
     assert err.startswith("error: " + message.format(**sources)), err
     assert err.count("\n") == 1 and "Traceback" not in err
     # Nothing staged or loaded; the ledger records the failed attempt and why.
@@ -262,6 +263,8 @@ def test_failed_copy_is_reported_from_the_engines_error_table(
     from sparkify_dw.backends.duckdb import DuckDBBackend
 
     class CopyGivesUp(DuckDBBackend):
+        capabilities = backends.Capabilities(rejects_reported_by="engine")
+
         def stage(self, conn: sa.Connection, request: Any, load_id: int,
                   first_error_no: int, progress: Any) -> backends.StageCounts:
             conn.exec_driver_sql("SELECT error('Load into table failed. Check stl_load_errors')")

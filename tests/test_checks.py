@@ -7,11 +7,13 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
 from sparkify_dw import check, checks, schema
+from sparkify_dw.commands import run_module
 from tests.helpers import run_load
 
 REDSHIFT = sa.create_engine("redshift+redshift_connector://u@h:5439/dev",
@@ -81,8 +83,8 @@ def test_sample_passes_every_check(warehouse_url: sa.URL) -> None:
     if warehouse_url.get_backend_name() == "postgresql":
         redshift_text_finds_nothing(engine)
     out = io.StringIO()
-    assert check.main(["--url", warehouse_url.render_as_string(hide_password=False)],
-                      out=out) == 0
+    assert run_module("check", ["--url", warehouse_url.render_as_string(hide_password=False)],
+                      out, io.StringIO()) == 0
     lines = out.getvalue().splitlines()
     assert [ln.split()[:3] for ln in lines[1:-1]] == [["PASS", n, "0"] for n in checks.NAMES]
     assert lines[-1] == f"all {len(checks.NAMES)} checks passed"
@@ -130,7 +132,7 @@ def test_damaged_warehouse_fails_the_named_checks(warehouse_url: sa.URL) -> None
     assert proc.stdout.splitlines()[-1] == f"3 of {len(checks.NAMES)} checks failed"
 
 
-DAMAGE = {
+DAMAGE: dict[str, tuple[list[str], dict[str, tuple[Any, ...] | None]]] = {
     "null key": (["INSERT INTO users (user_id, first_name, last_name, level, last_event_at) "
                   "VALUES (NULL, 'No', 'Key', 'free', TIMESTAMP '2018-11-01 00:00:00')"],
                  {"users.pk_not_null": ("No", "Key")}),
@@ -215,11 +217,19 @@ def test_result_formatting() -> None:
 def test_cli_errors_are_one_line_without_password(tmp_path: Path) -> None:
     unreachable = sa.make_url("postgresql+psycopg://root:s3cret-pw@127.0.0.1:1/nowhere")
     proc = cli(unreachable)
-    assert proc.returncode == 2
+    assert proc.returncode == 1  # a check that could not run
     assert "s3cret-pw" not in proc.stdout + proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), lines
     fresh = sa.URL.create("duckdb", database=str(tmp_path / "empty.duckdb"))
+    proc = cli(fresh)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().endswith("create it with `sparkify-dw upgrade`")
+    assert not list(tmp_path.iterdir())  # checking never creates a warehouse
+    engine = sa.create_engine(fresh)
+    with engine.connect():  # a database without the schema
+        pass
+    engine.dispose()
     proc = cli(fresh)
     assert proc.returncode == 2
     assert proc.stderr.strip().endswith("run `alembic upgrade head`")

@@ -3,6 +3,7 @@ refused before anything runs (no file, no ledger row)."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -14,6 +15,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
 from sparkify_dw import __version__, commands
+from sparkify_dw.commands import run_module
 from sparkify_dw.models import LOADS
 
 
@@ -143,3 +145,82 @@ def test_upgrade_and_downgrade_speak(tmp_path: Path) -> None:
     assert unreachable.returncode != 0
     assert unreachable.stderr.strip().splitlines()[-1].startswith("error: ")
     assert "Traceback" not in unreachable.stderr and "Sup3r-s3cret" not in unreachable.stderr
+
+
+# --- python -m sparkify_dw.load: the same command --------------------------------------------
+
+
+def entry(how: str, *args: str) -> list[str]:
+    """``sparkify-dw load ARGS`` or ``python -m sparkify_dw.load ARGS``."""
+    if how == "sparkify-dw":
+        return [str(Path(sys.executable).parent / "sparkify-dw"), "load", *args]
+    return [sys.executable, "-m", "sparkify_dw.load", *args]
+
+
+@pytest.mark.parametrize("how", ["sparkify-dw", "python -m"])
+@pytest.mark.parametrize("warehouse", [False, True], ids=["no-warehouse", "warehouse"])
+@pytest.mark.parametrize(("args", "message"), [
+    (["--max-errors", "-1"], "-1 is not in the range x>=0"),
+    (["--wait", "-5"], "-5.0 is not in the range x>=0"),
+    (["--steps", ""], "name at least one of stage, transform, check"),
+    (["--errors", "99"], "load #99 does not exist"),
+    (["-v", "-q"], "-v and -q contradict each other"),
+])
+def test_load_misuse_through_both_entry_points(tmp_path: Path, how: str, warehouse: bool,
+                                               args: list[str], message: str) -> None:
+    if warehouse:
+        assert sdw("upgrade", cwd=tmp_path).exit_code == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPARKIFY_DW_")}
+    proc = subprocess.run(entry(how, *args), capture_output=True, text=True, cwd=tmp_path,
+                          env=env, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    lines = proc.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), lines
+    if warehouse or args[0] != "--errors":
+        assert message in lines[0]
+    else:  # nothing to read the ledger from, and nothing created to read it
+        assert "no warehouse at" in lines[0] and "sparkify-dw upgrade" in lines[0]
+    if warehouse:
+        assert loads(tmp_path) == 0
+        assert [p.name for p in tmp_path.iterdir()] == ["sparkify.duckdb"]
+    else:
+        assert not list(tmp_path.iterdir())
+
+
+def test_module_load_history_and_errors(loaded: Path) -> None:
+
+    out, err = io.StringIO(), io.StringIO()
+    old = Path.cwd()
+    os.chdir(loaded)
+    try:
+        assert run_module("load", ["--history", "--limit", "1"], out, err) == 0, err.getvalue()
+        assert run_module("load", ["--errors"], out, err) == 0, err.getvalue()
+        assert run_module("load", ["-q", "--errors", "1"], out, err) == 0, err.getvalue()
+    finally:
+        os.chdir(old)
+    lines = out.getvalue().splitlines()
+    assert lines[0].split() == ["load", "started", "finished", "status", "backend", "steps",
+                                "read", "staged", "rejected", "songplays", "sources", "/",
+                                "message"]
+    assert "3,478" in lines[1] and "4,127" in lines[1] and "stage,transform,check" in lines[1]
+    assert "log_data=" in lines[1]
+    assert lines[2:] == ["load #1 rejected no records"] * 2
+    assert err.getvalue() == ""
+
+
+@pytest.mark.parametrize("command", [
+    ["-m", "sparkify_dw.load", "--help"],
+    ["-m", "sparkify_dw", "--help"],
+    ["-m", "sparkify_dw", "load", "--help"],
+    ["-m", "sparkify_dw.check", "--help"],
+    ["-m", "sparkify_dw.analytics", "--help"],
+])
+def test_help_imports_nothing_heavy(tmp_path: Path, command: list[str]) -> None:
+    proc = subprocess.run([sys.executable, "-X", "importtime", *command], capture_output=True,
+                          text=True, cwd=tmp_path, timeout=60)
+    assert proc.returncode == 0 and "Usage:" in proc.stdout
+    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "click" in imported  # the list is complete
+    heavy = {"sqlalchemy", "duckdb", "boto3", "botocore", "alembic", "rich"}
+    assert not heavy & {name.split(".")[0] for name in imported}

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sparkify_dw import backends, config, load, schema, transform
+from sparkify_dw import backends, config, ledger, load, schema, transform
 from sparkify_dw.backends.duckdb import SMALL_FILE_BYTES
 from sparkify_dw.models import LOAD_ERRORS, LOADS, STAGING_EVENTS, STAGING_SONGS, STAR_TABLES
 from sparkify_dw.staging import ENV_EARLIEST_EVENT, ENV_LATEST_EVENT
@@ -108,7 +108,7 @@ def stage_and_transform(engine: sa.Engine, logs: Path, songs: Path) -> Outcome:
         trans = conn.begin()
         try:
             conn.execute(sa.insert(LOADS).values(
-                load_id=1, started_at=load._now(), status="running", backend=backend.name,
+                load_id=1, started_at=ledger.now(), status="running", backend=backend.name,
                 steps="stage,transform", sources="fuzz"))
             first = 1
             for req in load.requests(settings, backend.reader):
@@ -212,7 +212,7 @@ STRINGS = st.one_of(
     st.text(max_size=30).map(lambda s: json.dumps(s)),  # escapes for controls, \uXXXX
     st.text(max_size=30).map(_dump),  # multibyte text as is
     st.text(st.characters(min_codepoint=0x80, max_codepoint=0x2FFFF,
-                          exclude_categories=("Cs",)), min_size=100, max_size=700).map(_dump),
+                          exclude_categories=["Cs"]), min_size=100, max_size=700).map(_dump),
     st.integers(0, 1100).map(lambda n: _dump("x" * n)),
     st.integers(0, 700).map(lambda n: _dump("é" * n)),
     st.sampled_from(['""', '"  "', '"\\u0000"', '"C:\\\\u0000dir"', '"\\ud800"',
@@ -283,7 +283,7 @@ def songs(draw: st.DrawFn) -> Record:
     return draw(mutated(base, SONG_KEYS))
 
 
-def _settings(kind: str) -> Any:
+def _settings(kind: str) -> settings:
     slow = os.environ.get("SPARKIFY_DW_FUZZ") == "slow"
     examples = (SLOW_EXAMPLES if slow else CI_EXAMPLES)[kind]
     scale = float(os.environ.get("SPARKIFY_DW_FUZZ_SCALE", "1"))  # for a quicker try

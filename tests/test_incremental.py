@@ -11,6 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from sparkify_dw import config, load, schema
+from sparkify_dw.commands import run_module
 from sparkify_dw.models import LOAD_FILES, LOADS
 from tests import s3_server
 from tests.helpers import SAMPLE, all_days, copy_sample_days, run_load, star_snapshot
@@ -94,8 +95,9 @@ def test_incremental_from_s3_picks_up_a_new_object(warehouse_url: sa.URL, s3_env
     s3_env.client.create_bucket(Bucket=bucket)
     days = all_days()
     upload_tree(s3_env.client, bucket, copy_sample_days(tmp_path / "a", days[:-1]), "log_data")
-    kw = {"log_data": f"s3://{bucket}/log_data"}
-    settings = config.resolve(url=warehouse_url.render_as_string(hide_password=False), **kw)
+    log_data = f"s3://{bucket}/log_data"
+    settings = config.resolve(url=warehouse_url.render_as_string(hide_password=False),
+                              log_data=log_data)
     engine = settings.create_engine()
     load.run(engine, settings, selection=load.Selection(incremental=True))
     upload_tree(s3_env.client, bucket, copy_sample_days(tmp_path / "b", days[-1:]), "log_data")
@@ -125,10 +127,11 @@ def test_cli_history_shows_incremental_loads(warehouse_url: sa.URL, tmp_path: Pa
     shutil.copytree(SAMPLE / "log_data", logs)
     url = warehouse_url.render_as_string(hide_password=False)
     out, err = io.StringIO(), io.StringIO()
-    assert load.main(["--url", url, "--log-data", str(logs), "--incremental"], out, err) == 0
-    assert load.main(["--url", url, "--log-data", str(logs), "--incremental"], out, err) == 0
+    args = ["--url", url, "--log-data", str(logs), "--incremental"]
+    assert run_module("load", args, out, err) == 0
+    assert run_module("load", args, out, err) == 0
     history = io.StringIO()
-    assert load.main(["--url", url, "--history"], history, err) == 0
+    assert run_module("load", ["--url", url, "--history"], history, err) == 0
     lines = history.getvalue().splitlines()
     assert lines[0].split()[:4] == ["load", "started", "finished", "status"]
     assert len(lines) == 3 and all("succeeded" in ln for ln in lines[1:])
@@ -143,7 +146,7 @@ def test_since_after_until_is_one_line(warehouse_url: sa.URL) -> None:
     import io
 
     err = io.StringIO()
-    code = load.main(["--url", warehouse_url.render_as_string(hide_password=False),
+    code = run_module("load", ["--url", warehouse_url.render_as_string(hide_password=False),
                       "--since", "2018-11-09", "--until", "2018-11-03"], io.StringIO(), err)
-    assert code == 1
+    assert code == 2
     assert err.getvalue() == "error: --since 2018-11-09 is after --until 2018-11-03\n"

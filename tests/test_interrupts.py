@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from sparkify_dw import load
+from sparkify_dw import backends, config, load
+from sparkify_dw.commands import run_module
 from sparkify_dw.models import LOADS
 from tests.helpers import SAMPLE, star_snapshot, table_rows
 
@@ -32,7 +33,7 @@ def ledger(url: sa.URL) -> list[tuple[Any, ...]]:
 
 def cli(url: sa.URL, *args: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    code = load.main(["--url", url.render_as_string(hide_password=False), *args], out, err)
+    code = run_module("load", ["--url", url.render_as_string(hide_password=False), *args], out, err)
     return code, out.getvalue(), err.getvalue()
 
 
@@ -40,8 +41,8 @@ def cli(url: sa.URL, *args: str) -> tuple[int, str, str]:
 def test_a_signal_mid_stage_rolls_back_and_says_so(warehouse_url: sa.URL,
                                                    monkeypatch: pytest.MonkeyPatch,
                                                    sig: signal.Signals, code: int) -> None:
-    backend_cls = type(load.backends.for_settings(
-        load.resolve(url=warehouse_url.render_as_string(hide_password=False))))
+    backend_cls = type(backends.for_settings(
+        config.resolve(url=warehouse_url.render_as_string(hide_password=False))))
     real_stage = backend_cls.stage
 
     def stage_then_signal(self: Any, *args: Any, **kw: Any) -> Any:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
+import pytest
 import sqlalchemy as sa
+from rich.console import Console
 
-from sparkify_dw import schema
+from sparkify_dw import output, schema
 from tests import s3_server
 from tests.redshift_config import cfg_for, write_cfg
 from tests.s3_server import MotoS3
@@ -37,7 +41,16 @@ def test_default_run_prints_summary(tmp_path: Path) -> None:
 
 def test_refuses_warehouse_not_at_head(tmp_path: Path) -> None:
     proc = cli(cwd=tmp_path)
-    assert proc.returncode == 1
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == (f"error: no warehouse at {tmp_path / 'sparkify.duckdb'}: "
+                                   "create it with `sparkify-dw upgrade`")
+    assert not list(tmp_path.iterdir())
+    engine = sa.create_engine(f"duckdb:///{tmp_path / 'sparkify.duckdb'}")
+    with engine.connect():  # a database, but no schema in it
+        pass
+    engine.dispose()
+    proc = cli(cwd=tmp_path)
+    assert proc.returncode == 2
     assert proc.stderr.strip() == ("error: the warehouse has no sparkify_dw schema, this library "
                                    f"needs {schema.HEAD}: run `alembic upgrade head`")
 
@@ -49,7 +62,8 @@ def test_steps_subset_and_bad_step(tmp_path: Path) -> None:
     proc = cli("--steps", "transform,check", cwd=tmp_path)
     assert proc.returncode == 0 and "inserted  songplays            3,478" in proc.stdout
     bad = cli("--steps", "stage,explode", cwd=tmp_path)
-    assert bad.returncode == 1 and bad.stderr.strip().startswith("error: unknown step 'explode'")
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1
+    assert bad.stderr.startswith("error: ") and "unknown step 'explode'" in bad.stderr
 
 
 def test_bad_sources_one_line_no_traceback(tmp_path: Path) -> None:
@@ -60,7 +74,7 @@ def test_bad_sources_one_line_no_traceback(tmp_path: Path) -> None:
         (["--url", "nonsense"], "not a database URL"),
     ]:
         proc = cli(*args, cwd=tmp_path)
-        assert proc.returncode == 1, args
+        assert proc.returncode == 2, args
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], lines
     verbose = cli("-v", "--log-data", str(tmp_path / "missing"), cwd=tmp_path)
@@ -98,3 +112,47 @@ def test_output_into_a_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
     err = proc.stderr.read().decode()
     proc.wait(timeout=60)
     assert "error" not in err.lower() and "Traceback" not in err
+
+
+def _staging(name: str, *sizes: int) -> SimpleNamespace:
+    """A stand-in for a StageRequest: a table and its files, by size."""
+    return SimpleNamespace(table=SimpleNamespace(name=name),
+                           files=[SimpleNamespace(size=s) for s in sizes])
+
+
+def _drive(display: output.LoadProgress) -> None:
+    """What a load tells its display: the backend's files done, then each step."""
+    result = SimpleNamespace(read={})
+    with display:
+        display.on_step("stage staging_events", result, _staging("staging_events", 1000, 500,
+                                                                  2500))
+        display("log_data", 0, 3)
+        display("log_data", 2, 3)  # 1,500 bytes of 4,000
+        result.read["staging_events"] = 4091
+        display.on_step("stage staging_songs", result, _staging("staging_songs", 700_000,
+                                                                 1_800_000))
+        display("song_data", 2, 2)
+        result.read["staging_songs"] = 71
+        display.on_step("transform: insert songplays", result, None)
+        display.on_step("check", result, None)
+
+
+def test_progress_shows_bytes_and_records_on_a_terminal() -> None:
+    screen = io.StringIO()
+    _drive(output.LoadProgress(Console(file=screen, force_terminal=True, width=120)))
+    text = screen.getvalue()
+    assert "staged staging_events: 4,091 records" in text and "1.5/4.0 kB" in text
+    assert "staged staging_songs: 71 records" in text and "2.5/2.5 MB" in text
+    assert "transform: insert songplays" in text and "check" in text
+    assert "files" not in text
+
+
+@pytest.mark.parametrize("terminal", [True, False])
+def test_progress_is_silent_when_quiet_or_not_a_terminal(terminal: bool) -> None:
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=terminal, width=120)
+    _drive(output.LoadProgress(console, quiet=terminal))
+    assert screen.getvalue() == ""
+    plain = io.StringIO()  # a stream that is no terminal, as a log file or a pipe
+    _drive(output.LoadProgress(plain))
+    assert plain.getvalue() == ""

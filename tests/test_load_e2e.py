@@ -25,7 +25,7 @@ def test_sample_figures(warehouse_url: sa.URL) -> None:
 
     engine = sa.create_engine(warehouse_url, poolclass=sa.pool.NullPool)
     with engine.connect() as conn:
-        levels = dict(conn.execute(
+        levels: dict[str, int] = dict(conn.execute(
             sa.text("SELECT level, count(*) FROM users GROUP BY level")).all())
         assert levels == {"free": 67, "paid": 20}
         matched = conn.execute(sa.text(
@@ -35,7 +35,8 @@ def test_sample_figures(warehouse_url: sa.URL) -> None:
                             "SOZCTXZ12AB0182364", "AR5KOSW1187FB35FF4")]
         # year 0 and empty locations are unknown, not data
         assert conn.execute(sa.text("SELECT count(*) FROM songs WHERE year = 0")).scalar() == 0
-        assert conn.execute(sa.text("SELECT count(*) FROM songs WHERE year IS NULL")).scalar() > 0
+        assert conn.execute(sa.text("SELECT count(*) FROM songs WHERE year IS NULL")
+                            ).scalar_one() > 0
         assert conn.execute(sa.text(
             "SELECT count(*) FROM artists WHERE trim(location) = ''")).scalar() == 0
         # one time row per distinct songplay start, weekday 0 = Sunday as Redshift's DOW
@@ -61,7 +62,8 @@ def test_user_level_comes_from_latest_event(warehouse_url: sa.URL) -> None:
             JOIN (SELECT user_id, max(ts) AS ts FROM staging_events
                   WHERE user_id IS NOT NULL GROUP BY user_id) m
               ON m.user_id = e.user_id AND m.ts = e.ts""")).all()
-        users = dict(conn.execute(sa.text("SELECT user_id, level FROM users")).all())
+        users: dict[int, str] = dict(conn.execute(
+            sa.text("SELECT user_id, level FROM users")).all())
         changed = conn.execute(sa.text("""
             SELECT count(DISTINCT user_id) FROM staging_events
             WHERE user_id IN (SELECT user_id FROM staging_events GROUP BY user_id

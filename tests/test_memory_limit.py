@@ -16,13 +16,16 @@ from sparkify_dw.config import (
     DEFAULT_MEMORY_LIMIT,
     ENV_MEMORY_LIMIT,
     ConfigError,
+    Settings,
     memory_bytes,
     resolve,
 )
 
 
-def _settings(tmp_path: Path, **kwargs: object):  # type: ignore[no-untyped-def]
-    return resolve(url=f"duckdb:///{tmp_path / 'w.duckdb'}", cwd=tmp_path, **kwargs)
+def _settings(tmp_path: Path, *, environ: dict[str, str] | None = None,
+              memory_limit: str | None = None) -> Settings:
+    return resolve(url=f"duckdb:///{tmp_path / 'w.duckdb'}", cwd=tmp_path, environ=environ,
+                   memory_limit=memory_limit)
 
 
 def test_default_flag_environment_and_dwh_cfg(tmp_path: Path) -> None:

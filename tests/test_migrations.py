@@ -141,7 +141,7 @@ def test_ledger_migration_keeps_every_row(backend: str, request: pytest.FixtureR
 
 
 def _columns(url: sa.URL, table: str) -> set[str]:
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    engine = schema.create_engine(url)  # DuckDB: reflects from DuckDB's catalog
     with engine.connect() as conn:
         names = {c["name"] for c in sa.inspect(conn).get_columns(table)}
     engine.dispose()

@@ -17,6 +17,7 @@ def test_objects_print_as_their_keys_and_names(duckdb_url: sa.URL) -> None:
     with Session(engine) as session:
         play = session.scalars(sa.select(SongPlay).where(SongPlay.song_id.is_not(None))).one()
         assert repr(play).startswith(f"<SongPlay {play.songplay_id} start_time=")
+        assert play.song is not None
         assert repr(play.song) == ("<Song SOZCTXZ12AB0182364 title='Setanta matins' "
                                    f"year={play.song.year!r}>")
         assert repr(play.user) == (f"<User 15 first_name={play.user.first_name!r} "

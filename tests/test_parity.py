@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 import json
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
 from sparkify_dw import load, schema, transform
-from sparkify_dw.backends import for_settings
+from sparkify_dw.backends import Backend, for_settings
 from tests.helpers import SAMPLE, run_load, settings_for, star_snapshot, table_rows
 
 REDSHIFT = sa.create_engine("redshift+redshift_connector://u@h:5439/dev",
@@ -94,8 +97,47 @@ def test_dry_run_runs_nothing(duckdb_url: sa.URL) -> None:
     assert table_rows(duckdb_url, "staging_events") == []
 
 
+def _departures(cls: type[Backend]) -> list[str]:
+    """The methods of ``Backend``'s interface that ``cls`` overrides with other parameters
+    (names, kinds, defaults) or another kind of method (static, class, instance)."""
+    def shape(owner: type, name: str) -> tuple[object, ...]:
+        kind = type(inspect.getattr_static(owner, name))
+        params = inspect.signature(getattr(owner, name)).parameters.values()
+        return kind, [(p.name, p.kind, p.default) for p in params]
+
+    names = [n for n, v in vars(Backend).items() if callable(v) or isinstance(v, staticmethod)]
+    return [n for n in names if (not n.startswith("_") or n == "__init__")
+            and shape(cls, n) != shape(Backend, n)]
+
+
 def test_backend_modules_share_one_interface() -> None:
+    """Each backend module's class is a complete Backend whose overrides take exactly the
+    parameters the loader passes to every backend."""
+    classes = set()
     for url in ("duckdb:///x.duckdb", "postgresql+psycopg://h/db",
                 "redshift+redshift_connector://u:p@h:5439/dev"):
+        name = sa.make_url(url).get_backend_name()
         backend = for_settings(settings_for(sa.make_url(url)))
-        assert backend.name == sa.make_url(url).get_backend_name()
+        cls = type(backend)
+        assert backend.name == name and cls.__module__ == f"sparkify_dw.backends.{name}"
+        assert isinstance(backend, Backend) and not inspect.isabstract(cls), name
+        assert _departures(cls) == [], name
+        classes.add(cls)
+    assert len(classes) == 3
+
+
+def test_a_backend_departing_from_the_interface_is_noticed() -> None:
+    from sparkify_dw.backends.duckdb import DuckDBBackend
+
+    class Departing(DuckDBBackend):
+        def stage_statements(self, request: Any) -> Iterator[str]:  # type: ignore[override]
+            yield ""
+
+        def maintenance(self, tables: Any, *, vacuum: bool = True) -> list[Any]:
+            return []
+
+        @staticmethod
+        def record_files(conn: Any, rows: Any) -> None:  # type: ignore[override]
+            return None
+
+    assert _departures(Departing) == ["stage_statements", "record_files", "maintenance"]

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy_redshift.commands import CopyCommand, Format
 
-from sparkify_dw import analytics, checks, config, load, schema
+from sparkify_dw import analytics, backends, checks, config, ledger, load, schema
 from sparkify_dw.backends import LockBusy
 from sparkify_dw.models import LOAD_ERRORS, LOAD_FILES, LOADS, STAGING_EVENTS
 from tests import s3_server
@@ -142,7 +142,7 @@ def test_upgrade_load_check_analytics_history_downgrade(
     params, _ = analytics.read_expected(SAMPLE / "expected_analytics.json")
     assert analytics.differences(expected, analytics.answer_all(engine, params)) == []
     with engine.connect() as conn:
-        load.backends.for_settings(settings).read_session(conn, 5)
+        backends.for_settings(settings).read_session(conn, 5)
         assert "succeeded" in load.history(conn)
         assert load.errors_report(conn) == f"load #{again.load_id} rejected no records"
     reads = ours(harness.sent)
@@ -173,7 +173,7 @@ def test_incremental_after_a_full_load_stages_only_new_files(
     moto_s3.client.put_object(Bucket=bucket, Key="log_data/2018/11/2018-11-22-events.json",
                               Body=day.read_bytes()[:4000].rsplit(b"\n", 1)[0] + b"\n")
     with engine.connect() as conn:
-        known = load.loaded_files(conn)
+        known = ledger.loaded_files(conn)
     selection = load.Selection(incremental=True)
     dry = load.dry_run(settings, selection=selection, loaded=known)
     harness.clear()
@@ -255,7 +255,7 @@ def test_wait_bounds_the_load_lock_and_readers(harness: Harness, engine: sa.Engi
             load.run(engine, settings, wait=1)
         assert time.monotonic() - started < 30
         with engine.connect() as reader:
-            load.backends.for_settings(settings).read_session(reader, 1)
+            backends.for_settings(settings).read_session(reader, 1)
             with pytest.raises(sa.exc.DBAPIError, match="statement timeout"):
                 load.history(reader)
     finally:

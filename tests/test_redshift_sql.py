@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from sparkify_dw import config, engines, load, transform
+from sparkify_dw import config, engines, load, schema, transform
 from sparkify_dw.backends.redshift import (
     MAX_ERRORS,
     RedshiftBackend,
@@ -279,7 +279,7 @@ def split_script(sql: str) -> list[Statement]:
     return [Statement(s.strip()) for s in body.split(";\n") if s.strip()]
 
 
-@pytest.mark.parametrize("args", [("upgrade", "head"), ("downgrade", f"{load.schema.HEAD}:base")])
+@pytest.mark.parametrize("args", [("upgrade", "head"), ("downgrade", f"{schema.HEAD}:base")])
 def test_alembic_offline_sql_is_redshift_sql(args: tuple[str, ...]) -> None:
     sql = alembic_sql(*args)
     assert "RETURNING" not in sql.upper() and PASSWORD not in sql

@@ -14,10 +14,12 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 
 from sparkify_dw import s3
+from sparkify_dw.aws_errors import describe_s3_error
 from sparkify_dw.s3 import S3Object
-from sparkify_dw.sources import SourceError, list_files, read_jsonpaths
+from sparkify_dw.sources import SourceError, read_jsonpaths, scan_files
 from tests import s3_server
 from tests.helpers import SAMPLE
 from tests.s3_server import ACCESS_KEY_ID, SECRET_ACCESS_KEY, MotoS3
@@ -30,8 +32,9 @@ FIRST_DAY = SAMPLE / "log_data" / "2018" / "11" / "2018-11-01-events.json"
 
 
 def local_tree(root: Path) -> dict[str, int]:
-    """What list_files finds under a local directory: ``{relative path: size}``."""
-    return {p.relative_to(root).as_posix(): p.stat().st_size for p in list_files(str(root))}
+    """What the loader finds under a local directory: ``{relative path: size}``."""
+    return {Path(path).relative_to(root).as_posix(): size
+            for path, size, _ in scan_files(str(root))}
 
 
 def one_line_error(info: pytest.ExceptionInfo[SourceError], *needles: str) -> str:
@@ -261,6 +264,40 @@ def test_unreachable_endpoint(moto_s3: MotoS3, monkeypatch: pytest.MonkeyPatch) 
     one_line_error(info, f"cannot reach http://127.0.0.1:{port}: check the endpoint")
 
 
+class _RefusingClient:
+    """An S3 client whose every GET is refused with ``code`` (a ClientError)."""
+
+    def __init__(self, code: str, message: str = "") -> None:
+        self.code, self.message = code, message
+
+    def get_object(self, **kwargs: Any) -> Any:
+        raise ClientError({"Error": {"Code": self.code, "Message": self.message}}, "GetObject")
+
+
+@pytest.mark.parametrize(("code", "reason"), [
+    ("SlowDown", "S3 is throttling the requests (wait a little and load again): SlowDown"),
+    ("AuthFailure", "AWS rejected the credentials (check the access key, profile or "
+                    "session): AuthFailure"),
+    ("AccessDeniedException", "access denied by S3 (check the IAM permissions): "
+                              "AccessDeniedException"),
+    ("NoSuchKey", "no such object"),
+    ("PreconditionFailed", "the object changed after it was listed; run the load again"),
+    ("InternalError", "S3 refused the request: GetObject: InternalError: try ***"),
+])
+def test_s3_errors_are_worded_by_the_shared_module(code: str, reason: str,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """The S3 reader's messages come from aws_errors' one list of codes, so a code added
+    there for the cluster commands (throttling, AuthFailure) is understood here too."""
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s3cr3t-key-value")
+    exc = ClientError({"Error": {"Code": code, "Message": "try\ns3cr3t-key-value"}},
+                      "GetObject")
+    assert describe_s3_error(exc) == reason
+    client = _RefusingClient(code, "try\ns3cr3t-key-value")
+    with pytest.raises(SourceError) as info:
+        s3.read_text("s3://bucket/log_json_path.json", client)
+    assert one_line_error(info) == f"log_jsonpath: s3://bucket/log_json_path.json: {reason}"
+
+
 # ---------------------------------------------------------------- reading and writing
 
 
@@ -324,25 +361,20 @@ def test_open_refuses_a_changed_or_vanished_object(moto_s3: MotoS3,
     one_line_error(info, f"song_data: {obj.uri}: no such object")
 
 
-def test_download_equals_the_local_file(moto_s3: MotoS3, sample_bucket: str,
-                                        tmp_path: Path) -> None:
+@pytest.mark.parametrize("stream_over", [s3.STREAM_OVER, 0])
+def test_fetched_objects_equal_the_local_files(moto_s3: MotoS3, sample_bucket: str,
+                                               stream_over: int) -> None:
+    """What a load reads from S3 (buffered, or streamed when large) is the local file."""
     objects = s3.list_objects(f"s3://{sample_bucket}/song_data", "song_data", moto_s3.client)
-    for obj in objects[:3] + s3.list_objects(f"s3://{sample_bucket}/log_data", "log_data",
-                                             moto_s3.client)[:2]:
-        dest = tmp_path / "dl" / obj.key
-        assert s3.download(obj, dest, moto_s3.client) == dest
-        assert dest.read_bytes() == (SAMPLE / obj.key).read_bytes()
-    assert not [p for p in (tmp_path / "dl").rglob(".*")]  # no .part file left behind
-
-
-def test_download_failure_leaves_nothing(moto_s3: MotoS3, sample_bucket: str,
-                                         tmp_path: Path) -> None:
-    moto_s3.client.put_object(Bucket=sample_bucket, Key="gone/a.json", Body=b"{}")
-    [obj] = s3.list_objects(f"s3://{sample_bucket}/gone", "log_data", moto_s3.client)
-    moto_s3.client.delete_object(Bucket=sample_bucket, Key="gone/a.json")
-    with pytest.raises(SourceError, match="no such object"):
-        s3.download(obj, tmp_path / "a.json", moto_s3.client)
-    assert list(tmp_path.iterdir()) == []
+    objects = objects[:3] + s3.list_objects(f"s3://{sample_bucket}/log_data", "log_data",
+                                            moto_s3.client)[:2]
+    fetched = []
+    for obj, stream in s3.fetch_ordered(objects, moto_s3.client, workers=2,
+                                        stream_over=stream_over):
+        with stream:
+            assert stream.read() == (SAMPLE / obj.key).read_bytes(), obj.key
+        fetched.append(obj)
+    assert fetched == objects
 
 
 def test_read_text_jsonpaths(moto_s3: MotoS3, sample_bucket: str,

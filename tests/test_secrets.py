@@ -62,10 +62,14 @@ def test_redshift_dry_run_and_errors(tmp_path: Path, verbose: list[str], moto_s3
 
 
 def test_s3_source_with_bad_endpoint_verbose(tmp_path: Path) -> None:
+    from sparkify_dw import schema
+
+    schema.upgrade(f"duckdb:///{tmp_path / 'w.duckdb'}")  # the load reaches the endpoint
     proc = run(["--url", f"duckdb:///{tmp_path / 'w.duckdb'}", "--log-data", "s3://bucket/logs",
                 "-v"], tmp_path, {"SPARKIFY_DW_S3_ENDPOINT": "http://127.0.0.1:1",
                                   "AWS_MAX_ATTEMPTS": "1"})
-    assert proc.returncode == 1
+    assert proc.returncode == 2  # the endpoint is configuration
+    assert "cannot reach http://127.0.0.1:1" in proc.stderr
     assert_clean(proc)
 
 
@@ -99,3 +103,130 @@ def test_settings_mask_every_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     for secret in ("pw1", "pw2", "pw3", "k-secret", "s-tok", "sec-tok"):
         assert secret not in masked, masked
     assert "pw" not in settings.display_url.replace("password", "")
+
+
+# --- sparkify_dw.secrets: each kind of secret, found and masked ------------------------------
+
+
+@pytest.mark.parametrize(("url", "password"), [
+    ("postgresql+psycopg://u:pw-in-userinfo@h/db", "pw-in-userinfo"),
+    ("postgresql+psycopg://u@h/db?password=pw-query", "pw-query"),
+    ("postgresql+psycopg://u@h/db?sslpassword=pw-ssl&connect_timeout=2", "pw-ssl"),
+    ("postgresql+psycopg://u@h/db?options=-c%20password%3Dpw-opt", "pw-opt"),
+    ("redshift+redshift_connector://u@h/db?aws_secret_access_key=pw-aws", "pw-aws"),
+    ("postgresql+psycopg://u:p%40ss%2Fw0rd@h/db", "p@ss/w0rd"),
+])
+def test_url_passwords_wherever_they_sit(url: str, password: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    from sparkify_dw import secrets
+
+    url_obj = make_url(url)
+    found = secrets.url_secrets(url_obj)
+    assert password in found
+    rendered = url_obj.render_as_string(hide_password=False)
+    masked = secrets.mask(f"{rendered} failed for {password}", found)
+    assert password not in masked and "%40" not in masked.split("@", 1)[0], masked
+    assert "***" in masked
+
+
+def test_a_url_without_a_password_has_no_secret() -> None:
+    from sqlalchemy.engine import make_url
+
+    from sparkify_dw import secrets
+
+    assert secrets.url_secrets(make_url("postgresql+psycopg://u@h/db?connect_timeout=2")) == []
+    assert secrets.text_url_secrets("http://127.0.0.1:9000") == []
+
+
+def test_a_password_in_any_other_url() -> None:
+    from sparkify_dw import secrets
+
+    found = secrets.text_url_secrets("http://minio:s3cr%2Bt@127.0.0.1:9000")
+    assert "s3cr+t" in found and "s3cr%2Bt" in found
+    assert secrets.mask("http://minio:s3cr%2Bt@127.0.0.1:9000", found) == (
+        "http://minio:***@127.0.0.1:9000")
+
+
+@pytest.mark.parametrize("name", ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+                                  "AWS_SECURITY_TOKEN"])
+def test_aws_environment_secrets(name: str) -> None:
+    from sparkify_dw import secrets
+
+    environ = {name: "tok/en+value=", "AWS_ACCESS_KEY_ID": "AKIAEXAMPLEKEYID1234"}
+    found = secrets.env_secrets(environ)
+    assert "tok/en+value=" in found and "tok%2Fen%2Bvalue%3D" in found
+    assert "AKIAEXAMPLEKEYID1234" not in found  # a key id names a key; it is not one
+    assert secrets.mask("key AKIAEXAMPLEKEYID1234 with tok/en+value=", found) == (
+        "key AKIAEXAMPLEKEYID1234 with ***")
+
+
+def test_the_security_token_is_masked_from_the_real_environment(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from sparkify_dw import secrets
+
+    monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
+    monkeypatch.setenv("AWS_SECURITY_TOKEN", "IQoJb3JpZ2luX2VjEXAMPLEsecurity")
+    assert secrets.mask_line("denied:\n IQoJb3JpZ2luX2VjEXAMPLEsecurity") == "denied: ***"
+
+
+def test_dwh_cfg_secrets(tmp_path: Path) -> None:
+    from sparkify_dw import secrets
+    from sparkify_dw.config import read_cfg
+
+    path = tmp_path / "dwh.cfg"
+    path.write_text("[CLUSTER]\nHOST=h.example\nDB_USER=dwhuser\nDB_PASSWORD='Pa55-word-XYZ'\n"
+                    "[AWS]\nKEY=AKIAEXAMPLEKEYID1234\nSECRET=wJalrXUtnFEMIsecret\n"
+                    "[S3]\nLOG_DATA=s3://bucket/log_data\n")
+    found = secrets.cfg_secrets(read_cfg(path))
+    assert {"Pa55-word-XYZ", "'Pa55-word-XYZ'", "wJalrXUtnFEMIsecret"} <= set(found)
+    assert not {"h.example", "dwhuser", "AKIAEXAMPLEKEYID1234", "s3://bucket/log_data"} & set(
+        found)
+    assert secrets.cfg_secrets(None) == []
+
+
+@pytest.mark.parametrize(("name", "secret"), [
+    ("DB_PASSWORD", True), ("password", True), ("sslpassword", True), ("pwd", True),
+    ("SECRET", True), ("aws_secret_access_key", True), ("AWS_SESSION_TOKEN", True),
+    ("passphrase", True), ("HOST", False), ("DB_USER", False), ("KEY", False),
+    ("connect_timeout", False), ("ARN", False),
+])
+def test_secret_names(name: str, secret: bool) -> None:
+    from sparkify_dw import secrets
+
+    assert secrets.is_secret_name(name) is secret
+
+
+def test_a_secret_inside_another_is_masked_whole() -> None:
+    from sparkify_dw import secrets
+
+    assert secrets.mask("abc abcdef", ["abc", "abcdef"]) == "*** ***"
+
+
+def test_cluster_commands_hide_the_cfg_password_and_every_aws_token(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from sparkify_dw import cluster
+
+    path = tmp_path / "dwh.cfg"
+    path.write_text(f"[CLUSTER]\nDB_PASSWORD={PASSWORD}\n")
+    monkeypatch.setenv("AWS_SECURITY_TOKEN", "IQoJb3JpZ2luX2VjEXAMPLEsecurity")
+    hidden = cluster.secrets(path)
+    assert PASSWORD in hidden and "IQoJb3JpZ2luX2VjEXAMPLEsecurity" in hidden
+    assert cluster.scrub(f"{PASSWORD} IQoJb3JpZ2luX2VjEXAMPLEsecurity", hidden) == "*** ***"
+
+
+def test_config_keeps_the_names_the_commands_import() -> None:
+    from sparkify_dw import config, secrets
+
+    assert config.mask is secrets.mask and config.env_secrets is secrets.env_secrets
+    assert config.url_secrets is secrets.url_secrets and config.SECRET_ENV == secrets.SECRET_ENV
+    assert "AWS_SECURITY_TOKEN" in config.SECRET_ENV
+
+
+def test_settings_mask_a_password_in_the_s3_endpoint() -> None:
+    from sparkify_dw import config
+
+    settings = config.resolve(url="duckdb:///:memory:",
+                              environ={"SPARKIFY_DW_S3_ENDPOINT": "http://minio:m1n10-pw@s3:9000"})
+    assert settings.mask("cannot reach http://minio:m1n10-pw@s3:9000") == (
+        "cannot reach http://minio:***@s3:9000")

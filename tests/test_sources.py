@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from sparkify_dw.sources import (
+    Reader,
     SourceError,
     iter_records,
-    list_files,
     parse_jsonpath,
     read_jsonpaths,
 )
@@ -64,16 +64,31 @@ def test_nul_in_rejected_text_is_replaced() -> None:
     assert reason is not None and "\x00" not in text
 
 
-def test_list_files_directory_skips_hidden_and_non_json(tmp_path: Path,
-                                                       caplog: pytest.LogCaptureFixture) -> None:
+def listed(source: str) -> list[Path]:
+    """The local files the loader lists for ``source``."""
+    files = Reader().list(source, "log_data")
+    assert all(f.path == f.uri and f.remote is None and f.version.startswith("mtime:")
+               for f in files)
+    return [Path(f.uri) for f in files]
+
+
+def test_list_directory_skips_hidden_and_non_json(tmp_path: Path,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
     (tmp_path / "a" / ".ipynb_checkpoints").mkdir(parents=True)
     (tmp_path / "a" / "x.json").write_text("{}")
     (tmp_path / "a" / ".ipynb_checkpoints" / "x-checkpoint.json").write_text("{}")
     (tmp_path / ".hidden.json").write_text("{}")
     (tmp_path / "README.md").write_text("hi")
-    assert list_files(str(tmp_path)) == [tmp_path / "a" / "x.json"]
+    assert listed(str(tmp_path)) == [tmp_path / "a" / "x.json"]
     assert "ignored 1 file(s) not named *.json" in caplog.text
-    assert list_files(f"file://{tmp_path}/a/*.json") == [tmp_path / "a" / "x.json"]
+    assert listed(f"file://{tmp_path}/a/*.json") == [tmp_path / "a" / "x.json"]
+
+
+def test_a_local_file_has_no_s3_object(tmp_path: Path) -> None:
+    (tmp_path / "x.json").write_text("{}")
+    [f] = Reader().list(str(tmp_path), "log_data")
+    with pytest.raises(SourceError, match="not a listed S3 object"):
+        _ = f.s3_object
 
 
 @pytest.mark.parametrize(("make", "message"), [
@@ -81,9 +96,9 @@ def test_list_files_directory_skips_hidden_and_non_json(tmp_path: Path,
     (lambda p: p, "no \\*.json files"),
     (lambda p: p / "*.nothing", "the pattern matches no file"),
 ])
-def test_list_files_errors(tmp_path: Path, make: object, message: str) -> None:
+def test_list_errors(tmp_path: Path, make: object, message: str) -> None:
     with pytest.raises(SourceError, match=message):
-        list_files(str(make(tmp_path)))  # type: ignore[operator]
+        listed(str(make(tmp_path)))  # type: ignore[operator]
 
 
 def test_sample_jsonpaths() -> None:

@@ -332,6 +332,23 @@ def test_api_raises_synth_error(tmp_path: Path) -> None:
         generate(tmp_path / "o", 1, 1, 0, 1)
 
 
+def test_sparkify_dw_synth_writes_what_generate_writes(tmp_path: Path) -> None:
+    """``sparkify-dw synth`` hands its arguments to the package's ``main`` unchanged."""
+    from click.testing import CliRunner
+
+    from sparkify_dw import commands
+
+    argv = ["synth", "--events", "300", "--songs", "12", "--days", "2", "--seed", "5",
+            "--out", str(tmp_path / "cli")]
+    result = CliRunner().invoke(commands.main, argv, prog_name="sparkify-dw")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("wrote 300 events")
+    generate(tmp_path / "api", 300, 12, 2, 5)
+    assert _tree(tmp_path / "cli") == _tree(tmp_path / "api")
+    bad = CliRunner().invoke(commands.main, ["synth", "--events", "1"], prog_name="sparkify-dw")
+    assert bad.exit_code == 2
+
+
 def test_module_entry_point_has_no_traceback(tmp_path: Path) -> None:
     env = {
         **os.environ,

@@ -1,9 +1,12 @@
 """One small module per backend behind one narrow interface.
 
-A backend knows how to stage raw JSON into the staging tables (quarantining the records
-it can't stage) and how to keep two loads from running at once; everything after staging
-is dialect-neutral SQLAlchemy Core (see :mod:`sparkify_dw.transform`). Adding a backend
-touches this package only.
+A backend declares what it can do (:class:`Capabilities`), builds its own staging
+requests from the configuration, stages raw JSON into the staging tables (quarantining
+the records it can't stage) and keeps two loads from running at once. The loader reads
+the capabilities and calls the interface; it never asks which backend it talks to.
+Everything after staging is dialect-neutral SQLAlchemy Core (see
+:mod:`sparkify_dw.transform`). Adding a backend is one module here and one line in
+``_MODULES``.
 """
 
 from __future__ import annotations
@@ -17,7 +20,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sparkify_dw.config import Settings
+from sparkify_dw.backends.requests import Selection, check_schemes, staging_requests
+
+__all__ = ["Backend", "Capabilities", "LockBusy", "Progress", "Selection", "StageCounts",
+           "check_schemes", "for_settings", "staging_requests"]
+from sparkify_dw.config import ConfigError, Settings
+from sparkify_dw.errors import LockBusy as LockBusy
 from sparkify_dw.models import LOAD_FILES
 from sparkify_dw.sources import Reader
 from sparkify_dw.staging import StageRequest
@@ -26,10 +34,6 @@ Progress = Callable[[str, int, int], None]  # (what, done, total)
 
 FILE_ROWS_PER_STATEMENT = 1000
 _MODULES = {"duckdb": "duckdb", "postgresql": "postgresql", "redshift": "redshift"}
-
-
-class LockBusy(RuntimeError):
-    """Another load holds the warehouse, and waiting for it ran out of time."""
 
 
 @dataclass
@@ -49,17 +53,48 @@ class StageCounts:
         return self
 
 
-class Backend(ABC):
-    name: str
-    # stage() itself handles a dry run (a connection with ``dry``): it records what it
-    # would send. Otherwise a dry run prints stage_statements().
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do, declared once; the loader reads this, never the name."""
+
+    # Where it stages from: "file" (local paths, globs, file://) and/or "s3" (the client
+    # fetches the objects, or the engine reads them itself, as COPY does).
+    sources: frozenset[str] = frozenset({"file", "s3"})
+    # Whether staging goes through a COPY manifest written under MANIFEST_PREFIX.
+    needs_manifest: bool = False
+    # Where rejected records are reported: "quarantine" (classified in SQL into
+    # load_errors, in the load's transaction) or "engine" (the engine's own error log,
+    # kept after a rollback, read by failed_copy_errors()).
+    rejects_reported_by: str = "quarantine"
+    # Whether stage() itself records what it would send on a dry run; otherwise the dry
+    # run shows stage_statements().
     plans_staging: bool = False
+    # Whether load_files rows go through the driver's bulk copy (shown, not compiled, on
+    # a dry run) rather than compiled INSERTs.
+    records_files_in_bulk: bool = False
+
+
+class Backend(ABC):
+    name: str  # the URL's backend name (``duckdb://``)
+    title: str  # as a user writes it, in messages
+    capabilities: Capabilities = Capabilities()
 
     def __init__(self, settings: Settings, max_errors: int = 0, wait: float = 600.0) -> None:
         self.settings = settings
         self.max_errors = max_errors  # records a load may reject and still succeed
         self.wait = wait  # seconds to wait for another load's lock
         self.reader = Reader(settings.region, settings.s3_endpoint)
+
+    def requests(self, selection: Selection = Selection(),
+                 loaded: set[tuple[str, str]] | None = None) -> list[StageRequest]:
+        """The files this load stages, per staging table, refused in one line when the
+        backend can't stage from where they are."""
+        check_schemes(self.settings, self.capabilities.sources, self.title)
+        if self.capabilities.needs_manifest and not self.settings.manifest_prefix:
+            raise ConfigError(f"{self.title} COPYs through a manifest of the listed files: set "
+                              "[S3] MANIFEST_PREFIX in dwh.cfg or $SPARKIFY_DW_MANIFEST_PREFIX "
+                              "to an s3:// prefix the cluster's role can read and you can write")
+        return staging_requests(self.settings, self.reader, selection, loaded)
 
     @abstractmethod
     def stage(self, conn: sa.Connection, request: StageRequest, load_id: int,
@@ -135,8 +170,8 @@ class Backend(ABC):
         return []
 
     def failed_copy_errors(self, conn: sa.Connection, limit: int) -> list[dict[str, object]]:
-        """After staging failed and was rolled back: the records the engine rejected, if
-        it keeps them outside the transaction (Redshift's ``stl_load_errors``)."""
+        """After staging failed and was rolled back: the records the engine rejected, where
+        it keeps them outside the transaction (``rejects_reported_by == "engine"``)."""
         return []
 
     @staticmethod

@@ -20,7 +20,7 @@ from typing import BinaryIO, TextIO
 
 import sqlalchemy as sa
 
-from sparkify_dw.backends import Backend, LockBusy, Progress, StageCounts
+from sparkify_dw.backends import Backend, Capabilities, LockBusy, Progress, StageCounts
 from sparkify_dw.config import ConfigError, memory_bytes
 from sparkify_dw.constructs import csv_rows, json_lines, suspect_record, tsv_records
 from sparkify_dw.models import LOAD_FILES
@@ -103,7 +103,9 @@ def _write_framed(source: str, stream: BinaryIO, sink: TextIO) -> None:
 
 
 class DuckDBBackend(Backend):
-    name = "duckdb"
+    name, title = "duckdb", "DuckDB"
+    # load_files rows go in through a temporary CSV file, read in one statement.
+    capabilities = Capabilities(records_files_in_bulk=True)
 
     def connect(self, engine: sa.Engine, wait: float) -> sa.Connection:
         conn = self._open(engine, wait)

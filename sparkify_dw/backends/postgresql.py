@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
 
-from sparkify_dw.backends import Backend, LockBusy, Progress, StageCounts
+from sparkify_dw.backends import Backend, Capabilities, LockBusy, Progress, StageCounts
 from sparkify_dw.config import one_line
 from sparkify_dw.constructs import TableMaintenance, copy_from_stdin, suspect_record
 from sparkify_dw.models import LOAD_FILES
@@ -114,7 +114,8 @@ def _bad_input(exc: BaseException | None) -> bool:
 
 
 class PostgreSQLBackend(Backend):
-    name = "postgresql"
+    name, title = "postgresql", "PostgreSQL"
+    capabilities = Capabilities(records_files_in_bulk=True)  # COPY FROM STDIN
 
     def lock(self, conn: sa.Connection, wait: float) -> AbstractContextManager[None]:
         return self._advisory_lock(conn, wait)

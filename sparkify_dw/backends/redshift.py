@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy_redshift.commands import CopyCommand, Format
 
 from sparkify_dw import s3
-from sparkify_dw.backends import Backend, LockBusy, Progress, StageCounts
+from sparkify_dw.backends import Backend, Capabilities, LockBusy, Progress, StageCounts
 from sparkify_dw.config import ConfigError, validate_source
 from sparkify_dw.constructs import LockTables, SetParameter, TableMaintenance, Unparameterized
 from sparkify_dw.models import LOAD_ERRORS, LOADS, STAGING_TABLES
@@ -73,8 +73,13 @@ def _sqlstate(exc: BaseException) -> str | None:
 
 
 class RedshiftBackend(Backend):
-    name = "redshift"
-    plans_staging = True  # stage() runs, or in a dry run records, the statements it plans
+    name, title = "redshift", "Redshift"
+    capabilities = Capabilities(
+        sources=frozenset({"s3"}),  # COPY reads S3 itself
+        needs_manifest=True,
+        rejects_reported_by="engine",  # SYS_LOAD_ERROR_DETAIL / STL_LOAD_ERRORS
+        plans_staging=True,  # stage() runs, or on a dry run records, what it plans
+    )
 
     def __init__(self, settings: Any, max_errors: int = 0, wait: float = 600.0) -> None:
         super().__init__(settings, max_errors, wait)
@@ -91,16 +96,9 @@ class RedshiftBackend(Backend):
         settings = self.settings
         if not settings.iam_role_arn:
             raise ConfigError("Redshift's COPY needs an IAM role: set [IAM_ROLE] ARN in dwh.cfg")
-        if not request.source.startswith("s3://"):
-            raise ConfigError(f"{request.what}: Redshift's COPY reads from S3; "
-                              f"{request.source!r} is not an s3:// URI")
-        validate_source(request.source, request.what)
+        validate_source(request.source, request.what)  # an s3:// URI (capabilities.sources)
         if request.jsonpaths is not None:
-            uri = request.jsonpaths_uri or ""
-            if not uri.startswith("s3://"):
-                raise ConfigError(f"log_jsonpath: Redshift's COPY reads the JSONPaths file from "
-                                  f"S3; {uri!r} is not an s3:// URI")
-            path_file = validate_source(uri, "log_jsonpath")
+            path_file = validate_source(request.jsonpaths_uri or "", "log_jsonpath")
         else:
             path_file = "auto"
         return Unparameterized(CopyCommand(
@@ -174,7 +172,7 @@ class RedshiftBackend(Backend):
             log.info("%s: no files to COPY", request.what)
             progress(request.what, 0, 0)
             return StageCounts()
-        objects = [f.remote for f in request.files]
+        objects = [f.s3_object for f in request.files]
         body = s3.manifest_body(objects)
         manifest = manifest_uri(self.settings.manifest_prefix, request.table, body)
         copy = self.copy(request, manifest)

@@ -21,6 +21,7 @@ boto3's waiters; :mod:`.operations` holds ``create``, ``status`` and ``delete``;
 """
 
 from ..aws_errors import describe_aws_error
+from ..secrets import mask as scrub  # the name the cluster package knew it by
 from .aws import MANAGED_TAG, TRUST_POLICY
 from .cfgfile import update_cfg
 from .command import (
@@ -40,7 +41,6 @@ from .config import (
     config_path,
     ingress_cidr,
     load_config,
-    scrub,
     secrets,
 )
 from .operations import ClusterInfo, DeleteResult, create, delete, status

@@ -16,7 +16,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from ..aws_errors import describe_aws_error
 from ..config import DEFAULT_CONFIG_NAME, ENV_CONFIG, ConfigError
-from .config import ClusterError, scrub, secrets
+from ..secrets import mask, mask_line
+from .config import ClusterError, secrets
 from .operations import create, delete, status
 from .waiting import DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT
 
@@ -110,13 +111,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, ClusterError, ClientError, BotoCoreError, OSError) as exc:
         hidden = secrets(config)
         if verbose:
-            sys.stderr.write(scrub(traceback.format_exc(), hidden))
+            sys.stderr.write(mask(traceback.format_exc(), hidden))
         if isinstance(exc, ClientError | BotoCoreError):
             message = describe_aws_error(exc)
         elif isinstance(exc, OSError):
             message = f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc)
         else:
             message = str(exc)
-        sys.stderr.write(f"error: {scrub(' '.join(message.split()), hidden)}\n")
+        sys.stderr.write(f"error: {mask_line(message, hidden)}\n")
         return EXIT_CONFIG if isinstance(exc, ConfigError) else EXIT_AWS
     return EXIT_OK

@@ -42,7 +42,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..aws_errors import aws_secrets, mask
 from ..config import (
     DEFAULT_CONFIG_NAME,
     ENV_CONFIG,
@@ -52,6 +51,8 @@ from ..config import (
     read_cfg,
     validate_region,
 )
+from ..errors import ClusterError as ClusterError  # its old home: imported from here
+from ..secrets import cfg_secrets, env_secrets
 
 PROVISION = "PROVISION"
 DEFAULT_CLUSTER_IDENTIFIER = "sparkify-dw"
@@ -101,10 +102,6 @@ REDSHIFT_RESERVED_WORDS = frozenset(_RESERVED_WORDS_PAGE.split())
 # Not on that page but refused all the same: MasterUsername "can't be PUBLIC", and
 # PUBLIC names the group of all users and the default schema, so not a database either.
 RESERVED_NAMES = REDSHIFT_RESERVED_WORDS | {"public"}
-
-
-class ClusterError(RuntimeError):
-    """A provisioning problem worded as one line for the user."""
 
 
 @dataclass(frozen=True)
@@ -298,13 +295,8 @@ def ingress_cidr(value: str | None, *, allow_public: bool = False,
 
 def secrets(cfg_file: str | os.PathLike[str] | None = None) -> list[str]:
     """Values that must never reach the terminal: the AWS secrets in the environment
-    and dwh.cfg's DB_PASSWORD (used to scrub error text)."""
-    password = None
+    and dwh.cfg's secret values (DB_PASSWORD), used to scrub error text."""
+    parser = None
     with contextlib.suppress(ConfigError, OSError):
-        password = _get(_read_parser(config_path(cfg_file)), "CLUSTER", "DB_PASSWORD")
-    return aws_secrets([password])
-
-
-def scrub(text: str, hidden: Iterable[str]) -> str:
-    """``text`` with every value of ``hidden`` replaced by ``***``."""
-    return mask(text, hidden)
+        parser = _read_parser(config_path(cfg_file))
+    return env_secrets() + cfg_secrets(parser)

@@ -1,0 +1,97 @@
+"""Every exception the library raises on purpose, in one place.
+
+Why one module: a caller (a notebook, a scheduler, the commands) can catch
+:class:`SparkifyError` for "the library refused, with a one-line reason" and let
+anything else (a bug, a driver crash) through; and the modules that raise these
+errors need not import each other for the classes (``s3`` used to import ``sources``
+for :class:`SourceError`, and ``sources`` imported ``s3``). This module imports
+nothing from the package at run time, so anything may import it.
+
+Each class also derives from the built-in exception it always was (``ValueError``,
+``RuntimeError``, ``LookupError``), so ``except ValueError`` in older code still works.
+Every message is one line, worded for the user, with no secret in it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sparkify_dw.checks import CheckResult
+
+__all__ = [
+    "CheckFailed", "ClusterError", "ConfigError", "ExpectedFileError", "LoadError", "LockBusy",
+    "NoSuchLoad", "SchemaError", "SourceError", "SparkifyError", "SynthError",
+    "TooManyRejected",
+]
+
+
+class SparkifyError(Exception):
+    """The base of the library's own errors: the message is one line for the user."""
+
+
+# --- bad input: configuration, arguments, files ---------------------------------------------
+
+
+class ConfigError(SparkifyError, ValueError):
+    """A configuration problem (dwh.cfg, environment, a flag), worded as one line."""
+
+
+class SourceError(SparkifyError, ValueError):
+    """A source that cannot be loaded (local or S3), worded as one line."""
+
+
+class ExpectedFileError(SparkifyError, ValueError):
+    """An expected-results file (analytics) that cannot be read, worded as one line."""
+
+
+class SynthError(SparkifyError, ValueError):
+    """An invalid argument to the synthetic-data generator, worded as one line."""
+
+
+# --- the warehouse's state --------------------------------------------------------------------
+
+
+class SchemaError(SparkifyError, RuntimeError):
+    """The warehouse's schema is not the one this library writes."""
+
+
+class LockBusy(SparkifyError, RuntimeError):
+    """Another load holds the warehouse, and waiting for it ran out of time."""
+
+
+class NoSuchLoad(SparkifyError, LookupError):
+    """A load id the ledger doesn't have, worded as one line."""
+
+
+# --- a load or a check that ran and failed -----------------------------------------------------
+
+
+class LoadError(SparkifyError, RuntimeError):
+    """A load that cannot go on, worded as one line for the user."""
+
+
+class TooManyRejected(LoadError):
+    """More records were rejected than ``max_errors`` allows; ``errors`` holds them."""
+
+    def __init__(self, message: str, errors: list[dict[str, Any]]) -> None:
+        super().__init__(message)
+        self.errors = errors
+
+
+class CheckFailed(SparkifyError, RuntimeError):
+    """One or more checks found offenders; the message is one line naming them."""
+
+    def __init__(self, failed: Sequence[CheckResult]) -> None:
+        self.failed = list(failed)
+        noun = "check" if len(self.failed) == 1 else "checks"
+        super().__init__(f"{len(self.failed)} {noun} failed: "
+                         + ", ".join(str(r) for r in self.failed))
+
+
+# --- provisioning -----------------------------------------------------------------------------
+
+
+class ClusterError(SparkifyError, RuntimeError):
+    """A provisioning problem (the Redshift cluster, its role), worded as one line."""
