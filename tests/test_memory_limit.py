@@ -67,14 +67,14 @@ def test_duckdb_connections_take_the_limit(tmp_path: Path) -> None:
         with backend.connect(engine, 1.0) as conn, conn.begin():  # as a load opens it
             limit = conn.exec_driver_sql("SELECT current_setting('memory_limit')").scalar()
             threads = conn.exec_driver_sql("SELECT current_setting('threads')").scalar()
-            assert limit == "256.0 MiB"
+            assert limit == "192.0 MiB"  # three quarters: the rest is the process's
             assert threads == 1  # one thread per 256 MiB
             conn.execute(sa.text("SELECT 1"))
     finally:
         engine.dispose()
     with backend.reading(1.0) as reader:  # the read-only commands too
         assert reader.exec_driver_sql(
-            "SELECT current_setting('memory_limit')").scalar() == "256.0 MiB"
+            "SELECT current_setting('memory_limit')").scalar() == "192.0 MiB"
 
 
 def test_load_command_refuses_a_bad_limit_in_one_line(tmp_path: Path) -> None:
@@ -88,6 +88,15 @@ def test_load_command_refuses_a_bad_limit_in_one_line(tmp_path: Path) -> None:
     assert not (tmp_path / "w.duckdb").exists()
 
 
+def test_batches_are_a_quarter_of_the_limit_within_bounds() -> None:
+    from sparkify_dw.backends import duckdb as duck
+
+    assert duck.batch_bytes(memory_bytes("1GiB")) == 256 * 2**20
+    assert duck.batch_bytes(memory_bytes("512MiB")) == 128 * 2**20
+    assert duck.batch_bytes(memory_bytes("64MiB")) == duck.MIN_BATCH_BYTES
+    assert duck.batch_bytes(memory_bytes("16GB")) == duck.MAX_BATCH_BYTES
+
+
 def test_a_file_bigger_than_a_batch_is_streamed_by_python(tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """DuckDB would hold a huge file (one line of 200 MB) whole: it goes to the framing."""
@@ -95,7 +104,7 @@ def test_a_file_bigger_than_a_batch_is_streamed_by_python(tmp_path: Path,
     from sparkify_dw.backends import duckdb as duck
     from sparkify_dw.sources import SourceFile
 
-    monkeypatch.setattr(duck, "BATCH_BYTES", 64 * 1024)
+    monkeypatch.setattr(duck, "ENGINE_FILE_BYTES", 64 * 1024)
     record = ('{"artist":null,"auth":"Logged In","firstName":"A","gender":"F",'
               '"itemInSession":0,"lastName":"B","length":null,"level":"free","location":"X",'
               '"method":"GET","page":"Home","registration":1540919166796.0,"sessionId":1,'
@@ -104,7 +113,7 @@ def test_a_file_bigger_than_a_batch_is_streamed_by_python(tmp_path: Path,
     logs.mkdir()
     (logs / "one-line.json").write_text(record * 400, encoding="utf-8")  # no newline
     size = (logs / "one-line.json").stat().st_size
-    assert size > duck.BATCH_BYTES
+    assert size > duck.ENGINE_FILE_BYTES
     big = SourceFile(str(logs / "one-line.json"), size, "mtime:1", str(logs / "one-line.json"))
     assert duck._split([big]) == ([], [big])
     url = f"duckdb:///{tmp_path / 'w.duckdb'}"
