@@ -143,12 +143,12 @@ def limit_option(f: F) -> F:
 
 def _settings(ctx: click.Context, url: str | None, config_file: str | None, *,
               log_data: str | None = None, song_data: str | None = None,
-              log_jsonpath: str | None = None) -> Settings:
+              log_jsonpath: str | None = None, memory_limit: str | None = None) -> Settings:
     from sparkify_dw import cli
     from sparkify_dw.config import resolve
 
     settings = resolve(url=url, config=config_file, log_data=log_data, song_data=song_data,
-                       log_jsonpath=log_jsonpath)
+                       log_jsonpath=log_jsonpath, memory_limit=memory_limit)
     cli.mask_logs(settings)
     ctx.meta["settings"] = settings
     return settings
@@ -443,6 +443,9 @@ def _steps(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
               help="Only log files of this day or earlier.")
 @wait_option
 @click.option("--vacuum", is_flag=True, help="On Redshift, VACUUM the changed tables after.")
+@click.option("--memory-limit", metavar="SIZE",
+              help="DuckDB's memory limit, e.g. 512MB or 2GB (default 1GB; "
+                   "$SPARKIFY_DW_MEMORY_LIMIT, dwh.cfg [DUCKDB] MEMORY_LIMIT).")
 @click.option("--dry-run", is_flag=True,
               help="Print every statement as the driver would receive it; run nothing.")
 @click.option("--history", "show_history", is_flag=True,
@@ -457,8 +460,8 @@ def _steps(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
 def load(ctx: click.Context, url: str | None, config_file: str | None, log_data: str | None,
          song_data: str | None, log_jsonpath: str | None, steps: list[str], max_errors: int,
          incremental: bool, since: dt.datetime | None, until: dt.datetime | None, wait: float,
-         vacuum: bool, dry_run: bool, show_history: bool, limit: int,
-         errors_of: int | None) -> None:
+         vacuum: bool, memory_limit: str | None, dry_run: bool, show_history: bool,
+         limit: int, errors_of: int | None) -> None:
     """Stage the raw JSON, build the star schema, check it: one transaction."""
     from sparkify_dw import load as loader
 
@@ -471,7 +474,7 @@ def load(ctx: click.Context, url: str | None, config_file: str | None, log_data:
     if since and until and since > until:
         raise Usage(f"--since {since:%Y-%m-%d} is after --until {until:%Y-%m-%d}")
     settings = _settings(ctx, url, config_file, log_data=log_data, song_data=song_data,
-                         log_jsonpath=log_jsonpath)
+                         log_jsonpath=log_jsonpath, memory_limit=memory_limit)
     selection = loader.Selection(incremental, since.date() if since else None,
                                  until.date() if until else None)
     if dry_run:

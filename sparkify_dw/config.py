@@ -40,6 +40,13 @@ ENV_SONG_DATA = "SPARKIFY_DW_SONG_DATA"
 ENV_LOG_JSONPATH = "SPARKIFY_DW_LOG_JSONPATH"
 ENV_S3_ENDPOINT = "SPARKIFY_DW_S3_ENDPOINT"
 ENV_MANIFEST_PREFIX = "SPARKIFY_DW_MANIFEST_PREFIX"
+ENV_MEMORY_LIMIT = "SPARKIFY_DW_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "1GB"  # DuckDB's own default is 80% of RAM: unbounded on a shared box
+MEMORY_LIMIT_RE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*",
+                             re.IGNORECASE)
+_UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
+          "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
+MIN_MEMORY_LIMIT = 64 * 1024**2  # below this DuckDB can't load a batch of files
 
 DEFAULT_CONFIG_NAME = "dwh.cfg"
 DEFAULT_DUCKDB_FILE = "sparkify.duckdb"
@@ -64,6 +71,7 @@ class Settings:
     region: str | None = None
     s3_endpoint: str | None = None
     manifest_prefix: str | None = None  # s3:// prefix for Redshift COPY manifests
+    memory_limit: str = DEFAULT_MEMORY_LIMIT  # DuckDB's memory_limit, e.g. "1GB"
     config_file: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
     # The source settings above as typed values: resolve() parses them, once; text given
@@ -246,6 +254,17 @@ def parse_setting(name: str, text: str, origin: str) -> Source:
     return parse_source(text, origin)
 
 
+def memory_bytes(text: str, origin: str = "memory limit") -> int:
+    """A DuckDB memory size ("1GB", "512MiB") in bytes; one line when it isn't one."""
+    match = MEMORY_LIMIT_RE.fullmatch(text)
+    if match is None:
+        raise ConfigError(f"{origin}: not a memory size like 1GB or 512MB: {text!r}")
+    size = int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+    if size < MIN_MEMORY_LIMIT:
+        raise ConfigError(f"{origin}: {text.strip()} is too little; at least 64MiB")
+    return size
+
+
 def resolve(
     *,
     url: str | None = None,
@@ -253,6 +272,7 @@ def resolve(
     log_data: str | None = None,
     song_data: str | None = None,
     log_jsonpath: str | None = None,
+    memory_limit: str | None = None,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
 ) -> Settings:
@@ -321,6 +341,12 @@ def resolve(
         parsed["manifest_prefix"] = parse_setting("manifest_prefix", manifests,
                                                   sources["manifest_prefix"])
 
+    memory = pick("memory_limit", memory_limit, ENV_MEMORY_LIMIT, "DUCKDB", "MEMORY_LIMIT",
+                  DEFAULT_MEMORY_LIMIT)
+    assert memory is not None
+    memory_bytes(memory, "--memory-limit" if memory_limit is not None
+                 else sources["memory_limit"])
+
     return Settings(
         url=resolved_url,
         log_data=s_log,
@@ -330,6 +356,7 @@ def resolve(
         region=region,
         s3_endpoint=endpoint,
         manifest_prefix=manifests,
+        memory_limit=memory.strip(),
         config_file=cfg_path if parser is not None else None,
         sources=sources,
         parsed=parsed,

@@ -161,10 +161,37 @@ def _json_fields_duckdb(element: json_fields, compiler: SQLCompiler, **kw: Any) 
 
 @compiles(json_fields, "postgresql")
 def _json_fields_postgresql(element: json_fields, compiler: SQLCompiler, **kw: Any) -> str:
+    # jsonb is parsed already, and indexing an array of text walks it element by element:
+    # each value is read from the document by json_field, this only marks it as valid.
     doc = compiler.process(element.clauses, **kw)
-    items = [_json_text_postgresql(json_text(literal_column(doc), p), compiler, **kw)
-             for p in element.paths]
-    return f"ARRAY[{', '.join(items)}]::text[]"
+    return f"CASE WHEN {doc} IS NOT NULL THEN ARRAY[]::text[] END"
+
+
+class json_field(FunctionElement[str]):
+    """The ``index``-th value (1-based) of a :class:`json_fields`: read from ``fields``
+    where parsing the text once per record is the cost (DuckDB), straight from the parsed
+    ``document`` where that is cheaper (PostgreSQL's jsonb)."""
+
+    type = String()
+    inherit_cache = False
+    name = "json_field"
+
+    def __init__(self, fields: ColumnElement[Any], document: ColumnElement[Any], index: int,
+                 path: Sequence[str | int]) -> None:
+        super().__init__(fields, document)
+        self.index, self.path = index, tuple(path)
+
+
+@compiles(json_field, "duckdb")
+def _json_field_duckdb(element: json_field, compiler: SQLCompiler, **kw: Any) -> str:
+    fields, _ = (compiler.process(c, **kw) for c in element.clauses)
+    return f"{fields}[{element.index}]"
+
+
+@compiles(json_field, "postgresql")
+def _json_field_postgresql(element: json_field, compiler: SQLCompiler, **kw: Any) -> str:
+    _, doc = (compiler.process(c, **kw) for c in element.clauses)
+    return _json_text_postgresql(json_text(literal_column(doc), element.path), compiler, **kw)
 
 
 # --- a strict cast: NULL instead of an error, and the same verdict on every engine -------
@@ -344,24 +371,40 @@ class duplicate_keys(FunctionElement[bool]):
     inherit_cache = False
     name = "duplicate_keys"
 
-    def __init__(self, text: ColumnElement[Any], document: ColumnElement[Any]) -> None:
-        super().__init__(text, document)
+    def __init__(self, text: ColumnElement[Any], document: ColumnElement[Any],
+                 distinct_present: ColumnElement[Any] | None = None) -> None:
+        # distinct_present: how many different top-level keys the record is known to
+        # hold (counted by the caller from values it extracted anyway). When the record
+        # has no more keys than that, none can repeat: engines may skip the exact test.
+        present = distinct_present if distinct_present is not None else literal_column("0")
+        super().__init__(text, document, present)
 
 
 @compiles(duplicate_keys, "duckdb")
 def _duplicate_keys_duckdb(element: duplicate_keys, compiler: SQLCompiler, **kw: Any) -> str:
-    text, _ = (compiler.process(c, **kw) for c in element.clauses)
+    text, _, present = (compiler.process(c, **kw) for c in element.clauses)
     keys = f"try(json_keys({text}))"
-    return f"coalesce(len({keys}) <> len(list_distinct({keys})), false)"
+    # Counting the keys is cheap; list_distinct (hashing every key) only runs when the
+    # count exceeds the different keys already seen, as it does in every record with a
+    # null or missing field.
+    return (f"coalesce(CASE WHEN len({keys}) <= {present} THEN false "
+            f"ELSE len({keys}) <> len(list_distinct({keys})) END, false)")
 
 
 @compiles(duplicate_keys, "postgresql")
 def _duplicate_keys_postgresql(element: duplicate_keys, compiler: SQLCompiler,
                                **kw: Any) -> str:
-    text, doc = (compiler.process(c, **kw) for c in element.clauses)
-    # jsonb keeps one value per key: list the keys of the text as json, which keeps all.
-    # Nested CASE: the text is parsed as json only once jsonb has read it as an object.
-    return (f"CASE WHEN jsonb_typeof({doc}) = 'object' THEN CASE WHEN "
+    text, doc, present = (compiler.process(c, **kw) for c in element.clauses)
+    # A key is a string followed by a colon: with no quote followed by white space in the
+    # text, every key is spelled '":', so counting those (cheap string functions) bounds
+    # the keys from above. No more of them than different keys known present: none twice.
+    colons = f"(octet_length({text}) - octet_length(replace({text}, '\":', ''))) / 2"
+    spaced = " OR ".join(f"strpos({text}, '\"' || chr({c})) > 0" for c in (32, 9, 10, 13))
+    # Otherwise jsonb keeps one value per key: list the keys of the text as json, which
+    # keeps all. Nested CASE: the text is parsed as json only once jsonb has read it as an
+    # object.
+    return (f"CASE WHEN jsonb_typeof({doc}) = 'object' THEN CASE "
+            f"WHEN NOT ({spaced}) AND {colons} <= {present} THEN false WHEN "
             f"(SELECT count(*) - count(DISTINCT k) FROM json_object_keys(CAST({text} AS json)) "
             "AS keys (k)) > 0 THEN true ELSE false END ELSE false END")
 
@@ -400,7 +443,10 @@ def _suspect_duckdb(element: suspect_record, compiler: SQLCompiler, **kw: Any) -
 @compiles(suspect_record, "postgresql")
 def _suspect_postgresql(element: suspect_record, compiler: SQLCompiler, **kw: Any) -> str:
     text = compiler.process(element.clauses, **kw)
-    return (f"(char_length({text}) > {SUSPECT_CHARS} OR "
+    # octet_length first: counting characters means decoding UTF-8, and a text of at most
+    # that many bytes has no more characters.
+    return (f"((octet_length({text}) > {SUSPECT_CHARS} AND char_length({text}) > {SUSPECT_CHARS})"
+            " OR "
             f"{text} ~ {_literal(compiler, SUSPECT_PATTERN)})")
 
 
@@ -431,7 +477,10 @@ def _json_lines_duckdb(element: json_lines, compiler: SQLCompiler, **kw: Any) ->
         "SELECT filename AS source, unnest(lines) AS body, "
         "generate_subscripts(lines, 1) AS line_no FROM ("
         f"SELECT filename, string_split({text}, chr(10)) AS lines FROM read_blob([{files}])))"
-        " WHERE trim(body, chr(32) || chr(9) || chr(13)) <> '')"
+        # Blank: only spaces, tabs and carriage returns. trim() runs only on the lines that
+        # start with one of those (trimming every line cost more than splitting them).
+        " WHERE body <> '' AND (ascii(body) NOT IN (32, 9, 13)"
+        " OR trim(body, chr(32) || chr(9) || chr(13)) <> ''))"
     )
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,7 @@ from sqlalchemy.sql import ColumnElement
 from sparkify_dw.constructs import (
     byte_length,
     duplicate_keys,
+    json_field,
     json_fields,
     json_kind,
     strict_cast,
@@ -87,8 +89,13 @@ def checked_table(request: StageRequest) -> sa.Table:
 
 def blank_as_null(text: ColumnElement[Any]) -> ColumnElement[Any]:
     # Blank is ASCII spaces only, spelled out: DuckDB's trim() alone also strips Unicode
-    # spaces (U+00A0, U+3000), PostgreSQL's doesn't.
-    return sa.case((sa.func.trim(text, " ") == "", sa.null()), else_=text)
+    # spaces (U+00A0, U+3000), PostgreSQL's doesn't. trim() copies its value, so it runs
+    # only on values that start with a space (literal text: no parameter to plan around).
+    space: ColumnElement[str] = sa.literal_column("' '", sa.Text)
+    empty: ColumnElement[str] = sa.literal_column("''", sa.Text)
+    blank = sa.or_(text == empty, sa.and_(sa.func.substr(text, 1, 1) == space,
+                                          sa.func.trim(text, space) == empty))
+    return sa.case((blank, sa.null()), else_=text)
 
 
 def _field_name(path: JsonPath) -> str:
@@ -101,6 +108,21 @@ def _text(value: ColumnElement[Any]) -> ColumnElement[Any]:
 
 def _lit(text: str) -> ColumnElement[Any]:
     return sa.literal(text, sa.Text)
+
+
+def _keys_present(values: Sequence[ColumnElement[Any]], paths: list[JsonPath]
+                  ) -> ColumnElement[Any]:
+    """How many different top-level keys a record surely has: those of its one-step paths
+    whose value was found (not missing, not JSON null). A record with no more keys than
+    this has none twice, so the exact test (hashing every key) can be skipped."""
+    first: dict[str, int] = {}
+    for i, path in enumerate(paths):
+        if len(path) == 1 and isinstance(path[0], str):
+            first.setdefault(path[0], i)
+    # Literal text, not bind parameters: a dialect that ignores the count renders nothing.
+    one, zero = sa.literal_column("1", sa.Integer), sa.literal_column("0", sa.Integer)
+    counts = [sa.case((values[i].is_not(None), one), else_=zero) for i in first.values()]
+    return sum(counts[1:], counts[0]) if counts else zero
 
 
 def checked_select(request: StageRequest, records: sa.FromClause,
@@ -127,13 +149,20 @@ def checked_select(request: StageRequest, records: sa.FromClause,
     fields = stage(sa.select(
         r.source, r.line_no, r.reason.label("pre_reason"), r.body, document.label("doc"),
         json_fields(document, paths).label("f"),
-        duplicate_keys(r.body, document).label("twice"),
     ), "fields")
-    texts = [blank_as_null(fields.c.f[i + 1]).label(f"t{i}") for i in range(len(pairs))]
-    textual = stage(sa.select(fields.c.source, fields.c.line_no, fields.c.pre_reason,
-                              fields.c.body, fields.c.doc,
-                              (fields.c.f.is_(None)).label("malformed"),
-                              fields.c.twice, *texts), "texts")
+    # Each value read once, in its own stage: the checks below read it several times.
+    read = stage(sa.select(
+        fields.c.source, fields.c.line_no, fields.c.pre_reason, fields.c.body, fields.c.doc,
+        (fields.c.f.is_(None)).label("malformed"),
+        *(json_field(fields.c.f, fields.c.doc, i + 1, path).label(f"r{i}")
+          for i, path in enumerate(paths)),
+    ), "found")
+    found = [read.c[f"r{i}"] for i in range(len(paths))]
+    texts = [blank_as_null(value).label(f"t{i}") for i, value in enumerate(found)]
+    twice = duplicate_keys(read.c.body, read.c.doc, _keys_present(found, paths))
+    textual = stage(sa.select(read.c.source, read.c.line_no, read.c.pre_reason,
+                              read.c.body, read.c.doc, read.c.malformed,
+                              twice.label("twice"), *texts), "texts")
 
     # Each typed value once, in its own stage: the verdict and the row both read it.
     casts = [strict_cast(textual.c[f"t{i}"], column.type).label(f"v{i}")

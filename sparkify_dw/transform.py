@@ -51,10 +51,39 @@ class Step:
     statement: sa.Insert | sa.Update
 
 
+@dataclass(frozen=True)
+class Facts:
+    """What the warehouse holds when the transform starts (read by :func:`facts`), so the
+    statements can leave out work that can't change their result: the NOT EXISTS against a
+    star table that is empty (a first load), the ranking of plays when no two staged plays
+    share a natural key. The default knows nothing and leaves nothing out."""
+
+    empty: frozenset[str] = frozenset()  # star tables with no rows
+    unique_plays: bool = False  # no two playable staged events share a songplay's key
+
+
+def _play_key() -> list[ColumnElement[Any]]:
+    return [E.c.ts, E.c.user_id, E.c.session_id, E.c.item_in_session]
+
+
+def facts(conn: sa.Connection) -> Facts:
+    """Read :class:`Facts` in the load's transaction, after staging: one cheap query per
+    star table (is there a row?) and one grouping of the staged plays by their key."""
+    empty = frozenset(t.name for t in (ARTISTS, SONGS, USERS, TIME, SONGPLAYS)
+                      if not conn.execute(sa.select(sa.exists().select_from(t))).scalar())
+    repeated = (sa.select(*_play_key()).where(playable()).group_by(*_play_key())
+                .having(sa.func.count() > 1))
+    unique = not conn.execute(sa.select(sa.exists(repeated))).scalar()
+    return Facts(empty=empty, unique_plays=unique)
+
+
 def _first(select_cols: list[ColumnElement[Any]], partition: list[ColumnElement[Any]],
            order: list[ColumnElement[Any]], source: sa.FromClause,
-           *where: ColumnElement[bool], name: str) -> sa.Subquery:
-    """The first row per ``partition`` in ``order``: a deterministic choice among duplicates."""
+           *where: ColumnElement[bool], name: str, unique: bool = False) -> sa.Subquery:
+    """The first row per ``partition`` in ``order``: a deterministic choice among duplicates.
+    ``unique``: the caller knows no two rows share a partition, so each row is the first."""
+    if unique:
+        return sa.select(*select_cols).select_from(source).where(*where).subquery(name)
     rank = sa.func.row_number().over(partition_by=partition, order_by=order).label("_rank")
     ranked = (sa.select(*select_cols, rank).select_from(source).where(*where)
               .subquery(f"{name}_ranked"))
@@ -66,13 +95,16 @@ def _missing(table: sa.Table, key: str, source: sa.Subquery) -> ColumnElement[bo
     return ~sa.exists().where(table.c[key] == source.c[key])
 
 
-def _insert_new(table: sa.Table, key: str, source: sa.Subquery) -> sa.Insert:
+def _insert_new(table: sa.Table, key: str, source: sa.Subquery,
+                known: Facts = Facts()) -> sa.Insert:
     names = [c.name for c in source.c]
-    select = sa.select(*source.c).where(_missing(table, key, source))
+    select = sa.select(*source.c)
+    if table.name not in known.empty:  # an empty table has no row to skip
+        select = select.where(_missing(table, key, source))
     return sa.insert(table).from_select(names, select)
 
 
-def artists() -> list[Step]:
+def artists(known: Facts = Facts()) -> list[Step]:
     t = ARTISTS
     source = _first(
         [S.c.artist_id, S.c.artist_name.label("name"), S.c.artist_location.label("location"),
@@ -83,10 +115,10 @@ def artists() -> list[Step]:
                           S.c.artist_latitude.asc().nulls_last(),
                           S.c.artist_longitude.asc().nulls_last()], S,
         S.c.artist_id.is_not(None), S.c.artist_name.is_not(None), name="new_artists")
-    return [Step(t.name, "insert", _insert_new(t, "artist_id", source))]
+    return [Step(t.name, "insert", _insert_new(t, "artist_id", source, known))]
 
 
-def songs() -> list[Step]:
+def songs(known: Facts = Facts()) -> list[Step]:
     t = SONGS
     year = sa.case((S.c.year == 0, sa.null()), else_=S.c.year)
     source = _first(
@@ -97,10 +129,10 @@ def songs() -> list[Step]:
          S.c.duration.asc().nulls_last(), S.c.year.asc().nulls_last()], S,
         S.c.song_id.is_not(None), S.c.title.is_not(None), S.c.artist_id.is_not(None),
         S.c.duration.is_not(None), name="new_songs")
-    return [Step(t.name, "insert", _insert_new(t, "song_id", source))]
+    return [Step(t.name, "insert", _insert_new(t, "song_id", source, known))]
 
 
-def users() -> list[Step]:
+def users(known: Facts = Facts()) -> list[Step]:
     t = USERS
     latest = _first(
         [E.c.user_id, E.c.first_name, E.c.last_name, E.c.gender, E.c.level,
@@ -119,7 +151,7 @@ def users() -> list[Step]:
         .where(t.c.user_id == latest.c.user_id, t.c.last_event_at < latest.c.last_event_at)
     )
     return [Step(t.name, "update", update),
-            Step(t.name, "insert", _insert_new(t, "user_id", latest))]
+            Step(t.name, "insert", _insert_new(t, "user_id", latest, known))]
 
 
 def playable() -> ColumnElement[bool]:
@@ -136,17 +168,17 @@ def unplayable() -> sa.Select[int]:
                                                            ~playable())
 
 
-def _plays() -> sa.Subquery:
+def _plays(known: Facts = Facts()) -> sa.Subquery:
     """NextSong events, one per natural key."""
     start = epoch_ms_to_timestamp(E.c.ts).label("start_time")
     return _first(
         [start, E.c.user_id, E.c.level, E.c.session_id, E.c.item_in_session, E.c.location,
          E.c.user_agent, E.c.song, E.c.artist, E.c.length],
-        [E.c.ts, E.c.user_id, E.c.session_id, E.c.item_in_session],
+        _play_key(),
         [E.c.level.asc().nulls_last(), E.c.location.asc().nulls_last(),
          E.c.user_agent.asc().nulls_last(), E.c.song.asc().nulls_last(),
          E.c.artist.asc().nulls_last(), E.c.length.asc().nulls_last()], E,
-        playable(), name="plays")
+        playable(), name="plays", unique=known.unique_plays)
 
 
 def _millis(seconds: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -154,10 +186,13 @@ def _millis(seconds: ColumnElement[Any]) -> ColumnElement[Any]:
     return sa.cast(sa.func.floor(seconds * 1000 + 0.5), sa.BigInteger)
 
 
-def time() -> list[Step]:
+def time(known: Facts = Facts()) -> list[Step]:
     t = TIME
-    plays = _plays()
-    starts = sa.select(plays.c.start_time).distinct().subquery("starts")
+    # The start times of the songplays are those of the playable events: deduplicating
+    # plays keeps one event per key, and every event of a key has its start time. So no
+    # ranking here, only DISTINCT.
+    starts = (sa.select(epoch_ms_to_timestamp(E.c.ts).label("start_time"))
+              .where(playable()).distinct().subquery("starts"))
 
     def part(field: str) -> ColumnElement[Any]:
         return sa.cast(sa.extract(field, starts.c.start_time), sa.SmallInteger).label(
@@ -165,12 +200,12 @@ def time() -> list[Step]:
 
     source = sa.select(starts.c.start_time, part("hour"), part("day"), part("week"),
                        part("month"), part("year"), part("dow")).subquery("new_times")
-    return [Step(t.name, "insert", _insert_new(t, "start_time", source))]
+    return [Step(t.name, "insert", _insert_new(t, "start_time", source, known))]
 
 
-def songplays(load_id: int | None = None) -> list[Step]:
+def songplays(load_id: int | None = None, known: Facts = Facts()) -> list[Step]:
     t = SONGPLAYS
-    plays = _plays()
+    plays = _plays(known)
     catalogue = sa.select(S.c.title, S.c.artist_name, _millis(S.c.duration).label("millis"),
                           S.c.song_id, S.c.artist_id).where(
         S.c.song_id.is_not(None), S.c.title.is_not(None), S.c.artist_name.is_not(None),
@@ -194,13 +229,17 @@ def songplays(load_id: int | None = None) -> list[Step]:
         plays.c.start_time, plays.c.user_id, plays.c.level, match.c.song_id, match.c.artist_id,
         plays.c.session_id, plays.c.item_in_session, plays.c.location, plays.c.user_agent,
         sa.literal(load_id, sa.Integer),
-    ).select_from(joined).where(existing)
+    ).select_from(joined)
+    if t.name not in known.empty:
+        select = select.where(existing)
     return [Step(t.name, "insert", sa.insert(t).from_select(columns, select))]
 
 
-def steps(load_id: int | None = None) -> list[Step]:
+def steps(load_id: int | None = None, known: Facts = Facts()) -> list[Step]:
     """Every statement of the transform, in foreign-key order; run them in one transaction.
 
-    New songplays carry ``load_id``, the load that inserted them.
+    New songplays carry ``load_id``, the load that inserted them. ``known``: what
+    :func:`facts` read in the same transaction, for cheaper statements with the same result.
     """
-    return [*artists(), *songs(), *users(), *time(), *songplays(load_id)]
+    return [*artists(known), *songs(known), *users(known), *time(known),
+            *songplays(load_id, known)]

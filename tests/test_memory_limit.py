@@ -1,0 +1,122 @@
+"""DuckDB's memory is bounded by a setting: flag, environment or dwh.cfg, default 1GB,
+applied on every connection the DuckDB backend opens; bad sizes are one-line errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from sparkify_dw import backends, schema
+from sparkify_dw.config import (
+    DEFAULT_MEMORY_LIMIT,
+    ENV_MEMORY_LIMIT,
+    ConfigError,
+    Settings,
+    memory_bytes,
+    resolve,
+)
+
+
+def _settings(tmp_path: Path, *, environ: dict[str, str] | None = None,
+              memory_limit: str | None = None) -> Settings:
+    return resolve(url=f"duckdb:///{tmp_path / 'w.duckdb'}", cwd=tmp_path, environ=environ,
+                   memory_limit=memory_limit)
+
+
+def test_default_flag_environment_and_dwh_cfg(tmp_path: Path) -> None:
+    assert _settings(tmp_path, environ={}).memory_limit == DEFAULT_MEMORY_LIMIT == "1GB"
+    s = _settings(tmp_path, environ={ENV_MEMORY_LIMIT: "512MB"})
+    assert (s.memory_limit, s.sources["memory_limit"]) == ("512MB", f"${ENV_MEMORY_LIMIT}")
+    (tmp_path / "dwh.cfg").write_text("[DUCKDB]\nMEMORY_LIMIT = 2GiB\n", encoding="utf-8")
+    os.chmod(tmp_path / "dwh.cfg", 0o600)
+    assert _settings(tmp_path, environ={}).memory_limit == "2GiB"
+    flag = _settings(tmp_path, environ={ENV_MEMORY_LIMIT: "512MB"}, memory_limit="300MB")
+    assert (flag.memory_limit, flag.sources["memory_limit"]) == ("300MB", "argument")
+
+
+@pytest.mark.parametrize(("text", "size"), [("1GB", 10**9), ("512MiB", 512 * 2**20),
+                                            (" 1.5 gb ", 15 * 10**8)])
+def test_sizes(text: str, size: int) -> None:
+    assert memory_bytes(text) == size
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("lots", "not a memory size like 1GB or 512MB: 'lots'"),
+    ("1GB; DROP TABLE x", "not a memory size"),
+    ("12", "not a memory size"),
+    ("10MB", "10MB is too little; at least 64MiB"),
+])
+def test_bad_sizes_are_one_line(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        _settings(tmp_path, environ={ENV_MEMORY_LIMIT: text})
+    assert message in str(caught.value) and "\n" not in str(caught.value)
+    assert f"${ENV_MEMORY_LIMIT}" in str(caught.value)
+
+
+def test_duckdb_connections_take_the_limit(tmp_path: Path) -> None:
+    settings = _settings(tmp_path, environ={}, memory_limit="256MiB")
+    schema.upgrade(settings.url.render_as_string(hide_password=False))
+    backend = backends.for_settings(settings)
+    engine = settings.create_engine()
+    try:
+        with backend.connect(engine, 1.0) as conn, conn.begin():  # as a load opens it
+            limit = conn.exec_driver_sql("SELECT current_setting('memory_limit')").scalar()
+            threads = conn.exec_driver_sql("SELECT current_setting('threads')").scalar()
+            assert limit == "192.0 MiB"  # three quarters: the rest is the process's
+            assert threads == 1  # one thread per 256 MiB
+            conn.execute(sa.text("SELECT 1"))
+    finally:
+        engine.dispose()
+    with backend.reading(1.0) as reader:  # the read-only commands too
+        assert reader.exec_driver_sql(
+            "SELECT current_setting('memory_limit')").scalar() == "192.0 MiB"
+
+
+def test_load_command_refuses_a_bad_limit_in_one_line(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SPARKIFY_DW_")}
+    run = subprocess.run([sys.executable, "-m", "sparkify_dw", "load", "--url",
+                          f"duckdb:///{tmp_path / 'w.duckdb'}", "--memory-limit", "huge"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert run.returncode != 0
+    assert "--memory-limit" in run.stderr or "memory" in run.stderr
+    assert len(run.stderr.strip().splitlines()) == 1, run.stderr
+    assert not (tmp_path / "w.duckdb").exists()
+
+
+def test_batches_are_a_quarter_of_the_limit_within_bounds() -> None:
+    from sparkify_dw.backends import duckdb as duck
+
+    assert duck.batch_bytes(memory_bytes("1GiB")) == 256 * 2**20
+    assert duck.batch_bytes(memory_bytes("512MiB")) == 128 * 2**20
+    assert duck.batch_bytes(memory_bytes("64MiB")) == duck.MIN_BATCH_BYTES
+    assert duck.batch_bytes(memory_bytes("16GB")) == duck.MAX_BATCH_BYTES
+
+
+def test_a_file_bigger_than_a_batch_is_streamed_by_python(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """DuckDB would hold a huge file (one line of 200 MB) whole: it goes to the framing."""
+    from sparkify_dw import load
+    from sparkify_dw.backends import duckdb as duck
+    from sparkify_dw.sources import SourceFile
+
+    monkeypatch.setattr(duck, "ENGINE_FILE_BYTES", 64 * 1024)
+    record = ('{"artist":null,"auth":"Logged In","firstName":"A","gender":"F",'
+              '"itemInSession":0,"lastName":"B","length":null,"level":"free","location":"X",'
+              '"method":"GET","page":"Home","registration":1540919166796.0,"sessionId":1,'
+              '"song":null,"status":200,"ts":1541106106796,"userAgent":"u","userId":"8"}')
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "one-line.json").write_text(record * 400, encoding="utf-8")  # no newline
+    size = (logs / "one-line.json").stat().st_size
+    assert size > duck.ENGINE_FILE_BYTES
+    big = SourceFile(str(logs / "one-line.json"), size, "mtime:1", str(logs / "one-line.json"))
+    assert duck._split([big]) == ([], [big])
+    url = f"duckdb:///{tmp_path / 'w.duckdb'}"
+    schema.upgrade(url)
+    result = load.run(url=url, log_data=logs, steps=["stage"])
+    assert result.staged["staging_events"] == 400 and result.rejected["staging_events"] == 0
