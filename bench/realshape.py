@@ -7,7 +7,7 @@ about 113 events per song file. A set of N copies here has exactly that shape:
 
 * **day files**: 30 per copy, ``log_data/YYYY/MM/YYYY-MM-DD-events.json``; day ``d`` of
   copy ``c`` is the sample's day file ``d % 16`` with its timestamps moved to
-  2018-11-01 + (30·c + d) days, so no two copies share a date or a file name;
+  2010-01-01 + (30·c + d) days, so no two copies share a date or a file name;
 * **song files**: 71 per copy, ``song_data/X/Y/Z/TR….json``: the sample's 36 songs, plus
   35 more (the first 35 again, retitled, so they match no event), as the real catalogue
   holds many songs nobody played;
@@ -40,7 +40,7 @@ from sparkify_dw.sources import iter_records, scan_files
 
 DAYS_PER_COPY = 30
 SONG_FILES_PER_COPY = 71  # the public song_data's files per copy-equivalent of events
-FIRST_DAY = dt.date(2018, 11, 1)
+FIRST_DAY = dt.date(2010, 1, 1)  # 200 copies still end before 2026-06: no event in the future
 USER_STRIDE = 1_000  # sample user ids are below 1,000
 SESSION_STRIDE = 10_000  # sample session ids are below 10,000
 ID_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"

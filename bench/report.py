@@ -130,8 +130,9 @@ def _raw_table(loads: Loads, raw: Raws, shape: str, scales: list[int]) -> list[s
         total_ratio, events_ratio = ratios(duck, r)
         lines.append(
             f"{scale:>4}x  {r['total_s']:>7.2f} {r['seconds']['ev']:>8.2f} "
-            f"{r['seconds']['songs']:>8.2f} {_f(duck and duck['total_s'], '.2f'):>8} "
-            f"{_x(total_ratio):>8} {_f(duck and duck.get('events_stage_s'), '.2f'):>11} "
+            f"{r['seconds']['songs']:>8.2f} {_f(duck['total_s'] if duck else None, '.2f'):>8} "
+            f"{_x(total_ratio):>8} "
+            f"{_f(duck.get('events_stage_s') if duck else None, '.2f'):>11} "
             f"{_x(events_ratio):>13}")
     return lines
 

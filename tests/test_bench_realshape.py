@@ -37,7 +37,7 @@ def test_two_copies_have_the_real_shape(tmp_path: Path, sample: realshape.Sample
     stats = realshape.build(tmp_path, 2, sample)
     days = sorted(p.name for p in (tmp_path / "log_data").rglob("*.json"))
     assert len(days) == len(set(days)) == 2 * realshape.DAYS_PER_COPY == stats.log_files
-    assert days[0] == "2018-11-01-events.json" and days[-1] == "2018-12-30-events.json"
+    assert days[0] == "2010-01-01-events.json" and days[-1] == "2010-03-01-events.json"
     songs = songs_of(tmp_path)
     assert len(songs) == 2 * realshape.SONG_FILES_PER_COPY == stats.song_files
     tracks = [track for track, _ in songs]
@@ -61,7 +61,7 @@ def test_copies_are_disjoint_in_users_and_sessions(tmp_path: Path,
     users: dict[int, set[str]] = {0: set(), 1: set()}
     sessions: Counter[tuple[int, int]] = Counter()
     for path in sorted((tmp_path / "log_data").rglob("*.json")):
-        copy = 0 if path.name < "2018-12-01" else 1
+        copy = 0 if path.name < "2010-01-31" else 1
         for line in path.read_text(encoding="utf-8").splitlines():
             event = json.loads(line)
             if event["userId"]:
