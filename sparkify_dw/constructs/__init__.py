@@ -1,0 +1,37 @@
+"""SQL constructs whose text differs per dialect: one construct, one visitor per dialect.
+
+Everything else in the package is dialect-neutral SQLAlchemy Core; a new backend adds its
+visitors here (or reuses the PostgreSQL ones, as Redshift does). Importing this package
+registers every visitor; each module holds one kind:
+
+- :mod:`.ddl`: identity columns on DuckDB;
+- :mod:`.values`: epoch milliseconds as a timestamp, the strict cast, UTF-8 byte length;
+- :mod:`.json_values`: JSON fields and the records both engines must see alike;
+- :mod:`.readers`: DuckDB's table functions over staged input, PostgreSQL's COPY FROM STDIN;
+- :mod:`.statements`: LOCK, ANALYZE/VACUUM, SET, and statements sent with no parameters.
+"""
+
+from sparkify_dw.constructs.ddl import identity_sequence_name
+from sparkify_dw.constructs.json_values import (
+    duplicate_keys,
+    json_field,
+    json_fields,
+    json_kind,
+    json_text,
+    suspect_record,
+)
+from sparkify_dw.constructs.readers import copy_from_stdin, csv_rows, json_lines, tsv_records
+from sparkify_dw.constructs.statements import (
+    LockTables,
+    SetParameter,
+    TableMaintenance,
+    Unparameterized,
+)
+from sparkify_dw.constructs.values import byte_length, epoch_ms_to_timestamp, strict_cast
+
+__all__ = [
+    "LockTables", "SetParameter", "TableMaintenance", "Unparameterized", "byte_length",
+    "copy_from_stdin", "csv_rows", "duplicate_keys", "epoch_ms_to_timestamp",
+    "identity_sequence_name", "json_field", "json_fields", "json_kind", "json_lines",
+    "json_text", "strict_cast", "suspect_record", "tsv_records",
+]
