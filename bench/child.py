@@ -65,8 +65,9 @@ def prepare(args: argparse.Namespace) -> Result:
 
 
 STAGE_SQL = re.compile(r'\s*DELETE\s+FROM\s+"?staging_', re.IGNORECASE)
-STAR_SQL = re.compile(r'\s*(INSERT\s+INTO|UPDATE)\s+"?(artists|songs|users|time|songplays)\b',
-                      re.IGNORECASE)
+STAR_SQL = re.compile(
+    r'\s*(INSERT\s+INTO|UPDATE)\s+"?(artists|songs|users|time|songplays)\b', re.IGNORECASE
+)
 
 
 class StageMarks:
@@ -93,11 +94,19 @@ class StageMarks:
                 self.stage_started = now
             elif self.stage_started is not None and STAR_SQL.match(statement):
                 self.done = True
-                self.result.write_text(json.dumps({
-                    "ok": False, "partial": True, "error": "stopped after the stage step",
-                    "seconds": {"stage": now - self.stage_started}, "staged": {},
-                    "rss_start_kib": self.rss_start,
-                }), encoding="utf-8")
+                self.result.write_text(
+                    json.dumps(
+                        {
+                            "ok": False,
+                            "partial": True,
+                            "error": "stopped after the stage step",
+                            "seconds": {"stage": now - self.stage_started},
+                            "staged": {},
+                            "rss_start_kib": self.rss_start,
+                        }
+                    ),
+                    encoding="utf-8",
+                )
         except Exception:  # never let the benchmark's bookkeeping break the load
             self.done = True
 
@@ -126,8 +135,14 @@ def load(args: argparse.Namespace) -> Result:
     from sparkify_dw import load as loader
 
     # Flags only: no environment variables, no dwh.cfg (the working directory is ours).
-    settings = config.resolve(url=args.url, log_data=args.log_data, song_data=args.song_data,
-                              log_jsonpath=args.log_jsonpath, environ={}, cwd=Path.cwd())
+    settings = config.resolve(
+        url=args.url,
+        log_data=args.log_data,
+        song_data=args.song_data,
+        log_jsonpath=args.log_jsonpath,
+        environ={},
+        cwd=Path.cwd(),
+    )
     engine = settings.create_engine()
     rss_start = status_kib("VmRSS")
     marks = StageMarks(Path(args.result), rss_start)
@@ -152,8 +167,11 @@ def load(args: argparse.Namespace) -> Result:
     engine.dispose()  # DuckDB checkpoints its WAL here; reported, not counted in total_s
     close_s = time.perf_counter() - closing
     events_done = staged.at.get("staging_events")
-    events_stage_s = (events_done - marks.stage_started
-                      if events_done is not None and marks.stage_started is not None else None)
+    events_stage_s = (
+        events_done - marks.stage_started
+        if events_done is not None and marks.stage_started is not None
+        else None
+    )
     return {
         "seconds": _floats(result, "seconds"),
         "events_stage_s": events_stage_s,
@@ -221,8 +239,9 @@ def rawscan(args: argparse.Namespace) -> Result:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python bench/child.py",
-                                description="One benchmark measurement (see bench/run.py).")
+    p = argparse.ArgumentParser(
+        prog="python bench/child.py", description="One benchmark measurement (see bench/run.py)."
+    )
     sub = p.add_subparsers(dest="mode", required=True)
     pre = sub.add_parser("prepare", help="alembic upgrade head on a fresh database")
     pre.add_argument("--url", required=True)
@@ -242,7 +261,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 MODES: dict[str, Callable[[argparse.Namespace], Result]] = {
-    "prepare": prepare, "load": load, "rawscan": rawscan,
+    "prepare": prepare,
+    "load": load,
+    "rawscan": rawscan,
 }
 
 

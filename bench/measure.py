@@ -60,8 +60,13 @@ def run_child(cmd: list[str], cwd: Path, label: str, timeout: float = 0) -> Chil
     timed_out = False
     with open(log_path, "wb") as log:
         started = time.perf_counter()
-        proc = subprocess.Popen([*cmd, "--result", str(result_path)], cwd=cwd,
-                                env=child_env(), stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [*cmd, "--result", str(result_path)],
+            cwd=cwd,
+            env=child_env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         try:
             while True:
                 pid, status, usage = os.wait4(proc.pid, os.WNOHANG if timeout else 0)
@@ -92,8 +97,16 @@ def run_child(cmd: list[str], cwd: Path, label: str, timeout: float = 0) -> Chil
     if not ok:
         result.setdefault("error", f"exit status {code}")
         result["error"] = f"{result['error']} (log: {log_path})"
-    return ChildRun(ok, result, code, elapsed, usage.ru_maxrss, usage.ru_utime + usage.ru_stime,
-                    str(log_path), timed_out)
+    return ChildRun(
+        ok,
+        result,
+        code,
+        elapsed,
+        usage.ru_maxrss,
+        usage.ru_utime + usage.ru_stime,
+        str(log_path),
+        timed_out,
+    )
 
 
 class Databases:
@@ -122,8 +135,7 @@ class Databases:
             url = self.pg_url.set(database=name)
         try:
             text = url.render_as_string(hide_password=False)
-            prep = run_child([sys.executable, str(CHILD), "prepare", "--url", text], cwd,
-                             "prepare")
+            prep = run_child([sys.executable, str(CHILD), "prepare", "--url", text], cwd, "prepare")
             if not prep.ok:
                 raise RuntimeError(f"alembic upgrade head: {prep.result['error']}")
             yield text, cwd
@@ -145,17 +157,38 @@ def _rate(amount: float | None, seconds: float | None) -> float | None:
     return amount / seconds
 
 
-def measure_load(dbs: Databases, ds: Dataset, backend: str, jsonpath: str, index: int,
-                 timeout: float) -> Record:
+def measure_load(
+    dbs: Databases, ds: Dataset, backend: str, jsonpath: str, index: int, timeout: float
+) -> Record:
     """One full load; ``status`` is ok, timeout (figures of the stage step only) or failed."""
     label = f"load-{ds.shape}-{backend}-{ds.scale}x-{index}"
-    rec: Record = {"shape": ds.shape, "scale": ds.scale, "backend": backend, "run": index,
-                   "loadavg_before": list(os.getloadavg())}
+    rec: Record = {
+        "shape": ds.shape,
+        "scale": ds.scale,
+        "backend": backend,
+        "run": index,
+        "loadavg_before": list(os.getloadavg()),
+    }
     try:
         with dbs.fresh(backend, label) as (url, cwd):
-            child = run_child([sys.executable, str(CHILD), "load", "--url", url, "--log-data",
-                               ds.log_dir, "--song-data", ds.song_dir, "--log-jsonpath",
-                               jsonpath], cwd, "load", timeout)
+            child = run_child(
+                [
+                    sys.executable,
+                    str(CHILD),
+                    "load",
+                    "--url",
+                    url,
+                    "--log-data",
+                    ds.log_dir,
+                    "--song-data",
+                    ds.song_dir,
+                    "--log-jsonpath",
+                    jsonpath,
+                ],
+                cwd,
+                "load",
+                timeout,
+            )
     except RuntimeError as exc:
         return {**rec, "ok": False, "status": "failed", "error": str(exc)}
     res = child.result
@@ -168,38 +201,47 @@ def measure_load(dbs: Databases, ds: Dataset, backend: str, jsonpath: str, index
     stage_s = seconds.get("stage")
     total_s = res.get("total_s")
     if staged_only:
-        rec.update({"status": "timeout", "error": res["error"], "log": child.log,
-                    "time_limit_s": timeout})
-        say(f"[{ds.label}] {backend} load TIMED OUT after {child.process_s:.0f} s "
-            f"(stage {stage_s:.2f} s)")
+        rec.update(
+            {"status": "timeout", "error": res["error"], "log": child.log, "time_limit_s": timeout}
+        )
+        say(
+            f"[{ds.label}] {backend} load TIMED OUT after {child.process_s:.0f} s "
+            f"(stage {stage_s:.2f} s)"
+        )
     else:
         rec["status"] = "ok"
-    rec.update({
-        "ok": child.ok,
-        "events": events,
-        "songs": res["staged"].get("staging_songs"),
-        "files": ds.log_files + ds.song_files,
-        "json_bytes": ds.json_bytes,
-        "seconds": seconds,
-        "total_s": total_s,
-        "events_stage_s": res.get("events_stage_s"),
-        "close_s": res.get("close_s"),
-        "process_s": child.process_s,
-        "events_per_s_stage": _rate(events, stage_s),
-        "events_per_s_total": _rate(events, total_s),
-        "mb_per_s_stage": _rate(ds.json_bytes / MB, stage_s),
-        "mb_per_s_total": _rate(ds.json_bytes / MB, total_s),
-        "rss_peak_kib": child.rss_peak_kib,
-        "rss_start_kib": res.get("rss_start_kib"),
-        "cpu_s": child.cpu_s,
-        "staged": res["staged"], "inserted": res.get("inserted"),
-        "updated": res.get("updated"), "counts": res.get("counts"),
-    })
+    rec.update(
+        {
+            "ok": child.ok,
+            "events": events,
+            "songs": res["staged"].get("staging_songs"),
+            "files": ds.log_files + ds.song_files,
+            "json_bytes": ds.json_bytes,
+            "seconds": seconds,
+            "total_s": total_s,
+            "events_stage_s": res.get("events_stage_s"),
+            "close_s": res.get("close_s"),
+            "process_s": child.process_s,
+            "events_per_s_stage": _rate(events, stage_s),
+            "events_per_s_total": _rate(events, total_s),
+            "mb_per_s_stage": _rate(ds.json_bytes / MB, stage_s),
+            "mb_per_s_total": _rate(ds.json_bytes / MB, total_s),
+            "rss_peak_kib": child.rss_peak_kib,
+            "rss_start_kib": res.get("rss_start_kib"),
+            "cpu_s": child.cpu_s,
+            "staged": res["staged"],
+            "inserted": res.get("inserted"),
+            "updated": res.get("updated"),
+            "counts": res.get("counts"),
+        }
+    )
     if staged_only:
         return rec
-    say(f"[{ds.label}] {backend} load: {total_s:.2f} s "
+    say(
+        f"[{ds.label}] {backend} load: {total_s:.2f} s "
         + ", ".join(f"{k} {v:.2f}" for k, v in seconds.items())
-        + f"; peak RSS {child.rss_peak_kib / 1024:.0f} MiB")
+        + f"; peak RSS {child.rss_peak_kib / 1024:.0f} MiB"
+    )
     return rec
 
 
@@ -208,11 +250,28 @@ def measure_rawscan(rundir: Path, ds: Dataset, index: int) -> Record:
     cwd = rundir / f"rawscan-{ds.shape}-{ds.scale}x-{index}"
     cwd.mkdir(parents=True, exist_ok=True)
     db = cwd / "raw.duckdb"
-    rec: Record = {"shape": ds.shape, "scale": ds.scale, "run": index,
-                   "loadavg_before": list(os.getloadavg())}
+    rec: Record = {
+        "shape": ds.shape,
+        "scale": ds.scale,
+        "run": index,
+        "loadavg_before": list(os.getloadavg()),
+    }
     try:
-        child = run_child([sys.executable, str(CHILD), "rawscan", "--db", str(db), "--log-data",
-                           ds.log_dir, "--song-data", ds.song_dir], cwd, "rawscan")
+        child = run_child(
+            [
+                sys.executable,
+                str(CHILD),
+                "rawscan",
+                "--db",
+                str(db),
+                "--log-data",
+                ds.log_dir,
+                "--song-data",
+                ds.song_dir,
+            ],
+            cwd,
+            "rawscan",
+        )
     finally:
         for p in cwd.glob("raw.duckdb*"):
             if p.is_dir():
@@ -224,36 +283,73 @@ def measure_rawscan(rundir: Path, ds: Dataset, index: int) -> Record:
         say(f"[{ds.label}] raw scan FAILED: {res['error']}")
         return {**rec, "ok": False, "error": res["error"], "log": child.log}
     total_s = res["total_s"]
-    rec.update({
-        "ok": True, "seconds": res["seconds"], "total_s": total_s, "close_s": res["close_s"],
-        "process_s": child.process_s, "rows": res["rows"], "files": res["files"],
-        "json_bytes": ds.json_bytes, "mb_per_s": _rate(ds.json_bytes / MB, total_s),
-        "events_per_s": _rate(res["rows"]["ev"], total_s), "rss_peak_kib": child.rss_peak_kib,
-        "cpu_s": child.cpu_s,
-    })
-    say(f"[{ds.label}] raw scan: {total_s:.2f} s (events {res['seconds']['ev']:.2f}, "
-        f"songs {res['seconds']['songs']:.2f})")
+    rec.update(
+        {
+            "ok": True,
+            "seconds": res["seconds"],
+            "total_s": total_s,
+            "close_s": res["close_s"],
+            "process_s": child.process_s,
+            "rows": res["rows"],
+            "files": res["files"],
+            "json_bytes": ds.json_bytes,
+            "mb_per_s": _rate(ds.json_bytes / MB, total_s),
+            "events_per_s": _rate(res["rows"]["ev"], total_s),
+            "rss_peak_kib": child.rss_peak_kib,
+            "cpu_s": child.cpu_s,
+        }
+    )
+    say(
+        f"[{ds.label}] raw scan: {total_s:.2f} s (events {res['seconds']['ev']:.2f}, "
+        f"songs {res['seconds']['songs']:.2f})"
+    )
     return rec
 
 
 def measure_naive(dbs: Databases, ds: Dataset, backend: str, jsonpath: str) -> Record:
-    rec: Record = {"shape": ds.shape, "scale": ds.scale, "backend": backend,
-                   "loadavg_before": list(os.getloadavg())}
+    rec: Record = {
+        "shape": ds.shape,
+        "scale": ds.scale,
+        "backend": backend,
+        "loadavg_before": list(os.getloadavg()),
+    }
     try:
         with dbs.fresh(backend, f"naive-{ds.shape}-{backend}-{ds.scale}x") as (url, cwd):
-            child = run_child([sys.executable, str(NAIVE), "--url", url, "--log-data",
-                               ds.log_dir, "--log-jsonpath", jsonpath], cwd, "naive")
+            child = run_child(
+                [
+                    sys.executable,
+                    str(NAIVE),
+                    "--url",
+                    url,
+                    "--log-data",
+                    ds.log_dir,
+                    "--log-jsonpath",
+                    jsonpath,
+                ],
+                cwd,
+                "naive",
+            )
     except RuntimeError as exc:
         return {**rec, "ok": False, "error": str(exc)}
     res = child.result
     if not child.ok:
         say(f"[{ds.label}] naive {backend} FAILED: {res['error']}")
         return {**rec, "ok": False, "error": res["error"], "log": child.log}
-    rec.update({"ok": True, "rows": res["rows"], "seconds": res["seconds"],
-                "events_per_s": res["events_per_s"], "rss_peak_kib": child.rss_peak_kib,
-                "process_s": child.process_s, "cpu_s": child.cpu_s})
-    say(f"[{ds.label}] naive {backend}: {res['rows']:,} rows in {res['seconds']:.2f} s "
-        f"({res['events_per_s']:,.0f} events/s)")
+    rec.update(
+        {
+            "ok": True,
+            "rows": res["rows"],
+            "seconds": res["seconds"],
+            "events_per_s": res["events_per_s"],
+            "rss_peak_kib": child.rss_peak_kib,
+            "process_s": child.process_s,
+            "cpu_s": child.cpu_s,
+        }
+    )
+    say(
+        f"[{ds.label}] naive {backend}: {res['rows']:,} rows in {res['seconds']:.2f} s "
+        f"({res['events_per_s']:,.0f} events/s)"
+    )
     return rec
 
 
@@ -321,13 +417,16 @@ def describe_code() -> Record:
     for path in sorted(package.rglob("*.py")):
         digest.update(str(path.relative_to(package)).encode())
         digest.update(path.read_bytes())
-    info: Record = {"sparkify_dw_path": str(package),
-                    "sparkify_dw_sources_sha256": digest.hexdigest()[:16]}
+    info: Record = {
+        "sparkify_dw_path": str(package),
+        "sparkify_dw_sources_sha256": digest.hexdigest()[:16],
+    }
 
     def git(*args: str) -> str | None:
         try:
-            out = subprocess.run(["git", *args], cwd=package, capture_output=True, text=True,
-                                 timeout=20, check=True)
+            out = subprocess.run(
+                ["git", *args], cwd=package, capture_output=True, text=True, timeout=20, check=True
+            )
         except (OSError, subprocess.SubprocessError):
             return None
         return out.stdout.strip()
@@ -336,5 +435,3 @@ def describe_code() -> Record:
     changed = git("status", "--porcelain", "--", ".")
     info["sparkify_dw_uncommitted_changes"] = None if changed is None else bool(changed)
     return info
-
-

@@ -47,8 +47,9 @@ def _converters() -> tuple[list[str], list[Converter]]:
     return names, convert
 
 
-def _rows(files: list[str], paths: list[tuple[str | int, ...]],
-          convert: list[Converter]) -> Iterator[tuple[Any, ...]]:
+def _rows(
+    files: list[str], paths: list[tuple[str | int, ...]], convert: list[Converter]
+) -> Iterator[tuple[Any, ...]]:
     for name in files:
         with open(name, encoding="utf-8") as fh:
             for line in fh:
@@ -93,8 +94,9 @@ def run(url: str, log_data: str, log_jsonpath: str) -> dict[str, Any]:
     elif backend == "postgresql":
         import psycopg
 
-        con = psycopg.connect(sa_url.set(drivername="postgresql")
-                              .render_as_string(hide_password=False))
+        con = psycopg.connect(
+            sa_url.set(drivername="postgresql").render_as_string(hide_password=False)
+        )
         cur = con.cursor()
         marks = ", ".join("%s" for _ in names)
     else:

@@ -110,8 +110,11 @@ class CopyStats:
         self.song_files += other.song_files
         self.song_bytes += other.song_bytes
         self.events += other.events
-        for mine, theirs in ((self.song_ids, other.song_ids), (self.artist_ids, other.artist_ids),
-                             (self.track_ids, other.track_ids)):
+        for mine, theirs in (
+            (self.song_ids, other.song_ids),
+            (self.artist_ids, other.artist_ids),
+            (self.track_ids, other.track_ids),
+        ):
             mine |= theirs
 
 
@@ -138,8 +141,9 @@ def _named(value: Any, suffix: str) -> Any:
     return value + suffix if isinstance(value, str) and value else value
 
 
-def copy_songs(sample: Sample, copy: int, ids: Ids,
-               files: int = SONG_FILES_PER_COPY) -> Iterator[tuple[str, Record]]:
+def copy_songs(
+    sample: Sample, copy: int, ids: Ids, files: int = SONG_FILES_PER_COPY
+) -> Iterator[tuple[str, Record]]:
     """(track id, song record) of one copy: the sample's songs renamed, then extras."""
     suffix = tag(copy)
     artists: dict[str, str] = {}
@@ -176,8 +180,7 @@ def _dump(record: Record) -> str:
     return json.dumps(record, separators=(",", ":"))
 
 
-def write_copy(sample: Sample, root: Path, copy: int,
-               days: int = DAYS_PER_COPY) -> CopyStats:
+def write_copy(sample: Sample, root: Path, copy: int, days: int = DAYS_PER_COPY) -> CopyStats:
     """Write copy ``copy`` under ``root/log_data`` and ``root/song_data``."""
     stats = CopyStats()
     ids = Ids(copy)

@@ -46,7 +46,8 @@ def _int_list(text: str) -> list[int]:
         values = sorted({int(x) for x in text.split(",") if x.strip()})
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"not a comma-separated list of integers: {text!r}") from None
+            f"not a comma-separated list of integers: {text!r}"
+        ) from None
     if not values or values[0] < 1:
         raise argparse.ArgumentTypeError("scales must be positive integers")
     return values
@@ -61,35 +62,70 @@ def _backends(text: str) -> list[str]:
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python bench/run.py",
-                                description="Benchmark the sparkify_dw loader (issue 13).")
-    p.add_argument("--shape", choices=("real", "synthetic", "both"), default="both",
-                   help="copies of the real sample, the synthetic generator's data, or both "
-                        "(default both)")
-    p.add_argument("--scales", type=_int_list, default=DEFAULT_SCALES,
-                   help="multiples of the 1x set: copies of the sample (real), 10,000 events "
-                        "(synthetic); default 1,10,50,100")
-    p.add_argument("--backends", type=_backends, default=list(BACKENDS),
-                   help="comma-separated: duckdb,postgresql (default both)")
-    p.add_argument("--pg-url", default=DEFAULT_PG_URL,
-                   help="a PostgreSQL role that may create databases; each measurement "
-                        f"creates and drops its own (default {DEFAULT_PG_URL})")
-    p.add_argument("--work", type=Path, default=BENCH / ".data",
-                   help="generated data (reused) and per-run scratch (default bench/.data)")
-    p.add_argument("--out", type=Path, default=BENCH / "results.json",
-                   help="write every figure here as JSON (default bench/results.json)")
-    p.add_argument("--repeat", type=int, default=1,
-                   help="runs per measurement; the run with the median total is reported")
-    p.add_argument("--rss-limit-mib", type=float, default=report.DEFAULT_RSS_LIMIT_MIB,
-                   help="the DuckDB loader's peak RSS target, MiB (default 1024)")
-    p.add_argument("--base-events", type=int, default=datasets.BASE_EVENTS,
-                   help=argparse.SUPPRESS)
-    p.add_argument("--days", type=int, default=datasets.DAYS,
-                   help="days the synthetic events span (30)")
+    p = argparse.ArgumentParser(
+        prog="python bench/run.py", description="Benchmark the sparkify_dw loader (issue 13)."
+    )
+    p.add_argument(
+        "--shape",
+        choices=("real", "synthetic", "both"),
+        default="both",
+        help="copies of the real sample, the synthetic generator's data, or both (default both)",
+    )
+    p.add_argument(
+        "--scales",
+        type=_int_list,
+        default=DEFAULT_SCALES,
+        help="multiples of the 1x set: copies of the sample (real), 10,000 events "
+        "(synthetic); default 1,10,50,100",
+    )
+    p.add_argument(
+        "--backends",
+        type=_backends,
+        default=list(BACKENDS),
+        help="comma-separated: duckdb,postgresql (default both)",
+    )
+    p.add_argument(
+        "--pg-url",
+        default=DEFAULT_PG_URL,
+        help="a PostgreSQL role that may create databases; each measurement "
+        f"creates and drops its own (default {DEFAULT_PG_URL})",
+    )
+    p.add_argument(
+        "--work",
+        type=Path,
+        default=BENCH / ".data",
+        help="generated data (reused) and per-run scratch (default bench/.data)",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=BENCH / "results.json",
+        help="write every figure here as JSON (default bench/results.json)",
+    )
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="runs per measurement; the run with the median total is reported",
+    )
+    p.add_argument(
+        "--rss-limit-mib",
+        type=float,
+        default=report.DEFAULT_RSS_LIMIT_MIB,
+        help="the DuckDB loader's peak RSS target, MiB (default 1024)",
+    )
+    p.add_argument("--base-events", type=int, default=datasets.BASE_EVENTS, help=argparse.SUPPRESS)
+    p.add_argument(
+        "--days", type=int, default=datasets.DAYS, help="days the synthetic events span (30)"
+    )
     p.add_argument("--seed", type=int, default=datasets.SEED, help="synthetic seed (1)")
-    p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                   help="seconds a load may take before it is stopped and reported with its "
-                        f"stage figures only; 0 for no limit (default {DEFAULT_TIMEOUT:.0f})")
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help="seconds a load may take before it is stopped and reported with its "
+        f"stage figures only; 0 for no limit (default {DEFAULT_TIMEOUT:.0f})",
+    )
     p.add_argument("--no-naive", action="store_true", help="skip the naive per-row loader")
     return p
 
@@ -104,8 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     scales: list[int] = args.scales
     backends: list[str] = args.backends
     pg_url = make_url(args.pg_url)
-    jsonpath = str(importlib.resources.files("sparkify_dw").joinpath(
-        "sample/log_json_path.json"))
+    jsonpath = str(importlib.resources.files("sparkify_dw").joinpath("sample/log_json_path.json"))
     work: Path = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     rundir = work / "runs" / f"{datetime.now():%Y%m%d-%H%M%S}-{os.getpid()}"
@@ -113,17 +148,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     need_pg = "postgresql" in backends
     machine = measure.describe_machine(pg_url if need_pg else None)
     if need_pg and not str(machine["postgresql_server"] or "").strip()[:1].isdigit():
-        raise SystemExit(f"error: PostgreSQL at {pg_url.render_as_string(hide_password=True)}"
-                         f": {machine['postgresql_server']} (or use --backends duckdb)")
+        raise SystemExit(
+            f"error: PostgreSQL at {pg_url.render_as_string(hide_password=True)}"
+            f": {machine['postgresql_server']} (or use --backends duckdb)"
+        )
     code = measure.describe_code()
-    datasets.say(f"sparkify_dw benchmark: shapes {shapes}, scales {scales}, backends "
-                 f"{backends}, repeat {args.repeat}; scratch in {rundir}")
+    datasets.say(
+        f"sparkify_dw benchmark: shapes {shapes}, scales {scales}, backends "
+        f"{backends}, repeat {args.repeat}; scratch in {rundir}"
+    )
 
     sample = realshape.Sample.load() if "real" in shapes else None
-    sets = {(shape, scale): datasets.ensure(work, shape, scale, sample,
-                                            base_events=args.base_events, days=args.days,
-                                            seed=args.seed)
-            for shape in shapes for scale in scales}
+    sets = {
+        (shape, scale): datasets.ensure(
+            work, shape, scale, sample, base_events=args.base_events, days=args.days, seed=args.seed
+        )
+        for shape in shapes
+        for scale in scales
+    }
     dbs = measure.Databases(rundir, pg_url)
     all_loads: list[Record] = []
     all_raw: list[Record] = []
@@ -133,11 +175,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     failures: list[str] = []
     for (shape, scale), ds in sets.items():
         for backend in backends:
-            runs = [measure.measure_load(dbs, ds, backend, jsonpath, i, args.timeout)
-                    for i in range(args.repeat)]
+            runs = [
+                measure.measure_load(dbs, ds, backend, jsonpath, i, args.timeout)
+                for i in range(args.repeat)
+            ]
             all_loads += runs
-            failures += [f"{ds.label} {backend} load: {r['error']}" for r in runs
-                         if not r["ok"]]
+            failures += [f"{ds.label} {backend} load: {r['error']}" for r in runs if not r["ok"]]
             best = measure.median_run(runs)
             if best is not None:
                 loads[(shape, scale, backend)] = best
@@ -162,8 +205,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     code_end = measure.describe_code()["sparkify_dw_sources_sha256"]
     if code_end != code["sparkify_dw_sources_sha256"]:
         code["sparkify_dw_sources_sha256_at_end"] = code_end
-        failures.append("sparkify_dw's sources changed during the run: the figures may mix "
-                        "versions of the loader")
+        failures.append(
+            "sparkify_dw's sources changed during the run: the figures may mix "
+            "versions of the loader"
+        )
     results = {
         "benchmark": "sparkify_dw loader, issue 13",
         "started_at": started_at,
@@ -172,15 +217,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         "machine": machine,
         "code": code,
         "config": {
-            "shapes": shapes, "scales": scales, "backends": backends, "repeat": args.repeat,
-            "time_limit_s": args.timeout or None, "rss_limit_mib": args.rss_limit_mib,
-            "synthetic": {"base_events": args.base_events,
-                          "events_per_song": datasets.EVENTS_PER_SONG, "days": args.days,
-                          "seed": args.seed},
-            "real": {"days_per_copy": realshape.DAYS_PER_COPY,
-                     "song_files_per_copy": realshape.SONG_FILES_PER_COPY},
+            "shapes": shapes,
+            "scales": scales,
+            "backends": backends,
+            "repeat": args.repeat,
+            "time_limit_s": args.timeout or None,
+            "rss_limit_mib": args.rss_limit_mib,
+            "synthetic": {
+                "base_events": args.base_events,
+                "events_per_song": datasets.EVENTS_PER_SONG,
+                "days": args.days,
+                "seed": args.seed,
+            },
+            "real": {
+                "days_per_copy": realshape.DAYS_PER_COPY,
+                "song_files_per_copy": realshape.SONG_FILES_PER_COPY,
+            },
             "pg_url": pg_url.render_as_string(hide_password=True) if need_pg else None,
-            "log_jsonpath": jsonpath, "mb": measure.MB,
+            "log_jsonpath": jsonpath,
+            "mb": measure.MB,
         },
         "datasets": [{**asdict(d), "json_bytes": d.json_bytes} for d in sets.values()],
         "loads": [loads[k] for k in sorted(loads)],
@@ -204,11 +259,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
 
-    print(f"sparkify_dw benchmark, {started_at}, {machine['cpu_model']} "
-          f"({machine['usable_cpus']} CPUs), {machine['ram_gib']} GiB, DuckDB "
-          f"{machine['duckdb']}, PostgreSQL {machine['postgresql_server'] or '-'}; "
-          f"load average {' '.join(f'{x:.1f}' for x in machine['loadavg_start'])} at start, "
-          f"{' '.join(f'{x:.1f}' for x in machine['loadavg_end'])} at end")
+    print(
+        f"sparkify_dw benchmark, {started_at}, {machine['cpu_model']} "
+        f"({machine['usable_cpus']} CPUs), {machine['ram_gib']} GiB, DuckDB "
+        f"{machine['duckdb']}, PostgreSQL {machine['postgresql_server'] or '-'}; "
+        f"load average {' '.join(f'{x:.1f}' for x in machine['loadavg_start'])} at start, "
+        f"{' '.join(f'{x:.1f}' for x in machine['loadavg_end'])} at end"
+    )
     print(report.render(loads, raw, naive, targets, shapes, scales, backends, failures))
     print(f"\nwrote {args.out} in {results['duration_s']:.0f} s")
     if failures:

@@ -67,18 +67,24 @@ def dummy_aws_env(scratch: Path) -> None:
         if name.startswith("AWS_") or name == "SPARKIFY_DW_S3_ENDPOINT":
             del os.environ[name]
     nowhere = str(scratch / "absent")
-    os.environ.update({
-        "AWS_ACCESS_KEY_ID": "AKIAMOTOSPARKIFYBENCH", "AWS_SECRET_ACCESS_KEY": "moto-bench",
-        "AWS_DEFAULT_REGION": REGION, "AWS_CONFIG_FILE": nowhere,
-        "AWS_SHARED_CREDENTIALS_FILE": nowhere, "AWS_EC2_METADATA_DISABLED": "true",
-    })
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "AKIAMOTOSPARKIFYBENCH",
+            "AWS_SECRET_ACCESS_KEY": "moto-bench",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_CONFIG_FILE": nowhere,
+            "AWS_SHARED_CREDENTIALS_FILE": nowhere,
+            "AWS_EC2_METADATA_DISABLED": "true",
+        }
+    )
 
 
 @contextmanager
 def moto_server() -> Iterator[str]:
     """A moto S3 server in a child process; it exits when its stdin closes."""
-    proc = subprocess.Popen([sys.executable, "-c", _SERVER], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdin is not None and proc.stdout is not None
     try:
         line = proc.stdout.readline().strip()
@@ -97,11 +103,20 @@ def moto_server() -> Iterator[str]:
 def song_record(rng: random.Random, n: int) -> bytes:
     """One song file's JSON, the size of the real ones (about 240 bytes)."""
     ident = "".join(rng.choices("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", k=16))
-    return json.dumps({
-        "num_songs": 1, "artist_id": f"AR{ident}", "artist_latitude": None,
-        "artist_longitude": None, "artist_location": "", "artist_name": f"Artist {n}",
-        "song_id": f"SO{ident}", "title": f"Song {n}", "duration": 200 + n % 100 / 7,
-        "year": 2000 + n % 20}).encode()
+    return json.dumps(
+        {
+            "num_songs": 1,
+            "artist_id": f"AR{ident}",
+            "artist_latitude": None,
+            "artist_longitude": None,
+            "artist_location": "",
+            "artist_name": f"Artist {n}",
+            "song_id": f"SO{ident}",
+            "title": f"Song {n}",
+            "duration": 200 + n % 100 / 7,
+            "year": 2000 + n % 20,
+        }
+    ).encode()
 
 
 def upload(client: Any, count: int, seed: int) -> dict[str, bytes]:
@@ -114,8 +129,11 @@ def upload(client: Any, count: int, seed: int) -> dict[str, bytes]:
         name = "TR" + hashlib.sha1(body).hexdigest()[:16].upper()
         bodies[f"{PREFIX}/{name[2]}/{name[3]}/{name[4]}/{name}.json"] = body
     with ThreadPoolExecutor(16) as pool:
-        list(pool.map(lambda kv: client.put_object(Bucket=BUCKET, Key=kv[0], Body=kv[1]),
-                      bodies.items()))
+        list(
+            pool.map(
+                lambda kv: client.put_object(Bucket=BUCKET, Key=kv[0], Body=kv[1]), bodies.items()
+            )
+        )
     return bodies
 
 
@@ -137,8 +155,9 @@ class Latency:
             self.now -= 1
 
 
-def measure(endpoint: str, workers: int, latency_s: float,
-            bodies: dict[str, bytes]) -> dict[str, Any]:
+def measure(
+    endpoint: str, workers: int, latency_s: float, bodies: dict[str, bytes]
+) -> dict[str, Any]:
     """List, then open and read every object through the loader's Reader, in order."""
     from sparkify_dw import s3
     from sparkify_dw.sources import Reader
@@ -164,10 +183,16 @@ def measure(endpoint: str, workers: int, latency_s: float,
         size += len(data)
     read_s = time.perf_counter() - started
     return {
-        "workers": workers, "objects": len(files), "bytes": size, "list_s": list_s,
-        "read_s": read_s, "objects_per_s": len(files) / read_s,
-        "client_cpu_s": time.process_time() - cpu, "gets": hook.count,
-        "most_in_flight": hook.most, "in_listing_order": keys == sorted(bodies),
+        "workers": workers,
+        "objects": len(files),
+        "bytes": size,
+        "list_s": list_s,
+        "read_s": read_s,
+        "objects_per_s": len(files) / read_s,
+        "client_cpu_s": time.process_time() - cpu,
+        "gets": hook.count,
+        "most_in_flight": hook.most,
+        "in_listing_order": keys == sorted(bodies),
         "every_byte_equal": equal and len(keys) == len(bodies),
         "loadavg_after": list(os.getloadavg()),
     }
@@ -184,13 +209,19 @@ def _ints(text: str) -> list[int]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python bench/s3_parallel.py", description=__doc__
-                                and __doc__.splitlines()[0])
+    p = argparse.ArgumentParser(
+        prog="python bench/s3_parallel.py", description=__doc__ and __doc__.splitlines()[0]
+    )
     p.add_argument("--objects", type=int, default=5000, help="objects to read (5000)")
-    p.add_argument("--latency-ms", type=float, default=20.0,
-                   help="sleep before every GetObject is sent (20)")
-    p.add_argument("--workers", type=_ints, default=[1, 16, 32],
-                   help="worker counts to measure; the first is the baseline (1,16,32)")
+    p.add_argument(
+        "--latency-ms", type=float, default=20.0, help="sleep before every GetObject is sent (20)"
+    )
+    p.add_argument(
+        "--workers",
+        type=_ints,
+        default=[1, 16, 32],
+        help="worker counts to measure; the first is the baseline (1,16,32)",
+    )
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--out", type=Path, default=BENCH / "results-s3.json")
     args = p.parse_args(argv)
@@ -203,16 +234,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             os.environ[s3.ENV_WORKERS] = "16"
             t0 = time.perf_counter()
             bodies = upload(s3.client(REGION, endpoint), args.objects, args.seed)
-            say(f"uploaded {len(bodies):,} objects ({sum(map(len, bodies.values())):,} bytes)"
-                f" to moto at {endpoint} in {time.perf_counter() - t0:.1f} s")
+            say(
+                f"uploaded {len(bodies):,} objects ({sum(map(len, bodies.values())):,} bytes)"
+                f" to moto at {endpoint} in {time.perf_counter() - t0:.1f} s"
+            )
             runs = []
             for workers in args.workers:
                 run = measure(endpoint, workers, args.latency_ms / 1000, bodies)
                 runs.append(run)
-                say(f"workers {workers:>3}: {run['read_s']:.2f} s, "
+                say(
+                    f"workers {workers:>3}: {run['read_s']:.2f} s, "
                     f"{run['objects_per_s']:,.0f} objects/s, at most {run['most_in_flight']} "
                     f"GETs at once, order kept: {run['in_listing_order']}, bytes equal: "
-                    f"{run['every_byte_equal']}")
+                    f"{run['every_byte_equal']}"
+                )
     base = runs[0]
     for run in runs:
         run["speedup"] = base["read_s"] / run["read_s"]
@@ -220,31 +255,48 @@ def main(argv: Sequence[str] | None = None) -> int:
     default = next((r for r in runs if r["workers"] == s3.DEFAULT_WORKERS), None)
     ok = all(r["in_listing_order"] and r["every_byte_equal"] for r in runs)
     met = ok and base["workers"] == 1 and best["speedup"] >= TARGET_SPEEDUP
-    at_default = (f"; {default['speedup']:.1f}x with the default {default['workers']} workers "
-                  f"({default['read_s']:.2f} s)" if default and default is not best else "")
+    at_default = (
+        f"; {default['speedup']:.1f}x with the default {default['workers']} workers "
+        f"({default['read_s']:.2f} s)"
+        if default and default is not best
+        else ""
+    )
     report = {
         "benchmark": "sparkify_dw parallel S3 reads (issue 13)",
         "started_at": started_at,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "loadavg_end": list(os.getloadavg())},
-        "config": {"objects": args.objects, "latency_ms": args.latency_ms,
-                   "workers": args.workers, "seed": args.seed,
-                   "server": "moto ThreadedMotoServer on 127.0.0.1",
-                   "path": "sparkify_dw.sources.Reader.list, then open + read per object"},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "loadavg_end": list(os.getloadavg()),
+        },
+        "config": {
+            "objects": args.objects,
+            "latency_ms": args.latency_ms,
+            "workers": args.workers,
+            "seed": args.seed,
+            "server": "moto ThreadedMotoServer on 127.0.0.1",
+            "path": "sparkify_dw.sources.Reader.list, then open + read per object",
+        },
         "runs": runs,
-        "target": {"wanted": f">= {TARGET_SPEEDUP:.0f}x faster than workers=1",
-                   "status": "MET" if met else "MISSED",
-                   "figure": f"{best['speedup']:.1f}x: {base['read_s']:.2f} s with "
-                             f"{base['workers']} worker(s), {best['read_s']:.2f} s with "
-                             f"{best['workers']}{at_default}"},
+        "target": {
+            "wanted": f">= {TARGET_SPEEDUP:.0f}x faster than workers=1",
+            "status": "MET" if met else "MISSED",
+            "figure": f"{best['speedup']:.1f}x: {base['read_s']:.2f} s with "
+            f"{base['workers']} worker(s), {best['read_s']:.2f} s with "
+            f"{best['workers']}{at_default}",
+        },
     }
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(f"{'workers':>7} {'seconds':>8} {'objects/s':>10} {'in flight':>9} {'speedup':>8}")
     for run in runs:
-        print(f"{run['workers']:>7} {run['read_s']:>8.2f} {run['objects_per_s']:>10,.0f} "
-              f"{run['most_in_flight']:>9} {run['speedup']:>7.1f}x")
-    print(f"\n{report['target']['status']}: {report['target']['figure']} "
-          f"({args.objects:,} objects, {args.latency_ms:g} ms injected per GET); wrote {args.out}")
+        print(
+            f"{run['workers']:>7} {run['read_s']:>8.2f} {run['objects_per_s']:>10,.0f} "
+            f"{run['most_in_flight']:>9} {run['speedup']:>7.1f}x"
+        )
+    print(
+        f"\n{report['target']['status']}: {report['target']['figure']} "
+        f"({args.objects:,} objects, {args.latency_ms:g} ms injected per GET); wrote {args.out}"
+    )
     return 0 if ok else 1
 
 

@@ -27,8 +27,10 @@ target_metadata = metadata
 connection = config.attributes.get("connection")
 try:
     url = config.attributes.get("url") or (
-        connection.engine.url if connection is not None else
-        schema.url_for_alembic(context.get_x_argument(as_dictionary=True).get("url")))
+        connection.engine.url
+        if connection is not None
+        else schema.url_for_alembic(context.get_x_argument(as_dictionary=True).get("url"))
+    )
 except ConfigError as exc:
     raise SystemExit(f"error: {exc}") from None
 
@@ -44,8 +46,12 @@ def run_online(conn: sa.Connection) -> None:
 
 
 if context.is_offline_mode():
-    context.configure(url=schema.alembic_url(url), literal_binds=True,
-                      dialect_opts={"paramstyle": "named"}, **options)
+    context.configure(
+        url=schema.alembic_url(url),
+        literal_binds=True,
+        dialect_opts={"paramstyle": "named"},
+        **options,
+    )
     engines.adapt_dialect(context.get_context().dialect)  # Redshift: no RETURNING
     with context.begin_transaction():
         context.run_migrations()
@@ -59,7 +65,8 @@ else:
             run_online(conn)
     except sa.exc.OperationalError as exc:
         # Unreachable server, refused login, missing database: one line, no password.
-        raise SystemExit("error: " + mask(one_line(exc), url_secrets(url) + env_secrets())
-                         ) from None
+        raise SystemExit(
+            "error: " + mask(one_line(exc), url_secrets(url) + env_secrets())
+        ) from None
     finally:
         engine.dispose()

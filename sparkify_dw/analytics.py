@@ -77,8 +77,9 @@ def parse_moment(moment: Moment, what: str = "start/end") -> dt.datetime | dt.da
     """A date, a date-time, or its ISO text (``"2018-11-10"``, ``"2018-11-10T06:00"``)."""
     if not isinstance(moment, str):
         if not isinstance(moment, (dt.date, dt.datetime)):
-            raise TypeError(f"{what}: expected a date, a datetime or ISO text, not "
-                            f"{type(moment).__name__}")
+            raise TypeError(
+                f"{what}: expected a date, a datetime or ISO text, not {type(moment).__name__}"
+            )
         return moment
     text = moment.strip()
     try:
@@ -94,8 +95,9 @@ class Question:
     answer; a question ignores the parameters it has no use for.
     """
 
-    def __init__(self, build: Callable[[Params], Query], title: str,
-                 uses_limit: bool, uses_window: bool) -> None:
+    def __init__(
+        self, build: Callable[[Params], Query], title: str, uses_limit: bool, uses_window: bool
+    ) -> None:
         self.name = build.__name__
         self.title = title
         self.uses_limit = uses_limit
@@ -106,27 +108,51 @@ class Question:
     def __repr__(self) -> str:
         return f"<analytics question {self.name}>"
 
-    def query(self, *, limit: int = DEFAULT_LIMIT, start: Moment | None = None,
-              end: Moment | None = None) -> Query:
+    def query(
+        self, *, limit: int = DEFAULT_LIMIT, start: Moment | None = None, end: Moment | None = None
+    ) -> Query:
         """The question's SELECT, e.g. to compile it for another dialect."""
         if limit < 1:
             raise ValueError(f"limit must be at least 1, not {limit}")
-        return self._build(Params(limit, None if start is None else parse_moment(start, "start"),
-                                  None if end is None else parse_moment(end, "end")))
+        return self._build(
+            Params(
+                limit,
+                None if start is None else parse_moment(start, "start"),
+                None if end is None else parse_moment(end, "end"),
+            )
+        )
 
     @overload
-    def __call__(self, bind: sa.Connection | sa.Engine, *, limit: int = ...,
-                 start: Moment | None = ..., end: Moment | None = ...,
-                 as_frame: Literal[False] = ...) -> list[sa.Row[Any]]: ...
+    def __call__(
+        self,
+        bind: sa.Connection | sa.Engine,
+        *,
+        limit: int = ...,
+        start: Moment | None = ...,
+        end: Moment | None = ...,
+        as_frame: Literal[False] = ...,
+    ) -> list[sa.Row[Any]]: ...
 
     @overload
-    def __call__(self, bind: sa.Connection | sa.Engine, *, limit: int = ...,
-                 start: Moment | None = ..., end: Moment | None = ...,
-                 as_frame: Literal[True]) -> pd.DataFrame: ...
+    def __call__(
+        self,
+        bind: sa.Connection | sa.Engine,
+        *,
+        limit: int = ...,
+        start: Moment | None = ...,
+        end: Moment | None = ...,
+        as_frame: Literal[True],
+    ) -> pd.DataFrame: ...
 
-    def __call__(self, bind: sa.Connection | sa.Engine, *, limit: int = DEFAULT_LIMIT,
-                 start: Moment | None = None, end: Moment | None = None,
-                 as_frame: bool = False) -> list[sa.Row[Any]] | pd.DataFrame:
+    def __call__(
+        self,
+        bind: sa.Connection | sa.Engine,
+        *,
+        limit: int = DEFAULT_LIMIT,
+        start: Moment | None = None,
+        end: Moment | None = None,
+        as_frame: bool = False,
+    ) -> list[sa.Row[Any]] | pd.DataFrame:
         stmt = self.query(limit=limit, start=start, end=end)
         if as_frame:
             _pandas()  # before the query: a missing pandas fails fast
@@ -158,20 +184,23 @@ def _pandas() -> Any:
     try:
         import pandas
     except ImportError:
-        raise ImportError("as_frame=True needs pandas: pip install 'sparkify_dw[notebook]'"
-                          ) from None
+        raise ImportError(
+            "as_frame=True needs pandas: pip install 'sparkify_dw[notebook]'"
+        ) from None
     return pandas
 
 
 QUESTIONS: dict[str, Question] = {}
 
 
-def _question(title: str, *, limit: bool = False,
-              window: bool = True) -> Callable[[Callable[[Params], Query]], Question]:
+def _question(
+    title: str, *, limit: bool = False, window: bool = True
+) -> Callable[[Callable[[Params], Query]], Question]:
     def register(build: Callable[[Params], Query]) -> Question:
         question = Question(build, title, limit, window)
         QUESTIONS[question.name] = question
         return question
+
     return register
 
 
@@ -190,32 +219,44 @@ def _users() -> sa.Label[int]:
 def top_songs(p: Params) -> Query:
     """Songs by plays (only plays matched to a known song count)."""
     plays = _plays()
-    return (sa.select(SONGS.c.song_id, SONGS.c.title, ARTISTS.c.name.label("artist"), plays,
-                      _users())
-            .select_from(SP.join(SONGS, SONGS.c.song_id == SP.c.song_id)
-                         .outerjoin(ARTISTS, ARTISTS.c.artist_id == SONGS.c.artist_id))
-            .where(*p.window())
-            .group_by(SONGS.c.song_id, SONGS.c.title, ARTISTS.c.name)
-            .order_by(plays.desc(), SONGS.c.song_id).limit(p.limit))
+    return (
+        sa.select(SONGS.c.song_id, SONGS.c.title, ARTISTS.c.name.label("artist"), plays, _users())
+        .select_from(
+            SP.join(SONGS, SONGS.c.song_id == SP.c.song_id).outerjoin(
+                ARTISTS, ARTISTS.c.artist_id == SONGS.c.artist_id
+            )
+        )
+        .where(*p.window())
+        .group_by(SONGS.c.song_id, SONGS.c.title, ARTISTS.c.name)
+        .order_by(plays.desc(), SONGS.c.song_id)
+        .limit(p.limit)
+    )
 
 
 @_question("Most played artists", limit=True)
 def top_artists(p: Params) -> Query:
     """Artists by plays of their matched songs, with how many users listened."""
     plays = _plays()
-    return (sa.select(ARTISTS.c.artist_id, ARTISTS.c.name.label("artist"), plays, _users())
-            .select_from(SP.join(ARTISTS, ARTISTS.c.artist_id == SP.c.artist_id))
-            .where(*p.window())
-            .group_by(ARTISTS.c.artist_id, ARTISTS.c.name)
-            .order_by(plays.desc(), ARTISTS.c.artist_id).limit(p.limit))
+    return (
+        sa.select(ARTISTS.c.artist_id, ARTISTS.c.name.label("artist"), plays, _users())
+        .select_from(SP.join(ARTISTS, ARTISTS.c.artist_id == SP.c.artist_id))
+        .where(*p.window())
+        .group_by(ARTISTS.c.artist_id, ARTISTS.c.name)
+        .order_by(plays.desc(), ARTISTS.c.artist_id)
+        .limit(p.limit)
+    )
 
 
 @_question("Plays by hour of day (UTC)")
 def plays_by_hour(p: Params) -> Query:
     """When people listen: plays per hour of the day, from the time dimension."""
-    return (sa.select(TIME.c.hour, _plays(), _users())
-            .select_from(SP.join(TIME, TIME.c.start_time == SP.c.start_time))
-            .where(*p.window()).group_by(TIME.c.hour).order_by(TIME.c.hour))
+    return (
+        sa.select(TIME.c.hour, _plays(), _users())
+        .select_from(SP.join(TIME, TIME.c.start_time == SP.c.start_time))
+        .where(*p.window())
+        .group_by(TIME.c.hour)
+        .order_by(TIME.c.hour)
+    )
 
 
 WEEKDAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday")
@@ -225,35 +266,55 @@ WEEKDAYS = ("Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "S
 def plays_by_weekday(p: Params) -> Query:
     """Plays per day of the week (0 = Sunday, as Redshift's DOW)."""
     name = sa.case({i: day for i, day in enumerate(WEEKDAYS)}, value=TIME.c.weekday)
-    return (sa.select(TIME.c.weekday, name.label("day_name"), _plays(), _users())
-            .select_from(SP.join(TIME, TIME.c.start_time == SP.c.start_time))
-            .where(*p.window()).group_by(TIME.c.weekday).order_by(TIME.c.weekday))
+    return (
+        sa.select(TIME.c.weekday, name.label("day_name"), _plays(), _users())
+        .select_from(SP.join(TIME, TIME.c.start_time == SP.c.start_time))
+        .where(*p.window())
+        .group_by(TIME.c.weekday)
+        .order_by(TIME.c.weekday)
+    )
 
 
 @_question("Free vs paid plays")
 def plays_by_level(p: Params) -> Query:
     """Plays and distinct users per subscription level at the time of the play."""
-    return (sa.select(SP.c.level, _plays(), _users()).where(*p.window())
-            .group_by(SP.c.level).order_by(SP.c.level))
+    return (
+        sa.select(SP.c.level, _plays(), _users())
+        .where(*p.window())
+        .group_by(SP.c.level)
+        .order_by(SP.c.level)
+    )
 
 
 @_question("Free vs paid users (current level)", window=False)
 def users_by_level(p: Params) -> Query:
     """Users per current level (the users table: each user's latest event)."""
-    return (sa.select(USERS.c.level, sa.func.count().label("users"))
-            .group_by(USERS.c.level).order_by(USERS.c.level))
+    return (
+        sa.select(USERS.c.level, sa.func.count().label("users"))
+        .group_by(USERS.c.level)
+        .order_by(USERS.c.level)
+    )
 
 
 @_question("Most active users", limit=True)
 def most_active_users(p: Params) -> Query:
     """Users by plays, with their sessions and current level."""
     plays = _plays()
-    return (sa.select(USERS.c.user_id, USERS.c.first_name, USERS.c.last_name, USERS.c.level,
-                      plays, sa.func.count(SP.c.session_id.distinct()).label("sessions"))
-            .select_from(SP.join(USERS, USERS.c.user_id == SP.c.user_id))
-            .where(*p.window())
-            .group_by(USERS.c.user_id, USERS.c.first_name, USERS.c.last_name, USERS.c.level)
-            .order_by(plays.desc(), USERS.c.user_id).limit(p.limit))
+    return (
+        sa.select(
+            USERS.c.user_id,
+            USERS.c.first_name,
+            USERS.c.last_name,
+            USERS.c.level,
+            plays,
+            sa.func.count(SP.c.session_id.distinct()).label("sessions"),
+        )
+        .select_from(SP.join(USERS, USERS.c.user_id == SP.c.user_id))
+        .where(*p.window())
+        .group_by(USERS.c.user_id, USERS.c.first_name, USERS.c.last_name, USERS.c.level)
+        .order_by(plays.desc(), USERS.c.user_id)
+        .limit(p.limit)
+    )
 
 
 @_question("Plays per day (UTC)")
@@ -264,8 +325,12 @@ def plays_per_day(p: Params) -> Query:
     def at(level: str) -> sa.Label[int]:
         return sa.func.count(sa.case((SP.c.level == level, SP.c.songplay_id))).label(level)
 
-    return (sa.select(day, _plays(), at("free"), at("paid"), _users()).where(*p.window())
-            .group_by(day).order_by(day))
+    return (
+        sa.select(day, _plays(), at("free"), at("paid"), _users())
+        .where(*p.window())
+        .group_by(day)
+        .order_by(day)
+    )
 
 
 @_question("Plays matched to a known song")
@@ -273,27 +338,32 @@ def matched_share(p: Params) -> Query:
     """How much of the listening the song catalogue explains (share = matched / plays)."""
     plays, matched = sa.func.count(), sa.func.count(SP.c.song_id)
     # An explicit operator: SQLAlchemy's true division would CAST the divisor again.
-    share = sa.cast(matched, sa.Double).op("/", return_type=sa.Double)(
-        sa.func.nullif(plays, 0))
-    return sa.select(plays.label("plays"), matched.label("matched"),
-                     share.label("share")).where(*p.window())
+    share = sa.cast(matched, sa.Double).op("/", return_type=sa.Double)(sa.func.nullif(plays, 0))
+    return sa.select(plays.label("plays"), matched.label("matched"), share.label("share")).where(
+        *p.window()
+    )
 
 
 @_question("Top locations", limit=True)
 def top_locations(p: Params) -> Query:
     """Where plays come from (the user's location as logged)."""
     plays = _plays()
-    return (sa.select(SP.c.location, plays, _users())
-            .where(SP.c.location.is_not(None), *p.window())
-            .group_by(SP.c.location).order_by(plays.desc(), SP.c.location).limit(p.limit))
+    return (
+        sa.select(SP.c.location, plays, _users())
+        .where(SP.c.location.is_not(None), *p.window())
+        .group_by(SP.c.location)
+        .order_by(plays.desc(), SP.c.location)
+        .limit(p.limit)
+    )
 
 
-def _classify(column: ColumnElement[Any], rules: Sequence[tuple[str, Sequence[str]]],
-              ) -> ColumnElement[str]:
+def _classify(
+    column: ColumnElement[Any],
+    rules: Sequence[tuple[str, Sequence[str]]],
+) -> ColumnElement[str]:
     """The first rule whose LIKE patterns match; 'Unknown' for NULL, else 'Other'."""
     whens: list[tuple[ColumnElement[bool], str]] = [(column.is_(None), "Unknown")]
-    whens += [(sa.or_(*(column.like(pat) for pat in patterns)), label)
-              for label, patterns in rules]
+    whens += [(sa.or_(*(column.like(pat) for pat in patterns)), label) for label, patterns in rules]
     return sa.case(*whens, else_="Other")
 
 
@@ -316,16 +386,25 @@ OPERATING_SYSTEMS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-def _by_agent(p: Params, label: str, rules: Sequence[tuple[str, Sequence[str]]],
-              ) -> Query:
+def _by_agent(
+    p: Params,
+    label: str,
+    rules: Sequence[tuple[str, Sequence[str]]],
+) -> Query:
     # Classified in a subquery and grouped on its column: grouping on the CASE itself
     # fails on PostgreSQL, whose bound parameters make the two CASEs differ.
-    classified = (sa.select(_classify(SP.c.user_agent, rules).label(label), SP.c.user_id)
-                  .where(*p.window()).subquery("classified"))
+    classified = (
+        sa.select(_classify(SP.c.user_agent, rules).label(label), SP.c.user_id)
+        .where(*p.window())
+        .subquery("classified")
+    )
     plays = sa.func.count().label("plays")
     users = sa.func.count(classified.c.user_id.distinct()).label("users")
-    return (sa.select(classified.c[label], plays, users).group_by(classified.c[label])
-            .order_by(plays.desc(), classified.c[label]))
+    return (
+        sa.select(classified.c[label], plays, users)
+        .group_by(classified.c[label])
+        .order_by(plays.desc(), classified.c[label])
+    )
 
 
 @_question("Plays by browser")
@@ -365,10 +444,12 @@ def answer_all(bind: sa.Connection | sa.Engine, params: Params) -> dict[str, Ans
     out: dict[str, Answer] = {}
     with connection(bind) as conn:
         for name, question in QUESTIONS.items():
-            result = conn.execute(question.query(limit=params.limit, start=params.start,
-                                                 end=params.end))
-            out[name] = Answer(list(result.keys()),
-                               [[plain(v) for v in row] for row in result.all()])
+            result = conn.execute(
+                question.query(limit=params.limit, start=params.start, end=params.end)
+            )
+            out[name] = Answer(
+                list(result.keys()), [[plain(v) for v in row] for row in result.all()]
+            )
     return out
 
 
@@ -385,14 +466,18 @@ def _cell(value: Any) -> str:
 def format_table(answer: Answer) -> str:
     """An aligned text table; numbers right-aligned."""
     cells = [[_cell(v) for v in row] for row in answer.rows]
-    numeric = [all(isinstance(r[i], int | float) or r[i] is None for r in answer.rows)
-               and bool(answer.rows) for i in range(len(answer.columns))]
-    widths = [max([len(c), *(len(row[i]) for row in cells)])
-              for i, c in enumerate(answer.columns)]
+    numeric = [
+        all(isinstance(r[i], int | float) or r[i] is None for r in answer.rows)
+        and bool(answer.rows)
+        for i in range(len(answer.columns))
+    ]
+    widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(answer.columns)]
 
     def line(values: Sequence[str]) -> str:
-        return "  ".join(v.rjust(w) if num else v.ljust(w)
-                         for v, w, num in zip(values, widths, numeric, strict=True)).rstrip()
+        return "  ".join(
+            v.rjust(w) if num else v.ljust(w)
+            for v, w, num in zip(values, widths, numeric, strict=True)
+        ).rstrip()
 
     out = [line(answer.columns), "  ".join("-" * w for w in widths)]
     out += [line(row) for row in cells] if cells else ["(no rows)"]
@@ -411,14 +496,17 @@ def _layout(value: Any, level: int = 0) -> str:
     so a row of an answer is one line.
     """
     nested = isinstance(value, dict | list) and any(
-        isinstance(v, dict | list) and v for v in (value.values() if isinstance(value, dict)
-                                                   else value))
+        isinstance(v, dict | list) and v
+        for v in (value.values() if isinstance(value, dict) else value)
+    )
     if not nested:
         return json.dumps(value, ensure_ascii=False)
     pad, inner = "  " * level, "  " * (level + 1)
     if isinstance(value, dict):
-        members = [f"{inner}{json.dumps(k, ensure_ascii=False)}: {_layout(v, level + 1)}"
-                   for k, v in value.items()]
+        members = [
+            f"{inner}{json.dumps(k, ensure_ascii=False)}: {_layout(v, level + 1)}"
+            for k, v in value.items()
+        ]
         return "{\n" + ",\n".join(members) + f"\n{pad}}}"
     return "[\n" + ",\n".join(f"{inner}{_layout(v, level + 1)}" for v in value) + f"\n{pad}]"
 
@@ -427,9 +515,10 @@ def expected_document(params: Params, answers: Mapping[str, Answer]) -> dict[str
     """The answers as the plain data an expected-results file holds."""
     return {
         "parameters": _params_json(params),
-        "questions": {name: {"title": QUESTIONS[name].title, "columns": ans.columns,
-                             "rows": ans.rows}
-                      for name, ans in answers.items()},
+        "questions": {
+            name: {"title": QUESTIONS[name].title, "columns": ans.columns, "rows": ans.rows}
+            for name, ans in answers.items()
+        },
     }
 
 
@@ -442,11 +531,15 @@ def read_expected(path: Path) -> tuple[Params, dict[str, Answer]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         p = data["parameters"]
-        params = Params(int(p["limit"]),
-                        dt.datetime.fromisoformat(p["start"]) if p.get("start") else None,
-                        dt.datetime.fromisoformat(p["end"]) if p.get("end") else None)
-        answers = {name: Answer(list(q["columns"]), [list(r) for r in q["rows"]])
-                   for name, q in data["questions"].items()}
+        params = Params(
+            int(p["limit"]),
+            dt.datetime.fromisoformat(p["start"]) if p.get("start") else None,
+            dt.datetime.fromisoformat(p["end"]) if p.get("end") else None,
+        )
+        answers = {
+            name: Answer(list(q["columns"]), [list(r) for r in q["rows"]])
+            for name, q in data["questions"].items()
+        }
     except FileNotFoundError:
         raise ExpectedFileError(f"{path}: no such file") from None
     except (json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -479,10 +572,16 @@ def differences(expected: Mapping[str, Answer], actual: Mapping[str, Answer]) ->
         for i in range(max(len(exp.rows), len(act.rows))):
             e = exp.rows[i] if i < len(exp.rows) else None
             a = act.rows[i] if i < len(act.rows) else None
-            if e is None or a is None or len(e) != len(a) or not all(
-                    _same(x, y) for x, y in zip(e, a, strict=True)):
-                out.append(f"{name} row {i + 1}: expected {_row_text(exp.columns, e)} "
-                           f"actual {_row_text(act.columns, a)}")
+            if (
+                e is None
+                or a is None
+                or len(e) != len(a)
+                or not all(_same(x, y) for x, y in zip(e, a, strict=True))
+            ):
+                out.append(
+                    f"{name} row {i + 1}: expected {_row_text(exp.columns, e)} "
+                    f"actual {_row_text(act.columns, a)}"
+                )
     return out
 
 
@@ -495,9 +594,18 @@ def _row_text(columns: Sequence[str], row: Sequence[Any] | None) -> str:
 # --- the command ---------------------------------------------------------------------------
 
 
-def command(settings: Settings, out: TextIO, *, limit: int | None, start: dt.datetime | None,
-            end: dt.datetime | None, verify: Path | None, write_to: Path | None,
-            as_json: bool, wait: float) -> int:
+def command(
+    settings: Settings,
+    out: TextIO,
+    *,
+    limit: int | None,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    verify: Path | None,
+    write_to: Path | None,
+    as_json: bool,
+    wait: float,
+) -> int:
     """``sparkify-dw analytics``: print, write (``--write-expected``) or verify the answers;
     the exit status (1: ``--verify`` found differences)."""
     from sparkify_dw import backends
@@ -510,8 +618,10 @@ def command(settings: Settings, out: TextIO, *, limit: int | None, start: dt.dat
         asked = {k: v for k, v in _params_json(params).items() if given[k] is not None}
         clash = {k: v for k, v in asked.items() if _params_json(file_params)[k] != v}
         if clash:
-            raise ValueError(f"{verify} was written with {_params_json(file_params)}; "
-                             f"drop {', '.join('--' + k for k in clash)}")
+            raise ValueError(
+                f"{verify} was written with {_params_json(file_params)}; "
+                f"drop {', '.join('--' + k for k in clash)}"
+            )
         params = file_params
     with backends.for_settings(settings).reading(wait) as conn:
         answers = answer_all(conn, params)
@@ -529,13 +639,25 @@ def command(settings: Settings, out: TextIO, *, limit: int | None, start: dt.dat
         print(f"all {len(answers)} answers match {verify}", file=out)
         return 0
     if as_json:
-        print(json.dumps({name: [dict(zip(a.columns, row, strict=True)) for row in a.rows]
-                          for name, a in answers.items()}, indent=2), file=out)
+        print(
+            json.dumps(
+                {
+                    name: [dict(zip(a.columns, row, strict=True)) for row in a.rows]
+                    for name, a in answers.items()
+                },
+                indent=2,
+            ),
+            file=out,
+        )
         return 0
     windowed = params.start is not None or params.end is not None
-    span = "".join([", plays" if windowed else "",
-                    f" from {params.start}" if params.start is not None else "",
-                    f" before {params.end}" if params.end is not None else ""])
+    span = "".join(
+        [
+            ", plays" if windowed else "",
+            f" from {params.start}" if params.start is not None else "",
+            f" before {params.end}" if params.end is not None else "",
+        ]
+    )
     print(f"answers from {settings.display_url}{span}", file=out)
     for name, answer in answers.items():
         question = QUESTIONS[name]

@@ -28,42 +28,93 @@ from .secrets import mask_line
 
 __all__ = ["describe_aws_error", "describe_s3_error", "error_code"]
 
-CREDENTIAL_CODES = frozenset({
-    "InvalidClientTokenId", "UnrecognizedClientException", "SignatureDoesNotMatch",
-    "ExpiredToken", "ExpiredTokenException", "InvalidAccessKeyId", "AuthFailure",
-    "RequestExpired", "InvalidToken", "TokenRefreshRequired",
-})
-ACCESS_CODES = frozenset({
-    "AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
-    "UnauthorizedOperationException", "AllAccessDisabled", "403", "Forbidden",
-})
-REGION_CODES = frozenset({
-    "AuthorizationHeaderMalformed", "PermanentRedirect", "301",
-    "IllegalLocationConstraintException",
-})
-THROTTLING_CODES = frozenset({
-    "Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded",
-    "TooManyRequestsException", "RequestThrottled", "RequestThrottledException", "SlowDown",
-})
+CREDENTIAL_CODES = frozenset(
+    {
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidAccessKeyId",
+        "AuthFailure",
+        "RequestExpired",
+        "InvalidToken",
+        "TokenRefreshRequired",
+    }
+)
+ACCESS_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "UnauthorizedOperationException",
+        "AllAccessDisabled",
+        "403",
+        "Forbidden",
+    }
+)
+REGION_CODES = frozenset(
+    {
+        "AuthorizationHeaderMalformed",
+        "PermanentRedirect",
+        "301",
+        "IllegalLocationConstraintException",
+    }
+)
+THROTTLING_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "RequestLimitExceeded",
+        "TooManyRequestsException",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "SlowDown",
+    }
+)
 NO_SUCH_BUCKET_CODES = frozenset({"NoSuchBucket"})
 NO_SUCH_OBJECT_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
-NOT_FOUND_CODES = NO_SUCH_BUCKET_CODES | NO_SUCH_OBJECT_CODES | frozenset({
-    "NoSuchEntity", "ClusterNotFound", "ClusterNotFoundFault", "ClusterSnapshotNotFound",
-    "InvalidGroup.NotFound", "InvalidVpcID.NotFound",
-})
+NOT_FOUND_CODES = (
+    NO_SUCH_BUCKET_CODES
+    | NO_SUCH_OBJECT_CODES
+    | frozenset(
+        {
+            "NoSuchEntity",
+            "ClusterNotFound",
+            "ClusterNotFoundFault",
+            "ClusterSnapshotNotFound",
+            "InvalidGroup.NotFound",
+            "InvalidVpcID.NotFound",
+        }
+    )
+)
 # A conditional request's condition failed: for the S3 reader, an object read with
 # ``IfMatch`` on its listed ETag was replaced after it was listed.
 CHANGED_CODES = frozenset({"PreconditionFailed", "412"})
-QUOTA_CODES = frozenset({
-    "ClusterQuotaExceeded", "ClusterQuotaExceededFault", "NumberOfNodesQuotaExceeded",
-    "NumberOfNodesPerClusterLimitExceeded", "LimitExceeded", "LimitExceededException",
-    "InsufficientClusterCapacity", "RulesPerSecurityGroupLimitExceeded",
-    "SecurityGroupLimitExceeded", "VpcLimitExceeded",
-})
-TAKEN_CODES = frozenset({
-    "ClusterAlreadyExists", "ClusterAlreadyExistsFault", "EntityAlreadyExists",
-    "InvalidGroup.Duplicate", "ClusterSnapshotAlreadyExists",
-})
+QUOTA_CODES = frozenset(
+    {
+        "ClusterQuotaExceeded",
+        "ClusterQuotaExceededFault",
+        "NumberOfNodesQuotaExceeded",
+        "NumberOfNodesPerClusterLimitExceeded",
+        "LimitExceeded",
+        "LimitExceededException",
+        "InsufficientClusterCapacity",
+        "RulesPerSecurityGroupLimitExceeded",
+        "SecurityGroupLimitExceeded",
+        "VpcLimitExceeded",
+    }
+)
+TAKEN_CODES = frozenset(
+    {
+        "ClusterAlreadyExists",
+        "ClusterAlreadyExistsFault",
+        "EntityAlreadyExists",
+        "InvalidGroup.Duplicate",
+        "ClusterSnapshotAlreadyExists",
+    }
+)
 
 # Code group -> what it means for the user, in the order they are tried.
 _KINDS: tuple[tuple[frozenset[str], str], ...] = (
@@ -71,8 +122,10 @@ _KINDS: tuple[tuple[frozenset[str], str], ...] = (
     (QUOTA_CODES, "AWS quota or capacity limit reached (delete unused clusters or ask for more)"),
     (TAKEN_CODES, "name already taken (choose another identifier in [PROVISION])"),
     (ACCESS_CODES, "not allowed by your IAM permissions"),
-    (REGION_CODES, "the resource is in another region (set [S3] REGION in dwh.cfg or "
-                   "$AWS_DEFAULT_REGION)"),
+    (
+        REGION_CODES,
+        "the resource is in another region (set [S3] REGION in dwh.cfg or $AWS_DEFAULT_REGION)",
+    ),
     (THROTTLING_CODES, "AWS is throttling the requests (wait a little and run it again)"),
     (NOT_FOUND_CODES, "not found (check the name and the region)"),
 )
@@ -80,19 +133,26 @@ _KINDS: tuple[tuple[frozenset[str], str], ...] = (
 # The same groups for a source in S3: a short reason after the object's URI. {code} is
 # AWS's error code; a code in no group is "S3 refused the request: <operation>: …".
 _S3_KINDS: tuple[tuple[frozenset[str], str], ...] = (
-    (CREDENTIAL_CODES, "AWS rejected the credentials (check the access key, profile or "
-                       "session): {code}"),
+    (
+        CREDENTIAL_CODES,
+        "AWS rejected the credentials (check the access key, profile or session): {code}",
+    ),
     (NO_SUCH_BUCKET_CODES, "no such bucket"),
     (NO_SUCH_OBJECT_CODES, "no such object"),
     (ACCESS_CODES, "access denied by S3 (check the IAM permissions): {code}"),
-    (REGION_CODES, "the bucket is in another region (set [S3] REGION in dwh.cfg or "
-                   "$AWS_DEFAULT_REGION): {code}"),
+    (
+        REGION_CODES,
+        "the bucket is in another region (set [S3] REGION in dwh.cfg or "
+        "$AWS_DEFAULT_REGION): {code}",
+    ),
     (CHANGED_CODES, "the object changed after it was listed; run the load again"),
     (THROTTLING_CODES, "S3 is throttling the requests (wait a little and load again): {code}"),
 )
 
-MISSING_CREDENTIALS = ("no AWS credentials found: set AWS_ACCESS_KEY_ID and "
-                       "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run `aws configure`")
+MISSING_CREDENTIALS = (
+    "no AWS credentials found: set AWS_ACCESS_KEY_ID and "
+    "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE, or run `aws configure`"
+)
 NO_REGION = "no AWS region: set [S3] REGION in dwh.cfg, $AWS_DEFAULT_REGION or pass --region"
 
 
@@ -101,8 +161,9 @@ def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-def describe_aws_error(exc: BaseException, *, service: str = "AWS",
-                       endpoint: str | None = None) -> str:
+def describe_aws_error(
+    exc: BaseException, *, service: str = "AWS", endpoint: str | None = None
+) -> str:
     """One line that says what went wrong with AWS and what to do about it.
 
     ``service`` names who refused a request no group covers; ``endpoint`` is the URL
@@ -112,8 +173,9 @@ def describe_aws_error(exc: BaseException, *, service: str = "AWS",
         error = exc.response.get("Error", {})
         code = str(error.get("Code", "Unknown"))
         message = mask_line(str(error.get("Message", "")))
-        what = next((text for codes, text in _KINDS if code in codes),
-                    f"{service} refused the request")
+        what = next(
+            (text for codes, text in _KINDS if code in codes), f"{service} refused the request"
+        )
         return f"{what}: {exc.operation_name}: {code}: {message}".rstrip(": ")
     if isinstance(exc, NoCredentialsError):
         return MISSING_CREDENTIALS

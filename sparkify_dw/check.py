@@ -40,6 +40,9 @@ def report(results: Sequence[CheckResult], *, verbose: bool = False) -> list[str
         line = format_result(result, width)
         lines.append(f"{line}  -- {why[result.name]}" if verbose else line)
     failed = [r for r in results if not r.passed]
-    lines.append(f"{len(failed)} of {len(results)} checks failed" if failed
-                 else f"all {len(results)} checks passed")
+    lines.append(
+        f"{len(failed)} of {len(results)} checks failed"
+        if failed
+        else f"all {len(results)} checks passed"
+    )
     return lines

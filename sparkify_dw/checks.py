@@ -64,9 +64,10 @@ class CheckResult:
 
     def describe_samples(self) -> str:
         """The sample keys as ``col=value`` groups, e.g. ``user_id=10; user_id=12``."""
-        return "; ".join(" ".join(f"{c}={_show(v)}"
-                                  for c, v in zip(self.columns, row, strict=True))
-                         for row in self.samples)
+        return "; ".join(
+            " ".join(f"{c}={_show(v)}" for c, v in zip(self.columns, row, strict=True))
+            for row in self.samples
+        )
 
     def __str__(self) -> str:
         text = f"{self.name}: {self.count}"
@@ -83,46 +84,69 @@ def _show(value: Any) -> str:
 
 def _pk_not_null(table: sa.Table, key: str, *describe: str) -> Check:
     # A NULL key has no value to show: sample the row's describing columns instead.
-    return Check(f"{table.name}.pk_not_null", f"every {table.name} row has a {key}",
-                 sa.select(*(table.c[c] for c in describe)).where(table.c[key].is_(None)))
+    return Check(
+        f"{table.name}.pk_not_null",
+        f"every {table.name} row has a {key}",
+        sa.select(*(table.c[c] for c in describe)).where(table.c[key].is_(None)),
+    )
 
 
 def _unique(name: str, table: sa.Table, *keys: str) -> Check:
     cols = [table.c[k] for k in keys]
-    return Check(name, f"no two {table.name} rows share ({', '.join(keys)})",
-                 sa.select(*cols).where(*(c.is_not(None) for c in cols))
-                 .group_by(*cols).having(sa.func.count() > 1))
+    return Check(
+        name,
+        f"no two {table.name} rows share ({', '.join(keys)})",
+        sa.select(*cols)
+        .where(*(c.is_not(None) for c in cols))
+        .group_by(*cols)
+        .having(sa.func.count() > 1),
+    )
 
 
-def _references(child: sa.Table, column: str, parent: sa.Table, *, sample_key: str,
-                optional: bool = False) -> Check:
+def _references(
+    child: sa.Table, column: str, parent: sa.Table, *, sample_key: str, optional: bool = False
+) -> Check:
     # Redshift doesn't enforce foreign keys: a dangling id silently drops rows from joins.
     ref, fk = parent.c[column], child.c[column]
     dangling: list[ColumnElement[bool]] = [~sa.exists().where(ref == fk)]
     if optional:
         dangling.insert(0, fk.is_not(None))
-    return Check(f"{child.name}.{column}_in_{parent.name}",
-                 f"every {child.name}.{column}{' that is set' if optional else ''} "
-                 f"is in {parent.name}",
-                 sa.select(child.c[sample_key], fk).where(*dangling))
+    return Check(
+        f"{child.name}.{column}_in_{parent.name}",
+        f"every {child.name}.{column}{' that is set' if optional else ''} is in {parent.name}",
+        sa.select(child.c[sample_key], fk).where(*dangling),
+    )
 
 
 def _not_empty(table: sa.Table, source: sa.Table) -> Check:
     # One offender, the staged row count, when the source has rows but the table has none.
     staged = sa.func.count()
-    return Check(f"{table.name}.not_empty", f"{table.name} has rows when {source.name} has",
-                 sa.select(staged.label(f"{source.name}_rows")).select_from(source)
-                 .having(staged > 0).having(~sa.exists().select_from(table)))
+    return Check(
+        f"{table.name}.not_empty",
+        f"{table.name} has rows when {source.name} has",
+        sa.select(staged.label(f"{source.name}_rows"))
+        .select_from(source)
+        .having(staged > 0)
+        .having(~sa.exists().select_from(table)),
+    )
 
 
 def _staged_plays_loaded() -> Query:
     e, sp = STAGING_EVENTS, SONGPLAYS
     keys = (e.c.ts, e.c.user_id, e.c.session_id, e.c.item_in_session)
-    return sa.select(*keys).distinct().where(
-        playable(),
-        ~sa.exists().where(
-            sp.c.start_time == epoch_ms_to_timestamp(e.c.ts), sp.c.user_id == e.c.user_id,
-            sp.c.session_id == e.c.session_id, sp.c.item_in_session == e.c.item_in_session))
+    return (
+        sa.select(*keys)
+        .distinct()
+        .where(
+            playable(),
+            ~sa.exists().where(
+                sp.c.start_time == epoch_ms_to_timestamp(e.c.ts),
+                sp.c.user_id == e.c.user_id,
+                sp.c.session_id == e.c.session_id,
+                sp.c.item_in_session == e.c.item_in_session,
+            ),
+        )
+    )
 
 
 CHECKS: tuple[Check, ...] = (
@@ -134,19 +158,28 @@ CHECKS: tuple[Check, ...] = (
     _unique("artists.pk_unique", ARTISTS, "artist_id"),
     _pk_not_null(TIME, "start_time", "hour", "day", "month", "year"),
     _unique("time.pk_unique", TIME, "start_time"),
-    _pk_not_null(SONGPLAYS, "songplay_id", "start_time", "user_id", "session_id",
-                 "item_in_session"),
+    _pk_not_null(
+        SONGPLAYS, "songplay_id", "start_time", "user_id", "session_id", "item_in_session"
+    ),
     _unique("songplays.pk_unique", SONGPLAYS, "songplay_id"),
-    _unique("songplays.natural_key_unique", SONGPLAYS,
-            "start_time", "user_id", "session_id", "item_in_session"),
+    _unique(
+        "songplays.natural_key_unique",
+        SONGPLAYS,
+        "start_time",
+        "user_id",
+        "session_id",
+        "item_in_session",
+    ),
     _references(SONGPLAYS, "user_id", USERS, sample_key="songplay_id"),
     _references(SONGPLAYS, "start_time", TIME, sample_key="songplay_id"),
     _references(SONGPLAYS, "song_id", SONGS, sample_key="songplay_id", optional=True),
     _references(SONGPLAYS, "artist_id", ARTISTS, sample_key="songplay_id", optional=True),
     _references(SONGS, "artist_id", ARTISTS, sample_key="song_id"),
-    Check("staging_events.next_song_in_songplays",
-          "every staged NextSong event with a user and ts has its songplay",
-          _staged_plays_loaded()),
+    Check(
+        "staging_events.next_song_in_songplays",
+        "every staged NextSong event with a user and ts has its songplay",
+        _staged_plays_loaded(),
+    ),
     _not_empty(USERS, STAGING_EVENTS),
     _not_empty(TIME, STAGING_EVENTS),
     _not_empty(SONGPLAYS, STAGING_EVENTS),
@@ -163,15 +196,19 @@ def sample_query(check: Check) -> Query:
     """The offenders' total count (a window over all of them) beside the first few keys."""
     offenders = check.offenders.subquery("offenders")
     total = sa.func.count().over().label("_offenders")
-    return (sa.select(*offenders.c, total)
-            .order_by(*(c.asc().nulls_last() for c in offenders.c)).limit(SAMPLES))
+    return (
+        sa.select(*offenders.c, total)
+        .order_by(*(c.asc().nulls_last() for c in offenders.c))
+        .limit(SAMPLES)
+    )
 
 
 def run_check(conn: sa.Connection, check: Check) -> CheckResult:
     rows = conn.execute(sample_query(check)).all()
     names = tuple(c.name for c in check.offenders.selected_columns)
-    return CheckResult(check.name, int(rows[0][-1]) if rows else 0, names,
-                       tuple(tuple(r)[:-1] for r in rows))
+    return CheckResult(
+        check.name, int(rows[0][-1]) if rows else 0, names, tuple(tuple(r)[:-1] for r in rows)
+    )
 
 
 def _select(names: Sequence[str] | None) -> list[Check]:
@@ -183,15 +220,17 @@ def _select(names: Sequence[str] | None) -> list[Check]:
     return [c for c in CHECKS if c.name in names]
 
 
-def run_checks(bind: sa.Connection | sa.Engine,
-               names: Sequence[str] | None = None) -> list[CheckResult]:
+def run_checks(
+    bind: sa.Connection | sa.Engine, names: Sequence[str] | None = None
+) -> list[CheckResult]:
     """Run every check (or those named), in declaration order; one query each."""
     with connection(bind) as conn:
         return [run_check(conn, check) for check in _select(names)]
 
 
-def verify(bind: sa.Connection | sa.Engine,
-           names: Sequence[str] | None = None) -> list[CheckResult]:
+def verify(
+    bind: sa.Connection | sa.Engine, names: Sequence[str] | None = None
+) -> list[CheckResult]:
     """Run the checks; raise :class:`CheckFailed` if any found offenders, else return them."""
     results = run_checks(bind, names)
     failed = [r for r in results if not r.passed]

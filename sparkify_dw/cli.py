@@ -46,8 +46,9 @@ def mask_logs(settings: Settings) -> None:
         handler.addFilter(_MaskSecrets(settings))
 
 
-def report_error(exc: BaseException, settings: Settings | None, err: TextIO, *,
-                 verbose: bool) -> None:
+def report_error(
+    exc: BaseException, settings: Settings | None, err: TextIO, *, verbose: bool
+) -> None:
     """``error: …`` on one line (the traceback first with ``-v``), secrets masked.
 
     Output piped into ``head`` that closes early is not an error worth a line: the rest of
@@ -78,8 +79,9 @@ def exit_code(exc: Exception) -> int | None:
 
     if isinstance(exc, (ConfigError, SourceError, schema.SchemaError, ledger.NoSuchLoad)):
         return 2
-    if isinstance(exc, (load.LoadError, backends.LockBusy, sa.exc.SQLAlchemyError, OSError,
-                        RecursionError)):
+    if isinstance(
+        exc, (load.LoadError, backends.LockBusy, sa.exc.SQLAlchemyError, OSError, RecursionError)
+    ):
         return 1
     if isinstance(exc, ValueError):
         return 2

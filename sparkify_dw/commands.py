@@ -79,9 +79,14 @@ class _Group(click.Group):
     """The group, run through :func:`run` however it is called (the console script, click's
     test runner), so every error is one line with the documented status."""
 
-    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None,
-             complete_var: str | None = None, standalone_mode: bool = True,
-             **extra: Any) -> Any:
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, False, **extra)
         sys.exit(run(sys.argv[1:] if args is None else args))
@@ -98,10 +103,22 @@ def _remember(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
 
 def verbosity_options(f: F) -> F:
     """``-v`` and ``-q``, before or after the command's name."""
-    f = click.option("-q", "--quiet", is_flag=True, expose_value=False, callback=_remember,
-                     help="Print errors only.")(f)
-    return click.option("-v", "--verbose", is_flag=True, expose_value=False,
-                        callback=_remember, help="Debug logging; tracebacks on errors.")(f)
+    f = click.option(
+        "-q",
+        "--quiet",
+        is_flag=True,
+        expose_value=False,
+        callback=_remember,
+        help="Print errors only.",
+    )(f)
+    return click.option(
+        "-v",
+        "--verbose",
+        is_flag=True,
+        expose_value=False,
+        callback=_remember,
+        help="Debug logging; tracebacks on errors.",
+    )(f)
 
 
 def flag(ctx: click.Context, name: str) -> bool:
@@ -119,36 +136,65 @@ def _verbosity(ctx: click.Context) -> None:
 
 def warehouse_options(f: F) -> F:
     """``--url`` and ``--config``: where the warehouse is (see the README's Configuration)."""
-    f = click.option("--config", "config_file", metavar="FILE",
-                     help="dwh.cfg to read (default: ./dwh.cfg if present).")(f)
-    return click.option("--url", metavar="URL",
-                        help="Database URL (default: the nearest ./sparkify.duckdb).")(f)
+    f = click.option(
+        "--config",
+        "config_file",
+        metavar="FILE",
+        help="dwh.cfg to read (default: ./dwh.cfg if present).",
+    )(f)
+    return click.option(
+        "--url", metavar="URL", help="Database URL (default: the nearest ./sparkify.duckdb)."
+    )(f)
 
 
 def wait_option(f: F) -> F:
-    return click.option("--wait", type=click.FloatRange(min=0), default=600.0,
-                        show_default=True, metavar="SECONDS",
-                        help="How long to wait behind a running load.")(f)
+    return click.option(
+        "--wait",
+        type=click.FloatRange(min=0),
+        default=600.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="How long to wait behind a running load.",
+    )(f)
 
 
 def json_option(f: F) -> F:
-    return click.option("--json", "as_json", is_flag=True,
-                        help="Print JSON for scripts instead of a table.")(f)
+    return click.option(
+        "--json", "as_json", is_flag=True, help="Print JSON for scripts instead of a table."
+    )(f)
 
 
 def limit_option(f: F) -> F:
-    return click.option("--limit", type=click.IntRange(min=1), default=20, show_default=True,
-                        help="How many loads the history shows, newest first.")(f)
+    return click.option(
+        "--limit",
+        type=click.IntRange(min=1),
+        default=20,
+        show_default=True,
+        help="How many loads the history shows, newest first.",
+    )(f)
 
 
-def _settings(ctx: click.Context, url: str | None, config_file: str | None, *,
-              log_data: str | None = None, song_data: str | None = None,
-              log_jsonpath: str | None = None, memory_limit: str | None = None) -> Settings:
+def _settings(
+    ctx: click.Context,
+    url: str | None,
+    config_file: str | None,
+    *,
+    log_data: str | None = None,
+    song_data: str | None = None,
+    log_jsonpath: str | None = None,
+    memory_limit: str | None = None,
+) -> Settings:
     from sparkify_dw import cli
     from sparkify_dw.config import resolve
 
-    settings = resolve(url=url, config=config_file, log_data=log_data, song_data=song_data,
-                       log_jsonpath=log_jsonpath, memory_limit=memory_limit)
+    settings = resolve(
+        url=url,
+        config=config_file,
+        log_data=log_data,
+        song_data=song_data,
+        log_jsonpath=log_jsonpath,
+        memory_limit=memory_limit,
+    )
     cli.mask_logs(settings)
     ctx.meta["settings"] = settings
     return settings
@@ -175,8 +221,9 @@ def guarded(f: F) -> F:
             code = cli.exit_code(exc)
             if code is None:
                 raise
-            cli.report_error(exc, ctx.meta.get("settings"), sys.stderr,
-                             verbose=flag(ctx, "verbose"))
+            cli.report_error(
+                exc, ctx.meta.get("settings"), sys.stderr, verbose=flag(ctx, "verbose")
+            )
             ctx.exit(code)
 
     return run  # type: ignore[return-value]
@@ -198,8 +245,14 @@ def main(ctx: click.Context) -> None:
 # --- schema ----------------------------------------------------------------------------------
 
 
-def _migrate(ctx: click.Context, upgrading: bool, revision: str, sql: bool,
-             url: str | None, config_file: str | None) -> None:
+def _migrate(
+    ctx: click.Context,
+    upgrading: bool,
+    revision: str,
+    sql: bool,
+    url: str | None,
+    config_file: str | None,
+) -> None:
     """Alembic's own upgrade or downgrade, on the configured warehouse, speaking each step."""
     import logging
 
@@ -222,9 +275,11 @@ def _migrate(ctx: click.Context, upgrading: bool, revision: str, sql: bool,
 
 def revision_options(default: str) -> Callable[[F], F]:
     def apply(f: F) -> F:
-        f = click.option("--sql", is_flag=True,
-                         help="Print the DDL instead of running it (offline).")(f)
+        f = click.option(
+            "--sql", is_flag=True, help="Print the DDL instead of running it (offline)."
+        )(f)
         return click.argument("revision", default=default)(f)
+
     return apply
 
 
@@ -234,8 +289,9 @@ def revision_options(default: str) -> Callable[[F], F]:
 @verbosity_options
 @click.pass_context
 @guarded
-def upgrade(ctx: click.Context, revision: str, sql: bool, url: str | None,
-            config_file: str | None) -> None:
+def upgrade(
+    ctx: click.Context, revision: str, sql: bool, url: str | None, config_file: str | None
+) -> None:
     """Create or upgrade the warehouse's schema (Alembic, from the installed package)."""
     _migrate(ctx, True, revision, sql, url, config_file)
 
@@ -246,8 +302,9 @@ def upgrade(ctx: click.Context, revision: str, sql: bool, url: str | None,
 @verbosity_options
 @click.pass_context
 @guarded
-def downgrade(ctx: click.Context, revision: str, sql: bool, url: str | None,
-              config_file: str | None) -> None:
+def downgrade(
+    ctx: click.Context, revision: str, sql: bool, url: str | None, config_file: str | None
+) -> None:
     """Downgrade the schema; to `base` drops every table (it names them first)."""
     _migrate(ctx, False, revision, sql, url, config_file)
 
@@ -279,8 +336,14 @@ def current(ctx: click.Context, url: str | None, config_file: str | None, wait: 
 @verbosity_options
 @click.pass_context
 @guarded
-def history(ctx: click.Context, limit: int, url: str | None, config_file: str | None,
-            wait: float, as_json: bool) -> None:
+def history(
+    ctx: click.Context,
+    limit: int,
+    url: str | None,
+    config_file: str | None,
+    wait: float,
+    as_json: bool,
+) -> None:
     """The load ledger: one row per load, newest first."""
     from sparkify_dw import backends, ledger, output, schema
     from sparkify_dw.ledger import HISTORY_HEADERS, history_row
@@ -317,8 +380,14 @@ def _load_id(ctx: click.Context, param: click.Parameter, value: str | None) -> i
 @verbosity_options
 @click.pass_context
 @guarded
-def errors(ctx: click.Context, load_id: int | None, url: str | None,
-           config_file: str | None, wait: float, as_json: bool) -> None:
+def errors(
+    ctx: click.Context,
+    load_id: int | None,
+    url: str | None,
+    config_file: str | None,
+    wait: float,
+    as_json: bool,
+) -> None:
     """The records a load rejected (default: the latest load), in file order."""
     from sparkify_dw import backends, ledger, output, schema
     from sparkify_dw.ledger import ERRORS_HEADERS, errors_row
@@ -347,8 +416,9 @@ def errors(ctx: click.Context, load_id: int | None, url: str | None,
 @verbosity_options
 @click.pass_context
 @guarded
-def check(ctx: click.Context, url: str | None, config_file: str | None, wait: float,
-          as_json: bool) -> None:
+def check(
+    ctx: click.Context, url: str | None, config_file: str | None, wait: float, as_json: bool
+) -> None:
     """Run the data-quality checks; exit 1 when one fails (-v: why each matters)."""
     from sparkify_dw import backends, checks, output, schema
     from sparkify_dw.check import report
@@ -358,8 +428,17 @@ def check(ctx: click.Context, url: str | None, config_file: str | None, wait: fl
         schema.require_head(conn)
         results = checks.run_checks(conn)
     if as_json:
-        output.print_json([{"check": r.name, "passed": r.passed, "offenders": r.count,
-                            "samples": [list(s) for s in r.samples]} for r in results])
+        output.print_json(
+            [
+                {
+                    "check": r.name,
+                    "passed": r.passed,
+                    "offenders": r.count,
+                    "samples": [list(s) for s in r.samples],
+                }
+                for r in results
+            ]
+        )
     else:
         for line in report(results, verbose=flag(ctx, "verbose")):
             click.echo(line)
@@ -377,26 +456,51 @@ def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> dt
 
 
 @main.command()
-@click.option("--limit", type=click.IntRange(min=1), metavar="N",
-              help="Rows for the top-N questions  [default: 10].")
-@click.option("--start", metavar="DATE", callback=_moment,
-              help="Only plays at or after this ISO date or time (UTC).")
-@click.option("--end", metavar="DATE", callback=_moment,
-              help="Only plays before this ISO date or time (UTC).")
-@click.option("--verify", type=click.Path(exists=True, dir_okay=False), metavar="FILE",
-              help="Compare with a file of expected answers (its limit and window); exit 1 "
-                   "on a difference.")
-@click.option("--write-expected", type=click.Path(dir_okay=False), metavar="FILE",
-              help="Write the answers as a file of expected answers.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Rows for the top-N questions  [default: 10].",
+)
+@click.option(
+    "--start",
+    metavar="DATE",
+    callback=_moment,
+    help="Only plays at or after this ISO date or time (UTC).",
+)
+@click.option(
+    "--end", metavar="DATE", callback=_moment, help="Only plays before this ISO date or time (UTC)."
+)
+@click.option(
+    "--verify",
+    type=click.Path(exists=True, dir_okay=False),
+    metavar="FILE",
+    help="Compare with a file of expected answers (its limit and window); exit 1 on a difference.",
+)
+@click.option(
+    "--write-expected",
+    type=click.Path(dir_okay=False),
+    metavar="FILE",
+    help="Write the answers as a file of expected answers.",
+)
 @warehouse_options
 @wait_option
 @json_option
 @verbosity_options
 @click.pass_context
 @guarded
-def analytics(ctx: click.Context, limit: int | None, start: dt.datetime | None,
-              end: dt.datetime | None, verify: str | None, write_expected: str | None,
-              url: str | None, config_file: str | None, wait: float, as_json: bool) -> None:
+def analytics(
+    ctx: click.Context,
+    limit: int | None,
+    start: dt.datetime | None,
+    end: dt.datetime | None,
+    verify: str | None,
+    write_expected: str | None,
+    url: str | None,
+    config_file: str | None,
+    wait: float,
+    as_json: bool,
+) -> None:
     """Answer the analytics team's questions."""
     from pathlib import Path
 
@@ -405,10 +509,17 @@ def analytics(ctx: click.Context, limit: int | None, start: dt.datetime | None,
     if verify and write_expected:
         raise click.UsageError("--verify and --write-expected exclude each other")
     settings = _settings(ctx, url, config_file)
-    code = questions.command(settings, sys.stdout, limit=limit, start=start, end=end,
-                             verify=Path(verify) if verify else None,
-                             write_to=Path(write_expected) if write_expected else None,
-                             as_json=as_json, wait=wait)
+    code = questions.command(
+        settings,
+        sys.stdout,
+        limit=limit,
+        start=start,
+        end=end,
+        verify=Path(verify) if verify else None,
+        write_to=Path(write_expected) if write_expected else None,
+        as_json=as_json,
+        wait=wait,
+    )
     ctx.exit(code)
 
 
@@ -432,36 +543,87 @@ def _steps(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
 @click.option("--log-data", metavar="SRC", help="Event logs: file, directory, glob or s3:// URI.")
 @click.option("--song-data", metavar="SRC", help="Song files: file, directory, glob or s3:// URI.")
 @click.option("--log-jsonpath", metavar="FILE", help="JSONPaths file mapping event fields.")
-@click.option("--steps", default="stage,transform,check", show_default=True, callback=_steps,
-              help="Comma-separated subset of stage,transform,check (run in that order).")
-@click.option("--max-errors", type=click.IntRange(min=0), default=0, show_default=True,
-              metavar="N", help="Records that may be rejected while the rest loads.")
+@click.option(
+    "--steps",
+    default="stage,transform,check",
+    show_default=True,
+    callback=_steps,
+    help="Comma-separated subset of stage,transform,check (run in that order).",
+)
+@click.option(
+    "--max-errors",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    metavar="N",
+    help="Records that may be rejected while the rest loads.",
+)
 @click.option("--incremental", is_flag=True, help="Stage only log files no load has loaded.")
-@click.option("--since", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
-              help="Only log files of this day or later.")
-@click.option("--until", type=click.DateTime(["%Y-%m-%d"]), metavar="YYYY-MM-DD",
-              help="Only log files of this day or earlier.")
+@click.option(
+    "--since",
+    type=click.DateTime(["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="Only log files of this day or later.",
+)
+@click.option(
+    "--until",
+    type=click.DateTime(["%Y-%m-%d"]),
+    metavar="YYYY-MM-DD",
+    help="Only log files of this day or earlier.",
+)
 @wait_option
 @click.option("--vacuum", is_flag=True, help="On Redshift, VACUUM the changed tables after.")
-@click.option("--memory-limit", metavar="SIZE",
-              help="DuckDB's memory limit, e.g. 512MB or 2GB (default 1GB; "
-                   "$SPARKIFY_DW_MEMORY_LIMIT, dwh.cfg [DUCKDB] MEMORY_LIMIT).")
-@click.option("--dry-run", is_flag=True,
-              help="Print every statement as the driver would receive it; run nothing.")
-@click.option("--history", "show_history", is_flag=True,
-              help="Print the load ledger instead of loading (as `sparkify-dw history`).")
+@click.option(
+    "--memory-limit",
+    metavar="SIZE",
+    help="DuckDB's memory limit, e.g. 512MB or 2GB (default 1GB; "
+    "$SPARKIFY_DW_MEMORY_LIMIT, dwh.cfg [DUCKDB] MEMORY_LIMIT).",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Print every statement as the driver would receive it; run nothing.",
+)
+@click.option(
+    "--history",
+    "show_history",
+    is_flag=True,
+    help="Print the load ledger instead of loading (as `sparkify-dw history`).",
+)
 @limit_option
-@click.option("--errors", "errors_of", is_flag=False, flag_value="latest", callback=_load_id,
-              metavar="[LOAD_ID]", help="Print the records a load rejected (default: the "
-                                        "latest) instead of loading (as `sparkify-dw errors`).")
+@click.option(
+    "--errors",
+    "errors_of",
+    is_flag=False,
+    flag_value="latest",
+    callback=_load_id,
+    metavar="[LOAD_ID]",
+    help="Print the records a load rejected (default: the "
+    "latest) instead of loading (as `sparkify-dw errors`).",
+)
 @verbosity_options
 @click.pass_context
 @guarded
-def load(ctx: click.Context, url: str | None, config_file: str | None, log_data: str | None,
-         song_data: str | None, log_jsonpath: str | None, steps: list[str], max_errors: int,
-         incremental: bool, since: dt.datetime | None, until: dt.datetime | None, wait: float,
-         vacuum: bool, memory_limit: str | None, dry_run: bool, show_history: bool,
-         limit: int, errors_of: int | None) -> None:
+def load(
+    ctx: click.Context,
+    url: str | None,
+    config_file: str | None,
+    log_data: str | None,
+    song_data: str | None,
+    log_jsonpath: str | None,
+    steps: list[str],
+    max_errors: int,
+    incremental: bool,
+    since: dt.datetime | None,
+    until: dt.datetime | None,
+    wait: float,
+    vacuum: bool,
+    memory_limit: str | None,
+    dry_run: bool,
+    show_history: bool,
+    limit: int,
+    errors_of: int | None,
+) -> None:
     """Stage the raw JSON, build the star schema, check it: one transaction."""
     from sparkify_dw import load as loader
 
@@ -473,10 +635,18 @@ def load(ctx: click.Context, url: str | None, config_file: str | None, log_data:
         return
     if since and until and since > until:
         raise Usage(f"--since {since:%Y-%m-%d} is after --until {until:%Y-%m-%d}")
-    settings = _settings(ctx, url, config_file, log_data=log_data, song_data=song_data,
-                         log_jsonpath=log_jsonpath, memory_limit=memory_limit)
-    selection = loader.Selection(incremental, since.date() if since else None,
-                                 until.date() if until else None)
+    settings = _settings(
+        ctx,
+        url,
+        config_file,
+        log_data=log_data,
+        song_data=song_data,
+        log_jsonpath=log_jsonpath,
+        memory_limit=memory_limit,
+    )
+    selection = loader.Selection(
+        incremental, since.date() if since else None, until.date() if until else None
+    )
     if dry_run:
         loaded = None
         if incremental:  # the ledger is in the warehouse: read it
@@ -484,24 +654,37 @@ def load(ctx: click.Context, url: str | None, config_file: str | None, log_data:
 
             with backends.for_settings(settings).reading(wait) as conn:
                 loaded = ledger.loaded_files(conn)
-        for statement in loader.dry_run(settings, steps, max_errors, selection, loaded,
-                                        vacuum, wait):
+        for statement in loader.dry_run(
+            settings, steps, max_errors, selection, loaded, vacuum, wait
+        ):
             click.echo(statement + "\n")
         return
     from sparkify_dw import backends
 
     backends.for_settings(settings).require_warehouse()
-    ctx.exit(loader.command(settings, steps=steps, max_errors=max_errors, selection=selection,
-                            wait=wait, vacuum=vacuum, quiet=flag(ctx, "quiet")))
+    ctx.exit(
+        loader.command(
+            settings,
+            steps=steps,
+            max_errors=max_errors,
+            selection=selection,
+            wait=wait,
+            vacuum=vacuum,
+            quiet=flag(ctx, "quiet"),
+        )
+    )
 
 
 # --- commands with their own options, run as they are ----------------------------------------
 
 
 def _delegate(name: str, module: str, summary: str) -> None:
-    @main.command(name, help=summary, add_help_option=False,
-                  context_settings={"ignore_unknown_options": True,
-                                    "allow_extra_args": True})
+    @main.command(
+        name,
+        help=summary,
+        add_help_option=False,
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )
     @click.argument("args", nargs=-1, type=click.UNPROCESSED)
     @click.pass_context
     def delegated(ctx: click.Context, args: tuple[str, ...]) -> None:
@@ -512,11 +695,17 @@ def _delegate(name: str, module: str, summary: str) -> None:
         ctx.exit(code or 0)
 
 
-_delegate("status", "sparkify_dw.status",
-          "Is the warehouse fresh? Last load, newest event, rows, failed checks (--help).")
+_delegate(
+    "status",
+    "sparkify_dw.status",
+    "Is the warehouse fresh? Last load, newest event, rows, failed checks (--help).",
+)
 _delegate("docs", "sparkify_dw.docs", "Write the documentation site (--out DIR; --help).")
-_delegate("cluster", "sparkify_dw.cluster",
-          "Create, inspect or delete the Redshift cluster (create|status|delete; --help).")
+_delegate(
+    "cluster",
+    "sparkify_dw.cluster",
+    "Create, inspect or delete the Redshift cluster (create|status|delete; --help).",
+)
 _delegate("synth", "sparkify_dw.synth", "Generate synthetic data in the public layout (--help).")
 
 

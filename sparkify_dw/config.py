@@ -42,10 +42,20 @@ ENV_S3_ENDPOINT = "SPARKIFY_DW_S3_ENDPOINT"
 ENV_MANIFEST_PREFIX = "SPARKIFY_DW_MANIFEST_PREFIX"
 ENV_MEMORY_LIMIT = "SPARKIFY_DW_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "1GB"  # DuckDB's own default is 80% of RAM: unbounded on a shared box
-MEMORY_LIMIT_RE = re.compile(r"\s*([0-9]+(?:\.[0-9]+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*",
-                             re.IGNORECASE)
-_UNITS = {"b": 1, "kb": 1000, "mb": 1000**2, "gb": 1000**3, "tb": 1000**4,
-          "kib": 1024, "mib": 1024**2, "gib": 1024**3, "tib": 1024**4}
+MEMORY_LIMIT_RE = re.compile(
+    r"\s*([0-9]+(?:\.[0-9]+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*", re.IGNORECASE
+)
+_UNITS = {
+    "b": 1,
+    "kb": 1000,
+    "mb": 1000**2,
+    "gb": 1000**3,
+    "tb": 1000**4,
+    "kib": 1024,
+    "mib": 1024**2,
+    "gib": 1024**3,
+    "tib": 1024**4,
+}
 MIN_MEMORY_LIMIT = 64 * 1024**2  # below this DuckDB can't load a batch of files
 
 DEFAULT_CONFIG_NAME = "dwh.cfg"
@@ -53,7 +63,8 @@ DEFAULT_DUCKDB_FILE = "sparkify.duckdb"
 SAMPLE_DIR = Path(__file__).resolve().parent / "sample"
 
 IAM_ROLE_ARN_RE = re.compile(
-    r"arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}")
+    r"arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}"
+)
 REGION_RE = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-[0-9]")
 HOST_RE = re.compile(r"[A-Za-z0-9.-]{1,253}")
 IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,126}")
@@ -118,8 +129,7 @@ class Settings:
         """Values that must never be printed (used to scrub messages): the URL's password
         wherever it sits (user info, a ``?password=`` query, libpq ``options``) and the AWS
         credentials in the environment, and a password in the S3 endpoint's URL."""
-        return (url_secrets(self.url) + text_url_secrets(self.s3_endpoint or "")
-                + env_secrets())
+        return url_secrets(self.url) + text_url_secrets(self.s3_endpoint or "") + env_secrets()
 
     def mask(self, text: str) -> str:
         """``text`` with every secret replaced by ``***``."""
@@ -173,8 +183,9 @@ def _warn_if_exposed(path: Path, parser: configparser.ConfigParser) -> None:
         return
     mode = path.stat().st_mode
     if mode & (stat.S_IRGRP | stat.S_IROTH):
-        log.warning("%s holds a password and is readable by other users; run: chmod 600 %s",
-                    path, path)
+        log.warning(
+            "%s holds a password and is readable by other users; run: chmod 600 %s", path, path
+        )
 
 
 def cfg_value(parser: configparser.ConfigParser | None, section: str, key: str) -> str | None:
@@ -226,7 +237,8 @@ def _parse_url(text: str, origin: str) -> URL:
         return make_url(text)
     except sa.exc.ArgumentError:
         raise ConfigError(
-            f"{origin}: not a database URL (e.g. postgresql+psycopg://host/db)") from None
+            f"{origin}: not a database URL (e.g. postgresql+psycopg://host/db)"
+        ) from None
 
 
 def validate_iam_role_arn(value: str, origin: str) -> str:
@@ -290,8 +302,9 @@ def resolve(
     if parser is not None:
         _warn_if_exposed(cfg_path, parser)
 
-    def pick(name: str, flag: str | None, env_name: str, section: str, key: str,
-             default: str | None) -> str | None:
+    def pick(
+        name: str, flag: str | None, env_name: str, section: str, key: str, default: str | None
+    ) -> str | None:
         if flag is not None:
             sources[name] = "argument"
             return flag
@@ -326,8 +339,13 @@ def resolve(
 
     s_log = source("log_data", log_data, ENV_LOG_DATA, "LOG_DATA", SAMPLE_DIR / "log_data")
     s_song = source("song_data", song_data, ENV_SONG_DATA, "SONG_DATA", SAMPLE_DIR / "song_data")
-    s_paths = source("log_jsonpath", log_jsonpath, ENV_LOG_JSONPATH, "LOG_JSONPATH",
-                     SAMPLE_DIR / "log_json_path.json")
+    s_paths = source(
+        "log_jsonpath",
+        log_jsonpath,
+        ENV_LOG_JSONPATH,
+        "LOG_JSONPATH",
+        SAMPLE_DIR / "log_json_path.json",
+    )
 
     arn = cfg_value(parser, "IAM_ROLE", "ARN")
     if arn is not None:
@@ -338,14 +356,20 @@ def resolve(
     endpoint = pick("s3_endpoint", None, ENV_S3_ENDPOINT, "S3", "ENDPOINT", None)
     manifests = pick("manifest_prefix", None, ENV_MANIFEST_PREFIX, "S3", "MANIFEST_PREFIX", None)
     if manifests is not None:
-        parsed["manifest_prefix"] = parse_setting("manifest_prefix", manifests,
-                                                  sources["manifest_prefix"])
+        parsed["manifest_prefix"] = parse_setting(
+            "manifest_prefix", manifests, sources["manifest_prefix"]
+        )
 
-    memory = pick("memory_limit", memory_limit, ENV_MEMORY_LIMIT, "DUCKDB", "MEMORY_LIMIT",
-                  DEFAULT_MEMORY_LIMIT)
+    memory = pick(
+        "memory_limit",
+        memory_limit,
+        ENV_MEMORY_LIMIT,
+        "DUCKDB",
+        "MEMORY_LIMIT",
+        DEFAULT_MEMORY_LIMIT,
+    )
     assert memory is not None
-    memory_bytes(memory, "--memory-limit" if memory_limit is not None
-                 else sources["memory_limit"])
+    memory_bytes(memory, "--memory-limit" if memory_limit is not None else sources["memory_limit"])
 
     return Settings(
         url=resolved_url,

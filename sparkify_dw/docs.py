@@ -49,8 +49,9 @@ class Live:
         transform (star); any load for the ledger."""
         step = {"staging": "stage", "star": "transform"}.get(group)
         for load in self.loads:
-            if step is None or (load["status"] == "succeeded"
-                                and step in str(load["steps"]).split(",")):
+            if step is None or (
+                load["status"] == "succeeded" and step in str(load["steps"]).split(",")
+            ):
                 return load
         return None
 
@@ -72,8 +73,9 @@ def read_live(settings: Settings, *, run_checks: bool = True) -> Live:
         return Live(False, settings.mask(one_line(exc)))
     finally:
         engine.dispose()
-    return Live(True, f"read {utcnow():%Y-%m-%d %H:%M} UTC", counts, loads,
-                {r.name: r for r in results})
+    return Live(
+        True, f"read {utcnow():%Y-%m-%d %H:%M} UTC", counts, loads, {r.name: r for r in results}
+    )
 
 
 def group_of(table: sa.Table) -> str:
@@ -100,20 +102,30 @@ def _redshift(table: sa.Table) -> dict[str, str]:
 
 def _keys(column: sa.Column[Any]) -> list[str]:
     keys = ["PK"] if column.primary_key else []
-    keys += [f"FK -> {fk.column.table.name}.{fk.column.name}"
-             for fk in sorted(column.foreign_keys, key=lambda f: f.target_fullname)]
+    keys += [
+        f"FK -> {fk.column.table.name}.{fk.column.name}"
+        for fk in sorted(column.foreign_keys, key=lambda f: f.target_fullname)
+    ]
     if any(column.name in u for u in _uniques(column.table)):
         keys.append("UNIQUE key")
     return keys
 
 
 def _uniques(table: sa.Table) -> list[list[str]]:
-    return [[c.name for c in const.columns] for const in table.constraints
-            if isinstance(const, sa.UniqueConstraint)]
+    return [
+        [c.name for c in const.columns]
+        for const in table.constraints
+        if isinstance(const, sa.UniqueConstraint)
+    ]
 
 
-def _origin(group: str, table: sa.Table, column: sa.Column[Any], raw_of: dict[str, str],
-            source: lineage.StarSource | None) -> list[dict[str, str]]:
+def _origin(
+    group: str,
+    table: sa.Table,
+    column: sa.Column[Any],
+    raw_of: dict[str, str],
+    source: lineage.StarSource | None,
+) -> list[dict[str, str]]:
     """Where a column's value comes from: links to staging columns or a JSON path."""
     name = f"{table.name}.{column.name}"
     if group == "staging":
@@ -127,8 +139,9 @@ def _origin(group: str, table: sa.Table, column: sa.Column[Any], raw_of: dict[st
     return [{"text": "written by the loader" if group == "ledger" else "", "href": ""}]
 
 
-def table_pages(dialect: sa.Dialect, raw: list[lineage.RawField],
-                star: list[lineage.StarSource], live: Live) -> list[dict[str, Any]]:
+def table_pages(
+    dialect: sa.Dialect, raw: list[lineage.RawField], star: list[lineage.StarSource], live: Live
+) -> list[dict[str, Any]]:
     """One dict per table for the templates, in dependency order within each group."""
     raw_of = {f"{f.table}.{f.column}": f.path for f in raw}
     star_of = {(s.table, s.column): s for s in star}
@@ -136,37 +149,57 @@ def table_pages(dialect: sa.Dialect, raw: list[lineage.RawField],
     for table in metadata.sorted_tables:
         for fk in table.foreign_keys:
             referenced_by.setdefault(fk.column.table.name, []).append(
-                f"{table.name}.{fk.parent.name}")
+                f"{table.name}.{fk.parent.name}"
+            )
     pages = []
-    tables = [*STAGING_TABLES, *STAR_TABLES,
-              *(t for t in metadata.sorted_tables if group_of(t) == "ledger")]
+    tables = [
+        *STAGING_TABLES,
+        *STAR_TABLES,
+        *(t for t in metadata.sorted_tables if group_of(t) == "ledger"),
+    ]
     for table in tables:
         group = group_of(table)
         columns = []
         for c in table.columns:
             origin = _origin(group, table, c, raw_of, star_of.get((table.name, c.name)))
             identity = c.dialect_options["redshift"]["identity"]
-            columns.append({
-                "name": c.name, "type": str(c.type.compile(dialect=dialect)),
-                "nullable": c.nullable, "keys": _keys(c),
-                "encode": c.dialect_options["redshift"]["encode"] or "",
-                "identity": f"IDENTITY{tuple(identity)}" if identity else "",
-                "description": c.comment or "", "origin": origin})
-        pages.append({
-            "name": table.name, "group": group, "group_title": GROUPS[group],
-            "description": table.comment or "", "columns": columns,
-            "redshift": _redshift(table), "rows": live.counts.get(table.name),
-            "uniques": _uniques(table),
-            "last_load": live.last_load(group) if live.reachable else None,
-            "referenced_by": sorted(referenced_by.get(table.name, []))})
+            columns.append(
+                {
+                    "name": c.name,
+                    "type": str(c.type.compile(dialect=dialect)),
+                    "nullable": c.nullable,
+                    "keys": _keys(c),
+                    "encode": c.dialect_options["redshift"]["encode"] or "",
+                    "identity": f"IDENTITY{tuple(identity)}" if identity else "",
+                    "description": c.comment or "",
+                    "origin": origin,
+                }
+            )
+        pages.append(
+            {
+                "name": table.name,
+                "group": group,
+                "group_title": GROUPS[group],
+                "description": table.comment or "",
+                "columns": columns,
+                "redshift": _redshift(table),
+                "rows": live.counts.get(table.name),
+                "uniques": _uniques(table),
+                "last_load": live.last_load(group) if live.reachable else None,
+                "referenced_by": sorted(referenced_by.get(table.name, [])),
+            }
+        )
     return pages
 
 
 def _environment() -> jinja2.Environment:
-    return jinja2.Environment(loader=jinja2.PackageLoader("sparkify_dw", "templates"),
-                              autoescape=jinja2.select_autoescape(["html"]),
-                              undefined=jinja2.StrictUndefined, trim_blocks=True,
-                              lstrip_blocks=True)
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("sparkify_dw", "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
 
 
 def write_site(out: Path, settings: Settings, live: Live) -> list[Path]:
@@ -176,16 +209,23 @@ def write_site(out: Path, settings: Settings, live: Live) -> list[Path]:
     star = lineage.star_sources()
     tables = table_pages(dialect, raw, star, live)
     env = _environment()
-    common = {"live": live, "backend": dialect.name, "warehouse": settings.display_url,
-              "tables": tables, "groups": GROUPS, "head": schema.HEAD}
+    common = {
+        "live": live,
+        "backend": dialect.name,
+        "warehouse": settings.display_url,
+        "tables": tables,
+        "groups": GROUPS,
+        "head": schema.HEAD,
+    }
     written: list[Path] = []
 
     def page(path: str, template: str, **context: Any) -> None:
         target = out / path
         target.parent.mkdir(parents=True, exist_ok=True)
         root = "../" * path.count("/")
-        target.write_text(env.get_template(template).render(root=root, **common, **context),
-                          encoding="utf-8")
+        target.write_text(
+            env.get_template(template).render(root=root, **common, **context), encoding="utf-8"
+        )
         written.append(target)
 
     out.mkdir(parents=True, exist_ok=True)
@@ -199,18 +239,53 @@ def write_site(out: Path, settings: Settings, live: Live) -> list[Path]:
     for table in tables:
         page(f"tables/{table['name']}.html", "table.html", title=table["name"], table=table)
     path_of = {f"{f.table}.{f.column}": f.path for f in raw}
-    chains = [{"star": f"{s.table}.{s.column}", "how": s.how, "staging": list(s.staging),
-               "raw": [path_of[name] for name in s.staging if name in path_of]}
-              for s in star]
-    page("lineage.html", "lineage.html", title="Lineage", raw=raw, raw_error=raw_error,
-         chains=chains, joins=lineage.join_columns())
-    page("checks.html", "checks.html", title="Checks", checks=[
-        {"name": c.name, "why": c.why, "result": live.results.get(c.name),
-         "sql": compile_sql(c.offenders, dialect)} for c in checks.CHECKS])
+    chains = [
+        {
+            "star": f"{s.table}.{s.column}",
+            "how": s.how,
+            "staging": list(s.staging),
+            "raw": [path_of[name] for name in s.staging if name in path_of],
+        }
+        for s in star
+    ]
+    page(
+        "lineage.html",
+        "lineage.html",
+        title="Lineage",
+        raw=raw,
+        raw_error=raw_error,
+        chains=chains,
+        joins=lineage.join_columns(),
+    )
+    page(
+        "checks.html",
+        "checks.html",
+        title="Checks",
+        checks=[
+            {
+                "name": c.name,
+                "why": c.why,
+                "result": live.results.get(c.name),
+                "sql": compile_sql(c.offenders, dialect),
+            }
+            for c in checks.CHECKS
+        ],
+    )
     page("loads.html", "loads.html", title="Loads", loads=live.loads)
-    page("analytics.html", "analytics.html", title="Analytics", questions=[
-        {"name": q.name, "title": q.title, "doc": (q.__doc__ or "").strip(),
-         "sql": compile_sql(q.query(), dialect)} for q in analytics.QUESTIONS.values()])
+    page(
+        "analytics.html",
+        "analytics.html",
+        title="Analytics",
+        questions=[
+            {
+                "name": q.name,
+                "title": q.title,
+                "doc": (q.__doc__ or "").strip(),
+                "sql": compile_sql(q.query(), dialect),
+            }
+            for q in analytics.QUESTIONS.values()
+        ],
+    )
     return written
 
 
@@ -218,21 +293,26 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m sparkify_dw.docs",
         description="Write the warehouse's documentation as a static site (open "
-                    "DIR/index.html from disk).",
+        "DIR/index.html from disk).",
         epilog="Settings come from flags, then SPARKIFY_DW_* environment variables, then "
-               "dwh.cfg, then the embedded default (./sparkify.duckdb).")
+        "dwh.cfg, then the embedded default (./sparkify.duckdb).",
+    )
     p.add_argument("--out", required=True, type=Path, help="directory to write the site to")
     p.add_argument("--url", help="database URL (default: ./sparkify.duckdb)")
     p.add_argument("--config", help="dwh.cfg to read (default: ./dwh.cfg if present)")
-    p.add_argument("--no-warehouse", action="store_true",
-                   help="don't connect: no row counts, loads or check results")
+    p.add_argument(
+        "--no-warehouse",
+        action="store_true",
+        help="don't connect: no row counts, loads or check results",
+    )
     p.add_argument("--no-checks", action="store_true", help="don't run the checks")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging and tracebacks")
     return p
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
-         err: TextIO = sys.stderr) -> int:
+def main(
+    argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr
+) -> int:
     """Write the site; 0 when written, 2 on an error (printed as one line)."""
     args = _parser().parse_args(argv)
     cli.setup_logging(err, verbose=args.verbose)
@@ -240,14 +320,20 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
     try:
         settings = resolve(url=args.url, config=args.config)
         cli.mask_logs(settings)
-        live = (Live(False, "not asked (--no-warehouse)") if args.no_warehouse
-                else read_live(settings, run_checks=not args.no_checks))
+        live = (
+            Live(False, "not asked (--no-warehouse)")
+            if args.no_warehouse
+            else read_live(settings, run_checks=not args.no_checks)
+        )
         written = write_site(args.out, settings, live)
     except (ConfigError, OSError, jinja2.TemplateError) as exc:
         cli.report_error(exc, settings, err, verbose=args.verbose)
         return 2
-    print(f"wrote {len(written)} files to {args.out} (open {args.out / 'index.html'}); "
-          f"warehouse: {live.note}", file=out)
+    print(
+        f"wrote {len(written)} files to {args.out} (open {args.out / 'index.html'}); "
+        f"warehouse: {live.note}",
+        file=out,
+    )
     return 0
 
 

@@ -40,8 +40,9 @@ class Sent:
         return text
 
 
-def as_sent(statement: ClauseElement, dialect: sa.Dialect,
-            parameters: dict[str, Any] | None = None) -> Sent:
+def as_sent(
+    statement: ClauseElement, dialect: sa.Dialect, parameters: dict[str, Any] | None = None
+) -> Sent:
     """``statement`` compiled as the driver gets it: final text (expanded IN lists and
     literal-execute values included) and the processed parameter values in order."""
     compiled = statement.compile(dialect=dialect)
@@ -53,10 +54,12 @@ def as_sent(statement: ClauseElement, dialect: sa.Dialect,
         names = state.positiontup or []
         values: tuple[Any, ...] | dict[str, Any] = tuple(
             processors[n](state.parameters[n]) if n in processors else state.parameters[n]
-            for n in names)
+            for n in names
+        )
     else:
-        values = {n: processors[n](v) if n in processors else v
-                  for n, v in state.parameters.items()}
+        values = {
+            n: processors[n](v) if n in processors else v for n, v in state.parameters.items()
+        }
     return Sent(state.statement.strip(), values)
 
 
@@ -104,9 +107,13 @@ class DryConnection:
         self.dialect = dialect
         self.sent: list[Sent] = []
 
-    def execute(self, statement: ClauseElement,
-                parameters: dict[str, Any] | Sequence[dict[str, Any]] | None = None,
-                *, execution_options: dict[str, Any] | None = None) -> _DryResult:
+    def execute(
+        self,
+        statement: ClauseElement,
+        parameters: dict[str, Any] | Sequence[dict[str, Any]] | None = None,
+        *,
+        execution_options: dict[str, Any] | None = None,
+    ) -> _DryResult:
         if isinstance(parameters, dict) or parameters is None:
             self.sent.append(as_sent(statement, self.dialect, parameters))
         else:

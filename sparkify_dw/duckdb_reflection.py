@@ -180,17 +180,22 @@ class DuckDBDialect(_EngineDialect):
         if schema is not None:
             return super().get_table_names(connection, schema, **kw)  # type: ignore[no-any-return]
         scope, params = self._scope(None)
-        rows = connection.execute(sa.text(
-            "SELECT table_name FROM duckdb_tables() "
-            f"WHERE {scope} AND NOT temporary AND NOT internal ORDER BY table_name"), params)
+        rows = connection.execute(
+            sa.text(
+                "SELECT table_name FROM duckdb_tables() "
+                f"WHERE {scope} AND NOT temporary AND NOT internal ORDER BY table_name"
+            ),
+            params,
+        )
         return [name for (name,) in rows]
 
     @reflection.cache
     def get_temp_table_names(
         self, connection: sa.Connection, schema: str | None = None, **kw: Any
     ) -> list[str]:
-        rows = connection.execute(sa.text(
-            "SELECT table_name FROM duckdb_tables() WHERE temporary ORDER BY table_name"))
+        rows = connection.execute(
+            sa.text("SELECT table_name FROM duckdb_tables() WHERE temporary ORDER BY table_name")
+        )
         return [name for (name,) in rows]
 
     @reflection.cache
@@ -202,7 +207,8 @@ class DuckDBDialect(_EngineDialect):
         scope, params = self._scope(schema)
         if schema is None:
             scope = f"(temporary OR ({scope}))"
-        row = connection.execute(sa.text(f"""
+        row = connection.execute(
+            sa.text(f"""
             SELECT oid, database_name, schema_name FROM (
                 SELECT table_oid AS oid, database_name, schema_name, temporary
                 FROM duckdb_tables() WHERE table_name = :name
@@ -212,34 +218,50 @@ class DuckDBDialect(_EngineDialect):
             )
             WHERE {scope}
             ORDER BY temporary DESC, database_name = current_database() DESC
-            LIMIT 1"""), {"name": table_name, **params}).first()
+            LIMIT 1"""),
+            {"name": table_name, **params},
+        ).first()
         if row is None:
             raise sa.exc.NoSuchTableError(f"{schema}.{table_name}" if schema else table_name)
         return int(row[0]), str(row[1]), str(row[2])
 
     def _constraints(
-        self, connection: sa.Connection, table_name: str, schema: str | None, kind: str,
+        self,
+        connection: sa.Connection,
+        table_name: str,
+        schema: str | None,
+        kind: str,
         **kw: Any,
     ) -> list[tuple[Any, ...]]:
         """(name, columns, referred table, referred columns, expression) per constraint."""
         oid = self._relation(connection, table_name, schema=schema, **kw)[0]
-        return [tuple(row) for row in connection.execute(sa.text("""
+        return [
+            tuple(row)
+            for row in connection.execute(
+                sa.text("""
             SELECT constraint_name, constraint_column_names, referenced_table,
                    referenced_column_names, expression
             FROM duckdb_constraints()
             WHERE table_oid = :oid AND constraint_type = :kind
-            ORDER BY constraint_index"""), {"oid": oid, "kind": kind})]
+            ORDER BY constraint_index"""),
+                {"oid": oid, "kind": kind},
+            )
+        ]
 
     def _conventional_name(
-        self, kind: str, table_name: str, schema: str | None, columns: Sequence[str],
-        referred_table: str | None = None, referred_columns: Sequence[str] = (),
+        self,
+        kind: str,
+        table_name: str,
+        schema: str | None,
+        columns: Sequence[str],
+        referred_table: str | None = None,
+        referred_columns: Sequence[str] = (),
     ) -> str | None:
         """The name :attr:`naming_convention` gives this constraint, or None if it has none
         (e.g. a convention that needs the constraint's own name)."""
         try:
             metadata = sa.MetaData(naming_convention=dict(self.naming_convention))
-            table = sa.Table(table_name, metadata, *(sa.Column(c) for c in columns),
-                             schema=schema)
+            table = sa.Table(table_name, metadata, *(sa.Column(c) for c in columns), schema=schema)
             const: sa.Constraint
             if kind == "pk":
                 const = sa.PrimaryKeyConstraint(*columns)
@@ -253,10 +275,15 @@ class DuckDBDialect(_EngineDialect):
                         if c not in referred.c:
                             referred.append_column(sa.Column(c))
                 else:
-                    referred = sa.Table(referred_table, metadata,
-                                        *(sa.Column(c) for c in referred_columns), schema=schema)
-                const = sa.ForeignKeyConstraint(list(columns),
-                                                [referred.c[c] for c in referred_columns])
+                    referred = sa.Table(
+                        referred_table,
+                        metadata,
+                        *(sa.Column(c) for c in referred_columns),
+                        schema=schema,
+                    )
+                const = sa.ForeignKeyConstraint(
+                    list(columns), [referred.c[c] for c in referred_columns]
+                )
             table.append_constraint(const)
             if const.name is None:
                 return None
@@ -282,51 +309,74 @@ class DuckDBDialect(_EngineDialect):
         known = self.ischema_names.get(name.lower())
         if known is not None:
             return sqltypes.to_instance(known)
-        warnings.warn(f"Did not recognize type {name!r} of column {column!r}",
-                      sa.exc.SAWarning, stacklevel=2)
+        warnings.warn(
+            f"Did not recognize type {name!r} of column {column!r}", sa.exc.SAWarning, stacklevel=2
+        )
         return sqltypes.NULLTYPE
 
     def _identity(
-        self, connection: sa.Connection, database: str, schema: str, table_name: str,
-        column: str, default: str | None,
+        self,
+        connection: sa.Connection,
+        database: str,
+        schema: str,
+        table_name: str,
+        column: str,
+        default: str | None,
     ) -> ReflectedIdentity | None:
         """The inverse of constructs' DuckDB IDENTITY emulation: ``DEFAULT
         nextval('<table>_<column>_seq')`` on that sequence reads back as an Identity."""
         m = _NEXTVAL.fullmatch(default or "")
         if m is None:
             return None
-        expected = identity_sequence_name(sa.Table(table_name, sa.MetaData(),
-                                                   sa.Column(column)).c[column])
+        expected = identity_sequence_name(
+            sa.Table(table_name, sa.MetaData(), sa.Column(column)).c[column]
+        )
         if m[1] != expected:
             return None
-        seq = connection.execute(sa.text("""
+        seq = connection.execute(
+            sa.text("""
             SELECT start_value, increment_by, min_value, max_value, "cycle"
             FROM duckdb_sequences()
             WHERE database_name = :db AND schema_name = :schema AND sequence_name = :seq"""),
-            {"db": database, "schema": schema, "seq": expected}).first()
+            {"db": database, "schema": schema, "seq": expected},
+        ).first()
         if seq is None:
             return None
         # Only what an Identity() for DuckDB can mean (Oracle's on_null/order are deprecated).
-        return cast(ReflectedIdentity, {
-            "always": False, "start": seq[0], "increment": seq[1], "minvalue": seq[2],
-            "maxvalue": seq[3], "cycle": bool(seq[4])})
+        return cast(
+            ReflectedIdentity,
+            {
+                "always": False,
+                "start": seq[0],
+                "increment": seq[1],
+                "minvalue": seq[2],
+                "maxvalue": seq[3],
+                "cycle": bool(seq[4]),
+            },
+        )
 
     @reflection.cache
     def get_columns(
         self, connection: sa.Connection, table_name: str, schema: str | None = None, **kw: Any
     ) -> list[ReflectedColumn]:
         oid, database, schema_name = self._relation(connection, table_name, schema=schema, **kw)
-        rows = connection.execute(sa.text("""
+        rows = connection.execute(
+            sa.text("""
             SELECT column_name, data_type, is_nullable, column_default, comment
             FROM duckdb_columns() WHERE table_oid = :oid ORDER BY column_index"""),
-            {"oid": oid}).all()
+            {"oid": oid},
+        ).all()
         columns: list[ReflectedColumn] = []
         for name, data_type, nullable, default, comment in rows:
-            col = ReflectedColumn(name=name, type=self._column_type(data_type, name),
-                                  nullable=bool(nullable), default=default, comment=comment,
-                                  autoincrement=bool(default and default.startswith("nextval(")))
-            identity = self._identity(connection, database, schema_name, table_name, name,
-                                      default)
+            col = ReflectedColumn(
+                name=name,
+                type=self._column_type(data_type, name),
+                nullable=bool(nullable),
+                default=default,
+                comment=comment,
+                autoincrement=bool(default and default.startswith("nextval(")),
+            )
+            identity = self._identity(connection, database, schema_name, table_name, name, default)
             if identity is not None:
                 col["identity"] = identity
                 col["default"] = None
@@ -339,11 +389,13 @@ class DuckDBDialect(_EngineDialect):
     def get_pk_constraint(
         self, connection: sa.Connection, table_name: str, schema: str | None = None, **kw: Any
     ) -> ReflectedPrimaryKeyConstraint:
-        for name, cols, *_ in self._constraints(connection, table_name, schema, "PRIMARY KEY",
-                                                **kw):
+        for name, cols, *_ in self._constraints(
+            connection, table_name, schema, "PRIMARY KEY", **kw
+        ):
             return ReflectedPrimaryKeyConstraint(
                 name=self._conventional_name("pk", table_name, schema, cols) or name,
-                constrained_columns=list(cols))
+                constrained_columns=list(cols),
+            )
         return ReflectedPrimaryKeyConstraint(name=None, constrained_columns=[])
 
     @reflection.cache
@@ -353,12 +405,15 @@ class DuckDBDialect(_EngineDialect):
         # DuckDB refuses foreign keys across schemas: the referred table is in ``schema``.
         return [
             ReflectedForeignKeyConstraint(
-                name=self._conventional_name("fk", table_name, schema, cols, ref, ref_cols)
-                or name,
-                constrained_columns=list(cols), referred_schema=schema, referred_table=ref,
-                referred_columns=list(ref_cols))
+                name=self._conventional_name("fk", table_name, schema, cols, ref, ref_cols) or name,
+                constrained_columns=list(cols),
+                referred_schema=schema,
+                referred_table=ref,
+                referred_columns=list(ref_cols),
+            )
             for name, cols, ref, ref_cols, _ in self._constraints(
-                connection, table_name, schema, "FOREIGN KEY", **kw)
+                connection, table_name, schema, "FOREIGN KEY", **kw
+            )
         ]
 
     @reflection.cache
@@ -368,9 +423,9 @@ class DuckDBDialect(_EngineDialect):
         return [
             ReflectedUniqueConstraint(
                 name=self._conventional_name("uq", table_name, schema, cols) or name,
-                column_names=list(cols))
-            for name, cols, *_ in self._constraints(connection, table_name, schema, "UNIQUE",
-                                                    **kw)
+                column_names=list(cols),
+            )
+            for name, cols, *_ in self._constraints(connection, table_name, schema, "UNIQUE", **kw)
         ]
 
     @reflection.cache
@@ -381,7 +436,8 @@ class DuckDBDialect(_EngineDialect):
         return [
             ReflectedCheckConstraint(name=name, sqltext=expression)
             for name, _, _, _, expression in self._constraints(
-                connection, table_name, schema, "CHECK", **kw)
+                connection, table_name, schema, "CHECK", **kw
+            )
         ]
 
     @reflection.cache
@@ -389,17 +445,23 @@ class DuckDBDialect(_EngineDialect):
         self, connection: sa.Connection, table_name: str, schema: str | None = None, **kw: Any
     ) -> list[ReflectedIndex]:
         """Indexes from CREATE INDEX (DuckDB lists no index behind PK/UNIQUE constraints)."""
-        columns = {c["name"].lower(): c["name"]
-                   for c in self.get_columns(connection, table_name, schema=schema, **kw)}
+        columns = {
+            c["name"].lower(): c["name"]
+            for c in self.get_columns(connection, table_name, schema=schema, **kw)
+        }
         oid = self._relation(connection, table_name, schema=schema, **kw)[0]
-        rows = connection.execute(sa.text("""
+        rows = connection.execute(
+            sa.text("""
             SELECT index_name, is_unique, expressions FROM duckdb_indexes()
-            WHERE table_oid = :oid ORDER BY index_name"""), {"oid": oid})
+            WHERE table_oid = :oid ORDER BY index_name"""),
+            {"oid": oid},
+        )
         return list(self._index_dicts([tuple(r) for r in rows], columns))
 
     @staticmethod
-    def _index_dicts(rows: Sequence[tuple[Any, ...]],
-                     columns: Mapping[str, str]) -> Iterator[ReflectedIndex]:
+    def _index_dicts(
+        rows: Sequence[tuple[Any, ...]], columns: Mapping[str, str]
+    ) -> Iterator[ReflectedIndex]:
         for name, unique, expressions in rows:
             items = _split_index_expressions(expressions or "")
             names: list[str | None] = []
@@ -408,8 +470,9 @@ class DuckDBDialect(_EngineDialect):
                 names.append(columns.get(ident.lower()) if ident is not None else None)
             index = ReflectedIndex(name=name, unique=bool(unique), column_names=names)
             if None in names:
-                index["expressions"] = [n if n is not None else item
-                                        for n, item in zip(names, items, strict=True)]
+                index["expressions"] = [
+                    n if n is not None else item for n, item in zip(names, items, strict=True)
+                ]
             yield index
 
     @reflection.cache
@@ -417,10 +480,13 @@ class DuckDBDialect(_EngineDialect):
         self, connection: sa.Connection, table_name: str, schema: str | None = None, **kw: Any
     ) -> ReflectedTableComment:
         oid = self._relation(connection, table_name, schema=schema, **kw)[0]
-        text = connection.execute(sa.text("""
+        text = connection.execute(
+            sa.text("""
             SELECT comment FROM duckdb_tables() WHERE table_oid = :oid
             UNION ALL
-            SELECT comment FROM duckdb_views() WHERE view_oid = :oid"""), {"oid": oid}).scalar()
+            SELECT comment FROM duckdb_views() WHERE view_oid = :oid"""),
+            {"oid": oid},
+        ).scalar()
         return ReflectedTableComment(text=text)
 
     @reflection.cache

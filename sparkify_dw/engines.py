@@ -21,10 +21,15 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 from sqlalchemy.engine.default import DefaultDialect
 
-_NO_RETURNING = ("insert_returning", "update_returning", "delete_returning",
-                 "update_returning_multifrom", "delete_returning_multifrom",
-                 "insert_executemany_returning",
-                 "insert_executemany_returning_sort_by_parameter_order")
+_NO_RETURNING = (
+    "insert_returning",
+    "update_returning",
+    "delete_returning",
+    "update_returning_multifrom",
+    "delete_returning_multifrom",
+    "insert_executemany_returning",
+    "insert_executemany_returning_sort_by_parameter_order",
+)
 
 
 def adapt_dialect(dialect: sa.Dialect) -> sa.Dialect:

@@ -61,8 +61,7 @@ def _type(column: sa.Column[object]) -> str:
 
 
 def _key(column: sa.Column[object]) -> str:
-    return " ".join(k for k, on in (("PK", column.primary_key), ("FK", column.foreign_keys))
-                    if on)
+    return " ".join(k for k, on in (("PK", column.primary_key), ("FK", column.foreign_keys)) if on)
 
 
 def _stack(boxes: Sequence[Box], x: float, y: float) -> float:
@@ -82,9 +81,14 @@ def _star_sides(dimensions: list[Box]) -> tuple[list[Box], list[Box]]:
     key stay together (referenced one below), so their arrow doesn't cross the fact."""
     groups: list[list[Box]] = []
     for box in dimensions:
-        linked = [g for g in groups if any(
-            box.table.name in _references(o.table) or o.table.name in _references(box.table)
-            for o in g)]
+        linked = [
+            g
+            for g in groups
+            if any(
+                box.table.name in _references(o.table) or o.table.name in _references(box.table)
+                for o in g
+            )
+        ]
         merged = [box] + [b for g in linked for b in g]
         groups = [g for g in groups if g not in linked] + [merged]
     left: list[Box] = []
@@ -131,8 +135,10 @@ def _edge(child: Box, column: str, parent: Box, ref: str) -> str:
         bend = max(x1, x2) + 40
         return f"M{x1:.1f},{y1:.1f} C{bend:.1f},{y1:.1f} {bend:.1f},{y2:.1f} {x2:.1f},{y2:.1f}"
     mid = abs(x2 - x1) / 2
-    return (f"M{x1:.1f},{y1:.1f} C{x1 + d * mid:.1f},{y1:.1f} {x2 - d * mid:.1f},{y2:.1f} "
-            f"{x2:.1f},{y2:.1f}")
+    return (
+        f"M{x1:.1f},{y1:.1f} C{x1 + d * mid:.1f},{y1:.1f} {x2 - d * mid:.1f},{y2:.1f} "
+        f"{x2:.1f},{y2:.1f}"
+    )
 
 
 def _group_frame(svg: ET.Element, boxes: Sequence[Box], label: str) -> None:
@@ -140,10 +146,25 @@ def _group_frame(svg: ET.Element, boxes: Sequence[Box], label: str) -> None:
     y0 = min(b.y for b in boxes) - GROUP_PAD - GROUP_LABEL
     x1 = max(b.x + b.width for b in boxes) + GROUP_PAD
     y1 = max(b.y + b.height for b in boxes) + GROUP_PAD
-    ET.SubElement(svg, "rect", x=f"{x0:.1f}", y=f"{y0:.1f}", width=f"{x1 - x0:.1f}",
-                  height=f"{y1 - y0:.1f}", rx="8", fill="#f6f7f9", stroke="#d5d9de")
-    text = ET.SubElement(svg, "text", x=f"{x0 + 10:.1f}", y=f"{y0 + 17:.1f}",
-                         fill="#44505c", attrib={"font-weight": "bold"})
+    ET.SubElement(
+        svg,
+        "rect",
+        x=f"{x0:.1f}",
+        y=f"{y0:.1f}",
+        width=f"{x1 - x0:.1f}",
+        height=f"{y1 - y0:.1f}",
+        rx="8",
+        fill="#f6f7f9",
+        stroke="#d5d9de",
+    )
+    text = ET.SubElement(
+        svg,
+        "text",
+        x=f"{x0 + 10:.1f}",
+        y=f"{y0 + 17:.1f}",
+        fill="#44505c",
+        attrib={"font-weight": "bold"},
+    )
     text.text = label
 
 
@@ -151,25 +172,51 @@ def _box(svg: ET.Element, box: Box, href: str) -> None:
     link = ET.SubElement(svg, "a", href=href, attrib={"class": "table"})
     ET.SubElement(link, "title").text = box.table.comment or box.table.name
     color = COLORS[box.kind]
-    ET.SubElement(link, "rect", x=f"{box.x:.1f}", y=f"{box.y:.1f}", width=f"{box.width:.1f}",
-                  height=f"{box.height:.1f}", rx="4", fill="#ffffff", stroke=color,
-                  attrib={"stroke-width": "1.5"})
-    ET.SubElement(link, "rect", x=f"{box.x:.1f}", y=f"{box.y:.1f}", width=f"{box.width:.1f}",
-                  height=f"{HEADER}", rx="4", fill=color)
-    head = ET.SubElement(link, "text", x=f"{box.x + PAD:.1f}", y=f"{box.y + 18:.1f}",
-                         fill="#ffffff", attrib={"font-weight": "bold"})
+    ET.SubElement(
+        link,
+        "rect",
+        x=f"{box.x:.1f}",
+        y=f"{box.y:.1f}",
+        width=f"{box.width:.1f}",
+        height=f"{box.height:.1f}",
+        rx="4",
+        fill="#ffffff",
+        stroke=color,
+        attrib={"stroke-width": "1.5"},
+    )
+    ET.SubElement(
+        link,
+        "rect",
+        x=f"{box.x:.1f}",
+        y=f"{box.y:.1f}",
+        width=f"{box.width:.1f}",
+        height=f"{HEADER}",
+        rx="4",
+        fill=color,
+    )
+    head = ET.SubElement(
+        link,
+        "text",
+        x=f"{box.x + PAD:.1f}",
+        y=f"{box.y + 18:.1f}",
+        fill="#ffffff",
+        attrib={"font-weight": "bold"},
+    )
     head.text = box.table.name
     names = max(len(c.name) for c in box.table.columns)
     for column in box.table.columns:
         y = f"{box.row_y(column.name) + 4:.1f}"
         row = ET.SubElement(link, "g")
         ET.SubElement(row, "title").text = f"{column.name}: {column.comment or ''}"
-        ET.SubElement(row, "text", x=f"{box.x + PAD:.1f}", y=y, fill=color,
-                      attrib={"font-weight": "bold"}).text = _key(column)
-        ET.SubElement(row, "text", x=f"{box.x + PAD + KEYS * CHAR:.1f}", y=y,
-                      fill="#1d2630").text = column.name
-        ET.SubElement(row, "text", x=f"{box.x + PAD + (KEYS + 2 + names) * CHAR:.1f}", y=y,
-                      fill="#6a737d").text = _type(column)
+        ET.SubElement(
+            row, "text", x=f"{box.x + PAD:.1f}", y=y, fill=color, attrib={"font-weight": "bold"}
+        ).text = _key(column)
+        ET.SubElement(
+            row, "text", x=f"{box.x + PAD + KEYS * CHAR:.1f}", y=y, fill="#1d2630"
+        ).text = column.name
+        ET.SubElement(
+            row, "text", x=f"{box.x + PAD + (KEYS + 2 + names) * CHAR:.1f}", y=y, fill="#6a737d"
+        ).text = _type(column)
 
 
 def svg(href: str = "tables/{name}.html") -> str:
@@ -178,30 +225,56 @@ def svg(href: str = "tables/{name}.html") -> str:
     boxes = layout()
     width = max(b.x + b.width for b in boxes) + GROUP_PAD + 30
     height = max(b.y + b.height for b in boxes) + GROUP_PAD + 10
-    root = ET.Element("svg", xmlns="http://www.w3.org/2000/svg", width=f"{width:.0f}",
-                      height=f"{height:.0f}", viewBox=f"0 0 {width:.0f} {height:.0f}",
-                      role="img", attrib={"font-family": "DejaVu Sans Mono, Menlo, Consolas, "
-                                          "monospace", "font-size": str(FONT)})
+    root = ET.Element(
+        "svg",
+        xmlns="http://www.w3.org/2000/svg",
+        width=f"{width:.0f}",
+        height=f"{height:.0f}",
+        viewBox=f"0 0 {width:.0f} {height:.0f}",
+        role="img",
+        attrib={
+            "font-family": "DejaVu Sans Mono, Menlo, Consolas, monospace",
+            "font-size": str(FONT),
+        },
+    )
     ET.SubElement(root, "title").text = "Sparkify warehouse: entity-relationship diagram"
     defs = ET.SubElement(root, "defs")
-    marker = ET.SubElement(defs, "marker", id="arrow", viewBox="0 0 10 10", refX="10",
-                           refY="5", markerWidth="8", markerHeight="8", orient="auto")
+    marker = ET.SubElement(
+        defs,
+        "marker",
+        id="arrow",
+        viewBox="0 0 10 10",
+        refX="10",
+        refY="5",
+        markerWidth="8",
+        markerHeight="8",
+        orient="auto",
+    )
     ET.SubElement(marker, "path", d="M0,0 L10,5 L0,10 z", fill="#44505c")
     by_kind = {kind: [b for b in boxes if b.kind == kind] for kind in COLORS}
     _group_frame(root, by_kind["staging"], "staging (COPY from S3 JSON)")
     _group_frame(root, by_kind["dimension"] + by_kind["fact"], "star schema")
     _group_frame(root, by_kind["ledger"], "load ledger")
     by_name = {b.table.name: b for b in boxes}
-    edges = ET.SubElement(root, "g", fill="none", stroke="#44505c",
-                          attrib={"stroke-width": "1.3", "class": "foreign-keys"})
+    edges = ET.SubElement(
+        root,
+        "g",
+        fill="none",
+        stroke="#44505c",
+        attrib={"stroke-width": "1.3", "class": "foreign-keys"},
+    )
     for box in boxes:
         for fk in sorted(box.table.foreign_keys, key=lambda f: f.parent.name):
             parent = by_name[fk.column.table.name]
-            path = ET.SubElement(edges, "path", d=_edge(box, fk.parent.name, parent,
-                                                         fk.column.name),
-                                 attrib={"marker-end": "url(#arrow)"})
-            ET.SubElement(path, "title").text = (
-                f"{box.table.name}.{fk.parent.name} -> {parent.table.name}.{fk.column.name}")
+            path = ET.SubElement(
+                edges,
+                "path",
+                d=_edge(box, fk.parent.name, parent, fk.column.name),
+                attrib={"marker-end": "url(#arrow)"},
+            )
+            ET.SubElement(
+                path, "title"
+            ).text = f"{box.table.name}.{fk.parent.name} -> {parent.table.name}.{fk.column.name}"
     for box in boxes:
         _box(root, box, href.format(name=box.table.name))
     ET.indent(root)

@@ -21,8 +21,17 @@ if TYPE_CHECKING:
     from sparkify_dw.checks import CheckResult
 
 __all__ = [
-    "CheckFailed", "ClusterError", "ConfigError", "ExpectedFileError", "LoadError", "LockBusy",
-    "NoSuchLoad", "SchemaError", "SourceError", "SparkifyError", "SynthError",
+    "CheckFailed",
+    "ClusterError",
+    "ConfigError",
+    "ExpectedFileError",
+    "LoadError",
+    "LockBusy",
+    "NoSuchLoad",
+    "SchemaError",
+    "SourceError",
+    "SparkifyError",
+    "SynthError",
     "TooManyRejected",
 ]
 
@@ -86,8 +95,9 @@ class CheckFailed(SparkifyError, RuntimeError):
     def __init__(self, failed: Sequence[CheckResult]) -> None:
         self.failed = list(failed)
         noun = "check" if len(self.failed) == 1 else "checks"
-        super().__init__(f"{len(self.failed)} {noun} failed: "
-                         + ", ".join(str(r) for r in self.failed))
+        super().__init__(
+            f"{len(self.failed)} {noun} failed: " + ", ".join(str(r) for r in self.failed)
+        )
 
 
 # --- provisioning -----------------------------------------------------------------------------

@@ -18,11 +18,21 @@ if TYPE_CHECKING:
 
     from sparkify_dw.load_result import LoadResult
 
-HISTORY_COLUMNS = ("load_id", "started_at", "finished_at", "status", "backend", "steps",
-                   "sources", "rows_read", "rows_staged", "rows_rejected", "rows_inserted",
-                   "message")
-ERROR_COLUMNS = ("load_id", "error_no", "table_name", "source", "line_no", "reason",
-                 "raw_text")
+HISTORY_COLUMNS = (
+    "load_id",
+    "started_at",
+    "finished_at",
+    "status",
+    "backend",
+    "steps",
+    "sources",
+    "rows_read",
+    "rows_staged",
+    "rows_rejected",
+    "rows_inserted",
+    "message",
+)
+ERROR_COLUMNS = ("load_id", "error_no", "table_name", "source", "line_no", "reason", "raw_text")
 
 
 def _frame(rows: list[sa.Row[Any]], columns: tuple[str, ...]) -> pd.DataFrame:
@@ -32,13 +42,16 @@ def _frame(rows: list[sa.Row[Any]], columns: tuple[str, ...]) -> pd.DataFrame:
 
 
 @overload
-def history(bind: sa.Connection | sa.Engine, limit: int | None = ...,
-            as_frame: Literal[False] = ...) -> list[sa.Row[Any]]: ...
+def history(
+    bind: sa.Connection | sa.Engine, limit: int | None = ..., as_frame: Literal[False] = ...
+) -> list[sa.Row[Any]]: ...
 @overload
-def history(bind: sa.Connection | sa.Engine, limit: int | None = ..., *,
-            as_frame: Literal[True]) -> pd.DataFrame: ...
-def history(bind: sa.Connection | sa.Engine, limit: int | None = 20,
-            as_frame: bool = False) -> list[sa.Row[Any]] | pd.DataFrame:
+def history(
+    bind: sa.Connection | sa.Engine, limit: int | None = ..., *, as_frame: Literal[True]
+) -> pd.DataFrame: ...
+def history(
+    bind: sa.Connection | sa.Engine, limit: int | None = 20, as_frame: bool = False
+) -> list[sa.Row[Any]] | pd.DataFrame:
     """The latest ``limit`` loads (all with ``None``), newest first."""
     if limit is not None and limit < 1:
         raise ValueError(f"limit must be at least 1, not {limit}")
@@ -57,13 +70,16 @@ def latest_load_id(bind: sa.Connection | sa.Engine) -> int | None:
 
 
 @overload
-def errors(bind: sa.Connection | sa.Engine, load_id: int | None = ...,
-           as_frame: Literal[False] = ...) -> list[sa.Row[Any]]: ...
+def errors(
+    bind: sa.Connection | sa.Engine, load_id: int | None = ..., as_frame: Literal[False] = ...
+) -> list[sa.Row[Any]]: ...
 @overload
-def errors(bind: sa.Connection | sa.Engine, load_id: int | None = ..., *,
-           as_frame: Literal[True]) -> pd.DataFrame: ...
-def errors(bind: sa.Connection | sa.Engine, load_id: int | None = None,
-           as_frame: bool = False) -> list[sa.Row[Any]] | pd.DataFrame:
+def errors(
+    bind: sa.Connection | sa.Engine, load_id: int | None = ..., *, as_frame: Literal[True]
+) -> pd.DataFrame: ...
+def errors(
+    bind: sa.Connection | sa.Engine, load_id: int | None = None, as_frame: bool = False
+) -> list[sa.Row[Any]] | pd.DataFrame:
     """The records load ``load_id`` (default: the latest) rejected, in file order.
     :class:`NoSuchLoad` for a load the ledger doesn't have."""
     with connection(bind) as conn:
@@ -71,12 +87,19 @@ def errors(bind: sa.Connection | sa.Engine, load_id: int | None = None,
             load_id = latest_load_id(conn)
             if load_id is None:
                 raise NoSuchLoad("no loads yet")
-        elif conn.execute(sa.select(LOADS.c.load_id).where(LOADS.c.load_id == load_id)
-                          ).first() is None:
+        elif (
+            conn.execute(sa.select(LOADS.c.load_id).where(LOADS.c.load_id == load_id)).first()
+            is None
+        ):
             raise NoSuchLoad(f"load #{load_id} does not exist (see the history)")
         e = LOAD_ERRORS.c
-        rows = list(conn.execute(sa.select(*(e[c] for c in ERROR_COLUMNS))
-                                 .where(e.load_id == load_id).order_by(e.error_no)).all())
+        rows = list(
+            conn.execute(
+                sa.select(*(e[c] for c in ERROR_COLUMNS))
+                .where(e.load_id == load_id)
+                .order_by(e.error_no)
+            ).all()
+        )
     return _frame(rows, ERROR_COLUMNS) if as_frame else rows
 
 
@@ -88,17 +111,22 @@ def loaded_files(conn: sa.Connection) -> set[tuple[str, str]]:
     successful load that also ran the transform. (Older ledgers listed the files of
     stage-only loads too; those don't count.)"""
     f, ld = LOAD_FILES.c, LOADS.c
-    rows = conn.execute(sa.select(f.uri, f.version).join_from(
-        LOAD_FILES, LOADS, f.load_id == ld.load_id).where(
-        ld.status == "succeeded", ld.steps.contains("transform")))
+    rows = conn.execute(
+        sa.select(f.uri, f.version)
+        .join_from(LOAD_FILES, LOADS, f.load_id == ld.load_id)
+        .where(ld.status == "succeeded", ld.steps.contains("transform"))
+    )
     return {(uri, version or "") for uri, version in rows}
 
 
-def first_errors(conn: sa.Connection, load_id: int,
-                  limit: int) -> list[dict[str, Any]]:
+def first_errors(conn: sa.Connection, load_id: int, limit: int) -> list[dict[str, Any]]:
     e = LOAD_ERRORS.c
-    rows = conn.execute(sa.select(e.table_name, e.source, e.line_no, e.reason, e.raw_text)
-                        .where(e.load_id == load_id).order_by(e.error_no).limit(limit))
+    rows = conn.execute(
+        sa.select(e.table_name, e.source, e.line_no, e.reason, e.raw_text)
+        .where(e.load_id == load_id)
+        .order_by(e.error_no)
+        .limit(limit)
+    )
     return [dict(r) for r in rows.mappings()]
 
 
@@ -108,34 +136,51 @@ def now() -> dt.datetime:
 
 def next_load_id(conn: sa.Connection) -> int:
     # Taken under the load lock, so two loads never get the same id.
-    return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(LOADS.c.load_id), 0) + 1))
-               .scalar_one())
+    return int(
+        conn.execute(sa.select(sa.func.coalesce(sa.func.max(LOADS.c.load_id), 0) + 1)).scalar_one()
+    )
 
 
 def sources_text(settings: Settings) -> str:
     return fit_bytes(f"log_data={settings.log_data} song_data={settings.song_data}", 2048)
 
 
-def record_load(conn: sa.Connection, settings: Settings, steps: Sequence[str],
-                 result: LoadResult, started_at: dt.datetime, status: str,
-                 message: str | None) -> None:
-    conn.execute(sa.insert(LOADS).values(
-        load_id=result.load_id, started_at=started_at, status=status,
-        backend=settings.backend, steps=",".join(steps),
-        sources=sources_text(settings)))
+def record_load(
+    conn: sa.Connection,
+    settings: Settings,
+    steps: Sequence[str],
+    result: LoadResult,
+    started_at: dt.datetime,
+    status: str,
+    message: str | None,
+) -> None:
+    conn.execute(
+        sa.insert(LOADS).values(
+            load_id=result.load_id,
+            started_at=started_at,
+            status=status,
+            backend=settings.backend,
+            steps=",".join(steps),
+            sources=sources_text(settings),
+        )
+    )
     finish_load(conn, result, status, message)
 
 
-def finish_load(conn: sa.Connection, result: LoadResult, status: str,
-                 message: str | None) -> None:
-    conn.execute(sa.update(LOADS).where(LOADS.c.load_id == result.load_id).values(
-        finished_at=now() if status != "running" else None, status=status,
-        rows_read=sum(result.read.values()) if result.read else None,
-        rows_staged=sum(result.staged.values()) if result.staged else None,
-        rows_rejected=sum(result.rejected.values()) if result.read else None,
-        rows_inserted=result.inserted.get("songplays"),
-        message=fit_bytes(message, 1024) if message else None,
-    ))
+def finish_load(conn: sa.Connection, result: LoadResult, status: str, message: str | None) -> None:
+    conn.execute(
+        sa.update(LOADS)
+        .where(LOADS.c.load_id == result.load_id)
+        .values(
+            finished_at=now() if status != "running" else None,
+            status=status,
+            rows_read=sum(result.read.values()) if result.read else None,
+            rows_staged=sum(result.staged.values()) if result.staged else None,
+            rows_rejected=sum(result.rejected.values()) if result.read else None,
+            rows_inserted=result.inserted.get("songplays"),
+            message=fit_bytes(message, 1024) if message else None,
+        )
+    )
 
 
 # --- as text, for the commands ------------------------------------------------------------
@@ -151,15 +196,36 @@ def history_text(conn: sa.Connection, limit: int = 50) -> str:
     return output.table_text(HISTORY_HEADERS, [history_row(r) for r in rows])
 
 
-HISTORY_HEADERS = ("load", "started", "finished", "status", "backend", "steps", "read",
-                   "staged", "rejected", "songplays", "sources / message")
+HISTORY_HEADERS = (
+    "load",
+    "started",
+    "finished",
+    "status",
+    "backend",
+    "steps",
+    "read",
+    "staged",
+    "rejected",
+    "songplays",
+    "sources / message",
+)
 
 
 def history_row(row: Any) -> tuple[Any, ...]:
     """One ledger row as the history table shows it."""
-    return (row.load_id, row.started_at, row.finished_at, row.status, row.backend, row.steps,
-            row.rows_read, row.rows_staged, row.rows_rejected, row.rows_inserted,
-            row.message or row.sources)
+    return (
+        row.load_id,
+        row.started_at,
+        row.finished_at,
+        row.status,
+        row.backend,
+        row.steps,
+        row.rows_read,
+        row.rows_staged,
+        row.rows_rejected,
+        row.rows_inserted,
+        row.message or row.sources,
+    )
 
 
 def errors_text(conn: sa.Connection, load_id: str | int = "last") -> str:
@@ -179,7 +245,8 @@ def errors_text(conn: sa.Connection, load_id: str | int = "last") -> str:
     if not rows:
         return f"load #{number} rejected no records"
     return f"load #{number} rejected {len(rows)} record(s)\n" + output.table_text(
-        ERRORS_HEADERS, [errors_row(r) for r in rows])
+        ERRORS_HEADERS, [errors_row(r) for r in rows]
+    )
 
 
 ERRORS_HEADERS = ("table", "where", "reason", "text")
@@ -187,6 +254,4 @@ ERRORS_HEADERS = ("table", "where", "reason", "text")
 
 def errors_row(row: Any) -> tuple[Any, ...]:
     """One rejected record as the errors table shows it."""
-    return (row.table_name, f"{row.source}:{row.line_no}", row.reason,
-            (row.raw_text or "")[:80])
-
+    return (row.table_name, f"{row.source}:{row.line_no}", row.reason, (row.raw_text or "")[:80])

@@ -48,8 +48,7 @@ class StarSource:
 
 def jsonpath_text(path: JsonPath) -> str:
     """A parsed path back in Redshift's bracket notation, e.g. ``$['userId']``."""
-    return "$" + "".join(f"[{step}]" if isinstance(step, int) else f"['{step}']"
-                         for step in path)
+    return "$" + "".join(f"[{step}]" if isinstance(step, int) else f"['{step}']" for step in path)
 
 
 def raw_fields(settings: Settings) -> list[RawField]:
@@ -57,14 +56,20 @@ def raw_fields(settings: Settings) -> list[RawField]:
     COPY's 'auto' rule (songs). Raises SourceError when the JSONPaths file can't be read."""
     from sparkify_dw.sources import Reader
 
-    paths = read_jsonpaths(settings.log_jsonpath_source, len(STAGING_EVENTS.columns),
-                           Reader(settings.region, settings.s3_endpoint))
-    requests = [StageRequest(STAGING_EVENTS, settings.log_data_source, paths,
-                             settings.log_jsonpath_source),
-                StageRequest(STAGING_SONGS, settings.song_data_source, None)]
-    return [RawField(r.table.name, column.name, jsonpath_text(path),
-                     str(r.jsonpaths_uri or "auto"))
-            for r in requests for column, path in r.paths()]
+    paths = read_jsonpaths(
+        settings.log_jsonpath_source,
+        len(STAGING_EVENTS.columns),
+        Reader(settings.region, settings.s3_endpoint),
+    )
+    requests = [
+        StageRequest(STAGING_EVENTS, settings.log_data_source, paths, settings.log_jsonpath_source),
+        StageRequest(STAGING_SONGS, settings.song_data_source, None),
+    ]
+    return [
+        RawField(r.table.name, column.name, jsonpath_text(path), str(r.jsonpaths_uri or "auto"))
+        for r in requests
+        for column, path in r.paths()
+    ]
 
 
 def raw_fields_or_error(settings: Settings) -> tuple[list[RawField], str | None]:
@@ -108,11 +113,13 @@ def _assignments(step: transform.Step) -> list[tuple[str, ColumnElement[Any]]]:
         if select is None or names is None:
             raise ValueError(f"{step.table}: not an INSERT … SELECT")
         selected = list(select.selected_columns)
-        return [(str(getattr(n, "name", n)), expr)
-                for n, expr in zip(names, selected, strict=True)]
+        return [(str(getattr(n, "name", n)), expr) for n, expr in zip(names, selected, strict=True)]
     values: dict[Any, Any] = dict(stmt._values or {})  # UPDATE … SET column = expression
-    return [(str(getattr(key, "name", key)), expr) for key, expr in values.items()
-            if isinstance(expr, ColumnElement)]
+    return [
+        (str(getattr(key, "name", key)), expr)
+        for key, expr in values.items()
+        if isinstance(expr, ColumnElement)
+    ]
 
 
 def join_columns() -> dict[str, tuple[str, ...]]:
@@ -127,7 +134,8 @@ def join_columns() -> dict[str, tuple[str, ...]]:
         for joined in select.get_final_froms():
             if isinstance(joined, sa.Join) and joined.onclause is not None:
                 found.setdefault(step.table, set()).update(
-                    f"{c.table.name}.{c.name}" for c in staging_columns(joined.onclause))
+                    f"{c.table.name}.{c.name}" for c in staging_columns(joined.onclause)
+                )
     return {table: tuple(sorted(cols)) for table, cols in found.items()}
 
 
@@ -140,5 +148,7 @@ def star_sources() -> list[StarSource]:
             cols.update(f"{c.table.name}.{c.name}" for c in staging_columns(expr))
             if step.action not in hows:
                 hows.append(step.action)
-    return [StarSource(table, column, tuple(sorted(cols)), ", ".join(hows))
-            for (table, column), (cols, hows) in found.items()]
+    return [
+        StarSource(table, column, tuple(sorted(cols)), ", ".join(hows))
+        for (table, column), (cols, hows) in found.items()
+    ]

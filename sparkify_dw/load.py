@@ -58,9 +58,12 @@ LOCK_WAIT = 600.0  # seconds a load waits for another one to finish before givin
 ERRORS_KEPT_ON_FAILURE = 1000  # rejected records recorded for a load that was refused
 
 
-def requests(settings: Settings, reader: Reader | None = None,
-             selection: Selection = Selection(),
-             loaded: set[tuple[str, str]] | None = None) -> list[StageRequest]:
+def requests(
+    settings: Settings,
+    reader: Reader | None = None,
+    selection: Selection = Selection(),
+    loaded: set[tuple[str, str]] | None = None,
+) -> list[StageRequest]:
     """What the stage step loads (see :func:`sparkify_dw.backends.requests.staging_requests`);
     a load asks its backend, which also refuses sources it can't stage from."""
     return staging_requests(settings, reader, selection, loaded)
@@ -79,10 +82,16 @@ def _rowcount(conn: sa.Connection, statement: sa.Executable, table: str) -> int:
     return max(rows, 0)
 
 
-def _stage(conn: sa.Connection, backend: backends.Backend, settings: Settings,
-           selection: Selection, result: LoadResult, progress: backends.Progress,
-           known_loaded: set[tuple[str, str]] | None = None,
-           on_step: StepHook = no_step) -> None:
+def _stage(
+    conn: sa.Connection,
+    backend: backends.Backend,
+    settings: Settings,
+    selection: Selection,
+    result: LoadResult,
+    progress: backends.Progress,
+    known_loaded: set[tuple[str, str]] | None = None,
+    on_step: StepHook = no_step,
+) -> None:
     assert result.load_id is not None
     loaded = ledger.loaded_files(conn) if selection.incremental else None
     if isinstance(conn, DryConnection) and known_loaded is not None:
@@ -95,8 +104,7 @@ def _stage(conn: sa.Connection, backend: backends.Backend, settings: Settings,
         result.step = f"stage {req.table.name}"
         on_step(result.step, result, req)
         if isinstance(conn, DryConnection) and not backend.capabilities.plans_staging:
-            conn.sent.extend(Sent(text, ()) for text in
-                             backend.stage_statements(req, conn.dialect))
+            conn.sent.extend(Sent(text, ()) for text in backend.stage_statements(req, conn.dialect))
             counts = backends.StageCounts()
         else:
             counts = backend.stage(conn, req, result.load_id, total.rejected + 1, progress)
@@ -113,21 +121,28 @@ def _stage(conn: sa.Connection, backend: backends.Backend, settings: Settings,
             f"{total.rejected:,} of {total.read:,} records rejected, more than --max-errors "
             f"{backend.max_errors}; first at {where}: {first.get('reason', '?')}; "
             f"nothing was loaded (see them with `python -m sparkify_dw.load --errors`)",
-            errors)
+            errors,
+        )
     result.staged_requests = list(reqs)
     for statement in backend.after_staging([r.table for r in reqs]):
         conn.execute(statement)
 
 
-def _record_files(conn: sa.Connection, backend: backends.Backend, load_id: int,
-                  reqs: Sequence[StageRequest]) -> None:
+def _record_files(
+    conn: sa.Connection, backend: backends.Backend, load_id: int, reqs: Sequence[StageRequest]
+) -> None:
     """The ledger's list of files this load staged (what ``--incremental`` skips later)."""
 
     def rows() -> Iterator[dict[str, object]]:
         for req in reqs:
             for f in req.files:
-                yield {"load_id": load_id, "uri": f.uri, "table_name": req.table.name,
-                       "size": f.size, "version": f.version}
+                yield {
+                    "load_id": load_id,
+                    "uri": f.uri,
+                    "table_name": req.table.name,
+                    "size": f.size,
+                    "version": f.version,
+                }
 
     if isinstance(conn, DryConnection) and backend.capabilities.records_files_in_bulk:
         # The backend bulk-loads these rows outside SQLAlchemy: shown, not compiled.
@@ -140,8 +155,11 @@ def _record_files(conn: sa.Connection, backend: backends.Backend, load_id: int,
 def _transform(conn: sa.Connection, result: LoadResult, on_step: StepHook = no_step) -> None:
     result.unplayable = int(conn.execute(transform.unplayable()).scalar_one())
     if result.unplayable:
-        log.warning("%d NextSong event(s) without a user, session, item or level: not "
-                    "songplays (they stay in staging_events)", result.unplayable)
+        log.warning(
+            "%d NextSong event(s) without a user, session, item or level: not "
+            "songplays (they stay in staging_events)",
+            result.unplayable,
+        )
     # The driver's rowcount (kept by preserve_rowcount): no table is scanned to count.
     for step in transform.steps(result.load_id):
         log.info("transform: %s %s", step.action, step.table)
@@ -159,9 +177,15 @@ def _check(conn: sa.Connection, result: LoadResult) -> None:
         raise LoadError(f"check: {exc}") from None
 
 
-def dry_run(settings: Settings, steps: Sequence[str] = STEPS, max_errors: int = 0,
-            selection: Selection = Selection(), loaded: set[tuple[str, str]] | None = None,
-            vacuum: bool = False, wait: float = LOCK_WAIT) -> list[str]:
+def dry_run(
+    settings: Settings,
+    steps: Sequence[str] = STEPS,
+    max_errors: int = 0,
+    selection: Selection = Selection(),
+    loaded: set[tuple[str, str]] | None = None,
+    vacuum: bool = False,
+    wait: float = LOCK_WAIT,
+) -> list[str]:
     """Every statement the load would send, in order, as the driver would receive it
     (text and parameters); sends nothing. It is the load's own code, run on a
     :class:`~sparkify_dw.dryrun.DryConnection`.
@@ -175,12 +199,25 @@ def dry_run(settings: Settings, steps: Sequence[str] = STEPS, max_errors: int = 
     conn = cast(sa.Connection, dry)
     result = LoadResult()
     # backend.lock() is left out: it may wait on a real server (an advisory lock).
-    _load(conn, backend, settings, steps, selection, result, _no_progress, ledger.now(),
-          known_loaded=loaded)
-    changed = [t for t in (STAGING_EVENTS, STAGING_SONGS, *STAR_TABLES)
-               if "transform" in steps or t in (STAGING_EVENTS, STAGING_SONGS)]
-    _maintain(conn, backend, result, vacuum,
-              changed if "stage" in steps or "transform" in steps else [])
+    _load(
+        conn,
+        backend,
+        settings,
+        steps,
+        selection,
+        result,
+        _no_progress,
+        ledger.now(),
+        known_loaded=loaded,
+    )
+    changed = [
+        t
+        for t in (STAGING_EVENTS, STAGING_SONGS, *STAR_TABLES)
+        if "transform" in steps or t in (STAGING_EVENTS, STAGING_SONGS)
+    ]
+    _maintain(
+        conn, backend, result, vacuum, changed if "stage" in steps or "transform" in steps else []
+    )
     return [settings.mask(s.render()) for s in dry.sent]
 
 
@@ -225,8 +262,12 @@ def run(
     if settings is None or any(v is not None for v in (url, log_data, song_data, log_jsonpath)):
         if settings is not None:
             raise LoadError("pass settings, or url/log_data/song_data/log_jsonpath, not both")
-        settings = resolve(url=url, log_data=_text(log_data), song_data=_text(song_data),
-                           log_jsonpath=_text(log_jsonpath))
+        settings = resolve(
+            url=url,
+            log_data=_text(log_data),
+            song_data=_text(song_data),
+            log_jsonpath=_text(log_jsonpath),
+        )
     if selection is None:
         selection = Selection(incremental, _day_of(since, "since"), _day_of(until, "until"))
     elif incremental or since is not None or until is not None:
@@ -252,8 +293,17 @@ def run(
             try:
                 transaction = conn.begin()
                 try:
-                    _load(conn, backend, settings, steps, selection, result, progress,
-                          started_at, on_step=on_step)
+                    _load(
+                        conn,
+                        backend,
+                        settings,
+                        steps,
+                        selection,
+                        result,
+                        progress,
+                        started_at,
+                        on_step=on_step,
+                    )
                 except BaseException:
                     with deferred():
                         if transaction.is_active:
@@ -269,8 +319,9 @@ def run(
                     exc = Interrupted(pending.raised[-1])
                     exc.__cause__ = caught
                 with deferred():
-                    rejected = _record_failure(conn, backend, settings, steps, result,
-                                               started_at, exc)
+                    rejected = _record_failure(
+                        conn, backend, settings, steps, result, started_at, exc
+                    )
                 if rejected and isinstance(exc, sa.exc.DBAPIError):
                     # The engine's bulk load gave up above --max-errors: say which records,
                     # as the engines that classify records in SQL do.
@@ -279,7 +330,9 @@ def run(
                         f"COPY rejected more than --max-errors {backend.max_errors} records; "
                         f"first at {first.get('source')}:{first.get('line_no')}: "
                         f"{first.get('reason')}; nothing was loaded (see them with "
-                        f"`python -m sparkify_dw.load --errors`)", rejected) from exc
+                        f"`python -m sparkify_dw.load --errors`)",
+                        rejected,
+                    ) from exc
                 if isinstance(exc, sa.exc.DBAPIError):
                     raise LoadError(_failed_at(result, exc)) from exc
                 if exc is not caught:
@@ -321,22 +374,34 @@ def _check_steps(steps: Sequence[str]) -> None:
         raise LoadError(f"unknown step {unknown[0]!r}: choose from {', '.join(STEPS)}")
 
 
-def _load(conn: sa.Connection, backend: backends.Backend, settings: Settings,
-          steps: Sequence[str], selection: Selection, result: LoadResult,
-          progress: backends.Progress, started_at: dt.datetime,
-          known_loaded: set[tuple[str, str]] | None = None,
-          on_step: StepHook = no_step) -> None:
+def _load(
+    conn: sa.Connection,
+    backend: backends.Backend,
+    settings: Settings,
+    steps: Sequence[str],
+    selection: Selection,
+    result: LoadResult,
+    progress: backends.Progress,
+    started_at: dt.datetime,
+    known_loaded: set[tuple[str, str]] | None = None,
+    on_step: StepHook = no_step,
+) -> None:
     """The load's transaction, from its lock to its ledger row: what ``--dry-run`` shows."""
     backend.begin_load(conn)
     result.load_id = ledger.next_load_id(conn)
     ledger.record_load(conn, settings, _ordered(steps), result, started_at, "running", None)
-    _run_steps(conn, backend, settings, steps, selection, result, progress, known_loaded,
-               on_step)
+    _run_steps(conn, backend, settings, steps, selection, result, progress, known_loaded, on_step)
     ledger.finish_load(conn, result, "succeeded", None)
 
 
-def _maintain(conn: sa.Connection, backend: backends.Backend, result: LoadResult,
-              vacuum: bool, changed: Sequence[sa.Table], on_step: StepHook = no_step) -> None:
+def _maintain(
+    conn: sa.Connection,
+    backend: backends.Backend,
+    result: LoadResult,
+    vacuum: bool,
+    changed: Sequence[sa.Table],
+    on_step: StepHook = no_step,
+) -> None:
     """Statistics (and VACUUM) after the commit. The load has committed by now, so a
     failure here is a warning: it never turns a loaded warehouse into a failed load."""
     maintenance = backend.maintenance(changed, vacuum=vacuum)
@@ -350,8 +415,10 @@ def _maintain(conn: sa.Connection, backend: backends.Backend, result: LoadResult
         for statement in maintenance:
             auto.execute(statement)
     except sa.exc.SQLAlchemyError as exc:
-        message = (f"the load committed, but maintenance after it failed (run it again "
-                   f"later): {one_line(exc)}")
+        message = (
+            f"the load committed, but maintenance after it failed (run it again "
+            f"later): {one_line(exc)}"
+        )
         log.warning("%s", message)
         result.warnings.append(message)
     result.seconds["analyze"] = time.perf_counter() - started
@@ -361,8 +428,11 @@ def _interrupted_after_commit(result: LoadResult, signum: int) -> LoadResult:
     """A signal after the commit: the load stands (the ledger says succeeded) and what was
     left (ANALYZE) is skipped; the command still exits 128 + the signal."""
     result.interrupted = signum
-    log.warning("%s arrived after load #%s committed: the load succeeded; maintenance "
-                "skipped", signal.Signals(signum).name, result.load_id)
+    log.warning(
+        "%s arrived after load #%s committed: the load succeeded; maintenance skipped",
+        signal.Signals(signum).name,
+        result.load_id,
+    )
     return result
 
 
@@ -384,11 +454,17 @@ def _changed(result: LoadResult) -> list[sa.Table]:
     return [t for t in (STAGING_EVENTS, STAGING_SONGS, *STAR_TABLES) if t.name in names]
 
 
-def _run_steps(conn: sa.Connection, backend: backends.Backend, settings: Settings,
-               steps: Sequence[str], selection: Selection, result: LoadResult,
-               progress: backends.Progress,
-               known_loaded: set[tuple[str, str]] | None = None,
-               on_step: StepHook = no_step) -> None:
+def _run_steps(
+    conn: sa.Connection,
+    backend: backends.Backend,
+    settings: Settings,
+    steps: Sequence[str],
+    selection: Selection,
+    result: LoadResult,
+    progress: backends.Progress,
+    known_loaded: set[tuple[str, str]] | None = None,
+    on_step: StepHook = no_step,
+) -> None:
     for step in STEPS:
         if step not in steps:
             continue
@@ -396,8 +472,7 @@ def _run_steps(conn: sa.Connection, backend: backends.Backend, settings: Setting
         log.info("%s: start", step)
         result.step = step
         if step == "stage":
-            _stage(conn, backend, settings, selection, result, progress, known_loaded,
-                   on_step)
+            _stage(conn, backend, settings, selection, result, progress, known_loaded, on_step)
         elif step == "transform":
             _transform(conn, result, on_step)
         else:
@@ -410,8 +485,9 @@ def _run_steps(conn: sa.Connection, backend: backends.Backend, settings: Setting
     log.info("commit")
 
 
-def _record_staged_files(conn: sa.Connection, backend: backends.Backend,
-                         steps: Sequence[str], result: LoadResult) -> None:
+def _record_staged_files(
+    conn: sa.Connection, backend: backends.Backend, steps: Sequence[str], result: LoadResult
+) -> None:
     """List the staged files in the ledger only when the transform ran: a stage-only load
     leaves them new for ``--incremental``, whose star tables they never reached."""
     if "transform" in steps and result.staged_requests:
@@ -419,9 +495,15 @@ def _record_staged_files(conn: sa.Connection, backend: backends.Backend,
         _record_files(conn, backend, result.load_id, result.staged_requests)
 
 
-def _record_failure(conn: sa.Connection, backend: backends.Backend, settings: Settings,
-                    steps: Sequence[str], result: LoadResult, started_at: dt.datetime,
-                    exc: BaseException) -> list[dict[str, Any]]:
+def _record_failure(
+    conn: sa.Connection,
+    backend: backends.Backend,
+    settings: Settings,
+    steps: Sequence[str],
+    result: LoadResult,
+    started_at: dt.datetime,
+    exc: BaseException,
+) -> list[dict[str, Any]]:
     """After the rollback: say in the ledger that the load failed or was interrupted, and
     what it rejected (returned: the first rejected records, if any)."""
     interrupted = isinstance(exc, Interrupted)
@@ -440,25 +522,45 @@ def _record_failure(conn: sa.Connection, backend: backends.Backend, settings: Se
         if conn.in_transaction():  # e.g. a connection the driver left mid-transaction
             conn.rollback()
         engine_log = backend.capabilities.rejects_reported_by == "engine"
-        errors = exc.errors if isinstance(exc, TooManyRejected) else (
-            backend.failed_copy_errors(conn, ERRORS_KEPT_ON_FAILURE)
-            if engine_log and not interrupted else [])
+        errors = (
+            exc.errors
+            if isinstance(exc, TooManyRejected)
+            else (
+                backend.failed_copy_errors(conn, ERRORS_KEPT_ON_FAILURE)
+                if engine_log and not interrupted
+                else []
+            )
+        )
         if conn.in_transaction():  # reading the engine's own error records began one
             conn.commit()
         with conn.begin():
             backend.begin_load(conn)
             result.load_id = ledger.next_load_id(conn)
-            ledger.record_load(conn, settings, _ordered(steps), result, started_at, status,
-                         settings.mask(message))
+            ledger.record_load(
+                conn, settings, _ordered(steps), result, started_at, status, settings.mask(message)
+            )
             if errors:
-                conn.execute(sa.insert(LOAD_ERRORS).values([
-                    {"load_id": result.load_id, "error_no": n, **{
-                        k: e.get(k) for k in ("source", "line_no", "reason", "raw_text")},
-                     "table_name": e.get("table_name") or "", }
-                    for n, e in enumerate(errors, start=1)]))
+                conn.execute(
+                    sa.insert(LOAD_ERRORS).values(
+                        [
+                            {
+                                "load_id": result.load_id,
+                                "error_no": n,
+                                **{
+                                    k: e.get(k) for k in ("source", "line_no", "reason", "raw_text")
+                                },
+                                "table_name": e.get("table_name") or "",
+                            }
+                            for n, e in enumerate(errors, start=1)
+                        ]
+                    )
+                )
     except sa.exc.SQLAlchemyError as ledger_exc:
-        log.warning("could not record the %s load in the ledger: %s", status,
-                    settings.mask(one_line(ledger_exc)))
+        log.warning(
+            "could not record the %s load in the ledger: %s",
+            status,
+            settings.mask(one_line(ledger_exc)),
+        )
     return errors
 
 
@@ -468,8 +570,16 @@ def _with_url(settings: Settings, url: sa.URL) -> Settings:
     return replace(settings, url=url)
 
 
-def command(settings: Settings, *, steps: Sequence[str], max_errors: int,
-            selection: Selection, wait: float, vacuum: bool, quiet: bool) -> int:
+def command(
+    settings: Settings,
+    *,
+    steps: Sequence[str],
+    max_errors: int,
+    selection: Selection,
+    wait: float,
+    vacuum: bool,
+    quiet: bool,
+) -> int:
     """``sparkify-dw load``: the load, drawn as it runs on a terminal, then its summary;
     the exit status (128 + the signal when interrupted)."""
     from sparkify_dw import output
@@ -479,12 +589,22 @@ def command(settings: Settings, *, steps: Sequence[str], max_errors: int,
     engine = settings.create_engine(poolclass=sa.pool.NullPool)
     try:
         with output.LoadProgress(sys.stderr, quiet=quiet) as display:
-            result = run(engine, settings, steps=steps, max_errors=max_errors, wait=wait,
-                         selection=selection, vacuum=vacuum, progress=display,
-                         on_step=display.on_step)
+            result = run(
+                engine,
+                settings,
+                steps=steps,
+                max_errors=max_errors,
+                wait=wait,
+                selection=selection,
+                vacuum=vacuum,
+                progress=display,
+                on_step=display.on_step,
+            )
     except Interrupted as exc:
-        print(f"interrupted: {exc}; the load was rolled back, nothing changed (the ledger "
-              "says so)", file=sys.stderr)
+        print(
+            f"interrupted: {exc}; the load was rolled back, nothing changed (the ledger says so)",
+            file=sys.stderr,
+        )
         return exc.exit_code
     finally:
         engine.dispose()  # nothing of the load stays open (a notebook may read next)
@@ -492,7 +612,9 @@ def command(settings: Settings, *, steps: Sequence[str], max_errors: int,
         print(result.summary(), flush=True)
     if result.interrupted is not None:  # after the commit: not a failure, the load stands
         name = signal.Signals(result.interrupted).name
-        print(f"interrupted: {name} arrived as load #{result.load_id} committed; the load "
-              "succeeded", file=sys.stderr)
+        print(
+            f"interrupted: {name} arrived as load #{result.load_id} committed; the load succeeded",
+            file=sys.stderr,
+        )
         return 128 + result.interrupted
     return 0

@@ -42,12 +42,16 @@ class LoadResult:
         for table, rows in self.counts.items():
             lines.append(f"  total     {table:<15} {rows:>10,} rows")
         if self.unplayable:
-            lines.append(f"  skipped   {self.unplayable:,} NextSong event(s) without a user, "
-                         "session, item or level (kept in staging_events)")
+            lines.append(
+                f"  skipped   {self.unplayable:,} NextSong event(s) without a user, "
+                "session, item or level (kept in staging_events)"
+            )
         rejected = sum(self.rejected.values())
         if rejected:
-            lines.append(f"  rejected  {rejected:,} record(s): list them with "
-                         f"`python -m sparkify_dw.load --errors {self.load_id}`")
+            lines.append(
+                f"  rejected  {rejected:,} record(s): list them with "
+                f"`python -m sparkify_dw.load --errors {self.load_id}`"
+            )
         lines += [f"  warning   {w}" for w in self.warnings]
         timing = ", ".join(f"{step} {secs:.2f}s" for step, secs in self.seconds.items())
         return "\n".join([*lines, f"  time      {timing}"])

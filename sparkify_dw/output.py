@@ -27,10 +27,12 @@ __all__ = ["LoadProgress", "Progress", "print_json", "print_table", "printer", "
 
 def printer(out: TextIO | None = None) -> Callable[[str], None]:
     """A function that writes one line to ``out`` (default: the current stdout) and flushes."""
+
     def say(message: str) -> None:
         stream = out if out is not None else sys.stdout
         stream.write(message + "\n")
         stream.flush()
+
     return say
 
 
@@ -78,7 +80,8 @@ def table_text(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
 
     buffer = io.StringIO()
     Console(file=buffer, width=10_000, force_terminal=False, color_system=None).print(
-        _table(headers, rows))
+        _table(headers, rows)
+    )
     return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines())
 
 
@@ -109,15 +112,17 @@ class Progress:
         # The stream decides, not the environment (FORCE_COLOR, TTY_COMPATIBLE): a log
         # file gets plain lines even where rich would be told to draw.
         self.tty = bool(getattr(stream, "isatty", lambda: False)())
-        self.console = Console(file=stream, force_terminal=self.tty, highlight=False,
-                               markup=False, emoji=False)
+        self.console = Console(
+            file=stream, force_terminal=self.tty, highlight=False, markup=False, emoji=False
+        )
         self._status: Status | None = None
 
     def __enter__(self) -> Progress:
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self._stop()
 
     def update(self, message: str) -> None:
@@ -154,8 +159,11 @@ class LoadProgress:
     def __init__(self, target: Console | TextIO, *, quiet: bool = False) -> None:
         from rich.console import Console
 
-        self.console = target if isinstance(target, Console) else Console(
-            file=target, stderr=True, highlight=False)
+        self.console = (
+            target
+            if isinstance(target, Console)
+            else Console(file=target, stderr=True, highlight=False)
+        )
         self.enabled = self.console.is_terminal and not quiet
         self._bar: RichProgress | None = None
         self._task: TaskID | None = None
@@ -173,14 +181,20 @@ class LoadProgress:
                 TimeElapsedColumn,
             )
 
-            self._bar = Progress(SpinnerColumn(finished_text="[green]✓"),
-                                 TextColumn("{task.description}"), BarColumn(), _bytes_column(),
-                                 TimeElapsedColumn(), console=self.console)
+            self._bar = Progress(
+                SpinnerColumn(finished_text="[green]✓"),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                _bytes_column(),
+                TimeElapsedColumn(),
+                console=self.console,
+            )
             self._bar.start()
         return self
 
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         if self._bar is not None:
             self._finish()
             self._bar.stop()
@@ -203,8 +217,9 @@ class LoadProgress:
         for f in request.files:
             sizes.append(sizes[-1] + int(f.size))
         self._staging, self._upto = request.table.name, sizes
-        self._task = self._bar.add_task(f"stage {self._staging}", total=sizes[-1] or None,
-                                        bytes=True)
+        self._task = self._bar.add_task(
+            f"stage {self._staging}", total=sizes[-1] or None, bytes=True
+        )
 
     def _finish(self) -> None:
         """The running task ends: a staging table says its records, a spinner stops."""
@@ -214,10 +229,12 @@ class LoadProgress:
         if self._staging is not None:
             read = (self._result.read if self._result is not None else {}).get(self._staging)
             if read is not None:
-                self._bar.update(self._task, description=f"staged {self._staging}: "
-                                                         f"{read:,} records")
-            self._bar.update(self._task, total=task.total or 1,
-                             completed=task.completed if task.total else 1)
+                self._bar.update(
+                    self._task, description=f"staged {self._staging}: {read:,} records"
+                )
+            self._bar.update(
+                self._task, total=task.total or 1, completed=task.completed if task.total else 1
+            )
         else:
             self._bar.update(self._task, total=1, completed=1)
         self._bar.stop_task(self._task)

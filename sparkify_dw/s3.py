@@ -101,9 +101,15 @@ def _check_endpoint(endpoint: str) -> None:
         _ = parts.port  # raises ValueError on a bad port
     except ValueError:
         parts = None
-    if (parts is None or parts.scheme not in ("http", "https") or not parts.hostname
-            or "@" in parts.netloc or parts.path not in ("", "/") or parts.query
-            or parts.fragment):
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or "@" in parts.netloc
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+    ):
         shown = endpoint if "@" not in endpoint else "(a URL with user info)"
         raise SourceError(f"S3 endpoint {_show(shown)}: expected http(s)://host[:port]")
 
@@ -115,8 +121,9 @@ def workers_setting(environ: Mapping[str, str] | None = None) -> int:
         return DEFAULT_WORKERS
     value = int(text) if text.isdigit() else 0
     if not 1 <= value <= MAX_WORKERS:
-        raise SourceError(f"{ENV_WORKERS}={_show(text)}: expected a whole number from 1 "
-                          f"to {MAX_WORKERS}")
+        raise SourceError(
+            f"{ENV_WORKERS}={_show(text)}: expected a whole number from 1 to {MAX_WORKERS}"
+        )
     return value
 
 
@@ -128,16 +135,19 @@ def client(region: str | None = None, endpoint: str | None = None) -> S3Client:
     checksum trailers. Retries follow the AWS configuration (``AWS_MAX_ATTEMPTS``). The
     connection pool holds one connection per concurrent GET (:func:`fetch_ordered`).
     """
-    options: dict[str, Any] = {"connect_timeout": 10,
-                               "max_pool_connections": max(10, workers_setting() + 2)}
+    options: dict[str, Any] = {
+        "connect_timeout": 10,
+        "max_pool_connections": max(10, workers_setting() + 2),
+    }
     if endpoint is not None:
         _check_endpoint(endpoint)
         options["s3"] = {"addressing_style": "path"}
         options["request_checksum_calculation"] = "when_required"
     try:
         session = boto3.session.Session()
-        return session.client("s3", region_name=region, endpoint_url=endpoint,
-                              config=Config(**options))
+        return session.client(
+            "s3", region_name=region, endpoint_url=endpoint, config=Config(**options)
+        )
     except (BotoCoreError, ValueError) as exc:
         raise SourceError(f"S3 client: {_describe(exc, None)}") from None
 
@@ -145,8 +155,11 @@ def client(region: str | None = None, endpoint: str | None = None) -> S3Client:
 def _endpoint_of(s3: S3Client | None) -> str:
     url = str(getattr(getattr(s3, "meta", None), "endpoint_url", "") or "")
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}" \
-        if parts.hostname else "S3"
+    return (
+        f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}"
+        if parts.hostname
+        else "S3"
+    )
 
 
 def _describe(exc: Exception, s3: S3Client | None) -> str:
@@ -155,13 +168,18 @@ def _describe(exc: Exception, s3: S3Client | None) -> str:
 
 
 def _object(bucket: str, entry: Mapping[str, Any]) -> S3Object:
-    return S3Object(bucket=bucket, key=str(entry["Key"]), size=int(entry["Size"]),
-                    etag=str(entry.get("ETag", "")).strip('"'),
-                    last_modified=entry["LastModified"])
+    return S3Object(
+        bucket=bucket,
+        key=str(entry["Key"]),
+        size=int(entry["Size"]),
+        etag=str(entry.get("ETag", "")).strip('"'),
+        last_modified=entry["LastModified"],
+    )
 
 
-def _entries(s3: S3Client, bucket: str, prefix: str,
-             limit: int | None = None) -> Iterator[Mapping[str, Any]]:
+def _entries(
+    s3: S3Client, bucket: str, prefix: str, limit: int | None = None
+) -> Iterator[Mapping[str, Any]]:
     """Every listed entry under ``prefix``, page by page (S3 returns at most 1,000 a call)."""
     pages: dict[str, int] = {"PageSize": _PAGE_SIZE if limit is None else min(limit, _PAGE_SIZE)}
     if limit is not None:
@@ -188,7 +206,7 @@ def list_objects(uri: S3Uri | str, what: str, client: S3Client) -> list[S3Object
     try:
         for entry in _entries(client, bucket, directory):
             seen_any = True
-            relative = str(entry["Key"])[len(directory):]
+            relative = str(entry["Key"])[len(directory) :]
             if not relative or relative.endswith("/"):
                 continue  # a "folder" placeholder made by the console or a sync tool
             if any(part.startswith(".") for part in relative.split("/")):
@@ -202,19 +220,28 @@ def list_objects(uri: S3Uri | str, what: str, client: S3Client) -> list[S3Object
     except (ClientError, BotoCoreError) as exc:
         raise SourceError(f"{what}: {shown}: {_describe(exc, client)}") from None
     if other:
-        log.warning("%s: ignored %d object(s) not named *.json under %s, e.g. %s",
-                    what, len(other), shown, _show(min(other, key=lambda o: o.key).uri))
+        log.warning(
+            "%s: ignored %d object(s) not named *.json under %s, e.g. %s",
+            what,
+            len(other),
+            shown,
+            _show(min(other, key=lambda o: o.key).uri),
+        )
     if not found:
-        reason = ("no *.json objects under this prefix" if seen_any
-                  else f"no such object or prefix in bucket {bucket}")
+        reason = (
+            "no *.json objects under this prefix"
+            if seen_any
+            else f"no such object or prefix in bucket {bucket}"
+        )
         raise SourceError(f"{what}: {shown}: {reason}")
     for obj in found:
         try:
             _ = obj.location
         except ConfigError:
-            raise SourceError(f"{what}: {shown}: key {obj.key!r} has a quote, semicolon, "
-                              "backslash or control character, which the loader refuses"
-                              ) from None
+            raise SourceError(
+                f"{what}: {shown}: key {obj.key!r} has a quote, semicolon, "
+                "backslash or control character, which the loader refuses"
+            ) from None
     return sorted(found, key=lambda o: o.key)
 
 
@@ -252,8 +279,9 @@ class _BodyReader(io.RawIOBase):
         super().close()
 
 
-def open_object(obj: S3Object, client: S3Client, *, what: str = "source",
-                buffer_size: int = _BUFFER_SIZE) -> io.BufferedReader:
+def open_object(
+    obj: S3Object, client: S3Client, *, what: str = "source", buffer_size: int = _BUFFER_SIZE
+) -> io.BufferedReader:
     """Stream an object as a binary file; wrap in ``io.TextIOWrapper`` to read lines.
 
     The read is pinned to the listed ETag, so an object replaced after listing is an
@@ -280,10 +308,16 @@ def _get(obj: S3Object, client: S3Client, what: str) -> bytes:
     return data
 
 
-def fetch_ordered(objects: Iterable[S3Object], client: S3Client, *, workers: int | None = None,
-                  max_objects: int | None = None, max_bytes: int = MAX_BYTES_AHEAD,
-                  stream_over: int = STREAM_OVER, what: str = "source",
-                  ) -> Generator[tuple[S3Object, BinaryIO], None, None]:
+def fetch_ordered(
+    objects: Iterable[S3Object],
+    client: S3Client,
+    *,
+    workers: int | None = None,
+    max_objects: int | None = None,
+    max_bytes: int = MAX_BYTES_AHEAD,
+    stream_over: int = STREAM_OVER,
+    what: str = "source",
+) -> Generator[tuple[S3Object, BinaryIO], None, None]:
     """Each object and a binary file of its content, in the given order, while up to
     ``workers`` GETs run ahead (default: :func:`workers_setting`).
 
@@ -299,8 +333,9 @@ def fetch_ordered(objects: Iterable[S3Object], client: S3Client, *, workers: int
     workers = workers_setting() if workers is None else workers
     limit = max_objects or 2 * workers
     if workers < 1 or limit < 1 or stream_over > max_bytes:
-        raise ValueError("fetch_ordered: workers >= 1, max_objects >= 1 and "
-                         "stream_over <= max_bytes")
+        raise ValueError(
+            "fetch_ordered: workers >= 1, max_objects >= 1 and stream_over <= max_bytes"
+        )
     pending = iter(objects)
     ahead: deque[tuple[S3Object, Future[bytes] | None]] = deque()  # None: streamed later
     held = 0  # listed bytes of the buffered objects in `ahead`
@@ -315,8 +350,9 @@ def fetch_ordered(objects: Iterable[S3Object], client: S3Client, *, workers: int
                 streamed = waiting.size > stream_over
                 if not streamed and ahead and held + waiting.size > max_bytes:
                     break
-                ahead.append((waiting, None if streamed else
-                              pool.submit(_get, waiting, client, what)))
+                ahead.append(
+                    (waiting, None if streamed else pool.submit(_get, waiting, client, what))
+                )
                 held += 0 if streamed else waiting.size
                 waiting = None
             if not ahead:
@@ -368,8 +404,7 @@ class Readahead:
         if self._current is None or self._next != position:
             self.close()
             objects = (self._order[i] for i in range(position, end))
-            self._current = fetch_ordered(objects, self._client(), workers=self._workers,
-                                          what=what)
+            self._current = fetch_ordered(objects, self._client(), workers=self._workers, what=what)
         try:
             got, stream = next(self._current)
         except BaseException:
@@ -389,8 +424,9 @@ class Readahead:
         self._next = -1
 
 
-def read_text(uri: S3Uri | str, client: S3Client, *, what: str = "log_jsonpath",
-              limit: int = READ_TEXT_LIMIT) -> str:
+def read_text(
+    uri: S3Uri | str, client: S3Client, *, what: str = "log_jsonpath", limit: int = READ_TEXT_LIMIT
+) -> str:
     """A small UTF-8 object (the JSONPaths file) as text; a BOM is dropped."""
     where = location(uri, what)
     bucket, key = where.bucket, where.key
@@ -403,16 +439,14 @@ def read_text(uri: S3Uri | str, client: S3Client, *, what: str = "log_jsonpath",
         size = int(response.get("ContentLength", 0))
         if size > limit:
             body.close()
-            raise SourceError(f"{label}: {size:,} bytes; expected a small file "
-                              f"(at most {limit:,})")
+            raise SourceError(f"{label}: {size:,} bytes; expected a small file (at most {limit:,})")
         data = bytes(body.read())
     except (ClientError, BotoCoreError) as exc:
         raise SourceError(f"{label}: {_describe(exc, client)}") from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise SourceError(f"{label}: not UTF-8 text ({exc.reason} at byte {exc.start})"
-                          ) from None
+        raise SourceError(f"{label}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
 def manifest_body(objects: Iterable[S3Object]) -> str:
@@ -422,8 +456,9 @@ def manifest_body(objects: Iterable[S3Object]) -> str:
     (hidden or non-JSON ones) and any written since; ``mandatory`` makes a vanished
     object an error instead of a silent gap.
     """
-    entries = [{"url": o.uri, "mandatory": True, "meta": {"content_length": o.size}}
-               for o in objects]
+    entries = [
+        {"url": o.uri, "mandatory": True, "meta": {"content_length": o.size}} for o in objects
+    ]
     return json.dumps({"entries": entries}, indent=2) + "\n"
 
 

@@ -49,15 +49,15 @@ def __getattr__(name: str) -> str:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-
 class DuckDBImpl(PostgresqlImpl):
     """DuckDB speaks PostgreSQL's DDL; Alembic has no DuckDB implementation of its own."""
 
     __dialect__ = "duckdb"
 
 
-def _include_object(obj: Any, name: str | None, type_: str, reflected: bool,
-                    compare_to: Any) -> bool:
+def _include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
     # Tables Alembic didn't create (a user's own, DuckDB's sequences) are not ours to drop.
     return not (type_ == "table" and reflected and compare_to is None)
 
@@ -131,5 +131,6 @@ def require_head(conn: sa.Connection) -> None:
     current = current_revision(conn)
     if current != head():
         state = "has no sparkify_dw schema" if current is None else f"is at revision {current}"
-        raise SchemaError(f"the warehouse {state}, this library needs {head()}: "
-                          "run `alembic upgrade head`")
+        raise SchemaError(
+            f"the warehouse {state}, this library needs {head()}: run `alembic upgrade head`"
+        )

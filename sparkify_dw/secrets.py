@@ -31,8 +31,14 @@ from urllib.parse import quote, quote_plus, unquote, urlsplit
 from sqlalchemy.engine import URL
 
 __all__ = [
-    "SECRET_ENV", "cfg_secrets", "env_secrets", "is_secret_name", "mask", "mask_line",
-    "text_url_secrets", "url_secrets",
+    "SECRET_ENV",
+    "cfg_secrets",
+    "env_secrets",
+    "is_secret_name",
+    "mask",
+    "mask_line",
+    "text_url_secrets",
+    "url_secrets",
 ]
 
 MASK = "***"
@@ -42,11 +48,15 @@ SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"
 # Names (URL query keys, dwh.cfg keys) whose values are secrets, whatever the driver or
 # the file calls them: password, passwd, sslpassword, passphrase, pwd, secret, token,
 # db_password, aws_secret_access_key, …
-_SECRET_NAME = re.compile(r"(.*_)?((ssl)?pass(word|wd|phrase)?|pwd|secret(_access)?(_key)?|"
-                          r"(session_|security_)?token)", re.IGNORECASE)
+_SECRET_NAME = re.compile(
+    r"(.*_)?((ssl)?pass(word|wd|phrase)?|pwd|secret(_access)?(_key)?|"
+    r"(session_|security_)?token)",
+    re.IGNORECASE,
+)
 # Inside a value such as libpq's ``options=-c password=…``: the text after the key.
-_SECRET_IN_VALUE = re.compile(r"(?:pass(?:word|wd)?|pwd|secret|token)\s*[=:]\s*([^\s&]+)",
-                              re.IGNORECASE)
+_SECRET_IN_VALUE = re.compile(
+    r"(?:pass(?:word|wd)?|pwd|secret|token)\s*[=:]\s*([^\s&]+)", re.IGNORECASE
+)
 
 
 def is_secret_name(name: str) -> bool:

@@ -115,8 +115,7 @@ class Reader:
             except FileNotFoundError:
                 raise SourceError(f"{what}: {f.uri}: vanished after it was listed") from None
             except OSError as exc:
-                raise SourceError(f"{what}: {f.uri}: cannot read: "
-                                  f"{exc.strerror or exc}") from None
+                raise SourceError(f"{what}: {f.uri}: cannot read: {exc.strerror or exc}") from None
             try:
                 _check_unchanged(f, os.fstat(stream.fileno()), what)
             except SourceError:
@@ -157,8 +156,10 @@ MAX_URI_BYTES = 1024  # load_files.uri and load_errors.source: VARCHAR(1024), by
 def _check_uri_length(uri: str, what: str) -> None:
     size = len(uri.encode("utf-8", "surrogateescape"))
     if size > MAX_URI_BYTES:
-        raise SourceError(f"{what}: {uri[:80]}…: the path is {size:,} bytes long; the ledger "
-                          f"keeps paths up to {MAX_URI_BYTES:,}")
+        raise SourceError(
+            f"{what}: {uri[:80]}…: the path is {size:,} bytes long; the ledger "
+            f"keeps paths up to {MAX_URI_BYTES:,}"
+        )
 
 
 def _check_unchanged(f: SourceFile, stat: os.stat_result, what: str) -> None:
@@ -166,8 +167,10 @@ def _check_unchanged(f: SourceFile, stat: os.stat_result, what: str) -> None:
         raise SourceError(f"{what}: {f.uri}: no longer a regular file")
     version = f"mtime:{stat.st_mtime_ns}"
     if stat.st_size != f.size or version != f.version:
-        raise SourceError(f"{what}: {f.uri}: changed after it was listed "
-                          f"({f.size:,} bytes listed, {stat.st_size:,} now); load again")
+        raise SourceError(
+            f"{what}: {f.uri}: changed after it was listed "
+            f"({f.size:,} bytes listed, {stat.st_size:,} now); load again"
+        )
 
 
 class _VerifiedFile:
@@ -214,8 +217,9 @@ def scan_files(source: LocalPath | str, what: str = "source") -> list[Scanned]:
     if any(ch in text for ch in "*?[") and not os.path.lexists(text):
         root = Path(text.split("*")[0].split("?")[0].split("[")[0]).parent
         candidates = [Path(p) for p in glob.glob(text, recursive=True)]
-        files = [_scanned(str(p), p.stat()) for p in candidates
-                 if p.is_file() and _visible(p, root)]
+        files = [
+            _scanned(str(p), p.stat()) for p in candidates if p.is_file() and _visible(p, root)
+        ]
         if not files:
             raise SourceError(f"{what}: {source}: the pattern matches no file")
         return _without_empty(files, what, source)
@@ -244,8 +248,13 @@ def scan_files(source: LocalPath | str, what: str = "source") -> list[Scanned]:
             if S_ISREG(stat.st_mode):
                 found.append(_scanned(full, stat))
     if other:
-        log.warning("%s: ignored %d file(s) not named *.json under %s, e.g. %s",
-                    what, len(other), source, sorted(other)[0])
+        log.warning(
+            "%s: ignored %d file(s) not named *.json under %s, e.g. %s",
+            what,
+            len(other),
+            source,
+            sorted(other)[0],
+        )
     if not found:
         raise SourceError(f"{what}: {source}: no *.json files in this directory")
     return _without_empty(found, what, source)
@@ -259,8 +268,13 @@ def _without_empty(files: list[Scanned], what: str, source: LocalPath | str) -> 
     # An empty file holds no records: skipped with a warning, not an error.
     empty = [p for p, size, _ in files if size == 0]
     if empty:
-        log.warning("%s: skipped %d empty file(s) under %s, e.g. %s",
-                    what, len(empty), source, sorted(empty)[0])
+        log.warning(
+            "%s: skipped %d empty file(s) under %s, e.g. %s",
+            what,
+            len(empty),
+            source,
+            sorted(empty)[0],
+        )
     kept = sorted(f for f in files if f[1] > 0)
     if not kept:
         raise SourceError(f"{what}: {source}: every *.json file is empty")
@@ -295,8 +309,9 @@ def parse_jsonpath(expr: str) -> JsonPath:
     return tuple(steps)
 
 
-def read_jsonpaths(source: Source | str, expected: int,
-                   reader: Reader | None = None) -> list[JsonPath]:
+def read_jsonpaths(
+    source: Source | str, expected: int, reader: Reader | None = None
+) -> list[JsonPath]:
     """Parse a JSONPaths file; its paths map event fields to columns by position."""
     source = parse_source(source, "log_jsonpath")
     try:
@@ -315,8 +330,9 @@ def read_jsonpaths(source: Source | str, expected: int,
     if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
         raise SourceError(f'log_jsonpath: {source}: expected {{"jsonpaths": ["$.field", …]}}')
     if len(paths) != expected:
-        raise SourceError(f"log_jsonpath: {source}: has {len(paths)} paths, "
-                          f"staging_events has {expected} columns")
+        raise SourceError(
+            f"log_jsonpath: {source}: has {len(paths)} paths, staging_events has {expected} columns"
+        )
     try:
         return [parse_jsonpath(p) for p in paths]
     except ValueError as exc:
@@ -335,8 +351,10 @@ MAX_EXPONENT = 999  # PostgreSQL's numeric refuses 1e-20000; every backend draws
 MAX_NUMBER_CHARS = 1000
 
 # What may make record_fault speak; everything else skips it (one regex on the bytes).
-_SUSPECT_RE = (r"\\u(?:0000|[dD][89a-fA-F])|[0-9.][eE][+-]?0*[1-9][0-9]{3,}(?:[^0-9A-Za-z_]|$)"
-               r"|[0-9.]{250}")
+_SUSPECT_RE = (
+    r"\\u(?:0000|[dD][89a-fA-F])|[0-9.][eE][+-]?0*[1-9][0-9]{3,}(?:[^0-9A-Za-z_]|$)"
+    r"|[0-9.]{250}"
+)
 _SUSPECT = re.compile(_SUSPECT_RE.encode())
 _SUSPECT_TEXT = re.compile(_SUSPECT_RE)
 _ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|.)", re.DOTALL)
@@ -363,13 +381,21 @@ def record_fault(text: str) -> str | None:
                 return NUL_REASON
             if 0xD800 <= value <= 0xDBFF:  # high: a low one must follow at once
                 nxt = escapes[i + 1] if i + 1 < len(escapes) else None
-                if (nxt is None or nxt.start() != m.end() or len(nxt.group(1)) != 5
-                        or not 0xDC00 <= int(nxt.group(1)[1:], 16) <= 0xDFFF):
+                if (
+                    nxt is None
+                    or nxt.start() != m.end()
+                    or len(nxt.group(1)) != 5
+                    or not 0xDC00 <= int(nxt.group(1)[1:], 16) <= 0xDFFF
+                ):
                     return SURROGATE_REASON.format("\\" + code)
             elif 0xDC00 <= value <= 0xDFFF:
                 prev = escapes[i - 1] if i else None
-                if (prev is None or prev.end() != m.start() or len(prev.group(1)) != 5
-                        or not 0xD800 <= int(prev.group(1)[1:], 16) <= 0xDBFF):
+                if (
+                    prev is None
+                    or prev.end() != m.start()
+                    or len(prev.group(1)) != 5
+                    or not 0xD800 <= int(prev.group(1)[1:], 16) <= 0xDBFF
+                ):
                     return SURROGATE_REASON.format("\\" + code)
     bare = None
     if _SUSPECT_TEXT.search(text):
@@ -378,7 +404,8 @@ def record_fault(text: str) -> str | None:
             exponent = m.group(1)
             digits = (exponent or "").lstrip("0")
             if len(m.group(0)) > MAX_NUMBER_CHARS or (
-                    len(digits) > 3 or (digits and int(digits) > MAX_EXPONENT)):
+                len(digits) > 3 or (digits and int(digits) > MAX_EXPONENT)
+            ):
                 return NUMBER_REASON.format(m.group(0)[:40])
     if text.count("[") + text.count("{") > MAX_DEPTH:
         bare = _STRING.sub('""', text) if bare is None else bare
@@ -392,6 +419,8 @@ def record_fault(text: str) -> str | None:
         if deepest > MAX_DEPTH:
             return DEPTH_REASON
     return None
+
+
 Record = tuple[int, str | None, str]  # (line number, why it was rejected or None, text)
 BOM = b"\xef\xbb\xbf"
 
@@ -424,7 +453,7 @@ def iter_records(stream: BinaryIO) -> Iterator[Record]:
     for raw in stream:
         lineno += 1
         if lineno == 1 and raw.startswith(BOM):
-            raw = raw[len(BOM):]
+            raw = raw[len(BOM) :]
         if not buf:
             # The common case, a whole record on its line: one call to a C parser that
             # also checks the UTF-8. Anything else takes the careful path below.
@@ -438,8 +467,12 @@ def iter_records(stream: BinaryIO) -> Iterator[Record]:
                     pass
                 else:
                     text = stripped.decode()
-                    fault = (record_fault(text) if _SUSPECT.search(stripped) or
-                             stripped.count(b"[") + stripped.count(b"{") > MAX_DEPTH else None)
+                    fault = (
+                        record_fault(text)
+                        if _SUSPECT.search(stripped)
+                        or stripped.count(b"[") + stripped.count(b"{") > MAX_DEPTH
+                        else None
+                    )
                     yield lineno, fault, (_reject_text(text) if fault else text)
                     continue
         try:
@@ -490,7 +523,8 @@ def _frame(buf: str, line_at: int, *, eof: bool) -> Generator[Record, None, tupl
             nl = buf.find("\n", pos)
             stop = len(buf) if nl < 0 else nl
             reason = "malformed JSON: " + (
-                "unexpected end of data" if incomplete else f"{exc.msg} (column {exc.colno})")
+                "unexpected end of data" if incomplete else f"{exc.msg} (column {exc.colno})"
+            )
             yield line_at, reason, _reject_text(buf[pos:stop].rstrip("\r"))
             pos = stop
             continue

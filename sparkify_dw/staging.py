@@ -81,8 +81,10 @@ def checked_table(request: StageRequest) -> sa.Table:
         sa.Column("reason", sa.Text),
         sa.Column("raw_text", sa.Text),
         # Unbounded text: a value too long for staging is a rejected record, not an error.
-        *(sa.Column(c.name, sa.Text if isinstance(c.type, sa.String) else c.type)
-          for c in request.table.columns),
+        *(
+            sa.Column(c.name, sa.Text if isinstance(c.type, sa.String) else c.type)
+            for c in request.table.columns
+        ),
         prefixes=["TEMPORARY"],
     )
 
@@ -93,8 +95,10 @@ def blank_as_null(text: ColumnElement[Any]) -> ColumnElement[Any]:
     # only on values that start with a space (literal text: no parameter to plan around).
     space: ColumnElement[str] = sa.literal_column("' '", sa.Text)
     empty: ColumnElement[str] = sa.literal_column("''", sa.Text)
-    blank = sa.or_(text == empty, sa.and_(sa.func.substr(text, 1, 1) == space,
-                                          sa.func.trim(text, space) == empty))
+    blank = sa.or_(
+        text == empty,
+        sa.and_(sa.func.substr(text, 1, 1) == space, sa.func.trim(text, space) == empty),
+    )
     return sa.case((blank, sa.null()), else_=text)
 
 
@@ -110,8 +114,9 @@ def _lit(text: str) -> ColumnElement[Any]:
     return sa.literal(text, sa.Text)
 
 
-def _keys_present(values: Sequence[ColumnElement[Any]], paths: list[JsonPath]
-                  ) -> ColumnElement[Any]:
+def _keys_present(
+    values: Sequence[ColumnElement[Any]], paths: list[JsonPath]
+) -> ColumnElement[Any]:
     """How many different top-level keys a record surely has: those of its one-step paths
     whose value was found (not missing, not JSON null). A record with no more keys than
     this has none twice, so the exact test (hashing every key) can be skipped."""
@@ -125,8 +130,13 @@ def _keys_present(values: Sequence[ColumnElement[Any]], paths: list[JsonPath]
     return sum(counts[1:], counts[0]) if counts else zero
 
 
-def checked_select(request: StageRequest, records: sa.FromClause,
-                   document: ColumnElement[Any], *, fence: bool = False) -> sa.Select[Any]:
+def checked_select(
+    request: StageRequest,
+    records: sa.FromClause,
+    document: ColumnElement[Any],
+    *,
+    fence: bool = False,
+) -> sa.Select[Any]:
     """Classify ``records`` into the columns of :func:`checked_table`.
 
     ``records`` has ``source``, ``line_no``, ``reason`` (set when the backend already
@@ -146,27 +156,56 @@ def checked_select(request: StageRequest, records: sa.FromClause,
     pairs = request.paths()
     paths = [p for _, p in pairs]
     r = records.c
-    fields = stage(sa.select(
-        r.source, r.line_no, r.reason.label("pre_reason"), r.body, document.label("doc"),
-        json_fields(document, paths).label("f"),
-    ), "fields")
+    fields = stage(
+        sa.select(
+            r.source,
+            r.line_no,
+            r.reason.label("pre_reason"),
+            r.body,
+            document.label("doc"),
+            json_fields(document, paths).label("f"),
+        ),
+        "fields",
+    )
     # Each value read once, in its own stage: the checks below read it several times.
-    read = stage(sa.select(
-        fields.c.source, fields.c.line_no, fields.c.pre_reason, fields.c.body, fields.c.doc,
-        (fields.c.f.is_(None)).label("malformed"),
-        *(json_field(fields.c.f, fields.c.doc, i + 1, path).label(f"r{i}")
-          for i, path in enumerate(paths)),
-    ), "found")
+    read = stage(
+        sa.select(
+            fields.c.source,
+            fields.c.line_no,
+            fields.c.pre_reason,
+            fields.c.body,
+            fields.c.doc,
+            (fields.c.f.is_(None)).label("malformed"),
+            *(
+                json_field(fields.c.f, fields.c.doc, i + 1, path).label(f"r{i}")
+                for i, path in enumerate(paths)
+            ),
+        ),
+        "found",
+    )
     found = [read.c[f"r{i}"] for i in range(len(paths))]
     texts = [blank_as_null(value).label(f"t{i}") for i, value in enumerate(found)]
     twice = duplicate_keys(read.c.body, read.c.doc, _keys_present(found, paths))
-    textual = stage(sa.select(read.c.source, read.c.line_no, read.c.pre_reason,
-                              read.c.body, read.c.doc, read.c.malformed,
-                              twice.label("twice"), *texts), "texts")
+    textual = stage(
+        sa.select(
+            read.c.source,
+            read.c.line_no,
+            read.c.pre_reason,
+            read.c.body,
+            read.c.doc,
+            read.c.malformed,
+            twice.label("twice"),
+            *texts,
+        ),
+        "texts",
+    )
 
     # Each typed value once, in its own stage: the verdict and the row both read it.
-    casts = [strict_cast(textual.c[f"t{i}"], column.type).label(f"v{i}")
-             for i, (column, _) in enumerate(pairs) if not isinstance(column.type, sa.String)]
+    casts = [
+        strict_cast(textual.c[f"t{i}"], column.type).label(f"v{i}")
+        for i, (column, _) in enumerate(pairs)
+        if not isinstance(column.type, sa.String)
+    ]
     typed_values = stage(sa.select(*textual.c, *casts), "typed")
     tv = typed_values.c
 
@@ -174,8 +213,7 @@ def checked_select(request: StageRequest, records: sa.FromClause,
     problems: list[tuple[ColumnElement[bool], ColumnElement[Any]]] = [
         (tv.pre_reason.is_not(None), tv.pre_reason),
         (tv.malformed, _lit("malformed JSON")),
-        (sa.func.substr(sa.func.ltrim(tv.body, " \t\r\n"), 1, 1) != "{",
-         _lit("not a JSON object")),
+        (sa.func.substr(sa.func.ltrim(tv.body, " \t\r\n"), 1, 1) != "{", _lit("not a JSON object")),
         (tv.twice, _lit("a key appears twice, so its value is ambiguous")),
     ]
     values: dict[str, ColumnElement[Any]] = {}
@@ -187,39 +225,65 @@ def checked_select(request: StageRequest, records: sa.FromClause,
             value: ColumnElement[Any] = text
             # Only strings are text: a number's spelling differs between engines. A value
             # that isn't a string reads as a number, true, false, [… or {…
-            maybe = sa.or_(text.in_(["true", "false"]),
-                           sa.func.substr(text, 1, 1).in_(list("-0123456789[{")))
-            problems.append((sa.case((sa.and_(text.is_not(None), maybe), kind != "string"),
-                                     else_=sa.false()),
-                             _lit(f"{name}: a JSON ") + kind + _lit(", not a string")))
+            maybe = sa.or_(
+                text.in_(["true", "false"]), sa.func.substr(text, 1, 1).in_(list("-0123456789[{"))
+            )
+            problems.append(
+                (
+                    sa.case(
+                        (sa.and_(text.is_not(None), maybe), kind != "string"), else_=sa.false()
+                    ),
+                    _lit(f"{name}: a JSON ") + kind + _lit(", not a string"),
+                )
+            )
             if column.type.length:
-                problems.append((byte_length(text) > column.type.length,
-                                 _lit(f"{name}: ") + _text(byte_length(text))
-                                 + _lit(f" bytes, longer than {column.type.length}")))
+                problems.append(
+                    (
+                        byte_length(text) > column.type.length,
+                        _lit(f"{name}: ")
+                        + _text(byte_length(text))
+                        + _lit(f" bytes, longer than {column.type.length}"),
+                    )
+                )
         else:
             value = tv[f"v{i}"]
             type_name = type(column.type).__name__.lower()
             shown = sa.case(
-                (kind.in_(["array", "object"]),
-                 _lit(f"{name}: a JSON ") + kind + _lit(", not a single value")),
-                (kind == "number", _lit(f"{name}: not a valid {type_name}: a number out of "
-                                        "range" + ("" if isinstance(column.type, sa.Double)
-                                                   else " or not whole"))),
+                (
+                    kind.in_(["array", "object"]),
+                    _lit(f"{name}: a JSON ") + kind + _lit(", not a single value"),
+                ),
+                (
+                    kind == "number",
+                    _lit(
+                        f"{name}: not a valid {type_name}: a number out of "
+                        "range" + ("" if isinstance(column.type, sa.Double) else " or not whole")
+                    ),
+                ),
                 else_=_lit(f"{name}: not a valid {type_name}: ")
-                + sa.func.substr(text, 1, SHOWN_VALUE_CHARS))
+                + sa.func.substr(text, 1, SHOWN_VALUE_CHARS),
+            )
             problems.append((sa.and_(text.is_not(None), value.is_(None)), shown))
         values[column.name] = value
         typed.append(value.label(column.name))
     problems += _star_problems(request, values)
-    verdict = stage(sa.select(
-        tv.source, tv.line_no, tv.body,
-        sa.case(*problems, else_=sa.null()).label("reason"), *typed,
-    ), "verdict")
+    verdict = stage(
+        sa.select(
+            tv.source,
+            tv.line_no,
+            tv.body,
+            sa.case(*problems, else_=sa.null()).label("reason"),
+            *typed,
+        ),
+        "verdict",
+    )
     v = verdict.c
-    raw_text = sa.case((v.reason.is_not(None), sa.func.substr(v.body, 1, RAW_TEXT_CHARS)),
-                       else_=sa.null())
-    return sa.select(v.source, v.line_no, v.reason, raw_text.label("raw_text"),
-                     *(v[c.name] for c, _ in pairs))
+    raw_text = sa.case(
+        (v.reason.is_not(None), sa.func.substr(v.body, 1, RAW_TEXT_CHARS)), else_=sa.null()
+    )
+    return sa.select(
+        v.source, v.line_no, v.reason, raw_text.label("raw_text"), *(v[c.name] for c, _ in pairs)
+    )
 
 
 # --- what the star tables need: a record that stages always transforms -------------------
@@ -228,24 +292,34 @@ MAX_SECONDS = 1_000_000_000  # a song longer than 31 years is a broken value
 YEARS = (1000, 9999)  # besides 0, "unknown"
 
 
-def _star_problems(request: StageRequest, values: dict[str, ColumnElement[Any]]
-                   ) -> list[tuple[ColumnElement[bool], ColumnElement[Any]]]:
+def _star_problems(
+    request: StageRequest, values: dict[str, ColumnElement[Any]]
+) -> list[tuple[ColumnElement[bool], ColumnElement[Any]]]:
     problems: list[tuple[ColumnElement[bool], ColumnElement[Any]]] = []
 
     def seconds(name: str) -> None:
         if name in values:
             value = values[name]
-            problems.append((sa.or_(value < 0, value > MAX_SECONDS),
-                             _lit(f"{name}: out of range (0 to {MAX_SECONDS:,} seconds)")))
+            problems.append(
+                (
+                    sa.or_(value < 0, value > MAX_SECONDS),
+                    _lit(f"{name}: out of range (0 to {MAX_SECONDS:,} seconds)"),
+                )
+            )
 
     if request.table is STAGING_SONGS:
         # songs and artists take a song only with its id, title, artist and duration.
         for name in ("song_id", "title", "artist_id", "artist_name", "duration"):
             problems.append((values[name].is_(None), _lit(f"{name}: missing or blank")))
         year = values["year"]
-        problems.append((sa.and_(year != 0, sa.or_(year < YEARS[0], year > YEARS[1])),
-                         _lit("year: ") + _text(year)
-                         + _lit(f" is not a year (0 for unknown, or {YEARS[0]} to {YEARS[1]})")))
+        problems.append(
+            (
+                sa.and_(year != 0, sa.or_(year < YEARS[0], year > YEARS[1])),
+                _lit("year: ")
+                + _text(year)
+                + _lit(f" is not a year (0 for unknown, or {YEARS[0]} to {YEARS[1]})"),
+            )
+        )
         seconds("duration")
     elif "ts" in values:
         problems += request.window.problems(values["ts"])
@@ -266,8 +340,9 @@ class EventWindow:
     @classmethod
     def from_environment(cls, now: dt.datetime | None = None) -> EventWindow:
         now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        earliest = _when(os.environ.get(ENV_EARLIEST_EVENT) or "2000-01-01",
-                         ENV_EARLIEST_EVENT, now)
+        earliest = _when(
+            os.environ.get(ENV_EARLIEST_EVENT) or "2000-01-01", ENV_EARLIEST_EVENT, now
+        )
         latest = _when(os.environ.get(ENV_LATEST_EVENT) or "+24", ENV_LATEST_EVENT, now)
         if latest <= earliest:
             raise ValueError(f"${ENV_LATEST_EVENT} must be after ${ENV_EARLIEST_EVENT}")
@@ -275,24 +350,38 @@ class EventWindow:
 
     def millis(self) -> tuple[int, int]:
         epoch = dt.datetime(1970, 1, 1)
-        return ((self.earliest - epoch) // dt.timedelta(milliseconds=1),
-                (self.latest - epoch) // dt.timedelta(milliseconds=1))
+        return (
+            (self.earliest - epoch) // dt.timedelta(milliseconds=1),
+            (self.latest - epoch) // dt.timedelta(milliseconds=1),
+        )
 
-    def problems(self, ts: ColumnElement[Any]
-                 ) -> list[tuple[ColumnElement[bool], ColumnElement[Any]]]:
+    def problems(
+        self, ts: ColumnElement[Any]
+    ) -> list[tuple[ColumnElement[bool], ColumnElement[Any]]]:
         lo, hi = self.millis()
 
         def hint(low: int, high: int, unit: str) -> ColumnElement[Any]:
             # The window scaled, not ts: no arithmetic that could overflow.
-            return sa.case((ts.between(low, high), _lit(f": epoch {unit}, not milliseconds?")),
-                           else_=_lit(""))
+            return sa.case(
+                (ts.between(low, high), _lit(f": epoch {unit}, not milliseconds?")), else_=_lit("")
+            )
 
         shown = "%Y-%m-%d %H:%M:%S UTC"
         return [
-            (ts < lo, _lit("ts: ") + _text(ts) + _lit(f" is before {self.earliest:{shown}}")
-             + hint(-(-lo // 1000), hi // 1000, "seconds")),
-            (ts > hi, _lit("ts: ") + _text(ts) + _lit(f" is after {self.latest:{shown}}")
-             + hint(lo * 1000, hi * 1000, "microseconds")),
+            (
+                ts < lo,
+                _lit("ts: ")
+                + _text(ts)
+                + _lit(f" is before {self.earliest:{shown}}")
+                + hint(-(-lo // 1000), hi // 1000, "seconds"),
+            ),
+            (
+                ts > hi,
+                _lit("ts: ")
+                + _text(ts)
+                + _lit(f" is after {self.latest:{shown}}")
+                + hint(lo * 1000, hi * 1000, "microseconds"),
+            ),
         ]
 
 
@@ -309,8 +398,14 @@ def _when(text: str, name: str, now: dt.datetime) -> dt.datetime:
         raise ValueError(f"${name}: not a date, a time or +HOURS: {text!r}") from None
 
 
-def fill_checked(request: StageRequest, checked: sa.Table, records: sa.FromClause,
-                 document: ColumnElement[Any], *, fence: bool = False) -> sa.Insert:
+def fill_checked(
+    request: StageRequest,
+    checked: sa.Table,
+    records: sa.FromClause,
+    document: ColumnElement[Any],
+    *,
+    fence: bool = False,
+) -> sa.Insert:
     select = checked_select(request, records, document, fence=fence)
     return sa.insert(checked).from_select([c.name for c in checked.columns], select)
 
@@ -323,17 +418,24 @@ def keep_good(request: StageRequest, checked: sa.FromClause) -> sa.Insert:
     return sa.insert(request.table).from_select(names, select)
 
 
-def keep_errors(request: StageRequest, checked: sa.FromClause, load_id: int,
-                first_error_no: int) -> sa.Insert:
+def keep_errors(
+    request: StageRequest, checked: sa.FromClause, load_id: int, first_error_no: int
+) -> sa.Insert:
     """The rejected records, numbered in file order, into ``load_errors``."""
     c = checked.c
     number = sa.func.row_number().over(order_by=(c.source, c.line_no)) + (first_error_no - 1)
     select = sa.select(
-        sa.literal(load_id, sa.Integer), number, sa.literal(str(request.table.name), sa.Text),
-        c.source, c.line_no, sa.func.substr(c.reason, 1, 256), c.raw_text,
+        sa.literal(load_id, sa.Integer),
+        number,
+        sa.literal(str(request.table.name), sa.Text),
+        c.source,
+        c.line_no,
+        sa.func.substr(c.reason, 1, 256),
+        c.raw_text,
     ).where(c.reason.is_not(None))
     return sa.insert(LOAD_ERRORS).from_select(
-        ["load_id", "error_no", "table_name", "source", "line_no", "reason", "raw_text"], select)
+        ["load_id", "error_no", "table_name", "source", "line_no", "reason", "raw_text"], select
+    )
 
 
 def tally(checked: sa.Table) -> sa.Select[int, int]:

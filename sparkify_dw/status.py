@@ -83,8 +83,9 @@ def readonly_engine(settings: Settings) -> sa.Engine:
     if settings.backend == "duckdb":
         database = url.database or ":memory:"
         if database != ":memory:" and not Path(database).exists():
-            raise ConfigError(f"no warehouse at {database}: create it with "
-                              "`alembic upgrade head`, then load it")
+            raise ConfigError(
+                f"no warehouse at {database}: create it with `alembic upgrade head`, then load it"
+            )
         return schema.create_engine(url, connect_args={"read_only": True})
     if settings.backend == "postgresql":
         return schema.create_engine(url, execution_options={"postgresql_readonly": True})
@@ -93,8 +94,10 @@ def readonly_engine(settings: Settings) -> sa.Engine:
 
 def row_counts(conn: sa.Connection, tables: Sequence[sa.Table]) -> dict[str, int]:
     """Rows per table, one COUNT(*) each."""
-    return {t.name: int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one())
-            for t in tables}
+    return {
+        t.name: int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one())
+        for t in tables
+    }
 
 
 def recent_loads(conn: sa.Connection, limit: int = 20) -> list[dict[str, Any]]:
@@ -105,8 +108,10 @@ def recent_loads(conn: sa.Connection, limit: int = 20) -> list[dict[str, Any]]:
 
 def newest_event(conn: sa.Connection) -> dt.datetime | None:
     """The latest event time loaded: a play's start or any user's latest event."""
-    found = [conn.execute(sa.select(sa.func.max(col))).scalar()
-             for col in (SONGPLAYS.c.start_time, USERS.c.last_event_at)]
+    found = [
+        conn.execute(sa.select(sa.func.max(col))).scalar()
+        for col in (SONGPLAYS.c.start_time, USERS.c.last_event_at)
+    ]
     times = [t for t in found if t is not None]
     return max(times) if times else None
 
@@ -115,8 +120,13 @@ def _rejected(conn: sa.Connection, load: dict[str, Any]) -> int:
     if load.get("rows_rejected") is not None:
         return int(load["rows_rejected"])
     # A failed load records what it rejected in load_errors, not its counters.
-    return int(conn.execute(sa.select(sa.func.count()).select_from(LOAD_ERRORS).where(
-        LOAD_ERRORS.c.load_id == load["load_id"])).scalar_one())
+    return int(
+        conn.execute(
+            sa.select(sa.func.count())
+            .select_from(LOAD_ERRORS)
+            .where(LOAD_ERRORS.c.load_id == load["load_id"])
+        ).scalar_one()
+    )
 
 
 # --- the status ----------------------------------------------------------------------------
@@ -149,6 +159,7 @@ class Status:
 
     def as_json(self) -> dict[str, Any]:
         """Plain JSON values: times ISO 8601 UTC, ages in seconds."""
+
         def when(moment: Any) -> str | None:
             return None if moment is None else f"{moment.isoformat()}Z"
 
@@ -159,66 +170,103 @@ class Status:
 
         age = self.age
         return {
-            "warehouse": self.warehouse, "now": when(self.now),
-            "last_successful_load": load(self.last_success), "last_load": load(self.last_load),
+            "warehouse": self.warehouse,
+            "now": when(self.now),
+            "last_successful_load": load(self.last_success),
+            "last_load": load(self.last_load),
             "last_load_rejected": self.last_load_rejected,
             "newest_event": when(self.newest_event),
             "age_seconds": None if age is None else age.total_seconds(),
             "max_age_seconds": None if self.max_age is None else self.max_age.total_seconds(),
-            "stale": self.stale, "rows": self.rows, "checks_run": self.checks_run,
-            "failed_checks": [{"name": r.name, "count": r.count,
-                               "samples": r.describe_samples()} for r in self.failed_checks],
+            "stale": self.stale,
+            "rows": self.rows,
+            "checks_run": self.checks_run,
+            "failed_checks": [
+                {"name": r.name, "count": r.count, "samples": r.describe_samples()}
+                for r in self.failed_checks
+            ],
         }
 
     def lines(self) -> list[str]:
         """The one-screen text."""
+
         def when(moment: dt.datetime | None) -> str:
             return "-" if moment is None else f"{moment:%Y-%m-%d %H:%M:%S} UTC"
 
         s = self.last_success
-        out = [f"warehouse     {self.warehouse}",
-               "last success  " + ("none" if s is None else
-                                   f"load #{s['load_id']} finished {when(s['finished_at'])} "
-                                   f"({s['steps']})")]
+        out = [
+            f"warehouse     {self.warehouse}",
+            "last success  "
+            + (
+                "none"
+                if s is None
+                else f"load #{s['load_id']} finished {when(s['finished_at'])} ({s['steps']})"
+            ),
+        ]
         if self.last_load is not None:
             ll = self.last_load
-            text = f"last load     #{ll['load_id']} {ll['status']}, " \
-                   f"{self.last_load_rejected or 0:,} records rejected"
+            text = (
+                f"last load     #{ll['load_id']} {ll['status']}, "
+                f"{self.last_load_rejected or 0:,} records rejected"
+            )
             out.append(text + (f": {ll['message']}" if ll.get("message") else ""))
         age = self.age
-        fresh = "" if self.max_age is None else (
-            f" (max {format_age(self.max_age)}: {'STALE' if self.stale else 'fresh'})")
-        out.append("newest event  " + ("none loaded" if age is None else
-                                       f"{when(self.newest_event)}, {format_age(age)} ago")
-                   + fresh)
+        fresh = (
+            ""
+            if self.max_age is None
+            else (f" (max {format_age(self.max_age)}: {'STALE' if self.stale else 'fresh'})")
+        )
+        out.append(
+            "newest event  "
+            + (
+                "none loaded"
+                if age is None
+                else f"{when(self.newest_event)}, {format_age(age)} ago"
+            )
+            + fresh
+        )
         out.append("rows          " + ", ".join(f"{n} {c:,}" for n, c in self.rows.items()))
         if not self.checks_run:
             out.append("checks        not run")
         elif self.failed_checks:
-            out.append(f"checks        {len(self.failed_checks)} of {self.checks_run} checks "
-                       "failed: "
-                       + ", ".join(str(r) for r in self.failed_checks))
+            out.append(
+                f"checks        {len(self.failed_checks)} of {self.checks_run} checks "
+                "failed: " + ", ".join(str(r) for r in self.failed_checks)
+            )
         else:
             out.append(f"checks        all {self.checks_run} checks passed")
         return out
 
 
-def gather(conn: sa.Connection, settings: Settings, now: dt.datetime,
-           max_age: dt.timedelta | None = None, run_checks: bool = True) -> Status:
+def gather(
+    conn: sa.Connection,
+    settings: Settings,
+    now: dt.datetime,
+    max_age: dt.timedelta | None = None,
+    run_checks: bool = True,
+) -> Status:
     """Read the status from a warehouse at the schema head (read-only statements only)."""
     schema.require_head(conn)
     loads = recent_loads(conn, limit=1)
-    succeeded = conn.execute(sa.select(LOADS).where(LOADS.c.status == "succeeded")
-                             .order_by(LOADS.c.load_id.desc()).limit(1)).first()
+    succeeded = conn.execute(
+        sa.select(LOADS)
+        .where(LOADS.c.status == "succeeded")
+        .order_by(LOADS.c.load_id.desc())
+        .limit(1)
+    ).first()
     results = checks.run_checks(conn) if run_checks else []
     return Status(
-        warehouse=settings.display_url, now=now,
+        warehouse=settings.display_url,
+        now=now,
         last_success=None if succeeded is None else dict(succeeded._mapping),
         last_load=loads[0] if loads else None,
         last_load_rejected=_rejected(conn, loads[0]) if loads else None,
-        newest_event=newest_event(conn), rows=row_counts(conn, STAR_TABLES),
-        checks_run=len(results), failed_checks=[r for r in results if not r.passed],
-        max_age=max_age)
+        newest_event=newest_event(conn),
+        rows=row_counts(conn, STAR_TABLES),
+        checks_run=len(results),
+        failed_checks=[r for r in results if not r.passed],
+        max_age=max_age,
+    )
 
 
 class _UsageError(Exception):
@@ -231,23 +279,30 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m sparkify_dw.status",
-                description="Is the warehouse fresh, and did the last load pass? Exit status: "
-                            "0 fine, 1 older than --max-age, 2 an error.")
+    p = _Parser(
+        prog="python -m sparkify_dw.status",
+        description="Is the warehouse fresh, and did the last load pass? Exit status: "
+        "0 fine, 1 older than --max-age, 2 an error.",
+    )
     p.add_argument("--url", help="database URL (default: ./sparkify.duckdb)")
     p.add_argument("--config", help="dwh.cfg to read (default: ./dwh.cfg if present)")
-    p.add_argument("--max-age", metavar="AGE",
-                   help="exit 1 when the newest event is older, e.g. 26h (units s, m, h, d)")
-    p.add_argument("--now", metavar="TIME", help="measure ages from this ISO 8601 time "
-                                                 "(default: now, UTC)")
+    p.add_argument(
+        "--max-age",
+        metavar="AGE",
+        help="exit 1 when the newest event is older, e.g. 26h (units s, m, h, d)",
+    )
+    p.add_argument(
+        "--now", metavar="TIME", help="measure ages from this ISO 8601 time (default: now, UTC)"
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--no-checks", action="store_true", help="skip the data-quality checks")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging and tracebacks")
     return p
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
-         err: TextIO = sys.stderr) -> int:
+def main(
+    argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr
+) -> int:
     """Print the status; 0 fresh (or no --max-age), 1 stale, 2 an error."""
     parser = _parser()
     try:
@@ -255,8 +310,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO = sys.stdout,
         max_age = parse_age(args.max_age) if args.max_age is not None else None
         now = parse_now(args.now) if args.now is not None else utcnow()
     except (_UsageError, ValueError) as exc:
-        flag = "" if isinstance(exc, _UsageError) else (
-            "--max-age: " if "age" in str(exc) else "--now: ")
+        flag = (
+            ""
+            if isinstance(exc, _UsageError)
+            else ("--max-age: " if "age" in str(exc) else "--now: ")
+        )
         print(f"{parser.prog}: error: {flag}{exc}", file=err)
         return EXIT_ERROR
     cli.setup_logging(err, verbose=args.verbose)

@@ -69,34 +69,49 @@ def _play_key() -> list[ColumnElement[Any]]:
 def facts(conn: sa.Connection) -> Facts:
     """Read :class:`Facts` in the load's transaction, after staging: one cheap query per
     star table (is there a row?) and one grouping of the staged plays by their key."""
-    empty = frozenset(t.name for t in (ARTISTS, SONGS, USERS, TIME, SONGPLAYS)
-                      if not conn.execute(sa.select(sa.exists().select_from(t))).scalar())
-    repeated = (sa.select(*_play_key()).where(playable()).group_by(*_play_key())
-                .having(sa.func.count() > 1))
+    empty = frozenset(
+        t.name
+        for t in (ARTISTS, SONGS, USERS, TIME, SONGPLAYS)
+        if not conn.execute(sa.select(sa.exists().select_from(t))).scalar()
+    )
+    repeated = (
+        sa.select(*_play_key()).where(playable()).group_by(*_play_key()).having(sa.func.count() > 1)
+    )
     unique = not conn.execute(sa.select(sa.exists(repeated))).scalar()
     return Facts(empty=empty, unique_plays=unique)
 
 
-def _first(select_cols: list[ColumnElement[Any]], partition: list[ColumnElement[Any]],
-           order: list[ColumnElement[Any]], source: sa.FromClause,
-           *where: ColumnElement[bool], name: str, unique: bool = False) -> sa.Subquery:
+def _first(
+    select_cols: list[ColumnElement[Any]],
+    partition: list[ColumnElement[Any]],
+    order: list[ColumnElement[Any]],
+    source: sa.FromClause,
+    *where: ColumnElement[bool],
+    name: str,
+    unique: bool = False,
+) -> sa.Subquery:
     """The first row per ``partition`` in ``order``: a deterministic choice among duplicates.
     ``unique``: the caller knows no two rows share a partition, so each row is the first."""
     if unique:
         return sa.select(*select_cols).select_from(source).where(*where).subquery(name)
     rank = sa.func.row_number().over(partition_by=partition, order_by=order).label("_rank")
-    ranked = (sa.select(*select_cols, rank).select_from(source).where(*where)
-              .subquery(f"{name}_ranked"))
-    return sa.select(*[c for c in ranked.c if c.name != "_rank"]).where(
-        ranked.c._rank == 1).subquery(name)
+    ranked = (
+        sa.select(*select_cols, rank).select_from(source).where(*where).subquery(f"{name}_ranked")
+    )
+    return (
+        sa.select(*[c for c in ranked.c if c.name != "_rank"])
+        .where(ranked.c._rank == 1)
+        .subquery(name)
+    )
 
 
 def _missing(table: sa.Table, key: str, source: sa.Subquery) -> ColumnElement[bool]:
     return ~sa.exists().where(table.c[key] == source.c[key])
 
 
-def _insert_new(table: sa.Table, key: str, source: sa.Subquery,
-                known: Facts = Facts()) -> sa.Insert:
+def _insert_new(
+    table: sa.Table, key: str, source: sa.Subquery, known: Facts = Facts()
+) -> sa.Insert:
     names = [c.name for c in source.c]
     select = sa.select(*source.c)
     if table.name not in known.empty:  # an empty table has no row to skip
@@ -107,14 +122,27 @@ def _insert_new(table: sa.Table, key: str, source: sa.Subquery,
 def artists(known: Facts = Facts()) -> list[Step]:
     t = ARTISTS
     source = _first(
-        [S.c.artist_id, S.c.artist_name.label("name"), S.c.artist_location.label("location"),
-         S.c.artist_latitude.label("latitude"), S.c.artist_longitude.label("longitude")],
+        [
+            S.c.artist_id,
+            S.c.artist_name.label("name"),
+            S.c.artist_location.label("location"),
+            S.c.artist_latitude.label("latitude"),
+            S.c.artist_longitude.label("longitude"),
+        ],
         # Every column in the order: duplicates that differ pick the same row everywhere.
-        [S.c.artist_id], [S.c.song_id.asc().nulls_last(), S.c.artist_name.asc(),
-                          S.c.artist_location.asc().nulls_last(),
-                          S.c.artist_latitude.asc().nulls_last(),
-                          S.c.artist_longitude.asc().nulls_last()], S,
-        S.c.artist_id.is_not(None), S.c.artist_name.is_not(None), name="new_artists")
+        [S.c.artist_id],
+        [
+            S.c.song_id.asc().nulls_last(),
+            S.c.artist_name.asc(),
+            S.c.artist_location.asc().nulls_last(),
+            S.c.artist_latitude.asc().nulls_last(),
+            S.c.artist_longitude.asc().nulls_last(),
+        ],
+        S,
+        S.c.artist_id.is_not(None),
+        S.c.artist_name.is_not(None),
+        name="new_artists",
+    )
     return [Step(t.name, "insert", _insert_new(t, "artist_id", source, known))]
 
 
@@ -122,63 +150,121 @@ def songs(known: Facts = Facts()) -> list[Step]:
     t = SONGS
     year = sa.case((S.c.year == 0, sa.null()), else_=S.c.year)
     source = _first(
-        [S.c.song_id, S.c.title, S.c.artist_id, sa.cast(year, sa.SmallInteger).label("year"),
-         S.c.duration],
+        [
+            S.c.song_id,
+            S.c.title,
+            S.c.artist_id,
+            sa.cast(year, sa.SmallInteger).label("year"),
+            S.c.duration,
+        ],
         [S.c.song_id],
-        [S.c.title.asc().nulls_last(), S.c.artist_id.asc().nulls_last(),
-         S.c.duration.asc().nulls_last(), S.c.year.asc().nulls_last()], S,
-        S.c.song_id.is_not(None), S.c.title.is_not(None), S.c.artist_id.is_not(None),
-        S.c.duration.is_not(None), name="new_songs")
+        [
+            S.c.title.asc().nulls_last(),
+            S.c.artist_id.asc().nulls_last(),
+            S.c.duration.asc().nulls_last(),
+            S.c.year.asc().nulls_last(),
+        ],
+        S,
+        S.c.song_id.is_not(None),
+        S.c.title.is_not(None),
+        S.c.artist_id.is_not(None),
+        S.c.duration.is_not(None),
+        name="new_songs",
+    )
     return [Step(t.name, "insert", _insert_new(t, "song_id", source, known))]
 
 
 def users(known: Facts = Facts()) -> list[Step]:
     t = USERS
     latest = _first(
-        [E.c.user_id, E.c.first_name, E.c.last_name, E.c.gender, E.c.level,
-         epoch_ms_to_timestamp(E.c.ts).label("last_event_at")],
+        [
+            E.c.user_id,
+            E.c.first_name,
+            E.c.last_name,
+            E.c.gender,
+            E.c.level,
+            epoch_ms_to_timestamp(E.c.ts).label("last_event_at"),
+        ],
         [E.c.user_id],
-        [E.c.ts.desc(), E.c.session_id.desc().nulls_last(),
-         E.c.item_in_session.desc().nulls_last(), E.c.level.asc(),
-         E.c.first_name.asc().nulls_last(), E.c.last_name.asc().nulls_last(),
-         E.c.gender.asc().nulls_last()], E,
-        E.c.user_id.is_not(None), E.c.ts.is_not(None), E.c.level.is_not(None),
-        name="latest_users")
+        [
+            E.c.ts.desc(),
+            E.c.session_id.desc().nulls_last(),
+            E.c.item_in_session.desc().nulls_last(),
+            E.c.level.asc(),
+            E.c.first_name.asc().nulls_last(),
+            E.c.last_name.asc().nulls_last(),
+            E.c.gender.asc().nulls_last(),
+        ],
+        E,
+        E.c.user_id.is_not(None),
+        E.c.ts.is_not(None),
+        E.c.level.is_not(None),
+        name="latest_users",
+    )
     update = (
         sa.update(t)
-        .values({c: latest.c[c] for c in ("first_name", "last_name", "gender", "level",
-                                            "last_event_at")})
+        .values(
+            {
+                c: latest.c[c]
+                for c in ("first_name", "last_name", "gender", "level", "last_event_at")
+            }
+        )
         .where(t.c.user_id == latest.c.user_id, t.c.last_event_at < latest.c.last_event_at)
     )
-    return [Step(t.name, "update", update),
-            Step(t.name, "insert", _insert_new(t, "user_id", latest, known))]
+    return [
+        Step(t.name, "update", update),
+        Step(t.name, "insert", _insert_new(t, "user_id", latest, known)),
+    ]
 
 
 def playable() -> ColumnElement[bool]:
     """A staged event that makes a songplay: a NextSong with every column songplays
     requires. The others are counted and reported by the loader, not silently dropped."""
-    return sa.and_(E.c.page == NEXT_SONG, E.c.ts.is_not(None), E.c.user_id.is_not(None),
-                   E.c.session_id.is_not(None), E.c.item_in_session.is_not(None),
-                   E.c.level.is_not(None))
+    return sa.and_(
+        E.c.page == NEXT_SONG,
+        E.c.ts.is_not(None),
+        E.c.user_id.is_not(None),
+        E.c.session_id.is_not(None),
+        E.c.item_in_session.is_not(None),
+        E.c.level.is_not(None),
+    )
 
 
 def unplayable() -> sa.Select[int]:
     """How many NextSong events can't be songplays (no user, session, item or level)."""
-    return sa.select(sa.func.count()).select_from(E).where(E.c.page == NEXT_SONG,
-                                                           ~playable())
+    return sa.select(sa.func.count()).select_from(E).where(E.c.page == NEXT_SONG, ~playable())
 
 
 def _plays(known: Facts = Facts()) -> sa.Subquery:
     """NextSong events, one per natural key."""
     start = epoch_ms_to_timestamp(E.c.ts).label("start_time")
     return _first(
-        [start, E.c.user_id, E.c.level, E.c.session_id, E.c.item_in_session, E.c.location,
-         E.c.user_agent, E.c.song, E.c.artist, E.c.length],
+        [
+            start,
+            E.c.user_id,
+            E.c.level,
+            E.c.session_id,
+            E.c.item_in_session,
+            E.c.location,
+            E.c.user_agent,
+            E.c.song,
+            E.c.artist,
+            E.c.length,
+        ],
         _play_key(),
-        [E.c.level.asc().nulls_last(), E.c.location.asc().nulls_last(),
-         E.c.user_agent.asc().nulls_last(), E.c.song.asc().nulls_last(),
-         E.c.artist.asc().nulls_last(), E.c.length.asc().nulls_last()], E,
-        playable(), name="plays", unique=known.unique_plays)
+        [
+            E.c.level.asc().nulls_last(),
+            E.c.location.asc().nulls_last(),
+            E.c.user_agent.asc().nulls_last(),
+            E.c.song.asc().nulls_last(),
+            E.c.artist.asc().nulls_last(),
+            E.c.length.asc().nulls_last(),
+        ],
+        E,
+        playable(),
+        name="plays",
+        unique=known.unique_plays,
+    )
 
 
 def _millis(seconds: ColumnElement[Any]) -> ColumnElement[Any]:
@@ -191,43 +277,98 @@ def time(known: Facts = Facts()) -> list[Step]:
     # The start times of the songplays are those of the playable events: deduplicating
     # plays keeps one event per key, and every event of a key has its start time. So no
     # ranking here, only DISTINCT.
-    starts = (sa.select(epoch_ms_to_timestamp(E.c.ts).label("start_time"))
-              .where(playable()).distinct().subquery("starts"))
+    starts = (
+        sa.select(epoch_ms_to_timestamp(E.c.ts).label("start_time"))
+        .where(playable())
+        .distinct()
+        .subquery("starts")
+    )
 
     def part(field: str) -> ColumnElement[Any]:
         return sa.cast(sa.extract(field, starts.c.start_time), sa.SmallInteger).label(
-            {"dow": "weekday"}.get(field, field))
+            {"dow": "weekday"}.get(field, field)
+        )
 
-    source = sa.select(starts.c.start_time, part("hour"), part("day"), part("week"),
-                       part("month"), part("year"), part("dow")).subquery("new_times")
+    source = sa.select(
+        starts.c.start_time,
+        part("hour"),
+        part("day"),
+        part("week"),
+        part("month"),
+        part("year"),
+        part("dow"),
+    ).subquery("new_times")
     return [Step(t.name, "insert", _insert_new(t, "start_time", source, known))]
 
 
 def songplays(load_id: int | None = None, known: Facts = Facts()) -> list[Step]:
     t = SONGPLAYS
     plays = _plays(known)
-    catalogue = sa.select(S.c.title, S.c.artist_name, _millis(S.c.duration).label("millis"),
-                          S.c.song_id, S.c.artist_id).where(
-        S.c.song_id.is_not(None), S.c.title.is_not(None), S.c.artist_name.is_not(None),
-        S.c.duration.is_not(None)).subquery("catalogue")
+    catalogue = (
+        sa.select(
+            S.c.title,
+            S.c.artist_name,
+            _millis(S.c.duration).label("millis"),
+            S.c.song_id,
+            S.c.artist_id,
+        )
+        .where(
+            S.c.song_id.is_not(None),
+            S.c.title.is_not(None),
+            S.c.artist_name.is_not(None),
+            S.c.duration.is_not(None),
+        )
+        .subquery("catalogue")
+    )
     match = _first(
-        [catalogue.c.title, catalogue.c.artist_name, catalogue.c.millis, catalogue.c.song_id,
-         catalogue.c.artist_id],
+        [
+            catalogue.c.title,
+            catalogue.c.artist_name,
+            catalogue.c.millis,
+            catalogue.c.song_id,
+            catalogue.c.artist_id,
+        ],
         [catalogue.c.title, catalogue.c.artist_name, catalogue.c.millis],
-        [catalogue.c.song_id.asc(), catalogue.c.artist_id.asc().nulls_last()], catalogue,
-        name="song_match")
-    joined = plays.outerjoin(match, sa.and_(
-        match.c.title == plays.c.song,
-        match.c.artist_name == plays.c.artist,
-        match.c.millis == _millis(plays.c.length)))
+        [catalogue.c.song_id.asc(), catalogue.c.artist_id.asc().nulls_last()],
+        catalogue,
+        name="song_match",
+    )
+    joined = plays.outerjoin(
+        match,
+        sa.and_(
+            match.c.title == plays.c.song,
+            match.c.artist_name == plays.c.artist,
+            match.c.millis == _millis(plays.c.length),
+        ),
+    )
     existing = ~sa.exists().where(
-        t.c.start_time == plays.c.start_time, t.c.user_id == plays.c.user_id,
-        t.c.session_id == plays.c.session_id, t.c.item_in_session == plays.c.item_in_session)
-    columns = ["start_time", "user_id", "level", "song_id", "artist_id", "session_id",
-               "item_in_session", "location", "user_agent", "load_id"]
+        t.c.start_time == plays.c.start_time,
+        t.c.user_id == plays.c.user_id,
+        t.c.session_id == plays.c.session_id,
+        t.c.item_in_session == plays.c.item_in_session,
+    )
+    columns = [
+        "start_time",
+        "user_id",
+        "level",
+        "song_id",
+        "artist_id",
+        "session_id",
+        "item_in_session",
+        "location",
+        "user_agent",
+        "load_id",
+    ]
     select = sa.select(
-        plays.c.start_time, plays.c.user_id, plays.c.level, match.c.song_id, match.c.artist_id,
-        plays.c.session_id, plays.c.item_in_session, plays.c.location, plays.c.user_agent,
+        plays.c.start_time,
+        plays.c.user_id,
+        plays.c.level,
+        match.c.song_id,
+        match.c.artist_id,
+        plays.c.session_id,
+        plays.c.item_in_session,
+        plays.c.location,
+        plays.c.user_agent,
         sa.literal(load_id, sa.Integer),
     ).select_from(joined)
     if t.name not in known.empty:
@@ -241,5 +382,4 @@ def steps(load_id: int | None = None, known: Facts = Facts()) -> list[Step]:
     New songplays carry ``load_id``, the load that inserted them. ``known``: what
     :func:`facts` read in the same transaction, for cheaper statements with the same result.
     """
-    return [*artists(known), *songs(known), *users(known), *time(known),
-            *songplays(load_id, known)]
+    return [*artists(known), *songs(known), *users(known), *time(known), *songplays(load_id, known)]

@@ -21,8 +21,9 @@ FILE_SCHEME = "file://"
 # Bucket names per the S3 naming rules; keys: printable, no quotes or backslashes,
 # so a value can never break out of a quoted SQL literal.
 S3_URI_RE = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[^'\"\\;\x00-\x1f\x7f]*)?")
-NOT_VALID_S3 = ("not a valid S3 URI: quotes, semicolons, backslashes and control characters "
-                "are not allowed")
+NOT_VALID_S3 = (
+    "not a valid S3 URI: quotes, semicolons, backslashes and control characters are not allowed"
+)
 
 
 def _show(text: str) -> str:

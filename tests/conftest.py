@@ -22,7 +22,9 @@ def _pg_admin_url() -> sa.URL:
     text = os.environ.get(PG_ENV)
     reason = None
     if not text:
-        reason = f"PostgreSQL tests need ${PG_ENV} (e.g. postgresql+psycopg://root@127.0.0.1/postgres)"
+        reason = (
+            f"PostgreSQL tests need ${PG_ENV} (e.g. postgresql+psycopg://root@127.0.0.1/postgres)"
+        )
     else:
         url = sa.make_url(text)
         try:
@@ -72,7 +74,14 @@ def warehouse_url(request: pytest.FixtureRequest) -> sa.URL:
 @pytest.fixture(autouse=True)
 def _isolated_config(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Tests never read the developer's environment or a dwh.cfg lying around."""
-    for name in (config.ENV_URL, config.ENV_CONFIG, config.ENV_LOG_DATA, config.ENV_SONG_DATA,
-                 config.ENV_LOG_JSONPATH, config.ENV_S3_ENDPOINT, "AWS_DEFAULT_REGION"):
+    for name in (
+        config.ENV_URL,
+        config.ENV_CONFIG,
+        config.ENV_LOG_DATA,
+        config.ENV_SONG_DATA,
+        config.ENV_LOG_JSONPATH,
+        config.ENV_S3_ENDPOINT,
+        "AWS_DEFAULT_REGION",
+    ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)

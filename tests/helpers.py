@@ -14,8 +14,9 @@ SAMPLE = config.SAMPLE_DIR
 STAR_NAMES = [t.name for t in STAR_TABLES]
 
 
-def settings_for(url: sa.URL, log_data: str | Path | None = None,
-                 song_data: str | Path | None = None) -> config.Settings:
+def settings_for(
+    url: sa.URL, log_data: str | Path | None = None, song_data: str | Path | None = None
+) -> config.Settings:
     return config.resolve(
         url=url.render_as_string(hide_password=False),
         log_data=str(log_data) if log_data is not None else None,
@@ -47,8 +48,7 @@ def table_rows(url: sa.URL, table: str, *, without: tuple[str, ...] = ()) -> lis
 
 def star_snapshot(url: sa.URL) -> dict[str, list[tuple[Any, ...]]]:
     """All star tables, songplays without its surrogate key and the load that added it."""
-    return {name: table_rows(url, name, without=("songplay_id", "load_id"))
-            for name in STAR_NAMES}
+    return {name: table_rows(url, name, without=("songplay_id", "load_id")) for name in STAR_NAMES}
 
 
 def copy_sample_days(dest: Path, days: list[str]) -> Path:

@@ -34,7 +34,8 @@ REGION=us-west-2
 def cfg_for(bucket: str) -> str:
     """:data:`CFG` reading ``bucket`` and writing manifests under ``s3://bucket/manifests``."""
     return CFG.replace("s3://udacity-dend", f"s3://{bucket}") + (
-        f"MANIFEST_PREFIX=s3://{bucket}/manifests\n")
+        f"MANIFEST_PREFIX=s3://{bucket}/manifests\n"
+    )
 
 
 def write_cfg(path: Path, text: str) -> Path:
@@ -44,8 +45,9 @@ def write_cfg(path: Path, text: str) -> Path:
 
 
 @pytest.fixture
-def redshift_on_moto(tmp_path: Path, moto_s3: MotoS3, sample_bucket: str,
-                     monkeypatch: pytest.MonkeyPatch) -> config.Settings:
+def redshift_on_moto(
+    tmp_path: Path, moto_s3: MotoS3, sample_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> config.Settings:
     """Redshift settings whose sources are the sample bucket on moto's server."""
     monkeypatch.setenv(config.ENV_S3_ENDPOINT, moto_s3.endpoint)
     path = write_cfg(tmp_path / "dwh.cfg", cfg_for(sample_bucket))

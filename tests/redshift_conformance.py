@@ -27,7 +27,9 @@ from tests.redshift_unsupported import UNSUPPORTED
 
 UNPARAMETERIZABLE = re.compile(
     r"^\s*(COPY|UNLOAD|LOCK|SET|RESET|ANALYZE|VACUUM|CREATE|ALTER|DROP|COMMENT|TRUNCATE|"
-    r"GRANT|REVOKE)\b", re.IGNORECASE)
+    r"GRANT|REVOKE)\b",
+    re.IGNORECASE,
+)
 _STRING = re.compile(r"'(?:[^']|'')*'")
 _COMPILED = [(re.compile(p, re.IGNORECASE), what, page) for p, what, page in UNSUPPORTED]
 
@@ -74,8 +76,10 @@ def problems(statement: Statement) -> list[str]:
     found: list[str] = []
     sql = server_text(statement)
     if UNPARAMETERIZABLE.match(sql) and statement.has_parameters:
-        found.append(f"sent with bind parameters {statement.parameters!r}, which Redshift "
-                     "can't take in this statement")
+        found.append(
+            f"sent with bind parameters {statement.parameters!r}, which Redshift "
+            "can't take in this statement"
+        )
     error = grammar_errors(sql.strip().rstrip(";"))
     if error:
         found.append(f"not Redshift SQL (sqlfluff): {error}")

@@ -80,7 +80,9 @@ _DDL = [
 ]
 _COPY = re.compile(
     r"^\s*COPY\s+(?P<table>\w+)\s*\((?P<columns>[^)]*)\)\s+FROM\s+'(?P<source>[^']*)'"
-    r".*?FORMAT\s+AS\s+JSON\s+AS\s+'(?P<paths>[^']*)'", re.I | re.S)
+    r".*?FORMAT\s+AS\s+JSON\s+AS\s+'(?P<paths>[^']*)'",
+    re.I | re.S,
+)
 _MAXERROR = re.compile(r"\bMAXERROR\s+(AS\s+)?(\d+)", re.I)
 
 
@@ -107,10 +109,14 @@ class Harness:
 
     def engine(self) -> sa.Engine:
         """A production engine (adapted dialect) through the relay, recording as it goes."""
-        url = sa.URL.create("redshift+redshift_connector", username="root", host="127.0.0.1",
-                            port=self.relay.port, database=self.database)
-        engine = engines.create_engine(url, connect_args={"ssl": False},
-                                       poolclass=sa.pool.NullPool)
+        url = sa.URL.create(
+            "redshift+redshift_connector",
+            username="root",
+            host="127.0.0.1",
+            port=self.relay.port,
+            database=self.database,
+        )
+        engine = engines.create_engine(url, connect_args={"ssl": False}, poolclass=sa.pool.NullPool)
         sa.event.listen(engine, "before_cursor_execute", self._before, retval=True)
         return engine
 
@@ -120,8 +126,15 @@ class Harness:
 
     # --- recording and mapping ------------------------------------------------------------
 
-    def _before(self, conn: sa.Connection, cursor: Any, statement: str, parameters: Any,
-                context: Any, executemany: bool) -> tuple[str, Any]:
+    def _before(
+        self,
+        conn: sa.Connection,
+        cursor: Any,
+        statement: str,
+        parameters: Any,
+        context: Any,
+        executemany: bool,
+    ) -> tuple[str, Any]:
         params = tuple(parameters) if isinstance(parameters, (list, tuple)) else parameters
         self.sent.append(Statement(statement, params))
         if self.fail_on is not None and self.fail_on(statement):
@@ -146,8 +159,11 @@ class Harness:
         columns = [c.strip() for c in match["columns"].split(",")]
         maxerror = int(m[2]) if (m := _MAXERROR.search(statement)) else 0
         manifest = json.loads(self._read(match["source"]))
-        paths = (None if match["paths"].lower() == "auto"
-                 else [_field(p) for p in json.loads(self._read(match["paths"]))["jsonpaths"]])
+        paths = (
+            None
+            if match["paths"].lower() == "auto"
+            else [_field(p) for p in json.loads(self._read(match["paths"]))["jsonpaths"]]
+        )
         types = self._column_types(cursor, table, columns)
         rows: list[dict[str, Any]] = []
         errors: list[tuple[str, CopyError]] = []
@@ -165,17 +181,22 @@ class Harness:
         if errors:
             self._keep_errors(table, query_id, session, errors)
         if errors and len(errors) >= maxerror:
-            message = (f"Load into table ''{table}'' failed.  Check ''sys_load_error_detail'' "
-                       "system table for details.")
+            message = (
+                f"Load into table ''{table}'' failed.  Check ''sys_load_error_detail'' "
+                "system table for details."
+            )
             return (f"DO $$ BEGIN RAISE EXCEPTION '{message}'; END $$", ())
         if rows:
             cursor.execute(
                 f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} "
                 f"FROM json_populate_recordset(NULL::{table}, %s::json)",
-                (json.dumps(rows),))
-        cursor.execute("SELECT set_config('harness.last_copy_id', %s, false), "
-                       "set_config('harness.last_copy_count', %s, false)",
-                       (str(query_id), str(len(rows))))
+                (json.dumps(rows),),
+            )
+        cursor.execute(
+            "SELECT set_config('harness.last_copy_id', %s, false), "
+            "set_config('harness.last_copy_count', %s, false)",
+            (str(query_id), str(len(rows))),
+        )
         return ("SELECT 1", ())
 
     def _read(self, uri: str) -> str:
@@ -185,13 +206,17 @@ class Harness:
 
     @staticmethod
     def _column_types(cursor: Any, table: str, columns: list[str]) -> dict[str, tuple[str, int]]:
-        cursor.execute("SELECT column_name, data_type, coalesce(character_maximum_length, 0) "
-                       "FROM information_schema.columns WHERE table_name = %s", (table,))
+        cursor.execute(
+            "SELECT column_name, data_type, coalesce(character_maximum_length, 0) "
+            "FROM information_schema.columns WHERE table_name = %s",
+            (table,),
+        )
         found = {name: (kind, int(length)) for name, kind, length in cursor.fetchall()}
         return {c: found[c] for c in columns}
 
-    def _keep_errors(self, table: str, query_id: int, session: int,
-                     errors: list[tuple[str, CopyError]]) -> None:
+    def _keep_errors(
+        self, table: str, query_id: int, session: int, errors: list[tuple[str, CopyError]]
+    ) -> None:
         """Into both system tables, committed at once: a rollback keeps them, as on Redshift."""
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
@@ -199,17 +224,29 @@ class Harness:
                 conn.execute(
                     "INSERT INTO stl_load_errors (session, query, starttime, filename, "
                     "line_number, colname, err_reason, raw_line) VALUES (%s, %s, %s, %s, %s, "
-                    "%s, %s, %s)", (session, query_id, now, url, e.line, e.column, e.reason,
-                                    e.raw.encode("ascii", "replace").decode()[:1024]))
+                    "%s, %s, %s)",
+                    (
+                        session,
+                        query_id,
+                        now,
+                        url,
+                        e.line,
+                        e.column,
+                        e.reason,
+                        e.raw.encode("ascii", "replace").decode()[:1024],
+                    ),
+                )
                 conn.execute(
                     "INSERT INTO sys_load_error_detail (session_id, query_id, start_time, "
                     "file_name, line_number, column_name, error_message) VALUES (%s, %s, %s, "
-                    "%s, %s, %s, %s)", (session, query_id, now, url, e.line, e.column, e.reason))
+                    "%s, %s, %s, %s)",
+                    (session, query_id, now, url, e.line, e.column, e.reason),
+                )
 
     def sent_since(self, prefix: str) -> list[Statement]:
         """What was sent from the first statement starting with ``prefix`` on."""
         starts = [i for i, s in enumerate(self.sent) if s.text.lstrip().startswith(prefix)]
-        return self.sent[starts[0]:] if starts else []
+        return self.sent[starts[0] :] if starts else []
 
     def clear(self) -> None:
         self.sent.clear()
@@ -220,11 +257,16 @@ def _reflection_for_postgresql(sql: str) -> str:
     """sqlalchemy-redshift's relation query, as PostgreSQL can run it: no reldiststyle,
     a boolean WHERE, and no output names in WHERE (Redshift allows them)."""
     first, _, second = sql.partition("UNION")
-    first = (first.replace("c.reldiststyle", "0").replace("AND schema =", "AND n.nspname =")
-             .replace("AND relname =", "AND c.relname ="))
-    second = (second.replace("where 1 ", "where true ")
-              .replace("AND schema =", "AND s.schemaname =")
-              .replace("AND relname =", "AND t.tablename ="))
+    first = (
+        first.replace("c.reldiststyle", "0")
+        .replace("AND schema =", "AND n.nspname =")
+        .replace("AND relname =", "AND c.relname =")
+    )
+    second = (
+        second.replace("where 1 ", "where true ")
+        .replace("AND schema =", "AND s.schemaname =")
+        .replace("AND relname =", "AND t.tablename =")
+    )
     return f"{first}UNION{second}"
 
 
@@ -258,8 +300,14 @@ def _records(text: str) -> Iterator[tuple[int, str, Any]]:
         pos = end
 
 
-def _typed(record: Any, raw: str, line: int, columns: list[str], paths: list[str] | None,
-           types: dict[str, tuple[str, int]]) -> tuple[dict[str, Any], CopyError | None]:
+def _typed(
+    record: Any,
+    raw: str,
+    line: int,
+    columns: list[str],
+    paths: list[str] | None,
+    types: dict[str, tuple[str, int]],
+) -> tuple[dict[str, Any], CopyError | None]:
     """A staging row from one record with COPY's JSON rules, or why COPY rejects it."""
     if not isinstance(record, dict):
         return {}, CopyError(line, "", "Invalid JSONPath format: Member is not an object.", raw)
@@ -273,17 +321,22 @@ def _typed(record: Any, raw: str, line: int, columns: list[str], paths: list[str
         if value is None:
             row[column] = None
         elif kind in ("integer", "bigint", "smallint"):
-            if isinstance(value, bool) or not isinstance(value, (int, str)) or (
-                    isinstance(value, str) and not re.fullmatch(r"\s*[+-]?\d+\s*", value)):
-                return {}, CopyError(line, column, f"Invalid digit, Value '{value}', Type: "
-                                     f"{kind.title()}", raw)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, str))
+                or (isinstance(value, str) and not re.fullmatch(r"\s*[+-]?\d+\s*", value))
+            ):
+                return {}, CopyError(
+                    line, column, f"Invalid digit, Value '{value}', Type: {kind.title()}", raw
+                )
             row[column] = int(value)
         elif kind in ("double precision", "real", "numeric"):
             try:
                 row[column] = float(value)
             except (TypeError, ValueError):
-                return {}, CopyError(line, column, f"Invalid digit, Value '{value}', Type: "
-                                     "Double", raw)
+                return {}, CopyError(
+                    line, column, f"Invalid digit, Value '{value}', Type: Double", raw
+                )
         else:
             text = value if isinstance(value, str) else json.dumps(value)
             if length and len(text.encode("utf-8")) > length:

@@ -58,9 +58,19 @@ GSSENC_REQUEST = 80877104
 CANCEL_REQUEST = 80877102
 # Startup parameters PostgreSQL accepts and the drivers send; compared case-insensitively.
 STARTUP_PARAMETERS = frozenset(
-    name.lower() for name in ("user", "database", "application_name", "client_encoding",
-                              "options", "DateStyle", "TimeZone", "extra_float_digits",
-                              "replication"))
+    name.lower()
+    for name in (
+        "user",
+        "database",
+        "application_name",
+        "client_encoding",
+        "options",
+        "DateStyle",
+        "TimeZone",
+        "extra_float_digits",
+        "replication",
+    )
+)
 REDSHIFT_SERVER_VERSION = "8.0.2"
 _MAX_STARTUP = 10_000  # PostgreSQL's own limit on a startup packet
 _JOIN_TIMEOUT = 5.0
@@ -115,7 +125,7 @@ def rewrite_server_messages(data: bytes, server_version: str) -> tuple[bytes, by
         kind, length = data[:1], struct.unpack("!i", data[1:5])[0]
         if len(data) < 1 + length:
             break
-        message, data = data[:1 + length], data[1 + length:]
+        message, data = data[: 1 + length], data[1 + length :]
         if kind == b"S" and message[5:].split(b"\0")[0] == b"server_version":
             body = b"server_version\0" + server_version.encode() + b"\0"
             message = b"S" + struct.pack("!i", len(body) + 4) + body
@@ -129,11 +139,16 @@ class RedshiftRelay:
     """Listens on 127.0.0.1:``port`` and relays each client to ``upstream`` PostgreSQL
     (a loopback host, or a Unix-socket directory such as /var/run/postgresql)."""
 
-    def __init__(self, upstream_host: str = "127.0.0.1", upstream_port: int = 5432,
-                 server_version: str = REDSHIFT_SERVER_VERSION) -> None:
+    def __init__(
+        self,
+        upstream_host: str = "127.0.0.1",
+        upstream_port: int = 5432,
+        server_version: str = REDSHIFT_SERVER_VERSION,
+    ) -> None:
         # A host starting with "/" is a socket directory, as in libpq (CI may use one).
-        self._unix_path = (f"{upstream_host}/.s.PGSQL.{upstream_port}"
-                           if upstream_host.startswith("/") else None)
+        self._unix_path = (
+            f"{upstream_host}/.s.PGSQL.{upstream_port}" if upstream_host.startswith("/") else None
+        )
         if self._unix_path is None and not _is_loopback(upstream_host):
             raise ValueError(f"upstream must be a loopback address, not {upstream_host!r}")
         self.upstream = (upstream_host, upstream_port)
@@ -152,8 +167,12 @@ class RedshiftRelay:
     def __enter__(self) -> RedshiftRelay:
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         self.close()
 
     def close(self) -> None:
@@ -176,8 +195,9 @@ class RedshiftRelay:
     # -- plumbing ---------------------------------------------------------------------
 
     def _start(self, target: Callable[..., None], name: str, *args: Any) -> threading.Thread:
-        thread = threading.Thread(target=target, args=args, name=f"redshift-relay-{name}",
-                                  daemon=True)
+        thread = threading.Thread(
+            target=target, args=args, name=f"redshift-relay-{name}", daemon=True
+        )
         with self._lock:
             self._threads = [t for t in self._threads if t.is_alive()]
             self._threads.append(thread)
@@ -295,8 +315,9 @@ class RedshiftRelay:
             self._shutdown(dst)
 
 
-def redshift_engine(relay: RedshiftRelay, database: str, user: str = "root",
-                    **kw: Any) -> sa.Engine:
+def redshift_engine(
+    relay: RedshiftRelay, database: str, user: str = "root", **kw: Any
+) -> sa.Engine:
     """A ``redshift+redshift_connector://`` engine on ``database`` through ``relay``.
 
     The production dialect, unchanged. It needs only ``connect_args={"ssl": False}``:
@@ -318,8 +339,13 @@ def redshift_engine(relay: RedshiftRelay, database: str, user: str = "root",
     ``NullPool`` by default, as in ``sparkify_dw.schema.create_engine``: nothing stays
     connected through the relay after a test; ``kw`` goes to ``create_engine``.
     """
-    url = sa.URL.create("redshift+redshift_connector", username=user, host="127.0.0.1",
-                        port=relay.port, database=database)
+    url = sa.URL.create(
+        "redshift+redshift_connector",
+        username=user,
+        host="127.0.0.1",
+        port=relay.port,
+        database=database,
+    )
     connect_args = {"ssl": False, **kw.pop("connect_args", {})}
     kw.setdefault("poolclass", sa.pool.NullPool)
     return sa.create_engine(url, connect_args=connect_args, **kw)

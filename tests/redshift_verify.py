@@ -44,11 +44,16 @@ def _upload(cluster: Cluster, root: str) -> None:
     bucket, _, key = root.removeprefix("s3://").partition("/")
     for part in ("log_data", "song_data"):
         for path in sorted((SAMPLE / part).rglob("*.json")):
-            cluster.s3.put_object(Bucket=bucket, Key=f"{key}/{part}/"
-                                  f"{path.relative_to(SAMPLE / part).as_posix()}",
-                                  Body=path.read_bytes())
-    cluster.s3.put_object(Bucket=bucket, Key=f"{key}/log_json_path.json",
-                          Body=(SAMPLE / "log_json_path.json").read_bytes())
+            cluster.s3.put_object(
+                Bucket=bucket,
+                Key=f"{key}/{part}/{path.relative_to(SAMPLE / part).as_posix()}",
+                Body=path.read_bytes(),
+            )
+    cluster.s3.put_object(
+        Bucket=bucket,
+        Key=f"{key}/log_json_path.json",
+        Body=(SAMPLE / "log_json_path.json").read_bytes(),
+    )
 
 
 def _remove(cluster: Cluster, root: str) -> None:
@@ -94,25 +99,35 @@ def _in_schema(cluster: Cluster, name: str) -> Iterator[sa.Engine]:
 
 def _settings(cluster: Cluster, root: str, tmp: Path) -> config.Settings:
     cfg = tmp / "dwh.cfg"
-    cfg.write_text(f"[IAM_ROLE]\nARN={cluster.iam_role}\n[S3]\nREGION={cluster.region}\n"
-                   f"MANIFEST_PREFIX={root}/manifests\n")
+    cfg.write_text(
+        f"[IAM_ROLE]\nARN={cluster.iam_role}\n[S3]\nREGION={cluster.region}\n"
+        f"MANIFEST_PREFIX={root}/manifests\n"
+    )
     cfg.chmod(0o600)
     env = {config.ENV_S3_ENDPOINT: cluster.s3_endpoint} if cluster.s3_endpoint else {}
-    return config.resolve(url="redshift+redshift_connector://verify@localhost:5439/dev",
-                          config=cfg, log_data=f"{root}/log_data",
-                          song_data=f"{root}/song_data",
-                          log_jsonpath=f"{root}/log_json_path.json", environ=env)
+    return config.resolve(
+        url="redshift+redshift_connector://verify@localhost:5439/dev",
+        config=cfg,
+        log_data=f"{root}/log_data",
+        song_data=f"{root}/song_data",
+        log_jsonpath=f"{root}/log_json_path.json",
+        environ=env,
+    )
 
 
 def _snapshot(engine: sa.Engine) -> dict[str, list[tuple[Any, ...]]]:
     out = {}
     with engine.connect() as conn:
         for table in STAR_TABLES:
-            cols = [c for c in metadata.tables[table.name].columns
-                    if c.name not in ("songplay_id", "load_id")]
+            cols = [
+                c
+                for c in metadata.tables[table.name].columns
+                if c.name not in ("songplay_id", "load_id")
+            ]
             rows = conn.execute(sa.select(*cols)).all()
-            out[table.name] = sorted((tuple(r) for r in rows),
-                                     key=lambda r: tuple((v is None, str(v)) for v in r))
+            out[table.name] = sorted(
+                (tuple(r) for r in rows), key=lambda r: tuple((v is None, str(v)) for v in r)
+            )
     return out
 
 
@@ -142,15 +157,21 @@ def verify(cluster: Cluster, tmp: Path, duckdb_url: sa.URL) -> None:
             assert load.run(engine, settings).inserted["songplays"] == 0
 
             day = (SAMPLE / "log_data/2018/11/2018-11-21-events.json").read_bytes()
-            _put(cluster, f"{root}/log_data/2018/11/2018-11-22-events.json",
-                 b"\n".join(day.splitlines()[:20]) + b"\n")
+            _put(
+                cluster,
+                f"{root}/log_data/2018/11/2018-11-22-events.json",
+                b"\n".join(day.splitlines()[:20]) + b"\n",
+            )
             new = load.run(engine, settings, selection=load.Selection(incremental=True))
             assert new.staged["staging_events"] == 20
 
             lines = day.splitlines()[:GOOD_LINES]
             bad = [b'{"userId": "not-a-number", "ts": 1543000000000, "page": "Home"}'] * BAD_LINES
-            _put(cluster, f"{root}/log_data/2018/11/2018-11-23-events.json",
-                 b"\n".join([*lines, *bad]) + b"\n")
+            _put(
+                cluster,
+                f"{root}/log_data/2018/11/2018-11-23-events.json",
+                b"\n".join([*lines, *bad]) + b"\n",
+            )
             incremental = load.Selection(incremental=True)
             with pytest.raises(load.TooManyRejected, match=r"2018-11-23-events\.json"):
                 load.run(engine, settings, selection=incremental, max_errors=BAD_LINES - 1)

@@ -51,10 +51,21 @@ sys.stdin.read()  # until the test process closes the pipe (or dies)
 
 # Environment that could send the credential chain to a real account or a slow
 # metadata endpoint; cleared while the server fixture is active.
-_AWS_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN",
-            "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-            "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3",
-            "AWS_MAX_ATTEMPTS", "AWS_RETRY_MODE", config.ENV_S3_ENDPOINT)
+_AWS_ENV = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_MAX_ATTEMPTS",
+    "AWS_RETRY_MODE",
+    config.ENV_S3_ENDPOINT,
+)
 
 
 @dataclass(frozen=True)
@@ -68,8 +79,12 @@ class MotoS3:
     def moto_api(self, path: str, body: bytes = b"") -> bytes:
         """POST to moto's control API (``/moto-api/…``), e.g. ``reset-auth``."""
         # Not a form post: moto reads the raw body, which Flask empties for forms.
-        request = urllib.request.Request(f"{self.endpoint}/moto-api/{path}", data=body,
-                                         method="POST", headers={"Content-Type": "text/plain"})
+        request = urllib.request.Request(
+            f"{self.endpoint}/moto-api/{path}",
+            data=body,
+            method="POST",
+            headers={"Content-Type": "text/plain"},
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             return bytes(response.read())
 
@@ -79,8 +94,9 @@ class MotoS3:
 
 
 def _start_server() -> tuple[subprocess.Popen[str], int]:
-    proc = subprocess.Popen([sys.executable, "-c", _SERVER], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _SERVER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout is not None
     line = proc.stdout.readline()
     if not line.strip().isdigit():
@@ -116,8 +132,9 @@ def moto_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoS3]:
             env.setenv("AWS_SHARED_CREDENTIALS_FILE", str(nowhere))
             env.setenv("AWS_EC2_METADATA_DISABLED", "true")
             endpoint = f"http://127.0.0.1:{port}"
-            yield MotoS3(endpoint=endpoint, region=REGION,
-                         client=s3.client(region=REGION, endpoint=endpoint))
+            yield MotoS3(
+                endpoint=endpoint, region=REGION, client=s3.client(region=REGION, endpoint=endpoint)
+            )
     finally:
         _stop_server(proc)
 

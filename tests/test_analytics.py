@@ -24,8 +24,9 @@ from tests.helpers import SAMPLE, run_load
 
 EXPECTED = SAMPLE / "expected_analytics.json"
 assert EXPECTED == analytics.SAMPLE_EXPECTED
-REDSHIFT = sa.create_engine("redshift+redshift_connector://u@h:5439/dev",
-                            paramstyle="named").dialect
+REDSHIFT = sa.create_engine(
+    "redshift+redshift_connector://u@h:5439/dev", paramstyle="named"
+).dialect
 WINDOW: dict[str, Any] = {"start": dt.date(2018, 11, 5), "end": dt.datetime(2018, 11, 15, 12)}
 
 
@@ -44,8 +45,13 @@ def run_main(*args: str) -> tuple[int, str, str]:
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "sparkify_dw.analytics", *args], text=True,
-                          capture_output=True, env=dict(os.environ), timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "sparkify_dw.analytics", *args],
+        text=True,
+        capture_output=True,
+        env=dict(os.environ),
+        timeout=120,
+    )
 
 
 @pytest.fixture
@@ -60,12 +66,16 @@ def redshift_text_answers_as_the_api(engine: sa.Engine) -> None:
     with engine.connect() as conn:
         for name, question in analytics.QUESTIONS.items():
             for params in ({"limit": 10}, {"limit": 5, **WINDOW}):
-                text = str(question.query(**params).compile(
-                    dialect=REDSHIFT, compile_kwargs={"literal_binds": True}))
+                text = str(
+                    question.query(**params).compile(
+                        dialect=REDSHIFT, compile_kwargs={"literal_binds": True}
+                    )
+                )
                 cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
                 cursor.execute(text)  # no parameters: LIKE's % signs go through as printed
                 assert [tuple(r) for r in cursor.fetchall()] == [
-                    tuple(r) for r in question(conn, **params)], (name, params)
+                    tuple(r) for r in question(conn, **params)
+                ], (name, params)
 
 
 def test_sample_answers_equal_the_expected_file(warehouse_url: sa.URL) -> None:
@@ -78,8 +88,7 @@ def test_sample_answers_equal_the_expected_file(warehouse_url: sa.URL) -> None:
         redshift_text_answers_as_the_api(engine_for(warehouse_url))
 
 
-def test_write_expected_reproduces_the_shipped_file(loaded_duckdb: sa.URL,
-                                                    tmp_path: Path) -> None:
+def test_write_expected_reproduces_the_shipped_file(loaded_duckdb: sa.URL, tmp_path: Path) -> None:
     written = tmp_path / "expected.json"
     code, out, _ = run_main("--url", text_of(loaded_duckdb), "--write-expected", str(written))
     assert code == 0 and str(written) in out
@@ -92,9 +101,10 @@ def test_write_expected_layout(tmp_path: Path) -> None:
     """One row per line, an empty answer as ``[]``, non-ASCII text as is; the file reads
     back as the document it was written from."""
     params = analytics.Params(3, dt.datetime(2018, 11, 5), None)
-    answers = {"top_songs": analytics.Answer(["title", "plays"], [["Zoë \\/ “x”", 2],
-                                                                  ["B", 1.5]]),
-               "plays_by_hour": analytics.Answer(["hour", "plays"], [])}
+    answers = {
+        "top_songs": analytics.Answer(["title", "plays"], [["Zoë \\/ “x”", 2], ["B", 1.5]]),
+        "plays_by_hour": analytics.Answer(["hour", "plays"], []),
+    }
     path = tmp_path / "expected.json"
     analytics.write_expected(path, params, answers)
     text = path.read_text(encoding="utf-8")
@@ -104,7 +114,8 @@ def test_write_expected_layout(tmp_path: Path) -> None:
         '      "columns": ["title", "plays"],\n      "rows": [\n'
         '        ["Zoë \\\\/ “x”", 2],\n        ["B", 1.5]\n      ]\n    },\n'
         '    "plays_by_hour": {\n      "title": "Plays by hour of day (UTC)",\n'
-        '      "columns": ["hour", "plays"],\n      "rows": []\n    }\n  }\n}\n')
+        '      "columns": ["hour", "plays"],\n      "rows": []\n    }\n  }\n}\n'
+    )
     assert json.loads(text) == analytics.expected_document(params, answers)
     assert analytics.read_expected(path) == (params, answers)
 
@@ -115,18 +126,22 @@ def test_verify_reports_each_difference(loaded_duckdb: sa.URL) -> None:
     engine = engine_for(loaded_duckdb)
     with engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM songplays WHERE song_id IS NOT NULL"))
-        converted = conn.execute(sa.text(
-            "SELECT MIN(user_id) FROM users WHERE level = 'free'")).scalar_one()
-        conn.execute(sa.text("UPDATE users SET level = 'paid' WHERE user_id = :u"),
-                     {"u": converted})
+        converted = conn.execute(
+            sa.text("SELECT MIN(user_id) FROM users WHERE level = 'free'")
+        ).scalar_one()
+        conn.execute(
+            sa.text("UPDATE users SET level = 'paid' WHERE user_id = :u"), {"u": converted}
+        )
     proc = cli("--url", text_of(loaded_duckdb), "--verify", str(EXPECTED))
     assert proc.returncode == 1, proc.stderr
     diffs = [ln for ln in proc.stdout.splitlines() if ln.startswith("DIFF ")]
     song = expected["top_songs"]
     fields = ", ".join(f"{c}={v!r}" for c, v in zip(song.columns, song.rows[0], strict=True))
     assert f"DIFF top_songs row 1: expected ({fields}) actual (no row)" in diffs
-    assert (f"DIFF users_by_level row 1: expected (level='free', users={free_before}) "
-            f"actual (level='free', users={free_before - 1})") in diffs
+    assert (
+        f"DIFF users_by_level row 1: expected (level='free', users={free_before}) "
+        f"actual (level='free', users={free_before - 1})"
+    ) in diffs
     assert any(d.startswith("DIFF matched_share row 1: expected (plays=") for d in diffs)
     for line in diffs:
         match = re.fullmatch(r"DIFF (\w+) row (\d+): expected \(.*\) actual \(.*\)", line)
@@ -171,8 +186,7 @@ GOLDEN = {
         "songplays.level"
     ),
     "users_by_level": (
-        "SELECT users.level, count(*) AS users FROM users GROUP BY users.level ORDER BY "
-        "users.level"
+        "SELECT users.level, count(*) AS users FROM users GROUP BY users.level ORDER BY users.level"
     ),
     "most_active_users": (
         "SELECT users.user_id, users.first_name, users.last_name, users.level, count(*) AS plays,"
@@ -234,8 +248,11 @@ GOLDEN = {
 def test_redshift_sql_golden() -> None:
     assert list(GOLDEN) == list(analytics.QUESTIONS)
     for name, question in analytics.QUESTIONS.items():
-        text = str(question.query(limit=5, **WINDOW).compile(
-            dialect=REDSHIFT, compile_kwargs={"literal_binds": True}))
+        text = str(
+            question.query(limit=5, **WINDOW).compile(
+                dialect=REDSHIFT, compile_kwargs={"literal_binds": True}
+            )
+        )
         assert " ".join(text.split()) == "".join(GOLDEN[name]), name
 
 
@@ -257,8 +274,11 @@ def _json_values(path: Path) -> list[dict[str, Any]]:
 def test_expected_file_agrees_with_a_recount_of_the_sample() -> None:
     events = [e for p in sorted((SAMPLE / "log_data").rglob("*.json")) for e in _json_values(p)]
     songs = [s for p in sorted((SAMPLE / "song_data").rglob("*.json")) for s in _json_values(p)]
-    plays = {(e["ts"], e["userId"], e["sessionId"], e["itemInSession"]): e for e in events
-             if e["page"] == "NextSong" and e["userId"]}
+    plays = {
+        (e["ts"], e["userId"], e["sessionId"], e["itemInSession"]): e
+        for e in events
+        if e["page"] == "NextSong" and e["userId"]
+    }
     latest: dict[str, tuple[tuple[int, int, int], str]] = {}
     for e in events:
         key = (e["ts"], e["sessionId"], e["itemInSession"])
@@ -266,23 +286,28 @@ def test_expected_file_agrees_with_a_recount_of_the_sample() -> None:
             latest[e["userId"]] = (key, e["level"])
     utc = [dt.datetime.fromtimestamp(ts / 1000, dt.UTC) for ts, *_ in plays]
     catalogue = {(s["title"], s["artist_name"], int(s["duration"] * 1000 + 0.5)) for s in songs}
-    matched = sum((e["song"], e["artist"], int(e["length"] * 1000 + 0.5)) in catalogue
-                  for e in plays.values())
+    matched = sum(
+        (e["song"], e["artist"], int(e["length"] * 1000 + 0.5)) in catalogue for e in plays.values()
+    )
     per_user = collections.Counter(int(e["userId"]) for e in plays.values())
 
     _, expected = analytics.read_expected(EXPECTED)
     rows = {name: answer.rows for name, answer in expected.items()}
     assert rows["matched_share"] == [[len(plays), matched, matched / len(plays)]]
     assert rows["users_by_level"] == sorted(
-        [level, n] for level, n in collections.Counter(lv for _, lv in latest.values()).items())
+        [level, n] for level, n in collections.Counter(lv for _, lv in latest.values()).items()
+    )
     by_level = collections.Counter(e["level"] for e in plays.values())
     assert [r[:2] for r in rows["plays_by_level"]] == sorted(map(list, by_level.items()))
     assert [r[:2] for r in rows["plays_by_hour"]] == sorted(
-        map(list, collections.Counter(t.hour for t in utc).items()))
+        map(list, collections.Counter(t.hour for t in utc).items())
+    )
     assert [r[:2] for r in rows["plays_per_day"]] == sorted(
-        [d.isoformat(), n] for d, n in collections.Counter(t.date() for t in utc).items())
+        [d.isoformat(), n] for d, n in collections.Counter(t.date() for t in utc).items()
+    )
     assert [r[0] for r in rows["most_active_users"]] == [
-        u for u, _ in sorted(per_user.items(), key=lambda kv: (-kv[1], kv[0]))][:10]
+        u for u, _ in sorted(per_user.items(), key=lambda kv: (-kv[1], kv[0]))
+    ][:10]
     assert sum(r[1] for r in rows["plays_by_browser"]) == len(plays)
     assert sum(r[1] for r in rows["plays_by_os"]) == len(plays)
 
@@ -299,11 +324,12 @@ def test_window_splits_the_plays(loaded_duckdb: sa.URL) -> None:
     assert before and after and sum(r.plays for r in before) + sum(r.plays for r in after) == total
     assert max(r.day for r in before) < cut <= min(r.day for r in after)
     assert analytics.plays_by_hour(engine, start=cut, end=cut) == []
-    assert sum(r.plays for r in analytics.plays_by_weekday(engine, **WINDOW)) == \
-        analytics.matched_share(engine, **WINDOW)[0].plays
+    assert (
+        sum(r.plays for r in analytics.plays_by_weekday(engine, **WINDOW))
+        == analytics.matched_share(engine, **WINDOW)[0].plays
+    )
     top = analytics.most_active_users(engine, limit=3)
-    assert len(top) == 3 and [r.plays for r in top] == sorted((r.plays for r in top),
-                                                              reverse=True)
+    assert len(top) == 3 and [r.plays for r in top] == sorted((r.plays for r in top), reverse=True)
     with pytest.raises(ValueError, match="limit must be at least 1"):
         analytics.top_songs(engine, limit=0)
 
@@ -311,9 +337,11 @@ def test_window_splits_the_plays(loaded_duckdb: sa.URL) -> None:
 def test_iso_text_is_a_date(loaded_duckdb: sa.URL) -> None:
     engine = engine_for(loaded_duckdb)
     assert analytics.plays_by_hour(engine, start="2018-11-10") == analytics.plays_by_hour(
-        engine, start=dt.date(2018, 11, 10))
-    assert analytics.plays_per_day(engine, start="2018-11-10T00:00", end="2018-11-11") == \
-        analytics.plays_per_day(engine, start=dt.date(2018, 11, 10), end=dt.date(2018, 11, 11))
+        engine, start=dt.date(2018, 11, 10)
+    )
+    assert analytics.plays_per_day(
+        engine, start="2018-11-10T00:00", end="2018-11-11"
+    ) == analytics.plays_per_day(engine, start=dt.date(2018, 11, 10), end=dt.date(2018, 11, 11))
     with pytest.raises(ValueError, match="start: not an ISO date or date-time: '10/11/2018'"):
         analytics.plays_by_hour(engine, start="10/11/2018")
     with pytest.raises(TypeError, match="end: expected a date, a datetime or ISO text, not int"):
@@ -336,8 +364,7 @@ def test_as_frame(loaded_duckdb: sa.URL, monkeypatch: pytest.MonkeyPatch) -> Non
     assert list(frame.columns) == ["os", "plays", "users"]
     assert [tuple(r) for r in frame.itertuples(index=False)] == [tuple(r) for r in rows]
     empty = analytics.top_songs(engine, start=dt.date(2030, 1, 1), as_frame=True)
-    assert empty.empty and list(empty.columns) == ["song_id", "title", "artist", "plays",
-                                                   "users"]
+    assert empty.empty and list(empty.columns) == ["song_id", "title", "artist", "plays", "users"]
     monkeypatch.setitem(sys.modules, "pandas", None)  # as if pandas were not installed
     with pytest.raises(ImportError, match=r"needs pandas: pip install 'sparkify_dw\[notebook\]'"):
         analytics.plays_by_os(engine, as_frame=True)
@@ -350,8 +377,7 @@ def test_command_prints_every_question(loaded_duckdb: sa.URL) -> None:
         title = question.title + (" (top 3)" if question.uses_limit else "")
         assert f"\n{title}\n{'=' * len(title)}\n" in out
     table = out.split("Most active users (top 3)\n")[1].split("\n\n")[0].splitlines()[1:]
-    assert table[0].split() == ["user_id", "first_name", "last_name", "level", "plays",
-                                "sessions"]
+    assert table[0].split() == ["user_id", "first_name", "last_name", "level", "plays", "sessions"]
     assert len(table) == 2 + 3  # header, rule, --limit rows
 
 

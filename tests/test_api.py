@@ -13,11 +13,13 @@ from tests.helpers import SAMPLE, all_days
 def test_run_takes_the_commands_options_as_keywords(duckdb_url: sa.URL) -> None:
     schema.upgrade(duckdb_url)
     url = duckdb_url.render_as_string(hide_password=False)
-    days = load.run(url=url, log_data=SAMPLE / "log_data", since="2018-11-03",
-                    until="2018-11-04")
-    expected = sum(1 for d in ("03", "04") for line in
-                   (SAMPLE / f"log_data/2018/11/2018-11-{d}-events.json").read_text()
-                   .splitlines() if line.strip())
+    days = load.run(url=url, log_data=SAMPLE / "log_data", since="2018-11-03", until="2018-11-04")
+    expected = sum(
+        1
+        for d in ("03", "04")
+        for line in (SAMPLE / f"log_data/2018/11/2018-11-{d}-events.json").read_text().splitlines()
+        if line.strip()
+    )
     assert days.staged["staging_events"] == expected
     rest = load.run(url=url, incremental=True, max_errors=10)
     assert 0 < rest.staged["staging_events"] < 4091 and len(all_days()) == 16
@@ -34,14 +36,18 @@ def test_run_takes_the_commands_options_as_keywords(duckdb_url: sa.URL) -> None:
     engine.dispose()
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [
-    ({"since": "3 Nov"}, "since: not a date"),
-    ({"since": "2018-11-09", "until": "2018-11-03"}, "is after until"),
-    ({"steps": []}, "no steps to run"),
-    ({"incremental": True, "selection": load.Selection()}, "not both"),
-])
-def test_run_refuses_bad_arguments_before_it_starts(duckdb_url: sa.URL, kwargs: dict[str, object],
-                                                     message: str) -> None:
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"since": "3 Nov"}, "since: not a date"),
+        ({"since": "2018-11-09", "until": "2018-11-03"}, "is after until"),
+        ({"steps": []}, "no steps to run"),
+        ({"incremental": True, "selection": load.Selection()}, "not both"),
+    ],
+)
+def test_run_refuses_bad_arguments_before_it_starts(
+    duckdb_url: sa.URL, kwargs: dict[str, object], message: str
+) -> None:
     schema.upgrade(duckdb_url)
     with pytest.raises(load.LoadError, match=message):
         load.run(url=duckdb_url.render_as_string(hide_password=False), **kwargs)  # type: ignore[arg-type]

@@ -31,8 +31,11 @@ def _code_without_docs(path: Path) -> str:
             body = node.body
             if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
                 docstrings.update(range(body[0].lineno, (body[0].end_lineno or 0) + 1))
-    kept = [tok for tok in tokenize.generate_tokens(io.StringIO(source).readline)
-            if tok.type != tokenize.COMMENT and tok.start[0] not in docstrings]
+    kept = [
+        tok
+        for tok in tokenize.generate_tokens(io.StringIO(source).readline)
+        if tok.type != tokenize.COMMENT and tok.start[0] not in docstrings
+    ]
     return " ".join(tok.string for tok in kept)
 
 
@@ -56,17 +59,24 @@ def test_every_backend_declares_its_capabilities() -> None:
         assert cls.capabilities.rejects_reported_by in {"quarantine", "engine"}
     assert RedshiftBackend.capabilities.sources == {"s3"}
     assert RedshiftBackend.capabilities.needs_manifest
-    assert DuckDBBackend.capabilities.sources == PostgreSQLBackend.capabilities.sources == {
-        "file", "s3"}
+    assert (
+        DuckDBBackend.capabilities.sources
+        == PostgreSQLBackend.capabilities.sources
+        == {"file", "s3"}
+    )
 
 
-@pytest.mark.parametrize("key, value", [
-    ("LOG_DATA", "/data/log_data"),
-    ("SONG_DATA", "file:///data/song_data"),
-    ("LOG_JSONPATH", "/data/log_json_path.json"),
-])
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("LOG_DATA", "/data/log_data"),
+        ("SONG_DATA", "file:///data/song_data"),
+        ("LOG_JSONPATH", "/data/log_json_path.json"),
+    ],
+)
 def test_a_source_the_backend_cant_read_is_refused_before_listing(
-        tmp_path: Path, key: str, value: str) -> None:
+    tmp_path: Path, key: str, value: str
+) -> None:
     text = re.sub(rf"^{key}=.*$", f"{key}={value}", CFG, flags=re.MULTILINE)
     text += "MANIFEST_PREFIX=s3://bkt/manifests\n"
     settings = config.resolve(config=write_cfg(tmp_path / "dwh.cfg", text), environ={})

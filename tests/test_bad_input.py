@@ -35,18 +35,18 @@ def corpus(root: Path) -> tuple[Path, list[tuple[str, int, str]], int]:
     (root / "good.json").write_bytes(b"\n".join(dumps(r) for r in e[:3]) + b"\n")
     long_artist = dict(e[4], artist="é" * 257)  # 514 bytes in 257 characters
     bad = [
-        dumps(e[3]),                                     # 1 good
-        b'{"artist": "broken", "auth":',                 # 2 malformed JSON
-        b"",                                             # 3 blank: not a record
-        b"[1, 2, 3]",                                    # 4 not an object
-        dumps(dict(e[5], ts="yesterday")),               # 5 ts not a number
-        dumps(dict(e[6], userId="abc")),                 # 6 userId not numeric
-        dumps(dict(e[7], itemInSession="first")),        # 7 itemInSession as text
+        dumps(e[3]),  # 1 good
+        b'{"artist": "broken", "auth":',  # 2 malformed JSON
+        b"",  # 3 blank: not a record
+        b"[1, 2, 3]",  # 4 not an object
+        dumps(dict(e[5], ts="yesterday")),  # 5 ts not a number
+        dumps(dict(e[6], userId="abc")),  # 6 userId not numeric
+        dumps(dict(e[7], itemInSession="first")),  # 7 itemInSession as text
         json.dumps(long_artist, ensure_ascii=False).encode(),  # 8 longer than the column
-        dumps(e[8]).replace(b'"', b'"\xff', 1),          # 9 invalid UTF-8
-        dumps(dict(e[9], userId="", page="Home")),       # 10 good: "" is NULL
-        dumps(dict(e[10], itemInSession=1.5)),           # 11 not an integer
-        dumps(dict(e[1], song="a\x00b")),                # 12 \u0000: PostgreSQL can't hold it
+        dumps(e[8]).replace(b'"', b'"\xff', 1),  # 9 invalid UTF-8
+        dumps(dict(e[9], userId="", page="Home")),  # 10 good: "" is NULL
+        dumps(dict(e[10], itemInSession=1.5)),  # 11 not an integer
+        dumps(dict(e[1], song="a\x00b")),  # 12 \u0000: PostgreSQL can't hold it
         dumps(e[2]).replace(b'"length": ', b'"length": NaN, "x": '),  # 13 NaN is not JSON
     ]
     (root / "bad.json").write_bytes(b"\n".join(bad) + b"\n")
@@ -74,21 +74,29 @@ def corpus(root: Path) -> tuple[Path, list[tuple[str, int, str]], int]:
 def error_rows(url: sa.URL, load_id: int) -> list[tuple[str, int, str]]:
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(LOAD_ERRORS.c.source, LOAD_ERRORS.c.line_no,
-                                      LOAD_ERRORS.c.reason, LOAD_ERRORS.c.error_no)
-                            .where(LOAD_ERRORS.c.load_id == load_id)
-                            .order_by(LOAD_ERRORS.c.error_no)).all()
+        rows = conn.execute(
+            sa.select(
+                LOAD_ERRORS.c.source,
+                LOAD_ERRORS.c.line_no,
+                LOAD_ERRORS.c.reason,
+                LOAD_ERRORS.c.error_no,
+            )
+            .where(LOAD_ERRORS.c.load_id == load_id)
+            .order_by(LOAD_ERRORS.c.error_no)
+        ).all()
     engine.dispose()
     return [(Path(src).name, line, reason) for src, line, reason, _ in rows]
 
 
 def matches(actual: list[tuple[str, int, str]], expected: list[tuple[str, int, str]]) -> bool:
     return len(actual) == len(expected) and all(
-        a[:2] == e[:2] and a[2].startswith(e[2]) for a, e in zip(actual, expected, strict=True))
+        a[:2] == e[:2] and a[2].startswith(e[2]) for a, e in zip(actual, expected, strict=True)
+    )
 
 
-def test_bad_records_are_quarantined_within_max_errors(warehouse_url: sa.URL,
-                                                       tmp_path: Path) -> None:
+def test_bad_records_are_quarantined_within_max_errors(
+    warehouse_url: sa.URL, tmp_path: Path
+) -> None:
     logs, expected, read = corpus(tmp_path / "logs")
     result = run_load(warehouse_url, log_data=logs, max_errors=len(expected))
     assert result.read["staging_events"] == read
@@ -122,8 +130,9 @@ def test_above_max_errors_nothing_changes(warehouse_url: sa.URL, tmp_path: Path)
     assert matches(error_rows(warehouse_url, 2), expected)
 
 
-def test_both_backends_reject_the_same_records(duckdb_url: sa.URL, pg_url: sa.URL,
-                                               tmp_path: Path) -> None:
+def test_both_backends_reject_the_same_records(
+    duckdb_url: sa.URL, pg_url: sa.URL, tmp_path: Path
+) -> None:
     from sparkify_dw import schema
 
     logs, expected, _ = corpus(tmp_path / "logs")
@@ -173,21 +182,34 @@ def sources(tmp_path: Path) -> dict[str, Path]:
     short_paths.write_text('{"jsonpaths": ["$.artist"]}')
     broken_paths = tmp_path / "broken.json"
     broken_paths.write_text('{"jsonpaths": ["$.artist",')
-    return {"songs": songs, "empty_dir": empty_dir, "empty_file": empty_file,
-            "with_empty": with_empty, "short": short_paths, "broken": broken_paths,
-            "missing": tmp_path / "missing"}
+    return {
+        "songs": songs,
+        "empty_dir": empty_dir,
+        "empty_file": empty_file,
+        "with_empty": with_empty,
+        "short": short_paths,
+        "broken": broken_paths,
+        "missing": tmp_path / "missing",
+    }
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--log-data", "{empty_file}"], "log_data: {empty_file}: the file is empty"),
-    (["--log-data", "{empty_dir}"], "log_data: {empty_dir}: no *.json files in this directory"),
-    (["--song-data", "{missing}"], "song_data: {missing}: no such file or directory"),
-    (["--log-jsonpath", "{short}"], "log_jsonpath: {short}: has 1 paths, staging_events has 18"),
-    (["--log-jsonpath", "{broken}"], "log_jsonpath: {broken}: not valid JSON"),
-    (["--log-jsonpath", "{missing}"], "log_jsonpath: {missing}: no such file"),
-])
-def test_bad_sources_are_one_line(warehouse_url: sa.URL, sources: dict[str, Path],
-                                  args: list[str], message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--log-data", "{empty_file}"], "log_data: {empty_file}: the file is empty"),
+        (["--log-data", "{empty_dir}"], "log_data: {empty_dir}: no *.json files in this directory"),
+        (["--song-data", "{missing}"], "song_data: {missing}: no such file or directory"),
+        (
+            ["--log-jsonpath", "{short}"],
+            "log_jsonpath: {short}: has 1 paths, staging_events has 18",
+        ),
+        (["--log-jsonpath", "{broken}"], "log_jsonpath: {broken}: not valid JSON"),
+        (["--log-jsonpath", "{missing}"], "log_jsonpath: {missing}: no such file"),
+    ],
+)
+def test_bad_sources_are_one_line(
+    warehouse_url: sa.URL, sources: dict[str, Path], args: list[str], message: str
+) -> None:
     code, _, err = cli(warehouse_url, *[a.format(**sources) for a in args])
     assert code == 2
     assert err.startswith("error: " + message.format(**sources)), err
@@ -203,15 +225,17 @@ def test_bad_sources_are_one_line(warehouse_url: sa.URL, sources: dict[str, Path
 
 
 def test_empty_and_non_json_files_in_a_tree_are_skipped_with_a_warning(
-        warehouse_url: sa.URL, sources: dict[str, Path], caplog: pytest.LogCaptureFixture) -> None:
+    warehouse_url: sa.URL, sources: dict[str, Path], caplog: pytest.LogCaptureFixture
+) -> None:
     result = run_load(warehouse_url, log_data=sources["with_empty"])
     assert result.staged["staging_events"] == 4091 and not result.rejected["staging_events"]
     assert "skipped 1 empty file(s)" in caplog.text
     assert "ignored 1 file(s) not named *.json" in caplog.text
 
 
-def test_duckdb_fast_path_and_framed_path_agree(tmp_path: Path,
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_duckdb_fast_path_and_framed_path_agree(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """DuckDB reads big files itself and small ones through Python: same verdicts."""
     from sparkify_dw import schema
     from sparkify_dw.backends import duckdb as duckdb_backend
@@ -223,15 +247,20 @@ def test_duckdb_fast_path_and_framed_path_agree(tmp_path: Path,
         url = sa.make_url(f"duckdb:///{tmp_path / f'w{threshold}.duckdb'}")
         schema.upgrade(url)
         result = run_load(url, log_data=logs, max_errors=100)
-        found.append((error_rows(url, result.load_id or 0), table_rows(url, "staging_events"),
-                      star_snapshot(url)))
+        found.append(
+            (
+                error_rows(url, result.load_id or 0),
+                table_rows(url, "staging_events"),
+                star_snapshot(url),
+            )
+        )
     assert found[0] == found[1]
     assert matches(found[0][0], expected)
 
 
-def test_postgresql_fast_path_rejects_like_duckdb(duckdb_url: sa.URL, pg_url: sa.URL,
-                                                  tmp_path: Path,
-                                                  caplog: pytest.LogCaptureFixture) -> None:
+def test_postgresql_fast_path_rejects_like_duckdb(
+    duckdb_url: sa.URL, pg_url: sa.URL, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     """Every line a JSON value on its own: PostgreSQL parses them without Python framing
     and still rejects exactly what DuckDB rejects."""
     import logging
@@ -252,11 +281,18 @@ def test_postgresql_fast_path_rejects_like_duckdb(duckdb_url: sa.URL, pg_url: sa
     assert "framing each record" not in caplog.text
     assert found[0] == found[1]
     assert [reason.split(":")[0] for _, _, reason in found[0][0]] == [
-        "not a JSON object", "ts", "userId", "itemInSession", "artist", "itemInSession"]
+        "not a JSON object",
+        "ts",
+        "userId",
+        "itemInSession",
+        "artist",
+        "itemInSession",
+    ]
 
 
 def test_failed_copy_is_reported_from_the_engines_error_table(
-        duckdb_url: sa.URL, monkeypatch: pytest.MonkeyPatch) -> None:
+    duckdb_url: sa.URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Redshift's way: COPY fails above MAXERROR and stl_load_errors holds the records. The
     load names the first one, keeps them in load_errors and changes nothing else."""
     from sparkify_dw import backends, schema
@@ -265,33 +301,49 @@ def test_failed_copy_is_reported_from_the_engines_error_table(
     class CopyGivesUp(DuckDBBackend):
         capabilities = backends.Capabilities(rejects_reported_by="engine")
 
-        def stage(self, conn: sa.Connection, request: Any, load_id: int,
-                  first_error_no: int, progress: Any) -> backends.StageCounts:
+        def stage(
+            self,
+            conn: sa.Connection,
+            request: Any,
+            load_id: int,
+            first_error_no: int,
+            progress: Any,
+        ) -> backends.StageCounts:
             conn.exec_driver_sql("SELECT error('Load into table failed. Check stl_load_errors')")
             raise AssertionError("unreachable")
 
-        def failed_copy_errors(self, conn: sa.Connection,
-                               limit: int) -> list[dict[str, object]]:
-            return [{"source": "s3://b/log_data/2018-11-01-events.json", "line_no": 7,
-                     "reason": "ts: Invalid digit, Value 'y'", "raw_text": '{"ts": "y"}'}]
+        def failed_copy_errors(self, conn: sa.Connection, limit: int) -> list[dict[str, object]]:
+            return [
+                {
+                    "source": "s3://b/log_data/2018-11-01-events.json",
+                    "line_no": 7,
+                    "reason": "ts: Invalid digit, Value 'y'",
+                    "raw_text": '{"ts": "y"}',
+                }
+            ]
 
-    monkeypatch.setattr(backends, "for_settings",
-                        lambda settings, max_errors=0, wait=600.0: CopyGivesUp(settings,
-                                                                               max_errors, wait))
+    monkeypatch.setattr(
+        backends,
+        "for_settings",
+        lambda settings, max_errors=0, wait=600.0: CopyGivesUp(settings, max_errors, wait),
+    )
     schema.upgrade(duckdb_url)
     with pytest.raises(load.TooManyRejected) as info:
         run_load(duckdb_url)
     assert str(info.value).startswith(
         "COPY rejected more than --max-errors 0 records; first at "
-        "s3://b/log_data/2018-11-01-events.json:7: ts: Invalid digit")
-    assert error_rows(duckdb_url, 1) == [("2018-11-01-events.json", 7,
-                                          "ts: Invalid digit, Value 'y'")]
+        "s3://b/log_data/2018-11-01-events.json:7: ts: Invalid digit"
+    )
+    assert error_rows(duckdb_url, 1) == [
+        ("2018-11-01-events.json", 7, "ts: Invalid digit, Value 'y'")
+    ]
     assert table_rows(duckdb_url, "loads")[0][3] == "failed"
     assert all(not rows for rows in star_snapshot(duckdb_url).values())
 
 
-def test_next_song_without_a_user_is_reported_not_loaded(warehouse_url: sa.URL,
-                                                         tmp_path: Path) -> None:
+def test_next_song_without_a_user_is_reported_not_loaded(
+    warehouse_url: sa.URL, tmp_path: Path
+) -> None:
     """A NextSong event missing a column songplays requires can't be a play: the load goes
     on, says how many, and keeps the event in staging."""
     e = events(40)

@@ -29,8 +29,10 @@ def sample() -> realshape.Sample:
 
 
 def songs_of(root: Path) -> list[tuple[str, dict[str, object]]]:
-    return [(p.stem, json.loads(p.read_text(encoding="utf-8")))
-            for p in sorted((root / "song_data").rglob("*.json"))]
+    return [
+        (p.stem, json.loads(p.read_text(encoding="utf-8")))
+        for p in sorted((root / "song_data").rglob("*.json"))
+    ]
 
 
 def test_two_copies_have_the_real_shape(tmp_path: Path, sample: realshape.Sample) -> None:
@@ -55,8 +57,9 @@ def test_two_copies_have_the_real_shape(tmp_path: Path, sample: realshape.Sample
     assert stats.events > sample_events  # 30 days from the sample's 16
 
 
-def test_copies_are_disjoint_in_users_and_sessions(tmp_path: Path,
-                                                   sample: realshape.Sample) -> None:
+def test_copies_are_disjoint_in_users_and_sessions(
+    tmp_path: Path, sample: realshape.Sample
+) -> None:
     realshape.build(tmp_path, 2, sample)
     users: dict[int, set[str]] = {0: set(), 1: set()}
     sessions: Counter[tuple[int, int]] = Counter()
@@ -74,9 +77,12 @@ def test_copies_are_disjoint_in_users_and_sessions(tmp_path: Path,
 def star_counts(url: sa.URL) -> tuple[int, int, int, int]:
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.connect() as conn:
-        row = conn.execute(sa.text(
-            "SELECT (SELECT count(*) FROM songplays), (SELECT count(song_id) FROM songplays), "
-            "(SELECT count(*) FROM users), (SELECT count(*) FROM songs)")).one()
+        row = conn.execute(
+            sa.text(
+                "SELECT (SELECT count(*) FROM songplays), (SELECT count(song_id) FROM songplays), "
+                "(SELECT count(*) FROM users), (SELECT count(*) FROM songs)"
+            )
+        ).one()
     engine.dispose()
     return (int(row[0]), int(row[1]), int(row[2]), int(row[3]))
 
@@ -101,7 +107,10 @@ def test_a_set_is_reused_until_it_changes(tmp_path: Path, sample: realshape.Samp
     first = datasets.ensure_real(tmp_path, 1, sample)
     again = datasets.ensure_real(tmp_path, 1, sample)
     assert first.generated and not again.generated
-    assert (first.events, first.log_files, first.song_files) == (
-        again.events, again.log_files, again.song_files) == (first.events, 30, 71)
+    assert (
+        (first.events, first.log_files, first.song_files)
+        == (again.events, again.log_files, again.song_files)
+        == (first.events, 30, 71)
+    )
     next(Path(first.log_dir).rglob("*.json")).write_text("{}\n", encoding="utf-8")
     assert datasets.ensure_real(tmp_path, 1, sample).generated

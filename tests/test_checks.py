@@ -16,8 +16,9 @@ from sparkify_dw import check, checks, schema
 from sparkify_dw.commands import run_module
 from tests.helpers import run_load
 
-REDSHIFT = sa.create_engine("redshift+redshift_connector://u@h:5439/dev",
-                            paramstyle="named").dialect
+REDSHIFT = sa.create_engine(
+    "redshift+redshift_connector://u@h:5439/dev", paramstyle="named"
+).dialect
 
 
 def engine_for(url: sa.URL) -> sa.Engine:
@@ -26,9 +27,19 @@ def engine_for(url: sa.URL) -> sa.Engine:
 
 def cli(url: sa.URL, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "sparkify_dw.check", "--url",
-         url.render_as_string(hide_password=False), *args],
-        text=True, capture_output=True, env=dict(os.environ), timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "sparkify_dw.check",
+            "--url",
+            url.render_as_string(hide_password=False),
+            *args,
+        ],
+        text=True,
+        capture_output=True,
+        env=dict(os.environ),
+        timeout=120,
+    )
 
 
 def unconstrained(url: sa.URL) -> sa.URL:
@@ -42,7 +53,8 @@ def unconstrained(url: sa.URL) -> sa.URL:
         with engine_for(copy).begin() as conn:
             conn.exec_driver_sql(f"ATTACH '{url.database}' AS src (READ_ONLY)")
             names = conn.exec_driver_sql(
-                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'src'").scalars()
+                "SELECT table_name FROM duckdb_tables() WHERE database_name = 'src'"
+            ).scalars()
             for name in list(names):
                 conn.exec_driver_sql(f'CREATE TABLE "{name}" AS SELECT * FROM src."{name}"')
             conn.exec_driver_sql("DETACH src")
@@ -51,7 +63,8 @@ def unconstrained(url: sa.URL) -> sa.URL:
         keys = conn.exec_driver_sql(
             "SELECT conrelid::regclass::text, conname FROM pg_constraint "
             "WHERE connamespace = 'public'::regnamespace AND contype IN ('f', 'p', 'u') "
-            "AND conrelid::regclass::text <> 'alembic_version' ORDER BY contype <> 'f'").all()
+            "AND conrelid::regclass::text <> 'alembic_version' ORDER BY contype <> 'f'"
+        ).all()
         for table, name in keys:
             conn.exec_driver_sql(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"')
     return url
@@ -65,8 +78,11 @@ def redshift_text_finds_nothing(engine: sa.Engine) -> None:
     """Every check's SQL, as Redshift would get it, runs on PostgreSQL and finds nothing."""
     with engine.connect() as conn:
         for item in checks.CHECKS:
-            text = str(checks.sample_query(item).compile(
-                dialect=REDSHIFT, compile_kwargs={"literal_binds": True}))
+            text = str(
+                checks.sample_query(item).compile(
+                    dialect=REDSHIFT, compile_kwargs={"literal_binds": True}
+                )
+            )
             assert "count(*) OVER ()" in text and "LIMIT 5" in text
             cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             cursor.execute(text)  # no parameters: the text runs as printed
@@ -83,8 +99,15 @@ def test_sample_passes_every_check(warehouse_url: sa.URL) -> None:
     if warehouse_url.get_backend_name() == "postgresql":
         redshift_text_finds_nothing(engine)
     out = io.StringIO()
-    assert run_module("check", ["--url", warehouse_url.render_as_string(hide_password=False)],
-                      out, io.StringIO()) == 0
+    assert (
+        run_module(
+            "check",
+            ["--url", warehouse_url.render_as_string(hide_password=False)],
+            out,
+            io.StringIO(),
+        )
+        == 0
+    )
     lines = out.getvalue().splitlines()
     assert [ln.split()[:3] for ln in lines[1:-1]] == [["PASS", n, "0"] for n in checks.NAMES]
     assert lines[-1] == f"all {len(checks.NAMES)} checks passed"
@@ -96,26 +119,40 @@ def test_damaged_warehouse_fails_the_named_checks(warehouse_url: sa.URL) -> None
     engine = engine_for(url)
     with engine.begin() as conn:
         dup = conn.execute(sa.text("SELECT MIN(user_id) FROM users")).scalar_one()
-        conn.execute(sa.text("INSERT INTO users SELECT * FROM users WHERE user_id = :u"),
-                     {"u": dup})
-        conn.execute(sa.text(
-            "INSERT INTO songplays (songplay_id, start_time, user_id, level, session_id, "
-            "item_in_session) SELECT 999999, MIN(start_time), 999999, 'free', 0, 0 FROM time"))
+        conn.execute(
+            sa.text("INSERT INTO users SELECT * FROM users WHERE user_id = :u"), {"u": dup}
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO songplays (songplay_id, start_time, user_id, level, session_id, "
+                "item_in_session) SELECT 999999, MIN(start_time), 999999, 'free', 0, 0 FROM time"
+            )
+        )
         gone = conn.execute(sa.text("SELECT MAX(start_time) FROM songplays")).scalar_one()
         conn.execute(sa.text("DELETE FROM time WHERE start_time = :t"), {"t": gone})
-        timeless = conn.execute(sa.text(
-            "SELECT songplay_id FROM songplays WHERE start_time = :t ORDER BY songplay_id"),
-            {"t": gone}).scalars().all()
+        timeless = (
+            conn.execute(
+                sa.text(
+                    "SELECT songplay_id FROM songplays WHERE start_time = :t ORDER BY songplay_id"
+                ),
+                {"t": gone},
+            )
+            .scalars()
+            .all()
+        )
 
     found = failed(checks.run_checks(engine))
-    assert set(found) == {"users.pk_unique", "songplays.user_id_in_users",
-                          "songplays.start_time_in_time"}
+    assert set(found) == {
+        "users.pk_unique",
+        "songplays.user_id_in_users",
+        "songplays.start_time_in_time",
+    }
     assert found["users.pk_unique"].count == 1
     assert found["users.pk_unique"].samples == ((dup,),)
     assert found["songplays.user_id_in_users"].samples == ((999999, 999999),)
     missing = found["songplays.start_time_in_time"]
     assert missing.count == len(timeless)
-    assert [s[0] for s in missing.samples] == timeless[:checks.SAMPLES]
+    assert [s[0] for s in missing.samples] == timeless[: checks.SAMPLES]
 
     with pytest.raises(checks.CheckFailed) as raised:
         checks.verify(engine)
@@ -133,27 +170,52 @@ def test_damaged_warehouse_fails_the_named_checks(warehouse_url: sa.URL) -> None
 
 
 DAMAGE: dict[str, tuple[list[str], dict[str, tuple[Any, ...] | None]]] = {
-    "null key": (["INSERT INTO users (user_id, first_name, last_name, level, last_event_at) "
-                  "VALUES (NULL, 'No', 'Key', 'free', TIMESTAMP '2018-11-01 00:00:00')"],
-                 {"users.pk_not_null": ("No", "Key")}),
-    "duplicate time": (["INSERT INTO time SELECT * FROM time WHERE start_time = "
-                        "(SELECT MIN(start_time) FROM time)"], {"time.pk_unique": None}),
-    "play loaded twice": (["INSERT INTO songplays (songplay_id, start_time, user_id, level, "
-                           "session_id, item_in_session) SELECT 999999, start_time, user_id, "
-                           "level, session_id, item_in_session FROM songplays WHERE "
-                           "songplay_id = (SELECT MIN(songplay_id) FROM songplays)"],
-                          {"songplays.natural_key_unique": None}),
-    "play lost": (["DELETE FROM songplays WHERE songplay_id = "
-                   "(SELECT MIN(songplay_id) FROM songplays)"],
-                  {"staging_events.next_song_in_songplays": None}),
-    "unknown song": (["UPDATE songplays SET song_id = 'SONOTINCATALOGUE00' "
-                      "WHERE songplay_id = (SELECT MIN(songplay_id) FROM songplays)"],
-                     {"songplays.song_id_in_songs": None}),
-    "no artists": (["DELETE FROM artists"],
-                   {"artists.not_empty": None, "songs.artist_id_in_artists": None,
-                    "songplays.artist_id_in_artists": None}),
-    "no plays": (["DELETE FROM songplays"],
-                 {"songplays.not_empty": None, "staging_events.next_song_in_songplays": None}),
+    "null key": (
+        [
+            "INSERT INTO users (user_id, first_name, last_name, level, last_event_at) "
+            "VALUES (NULL, 'No', 'Key', 'free', TIMESTAMP '2018-11-01 00:00:00')"
+        ],
+        {"users.pk_not_null": ("No", "Key")},
+    ),
+    "duplicate time": (
+        [
+            "INSERT INTO time SELECT * FROM time WHERE start_time = "
+            "(SELECT MIN(start_time) FROM time)"
+        ],
+        {"time.pk_unique": None},
+    ),
+    "play loaded twice": (
+        [
+            "INSERT INTO songplays (songplay_id, start_time, user_id, level, "
+            "session_id, item_in_session) SELECT 999999, start_time, user_id, "
+            "level, session_id, item_in_session FROM songplays WHERE "
+            "songplay_id = (SELECT MIN(songplay_id) FROM songplays)"
+        ],
+        {"songplays.natural_key_unique": None},
+    ),
+    "play lost": (
+        ["DELETE FROM songplays WHERE songplay_id = (SELECT MIN(songplay_id) FROM songplays)"],
+        {"staging_events.next_song_in_songplays": None},
+    ),
+    "unknown song": (
+        [
+            "UPDATE songplays SET song_id = 'SONOTINCATALOGUE00' "
+            "WHERE songplay_id = (SELECT MIN(songplay_id) FROM songplays)"
+        ],
+        {"songplays.song_id_in_songs": None},
+    ),
+    "no artists": (
+        ["DELETE FROM artists"],
+        {
+            "artists.not_empty": None,
+            "songs.artist_id_in_artists": None,
+            "songplays.artist_id_in_artists": None,
+        },
+    ),
+    "no plays": (
+        ["DELETE FROM songplays"],
+        {"songplays.not_empty": None, "staging_events.next_song_in_songplays": None},
+    ),
 }
 
 
@@ -181,8 +243,10 @@ def test_named_subset_and_unknown_name(duckdb_url: sa.URL) -> None:
     engine = engine_for(duckdb_url)
     # An empty warehouse: nothing staged, so even the not-empty checks pass.
     picked = checks.run_checks(engine, ["users.pk_unique", "songplays.not_empty"])
-    assert [(r.name, r.count) for r in picked] == [("users.pk_unique", 0),
-                                                    ("songplays.not_empty", 0)]
+    assert [(r.name, r.count) for r in picked] == [
+        ("users.pk_unique", 0),
+        ("songplays.not_empty", 0),
+    ]
     with pytest.raises(ValueError, match=r"unknown check 'users\.nonsense'"):
         checks.run_checks(engine, ["users.nonsense"])
 
@@ -191,26 +255,35 @@ def test_staged_events_without_plays_fail(duckdb_url: sa.URL) -> None:
     schema.upgrade(duckdb_url)
     run_load(duckdb_url, steps=["stage"])
     found = failed(checks.run_checks(engine_for(duckdb_url)))
-    assert {"songplays.not_empty", "users.not_empty", "time.not_empty", "songs.not_empty",
-            "artists.not_empty", "staging_events.next_song_in_songplays"} == set(found)
+    assert {
+        "songplays.not_empty",
+        "users.not_empty",
+        "time.not_empty",
+        "songs.not_empty",
+        "artists.not_empty",
+        "staging_events.next_song_in_songplays",
+    } == set(found)
     assert found["songplays.not_empty"].columns == ("staging_events_rows",)
     assert found["songplays.not_empty"].samples[0][0] > 0
 
 
 def test_result_formatting() -> None:
-    result = checks.CheckResult("songplays.user_id_in_users", 7, ("songplay_id", "user_id"),
-                                ((1, 99), (2, 98)))
+    result = checks.CheckResult(
+        "songplays.user_id_in_users", 7, ("songplay_id", "user_id"), ((1, 99), (2, 98))
+    )
     assert not result.passed
-    assert str(result) == ("songplays.user_id_in_users: 7 "
-                           "(songplay_id=1 user_id=99; songplay_id=2 user_id=98)")
+    assert str(result) == (
+        "songplays.user_id_in_users: 7 (songplay_id=1 user_id=99; songplay_id=2 user_id=98)"
+    )
     line = check.format_result(result, width=30)
     assert line.startswith("FAIL  songplays.user_id_in_users ")
     assert line.endswith("7  songplay_id=1 user_id=99; songplay_id=2 user_id=98")
     ok = checks.CheckResult("users.pk_unique", 0, ("user_id",), ())
     assert ok.passed and str(ok) == "users.pk_unique: 0"
     assert str(checks.CheckFailed([result])) == f"1 check failed: {result}"
-    text = checks.CheckResult("users.pk_not_null", 1, ("first_name", "last_name"),
-                              (("Ann\nMarie", None),))
+    text = checks.CheckResult(
+        "users.pk_not_null", 1, ("first_name", "last_name"), (("Ann\nMarie", None),)
+    )
     assert str(text) == "users.pk_not_null: 1 (first_name='Ann\\nMarie' last_name=None)"
 
 

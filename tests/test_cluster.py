@@ -67,17 +67,35 @@ IAM_ROLE_NAME={role}
 
 def write_cfg(directory: Path, *, cidr: str | None = CIDR, password: str = PASSWORD) -> Path:
     path = directory / "dwh.cfg"
-    path.write_text(CFG.format(password=password, region=REGION, cluster_id=CLUSTER_ID,
-                               role=ROLE, cidr_line=f"INGRESS_CIDR={cidr}" if cidr else ""))
+    path.write_text(
+        CFG.format(
+            password=password,
+            region=REGION,
+            cluster_id=CLUSTER_ID,
+            role=ROLE,
+            cidr_line=f"INGRESS_CIDR={cidr}" if cidr else "",
+        )
+    )
     path.chmod(0o600)
     return path
 
 
 def _isolate_from_real_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_REGION", "AWS_DEFAULT_REGION",
-                 "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_ENDPOINT_URL",
-                 "AWS_ENDPOINT_URL_IAM", "AWS_ENDPOINT_URL_REDSHIFT", "AWS_ENDPOINT_URL_EC2",
-                 "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", ENV_CONFIG):
+    for name in (
+        "AWS_PROFILE",
+        "AWS_DEFAULT_PROFILE",
+        "AWS_REGION",
+        "AWS_DEFAULT_REGION",
+        "AWS_SESSION_TOKEN",
+        "AWS_SECURITY_TOKEN",
+        "AWS_ENDPOINT_URL",
+        "AWS_ENDPOINT_URL_IAM",
+        "AWS_ENDPOINT_URL_REDSHIFT",
+        "AWS_ENDPOINT_URL_EC2",
+        "AWS_ROLE_ARN",
+        "AWS_WEB_IDENTITY_TOKEN_FILE",
+        ENV_CONFIG,
+    ):
         monkeypatch.delenv(name, raising=False)
     empty = tmp_path / "empty-aws-file"
     empty.write_text("")
@@ -92,8 +110,13 @@ def _isolate_from_real_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
 _LOADER = botocore.loaders.create_loader()
 _SESSION = boto3.Session
 # moto parses ~1,000 AWS managed policies at every IAM reset; keep the one we use.
-_S3_READ_ONLY = json.dumps({"AmazonS3ReadOnlyAccess": json.loads(
-    vars(moto.iam.models)["aws_managed_policies_data"])["AmazonS3ReadOnlyAccess"]})
+_S3_READ_ONLY = json.dumps(
+    {
+        "AmazonS3ReadOnlyAccess": json.loads(vars(moto.iam.models)["aws_managed_policies_data"])[
+            "AmazonS3ReadOnlyAccess"
+        ]
+    }
+)
 
 
 def fast_session(**kwargs: Any) -> boto3.Session:
@@ -139,7 +162,8 @@ def role_exists() -> bool:
 
 def ingress_cidrs() -> list[str]:
     groups = client("ec2").describe_security_groups(
-        Filters=[{"Name": "group-name", "Values": [f"{CLUSTER_ID}-ingress"]}])["SecurityGroups"]
+        Filters=[{"Name": "group-name", "Values": [f"{CLUSTER_ID}-ingress"]}]
+    )["SecurityGroups"]
     return [r["CidrIp"] for g in groups for p in g["IpPermissions"] for r in p["IpRanges"]]
 
 
@@ -150,8 +174,9 @@ def run(*argv: str) -> int:
 # --------------------------------------------------------------------- full cycle
 
 
-def test_create_status_delete_cycle(aws: None, tmp_path: Path,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_create_status_delete_cycle(
+    aws: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     cfg = write_cfg(tmp_path)
     assert run("create", "--config", str(cfg), "--poll-interval", "0") == 0
     out = capsys.readouterr().out
@@ -163,8 +188,7 @@ def test_create_status_delete_cycle(aws: None, tmp_path: Path,
     role_arn = client("iam").get_role(RoleName=ROLE)["Role"]["Arn"]
     assert [r["IamRoleArn"] for r in described["IamRoles"]] == [role_arn]
     attached = client("iam").list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"]
-    assert [p["PolicyArn"] for p in attached] == [
-        "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"]
+    assert [p["PolicyArn"] for p in attached] == ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"]
     trust = client("iam").get_role(RoleName=ROLE)["Role"]["AssumeRolePolicyDocument"]
     assert trust["Statement"][0]["Principal"] == {"Service": "redshift.amazonaws.com"}
     assert ingress_cidrs() == [CIDR]
@@ -197,7 +221,8 @@ def test_create_status_delete_cycle(aws: None, tmp_path: Path,
     assert ingress_cidrs() == []
     snapshots = client("redshift").describe_cluster_snapshots(SnapshotType="manual")["Snapshots"]
     assert [s["SnapshotIdentifier"] for s in snapshots] == [
-        s for s in out.split() if s.startswith(f"{CLUSTER_ID}-final-")]
+        s for s in out.split() if s.startswith(f"{CLUSTER_ID}-final-")
+    ]
     assert len(snapshots) == 1
 
     # Deleting again is harmless and says so.
@@ -215,8 +240,9 @@ def test_delete_can_skip_final_snapshot(aws: None, tmp_path: Path) -> None:
     assert not cluster_exists()
 
 
-def test_status_without_cluster(aws: None, tmp_path: Path,
-                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_status_without_cluster(
+    aws: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     cfg = write_cfg(tmp_path)
     assert run("status", "--config", str(cfg)) == cluster.EXIT_NO_CLUSTER
     out = capsys.readouterr().out
@@ -227,8 +253,9 @@ def test_status_without_cluster(aws: None, tmp_path: Path,
 # ------------------------------------------------------------------------ CIDR guard
 
 
-def test_create_refuses_without_cidr(aws: None, tmp_path: Path,
-                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_create_refuses_without_cidr(
+    aws: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     cfg = write_cfg(tmp_path, cidr=None)
     before = cfg.read_text()
     assert run("create", "--config", str(cfg), "--poll-interval", "0") == cluster.EXIT_CONFIG
@@ -239,8 +266,9 @@ def test_create_refuses_without_cidr(aws: None, tmp_path: Path,
     assert cfg.read_text() == before
 
 
-def test_create_refuses_whole_internet_without_flag(aws: None, tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_create_refuses_whole_internet_without_flag(
+    aws: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     cfg = write_cfg(tmp_path, cidr="0.0.0.0/0")
     assert run("create", "--config", str(cfg), "--poll-interval", "0") == cluster.EXIT_CONFIG
     err = capsys.readouterr().err
@@ -253,16 +281,21 @@ def test_create_refuses_whole_internet_without_flag(aws: None, tmp_path: Path,
 
 def test_allow_public_without_cidr_and_cidr_flag(aws: None, tmp_path: Path) -> None:
     cfg = write_cfg(tmp_path, cidr=None)
-    assert run("create", "--config", str(cfg), "--poll-interval", "0", "--cidr",
-               "198.51.100.0/24") == 0
+    assert (
+        run("create", "--config", str(cfg), "--poll-interval", "0", "--cidr", "198.51.100.0/24")
+        == 0
+    )
     assert ingress_cidrs() == ["198.51.100.0/24"]
 
 
-@pytest.mark.parametrize("value, message", [
-    ("203.0.113.7/24", "did you mean 203.0.113.0/24"),
-    ("not-a-cidr", "not a CIDR block"),
-    ("::/0", "whole internet"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("203.0.113.7/24", "did you mean 203.0.113.0/24"),
+        ("not-a-cidr", "not a CIDR block"),
+        ("::/0", "whole internet"),
+    ],
+)
 def test_ingress_cidr_validation(value: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         cluster.ingress_cidr(value)
@@ -305,7 +338,8 @@ def test_changed_cidr_replaces_the_old_rule(aws: None, tmp_path: Path) -> None:
 def test_delete_keeps_a_role_it_did_not_create(aws: None, tmp_path: Path) -> None:
     cfg = write_cfg(tmp_path)
     client("iam").create_role(
-        RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(cluster.TRUST_POLICY))
+        RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(cluster.TRUST_POLICY)
+    )
     cluster.create(cfg, poll_interval=0, out=io.StringIO(), progress=io.StringIO())
     out = io.StringIO()
     result = cluster.delete(cfg, wait=True, poll_interval=0, out=out, progress=io.StringIO())
@@ -317,8 +351,9 @@ def test_delete_keeps_a_role_it_did_not_create(aws: None, tmp_path: Path) -> Non
 # ---------------------------------------------------------------------- AWS errors
 
 
-def test_no_credentials_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_credentials_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     _isolate_from_real_aws(monkeypatch, tmp_path)
     monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
     monkeypatch.delenv("AWS_SECRET_ACCESS_KEY", raising=False)
@@ -333,8 +368,9 @@ def test_no_credentials_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: P
     assert "Traceback" in capsys.readouterr().err
 
 
-def test_unreachable_endpoint_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_path: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_unreachable_endpoint_is_one_line(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     _isolate_from_real_aws(monkeypatch, tmp_path)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAFAKEFAKEFAKE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "fake-secret")
@@ -351,15 +387,21 @@ def test_unreachable_endpoint_is_one_line(monkeypatch: pytest.MonkeyPatch, tmp_p
     assert err.count("\n") == 1
 
 
-def test_client_error_is_one_scrubbed_line(aws: None, tmp_path: Path,
-                                           monkeypatch: pytest.MonkeyPatch,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_client_error_is_one_scrubbed_line(
+    aws: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     secret_key = os.environ["AWS_SECRET_ACCESS_KEY"]
 
     def boom(*args: object, **kwargs: object) -> str:
-        raise ClientError({"Error": {"Code": "ClusterQuotaExceeded",
-                                     "Message": f"quota hit for {PASSWORD} and {secret_key}"}},
-                          "CreateCluster")
+        raise ClientError(
+            {
+                "Error": {
+                    "Code": "ClusterQuotaExceeded",
+                    "Message": f"quota hit for {PASSWORD} and {secret_key}",
+                }
+            },
+            "CreateCluster",
+        )
 
     monkeypatch.setattr(cluster_aws, "ensure_role", boom)
     cfg = write_cfg(tmp_path)
@@ -375,29 +417,35 @@ def test_client_error_is_one_scrubbed_line(aws: None, tmp_path: Path,
     assert PASSWORD not in err and secret_key not in err
 
 
-@pytest.mark.parametrize("code, start", [
-    ("ExpiredToken", "AWS rejected the credentials"),
-    ("InvalidAccessKeyId", "AWS rejected the credentials"),
-    ("AccessDenied", "not allowed by your IAM permissions"),
-    ("403", "not allowed by your IAM permissions"),
-    ("PermanentRedirect", "the resource is in another region"),
-    ("ThrottlingException", "AWS is throttling the requests"),
-    ("SlowDown", "AWS is throttling the requests"),
-    ("NoSuchEntity", "not found"),
-    ("NoSuchBucket", "not found"),
-    ("ClusterQuotaExceeded", "AWS quota or capacity limit reached"),
-    ("EntityAlreadyExists", "name already taken"),
-    ("SomethingNew", "AWS refused the request"),
-])
-def test_aws_errors_are_grouped_by_what_to_do(code: str, start: str,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "code, start",
+    [
+        ("ExpiredToken", "AWS rejected the credentials"),
+        ("InvalidAccessKeyId", "AWS rejected the credentials"),
+        ("AccessDenied", "not allowed by your IAM permissions"),
+        ("403", "not allowed by your IAM permissions"),
+        ("PermanentRedirect", "the resource is in another region"),
+        ("ThrottlingException", "AWS is throttling the requests"),
+        ("SlowDown", "AWS is throttling the requests"),
+        ("NoSuchEntity", "not found"),
+        ("NoSuchBucket", "not found"),
+        ("ClusterQuotaExceeded", "AWS quota or capacity limit reached"),
+        ("EntityAlreadyExists", "name already taken"),
+        ("SomethingNew", "AWS refused the request"),
+    ],
+)
+def test_aws_errors_are_grouped_by_what_to_do(
+    code: str, start: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "s3cr3t-key-value")
-    exc = ClientError({"Error": {"Code": code, "Message": "it\nfailed for s3cr3t-key-value"}},
-                      "GetRole")
+    exc = ClientError(
+        {"Error": {"Code": code, "Message": "it\nfailed for s3cr3t-key-value"}}, "GetRole"
+    )
     text = describe_aws_error(exc)
     assert text.startswith(start) and text.endswith(f": GetRole: {code}: it failed for ***")
     assert describe_aws_error(exc, service="S3").startswith(
-        "S3 refused the request" if code == "SomethingNew" else start)
+        "S3 refused the request" if code == "SomethingNew" else start
+    )
 
 
 def test_aws_errors_outside_a_response() -> None:
@@ -405,9 +453,11 @@ def test_aws_errors_outside_a_response() -> None:
     assert describe_aws_error(NoRegionError()).startswith("no AWS region")
     unreachable = EndpointConnectionError(endpoint_url="https://redshift.example:443")
     assert describe_aws_error(unreachable) == (
-        "cannot reach https://redshift.example:443: check the region name and your network")
+        "cannot reach https://redshift.example:443: check the region name and your network"
+    )
     assert describe_aws_error(unreachable, endpoint="http://s3.local") == (
-        "cannot reach http://s3.local: check the region name and your network")
+        "cannot reach http://s3.local: check the region name and your network"
+    )
 
 
 # ------------------------------------------------ CreateCluster's rules, before any AWS call
@@ -467,8 +517,14 @@ def set_keys(path: Path, **values: str) -> Path:
     return path
 
 
-def assert_refused(cfg: Path, calls: list[str], capsys: pytest.CaptureFixture[str],
-                   key: str, fragment: str, password: str = PASSWORD) -> None:
+def assert_refused(
+    cfg: Path,
+    calls: list[str],
+    capsys: pytest.CaptureFixture[str],
+    key: str,
+    fragment: str,
+    password: str = PASSWORD,
+) -> None:
     """``create`` exits 2 with one line naming dwh.cfg and the key, calls no AWS
     operation, and never prints the password (nor had to scrub it)."""
     assert run("create", "--config", str(cfg), "--poll-interval", "0") == cluster.EXIT_CONFIG
@@ -489,8 +545,11 @@ NODES_AND_PORTS = [
     ({"NUM_NODES": "2.5"}, "[PROVISION] NUM_NODES", "a whole number from 1 to 100"),
     ({"NUM_NODES": "two"}, "[PROVISION] NUM_NODES", "a whole number from 1 to 100"),
     # DB_PORT: ra3 nodes take 5431-5455 or 8191-8215 only ...
-    ({"NODE_TYPE": "ra3.xlplus", "DB_PORT": "5430"}, "[CLUSTER] DB_PORT",
-     "ra3.xlplus nodes listen only on 5431-5455 or 8191-8215, not 5430"),
+    (
+        {"NODE_TYPE": "ra3.xlplus", "DB_PORT": "5430"},
+        "[CLUSTER] DB_PORT",
+        "ra3.xlplus nodes listen only on 5431-5455 or 8191-8215, not 5430",
+    ),
     ({"NODE_TYPE": "ra3.xlplus", "DB_PORT": "5456"}, "[CLUSTER] DB_PORT", "5431-5455 or 8191"),
     ({"NODE_TYPE": "ra3.4xlarge", "DB_PORT": "8190"}, "[CLUSTER] DB_PORT", "5431-5455 or 8191"),
     ({"NODE_TYPE": "ra3.16xlarge", "DB_PORT": "8216"}, "[CLUSTER] DB_PORT", "5431-5455 or 8191"),
@@ -503,9 +562,14 @@ NODES_AND_PORTS = [
 
 
 @pytest.mark.parametrize("values, key, fragment", NODES_AND_PORTS)
-def test_create_refuses_node_count_and_port(values: dict[str, str], key: str, fragment: str,
-                                            no_aws: list[str], tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_create_refuses_node_count_and_port(
+    values: dict[str, str],
+    key: str,
+    fragment: str,
+    no_aws: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     cfg = set_keys(write_cfg(tmp_path), **values)
     assert_refused(cfg, no_aws, capsys, key, fragment)
 
@@ -530,8 +594,11 @@ NAMES = [
     # ... and an identifier sparkify_dw can connect to.
     ("DB_NAME", "1dwh", "accepted by Redshift but not by sparkify_dw"),
     # DB_USER (MasterUsername): a lower-case letter, then a-z 0-9 _ + . @ -; 1-128.
-    ("DB_USER", "DwhUser", "a lower-case letter first, then lower-case letters, digits and "
-                           "_ + . @ -; try 'dwhuser'"),
+    (
+        "DB_USER",
+        "DwhUser",
+        "a lower-case letter first, then lower-case letters, digits and _ + . @ -; try 'dwhuser'",
+    ),
     ("DB_USER", "1dwh", "a lower-case letter first"),
     ("DB_USER", "_dwh", "a lower-case letter first"),
     ("DB_USER", "dwh$user", "a lower-case letter first"),
@@ -550,9 +617,14 @@ NAMES = [
 
 
 @pytest.mark.parametrize("key, value, fragment", NAMES)
-def test_create_refuses_database_and_user_names(key: str, value: str, fragment: str,
-                                                no_aws: list[str], tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_create_refuses_database_and_user_names(
+    key: str,
+    value: str,
+    fragment: str,
+    no_aws: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     cfg = set_keys(write_cfg(tmp_path), **{key: value})
     assert_refused(cfg, no_aws, capsys, f"[CLUSTER] {key}: {value!r}", fragment)
 
@@ -566,30 +638,36 @@ def test_reserved_words_are_lower_case_data() -> None:
 
 
 BAD_PASSWORDS = [
-    "Ab1defg",                  # 7 characters
-    "Ab1" + "x" * 62,           # 65 characters
-    "alllowercase1",            # no upper-case letter
-    "ALLUPPERCASE1",            # no lower-case letter
-    "NoDigitsHere",             # no digit
-    "Abc'defg1",                # single quote
-    'Abc"defg1',                # double quote
-    "Abc\\defg1",               # backslash
-    "Abc/defg1",                # slash
-    "Abc@defg1",                # at sign
-    "Abc defg1",                # space
-    "Abc\tdefg1",               # not printable
-    "Abcdéfg1",                 # not ASCII
+    "Ab1defg",  # 7 characters
+    "Ab1" + "x" * 62,  # 65 characters
+    "alllowercase1",  # no upper-case letter
+    "ALLUPPERCASE1",  # no lower-case letter
+    "NoDigitsHere",  # no digit
+    "Abc'defg1",  # single quote
+    'Abc"defg1',  # double quote
+    "Abc\\defg1",  # backslash
+    "Abc/defg1",  # slash
+    "Abc@defg1",  # at sign
+    "Abc defg1",  # space
+    "Abc\tdefg1",  # not printable
+    "Abcdéfg1",  # not ASCII
 ]
 
 
 @pytest.mark.parametrize("password", BAD_PASSWORDS)
-def test_create_refuses_password_without_printing_it(password: str, no_aws: list[str],
-                                                     tmp_path: Path,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_create_refuses_password_without_printing_it(
+    password: str, no_aws: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     cfg = write_cfg(tmp_path, password=password)
     assert cluster.load_config(cfg).db_password == password  # written as meant
-    assert_refused(cfg, no_aws, capsys, "[CLUSTER] DB_PASSWORD",
-                   "does not meet Redshift's rules: 8-64 characters", password=password)
+    assert_refused(
+        cfg,
+        no_aws,
+        capsys,
+        "[CLUSTER] DB_PASSWORD",
+        "does not meet Redshift's rules: 8-64 characters",
+        password=password,
+    )
     # Not in the traceback either, and not merely scrubbed out of the message.
     assert run("-v", "create", "--config", str(cfg)) == cluster.EXIT_CONFIG
     err = capsys.readouterr().err
@@ -603,19 +681,24 @@ def test_create_refuses_password_without_printing_it(password: str, no_aws: list
 ACCEPTED = [
     ({"NODE_TYPE": "ra3.xlplus", "DB_PORT": "5431", "NUM_NODES": "1"}, PASSWORD),
     ({"NODE_TYPE": "ra3.xlplus", "DB_PORT": "5455", "NUM_NODES": "100"}, "Aa1!#$%&"),
-    ({"NODE_TYPE": "ra3.4xlarge", "DB_PORT": "8191", "DB_NAME": "d" * 64},
-     "Aa1()*+,-.:;<=>?[]^_`{|}~"),
-    ({"NODE_TYPE": "ra3.4xlarge", "DB_PORT": "8215", "DB_USER": "u" * 127},
-     "Aa1" + "~" * 61),
+    (
+        {"NODE_TYPE": "ra3.4xlarge", "DB_PORT": "8191", "DB_NAME": "d" * 64},
+        "Aa1()*+,-.:;<=>?[]^_`{|}~",
+    ),
+    ({"NODE_TYPE": "ra3.4xlarge", "DB_PORT": "8215", "DB_USER": "u" * 127}, "Aa1" + "~" * 61),
     ({"DB_PORT": "1150", "DB_NAME": "_sparkify_2", "DB_USER": "etl_2"}, PASSWORD),
     ({"DB_PORT": "65535", "DB_NAME": "dev", "DB_USER": "awsuser"}, PASSWORD),
 ]
 
 
 @pytest.mark.parametrize("values, password", ACCEPTED)
-def test_create_accepts_the_limits(values: dict[str, str], password: str,
-                                   aws_calls: list[str], tmp_path: Path,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_create_accepts_the_limits(
+    values: dict[str, str],
+    password: str,
+    aws_calls: list[str],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     cfg = set_keys(write_cfg(tmp_path, password=password), **values)
     assert run("create", "--config", str(cfg), "--poll-interval", "0") == 0
     captured = capsys.readouterr()
@@ -629,8 +712,7 @@ def test_create_accepts_the_limits(values: dict[str, str], password: str,
     assert described["MasterUsername"] == values.get("DB_USER", "dwhuser")
 
 
-def test_status_and_delete_take_a_resized_cluster(aws_calls: list[str],
-                                                  tmp_path: Path) -> None:
+def test_status_and_delete_take_a_resized_cluster(aws_calls: list[str], tmp_path: Path) -> None:
     # More than CreateCluster's 100 nodes is only refused by create.
     cfg = set_keys(write_cfg(tmp_path), NUM_NODES="128")
     assert run("status", "--config", str(cfg)) == cluster.EXIT_NO_CLUSTER
@@ -638,13 +720,19 @@ def test_status_and_delete_take_a_resized_cluster(aws_calls: list[str],
     assert "DescribeClusters" in aws_calls
 
 
-def test_password_never_printed(aws: None, tmp_path: Path,
-                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_password_never_printed(
+    aws: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     cfg = write_cfg(tmp_path)
     secret_key = os.environ["AWS_SECRET_ACCESS_KEY"]
     outputs = []
-    for argv in (["create", "--poll-interval", "0"], ["create", "--poll-interval", "0"],
-                 ["status"], ["delete", "--wait", "--poll-interval", "0"], ["status"]):
+    for argv in (
+        ["create", "--poll-interval", "0"],
+        ["create", "--poll-interval", "0"],
+        ["status"],
+        ["delete", "--wait", "--poll-interval", "0"],
+        ["status"],
+    ):
         run(*argv, "--config", str(cfg), "-v")
         captured = capsys.readouterr()
         outputs.append(captured.out + captured.err)
@@ -664,15 +752,18 @@ NO_ENDPOINT = "available, no endpoint yet"
 def scripted_redshift(states: list[str | None]) -> tuple[Any, Stubber]:
     """A real Redshift client whose DescribeClusters answers are ``states`` in turn
     (None: ClusterNotFound), as the boto3 waiters see them; nothing is sent."""
-    redshift = fast_session(aws_access_key_id="AKIAFAKE", aws_secret_access_key="fake",
-                            region_name=REGION).client("redshift")
+    redshift = fast_session(
+        aws_access_key_id="AKIAFAKE", aws_secret_access_key="fake", region_name=REGION
+    ).client("redshift")
     stub = Stubber(redshift)
     for state in states:
         if state is None:
             stub.add_client_error("describe_clusters", "ClusterNotFound", "gone", 404)
             continue
-        found: dict[str, Any] = {"ClusterIdentifier": "c",
-                                 "ClusterStatus": "available" if state == NO_ENDPOINT else state}
+        found: dict[str, Any] = {
+            "ClusterIdentifier": "c",
+            "ClusterStatus": "available" if state == NO_ENDPOINT else state,
+        }
         if state == "available":
             found["Endpoint"] = {"Address": "h.example.com", "Port": 5439}
         stub.add_response("describe_clusters", {"Clusters": [found]})
@@ -687,7 +778,8 @@ def test_wait_prints_a_line_per_poll() -> None:
     assert found is not None and found["ClusterStatus"] == "available"
     lines = progress.getvalue().splitlines()
     assert lines == ["waiting: cluster c is creating (0s of 1800s)"] * 2 + [
-        "cluster c: available after 0s"]
+        "cluster c: available after 0s"
+    ]
     stub.assert_no_pending_responses()
 
 
@@ -719,8 +811,9 @@ def test_wait_spins_on_a_terminal() -> None:
 def test_wait_times_out_with_a_way_forward() -> None:
     fake, _ = scripted_redshift(["creating"] * 6)
     with pytest.raises(cluster.ClusterError, match=r"timed out after 0.05s .*creating.* create"):
-        cluster.wait_for_cluster(fake, "c", timeout=0.05, poll_interval=0.01,
-                                 progress=io.StringIO())
+        cluster.wait_for_cluster(
+            fake, "c", timeout=0.05, poll_interval=0.01, progress=io.StringIO()
+        )
 
 
 def test_wait_stops_at_the_timeout_on_the_clock() -> None:
@@ -732,14 +825,25 @@ def test_wait_stops_at_the_timeout_on_the_clock() -> None:
 
     fake, _ = scripted_redshift(["deleting"] * 5)
     with pytest.raises(cluster.ClusterError, match=r"timed out after 25s .*deleting.* delete"):
-        cluster.wait_for_cluster(fake, "c", until="deleted", timeout=25, poll_interval=0,
-                                 progress=io.StringIO(), clock=clock)
+        cluster.wait_for_cluster(
+            fake,
+            "c",
+            until="deleted",
+            timeout=25,
+            poll_interval=0,
+            progress=io.StringIO(),
+            clock=clock,
+        )
 
 
 def test_wait_for_deletion_and_dead_states() -> None:
     fake, _ = scripted_redshift(["deleting", None])
-    assert cluster.wait_for_cluster(fake, "c", until="deleted", poll_interval=0,
-                                    progress=io.StringIO()) is None
+    assert (
+        cluster.wait_for_cluster(
+            fake, "c", until="deleted", poll_interval=0, progress=io.StringIO()
+        )
+        is None
+    )
     fake, _ = scripted_redshift(["deleting"])
     with pytest.raises(cluster.ClusterError, match="is deleting"):
         cluster.wait_for_cluster(fake, "c", poll_interval=0, progress=io.StringIO())
@@ -751,8 +855,9 @@ def test_wait_for_deletion_and_dead_states() -> None:
         cluster.wait_for_cluster(fake, "c", poll_interval=0, progress=io.StringIO())
     fake, _ = scripted_redshift(["creating"])
     with pytest.raises(cluster.ClusterError, match="is creating, not being deleted"):
-        cluster.wait_for_cluster(fake, "c", until="deleted", poll_interval=0,
-                                 progress=io.StringIO())
+        cluster.wait_for_cluster(
+            fake, "c", until="deleted", poll_interval=0, progress=io.StringIO()
+        )
 
 
 def test_wait_reports_other_aws_errors_as_they_came() -> None:
@@ -761,32 +866,41 @@ def test_wait_reports_other_aws_errors_as_they_came() -> None:
     with pytest.raises(ClientError) as raised:
         cluster.wait_for_cluster(fake, "c", poll_interval=0, progress=io.StringIO())
     assert cluster.describe_aws_error(raised.value).startswith(
-        "not allowed by your IAM permissions: DescribeClusters: AccessDenied")
+        "not allowed by your IAM permissions: DescribeClusters: AccessDenied"
+    )
 
 
 def test_a_new_role_is_waited_for() -> None:
     """IAM is eventually consistent: create waits (role_exists) until the role shows."""
-    iam = fast_session(aws_access_key_id="AKIAFAKE", aws_secret_access_key="fake",
-                       region_name=REGION).client("iam")
+    iam = fast_session(
+        aws_access_key_id="AKIAFAKE", aws_secret_access_key="fake", region_name=REGION
+    ).client("iam")
     stub = Stubber(iam)
     stub.add_client_error("get_role", "NoSuchEntity", "no", 404)
-    role = {"Path": "/", "RoleName": ROLE, "RoleId": "AROAFAKEFAKEFAKEFAKE",
-            "Arn": f"arn:aws:iam::123456789012:role/{ROLE}", "CreateDate": "2026-01-01"}
+    role = {
+        "Path": "/",
+        "RoleName": ROLE,
+        "RoleId": "AROAFAKEFAKEFAKEFAKE",
+        "Arn": f"arn:aws:iam::123456789012:role/{ROLE}",
+        "CreateDate": "2026-01-01",
+    }
     stub.add_response("create_role", {"Role": role})
     for _ in range(3):
         stub.add_client_error("get_role", "NoSuchEntity", "not yet", 404)
     stub.activate()
     with pytest.raises(cluster.ClusterError, match="created but IAM does not show it yet"):
-        cluster_aws.ensure_role(iam, ROLE, lambda line: None,
-                                waiter_config={"Delay": 0, "MaxAttempts": 3})
+        cluster_aws.ensure_role(
+            iam, ROLE, lambda line: None, waiter_config={"Delay": 0, "MaxAttempts": 3}
+        )
     stub.assert_no_pending_responses()
 
 
 def test_wait_unregisters_its_hook() -> None:
     fake, _ = scripted_redshift(["available", "creating"])
     cluster.wait_for_cluster(fake, "c", poll_interval=0, progress=io.StringIO())
-    assert fake.describe_clusters(ClusterIdentifier="c")["Clusters"][0]["ClusterStatus"] == \
-        "creating"  # no progress line, no ClusterError from a stale hook
+    assert (
+        fake.describe_clusters(ClusterIdentifier="c")["Clusters"][0]["ClusterStatus"] == "creating"
+    )  # no progress line, no ClusterError from a stale hook
 
 
 # ------------------------------------------------------------------ dwh.cfg edits
@@ -794,29 +908,45 @@ def test_wait_unregisters_its_hook() -> None:
 
 def test_update_cfg_inserts_missing_keys_in_place(tmp_path: Path) -> None:
     cfg = tmp_path / "dwh.cfg"
-    cfg.write_bytes(b"[CLUSTER]\r\nDB_NAME = dwh\r\nDB_PORT = 5439\r\n\r\n"
-                    b"# about S3\r\n[S3]\r\nREGION = us-west-2")
+    cfg.write_bytes(
+        b"[CLUSTER]\r\nDB_NAME = dwh\r\nDB_PORT = 5439\r\n\r\n"
+        b"# about S3\r\n[S3]\r\nREGION = us-west-2"
+    )
     cfg.chmod(0o640)
-    cluster.update_cfg(cfg, {("CLUSTER", "HOST"): "h.example.com",
-                             ("IAM_ROLE", "ARN"): "arn:aws:iam::123456789012:role/r"})
+    cluster.update_cfg(
+        cfg,
+        {
+            ("CLUSTER", "HOST"): "h.example.com",
+            ("IAM_ROLE", "ARN"): "arn:aws:iam::123456789012:role/r",
+        },
+    )
     assert cfg.read_bytes() == (
         b"[CLUSTER]\r\nDB_NAME = dwh\r\nDB_PORT = 5439\r\nHOST = h.example.com\r\n\r\n"
         b"# about S3\r\n[S3]\r\nREGION = us-west-2\r\n\r\n"
-        b"[IAM_ROLE]\r\nARN = arn:aws:iam::123456789012:role/r\r\n")
+        b"[IAM_ROLE]\r\nARN = arn:aws:iam::123456789012:role/r\r\n"
+    )
     assert stat.S_IMODE(cfg.stat().st_mode) == 0o640
 
 
 def test_update_cfg_keeps_the_file_style(tmp_path: Path) -> None:
     cfg = tmp_path / "dwh.cfg"
-    cfg.write_text("# settings\n[CLUSTER]\nDB_NAME=dwh\n\n[IAM_ROLE]\n; set by create\n\n"
-                   "[S3]\nREGION=us-west-2\n\n")
-    cluster.update_cfg(cfg, {("CLUSTER", "HOST"): "h.example.com",
-                             ("IAM_ROLE", "ARN"): "arn:aws:iam::123456789012:role/r",
-                             ("EXTRA", "KEY"): "v"})
+    cfg.write_text(
+        "# settings\n[CLUSTER]\nDB_NAME=dwh\n\n[IAM_ROLE]\n; set by create\n\n"
+        "[S3]\nREGION=us-west-2\n\n"
+    )
+    cluster.update_cfg(
+        cfg,
+        {
+            ("CLUSTER", "HOST"): "h.example.com",
+            ("IAM_ROLE", "ARN"): "arn:aws:iam::123456789012:role/r",
+            ("EXTRA", "KEY"): "v",
+        },
+    )
     assert cfg.read_text() == (
         "# settings\n[CLUSTER]\nDB_NAME=dwh\nHOST=h.example.com\n\n"
         "[IAM_ROLE]\nARN=arn:aws:iam::123456789012:role/r\n; set by create\n\n"
-        "[S3]\nREGION=us-west-2\n\n[EXTRA]\nKEY=v\n")
+        "[S3]\nREGION=us-west-2\n\n[EXTRA]\nKEY=v\n"
+    )
 
 
 def test_update_cfg_refuses_a_broken_file(tmp_path: Path) -> None:
@@ -848,14 +978,19 @@ def test_help_shows_the_workflow(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for command in ("create", "status", "delete"):
         assert f"    {command} " in out
-    steps = ["python -m sparkify_dw.cluster create", "alembic upgrade head",
-             "python -m sparkify_dw.load", "python -m sparkify_dw.cluster delete"]
+    steps = [
+        "python -m sparkify_dw.cluster create",
+        "alembic upgrade head",
+        "python -m sparkify_dw.load",
+        "python -m sparkify_dw.cluster delete",
+    ]
     positions = [out.index(step) for step in steps]
     assert positions == sorted(positions)
 
 
-def test_missing_node_type_and_bad_identifier(aws: None, tmp_path: Path,
-                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_node_type_and_bad_identifier(
+    aws: None, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     cfg = write_cfg(tmp_path)
     cfg.write_text(cfg.read_text().replace("NODE_TYPE=dc2.large\n", ""))
     assert run("create", "--config", str(cfg)) == cluster.EXIT_CONFIG

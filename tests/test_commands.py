@@ -46,11 +46,17 @@ def loads(folder: Path) -> int:
 
 def test_console_script_version_and_help_are_fast(tmp_path: Path) -> None:
     script = Path(sys.executable).parent / "sparkify-dw"
-    proc = subprocess.run([str(script), "--version"], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=60)
+    proc = subprocess.run(
+        [str(script), "--version"], capture_output=True, text=True, cwd=tmp_path, timeout=60
+    )
     assert proc.returncode == 0 and proc.stdout.strip() == f"sparkify-dw, version {__version__}"
-    module = subprocess.run([sys.executable, "-m", "sparkify_dw", "--help"],
-                            capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    module = subprocess.run(
+        [sys.executable, "-m", "sparkify_dw", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert module.returncode == 0 and "upgrade" in module.stdout and "load" in module.stdout
     assert not list(tmp_path.iterdir())  # asking for help writes nothing
 
@@ -58,7 +64,8 @@ def test_console_script_version_and_help_are_fast(tmp_path: Path) -> None:
 def test_quick_start_then_every_read_command(loaded: Path) -> None:
     history = json.loads(sdw("history", "--json", cwd=loaded).output)
     assert [(h["load_id"], h["status"], h["rows_inserted"]) for h in history] == [
-        (1, "succeeded", 3478)]
+        (1, "succeeded", 3478)
+    ]
     assert history[0]["steps"] == "stage,transform,check" and "log_data=" in history[0]["sources"]
     table = sdw("history", cwd=loaded).output.splitlines()
     assert table[0].split()[:4] == ["load", "started", "finished", "status"]
@@ -69,25 +76,32 @@ def test_quick_start_then_every_read_command(loaded: Path) -> None:
     answers = json.loads(sdw("analytics", "--limit", "3", "--json", cwd=loaded).output)
     assert answers["matched_share"][0]["plays"] == 3478
     assert len(answers["most_active_users"]) == 3
-    verify = sdw("analytics", "--verify",
-                 str(Path(commands.__file__).parent / "sample" / "expected_analytics.json"),
-                 cwd=loaded)
+    verify = sdw(
+        "analytics",
+        "--verify",
+        str(Path(commands.__file__).parent / "sample" / "expected_analytics.json"),
+        cwd=loaded,
+    )
     assert verify.exit_code == 0, verify.output
     assert sdw("current", cwd=loaded).output.strip() == "0003 (head 0003)"
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["-v", "-q", "history"], "-v and -q contradict each other"),
-    (["load", "--steps", ""], "name at least one of stage, transform, check"),
-    (["load", "--steps", "stage,nope"], "unknown step 'nope'"),
-    (["load", "--max-errors", "-1"], "-1 is not in the range x>=0"),
-    (["load", "--wait", "-5"], "-5.0 is not in the range x>=0"),
-    (["load", "--since", "2018-11-09", "--until", "2018-11-03"], "is after --until"),
-    (["history", "--limit", "0"], "0 is not in the range x>=1"),
-    (["errors", "99"], "load #99 does not exist"),
-])
-def test_misuse_is_one_line_exit_2_and_records_nothing(loaded: Path, args: list[str],
-                                                       message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["-v", "-q", "history"], "-v and -q contradict each other"),
+        (["load", "--steps", ""], "name at least one of stage, transform, check"),
+        (["load", "--steps", "stage,nope"], "unknown step 'nope'"),
+        (["load", "--max-errors", "-1"], "-1 is not in the range x>=0"),
+        (["load", "--wait", "-5"], "-5.0 is not in the range x>=0"),
+        (["load", "--since", "2018-11-09", "--until", "2018-11-03"], "is after --until"),
+        (["history", "--limit", "0"], "0 is not in the range x>=1"),
+        (["errors", "99"], "load #99 does not exist"),
+    ],
+)
+def test_misuse_is_one_line_exit_2_and_records_nothing(
+    loaded: Path, args: list[str], message: str
+) -> None:
     before = loads(loaded)
     result = sdw(*args, cwd=loaded)
     assert result.exit_code == 2, result.output
@@ -95,8 +109,7 @@ def test_misuse_is_one_line_exit_2_and_records_nothing(loaded: Path, args: list[
     assert loads(loaded) == before
 
 
-@pytest.mark.parametrize("args", [["history"], ["errors"], ["check"], ["analytics"],
-                                  ["current"]])
+@pytest.mark.parametrize("args", [["history"], ["errors"], ["check"], ["analytics"], ["current"]])
 def test_read_commands_never_create_a_warehouse(tmp_path: Path, args: list[str]) -> None:
     result = sdw(*args, cwd=tmp_path)
     assert result.exit_code == 2
@@ -117,8 +130,9 @@ def test_read_commands_work_on_a_read_only_file(loaded: Path) -> None:
 def test_a_failed_check_exits_1(loaded: Path) -> None:
     engine = sa.create_engine(f"duckdb:///{loaded / 'sparkify.duckdb'}", poolclass=sa.pool.NullPool)
     with engine.begin() as conn:  # a staged play that never made it into songplays
-        conn.exec_driver_sql("DELETE FROM songplays WHERE songplay_id = (SELECT min(songplay_id) "
-                             "FROM songplays)")
+        conn.exec_driver_sql(
+            "DELETE FROM songplays WHERE songplay_id = (SELECT min(songplay_id) FROM songplays)"
+        )
     engine.dispose()
     result = sdw("check", cwd=loaded)
     assert result.exit_code == 1 and "FAIL" in result.output
@@ -132,16 +146,22 @@ def test_load_before_upgrade_leaves_no_file(tmp_path: Path) -> None:
 
 def test_upgrade_and_downgrade_speak(tmp_path: Path) -> None:
     script = Path(sys.executable).parent / "sparkify-dw"
-    up = subprocess.run([str(script), "upgrade"], capture_output=True, text=True, cwd=tmp_path,
-                        timeout=120)
+    up = subprocess.run(
+        [str(script), "upgrade"], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
     assert up.returncode == 0 and "Running upgrade 0002 -> 0003" in up.stderr
-    down = subprocess.run([str(script), "downgrade"], capture_output=True, text=True,
-                          cwd=tmp_path, timeout=120)
+    down = subprocess.run(
+        [str(script), "downgrade"], capture_output=True, text=True, cwd=tmp_path, timeout=120
+    )
     assert down.returncode == 0
     assert "dropping the warehouse and its rows: songplays, time" in down.stderr
-    unreachable = subprocess.run([str(script), "upgrade", "--url",
-                                  "postgresql+psycopg://u:Sup3r-s3cret@127.0.0.1:1/db"],
-                                 capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    unreachable = subprocess.run(
+        [str(script), "upgrade", "--url", "postgresql+psycopg://u:Sup3r-s3cret@127.0.0.1:1/db"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
+    )
     assert unreachable.returncode != 0
     assert unreachable.stderr.strip().splitlines()[-1].startswith("error: ")
     assert "Traceback" not in unreachable.stderr and "Sup3r-s3cret" not in unreachable.stderr
@@ -159,20 +179,25 @@ def entry(how: str, *args: str) -> list[str]:
 
 @pytest.mark.parametrize("how", ["sparkify-dw", "python -m"])
 @pytest.mark.parametrize("warehouse", [False, True], ids=["no-warehouse", "warehouse"])
-@pytest.mark.parametrize(("args", "message"), [
-    (["--max-errors", "-1"], "-1 is not in the range x>=0"),
-    (["--wait", "-5"], "-5.0 is not in the range x>=0"),
-    (["--steps", ""], "name at least one of stage, transform, check"),
-    (["--errors", "99"], "load #99 does not exist"),
-    (["-v", "-q"], "-v and -q contradict each other"),
-])
-def test_load_misuse_through_both_entry_points(tmp_path: Path, how: str, warehouse: bool,
-                                               args: list[str], message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--max-errors", "-1"], "-1 is not in the range x>=0"),
+        (["--wait", "-5"], "-5.0 is not in the range x>=0"),
+        (["--steps", ""], "name at least one of stage, transform, check"),
+        (["--errors", "99"], "load #99 does not exist"),
+        (["-v", "-q"], "-v and -q contradict each other"),
+    ],
+)
+def test_load_misuse_through_both_entry_points(
+    tmp_path: Path, how: str, warehouse: bool, args: list[str], message: str
+) -> None:
     if warehouse:
         assert sdw("upgrade", cwd=tmp_path).exit_code == 0
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPARKIFY_DW_")}
-    proc = subprocess.run(entry(how, *args), capture_output=True, text=True, cwd=tmp_path,
-                          env=env, timeout=120)
+    proc = subprocess.run(
+        entry(how, *args), capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120
+    )
     assert proc.returncode == 2, proc.stderr
     lines = proc.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), lines
@@ -199,28 +224,51 @@ def test_module_load_history_and_errors(loaded: Path) -> None:
     finally:
         os.chdir(old)
     lines = out.getvalue().splitlines()
-    assert lines[0].split() == ["load", "started", "finished", "status", "backend", "steps",
-                                "read", "staged", "rejected", "songplays", "sources", "/",
-                                "message"]
+    assert lines[0].split() == [
+        "load",
+        "started",
+        "finished",
+        "status",
+        "backend",
+        "steps",
+        "read",
+        "staged",
+        "rejected",
+        "songplays",
+        "sources",
+        "/",
+        "message",
+    ]
     assert "3,478" in lines[1] and "4,127" in lines[1] and "stage,transform,check" in lines[1]
     assert "log_data=" in lines[1]
     assert lines[2:] == ["load #1 rejected no records"] * 2
     assert err.getvalue() == ""
 
 
-@pytest.mark.parametrize("command", [
-    ["-m", "sparkify_dw.load", "--help"],
-    ["-m", "sparkify_dw", "--help"],
-    ["-m", "sparkify_dw", "load", "--help"],
-    ["-m", "sparkify_dw.check", "--help"],
-    ["-m", "sparkify_dw.analytics", "--help"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["-m", "sparkify_dw.load", "--help"],
+        ["-m", "sparkify_dw", "--help"],
+        ["-m", "sparkify_dw", "load", "--help"],
+        ["-m", "sparkify_dw.check", "--help"],
+        ["-m", "sparkify_dw.analytics", "--help"],
+    ],
+)
 def test_help_imports_nothing_heavy(tmp_path: Path, command: list[str]) -> None:
-    proc = subprocess.run([sys.executable, "-X", "importtime", *command], capture_output=True,
-                          text=True, cwd=tmp_path, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", *command],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert proc.returncode == 0 and "Usage:" in proc.stdout
-    imported = {line.rsplit("|", 1)[-1].strip() for line in proc.stderr.splitlines()
-                if line.startswith("import time:")}
+    imported = {
+        line.rsplit("|", 1)[-1].strip()
+        for line in proc.stderr.splitlines()
+        if line.startswith("import time:")
+    }
     assert "click" in imported  # the list is complete
     heavy = {"sqlalchemy", "duckdb", "boto3", "botocore", "alembic", "rich"}
     assert not heavy & {name.split(".")[0] for name in imported}

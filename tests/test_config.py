@@ -66,8 +66,9 @@ def test_precedence_flag_over_env_over_file(tmp_path: Path) -> None:
     s = config.resolve(environ=env, cwd=tmp_path)
     assert s.url.host == "env" and s.log_data == "/env/logs"
     assert s.song_data == "s3://udacity-dend/song_data"  # still from the file
-    s = config.resolve(url="duckdb:///flag.duckdb", log_data="/flag/logs", environ=env,
-                       cwd=tmp_path)
+    s = config.resolve(
+        url="duckdb:///flag.duckdb", log_data="/flag/logs", environ=env, cwd=tmp_path
+    )
     assert s.backend == "duckdb" and s.log_data == "/flag/logs"
 
 
@@ -79,19 +80,30 @@ def test_config_named_by_env_and_flag(tmp_path: Path) -> None:
         config.resolve(config=tmp_path / "missing.cfg", environ={}, cwd=tmp_path)
 
 
-@pytest.mark.parametrize(("edit", "message"), [
-    (("DB_PORT=5439", "DB_PORT=port"), r"\[CLUSTER\] DB_PORT must be a port number"),
-    (("DB_NAME=dev\n", ""), r"\[CLUSTER\] DB_NAME is missing"),
-    (("HOST=dwh.abc123", "HOST=bad host;"), r"\[CLUSTER\] HOST is not a valid host name"),
-    (("arn:aws:iam::123456789012:role/dwhRole", "arn:aws:iam::1:role/x'; DROP TABLE users;--"),
-     r"\[IAM_ROLE\] ARN: not an IAM role ARN"),
-    (("s3://udacity-dend/log_data", "s3://udacity-dend/log_data'; DELETE FROM users;--"),
-     r"not a valid S3 URI"),
-    (("REGION=us-west-2", "REGION=mars'"), r"not an AWS region"),
-    (("[S3]", "[S3\n"), r"cannot parse"),
-])
-def test_bad_values_get_one_line_naming_file_and_key(tmp_path: Path, edit: tuple[str, str],
-                                                      message: str) -> None:
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (("DB_PORT=5439", "DB_PORT=port"), r"\[CLUSTER\] DB_PORT must be a port number"),
+        (("DB_NAME=dev\n", ""), r"\[CLUSTER\] DB_NAME is missing"),
+        (("HOST=dwh.abc123", "HOST=bad host;"), r"\[CLUSTER\] HOST is not a valid host name"),
+        (
+            (
+                "arn:aws:iam::123456789012:role/dwhRole",
+                "arn:aws:iam::1:role/x'; DROP TABLE users;--",
+            ),
+            r"\[IAM_ROLE\] ARN: not an IAM role ARN",
+        ),
+        (
+            ("s3://udacity-dend/log_data", "s3://udacity-dend/log_data'; DELETE FROM users;--"),
+            r"not a valid S3 URI",
+        ),
+        (("REGION=us-west-2", "REGION=mars'"), r"not an AWS region"),
+        (("[S3]", "[S3\n"), r"cannot parse"),
+    ],
+)
+def test_bad_values_get_one_line_naming_file_and_key(
+    tmp_path: Path, edit: tuple[str, str], message: str
+) -> None:
     path = write_cfg(tmp_path / "dwh.cfg", CFG.replace(*edit))
     with pytest.raises(config.ConfigError, match=message) as info:
         config.resolve(environ={}, cwd=tmp_path)
@@ -100,8 +112,9 @@ def test_bad_values_get_one_line_naming_file_and_key(tmp_path: Path, edit: tuple
     assert "S3cr3t" not in text
 
 
-def test_world_readable_cfg_with_password_warns(tmp_path: Path,
-                                                caplog: pytest.LogCaptureFixture) -> None:
+def test_world_readable_cfg_with_password_warns(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     path = write_cfg(tmp_path / "dwh.cfg")
     with caplog.at_level(logging.WARNING):
         config.resolve(environ={}, cwd=tmp_path)
@@ -124,7 +137,8 @@ def test_embedded_default_is_found_up_to_the_project_root(tmp_path: Path) -> Non
     notebooks.mkdir(parents=True)
     (project / "setup.cfg").write_text("[metadata]\n")
     assert config.resolve(environ={}, cwd=notebooks).url.database == str(
-        notebooks / "sparkify.duckdb")  # none yet: made where the user stands
+        notebooks / "sparkify.duckdb"
+    )  # none yet: made where the user stands
     (project / "sparkify.duckdb").write_bytes(b"")
     found = config.resolve(environ={}, cwd=notebooks)
     assert found.url.database == str(project / "sparkify.duckdb")
@@ -137,11 +151,13 @@ def test_embedded_default_search_stops_at_the_project_root(tmp_path: Path) -> No
     (project / "sub").mkdir(parents=True)
     (project / ".git").mkdir()
     assert config.resolve(environ={}, cwd=project / "sub").url.database == str(
-        project / "sub" / "sparkify.duckdb")
+        project / "sub" / "sparkify.duckdb"
+    )
 
 
-def test_sources_are_parsed_once_at_the_edge(tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_sources_are_parsed_once_at_the_edge(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """resolve() parses each source setting once; what uses them gets the typed values."""
     parsed: list[str] = []
     parse = S3Uri.parse.__func__  # type: ignore[attr-defined]
@@ -153,8 +169,11 @@ def test_sources_are_parsed_once_at_the_edge(tmp_path: Path,
     monkeypatch.setattr(S3Uri, "parse", classmethod(counting))
     write_cfg(tmp_path / "dwh.cfg", CFG + "MANIFEST_PREFIX=s3://udacity-dend/manifests/\n")
     s = config.resolve(environ={config.ENV_LOG_DATA: "file:///env/logs"}, cwd=tmp_path)
-    assert sorted(parsed) == ["s3://udacity-dend/log_json_path.json",
-                              "s3://udacity-dend/manifests/", "s3://udacity-dend/song_data"]
+    assert sorted(parsed) == [
+        "s3://udacity-dend/log_json_path.json",
+        "s3://udacity-dend/manifests/",
+        "s3://udacity-dend/song_data",
+    ]
     parsed.clear()
     assert s.log_data_source == LocalPath("file:///env/logs")
     assert s.song_data_source == S3Uri("udacity-dend", "song_data")
@@ -178,19 +197,33 @@ def test_replaced_source_text_is_parsed(tmp_path: Path) -> None:
         replace(s, manifest_prefix="/local/manifests")
 
 
-@pytest.mark.parametrize(("env", "message"), [
-    ({config.ENV_LOG_DATA: "http://host/logs"},
-     "$SPARKIFY_DW_LOG_DATA: unsupported source scheme (use a path, file:// or s3://)"),
-    ({config.ENV_SONG_DATA: "/songs/\x00"}, "$SPARKIFY_DW_SONG_DATA: path contains a NUL byte"),
-    ({config.ENV_LOG_JSONPATH: "s3://Bad/x"}, "$SPARKIFY_DW_LOG_JSONPATH: not a valid S3 URI: "
-     "quotes, semicolons, backslashes and control characters are not allowed"),
-    ({config.ENV_MANIFEST_PREFIX: "/m"}, "$SPARKIFY_DW_MANIFEST_PREFIX: MANIFEST_PREFIX must "
-     "be an s3:// URI"),
-    ({config.ENV_MANIFEST_PREFIX: "s3://bkt/m;"}, "$SPARKIFY_DW_MANIFEST_PREFIX: not a valid "
-     "S3 URI: quotes, semicolons, backslashes and control characters are not allowed"),
-])
-def test_bad_sources_keep_their_one_line_messages(tmp_path: Path, env: dict[str, str],
-                                                  message: str) -> None:
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        (
+            {config.ENV_LOG_DATA: "http://host/logs"},
+            "$SPARKIFY_DW_LOG_DATA: unsupported source scheme (use a path, file:// or s3://)",
+        ),
+        ({config.ENV_SONG_DATA: "/songs/\x00"}, "$SPARKIFY_DW_SONG_DATA: path contains a NUL byte"),
+        (
+            {config.ENV_LOG_JSONPATH: "s3://Bad/x"},
+            "$SPARKIFY_DW_LOG_JSONPATH: not a valid S3 URI: "
+            "quotes, semicolons, backslashes and control characters are not allowed",
+        ),
+        (
+            {config.ENV_MANIFEST_PREFIX: "/m"},
+            "$SPARKIFY_DW_MANIFEST_PREFIX: MANIFEST_PREFIX must be an s3:// URI",
+        ),
+        (
+            {config.ENV_MANIFEST_PREFIX: "s3://bkt/m;"},
+            "$SPARKIFY_DW_MANIFEST_PREFIX: not a valid "
+            "S3 URI: quotes, semicolons, backslashes and control characters are not allowed",
+        ),
+    ],
+)
+def test_bad_sources_keep_their_one_line_messages(
+    tmp_path: Path, env: dict[str, str], message: str
+) -> None:
     with pytest.raises(config.ConfigError) as info:
         config.resolve(environ=env, cwd=tmp_path)
     assert str(info.value) == message

@@ -21,14 +21,16 @@ def undescribed(meta: sa.MetaData) -> list[str]:
     for table in sorted(meta.tables.values(), key=lambda t: t.name):
         if not (table.comment or "").strip():
             missing.append(table.name)
-        missing += [f"{table.name}.{c.name}" for c in table.columns
-                    if not (c.comment or "").strip()]
+        missing += [
+            f"{table.name}.{c.name}" for c in table.columns if not (c.comment or "").strip()
+        ]
     return missing
 
 
 def model_descriptions() -> Catalog:
-    return {t.name: (t.comment, {c.name: c.comment for c in t.columns})
-            for t in metadata.sorted_tables}
+    return {
+        t.name: (t.comment, {c.name: c.comment for c in t.columns}) for t in metadata.sorted_tables
+    }
 
 
 def catalog(url: sa.URL) -> Catalog:
@@ -38,20 +40,29 @@ def catalog(url: sa.URL) -> Catalog:
     with engine.connect() as conn:
         for table in metadata.sorted_tables:
             if url.get_backend_name() == "duckdb":
-                about = conn.execute(sa.text(
-                    "SELECT comment FROM duckdb_tables() WHERE table_name = :t"),
-                    {"t": table.name}).scalar_one()
-                columns = conn.execute(sa.text(
-                    "SELECT column_name, comment FROM duckdb_columns() WHERE table_name = :t"),
-                    {"t": table.name}).all()
+                about = conn.execute(
+                    sa.text("SELECT comment FROM duckdb_tables() WHERE table_name = :t"),
+                    {"t": table.name},
+                ).scalar_one()
+                columns = conn.execute(
+                    sa.text(
+                        "SELECT column_name, comment FROM duckdb_columns() WHERE table_name = :t"
+                    ),
+                    {"t": table.name},
+                ).all()
             else:
-                about = conn.execute(sa.text(
-                    "SELECT obj_description(CAST(:t AS regclass), 'pg_class')"),
-                    {"t": table.name}).scalar_one()
-                columns = conn.execute(sa.text(
-                    "SELECT attname, col_description(attrelid, attnum) FROM pg_attribute "
-                    "WHERE attrelid = CAST(:t AS regclass) AND attnum > 0 "
-                    "AND NOT attisdropped"), {"t": table.name}).all()
+                about = conn.execute(
+                    sa.text("SELECT obj_description(CAST(:t AS regclass), 'pg_class')"),
+                    {"t": table.name},
+                ).scalar_one()
+                columns = conn.execute(
+                    sa.text(
+                        "SELECT attname, col_description(attrelid, attnum) FROM pg_attribute "
+                        "WHERE attrelid = CAST(:t AS regclass) AND attnum > 0 "
+                        "AND NOT attisdropped"
+                    ),
+                    {"t": table.name},
+                ).all()
             found[table.name] = (about, {name: text for name, text in columns})
     engine.dispose()
     return found
@@ -79,8 +90,9 @@ def test_descriptions_fit_every_catalog() -> None:
 
 
 @pytest.mark.parametrize("backend", ["duckdb", "postgresql"])
-def test_descriptions_migration_up_and_down_with_data(backend: str,
-                                                      request: pytest.FixtureRequest) -> None:
+def test_descriptions_migration_up_and_down_with_data(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
     url: sa.URL = request.getfixturevalue("duckdb_url" if backend == "duckdb" else "pg_url")
     schema.upgrade(url)
     run_load(url)  # the loader needs the head: load, then go down and up again
@@ -98,15 +110,17 @@ def test_descriptions_migration_up_and_down_with_data(backend: str,
     assert star_snapshot(url) == loaded
     engine = schema.create_engine(url)  # DuckDB: reflects from DuckDB's catalog
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts=schema.COMPARE_OPTIONS),
-                                metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts=schema.COMPARE_OPTIONS), metadata
+        )
     engine.dispose()
     assert diff == []
 
 
 @pytest.mark.parametrize("backend", ["duckdb", "postgresql"])
-def test_a_changed_description_is_a_difference(backend: str,
-                                               request: pytest.FixtureRequest) -> None:
+def test_a_changed_description_is_a_difference(
+    backend: str, request: pytest.FixtureRequest
+) -> None:
     """``alembic check`` compares comments: editing one in the database is noticed."""
     url: sa.URL = request.getfixturevalue("duckdb_url" if backend == "duckdb" else "pg_url")
     schema.upgrade(url)
@@ -114,8 +128,9 @@ def test_a_changed_description_is_a_difference(backend: str,
     with engine.begin() as conn:
         conn.exec_driver_sql("COMMENT ON COLUMN time.weekday IS '1 = Monday'")
         conn.exec_driver_sql("COMMENT ON TABLE users IS NULL")
-        diff = compare_metadata(MigrationContext.configure(conn, opts=schema.COMPARE_OPTIONS),
-                                metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts=schema.COMPARE_OPTIONS), metadata
+        )
     engine.dispose()
     text = str(diff)
     assert "modify_comment" in text and "'1 = Monday'" in text
@@ -123,19 +138,24 @@ def test_a_changed_description_is_a_difference(backend: str,
 
 
 def test_redshift_ddl_comments_every_table_and_column() -> None:
-    proc = alembic("-x", "url=redshift+redshift_connector://u:p@h:5439/dev",
-                   "upgrade", "head", "--sql")
+    proc = alembic(
+        "-x", "url=redshift+redshift_connector://u:p@h:5439/dev", "upgrade", "head", "--sql"
+    )
     assert proc.returncode == 0, proc.stderr
-    comments = [line.removesuffix(";") for line in proc.stdout.splitlines()
-                if line.startswith("COMMENT ON")]
+    comments = [
+        line.removesuffix(";") for line in proc.stdout.splitlines() if line.startswith("COMMENT ON")
+    ]
     expected = []
     for table, (about, columns) in model_descriptions().items():
         assert about is not None
         expected.append(f"COMMENT ON TABLE {table} IS '{about.replace(chr(39), 2 * chr(39))}'")
-        expected += [f"COMMENT ON COLUMN {table}.{c} IS '{(t or '').replace(chr(39), 2 * chr(39))}'"
-                     for c, t in columns.items()]
+        expected += [
+            f"COMMENT ON COLUMN {table}.{c} IS '{(t or '').replace(chr(39), 2 * chr(39))}'"
+            for c, t in columns.items()
+        ]
     assert sorted(comments) == sorted(expected)
-    down = alembic("-x", "url=redshift+redshift_connector://u:p@h:5439/dev",
-                   "downgrade", "0003:0002", "--sql")
+    down = alembic(
+        "-x", "url=redshift+redshift_connector://u:p@h:5439/dev", "downgrade", "0003:0002", "--sql"
+    )
     assert down.returncode == 0, down.stderr
     assert down.stdout.count(" IS NULL;") == len(expected)

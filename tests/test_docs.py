@@ -46,9 +46,17 @@ def test_site_without_a_warehouse(tmp_path: Path) -> None:
     assert "no warehouse at" in said
     assert not (tmp_path / "absent.duckdb").exists()
     pages = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
-    assert pages == {"index.html", "diagram.html", "lineage.html", "checks.html", "loads.html",
-                     "analytics.html", "style.css", "schema.svg",
-                     *(f"tables/{t}.html" for t in metadata.tables)}
+    assert pages == {
+        "index.html",
+        "diagram.html",
+        "lineage.html",
+        "checks.html",
+        "loads.html",
+        "analytics.html",
+        "style.css",
+        "schema.svg",
+        *(f"tables/{t}.html" for t in metadata.tables),
+    }
     index = (out / "index.html").read_text()
     for table in metadata.tables.values():
         assert f'href="tables/{table.name}.html"' in index
@@ -81,11 +89,18 @@ def test_diagram_draws_every_table_and_foreign_key(tmp_path: Path) -> None:
     root = ET.fromstring(svg)
     links = root.findall(f".//{{{SVG_NS}}}a")
     assert sorted(a.get("href") or "" for a in links) == sorted(
-        f"tables/{t}.html" for t in metadata.tables)
-    fks = {f"{t.name}.{fk.parent.name} -> {fk.column.table.name}.{fk.column.name}"
-           for t in metadata.tables.values() for fk in t.foreign_keys}
-    edges = {p.findtext(f"{{{SVG_NS}}}title") for p in root.iter(f"{{{SVG_NS}}}path")
-             if p.get("marker-end")}
+        f"tables/{t}.html" for t in metadata.tables
+    )
+    fks = {
+        f"{t.name}.{fk.parent.name} -> {fk.column.table.name}.{fk.column.name}"
+        for t in metadata.tables.values()
+        for fk in t.foreign_keys
+    }
+    edges = {
+        p.findtext(f"{{{SVG_NS}}}title")
+        for p in root.iter(f"{{{SVG_NS}}}path")
+        if p.get("marker-end")
+    }
     assert edges == fks and len(fks) == 7
     assert svg in (tmp_path / "diagram.html").read_text()
 
@@ -93,22 +108,28 @@ def test_diagram_draws_every_table_and_foreign_key(tmp_path: Path) -> None:
 def test_layout_keeps_boxes_apart() -> None:
     boxes = erd.layout()
     for i, a in enumerate(boxes):
-        for b in boxes[i + 1:]:
-            apart = (a.x + a.width <= b.x or b.x + b.width <= a.x
-                     or a.y + a.height <= b.y or b.y + b.height <= a.y)
+        for b in boxes[i + 1 :]:
+            apart = (
+                a.x + a.width <= b.x
+                or b.x + b.width <= a.x
+                or a.y + a.height <= b.y
+                or b.y + b.height <= a.y
+            )
             assert apart, (a.table.name, b.table.name)
     fact = next(b for b in boxes if b.kind == "fact")
     assert fact.table.name == "songplays"
     left = [b for b in boxes if b.kind == "dimension" and b.x < fact.x]
     right = [b for b in boxes if b.kind == "dimension" and b.x > fact.x]
     assert left and right  # dimensions on both sides of the fact
-    songs_side = {b.table.name for b in (left if any(b.table.name == "songs" for b in left)
-                                         else right)}
+    songs_side = {
+        b.table.name for b in (left if any(b.table.name == "songs" for b in left) else right)
+    }
     assert "artists" in songs_side  # songs -> artists stays on one side
 
 
 def test_lineage_follows_the_transform_and_the_jsonpaths_file(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sources = {f"{s.table}.{s.column}": s.staging for s in lineage.star_sources()}
     assert sources["songplays.start_time"] == ("staging_events.ts",)
     assert sources["time.weekday"] == ("staging_events.ts",)
@@ -117,8 +138,11 @@ def test_lineage_follows_the_transform_and_the_jsonpaths_file(
     assert sources["users.level"] == ("staging_events.level",)
     assert sources["songplays.load_id"] == ()
     assert "songplays.songplay_id" not in sources  # generated, not written by the transform
-    written = {f"{t.name}.{c.name}" for t in (metadata.tables[n] for n in (
-        "artists", "songs", "users", "time", "songplays")) for c in t.columns}
+    written = {
+        f"{t.name}.{c.name}"
+        for t in (metadata.tables[n] for n in ("artists", "songs", "users", "time", "songplays"))
+        for c in t.columns
+    }
     assert set(sources) == written - {"songplays.songplay_id"}
     assert "staging_songs.duration" in lineage.join_columns()["songplays"]
 
@@ -154,8 +178,12 @@ def test_live_data_from_a_loaded_warehouse(loaded_duckdb: sa.URL, tmp_path: Path
 
 def test_sql_is_compiled_for_the_configured_backend(tmp_path: Path) -> None:
     build(tmp_path / "duck", "--no-warehouse")
-    build(tmp_path / "rs", "--no-warehouse", "--url",
-          "redshift+redshift_connector://awsuser:pw-s3cret@h:5439/dev")
+    build(
+        tmp_path / "rs",
+        "--no-warehouse",
+        "--url",
+        "redshift+redshift_connector://awsuser:pw-s3cret@h:5439/dev",
+    )
     duck = text(tmp_path / "duck" / "checks.html")
     rs = text(tmp_path / "rs" / "checks.html")
     assert "epoch_ms(staging_events.ts)" in duck

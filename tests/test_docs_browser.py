@@ -22,8 +22,16 @@ from tests.conftest import IN_CI
 from tests.helpers import run_load
 
 CHROMIUM = os.environ.get("SPARKIFY_DW_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 SCREENSHOT_ENV = "SPARKIFY_DW_DOCS_SCREENSHOT"
 
 
@@ -67,11 +75,9 @@ class Visit:
         self.errors: list[str] = []
         self.requests: list[str] = []
         # Anything not from disk is refused, and recorded (the assertion says which).
-        self.context.route(lambda url: not url.startswith("file://"),
-                           lambda route: route.abort())
+        self.context.route(lambda url: not url.startswith("file://"), lambda route: route.abort())
         self.page = self.context.new_page()
-        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error"
-                     else None)
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
         self.page.on("pageerror", lambda e: self.errors.append(str(e)))
         self.page.on("request", lambda r: self.requests.append(r.url))
         self.page.on("requestfailed", lambda r: self.errors.append(f"failed: {r.url}"))
@@ -99,7 +105,8 @@ def test_every_page_opens_offline_without_errors(site: Path, browser: object) ->
             visit.clean()
             # The stylesheet applied (it sets the header's background), so it was found.
             color = visit.page.eval_on_selector(
-                "header", "e => getComputedStyle(e).backgroundColor")
+                "header", "e => getComputedStyle(e).backgroundColor"
+            )
             assert color == "rgb(31, 42, 54)", path
         finally:
             visit.close()
@@ -164,6 +171,7 @@ def test_lineage_page_renders_the_chains(site: Path, browser: object) -> None:
         assert "$['ts']" in start and "staging_events.ts" in start
         raw = visit.page.locator("#raw-lineage tbody tr")
         assert raw.count() == len(metadata.tables["staging_events"].columns) + len(
-            metadata.tables["staging_songs"].columns)
+            metadata.tables["staging_songs"].columns
+        )
     finally:
         visit.close()

@@ -81,14 +81,33 @@ def test_duckdb_engine_execution_still_works(engine: sa.Engine) -> None:
     models.metadata.create_all(engine)
     at = dt.datetime(2018, 11, 1, 0, 0, 0, 123000)
     with engine.begin() as conn:
-        conn.execute(sa.insert(models.User),
-                     [{"user_id": 1, "level": "free", "last_event_at": at}])
-        conn.execute(sa.insert(models.Time), [{
-            "start_time": at, "hour": 0, "day": 1, "week": 44, "month": 11, "year": 2018,
-            "weekday": 4}])
-        conn.execute(sa.insert(models.SongPlay), [{
-            "start_time": at, "user_id": 1, "level": "free", "session_id": 1,
-            "item_in_session": 0}])
+        conn.execute(sa.insert(models.User), [{"user_id": 1, "level": "free", "last_event_at": at}])
+        conn.execute(
+            sa.insert(models.Time),
+            [
+                {
+                    "start_time": at,
+                    "hour": 0,
+                    "day": 1,
+                    "week": 44,
+                    "month": 11,
+                    "year": 2018,
+                    "weekday": 4,
+                }
+            ],
+        )
+        conn.execute(
+            sa.insert(models.SongPlay),
+            [
+                {
+                    "start_time": at,
+                    "user_id": 1,
+                    "level": "free",
+                    "session_id": 1,
+                    "item_in_session": 0,
+                }
+            ],
+        )
         assert conn.execute(sa.select(models.SongPlay.songplay_id)).scalar_one() == 1
 
 
@@ -110,12 +129,29 @@ def test_table_and_view_names(small: sa.Engine) -> None:
 
 def test_columns(small: sa.Engine) -> None:
     columns = {c["name"]: c for c in sa.inspect(small).get_columns("child")}
-    assert list(columns) == ["id", "parent_id", "label", "amount", "ratio", "small", "seen_at",
-                             "seen_tz", "flag", "tags"]
+    assert list(columns) == [
+        "id",
+        "parent_id",
+        "label",
+        "amount",
+        "ratio",
+        "small",
+        "seen_at",
+        "seen_tz",
+        "flag",
+        "tags",
+    ]
     expected_types = {
-        "id": sa.BIGINT, "parent_id": sa.INTEGER, "label": sa.VARCHAR, "amount": sa.NUMERIC,
-        "ratio": sa.DOUBLE, "small": sa.SMALLINT, "seen_at": sa.TIMESTAMP,
-        "seen_tz": sa.TIMESTAMP, "flag": sa.BOOLEAN, "tags": sa.ARRAY,
+        "id": sa.BIGINT,
+        "parent_id": sa.INTEGER,
+        "label": sa.VARCHAR,
+        "amount": sa.NUMERIC,
+        "ratio": sa.DOUBLE,
+        "small": sa.SMALLINT,
+        "seen_at": sa.TIMESTAMP,
+        "seen_tz": sa.TIMESTAMP,
+        "flag": sa.BOOLEAN,
+        "tags": sa.ARRAY,
     }
     for name, type_ in expected_types.items():
         assert type(columns[name]["type"]) is type_, name
@@ -132,15 +168,22 @@ def test_columns(small: sa.Engine) -> None:
 def test_constraints(small: sa.Engine) -> None:
     insp = sa.inspect(small)
     # DuckDB keeps no constraint names: reflected ones follow models.NAMING.
-    assert insp.get_pk_constraint("child") == {"name": "pk_child",
-                                               "constrained_columns": ["id"]}
-    assert insp.get_foreign_keys("child") == [{
-        "name": "fk_child_parent_id_parent", "constrained_columns": ["parent_id"],
-        "referred_schema": None, "referred_table": "parent", "referred_columns": ["id"]}]
+    assert insp.get_pk_constraint("child") == {"name": "pk_child", "constrained_columns": ["id"]}
+    assert insp.get_foreign_keys("child") == [
+        {
+            "name": "fk_child_parent_id_parent",
+            "constrained_columns": ["parent_id"],
+            "referred_schema": None,
+            "referred_table": "parent",
+            "referred_columns": ["id"],
+        }
+    ]
     assert insp.get_unique_constraints("child") == [
-        {"name": "uq_child_parent_id", "column_names": ["parent_id", "small"]}]
+        {"name": "uq_child_parent_id", "column_names": ["parent_id", "small"]}
+    ]
     assert insp.get_unique_constraints("parent") == [
-        {"name": "uq_parent_code", "column_names": ["code"]}]
+        {"name": "uq_parent_code", "column_names": ["code"]}
+    ]
     [check] = insp.get_check_constraints("child")
     assert check["sqltext"].replace(" ", "") == "(small>=0)"
     assert insp.get_table_comment("child") == {"text": None}
@@ -160,7 +203,10 @@ def test_indexes(small: sa.Engine) -> None:
 def test_index_expression_lists() -> None:
     assert _split_index_expressions("[b, '(lower(c))']") == ["b", "(lower(c))"]
     assert _split_index_expressions("['\"it\\'s\"', '\"x,y\"', Upper]") == [
-        '"it\'s"', '"x,y"', "Upper"]
+        '"it\'s"',
+        '"x,y"',
+        "Upper",
+    ]
     assert _split_index_expressions("['((c || \\'x, y\\'))']") == ["((c || 'x, y'))"]
     assert _split_index_expressions("[]") == []
 
@@ -198,13 +244,17 @@ def test_models_reflect_as_defined(engine: sa.Engine) -> None:
         assert [c.name for c in got.primary_key] == [c.name for c in table.primary_key]
         if table.primary_key.columns:
             assert got.primary_key.name == table.primary_key.name
-        assert ({(fk.name, fk.parent.name, fk.target_fullname) for fk in got.foreign_keys}
-                == {(fk.constraint.name, fk.parent.name, fk.target_fullname)  # type: ignore[union-attr]
-                    for fk in table.foreign_keys})
+        assert {(fk.name, fk.parent.name, fk.target_fullname) for fk in got.foreign_keys} == {
+            (fk.constraint.name, fk.parent.name, fk.target_fullname)  # type: ignore[union-attr]
+            for fk in table.foreign_keys
+        }
 
         def uniques(t: sa.Table) -> set[tuple[str | None, tuple[str, ...]]]:
-            return {(str(c.name), tuple(c.columns.keys())) for c in t.constraints
-                    if isinstance(c, sa.UniqueConstraint)}
+            return {
+                (str(c.name), tuple(c.columns.keys()))
+                for c in t.constraints
+                if isinstance(c, sa.UniqueConstraint)
+            }
 
         assert uniques(got) == uniques(table)
     # constructs' DuckDB identity emulation (sequence + DEFAULT nextval) reads back as Identity
@@ -216,8 +266,9 @@ def test_models_reflect_as_defined(engine: sa.Engine) -> None:
 
 
 @pytest.mark.parametrize("compare_server_default", [False, True])
-def test_models_and_migrations_agree_on_duckdb(duckdb_url: sa.URL, engine: sa.Engine,
-                                               compare_server_default: bool) -> None:
+def test_models_and_migrations_agree_on_duckdb(
+    duckdb_url: sa.URL, engine: sa.Engine, compare_server_default: bool
+) -> None:
     schema.upgrade(duckdb_url)
     assert _diff(engine, compare_server_default=compare_server_default) == []
 
@@ -237,16 +288,21 @@ def _ops(diff: list[Any]) -> set[tuple[str, ...]]:
                 out.add((op, d[2], d[3].name))
             elif op.startswith("modify_"):
                 out.add((op, d[2], d[3]))
-            elif op in {"add_constraint", "remove_constraint", "add_index", "remove_index",
-                        "add_fk", "remove_fk"}:
+            elif op in {
+                "add_constraint",
+                "remove_constraint",
+                "add_index",
+                "remove_index",
+                "add_fk",
+                "remove_fk",
+            }:
                 out.add((op, d[1].table.name, str(d[1].name)))
             else:
                 out.add((op,))
     return out
 
 
-def test_autogenerate_notices_differences_on_duckdb(duckdb_url: sa.URL,
-                                                    engine: sa.Engine) -> None:
+def test_autogenerate_notices_differences_on_duckdb(duckdb_url: sa.URL, engine: sa.Engine) -> None:
     """The comparison above can fail: missing and retyped columns, a new index are reported.
 
     (DuckDB keeps no VARCHAR length, so VARCHAR(18) vs VARCHAR(32) can't be seen there.)
@@ -275,8 +331,8 @@ def test_autogenerate_notices_constraint_differences_on_duckdb(engine: sa.Engine
     songplays = other.tables["songplays"]
     for const in list(songplays.constraints):
         if isinstance(const, sa.UniqueConstraint) or (
-                isinstance(const, sa.ForeignKeyConstraint)
-                and const.referred_table.name == "songs"):
+            isinstance(const, sa.ForeignKeyConstraint) and const.referred_table.name == "songs"
+        ):
             songplays.constraints.remove(const)
     songplays.c.song_id.foreign_keys.clear()
     other.create_all(engine)
@@ -336,8 +392,13 @@ print(json.dumps(seen))
 
 
 def _probe(mode: str) -> dict[str, Any]:
-    proc = subprocess.run([sys.executable, "-c", _PROBE, mode], capture_output=True, text=True,
-                          timeout=120, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", _PROBE, mode],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
     return json.loads(proc.stdout.splitlines()[-1])  # type: ignore[no-any-return]
 
 

@@ -79,10 +79,15 @@ def batches(tmp_path_factory: pytest.TempPathFactory) -> tuple[Batch, Batch]:
     assert len(days) == DAYS and len(songs) == SONGS
     out = []
     for i, name in enumerate(("first", "second")):
-        day_part = days[:DAYS // 2] if i == 0 else days[DAYS // 2:]
-        song_part = songs[:SONGS // 2] if i == 0 else songs[SONGS // 2:]
-        out.append(Batch(name, _move(day_part, data / "log_data", root / name / "log_data"),
-                         _move(song_part, data / "song_data", root / name / "song_data")))
+        day_part = days[: DAYS // 2] if i == 0 else days[DAYS // 2 :]
+        song_part = songs[: SONGS // 2] if i == 0 else songs[SONGS // 2 :]
+        out.append(
+            Batch(
+                name,
+                _move(day_part, data / "log_data", root / name / "log_data"),
+                _move(song_part, data / "song_data", root / name / "song_data"),
+            )
+        )
     return out[0], out[1]
 
 
@@ -97,8 +102,9 @@ class Warehouses:
     """Warehouses on one backend: empty ones, copies of one holding the first batch, and
     the uninterrupted result of loading batches in a given order (computed once)."""
 
-    def __init__(self, backend: str, root: Path, batches: tuple[Batch, Batch],
-                 admin_url: sa.URL | None) -> None:
+    def __init__(
+        self, backend: str, root: Path, batches: tuple[Batch, Batch], admin_url: sa.URL | None
+    ) -> None:
         self.backend = backend
         self.root = root
         self.batches = batches
@@ -118,8 +124,9 @@ class Warehouses:
                 shutil.copyfile(str(template.database), str(url.database))
         else:
             url = self.admin_url.set(database=name)
-            admin = sa.create_engine(self.admin_url, isolation_level="AUTOCOMMIT",
-                                     poolclass=sa.pool.NullPool)
+            admin = sa.create_engine(
+                self.admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
+            )
             with admin.connect() as conn:
                 suffix = f' TEMPLATE "{template.database}"' if template is not None else ""
                 conn.exec_driver_sql(f'CREATE DATABASE "{name}"{suffix}')
@@ -132,8 +139,9 @@ class Warehouses:
             for path in (Path(str(url.database)), Path(f"{url.database}.wal")):
                 path.unlink(missing_ok=True)
             return
-        admin = sa.create_engine(self.admin_url, isolation_level="AUTOCOMMIT",
-                                 poolclass=sa.pool.NullPool)
+        admin = sa.create_engine(
+            self.admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
+        )
         with admin.connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
         admin.dispose()
@@ -187,10 +195,12 @@ class Warehouses:
         try:
             while True:
                 with engine.connect() as conn:
-                    others = conn.execute(sa.text(
-                        "SELECT count(*) FROM pg_stat_activity "
-                        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                    )).scalar_one()
+                    others = conn.execute(
+                        sa.text(
+                            "SELECT count(*) FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                        )
+                    ).scalar_one()
                 if not others:
                     return
                 assert time.monotonic() < deadline, f"{others} session(s) still on {url}"
@@ -230,11 +240,13 @@ def hold_pg_lock(url: sa.URL) -> Iterator[int]:
 
 
 @pytest.fixture(scope="module", params=["duckdb", "postgresql"])
-def warehouses(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
-               batches: tuple[Batch, Batch]) -> Iterator[Warehouses]:
+def warehouses(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    batches: tuple[Batch, Batch],
+) -> Iterator[Warehouses]:
     admin = request.getfixturevalue("pg_admin_url") if request.param == "postgresql" else None
-    made = Warehouses(request.param, tmp_path_factory.mktemp(f"wh-{request.param}"), batches,
-                      admin)
+    made = Warehouses(request.param, tmp_path_factory.mktemp(f"wh-{request.param}"), batches, admin)
     try:
         yield made
     finally:
@@ -275,9 +287,16 @@ def ledger(url: sa.URL) -> list[LedgerRow]:
     """The ``loads`` table in load order."""
     engine = _engine(url)
     with engine.connect() as conn:
-        rows = conn.execute(sa.text(
-            "SELECT load_id, started_at, finished_at, status, sources FROM loads "
-            "ORDER BY load_id")).mappings().all()
+        rows = (
+            conn.execute(
+                sa.text(
+                    "SELECT load_id, started_at, finished_at, status, sources FROM loads "
+                    "ORDER BY load_id"
+                )
+            )
+            .mappings()
+            .all()
+        )
     engine.dispose()
     return [LedgerRow(**row) for row in rows]
 
@@ -322,19 +341,34 @@ class Lines:
         return "\n".join(self.seen)
 
     def messages(self) -> list[str]:
-        return [line[len(LOG_PREFIX):] for line in self.seen if line.startswith(LOG_PREFIX)]
+        return [line[len(LOG_PREFIX) :] for line in self.seen if line.startswith(LOG_PREFIX)]
 
 
 def load_args(url: sa.URL, batch: Batch, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "sparkify_dw.load", "--url",
-            url.render_as_string(hide_password=False), "--log-data", str(batch.log_data),
-            "--song-data", str(batch.song_data), *extra]
+    return [
+        sys.executable,
+        "-m",
+        "sparkify_dw.load",
+        "--url",
+        url.render_as_string(hide_password=False),
+        "--log-data",
+        str(batch.log_data),
+        "--song-data",
+        str(batch.song_data),
+        *extra,
+    ]
 
 
-def start_load(url: sa.URL, batch: Batch, *extra: str,
-               stderr: int = subprocess.PIPE) -> subprocess.Popen[str]:
-    return subprocess.Popen(load_args(url, batch, *extra), stdout=subprocess.DEVNULL,
-                            stderr=stderr, text=True, bufsize=1)
+def start_load(
+    url: sa.URL, batch: Batch, *extra: str, stderr: int = subprocess.PIPE
+) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        load_args(url, batch, *extra),
+        stdout=subprocess.DEVNULL,
+        stderr=stderr,
+        text=True,
+        bufsize=1,
+    )
 
 
 # --- 1. a killed load changes nothing -----------------------------------------------------
@@ -359,8 +393,9 @@ KILL_POINTS = [
 
 
 @pytest.mark.parametrize("point", KILL_POINTS)
-def test_killed_load_leaves_warehouse_unchanged(wh: Warehouses, batches: tuple[Batch, Batch],
-                                               point: KillPoint) -> None:
+def test_killed_load_leaves_warehouse_unchanged(
+    wh: Warehouses, batches: tuple[Batch, Batch], point: KillPoint
+) -> None:
     first, second = batches
     expected = wh.reference(first, second)
     url = wh.with_first_batch()
@@ -387,8 +422,10 @@ def test_killed_load_leaves_warehouse_unchanged(wh: Warehouses, batches: tuple[B
     wh.settle(url)
     after = warehouse_state(url)
     committed = after["loads"] != before["loads"]
-    print(f"{wh.backend} {point}: rc={returncode}, last logged {landed!r}, "
-          f"{'committed' if committed else 'rolled back'}")
+    print(
+        f"{wh.backend} {point}: rc={returncode}, last logged {landed!r}, "
+        f"{'committed' if committed else 'rolled back'}"
+    )
 
     if point.may_commit and committed:
         # The kill came after the commit: then all of the load is there, or nothing.
@@ -412,8 +449,9 @@ def test_killed_load_leaves_warehouse_unchanged(wh: Warehouses, batches: tuple[B
 # --- 2. one load at a time ----------------------------------------------------------------
 
 
-def test_two_loads_at_once_run_one_after_the_other(wh: Warehouses,
-                                                   batches: tuple[Batch, Batch]) -> None:
+def test_two_loads_at_once_run_one_after_the_other(
+    wh: Warehouses, batches: tuple[Batch, Batch]
+) -> None:
     url = wh.empty()
     # Both loads log into one pipe: the kernel keeps their lines in the order written.
     read_fd, write_fd = os.pipe()
@@ -441,27 +479,38 @@ def test_two_loads_at_once_run_one_after_the_other(wh: Warehouses,
 
     # Never interleaved: each load's steps, start to commit, sit together in the log,
     # and the loads come in the ledger's order (told apart by the events they staged).
-    messages = [m for m in log.messages() if m == "stage: start" or m == "commit"
-                or m.startswith("staged staging_events")]
+    messages = [
+        m
+        for m in log.messages()
+        if m == "stage: start" or m == "commit" or m.startswith("staged staging_events")
+    ]
     expected = []
     for batch in order:
-        events = sum(1 for f in batch.log_data.rglob("*.json")
-                     for line in f.read_text(encoding="utf-8").splitlines() if line.strip())
-        expected += ["stage: start", f"staged staging_events: {events} read, 0 rejected",
-                     "commit"]
+        events = sum(
+            1
+            for f in batch.log_data.rglob("*.json")
+            for line in f.read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        )
+        expected += ["stage: start", f"staged staging_events: {events} read, 0 rejected", "commit"]
     assert messages == expected, (loads, log.text())
     assert star_snapshot(url) == wh.reference(*order)
 
 
 @pytest.mark.parametrize("wait", ["0", "0.5"])
 def test_busy_warehouse_refuses_a_load_that_will_not_wait(
-        wh: Warehouses, batches: tuple[Batch, Batch], wait: str) -> None:
+    wh: Warehouses, batches: tuple[Batch, Batch], wait: str
+) -> None:
     url = wh.with_first_batch()
     before = warehouse_state(url)
     with wh.hold_lock(url) as holder:
         started = time.monotonic()
-        proc = subprocess.run(load_args(url, batches[1], "--wait", wait), text=True,
-                              capture_output=True, timeout=DEADLINE)
+        proc = subprocess.run(
+            load_args(url, batches[1], "--wait", wait),
+            text=True,
+            capture_output=True,
+            timeout=DEADLINE,
+        )
         took = time.monotonic() - started
     lines = proc.stderr.strip().splitlines()
     assert proc.returncode == 1, proc.stderr
@@ -484,18 +533,22 @@ def _first_advisory_holder(url: sa.URL) -> int | None:
     """The pid pg_locks lists first for the loads' key, whatever the database."""
     engine = _engine(url)
     with engine.connect() as conn:
-        pid = conn.execute(sa.text(
-            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = :key "
-            "AND granted LIMIT 1"), {"key": LOCK_KEY}).scalar()
+        pid = conn.execute(
+            sa.text(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = :key "
+                "AND granted LIMIT 1"
+            ),
+            {"key": LOCK_KEY},
+        ).scalar()
     engine.dispose()
     return None if pid is None else int(pid)
 
 
-def test_refusal_names_the_lock_holder_in_this_database(pg_admin_url: sa.URL,
-                                                         pg_url: sa.URL) -> None:
+def test_refusal_names_the_lock_holder_in_this_database(
+    pg_admin_url: sa.URL, pg_url: sa.URL
+) -> None:
     schema.upgrade(pg_url)
-    admin = sa.create_engine(pg_admin_url, isolation_level="AUTOCOMMIT",
-                             poolclass=sa.pool.NullPool)
+    admin = sa.create_engine(pg_admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
     decoys: list[sa.URL] = []
     try:
         with contextlib.ExitStack() as held:
@@ -510,9 +563,20 @@ def test_refusal_names_the_lock_holder_in_this_database(pg_admin_url: sa.URL,
                 with admin.connect() as conn:
                     conn.exec_driver_sql(f'CREATE DATABASE "{decoys[-1].database}"')
                 held.enter_context(hold_pg_lock(decoys[-1]))
-            proc = subprocess.run([sys.executable, "-m", "sparkify_dw.load", "--url",
-                                   pg_url.render_as_string(hide_password=False), "--wait", "0"],
-                                  text=True, capture_output=True, timeout=DEADLINE)
+            proc = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "sparkify_dw.load",
+                    "--url",
+                    pg_url.render_as_string(hide_password=False),
+                    "--wait",
+                    "0",
+                ],
+                text=True,
+                capture_output=True,
+                timeout=DEADLINE,
+            )
     finally:
         with admin.connect() as conn:
             for decoy in decoys:

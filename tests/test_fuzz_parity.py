@@ -42,8 +42,7 @@ CI_EXAMPLES = {"batch": 2000, "events": 25, "songs": 15, "mixed": 10}
 SLOW_EXAMPLES = {"batch": 25000, "events": 300, "songs": 150, "mixed": 150}
 BATCH_FILES = 2000  # examples per batched load
 
-EVENT = json.loads((SAMPLE / "log_data/2018/11/2018-11-15-events.json")
-                   .read_text().splitlines()[2])
+EVENT = json.loads((SAMPLE / "log_data/2018/11/2018-11-15-events.json").read_text().splitlines()[2])
 SONG = json.loads(next((SAMPLE / "song_data").rglob("*.json")).read_text())
 EVENT_KEYS = list(EVENT)
 SONG_KEYS = list(SONG)
@@ -62,13 +61,14 @@ class Outcome:
 
 # --- warehouses, one per backend for the whole module -----------------------------------------
 
+
 @pytest.fixture(scope="module")
-def engines(tmp_path_factory: pytest.TempPathFactory,
-            pg_admin_url: sa.URL) -> Iterator[dict[str, sa.Engine]]:
+def engines(
+    tmp_path_factory: pytest.TempPathFactory, pg_admin_url: sa.URL
+) -> Iterator[dict[str, sa.Engine]]:
     duck = sa.URL.create("duckdb", database=str(tmp_path_factory.mktemp("fuzz") / "w.duckdb"))
     name = f"sdw_fuzz_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(pg_admin_url, isolation_level="AUTOCOMMIT",
-                             poolclass=sa.pool.NullPool)
+    admin = sa.create_engine(pg_admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
     with admin.connect() as conn:
         conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     pg = pg_admin_url.set(database=name)
@@ -91,8 +91,9 @@ def _window(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENV_LATEST_EVENT, LATEST)
 
 
-def _rows(conn: sa.Connection, table: sa.Table, without: tuple[str, ...] = ()
-          ) -> list[tuple[Any, ...]]:
+def _rows(
+    conn: sa.Connection, table: sa.Table, without: tuple[str, ...] = ()
+) -> list[tuple[Any, ...]]:
     cols = [c for c in table.columns if c.name not in without]
     rows = conn.execute(sa.select(*cols)).all()
     return sorted((tuple(r) for r in rows), key=lambda r: [(v is None, str(v)) for v in r])
@@ -100,30 +101,47 @@ def _rows(conn: sa.Connection, table: sa.Table, without: tuple[str, ...] = ()
 
 def stage_and_transform(engine: sa.Engine, logs: Path, songs: Path) -> Outcome:
     """Stage the files and run the transform in one transaction, then roll it back."""
-    settings = config.resolve(url=engine.url.render_as_string(hide_password=False),
-                              log_data=str(logs), song_data=str(songs))
+    settings = config.resolve(
+        url=engine.url.render_as_string(hide_password=False),
+        log_data=str(logs),
+        song_data=str(songs),
+    )
     backend = backends.for_settings(settings, max_errors=10**9)
     read: dict[str, int] = {}
     with engine.connect() as conn:
         trans = conn.begin()
         try:
-            conn.execute(sa.insert(LOADS).values(
-                load_id=1, started_at=ledger.now(), status="running", backend=backend.name,
-                steps="stage,transform", sources="fuzz"))
+            conn.execute(
+                sa.insert(LOADS).values(
+                    load_id=1,
+                    started_at=ledger.now(),
+                    status="running",
+                    backend=backend.name,
+                    steps="stage,transform",
+                    sources="fuzz",
+                )
+            )
             first = 1
             for req in load.requests(settings, backend.reader):
                 conn.execute(sa.delete(req.table))
                 counts = backend.stage(conn, req, 1, first, lambda *_: None)
                 first += counts.rejected
                 read[req.table.name] = counts.read
-                assert counts.staged == conn.execute(
-                    sa.select(sa.func.count()).select_from(req.table)).scalar_one()
+                assert (
+                    counts.staged
+                    == conn.execute(sa.select(sa.func.count()).select_from(req.table)).scalar_one()
+                )
             staged = {t.name: _rows(conn, t) for t in (STAGING_EVENTS, STAGING_SONGS)}
             e = LOAD_ERRORS.c
             rejected = sorted(
-                ((t, Path(src).name, line, reason) for t, src, line, reason in conn.execute(
-                    sa.select(e.table_name, e.source, e.line_no, e.reason))),
-                key=lambda r: (r[0], r[1], r[2] or 0, r[3]))
+                (
+                    (t, Path(src).name, line, reason)
+                    for t, src, line, reason in conn.execute(
+                        sa.select(e.table_name, e.source, e.line_no, e.reason)
+                    )
+                ),
+                key=lambda r: (r[0], r[1], r[2] or 0, r[3]),
+            )
             for step in transform.steps(1):  # a record that staged always transforms
                 conn.execute(step.statement)
             star = {t.name: _rows(conn, t, ("songplay_id", "load_id")) for t in STAR_TABLES}
@@ -134,12 +152,17 @@ def stage_and_transform(engine: sa.Engine, logs: Path, songs: Path) -> Outcome:
 
 # --- writing records three ways ---------------------------------------------------------------
 
+
 def record_text(pairs: list[Pair], *, trailing_comma: bool, pretty: bool) -> str:
     if pretty:
         body = ",\n".join(f"  {json.dumps(k)}: {v}" for k, v in pairs)
         return "{\n" + body + (",\n" if trailing_comma else "\n") + "}"
-    return "{" + ", ".join(f"{json.dumps(k)}: {v}" for k, v in pairs) + (
-        "," if trailing_comma else "") + "}"
+    return (
+        "{"
+        + ", ".join(f"{json.dumps(k)}: {v}" for k, v in pairs)
+        + ("," if trailing_comma else "")
+        + "}"
+    )
 
 
 Record = tuple[list[Pair], bool]  # pairs, trailing comma
@@ -155,8 +178,9 @@ def write_three_ways(folder: Path, stem: str, records: list[Record]) -> None:
     (folder / f"{stem}_pretty.json").write_text(pretty or "\n", encoding="utf-8")
 
 
-def run_both(engines: dict[str, sa.Engine], root: Path, events: list[Record],
-             songs: list[Record]) -> Outcome:
+def run_both(
+    engines: dict[str, sa.Engine], root: Path, events: list[Record], songs: list[Record]
+) -> Outcome:
     """Write, load on both backends, assert parity; the DuckDB outcome."""
     for sub in ("logs", "songs"):
         for old in (root / sub).glob("*.json") if (root / sub).exists() else []:
@@ -182,6 +206,7 @@ def run_both(engines: dict[str, sa.Engine], root: Path, events: list[Record],
 
 # --- the value space -------------------------------------------------------------------------
 
+
 def _dump(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
@@ -191,52 +216,149 @@ def _spelled(mantissa: str, exponent: int, e: str) -> str:
 
 
 def _nest(kids: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    return st.one_of(st.lists(kids, max_size=3),
-                     st.dictionaries(st.text(max_size=3), kids, max_size=3))
+    return st.one_of(
+        st.lists(kids, max_size=3), st.dictionaries(st.text(max_size=3), kids, max_size=3)
+    )
 
 
 NUMBERS = st.one_of(
     st.integers(-(2**70), 2**70).map(str),
     st.floats(allow_nan=False, allow_infinity=False).map(repr),
-    st.builds(_spelled, st.sampled_from(["1", "1.5", "-2", "15", "0", "1.5436000100", "0.001",
-                                         "12345678901234567890", "1.00000000000000001"]),
-              st.integers(-1200, 1200), st.sampled_from(["e", "E"])),
-    st.sampled_from(["1e1", "1E+2", "1.5436000100e12", "1e-400", "-1e-400", "1e1000000",
-                     "1e-1000000", "-0", "-0.0", "0e999", "9223372036854775807",
-                     "9007199254740993", "1.7976931348623157e308", "2.5e-308", "5e-324",
-                     "1.0", "10.0", "1e17", "100000000000000000"]),
+    st.builds(
+        _spelled,
+        st.sampled_from(
+            [
+                "1",
+                "1.5",
+                "-2",
+                "15",
+                "0",
+                "1.5436000100",
+                "0.001",
+                "12345678901234567890",
+                "1.00000000000000001",
+            ]
+        ),
+        st.integers(-1200, 1200),
+        st.sampled_from(["e", "E"]),
+    ),
+    st.sampled_from(
+        [
+            "1e1",
+            "1E+2",
+            "1.5436000100e12",
+            "1e-400",
+            "-1e-400",
+            "1e1000000",
+            "1e-1000000",
+            "-0",
+            "-0.0",
+            "0e999",
+            "9223372036854775807",
+            "9007199254740993",
+            "1.7976931348623157e308",
+            "2.5e-308",
+            "5e-324",
+            "1.0",
+            "10.0",
+            "1e17",
+            "100000000000000000",
+        ]
+    ),
     st.text("0123456789", min_size=1, max_size=300).filter(
-        lambda s: s == "0" or not s.startswith("0")),
+        lambda s: s == "0" or not s.startswith("0")
+    ),
 )
 STRINGS = st.one_of(
     st.text(max_size=30).map(lambda s: json.dumps(s)),  # escapes for controls, \uXXXX
     st.text(max_size=30).map(_dump),  # multibyte text as is
-    st.text(st.characters(min_codepoint=0x80, max_codepoint=0x2FFFF,
-                          exclude_categories=["Cs"]), min_size=100, max_size=700).map(_dump),
+    st.text(
+        st.characters(min_codepoint=0x80, max_codepoint=0x2FFFF, exclude_categories=["Cs"]),
+        min_size=100,
+        max_size=700,
+    ).map(_dump),
     st.integers(0, 1100).map(lambda n: _dump("x" * n)),
     st.integers(0, 700).map(lambda n: _dump("é" * n)),
-    st.sampled_from(['""', '"  "', '"\\u0000"', '"C:\\\\u0000dir"', '"\\ud800"',
-                     '"a\\udc00b"', '"\\ud83d\\ude00"', '"\\ud83d"', '"line\\nbreak"',
-                     '"tab\\there"', '"quote\\"in"', '"NaN"', '"Infinity"', '"1e1"',
-                     '"1.5"', '" 12 "', '"0x10"', '"true"', '"[1,2]"', '"e\\u0301"',
-                     '"\\/slash"', '"1,]"', '"[Untitled]"', '"Infinity, ]"', '"\u00a0"',
-                     '"\u3000 "', '"\t"', '" \u2003 "']),
+    st.sampled_from(
+        [
+            '""',
+            '"  "',
+            '"\\u0000"',
+            '"C:\\\\u0000dir"',
+            '"\\ud800"',
+            '"a\\udc00b"',
+            '"\\ud83d\\ude00"',
+            '"\\ud83d"',
+            '"line\\nbreak"',
+            '"tab\\there"',
+            '"quote\\"in"',
+            '"NaN"',
+            '"Infinity"',
+            '"1e1"',
+            '"1.5"',
+            '" 12 "',
+            '"0x10"',
+            '"true"',
+            '"[1,2]"',
+            '"e\\u0301"',
+            '"\\/slash"',
+            '"1,]"',
+            '"[Untitled]"',
+            '"Infinity, ]"',
+            '"\u00a0"',
+            '"\u3000 "',
+            '"\t"',
+            '" \u2003 "',
+        ]
+    ),
 )
 OTHERS = st.one_of(
-    st.sampled_from(["null", "true", "false", "[]", "{}", "[1, 2]", '{"a": [1, {"b": null}]}',
-                     "NaN", "Infinity", "-Infinity", "nan", "[1,]", '{"a": 1,}',
-                     "[" * 600 + "]" * 600, "[" * 1100 + "]" * 1100, "[" * 300 + "]" * 300]),
-    st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=5),
-                 _nest, max_leaves=6).map(_dump),
+    st.sampled_from(
+        [
+            "null",
+            "true",
+            "false",
+            "[]",
+            "{}",
+            "[1, 2]",
+            '{"a": [1, {"b": null}]}',
+            "NaN",
+            "Infinity",
+            "-Infinity",
+            "nan",
+            "[1,]",
+            '{"a": 1,}',
+            "[" * 600 + "]" * 600,
+            "[" * 1100 + "]" * 1100,
+            "[" * 300 + "]" * 300,
+        ]
+    ),
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=5), _nest, max_leaves=6
+    ).map(_dump),
 )
 VALUES = st.one_of(NUMBERS, STRINGS, OTHERS)
 TS = st.one_of(
     st.integers(1_500_000_000_000, 1_600_000_000_000).map(str),
     st.integers(1_500_000_000, 1_600_000_000).map(str),  # seconds
     st.integers(1_500_000_000_000_000, 1_600_000_000_000_000).map(str),  # microseconds
-    st.sampled_from(["9223372036854775807", "1e17", "100000000000000000", "0", "-1",
-                     "946684799999", "946684800000", "1893456000000", "1893456000001",
-                     "1.5436000100e12", "1541105830796.0", "1541105830796.5", '"1541105830796"']),
+    st.sampled_from(
+        [
+            "9223372036854775807",
+            "1e17",
+            "100000000000000000",
+            "0",
+            "-1",
+            "946684799999",
+            "946684800000",
+            "1893456000000",
+            "1893456000001",
+            "1.5436000100e12",
+            "1541105830796.0",
+            "1541105830796.5",
+            '"1541105830796"',
+        ]
+    ),
 )
 
 
@@ -266,18 +388,24 @@ def mutated(draw: st.DrawFn, base: dict[str, Any], keys: list[str]) -> Record:
 
 @st.composite
 def events(draw: st.DrawFn) -> Record:
-    base = dict(EVENT, ts=draw(st.integers(1_541_000_000_000, 1_545_000_000_000)),
-                sessionId=draw(st.integers(1, 50)), itemInSession=draw(st.integers(0, 9)),
-                userId=str(draw(st.integers(1, 30))))
+    base = dict(
+        EVENT,
+        ts=draw(st.integers(1_541_000_000_000, 1_545_000_000_000)),
+        sessionId=draw(st.integers(1, 50)),
+        itemInSession=draw(st.integers(0, 9)),
+        userId=str(draw(st.integers(1, 30))),
+    )
     base["page"] = draw(st.sampled_from(["NextSong"] * 4 + ["Home", "Logout"]))
     return draw(mutated(base, EVENT_KEYS))
 
 
 @st.composite
 def songs(draw: st.DrawFn) -> Record:
-    base = dict(SONG, song_id="SO" + draw(st.text("ABCDEFGHIJ0123456789", min_size=16,
-                                                     max_size=16)),
-                artist_id="AR" + draw(st.text("ABC0123", min_size=3, max_size=3)) + "0" * 13)
+    base = dict(
+        SONG,
+        song_id="SO" + draw(st.text("ABCDEFGHIJ0123456789", min_size=16, max_size=16)),
+        artist_id="AR" + draw(st.text("ABC0123", min_size=3, max_size=3)) + "0" * 13,
+    )
     if draw(st.booleans()):  # a song the sample event plays
         base.update(title=EVENT["song"], artist_name=EVENT["artist"], duration=EVENT["length"])
     return draw(mutated(base, SONG_KEYS))
@@ -288,9 +416,16 @@ def _settings(kind: str) -> settings:
     examples = (SLOW_EXAMPLES if slow else CI_EXAMPLES)[kind]
     scale = float(os.environ.get("SPARKIFY_DW_FUZZ_SCALE", "1"))  # for a quicker try
     examples = max(1, int(examples * scale))
-    return settings(max_examples=examples, deadline=None, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                           HealthCheck.function_scoped_fixture])
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        database=None,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.function_scoped_fixture,
+        ],
+    )
 
 
 Example = tuple[list[Record], list[Record]]  # events, songs
@@ -314,9 +449,10 @@ def run_batch(engines: dict[str, sa.Engine], root: Path, examples: list[Example]
                 where[(f"{stem}{i}.json", j + 1)] = len(big[stem]) + j + 1
             big[stem] += lines
             (folder / f"{stem}{i}.json").write_text("\n".join(lines) + "\n", encoding="utf-8")
-            (folder / f"{stem}{i}_pretty.json").write_text("".join(
-                record_text(p, trailing_comma=t, pretty=True) + "\n" for p, t in records),
-                encoding="utf-8")
+            (folder / f"{stem}{i}_pretty.json").write_text(
+                "".join(record_text(p, trailing_comma=t, pretty=True) + "\n" for p, t in records),
+                encoding="utf-8",
+            )
     for stem, folder in (("e", logs), ("s", songs)):
         text = "\n".join(big[stem]) + "\n"
         text += "\n" * max(0, SMALL_FILE_BYTES - len(text.encode()) + 1)
@@ -329,7 +465,8 @@ def run_batch(engines: dict[str, sa.Engine], root: Path, examples: list[Example]
         only_duck = Counter(rows) - Counter(pg.staged[table])
         only_pg = Counter(pg.staged[table]) - Counter(rows)
         assert not only_duck and not only_pg, (
-            f"{table}: DuckDB only {list(only_duck)[:3]}; PostgreSQL only {list(only_pg)[:3]}")
+            f"{table}: DuckDB only {list(only_duck)[:3]}; PostgreSQL only {list(only_pg)[:3]}"
+        )
     assert duck.star == pg.star
     assert duck.read == pg.read
     for table in ("staging_events", "staging_songs"):
@@ -338,7 +475,9 @@ def run_batch(engines: dict[str, sa.Engine], root: Path, examples: list[Example]
     verdicts = {(name, line): reason for _, name, line, reason in duck.rejected}
     for (name, line), big_line in where.items():
         assert verdicts.get((name, line)) == verdicts.get((f"{name[0]}_big.json", big_line)), (
-            name, line)
+            name,
+            line,
+        )
 
 
 def _explain(differ: list[tuple[str, str, int | None, str]], logs: Path, songs: Path) -> str:
@@ -358,21 +497,23 @@ def _batched(engines: dict[str, sa.Engine], root: Path, count: int) -> int:
     """Draw ``count`` examples with Hypothesis, checked in loads of BATCH_FILES."""
     collected: list[Example] = []
 
-    @settings(max_examples=count, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=count, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
     @given(example=EXAMPLE)
     def collect(example: Example) -> None:
         collected.append(example)
 
     collect()
     for n, start in enumerate(range(0, len(collected), BATCH_FILES)):
-        run_batch(engines, root / f"batch{n}", collected[start:start + BATCH_FILES])
+        run_batch(engines, root / f"batch{n}", collected[start : start + BATCH_FILES])
     return len(collected)
 
 
 @pytest.mark.postgres
-def test_batched_examples_stage_and_transform_alike(engines: dict[str, sa.Engine],
-                                                   tmp_path: Path) -> None:
+def test_batched_examples_stage_and_transform_alike(
+    engines: dict[str, sa.Engine], tmp_path: Path
+) -> None:
     count = CI_EXAMPLES["batch"]
     assert _batched(engines, tmp_path, count) >= count
 
@@ -380,50 +521,66 @@ def test_batched_examples_stage_and_transform_alike(engines: dict[str, sa.Engine
 @pytest.mark.postgres
 @_settings("events")
 @given(records=st.lists(events(), min_size=1, max_size=8))
-def test_events_stage_alike(engines: dict[str, sa.Engine], tmp_path: Path,
-                            records: list[Record]) -> None:
+def test_events_stage_alike(
+    engines: dict[str, sa.Engine], tmp_path: Path, records: list[Record]
+) -> None:
     run_both(engines, tmp_path, records, [([(k, _dump(v)) for k, v in SONG.items()], False)])
 
 
 @pytest.mark.postgres
 @_settings("songs")
 @given(records=st.lists(songs(), min_size=1, max_size=8))
-def test_songs_stage_alike(engines: dict[str, sa.Engine], tmp_path: Path,
-                           records: list[Record]) -> None:
+def test_songs_stage_alike(
+    engines: dict[str, sa.Engine], tmp_path: Path, records: list[Record]
+) -> None:
     run_both(engines, tmp_path, [([(k, _dump(v)) for k, v in EVENT.items()], False)], records)
 
 
 @pytest.mark.postgres
 @_settings("mixed")
-@given(event_records=st.lists(events(), min_size=1, max_size=6),
-       song_records=st.lists(songs(), min_size=1, max_size=6))
-def test_events_and_songs_transform_alike(engines: dict[str, sa.Engine], tmp_path: Path,
-                                          event_records: list[Record],
-                                          song_records: list[Record]) -> None:
+@given(
+    event_records=st.lists(events(), min_size=1, max_size=6),
+    song_records=st.lists(songs(), min_size=1, max_size=6),
+)
+def test_events_and_songs_transform_alike(
+    engines: dict[str, sa.Engine],
+    tmp_path: Path,
+    event_records: list[Record],
+    song_records: list[Record],
+) -> None:
     run_both(engines, tmp_path, event_records, song_records)
 
 
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_long_fuzz_profile(engines: dict[str, sa.Engine], tmp_path: Path,
-                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_long_fuzz_profile(
+    engines: dict[str, sa.Engine], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The long profile (``pytest -m slow``): SLOW_EXAMPLES batched, and each per-example
     property with SLOW_EXAMPLES of its own."""
-    assert _batched(engines, tmp_path / "batched", SLOW_EXAMPLES["batch"]) >= SLOW_EXAMPLES[
-        "batch"]
+    assert _batched(engines, tmp_path / "batched", SLOW_EXAMPLES["batch"]) >= SLOW_EXAMPLES["batch"]
     monkeypatch.setenv("SPARKIFY_DW_FUZZ", "slow")
-    for n, (test, kind) in enumerate(((test_events_stage_alike, "events"),
-                                      (test_songs_stage_alike, "songs"),
-                                      (test_events_and_songs_transform_alike, "mixed"))):
+    for n, (test, kind) in enumerate(
+        (
+            (test_events_stage_alike, "events"),
+            (test_songs_stage_alike, "songs"),
+            (test_events_and_songs_transform_alike, "mixed"),
+        )
+    ):
         inner = test.hypothesis.inner_test  # type: ignore[attr-defined]
-        strategy = {"events": {"records": st.lists(events(), min_size=1, max_size=8)},
-                    "songs": {"records": st.lists(songs(), min_size=1, max_size=8)},
-                    "mixed": {"event_records": st.lists(events(), min_size=1, max_size=6),
-                              "song_records": st.lists(songs(), min_size=1, max_size=6)}}[kind]
+        strategy = {
+            "events": {"records": st.lists(events(), min_size=1, max_size=8)},
+            "songs": {"records": st.lists(songs(), min_size=1, max_size=8)},
+            "mixed": {
+                "event_records": st.lists(events(), min_size=1, max_size=6),
+                "song_records": st.lists(songs(), min_size=1, max_size=6),
+            },
+        }[kind]
         _settings(kind)(given(**strategy)(inner))(engines, tmp_path / f"each{n}")
 
 
 # --- the corpus that found each bug --------------------------------------------------------
+
 
 def _event(**changes: str) -> Record:
     pairs = [(k, changes.pop(k) if k in changes else _dump(v)) for k, v in EVENT.items()]
@@ -439,47 +596,98 @@ def _song(**changes: str) -> Record:
 # records rejected from the small file, in line order ("" when the record stages).
 CORPUS: dict[str, tuple[list[Record], list[Record], list[str], list[str]]] = {
     "exponent spellings in integer fields stage on both": (
-        [_event(itemInSession="1e1"), _event(sessionId="1E+2", itemInSession="2"),
-         _event(ts="1.5436000100e12")], [], ["", "", ""], []),
-    "1e-400 in a double field is 0 on both": (
-        [_event(registration="1e-400")], [], [""], []),
+        [
+            _event(itemInSession="1e1"),
+            _event(sessionId="1E+2", itemInSession="2"),
+            _event(ts="1.5436000100e12"),
+        ],
+        [],
+        ["", "", ""],
+        [],
+    ),
+    "1e-400 in a double field is 0 on both": ([_event(registration="1e-400")], [], [""], []),
     "a duplicate key is ambiguous": (
-        [(_event()[0] + [("userId", '"99"')], False)], [],
-        ["a key appears twice"], []),
+        [(_event()[0] + [("userId", '"99"')], False)],
+        [],
+        ["a key appears twice"],
+        [],
+    ),
     "NaN and a trailing comma are not JSON, in a small file as in a big one": (
-        [_event(song="NaN"), (_event()[0], True)], [],
-        ["malformed JSON: NaN is not JSON", "malformed JSON"], []),
+        [_event(song="NaN"), (_event()[0], True)],
+        [],
+        ["malformed JSON: NaN is not JSON", "malformed JSON"],
+        [],
+    ),
     "an escaped backslash before u0000 is text": (
-        [_event(location='"C:\\\\u0000dir"'), _event(location='"\\u0000"')], [],
-        ["", "contains \\u0000"], []),
+        [_event(location='"C:\\\\u0000dir"'), _event(location='"\\u0000"')],
+        [],
+        ["", "contains \\u0000"],
+        [],
+    ),
     "a lone surrogate and a huge exponent, even in an unmapped field": (
-        [_event(song='"\\ud800"'), _event(extra='"a\\udc00"'), _event(extra="1e1000000")], [],
+        [_event(song='"\\ud800"'), _event(extra='"a\\udc00"'), _event(extra="1e1000000")],
+        [],
         ["contains a lone surrogate", "contains a lone surrogate", "a number out of range"],
-        []),
+        [],
+    ),
     "ts the transform can't turn into a time": (
-        [_event(ts="9223372036854775807"), _event(ts="100000000000000000"),
-         _event(ts="1541105830"), _event(ts="1541105830796000")], [],
-        ["ts: not a valid biginteger", "ts: not a valid biginteger",
-         "ts: 1541105830 is before 2000-01-01 00:00:00 UTC: epoch seconds",
-         "ts: 1541105830796000 is after 2030-01-01 00:00:00 UTC: epoch microseconds"], []),
+        [
+            _event(ts="9223372036854775807"),
+            _event(ts="100000000000000000"),
+            _event(ts="1541105830"),
+            _event(ts="1541105830796000"),
+        ],
+        [],
+        [
+            "ts: not a valid biginteger",
+            "ts: not a valid biginteger",
+            "ts: 1541105830 is before 2000-01-01 00:00:00 UTC: epoch seconds",
+            "ts: 1541105830796000 is after 2030-01-01 00:00:00 UTC: epoch microseconds",
+        ],
+        [],
+    ),
     "songs the star tables can't take": (
-        [], [_song(year="40000"), _song(artist_name='""'), _song(artist_id="null"),
-             _song(song_id='"  "'), _song(duration="1e300")], [],
-        ["year: 40000 is not a year", "artist_name: missing", "artist_id: missing",
-         "song_id: missing", "duration: out of range"]),
+        [],
+        [
+            _song(year="40000"),
+            _song(artist_name='""'),
+            _song(artist_id="null"),
+            _song(song_id='"  "'),
+            _song(duration="1e300"),
+        ],
+        [],
+        [
+            "year: 40000 is not a year",
+            "artist_name: missing",
+            "artist_id: missing",
+            "song_id: missing",
+            "duration: out of range",
+        ],
+    ),
     "deep nesting is a reason, not a RecursionError": (
-        [_event(extra="[" * 1100 + "]" * 1100), _event(extra="[" * 500 + "]" * 500)], [],
-        ["nested deeper than 512 levels", ""], []),
+        [_event(extra="[" * 1100 + "]" * 1100), _event(extra="[" * 500 + "]" * 500)],
+        [],
+        ["nested deeper than 512 levels", ""],
+        [],
+    ),
     "lengths are bytes": (
-        [_event(firstName=_dump("é" * 128)), _event(firstName=_dump("é" * 129))], [],
-        ["", "firstName: 258 bytes, longer than 256"], []),
+        [_event(firstName=_dump("é" * 128)), _event(firstName=_dump("é" * 129))],
+        [],
+        ["", "firstName: 258 bytes, longer than 256"],
+        [],
+    ),
     "blank is ASCII spaces only (DuckDB's trim also took Unicode spaces)": (
         [_event(auth=_dump("\u00a0")), _event(auth=_dump("  ")), _event(auth=_dump("\u3000 "))],
-        [], ["", "", ""], []),
+        [],
+        ["", "", ""],
+        [],
+    ),
     "numbers and arrays where text belongs": (
-        [_event(artist="12"), _event(artist="[1, 2]"), _event(userId="[1]")], [],
-        ["artist: a JSON number, not a string", "artist: a JSON array",
-         "userId: a JSON array"], []),
+        [_event(artist="12"), _event(artist="[1, 2]"), _event(userId="[1]")],
+        [],
+        ["artist: a JSON number, not a string", "artist: a JSON array", "userId: a JSON array"],
+        [],
+    ),
 }
 
 

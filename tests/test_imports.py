@@ -25,21 +25,29 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-MODULES = {_module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))
-           if "migrations" not in p.relative_to(PACKAGE).parts}
+MODULES = {
+    _module_name(p): p
+    for p in sorted(PACKAGE.rglob("*.py"))
+    if "migrations" not in p.relative_to(PACKAGE).parts
+}
 
 
 def _is_type_checking(test: ast.expr) -> bool:
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
 def _is_main(test: ast.expr) -> bool:
     """``if __name__ == "__main__":``"""
-    return (isinstance(test, ast.Compare) and isinstance(test.left, ast.Name)
-            and test.left.id == "__name__" and len(test.comparators) == 1
-            and isinstance(test.comparators[0], ast.Constant)
-            and test.comparators[0].value == "__main__")
+    return (
+        isinstance(test, ast.Compare)
+        and isinstance(test.left, ast.Name)
+        and test.left.id == "__name__"
+        and len(test.comparators) == 1
+        and isinstance(test.comparators[0], ast.Constant)
+        and test.comparators[0].value == "__main__"
+    )
 
 
 def _imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
@@ -47,12 +55,18 @@ def _imports(tree: ast.Module) -> list[ast.Import | ast.ImportFrom]:
     import hides a cycle, it does not remove it), but not those for type checkers only, nor
     those of its ``__main__`` block (run as a script, the module is ``__main__``, another
     module than the one the package imports)."""
-    for_type_checkers = {id(inner) for node in ast.walk(tree)
-                         if isinstance(node, ast.If) and (_is_type_checking(node.test)
-                                                          or _is_main(node.test))
-                         for stmt in node.body for inner in ast.walk(stmt)}
-    return [node for node in ast.walk(tree) if isinstance(node, ast.Import | ast.ImportFrom)
-            and id(node) not in for_type_checkers]
+    for_type_checkers = {
+        id(inner)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and (_is_type_checking(node.test) or _is_main(node.test))
+        for stmt in node.body
+        for inner in ast.walk(stmt)
+    }
+    return [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom) and id(node) not in for_type_checkers
+    ]
 
 
 def import_graph() -> dict[str, set[str]]:
@@ -68,7 +82,7 @@ def import_graph() -> dict[str, set[str]]:
             base = node.module or ""
             if node.level:
                 anchor = package.split(".")
-                anchor = anchor[:len(anchor) - node.level + 1]
+                anchor = anchor[: len(anchor) - node.level + 1]
                 base = ".".join([*anchor, base] if base else anchor)
             submodules = {f"{base}.{alias.name}" for alias in node.names} & MODULES.keys()
             if len(submodules) < len(node.names):  # a name defined in ``base`` itself
@@ -88,7 +102,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
         path.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return [*path[path.index(nxt):], nxt]
+                return [*path[path.index(nxt) :], nxt]
             if nxt not in state and (cycle := visit(nxt)) is not None:
                 return cycle
         path.pop()
@@ -139,8 +153,13 @@ for name in json.loads(sys.argv[1]):
 print(json.dumps(failed))
 """
     names = sorted(n for n in MODULES if not n.endswith("__main__"))
-    proc = subprocess.run([sys.executable, "-c", script, json.dumps(names)], text=True,
-                          capture_output=True, timeout=300, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", script, json.dumps(names)],
+        text=True,
+        capture_output=True,
+        timeout=300,
+        check=True,
+    )
     assert json.loads(proc.stdout.splitlines()[-1]) == {}
 
 

@@ -31,16 +31,31 @@ def s3_env(moto_s3: MotoS3, monkeypatch: pytest.MonkeyPatch) -> MotoS3:
 def ledger_files(url: sa.URL, load_id: int, table: str) -> list[str]:
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.connect() as conn:
-        uris = conn.execute(sa.select(LOAD_FILES.c.uri).where(
-            LOAD_FILES.c.load_id == load_id, LOAD_FILES.c.table_name == table)).scalars().all()
+        uris = (
+            conn.execute(
+                sa.select(LOAD_FILES.c.uri).where(
+                    LOAD_FILES.c.load_id == load_id, LOAD_FILES.c.table_name == table
+                )
+            )
+            .scalars()
+            .all()
+        )
     engine.dispose()
     return sorted(uris)
 
 
-def test_load_from_s3_equals_local(warehouse_url: sa.URL, s3_env: MotoS3, sample_bucket: str,
-                                   tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    result = run_load(warehouse_url, log_data=f"s3://{sample_bucket}/log_data",
-                      song_data=f"s3://{sample_bucket}/song_data")
+def test_load_from_s3_equals_local(
+    warehouse_url: sa.URL,
+    s3_env: MotoS3,
+    sample_bucket: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    result = run_load(
+        warehouse_url,
+        log_data=f"s3://{sample_bucket}/log_data",
+        song_data=f"s3://{sample_bucket}/song_data",
+    )
     assert result.staged == {"staging_events": 4091, "staging_songs": 36}
     from_s3 = star_snapshot(warehouse_url)
     local_url = sa.make_url(f"duckdb:///{tmp_path / 'local.duckdb'}")
@@ -53,8 +68,10 @@ def test_load_from_s3_equals_local(warehouse_url: sa.URL, s3_env: MotoS3, sample
 
 
 def test_jsonpaths_from_s3(warehouse_url: sa.URL, s3_env: MotoS3, sample_bucket: str) -> None:
-    settings = config.resolve(url=warehouse_url.render_as_string(hide_password=False),
-                              log_jsonpath=f"s3://{sample_bucket}/log_json_path.json")
+    settings = config.resolve(
+        url=warehouse_url.render_as_string(hide_password=False),
+        log_jsonpath=f"s3://{sample_bucket}/log_json_path.json",
+    )
     engine = settings.create_engine()
     result = load.run(engine, settings)
     engine.dispose()
@@ -62,11 +79,13 @@ def test_jsonpaths_from_s3(warehouse_url: sa.URL, s3_env: MotoS3, sample_bucket:
 
 
 def test_incremental_stages_only_new_days_and_equals_a_full_load(
-        warehouse_url: sa.URL, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    warehouse_url: sa.URL, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     days = all_days()
     logs = copy_sample_days(tmp_path / "logs", days[:10])
-    settings = config.resolve(url=warehouse_url.render_as_string(hide_password=False),
-                              log_data=str(logs))
+    settings = config.resolve(
+        url=warehouse_url.render_as_string(hide_password=False), log_data=str(logs)
+    )
     engine = settings.create_engine()
     incremental = load.Selection(incremental=True)
     first = load.run(engine, settings, selection=incremental)
@@ -76,8 +95,13 @@ def test_incremental_stages_only_new_days_and_equals_a_full_load(
     engine.dispose()
     new_files = ledger_files(warehouse_url, second.load_id or 0, "staging_events")
     assert [Path(u).name[:10] for u in new_files] == days[10:] and len(days) == 16
-    new_lines = sum(1 for p in logs.rglob("*.json") if p.name[:10] in days[10:]
-                    for line in p.read_text().splitlines() if line.strip())
+    new_lines = sum(
+        1
+        for p in logs.rglob("*.json")
+        if p.name[:10] in days[10:]
+        for line in p.read_text().splitlines()
+        if line.strip()
+    )
     assert second.read["staging_events"] == new_lines
     assert second.inserted["songplays"] > 0 and second.read["staging_songs"] == 36
     assert first.read["staging_events"] + new_lines == 4091
@@ -89,22 +113,26 @@ def test_incremental_stages_only_new_days_and_equals_a_full_load(
     assert star_snapshot(warehouse_url) == star_snapshot(full_url)
 
 
-def test_incremental_from_s3_picks_up_a_new_object(warehouse_url: sa.URL, s3_env: MotoS3,
-                                                    tmp_path: Path) -> None:
+def test_incremental_from_s3_picks_up_a_new_object(
+    warehouse_url: sa.URL, s3_env: MotoS3, tmp_path: Path
+) -> None:
     bucket = f"incr-{warehouse_url.get_backend_name()}"
     s3_env.client.create_bucket(Bucket=bucket)
     days = all_days()
     upload_tree(s3_env.client, bucket, copy_sample_days(tmp_path / "a", days[:-1]), "log_data")
     log_data = f"s3://{bucket}/log_data"
-    settings = config.resolve(url=warehouse_url.render_as_string(hide_password=False),
-                              log_data=log_data)
+    settings = config.resolve(
+        url=warehouse_url.render_as_string(hide_password=False), log_data=log_data
+    )
     engine = settings.create_engine()
     load.run(engine, settings, selection=load.Selection(incremental=True))
     upload_tree(s3_env.client, bucket, copy_sample_days(tmp_path / "b", days[-1:]), "log_data")
     second = load.run(engine, settings, selection=load.Selection(incremental=True))
     engine.dispose()
-    assert [u.rsplit("/", 1)[-1][:10] for u in
-            ledger_files(warehouse_url, second.load_id or 0, "staging_events")] == days[-1:]
+    assert [
+        u.rsplit("/", 1)[-1][:10]
+        for u in ledger_files(warehouse_url, second.load_id or 0, "staging_events")
+    ] == days[-1:]
 
 
 def test_since_until_selects_day_files(warehouse_url: sa.URL) -> None:
@@ -115,8 +143,11 @@ def test_since_until_selects_day_files(warehouse_url: sa.URL) -> None:
     engine.dispose()
     files = ledger_files(warehouse_url, result.load_id or 0, "staging_events")
     assert [Path(f).name for f in files] == ["2018-11-03-events.json", "2018-11-04-events.json"]
-    expected = sum(len(p.read_text().splitlines()) for p in (SAMPLE / "log_data").rglob("*.json")
-                   if p.name[:10] in ("2018-11-03", "2018-11-04"))
+    expected = sum(
+        len(p.read_text().splitlines())
+        for p in (SAMPLE / "log_data").rglob("*.json")
+        if p.name[:10] in ("2018-11-03", "2018-11-04")
+    )
     assert result.staged["staging_events"] == expected
 
 
@@ -146,7 +177,18 @@ def test_since_after_until_is_one_line(warehouse_url: sa.URL) -> None:
     import io
 
     err = io.StringIO()
-    code = run_module("load", ["--url", warehouse_url.render_as_string(hide_password=False),
-                      "--since", "2018-11-09", "--until", "2018-11-03"], io.StringIO(), err)
+    code = run_module(
+        "load",
+        [
+            "--url",
+            warehouse_url.render_as_string(hide_password=False),
+            "--since",
+            "2018-11-09",
+            "--until",
+            "2018-11-03",
+        ],
+        io.StringIO(),
+        err,
+    )
     assert code == 2
     assert err.getvalue() == "error: --since 2018-11-09 is after --until 2018-11-03\n"

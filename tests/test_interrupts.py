@@ -25,8 +25,11 @@ from tests.helpers import SAMPLE, star_snapshot, table_rows
 def ledger(url: sa.URL) -> list[tuple[Any, ...]]:
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.connect() as conn:
-        rows = conn.execute(sa.select(LOADS.c.load_id, LOADS.c.status, LOADS.c.rows_staged,
-                                      LOADS.c.message).order_by(LOADS.c.load_id)).all()
+        rows = conn.execute(
+            sa.select(
+                LOADS.c.load_id, LOADS.c.status, LOADS.c.rows_staged, LOADS.c.message
+            ).order_by(LOADS.c.load_id)
+        ).all()
     engine.dispose()
     return [tuple(r) for r in rows]
 
@@ -38,11 +41,14 @@ def cli(url: sa.URL, *args: str) -> tuple[int, str, str]:
 
 
 @pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_a_signal_mid_stage_rolls_back_and_says_so(warehouse_url: sa.URL,
-                                                   monkeypatch: pytest.MonkeyPatch,
-                                                   sig: signal.Signals, code: int) -> None:
-    backend_cls = type(backends.for_settings(
-        config.resolve(url=warehouse_url.render_as_string(hide_password=False))))
+def test_a_signal_mid_stage_rolls_back_and_says_so(
+    warehouse_url: sa.URL, monkeypatch: pytest.MonkeyPatch, sig: signal.Signals, code: int
+) -> None:
+    backend_cls = type(
+        backends.for_settings(
+            config.resolve(url=warehouse_url.render_as_string(hide_password=False))
+        )
+    )
     real_stage = backend_cls.stage
 
     def stage_then_signal(self: Any, *args: Any, **kw: Any) -> Any:
@@ -67,7 +73,8 @@ def test_a_signal_mid_stage_rolls_back_and_says_so(warehouse_url: sa.URL,
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_in_the_commit_window_keeps_the_committed_load(
-        warehouse_url: sa.URL, monkeypatch: pytest.MonkeyPatch, sig: signal.Signals) -> None:
+    warehouse_url: sa.URL, monkeypatch: pytest.MonkeyPatch, sig: signal.Signals
+) -> None:
     real_commit = load._commit
 
     def commit_then_signal(transaction: sa.RootTransaction) -> None:
@@ -79,15 +86,17 @@ def test_a_signal_in_the_commit_window_keeps_the_committed_load(
     assert status == 128 + sig
     assert re.search(r"inserted\s+songplays\s+3,478 rows", out), out
     assert err.count("\n") == 1
-    assert err.startswith(f"interrupted: {sig.name} arrived as load #1 committed; the load "
-                          "succeeded")
+    assert err.startswith(
+        f"interrupted: {sig.name} arrived as load #1 committed; the load succeeded"
+    )
     rows = ledger(warehouse_url)
     assert [(r[0], r[1], r[2]) for r in rows] == [(1, "succeeded", 4091 + 36)]  # one row
     assert len(table_rows(warehouse_url, "songplays")) == 3478
 
 
-def test_interrupted_then_the_next_load_is_whole(duckdb_url: sa.URL,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_interrupted_then_the_next_load_is_whole(
+    duckdb_url: sa.URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from sparkify_dw import schema
 
     schema.upgrade(duckdb_url)
@@ -120,10 +129,23 @@ def test_a_real_sigterm_to_the_command(tmp_path: Path, duckdb_url: sa.URL) -> No
     for i in range(400):  # many small files: staging takes a while
         (logs / f"{i:04d}-events.json").write_bytes(lines)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPARKIFY_DW_")}
-    proc = subprocess.Popen([sys.executable, "-m", "sparkify_dw.load", "--url",
-                             duckdb_url.render_as_string(), "--log-data", str(logs), "-v"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            cwd=tmp_path)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sparkify_dw.load",
+            "--url",
+            duckdb_url.render_as_string(),
+            "--log-data",
+            str(logs),
+            "-v",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+    )
     assert proc.stderr is not None
     for line in proc.stderr:  # wait until the load runs
         if "stage: start" in line:
@@ -137,6 +159,7 @@ def test_a_real_sigterm_to_the_command(tmp_path: Path, duckdb_url: sa.URL) -> No
 
 
 # --- database errors are one line naming the step --------------------------------------------
+
 
 def test_statement_timeout_is_one_line(pg_url: sa.URL, monkeypatch: pytest.MonkeyPatch) -> None:
     from sparkify_dw import schema
@@ -153,14 +176,16 @@ def test_statement_timeout_is_one_line(pg_url: sa.URL, monkeypatch: pytest.Monke
     monkeypatch.setattr(postgresql.PostgreSQLBackend, "_keep", keep_with_timeout)
     status, _, err = cli(pg_url)
     assert status == 1 and err.count("\n") == 1 and "Traceback" not in err
-    assert err.startswith("error: stage staging_events: canceling statement due to "
-                          "statement timeout"), err
+    assert err.startswith(
+        "error: stage staging_events: canceling statement due to statement timeout"
+    ), err
     rows = ledger(pg_url)
-    assert [r[1] for r in rows] == ["failed"] and rows[0][3] == err[len("error: "):].strip()
+    assert [r[1] for r in rows] == ["failed"] and rows[0][3] == err[len("error: ") :].strip()
 
 
-def test_a_connection_killed_mid_copy_is_one_line(pg_url: sa.URL, pg_admin_url: sa.URL,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_connection_killed_mid_copy_is_one_line(
+    pg_url: sa.URL, pg_admin_url: sa.URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from sparkify_dw import schema
     from sparkify_dw.backends import postgresql
 
@@ -182,7 +207,8 @@ def test_a_connection_killed_mid_copy_is_one_line(pg_url: sa.URL, pg_admin_url: 
 
 
 def test_bad_input_postgresql_refuses_is_a_rejected_record_not_an_error(
-        pg_url: sa.URL, tmp_path: Path) -> None:
+    pg_url: sa.URL, tmp_path: Path
+) -> None:
     """A lone surrogate, or 1e1000000 in an unmapped field: PostgreSQL's jsonb refuses them;
     the load quarantines them with file:line under --max-errors."""
     from sparkify_dw import schema
@@ -190,12 +216,21 @@ def test_bad_input_postgresql_refuses_is_a_rejected_record_not_an_error(
     schema.upgrade(pg_url)
     logs = tmp_path / "logs"
     logs.mkdir()
-    good = json.loads((SAMPLE / "log_data/2018/11/2018-11-15-events.json")
-                      .read_text().splitlines()[0])
+    good = json.loads(
+        (SAMPLE / "log_data/2018/11/2018-11-15-events.json").read_text().splitlines()[0]
+    )
     text = json.dumps(good)
-    (logs / "a.json").write_text("\n".join([
-        text, text.replace('"Logged In"', '"\\ud800"'), text[:-1] + ', "x": 1e1000000}',
-        text[:-1] + ', "y": ' + "[" * 1100 + "]" * 1100 + "}"]) + "\n")
+    (logs / "a.json").write_text(
+        "\n".join(
+            [
+                text,
+                text.replace('"Logged In"', '"\\ud800"'),
+                text[:-1] + ', "x": 1e1000000}',
+                text[:-1] + ', "y": ' + "[" * 1100 + "]" * 1100 + "}",
+            ]
+        )
+        + "\n"
+    )
     status, out, err = cli(pg_url, "--log-data", str(logs), "--max-errors", "3")
     assert status == 0, err
     assert "3 rejected" in out
@@ -213,8 +248,9 @@ def test_long_lines_on_duckdbs_careful_path(duckdb_url: sa.URL, tmp_path: Path) 
     schema.upgrade(duckdb_url)
     logs = tmp_path / "logs"
     logs.mkdir()
-    good = json.loads((SAMPLE / "log_data/2018/11/2018-11-15-events.json")
-                      .read_text().splitlines()[0])
+    good = json.loads(
+        (SAMPLE / "log_data/2018/11/2018-11-15-events.json").read_text().splitlines()[0]
+    )
     huge = dict(good, extra="x" * 3_000_000)
     (logs / "a.json").write_text(json.dumps(good, indent=2) + "\n" + json.dumps(huge) + "\n")
     status, _out, err = cli(duckdb_url, "--log-data", str(logs), "--steps", "stage")
@@ -235,8 +271,7 @@ def test_disk_full_is_one_line(pg_url: sa.URL, monkeypatch: pytest.MonkeyPatch) 
 
     def copy_on_a_full_disk(self: Any, cursor: Any, *args: Any, careful: bool) -> None:
         calls.append(careful)
-        raise psycopg.errors.DiskFull('could not extend file "base/1/2": No space left on '
-                                      "device")
+        raise psycopg.errors.DiskFull('could not extend file "base/1/2": No space left on device')
 
     monkeypatch.setattr(postgresql.PostgreSQLBackend, "_copy", copy_on_a_full_disk)
     status, _, err = cli(pg_url)
@@ -246,8 +281,9 @@ def test_disk_full_is_one_line(pg_url: sa.URL, monkeypatch: pytest.MonkeyPatch) 
     assert [r[1] for r in ledger(pg_url)] == ["failed"]
 
 
-def test_a_signal_during_analyze_after_the_commit(pg_url: sa.URL,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_signal_during_analyze_after_the_commit(
+    pg_url: sa.URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from sparkify_dw import schema
     from sparkify_dw.backends import postgresql
 

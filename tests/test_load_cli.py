@@ -22,10 +22,17 @@ moto_s3 = s3_server.moto_s3
 sample_bucket = s3_server.sample_bucket
 
 
-def cli(*args: str, cwd: Path,
-        env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "sparkify_dw.load", *args], cwd=cwd, text=True,
-                          capture_output=True, env={**os.environ, **(env or {})}, timeout=300)
+def cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sparkify_dw.load", *args],
+        cwd=cwd,
+        text=True,
+        capture_output=True,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+    )
 
 
 def test_default_run_prints_summary(tmp_path: Path) -> None:
@@ -42,8 +49,10 @@ def test_default_run_prints_summary(tmp_path: Path) -> None:
 def test_refuses_warehouse_not_at_head(tmp_path: Path) -> None:
     proc = cli(cwd=tmp_path)
     assert proc.returncode == 2
-    assert proc.stderr.strip() == (f"error: no warehouse at {tmp_path / 'sparkify.duckdb'}: "
-                                   "create it with `sparkify-dw upgrade`")
+    assert proc.stderr.strip() == (
+        f"error: no warehouse at {tmp_path / 'sparkify.duckdb'}: "
+        "create it with `sparkify-dw upgrade`"
+    )
     assert not list(tmp_path.iterdir())
     engine = sa.create_engine(f"duckdb:///{tmp_path / 'sparkify.duckdb'}")
     with engine.connect():  # a database, but no schema in it
@@ -51,8 +60,10 @@ def test_refuses_warehouse_not_at_head(tmp_path: Path) -> None:
     engine.dispose()
     proc = cli(cwd=tmp_path)
     assert proc.returncode == 2
-    assert proc.stderr.strip() == ("error: the warehouse has no sparkify_dw schema, this library "
-                                   f"needs {schema.HEAD}: run `alembic upgrade head`")
+    assert proc.stderr.strip() == (
+        "error: the warehouse has no sparkify_dw schema, this library "
+        f"needs {schema.HEAD}: run `alembic upgrade head`"
+    )
 
 
 def test_steps_subset_and_bad_step(tmp_path: Path) -> None:
@@ -81,12 +92,14 @@ def test_bad_sources_one_line_no_traceback(tmp_path: Path) -> None:
     assert "Traceback" in verbose.stderr
 
 
-def test_redshift_dry_run_masks_password(tmp_path: Path, moto_s3: MotoS3,
-                                         sample_bucket: str) -> None:
+def test_redshift_dry_run_masks_password(
+    tmp_path: Path, moto_s3: MotoS3, sample_bucket: str
+) -> None:
     write_cfg(tmp_path / "dwh.cfg", cfg_for(sample_bucket))
     for extra in ([], ["-v"]):
-        proc = cli("--dry-run", *extra, cwd=tmp_path,
-                   env={"SPARKIFY_DW_S3_ENDPOINT": moto_s3.endpoint})
+        proc = cli(
+            "--dry-run", *extra, cwd=tmp_path, env={"SPARKIFY_DW_S3_ENDPOINT": moto_s3.endpoint}
+        )
         assert proc.returncode == 0, proc.stderr
         assert "COPY staging_events" in proc.stdout and "INSERT INTO songplays" in proc.stdout
         assert "Pa55-word-XYZ" not in proc.stdout + proc.stderr
@@ -104,8 +117,12 @@ def test_postgresql_via_environment(pg_url: sa.URL, tmp_path: Path) -> None:
 
 def test_output_into_a_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
     """``python -m sparkify_dw.load --dry-run | head -1``: no ``error: Broken pipe``."""
-    proc = subprocess.Popen([sys.executable, "-m", "sparkify_dw.load", "--dry-run"], cwd=tmp_path,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sparkify_dw.load", "--dry-run"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert proc.stdout is not None and proc.stderr is not None
     assert proc.stdout.read(10) == b"SELECT coa"  # the load's first statement: its id
     proc.stdout.close()
@@ -116,21 +133,22 @@ def test_output_into_a_closed_pipe_is_not_an_error(tmp_path: Path) -> None:
 
 def _staging(name: str, *sizes: int) -> SimpleNamespace:
     """A stand-in for a StageRequest: a table and its files, by size."""
-    return SimpleNamespace(table=SimpleNamespace(name=name),
-                           files=[SimpleNamespace(size=s) for s in sizes])
+    return SimpleNamespace(
+        table=SimpleNamespace(name=name), files=[SimpleNamespace(size=s) for s in sizes]
+    )
 
 
 def _drive(display: output.LoadProgress) -> None:
     """What a load tells its display: the backend's files done, then each step."""
     result = SimpleNamespace(read={})
     with display:
-        display.on_step("stage staging_events", result, _staging("staging_events", 1000, 500,
-                                                                  2500))
+        display.on_step("stage staging_events", result, _staging("staging_events", 1000, 500, 2500))
         display("log_data", 0, 3)
         display("log_data", 2, 3)  # 1,500 bytes of 4,000
         result.read["staging_events"] = 4091
-        display.on_step("stage staging_songs", result, _staging("staging_songs", 700_000,
-                                                                 1_800_000))
+        display.on_step(
+            "stage staging_songs", result, _staging("staging_songs", 700_000, 1_800_000)
+        )
         display("song_data", 2, 2)
         result.read["staging_songs"] = 71
         display.on_step("transform: insert songplays", result, None)

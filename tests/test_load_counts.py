@@ -12,15 +12,18 @@ from tests.helpers import all_days, copy_sample_days, run_load
 
 COUNT_OF_STAR = re.compile(
     r"count\(\*\).*\bFROM\s+(" + "|".join(t.name for t in STAR_TABLES) + r")\b",
-    re.IGNORECASE | re.DOTALL)
+    re.IGNORECASE | re.DOTALL,
+)
 
 
 def _counts(url: sa.URL) -> dict[str, int]:
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as conn:
-            return {t.name: int(conn.execute(sa.select(sa.func.count()).select_from(t))
-                                .scalar_one()) for t in STAR_TABLES}
+            return {
+                t.name: int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one())
+                for t in STAR_TABLES
+            }
     finally:
         engine.dispose()
 
@@ -34,8 +37,7 @@ def test_inserted_rows_are_what_count_star_sees(warehouse_url: sa.URL, tmp_path:
         result = run_load(warehouse_url, log_data=log_data)
         after = _counts(warehouse_url)
         for table in STAR_TABLES:
-            assert result.inserted[table.name] == after[table.name] - before[table.name], (
-                table.name)
+            assert result.inserted[table.name] == after[table.name] - before[table.name], table.name
         before = after
     assert result.inserted["songplays"] > 0
 

@@ -12,8 +12,15 @@ from sqlalchemy.orm import Session
 from sparkify_dw.models import Artist, SongPlay, User
 from tests.helpers import all_days, copy_sample_days, run_load, star_snapshot, table_rows
 
-EXPECTED = {"staging_events": 4091, "staging_songs": 36, "songplays": 3478, "users": 87,
-            "songs": 36, "artists": 35, "time": 3476}
+EXPECTED = {
+    "staging_events": 4091,
+    "staging_songs": 36,
+    "songplays": 3478,
+    "users": 87,
+    "songs": 36,
+    "artists": 35,
+    "time": 3476,
+}
 
 
 def test_sample_figures(warehouse_url: sa.URL) -> None:
@@ -25,27 +32,47 @@ def test_sample_figures(warehouse_url: sa.URL) -> None:
 
     engine = sa.create_engine(warehouse_url, poolclass=sa.pool.NullPool)
     with engine.connect() as conn:
-        levels: dict[str, int] = dict(conn.execute(
-            sa.text("SELECT level, count(*) FROM users GROUP BY level")).all())
+        levels: dict[str, int] = dict(
+            conn.execute(sa.text("SELECT level, count(*) FROM users GROUP BY level")).all()
+        )
         assert levels == {"free": 67, "paid": 20}
-        matched = conn.execute(sa.text(
-            "SELECT user_id, start_time, song_id, artist_id FROM songplays "
-            "WHERE song_id IS NOT NULL")).all()
-        assert matched == [(15, dt.datetime(2018, 11, 21, 21, 56, 47, 796000),
-                            "SOZCTXZ12AB0182364", "AR5KOSW1187FB35FF4")]
+        matched = conn.execute(
+            sa.text(
+                "SELECT user_id, start_time, song_id, artist_id FROM songplays "
+                "WHERE song_id IS NOT NULL"
+            )
+        ).all()
+        assert matched == [
+            (
+                15,
+                dt.datetime(2018, 11, 21, 21, 56, 47, 796000),
+                "SOZCTXZ12AB0182364",
+                "AR5KOSW1187FB35FF4",
+            )
+        ]
         # year 0 and empty locations are unknown, not data
         assert conn.execute(sa.text("SELECT count(*) FROM songs WHERE year = 0")).scalar() == 0
-        assert conn.execute(sa.text("SELECT count(*) FROM songs WHERE year IS NULL")
-                            ).scalar_one() > 0
-        assert conn.execute(sa.text(
-            "SELECT count(*) FROM artists WHERE trim(location) = ''")).scalar() == 0
+        assert (
+            conn.execute(sa.text("SELECT count(*) FROM songs WHERE year IS NULL")).scalar_one() > 0
+        )
+        assert (
+            conn.execute(sa.text("SELECT count(*) FROM artists WHERE trim(location) = ''")).scalar()
+            == 0
+        )
         # one time row per distinct songplay start, weekday 0 = Sunday as Redshift's DOW
-        orphans = conn.execute(sa.text(
-            "SELECT count(*) FROM songplays sp LEFT JOIN time t ON t.start_time = sp.start_time "
-            "WHERE t.start_time IS NULL")).scalar()
+        orphans = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM songplays sp "
+                "LEFT JOIN time t ON t.start_time = sp.start_time "
+                "WHERE t.start_time IS NULL"
+            )
+        ).scalar()
         assert orphans == 0
-        sunday = conn.execute(sa.text(
-            "SELECT DISTINCT weekday FROM time WHERE day = 4 AND month = 11")).scalars().all()
+        sunday = (
+            conn.execute(sa.text("SELECT DISTINCT weekday FROM time WHERE day = 4 AND month = 11"))
+            .scalars()
+            .all()
+        )
         assert sunday == [0]  # 2018-11-04 was a Sunday
         ms = conn.execute(sa.text("SELECT min(start_time) FROM songplays")).scalar()
         assert ms == dt.datetime(2018, 11, 1, 21, 1, 46, 796000)
@@ -57,17 +84,22 @@ def test_user_level_comes_from_latest_event(warehouse_url: sa.URL) -> None:
     engine = sa.create_engine(warehouse_url, poolclass=sa.pool.NullPool)
     with engine.connect() as conn:
         # users whose level changed during the sample: each must carry the latest level
-        latest = conn.execute(sa.text("""
+        latest = conn.execute(
+            sa.text("""
             SELECT e.user_id, e.level FROM staging_events e
             JOIN (SELECT user_id, max(ts) AS ts FROM staging_events
                   WHERE user_id IS NOT NULL GROUP BY user_id) m
-              ON m.user_id = e.user_id AND m.ts = e.ts""")).all()
-        users: dict[int, str] = dict(conn.execute(
-            sa.text("SELECT user_id, level FROM users")).all())
-        changed = conn.execute(sa.text("""
+              ON m.user_id = e.user_id AND m.ts = e.ts""")
+        ).all()
+        users: dict[int, str] = dict(
+            conn.execute(sa.text("SELECT user_id, level FROM users")).all()
+        )
+        changed = conn.execute(
+            sa.text("""
             SELECT count(DISTINCT user_id) FROM staging_events
             WHERE user_id IN (SELECT user_id FROM staging_events GROUP BY user_id
-                              HAVING count(DISTINCT level) > 1)""")).scalar()
+                              HAVING count(DISTINCT level) > 1)""")
+        ).scalar()
     engine.dispose()
     assert changed and changed > 0
     assert {u: lvl for u, lvl in latest} == users
@@ -84,8 +116,9 @@ def test_rerun_is_idempotent(warehouse_url: sa.URL) -> None:
 
 
 @pytest.mark.parametrize("order", ["forward", "backward"])
-def test_batches_in_either_order_equal_one_load(warehouse_url: sa.URL, tmp_path: Path,
-                                                order: str, request: pytest.FixtureRequest) -> None:
+def test_batches_in_either_order_equal_one_load(
+    warehouse_url: sa.URL, tmp_path: Path, order: str, request: pytest.FixtureRequest
+) -> None:
     days = all_days()
     early = copy_sample_days(tmp_path / "early", days[:8])
     late = copy_sample_days(tmp_path / "late", days[8:])

@@ -22,10 +22,15 @@ from sparkify_dw.config import (
 )
 
 
-def _settings(tmp_path: Path, *, environ: dict[str, str] | None = None,
-              memory_limit: str | None = None) -> Settings:
-    return resolve(url=f"duckdb:///{tmp_path / 'w.duckdb'}", cwd=tmp_path, environ=environ,
-                   memory_limit=memory_limit)
+def _settings(
+    tmp_path: Path, *, environ: dict[str, str] | None = None, memory_limit: str | None = None
+) -> Settings:
+    return resolve(
+        url=f"duckdb:///{tmp_path / 'w.duckdb'}",
+        cwd=tmp_path,
+        environ=environ,
+        memory_limit=memory_limit,
+    )
 
 
 def test_default_flag_environment_and_dwh_cfg(tmp_path: Path) -> None:
@@ -39,18 +44,22 @@ def test_default_flag_environment_and_dwh_cfg(tmp_path: Path) -> None:
     assert (flag.memory_limit, flag.sources["memory_limit"]) == ("300MB", "argument")
 
 
-@pytest.mark.parametrize(("text", "size"), [("1GB", 10**9), ("512MiB", 512 * 2**20),
-                                            (" 1.5 gb ", 15 * 10**8)])
+@pytest.mark.parametrize(
+    ("text", "size"), [("1GB", 10**9), ("512MiB", 512 * 2**20), (" 1.5 gb ", 15 * 10**8)]
+)
 def test_sizes(text: str, size: int) -> None:
     assert memory_bytes(text) == size
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ("lots", "not a memory size like 1GB or 512MB: 'lots'"),
-    ("1GB; DROP TABLE x", "not a memory size"),
-    ("12", "not a memory size"),
-    ("10MB", "10MB is too little; at least 64MiB"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("lots", "not a memory size like 1GB or 512MB: 'lots'"),
+        ("1GB; DROP TABLE x", "not a memory size"),
+        ("12", "not a memory size"),
+        ("10MB", "10MB is too little; at least 64MiB"),
+    ],
+)
 def test_bad_sizes_are_one_line(tmp_path: Path, text: str, message: str) -> None:
     with pytest.raises(ConfigError) as caught:
         _settings(tmp_path, environ={ENV_MEMORY_LIMIT: text})
@@ -73,15 +82,30 @@ def test_duckdb_connections_take_the_limit(tmp_path: Path) -> None:
     finally:
         engine.dispose()
     with backend.reading(1.0) as reader:  # the read-only commands too
-        assert reader.exec_driver_sql(
-            "SELECT current_setting('memory_limit')").scalar() == "192.0 MiB"
+        assert (
+            reader.exec_driver_sql("SELECT current_setting('memory_limit')").scalar() == "192.0 MiB"
+        )
 
 
 def test_load_command_refuses_a_bad_limit_in_one_line(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPARKIFY_DW_")}
-    run = subprocess.run([sys.executable, "-m", "sparkify_dw", "load", "--url",
-                          f"duckdb:///{tmp_path / 'w.duckdb'}", "--memory-limit", "huge"],
-                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sparkify_dw",
+            "load",
+            "--url",
+            f"duckdb:///{tmp_path / 'w.duckdb'}",
+            "--memory-limit",
+            "huge",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode != 0
     assert "--memory-limit" in run.stderr or "memory" in run.stderr
     assert len(run.stderr.strip().splitlines()) == 1, run.stderr
@@ -97,18 +121,21 @@ def test_batches_are_a_quarter_of_the_limit_within_bounds() -> None:
     assert duck.batch_bytes(memory_bytes("16GB")) == duck.MAX_BATCH_BYTES
 
 
-def test_a_file_bigger_than_a_batch_is_streamed_by_python(tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_file_bigger_than_a_batch_is_streamed_by_python(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """DuckDB would hold a huge file (one line of 200 MB) whole: it goes to the framing."""
     from sparkify_dw import load
     from sparkify_dw.backends import duckdb as duck
     from sparkify_dw.sources import SourceFile
 
     monkeypatch.setattr(duck, "ENGINE_FILE_BYTES", 64 * 1024)
-    record = ('{"artist":null,"auth":"Logged In","firstName":"A","gender":"F",'
-              '"itemInSession":0,"lastName":"B","length":null,"level":"free","location":"X",'
-              '"method":"GET","page":"Home","registration":1540919166796.0,"sessionId":1,'
-              '"song":null,"status":200,"ts":1541106106796,"userAgent":"u","userId":"8"}')
+    record = (
+        '{"artist":null,"auth":"Logged In","firstName":"A","gender":"F",'
+        '"itemInSession":0,"lastName":"B","length":null,"level":"free","location":"X",'
+        '"method":"GET","page":"Home","registration":1540919166796.0,"sessionId":1,'
+        '"song":null,"status":200,"ts":1541106106796,"userAgent":"u","userId":"8"}'
+    )
     logs = tmp_path / "logs"
     logs.mkdir()
     (logs / "one-line.json").write_text(record * 400, encoding="utf-8")  # no newline

@@ -17,8 +17,18 @@ from sparkify_dw import schema
 from sparkify_dw.models import metadata
 
 ROOT = Path(__file__).resolve().parent.parent
-TABLES = {"staging_events", "staging_songs", "songplays", "users", "songs", "artists", "time",
-          "loads", "load_files", "load_errors"}
+TABLES = {
+    "staging_events",
+    "staging_songs",
+    "songplays",
+    "users",
+    "songs",
+    "artists",
+    "time",
+    "loads",
+    "load_files",
+    "load_errors",
+}
 
 
 def tables(url: sa.URL) -> set[str]:
@@ -28,7 +38,8 @@ def tables(url: sa.URL) -> set[str]:
             names = conn.exec_driver_sql("SELECT table_name FROM duckdb_tables()").scalars()
         else:
             names = conn.exec_driver_sql(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'").scalars()
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+            ).scalars()
         result = set(names) - {"alembic_version"}
     engine.dispose()
     return result
@@ -58,8 +69,9 @@ def test_models_and_migrations_agree_on_postgresql(pg_url: sa.URL) -> None:
     schema.upgrade(pg_url)
     engine = sa.create_engine(pg_url, poolclass=sa.pool.NullPool)
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn, opts=schema.COMPARE_OPTIONS),
-                                metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts=schema.COMPARE_OPTIONS), metadata
+        )
     engine.dispose()
     assert diff == []
 
@@ -70,29 +82,44 @@ def test_autogenerate_notices_a_difference(pg_url: sa.URL) -> None:
     engine = sa.create_engine(pg_url, poolclass=sa.pool.NullPool)
     with engine.begin() as conn:
         conn.exec_driver_sql("ALTER TABLE users ALTER COLUMN level TYPE varchar(99)")
-        diff = compare_metadata(MigrationContext.configure(conn, opts=schema.COMPARE_OPTIONS),
-                                metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts=schema.COMPARE_OPTIONS), metadata
+        )
     engine.dispose()
     assert any("modify_type" in str(d) for d in diff)
 
 
 def test_refuses_a_warehouse_not_at_head(duckdb_url: sa.URL) -> None:
     engine = sa.create_engine(duckdb_url, poolclass=sa.pool.NullPool)
-    with engine.connect() as conn, pytest.raises(schema.SchemaError,
-                                                 match="run `alembic upgrade head`"):
+    with (
+        engine.connect() as conn,
+        pytest.raises(schema.SchemaError, match="run `alembic upgrade head`"),
+    ):
         schema.require_head(conn)
     engine.dispose()
 
 
-def alembic(*args: str, env: dict[str, str] | None = None,
-            cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "alembic", *args], cwd=cwd, text=True,
-                          capture_output=True, env={**os.environ, **(env or {})}, timeout=120)
+def alembic(
+    *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "alembic", *args],
+        cwd=cwd,
+        text=True,
+        capture_output=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+    )
 
 
 def test_offline_redshift_ddl() -> None:
-    proc = alembic("-x", "url=redshift+redshift_connector://user:pw-s3cret@host:5439/dev",
-                   "upgrade", "head", "--sql")
+    proc = alembic(
+        "-x",
+        "url=redshift+redshift_connector://user:pw-s3cret@host:5439/dev",
+        "upgrade",
+        "head",
+        "--sql",
+    )
     assert proc.returncode == 0, proc.stderr
     sql = proc.stdout
     assert "pw-s3cret" not in sql + proc.stderr
@@ -132,8 +159,12 @@ def test_ledger_migration_keeps_every_row(backend: str, request: pytest.FixtureR
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.connect() as conn:
         # Plays from before the ledger have no load; every other column is as it was.
-        assert conn.exec_driver_sql(
-            "SELECT count(*) FROM songplays WHERE load_id IS NOT NULL").scalar() == 0
+        assert (
+            conn.exec_driver_sql(
+                "SELECT count(*) FROM songplays WHERE load_id IS NOT NULL"
+            ).scalar()
+            == 0
+        )
         assert conn.exec_driver_sql("SELECT count(*) FROM songplays").scalar() == 3478
     engine.dispose()
     result = run_load(url)  # and loads go on: nothing new, nothing duplicated

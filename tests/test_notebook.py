@@ -29,7 +29,8 @@ def test_committed_notebook_has_no_outputs() -> None:
 
 
 def test_notebook_runs_against_the_configured_warehouse(
-        duckdb_url: sa.URL, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    duckdb_url: sa.URL, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     schema.upgrade(duckdb_url)
     run_load(duckdb_url)
     # The kernel inherits this environment: the notebook finds the warehouse through
@@ -37,8 +38,9 @@ def test_notebook_runs_against_the_configured_warehouse(
     monkeypatch.setenv(config.ENV_URL, duckdb_url.render_as_string(hide_password=False))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
-                                     resources={"metadata": {"path": str(tmp_path)}})
+    client = nbclient.NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
     client.execute()  # raises CellExecutionError on the first failing cell
 
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
@@ -51,11 +53,14 @@ def test_notebook_runs_against_the_configured_warehouse(
     first = next(o for o in outputs if o.output_type == "execute_result")
     share = analytics.matched_share(sa.create_engine(duckdb_url, poolclass=sa.pool.NullPool))
     assert first.data["text/plain"].split("\n")[1].split()[1:3] == [
-        str(share[0].plays), str(share[0].matched)]
+        str(share[0].plays),
+        str(share[0].matched),
+    ]
 
 
 def test_notebook_started_in_its_folder_finds_the_quick_starts_warehouse(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Jupyter starts the kernel in notebooks/; the quick start built ./sparkify.duckdb in
     the project root. No URL is configured: the notebook must find that file."""
     project = tmp_path / "project"
@@ -68,10 +73,19 @@ def test_notebook_started_in_its_folder_finds_the_quick_starts_warehouse(
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    client = nbclient.NotebookClient(nb, timeout=120, kernel_name="python3",
-                                     resources={"metadata": {"path": str(project / "notebooks")}})
+    client = nbclient.NotebookClient(
+        nb,
+        timeout=120,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(project / "notebooks")}},
+    )
     client.execute()
-    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
-                      for o in c.outputs if o.output_type == "stream")
+    printed = "".join(
+        o.get("text", "")
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type == "stream"
+    )
     assert f"warehouse: {warehouse.render_as_string()}" in printed
     assert not (project / "notebooks" / "sparkify.duckdb").exists()

@@ -12,8 +12,10 @@ def test_every_package_is_listed_for_the_wheel() -> None:
     cfg = configparser.ConfigParser()
     cfg.read(ROOT / "setup.cfg")
     listed = {p.strip() for p in cfg["options"]["packages"].split() if p.strip()}
-    found = {".".join(p.parent.relative_to(ROOT).parts)
-             for p in (ROOT / "sparkify_dw").rglob("*.py")
-             if "__pycache__" not in p.parts and (p.parent / "__init__.py").exists()}
+    found = {
+        ".".join(p.parent.relative_to(ROOT).parts)
+        for p in (ROOT / "sparkify_dw").rglob("*.py")
+        if "__pycache__" not in p.parts and (p.parent / "__init__.py").exists()
+    }
     found |= {"sparkify_dw.migrations", "sparkify_dw.migrations.versions"}
     assert listed == found

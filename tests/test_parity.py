@@ -14,8 +14,9 @@ from sparkify_dw import load, schema, transform
 from sparkify_dw.backends import Backend, for_settings
 from tests.helpers import SAMPLE, run_load, settings_for, star_snapshot, table_rows
 
-REDSHIFT = sa.create_engine("redshift+redshift_connector://u@h:5439/dev",
-                            paramstyle="named").dialect
+REDSHIFT = sa.create_engine(
+    "redshift+redshift_connector://u@h:5439/dev", paramstyle="named"
+).dialect
 
 
 def test_star_tables_equal_on_duckdb_and_postgresql(duckdb_url: sa.URL, pg_url: sa.URL) -> None:
@@ -34,8 +35,9 @@ def test_redshift_transform_sql_runs_on_postgresql(pg_url: sa.URL, duckdb_url: s
     engine = sa.create_engine(pg_url, poolclass=sa.pool.NullPool)
     with engine.begin() as conn:
         for step in transform.steps():
-            text = str(step.statement.compile(dialect=REDSHIFT,
-                                              compile_kwargs={"literal_binds": True}))
+            text = str(
+                step.statement.compile(dialect=REDSHIFT, compile_kwargs={"literal_binds": True})
+            )
             assert "TIMESTAMP 'epoch'" in text or step.table != "songplays"
             conn.exec_driver_sql(text)
     engine.dispose()
@@ -63,12 +65,14 @@ def _write_variants(root: Path) -> tuple[Path, Path]:
     hidden = logs / ".ipynb_checkpoints"
     hidden.mkdir()
     (hidden / "2018-11-01-events-checkpoint.json").write_text(
-        (SAMPLE / "log_data/2018/11/2018-11-01-events.json").read_text())
+        (SAMPLE / "log_data/2018/11/2018-11-01-events.json").read_text()
+    )
     return logs, songs
 
 
-def test_concatenated_and_pretty_json_stage_the_same_rows(tmp_path: Path, duckdb_url: sa.URL,
-                                                          pg_url: sa.URL) -> None:
+def test_concatenated_and_pretty_json_stage_the_same_rows(
+    tmp_path: Path, duckdb_url: sa.URL, pg_url: sa.URL
+) -> None:
     logs, songs = _write_variants(tmp_path / "variants")
     reference = tmp_path / "ref.duckdb"
     ref_url = sa.URL.create("duckdb", database=str(reference))
@@ -84,8 +88,9 @@ def test_concatenated_and_pretty_json_stage_the_same_rows(tmp_path: Path, duckdb
 
 def test_glob_source(duckdb_url: sa.URL) -> None:
     schema.upgrade(duckdb_url)
-    result = run_load(duckdb_url, log_data=SAMPLE / "log_data/2018/11/2018-11-0[1-3]-events.json",
-                      steps=["stage"])
+    result = run_load(
+        duckdb_url, log_data=SAMPLE / "log_data/2018/11/2018-11-0[1-3]-events.json", steps=["stage"]
+    )
     assert result.staged["staging_events"] == 15 + 171 + 111
 
 
@@ -102,22 +107,29 @@ def test_dry_run_runs_nothing(duckdb_url: sa.URL) -> None:
 def _departures(cls: type[Backend]) -> list[str]:
     """The methods of ``Backend``'s interface that ``cls`` overrides with other parameters
     (names, kinds, defaults) or another kind of method (static, class, instance)."""
+
     def shape(owner: type, name: str) -> tuple[object, ...]:
         kind = type(inspect.getattr_static(owner, name))
         params = inspect.signature(getattr(owner, name)).parameters.values()
         return kind, [(p.name, p.kind, p.default) for p in params]
 
     names = [n for n, v in vars(Backend).items() if callable(v) or isinstance(v, staticmethod)]
-    return [n for n in names if (not n.startswith("_") or n == "__init__")
-            and shape(cls, n) != shape(Backend, n)]
+    return [
+        n
+        for n in names
+        if (not n.startswith("_") or n == "__init__") and shape(cls, n) != shape(Backend, n)
+    ]
 
 
 def test_backend_modules_share_one_interface() -> None:
     """Each backend module's class is a complete Backend whose overrides take exactly the
     parameters the loader passes to every backend."""
     classes = set()
-    for url in ("duckdb:///x.duckdb", "postgresql+psycopg://h/db",
-                "redshift+redshift_connector://u:p@h:5439/dev"):
+    for url in (
+        "duckdb:///x.duckdb",
+        "postgresql+psycopg://h/db",
+        "redshift+redshift_connector://u:p@h:5439/dev",
+    ):
         name = sa.make_url(url).get_backend_name()
         backend = for_settings(settings_for(sa.make_url(url)))
         cls = type(backend)

@@ -32,8 +32,11 @@ moto_s3 = s3_server.moto_s3
 
 # What sqlalchemy-redshift's dialect itself sends on connect and to reflect (not this
 # project's SQL); checked like the rest except for these exact forms.
-DIALECT_OWN = ("show transaction isolation level", "select pg_catalog.version()",
-               "select current_schema()")
+DIALECT_OWN = (
+    "show transaction isolation level",
+    "select pg_catalog.version()",
+    "select current_schema()",
+)
 
 
 @pytest.fixture(scope="module")
@@ -63,8 +66,9 @@ def harness(relay: RedshiftRelay, pg_url: sa.URL, moto_s3: MotoS3) -> Harness:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, moto_s3: MotoS3, bucket: str,
-             monkeypatch: pytest.MonkeyPatch) -> config.Settings:
+def settings(
+    tmp_path: Path, moto_s3: MotoS3, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> config.Settings:
     monkeypatch.setenv(config.ENV_S3_ENDPOINT, moto_s3.endpoint)
     path = write_cfg(tmp_path / "dwh.cfg", cfg_for(bucket))
     return config.resolve(config=path, environ={config.ENV_S3_ENDPOINT: moto_s3.endpoint})
@@ -87,20 +91,25 @@ def texts(statements: list[Statement]) -> list[str]:
     return [" ".join(s.text.split()) for s in statements]
 
 
-def assert_dry_run_is_what_was_sent(dry: list[str], sent: list[Statement],
-                                    rejected: tuple[str, ...] = ()) -> None:
+def assert_dry_run_is_what_was_sent(
+    dry: list[str], sent: list[Statement], rejected: tuple[str, ...] = ()
+) -> None:
     """Same statements in the same order, with as many parameters each. A dry run can't
     know the results, so it shows the copy of rejected records a real load sends only
     when COPY rejected some."""
-    planned = [s for s in from_dry_run(dry)
-               if not s.text.startswith("INSERT INTO load_errors")
-               or any(f"'{table}'" in s.text for table in rejected)]
+    planned = [
+        s
+        for s in from_dry_run(dry)
+        if not s.text.startswith("INSERT INTO load_errors")
+        or any(f"'{table}'" in s.text for table in rejected)
+    ]
     # The transaction ends with the ledger's row; maintenance follows the commit.
     end = max(i for i, s in enumerate(sent) if s.text.startswith("UPDATE loads")) + 1
     plan_end = max(i for i, s in enumerate(planned) if s.text.startswith("UPDATE loads")) + 1
     assert texts(planned[:plan_end]) == texts(sent[:end])
-    assert ([len(s.parameters or ()) for s in planned[:plan_end]]
-            == [len(s.parameters or ()) for s in sent[:end]])
+    assert [len(s.parameters or ()) for s in planned[:plan_end]] == [
+        len(s.parameters or ()) for s in sent[:end]
+    ]
     # After the commit only the tables the load changed are analyzed; the dry run, not
     # knowing which, shows every table the steps can change.
     after = iter(texts(planned[plan_end:]))
@@ -108,14 +117,15 @@ def assert_dry_run_is_what_was_sent(dry: list[str], sent: list[Statement],
 
 
 def test_upgrade_load_check_analytics_history_downgrade(
-        harness: Harness, settings: config.Settings, duckdb_url: sa.URL,
-        pg_url: sa.URL) -> None:
+    harness: Harness, settings: config.Settings, duckdb_url: sa.URL, pg_url: sa.URL
+) -> None:
     engine = harness.engine()
     with engine.begin() as conn:
         schema.upgrade(conn)
     upgrade = ours(harness.sent)
     assert any(s.text.lstrip().startswith("CREATE TABLE songplays") for s in upgrade), texts(
-        upgrade)
+        upgrade
+    )
     assert not any("RETURNING" in s.text.upper() for s in upgrade)
 
     dry = load.dry_run(settings, max_errors=10, vacuum=True)
@@ -161,17 +171,23 @@ def test_upgrade_load_check_analytics_history_downgrade(
 
 
 def test_incremental_after_a_full_load_stages_only_new_files(
-        harness: Harness, engine: sa.Engine, settings: config.Settings, moto_s3: MotoS3,
-        bucket: str) -> None:
+    harness: Harness, engine: sa.Engine, settings: config.Settings, moto_s3: MotoS3, bucket: str
+) -> None:
     first = load.run(engine, settings)
     with engine.connect() as conn:
-        files = conn.execute(sa.select(sa.func.count()).select_from(LOAD_FILES).where(
-            LOAD_FILES.c.load_id == first.load_id)).scalar_one()
+        files = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(LOAD_FILES)
+            .where(LOAD_FILES.c.load_id == first.load_id)
+        ).scalar_one()
     assert files == 16 + 36  # every file, not the prefix
 
     day = SAMPLE / "log_data/2018/11/2018-11-21-events.json"
-    moto_s3.client.put_object(Bucket=bucket, Key="log_data/2018/11/2018-11-22-events.json",
-                              Body=day.read_bytes()[:4000].rsplit(b"\n", 1)[0] + b"\n")
+    moto_s3.client.put_object(
+        Bucket=bucket,
+        Key="log_data/2018/11/2018-11-22-events.json",
+        Body=day.read_bytes()[:4000].rsplit(b"\n", 1)[0] + b"\n",
+    )
     with engine.connect() as conn:
         known = ledger.loaded_files(conn)
     selection = load.Selection(incremental=True)
@@ -190,8 +206,17 @@ def test_incremental_after_a_full_load_stages_only_new_files(
     third = load.run(engine, settings, selection=days)
     assert_dry_run_is_what_was_sent(dry, harness.sent_since("SET statement_timeout"))
     assert third.staged["staging_events"] == sum(
-        len([ln for ln in (SAMPLE / f"log_data/2018/11/2018-11-{d}-events.json").read_text()
-             .splitlines() if ln.strip()]) for d in ("03", "04"))
+        len(
+            [
+                ln
+                for ln in (SAMPLE / f"log_data/2018/11/2018-11-{d}-events.json")
+                .read_text()
+                .splitlines()
+                if ln.strip()
+            ]
+        )
+        for d in ("03", "04")
+    )
     assert_conforms(ours(harness.sent))
 
 
@@ -202,8 +227,8 @@ def _bad_day(good: int, bad: int) -> bytes:
 
 
 def test_rejected_records_within_and_above_max_errors(
-        harness: Harness, engine: sa.Engine, settings: config.Settings, moto_s3: MotoS3,
-        bucket: str) -> None:
+    harness: Harness, engine: sa.Engine, settings: config.Settings, moto_s3: MotoS3, bucket: str
+) -> None:
     key = "log_data/2018/11/2018-11-30-events.json"
     moto_s3.client.put_object(Bucket=bucket, Key=key, Body=_bad_day(5, 3))
 
@@ -211,11 +236,10 @@ def test_rejected_records_within_and_above_max_errors(
     with pytest.raises(load.TooManyRejected, match=rf"first at s3://{bucket}/{key}:6: "):
         load.run(engine, settings, max_errors=2)
     failed = ours(harness.sent)
-    assert any(re.search(r"MAXERROR AS 3\b", s.text) for s in failed
-               if s.text.startswith("COPY"))
+    assert any(re.search(r"MAXERROR AS 3\b", s.text) for s in failed if s.text.startswith("COPY"))
     assert any("pg_backend_pid()" in s.text for s in failed)  # the failed COPY's records
     with engine.connect() as conn:
-        (status, message), = conn.execute(sa.select(LOADS.c.status, LOADS.c.message)).all()
+        ((status, message),) = conn.execute(sa.select(LOADS.c.status, LOADS.c.message)).all()
         assert status == "failed" and "sys_load_error_detail" in message
         assert conn.execute(sa.select(sa.func.count()).select_from(LOAD_ERRORS)).scalar() == 3
         assert conn.execute(sa.select(sa.func.count()).select_from(STAGING_EVENTS)).scalar() == 0
@@ -223,8 +247,9 @@ def test_rejected_records_within_and_above_max_errors(
     harness.clear()
     dry = load.dry_run(settings, max_errors=3)
     result = load.run(engine, settings, max_errors=3)  # exactly N rejected: still loads
-    assert_dry_run_is_what_was_sent(dry, harness.sent_since("SET statement_timeout"),
-                                    rejected=("staging_events",))
+    assert_dry_run_is_what_was_sent(
+        dry, harness.sent_since("SET statement_timeout"), rejected=("staging_events",)
+    )
     assert result.rejected["staging_events"] == 3
     assert result.staged["staging_events"] == 4091 + 5
     with engine.connect() as conn:
@@ -233,20 +258,26 @@ def test_rejected_records_within_and_above_max_errors(
     assert_conforms([*failed, *ours(harness.sent)])
 
 
-def test_a_failed_transform_changes_nothing(harness: Harness, engine: sa.Engine,
-                                           settings: config.Settings, pg_url: sa.URL) -> None:
+def test_a_failed_transform_changes_nothing(
+    harness: Harness, engine: sa.Engine, settings: config.Settings, pg_url: sa.URL
+) -> None:
     harness.fail_on = lambda sql: sql.startswith("INSERT INTO songplays")
     with pytest.raises(load.LoadError, match=r"transform: .*injected failure"):
         load.run(engine, settings)
     harness.fail_on = None
     assert all(rows == [] for rows in star_snapshot(pg_url).values())
-    assert table_rows(pg_url, "loads", without=("started_at", "finished_at", "message",
-                                                "sources"))[0][1] == "failed"
+    assert (
+        table_rows(pg_url, "loads", without=("started_at", "finished_at", "message", "sources"))[0][
+            1
+        ]
+        == "failed"
+    )
     assert_conforms(ours(harness.sent))
 
 
-def test_wait_bounds_the_load_lock_and_readers(harness: Harness, engine: sa.Engine,
-                                               settings: config.Settings) -> None:
+def test_wait_bounds_the_load_lock_and_readers(
+    harness: Harness, engine: sa.Engine, settings: config.Settings
+) -> None:
     holder = engine.connect()
     holder.execute(sa.text("LOCK loads"))  # a load in progress, as far as others can tell
     try:
@@ -264,8 +295,9 @@ def test_wait_bounds_the_load_lock_and_readers(harness: Harness, engine: sa.Engi
     assert "SET statement_timeout TO 1000" in texts(harness.sent)
 
 
-def test_status_as_sent_conforms(harness: Harness, engine: sa.Engine,
-                                 settings: config.Settings) -> None:
+def test_status_as_sent_conforms(
+    harness: Harness, engine: sa.Engine, settings: config.Settings
+) -> None:
     from sparkify_dw import status
 
     load.run(engine, settings)
@@ -276,12 +308,17 @@ def test_status_as_sent_conforms(harness: Harness, engine: sa.Engine,
     assert assert_conforms(ours(harness.sent)) > 20
 
 
-def test_a_copy_with_bind_parameters_fails_as_on_redshift(harness: Harness,
-                                                          engine: sa.Engine) -> None:
+def test_a_copy_with_bind_parameters_fails_as_on_redshift(
+    harness: Harness, engine: sa.Engine
+) -> None:
     """The harness is not lenient: sqlalchemy-redshift's CopyCommand as it binds by
     default reaches the server as ``$1`` and fails, and the checks name it."""
-    copy = CopyCommand(STAGING_EVENTS, data_location="s3://bucket/log_data",
-                       iam_role_arns=["arn:aws:iam::123456789012:role/r"], format=Format.json)
+    copy = CopyCommand(
+        STAGING_EVENTS,
+        data_location="s3://bucket/log_data",
+        iam_role_arns=["arn:aws:iam::123456789012:role/r"],
+        format=Format.json,
+    )
     with engine.connect() as conn, pytest.raises(sa.exc.DBAPIError, match=r"\$1"):
         conn.execute(copy)
     sent = harness.sent[-1]
@@ -289,16 +326,27 @@ def test_a_copy_with_bind_parameters_fails_as_on_redshift(harness: Harness,
     assert any("bind parameters" in p for p in problems(sent))
 
 
-@pytest.mark.parametrize(("statement", "expected"), [
-    (Statement("COPY t FROM %s IAM_ROLE %s FORMAT AS JSON %s", ("s3://b/k", "arn", "auto")),
-     "bind parameters"),
-    (Statement("INSERT INTO alembic_version (version_num) VALUES ('0001') "
-               "RETURNING alembic_version.version_num", ()), "RETURNING"),
-    (Statement("SELECT string_agg(name, ',') FROM artists", ()), "aggregate functions"),
-    (Statement("SELECT a IS DISTINCT FROM b FROM t", ()), "IS DISTINCT FROM"),
-    (Statement("SELECT pg_try_advisory_lock(%s)", (1,)), "advisory lock"),
-    (Statement("SELEC 1", ()), "sqlfluff"),
-])
+@pytest.mark.parametrize(
+    ("statement", "expected"),
+    [
+        (
+            Statement("COPY t FROM %s IAM_ROLE %s FORMAT AS JSON %s", ("s3://b/k", "arn", "auto")),
+            "bind parameters",
+        ),
+        (
+            Statement(
+                "INSERT INTO alembic_version (version_num) VALUES ('0001') "
+                "RETURNING alembic_version.version_num",
+                (),
+            ),
+            "RETURNING",
+        ),
+        (Statement("SELECT string_agg(name, ',') FROM artists", ()), "aggregate functions"),
+        (Statement("SELECT a IS DISTINCT FROM b FROM t", ()), "IS DISTINCT FROM"),
+        (Statement("SELECT pg_try_advisory_lock(%s)", (1,)), "advisory lock"),
+        (Statement("SELEC 1", ()), "sqlfluff"),
+    ],
+)
 def test_each_check_fails_what_redshift_refuses(statement: Statement, expected: str) -> None:
     found = problems(statement)
     assert any(expected in p for p in found), found

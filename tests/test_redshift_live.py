@@ -30,38 +30,51 @@ from tests.s3_server import MotoS3
 
 moto_s3 = s3_server.moto_s3
 
-LIVE = ("SPARKIFY_DW_TEST_REDSHIFT_URL", "SPARKIFY_DW_TEST_REDSHIFT_S3_PREFIX",
-        "SPARKIFY_DW_TEST_REDSHIFT_IAM_ROLE")
+LIVE = (
+    "SPARKIFY_DW_TEST_REDSHIFT_URL",
+    "SPARKIFY_DW_TEST_REDSHIFT_S3_PREFIX",
+    "SPARKIFY_DW_TEST_REDSHIFT_IAM_ROLE",
+)
 
 
 @pytest.mark.redshift
 def test_live_cluster(tmp_path: Path, duckdb_url: sa.URL) -> None:
     missing = [name for name in LIVE if not os.environ.get(name)]
-    region = (os.environ.get("SPARKIFY_DW_TEST_REDSHIFT_REGION")
-              or os.environ.get("AWS_DEFAULT_REGION"))
+    region = os.environ.get("SPARKIFY_DW_TEST_REDSHIFT_REGION") or os.environ.get(
+        "AWS_DEFAULT_REGION"
+    )
     if not region:
         missing.append("AWS_DEFAULT_REGION or SPARKIFY_DW_TEST_REDSHIFT_REGION")
     if missing:
         pytest.skip("verifying on a Redshift cluster needs " + ", ".join(missing))
     url = os.environ["SPARKIFY_DW_TEST_REDSHIFT_URL"]
-    cluster = Cluster(make_engine=lambda: engines.create_engine(url, poolclass=sa.pool.NullPool),
-                      s3=s3.client(region), prefix=os.environ[LIVE[1]],
-                      iam_role=os.environ[LIVE[2]], region=region or "")
+    cluster = Cluster(
+        make_engine=lambda: engines.create_engine(url, poolclass=sa.pool.NullPool),
+        s3=s3.client(region),
+        prefix=os.environ[LIVE[1]],
+        iam_role=os.environ[LIVE[2]],
+        region=region or "",
+    )
     verify(cluster, tmp_path, duckdb_url)
 
 
-def test_the_live_steps_on_the_harness(tmp_path: Path, duckdb_url: sa.URL, pg_url: sa.URL,
-                                       moto_s3: MotoS3) -> None:
+def test_the_live_steps_on_the_harness(
+    tmp_path: Path, duckdb_url: sa.URL, pg_url: sa.URL, moto_s3: MotoS3
+) -> None:
     bucket = "sparkify-verify"
     moto_s3.client.create_bucket(Bucket=bucket)
     admin = pg_url.set(drivername="postgresql").render_as_string(hide_password=False)
     with RedshiftRelay() as relay:
         harness = Harness(relay, pg_url.database or "", admin, moto_s3.client)
         harness.setup()
-        cluster = Cluster(make_engine=harness.engine, s3=moto_s3.client,
-                          prefix=f"s3://{bucket}/runs", region=moto_s3.region,
-                          iam_role="arn:aws:iam::123456789012:role/verify",
-                          s3_endpoint=moto_s3.endpoint)
+        cluster = Cluster(
+            make_engine=harness.engine,
+            s3=moto_s3.client,
+            prefix=f"s3://{bucket}/runs",
+            region=moto_s3.region,
+            iam_role="arn:aws:iam::123456789012:role/verify",
+            s3_endpoint=moto_s3.endpoint,
+        )
         verify(cluster, tmp_path, duckdb_url)
     left = moto_s3.client.list_objects_v2(Bucket=bucket).get("KeyCount", 0)
     assert left == 0  # the run cleans up after itself

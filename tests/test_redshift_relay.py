@@ -27,8 +27,12 @@ from tests.redshift_relay import (
     rewrite_startup,
 )
 
-DRIVER_ONLY_PARAMETERS = {"client_protocol_version", "driver_version", "os_version",
-                          "driver_discovery_version"}
+DRIVER_ONLY_PARAMETERS = {
+    "client_protocol_version",
+    "driver_version",
+    "os_version",
+    "driver_discovery_version",
+}
 
 
 def upstream(pg_url: sa.URL) -> tuple[str, int]:
@@ -45,8 +49,14 @@ def relay(pg_url: sa.URL) -> Iterator[RedshiftRelay]:
 
 def rs_connect(relay: RedshiftRelay, pg_url: sa.URL) -> Any:
     """A redshift_connector connection as documented in tests/redshift_relay.py."""
-    return redshift_connector.connect(host="127.0.0.1", port=relay.port, user=pg_url.username,
-                                      database=pg_url.database, password="", ssl=False)
+    return redshift_connector.connect(
+        host="127.0.0.1",
+        port=relay.port,
+        user=pg_url.username,
+        database=pg_url.database,
+        password="",
+        ssl=False,
+    )
 
 
 def test_rewrite_startup_keeps_known_parameters_only() -> None:
@@ -64,15 +74,21 @@ def _message(kind: bytes, body: bytes) -> bytes:
 
 def test_server_messages_are_rewritten_whatever_the_reads() -> None:
     """One message per read, several per read, or one byte per read: same output."""
-    before = (_message(b"R", b"\0\0\0\0")
-              + _message(b"S", b"server_version\x0015.20 (Debian 15.20-0+deb12u1)\0")
-              + _message(b"S", b"TimeZone\0UTC\0")
-              + _message(b"K", b"\0\0\0\x07\0\0\0\x09")
-              + _message(b"Z", b"I"))
+    before = (
+        _message(b"R", b"\0\0\0\0")
+        + _message(b"S", b"server_version\x0015.20 (Debian 15.20-0+deb12u1)\0")
+        + _message(b"S", b"TimeZone\0UTC\0")
+        + _message(b"K", b"\0\0\0\x07\0\0\0\x09")
+        + _message(b"Z", b"I")
+    )
     after_ready = b"T\0\0\0\x06\0\0"  # not parsed: passed on as is
-    expected = before.replace(
-        _message(b"S", b"server_version\x0015.20 (Debian 15.20-0+deb12u1)\0"),
-        _message(b"S", b"server_version\x008.0.2\0")) + after_ready
+    expected = (
+        before.replace(
+            _message(b"S", b"server_version\x0015.20 (Debian 15.20-0+deb12u1)\0"),
+            _message(b"S", b"server_version\x008.0.2\0"),
+        )
+        + after_ready
+    )
     for size in (1, 3, 7, len(before) + len(after_ready)):
         stream, out, pending, ready = before + after_ready, b"", b"", False
         while not ready:
@@ -82,8 +98,9 @@ def test_server_messages_are_rewritten_whatever_the_reads() -> None:
         assert out + pending + stream == expected, size
 
 
-def test_redshift_connector_selects_binds_and_rolls_back(relay: RedshiftRelay,
-                                                         pg_url: sa.URL) -> None:
+def test_redshift_connector_selects_binds_and_rolls_back(
+    relay: RedshiftRelay, pg_url: sa.URL
+) -> None:
     conn = rs_connect(relay, pg_url)
     try:
         cur = conn.cursor()
@@ -102,8 +119,9 @@ def test_redshift_connector_selects_binds_and_rolls_back(relay: RedshiftRelay,
     assert relay.dropped_parameters == DRIVER_ONLY_PARAMETERS
 
 
-def test_copy_with_a_bind_parameter_fails_as_on_redshift(relay: RedshiftRelay,
-                                                         pg_url: sa.URL) -> None:
+def test_copy_with_a_bind_parameter_fails_as_on_redshift(
+    relay: RedshiftRelay, pg_url: sa.URL
+) -> None:
     conn = rs_connect(relay, pg_url)
     try:
         cur = conn.cursor()
@@ -122,8 +140,13 @@ def test_copy_with_a_bind_parameter_fails_as_on_redshift(relay: RedshiftRelay,
 def test_driver_defaults_to_ssl_and_gives_up(relay: RedshiftRelay, pg_url: sa.URL) -> None:
     """Why ``ssl=False`` is needed: the relay answers an SSLRequest with ``N``."""
     with pytest.raises(InterfaceError, match="refuses SSL"):
-        redshift_connector.connect(host="127.0.0.1", port=relay.port, user=pg_url.username,
-                                   database=pg_url.database, password="")
+        redshift_connector.connect(
+            host="127.0.0.1",
+            port=relay.port,
+            user=pg_url.username,
+            database=pg_url.database,
+            password="",
+        )
 
 
 def test_sqlalchemy_dialect_connects_and_binds(relay: RedshiftRelay, pg_url: sa.URL) -> None:
@@ -168,8 +191,11 @@ def test_two_connections_at_once(relay: RedshiftRelay, pg_url: sa.URL) -> None:
         thread.start()
         deadline = time.monotonic() + 10
         while True:  # the holder keeps answering while the waiter is blocked
-            cur.execute("select count(*) from pg_locks where locktype = 'advisory'"
-                        " and not granted and pid <> %s", (holder_pid,))
+            cur.execute(
+                "select count(*) from pg_locks where locktype = 'advisory'"
+                " and not granted and pid <> %s",
+                (holder_pid,),
+            )
             if cur.fetchone()[0] == 1:
                 break
             assert time.monotonic() < deadline, "the second connection never queued"
@@ -184,8 +210,10 @@ def test_two_connections_at_once(relay: RedshiftRelay, pg_url: sa.URL) -> None:
 
 def test_ssl_request_and_cancel_request_pass(relay: RedshiftRelay, pg_url: sa.URL) -> None:
     """libpq's sslmode=prefer sends an SSLRequest first; its cancel goes to the relay."""
-    dsn = (f"host=127.0.0.1 port={relay.port} user={pg_url.username} "
-           f"dbname={pg_url.database} sslmode=prefer")
+    dsn = (
+        f"host=127.0.0.1 port={relay.port} user={pg_url.username} "
+        f"dbname={pg_url.database} sslmode=prefer"
+    )
     with psycopg.connect(dsn) as conn:
         assert conn.info.parameter_status("server_version") == "8.0.2"
         timer = threading.Timer(0.5, conn.cancel_safe)

@@ -49,7 +49,8 @@ def sent(settings: config.Settings, **kw: object) -> list[str]:
 
 
 def test_copy_goes_out_as_literal_text_through_a_manifest(
-        redshift_on_moto: config.Settings, sample_bucket: str) -> None:
+    redshift_on_moto: config.Settings, sample_bucket: str
+) -> None:
     text = load.dry_run(redshift_on_moto, ["stage"])
     copies = [norm(s) for s in text if s.startswith("COPY")]
     assert len(copies) == 2
@@ -61,15 +62,16 @@ def test_copy_goes_out_as_literal_text_through_a_manifest(
         r"[0-9a-f]{16}\.manifest' WITH CREDENTIALS AS "
         r"'aws_iam_role=arn:aws:iam::123456789012:role/dwhRole' FORMAT AS JSON AS "
         r"'s3://sparkify-sample/log_json_path\.json' MANIFEST BLANKSASNULL EMPTYASNULL "
-        r"COMPUPDATE OFF MAXERROR AS 1 STATUPDATE OFF REGION 'us-west-2';", events)
+        r"COMPUPDATE OFF MAXERROR AS 1 STATUPDATE OFF REGION 'us-west-2';",
+        events,
+    )
     assert "FORMAT AS JSON AS 'auto' MANIFEST" in songs
     # No bind parameter in either: the driver would send $1 and Redshift refuse it.
     assert not any("-- parameters" in s for s in text if s.startswith("COPY"))
     assert "%s" not in events and "$1" not in events
 
 
-def test_the_copy_construct_compiles_with_no_parameters(
-        redshift_on_moto: config.Settings) -> None:
+def test_the_copy_construct_compiles_with_no_parameters(redshift_on_moto: config.Settings) -> None:
     backend = RedshiftBackend(redshift_on_moto)
     request = load.requests(redshift_on_moto)[0]
     copy = backend.copy(request, S3Uri.parse("s3://sparkify-sample/manifests/x.manifest", "m"))
@@ -99,8 +101,9 @@ def test_only_parsed_uris_reach_copy(redshift_on_moto: config.Settings, field: s
         S3Uri.parse(evil, "m")
 
 
-def test_manifest_lists_exactly_the_data_files(redshift_on_moto: config.Settings,
-                                               moto_s3: MotoS3, sample_bucket: str) -> None:
+def test_manifest_lists_exactly_the_data_files(
+    redshift_on_moto: config.Settings, moto_s3: MotoS3, sample_bucket: str
+) -> None:
     """Hidden, non-JSON, sibling-prefix, manifest and JSONPaths keys are never COPYed."""
     put = moto_s3.client.put_object
     put(Bucket=sample_bucket, Key="log_data/.ipynb_checkpoints/x-checkpoint.json", Body=b"{}")
@@ -109,23 +112,35 @@ def test_manifest_lists_exactly_the_data_files(redshift_on_moto: config.Settings
     put(Bucket=sample_bucket, Key="manifests/old.manifest", Body=b"{}")
     try:
         text = load.dry_run(redshift_on_moto, ["stage"])
-        listed = [line.strip().removeprefix("--").strip() for block in text
-                  if block.startswith("-- manifest") for line in block.splitlines()[1:]]
+        listed = [
+            line.strip().removeprefix("--").strip()
+            for block in text
+            if block.startswith("-- manifest")
+            for line in block.splitlines()[1:]
+        ]
         assert len(listed) == 16 + 36
         assert all("/log_data/" in u or "/song_data/" in u for u in listed)
         assert not [u for u in listed if "checkpoint" in u or "_old" in u or "manifest" in u]
     finally:
-        for key in ("log_data/.ipynb_checkpoints/x-checkpoint.json", "log_data/notes.txt",
-                    "log_data_old/2018-11-30-events.json", "manifests/old.manifest"):
+        for key in (
+            "log_data/.ipynb_checkpoints/x-checkpoint.json",
+            "log_data/notes.txt",
+            "log_data_old/2018-11-30-events.json",
+            "manifests/old.manifest",
+        ):
             moto_s3.client.delete_object(Bucket=sample_bucket, Key=key)
 
 
 def test_jsonpaths_file_under_the_data_prefix_is_not_data(
-        tmp_path: Path, moto_s3: MotoS3, sample_bucket: str) -> None:
-    cfg = cfg_for(sample_bucket).replace(f"LOG_DATA=s3://{sample_bucket}/log_data",
-                                         f"LOG_DATA=s3://{sample_bucket}/")
-    settings = config.resolve(config=write_cfg(tmp_path / "dwh.cfg", cfg),
-                              environ={config.ENV_S3_ENDPOINT: moto_s3.endpoint})
+    tmp_path: Path, moto_s3: MotoS3, sample_bucket: str
+) -> None:
+    cfg = cfg_for(sample_bucket).replace(
+        f"LOG_DATA=s3://{sample_bucket}/log_data", f"LOG_DATA=s3://{sample_bucket}/"
+    )
+    settings = config.resolve(
+        config=write_cfg(tmp_path / "dwh.cfg", cfg),
+        environ={config.ENV_S3_ENDPOINT: moto_s3.endpoint},
+    )
     events = load.requests(settings)[0]
     uris = [f.uri for f in events.files]
     assert f"s3://{sample_bucket}/log_json_path.json" not in uris
@@ -142,41 +157,49 @@ def test_manifest_name_is_its_content(redshift_on_moto: config.Settings) -> None
     named = manifest_uri(prefix, STAGING_EVENTS, "a")
     assert named != manifest_uri(prefix, STAGING_EVENTS, "b")
     assert re.fullmatch(r"s3://bkt/m/staging_events-[0-9a-f]{16}\.manifest", str(named))
-    assert manifest_uri(S3Uri.parse("s3://bkt/m/", "MANIFEST_PREFIX"), STAGING_EVENTS,
-                        "a") == named
+    assert manifest_uri(S3Uri.parse("s3://bkt/m/", "MANIFEST_PREFIX"), STAGING_EVENTS, "a") == named
     with pytest.raises(config.ConfigError, match="MANIFEST_PREFIX"):
         manifest_uri(None, STAGING_EVENTS, "a")
 
 
 @pytest.mark.parametrize(("max_errors", "sent_as"), [(0, 1), (10, 11), (MAX_ERRORS, 100_000)])
-def test_maxerror_lets_exactly_n_records_through(redshift_on_moto: config.Settings,
-                                                 max_errors: int, sent_as: int) -> None:
+def test_maxerror_lets_exactly_n_records_through(
+    redshift_on_moto: config.Settings, max_errors: int, sent_as: int
+) -> None:
     """COPY fails once the error count reaches MAXERROR: N allowed means N + 1 sent."""
-    copies = [s for s in sent(redshift_on_moto, steps=["stage"], max_errors=max_errors)
-              if s.startswith("COPY")]
+    copies = [
+        s
+        for s in sent(redshift_on_moto, steps=["stage"], max_errors=max_errors)
+        if s.startswith("COPY")
+    ]
     assert copies and all(f"MAXERROR AS {sent_as} " in s for s in copies)
 
 
 @pytest.mark.parametrize("max_errors", [-1, MAX_ERRORS + 1])
-def test_maxerror_out_of_range_is_refused(redshift_on_moto: config.Settings,
-                                          max_errors: int) -> None:
+def test_maxerror_out_of_range_is_refused(
+    redshift_on_moto: config.Settings, max_errors: int
+) -> None:
     with pytest.raises(config.ConfigError, match="--max-errors must be from 0 to 99,999"):
         load.dry_run(redshift_on_moto, ["stage"], max_errors=max_errors)
 
 
 def test_lock_waits_at_most_wait_seconds(redshift_on_moto: config.Settings) -> None:
     text = sent(redshift_on_moto, steps=["stage"], wait=2.5)
-    assert text[:3] == ["SET statement_timeout TO 2500;",
-                        "LOCK loads, staging_events, staging_songs;",
-                        "SET statement_timeout TO 0;"]
+    assert text[:3] == [
+        "SET statement_timeout TO 2500;",
+        "LOCK loads, staging_events, staging_songs;",
+        "SET statement_timeout TO 0;",
+    ]
 
 
 def test_rejected_records_come_from_sys_load_error_detail(
-        redshift_on_moto: config.Settings) -> None:
+    redshift_on_moto: config.Settings,
+) -> None:
     text = sent(redshift_on_moto, steps=["stage"], max_errors=25)
     counts = next(s for s in text if "pg_last_copy_count()" in s)
-    assert ("FROM sys_load_error_detail WHERE sys_load_error_detail.query_id = "
-            "pg_last_copy_id()") in counts
+    assert (
+        "FROM sys_load_error_detail WHERE sys_load_error_detail.query_id = pg_last_copy_id()"
+    ) in counts
     keep = next(s for s in text if s.startswith("INSERT INTO load_errors"))
     assert "row_number() OVER (ORDER BY e.source, e.line_no)" in keep
     assert "'staging_events'" in keep and keep.endswith("-- parameters: (0, 0)")
@@ -200,18 +223,26 @@ def test_a_failed_copy_is_found_by_session_and_start(view: str) -> None:
 
 
 def test_maintenance_refreshes_statistics_of_small_changes(
-        redshift_on_moto: config.Settings) -> None:
+    redshift_on_moto: config.Settings,
+) -> None:
     text = sent(redshift_on_moto, vacuum=True)
-    tail = text[text.index("SET analyze_threshold_percent TO 0;",
-                           text.index("SELECT count(*) AS count_1 FROM songplays;")):]
+    tail = text[
+        text.index(
+            "SET analyze_threshold_percent TO 0;",
+            text.index("SELECT count(*) AS count_1 FROM songplays;"),
+        ) :
+    ]
     assert "ANALYZE songplays;" in tail and "VACUUM songplays;" in tail
     assert tail.index("ANALYZE songplays;") < tail.index("VACUUM songplays;")
 
 
 def test_transform_statements(redshift_on_moto: config.Settings) -> None:
     text = sent(redshift_on_moto, steps=["transform"])
-    writes = [s for s in text if s.startswith(("INSERT INTO", "UPDATE users"))
-              and "loads" not in s.split(" SELECT")[0]]
+    writes = [
+        s
+        for s in text
+        if s.startswith(("INSERT INTO", "UPDATE users")) and "loads" not in s.split(" SELECT")[0]
+    ]
     heads = [s.split(" SELECT")[0].split(" SET")[0] for s in writes]
     assert heads == [
         "INSERT INTO artists (artist_id, name, location, latitude, longitude)",
@@ -223,8 +254,10 @@ def test_transform_statements(redshift_on_moto: config.Settings) -> None:
         "item_in_session, location, user_agent, load_id)",
     ]
     songplays = writes[-1]
-    assert ("(TIMESTAMP 'epoch' + (staging_events.ts / %s) * INTERVAL '1 second' + "
-            "mod(staging_events.ts, %s) * INTERVAL '1 millisecond') AS start_time") in songplays
+    assert (
+        "(TIMESTAMP 'epoch' + (staging_events.ts / %s) * INTERVAL '1 second' + "
+        "mod(staging_events.ts, %s) * INTERVAL '1 millisecond') AS start_time"
+    ) in songplays
     assert "WHERE staging_events.page = %s" in songplays
 
 
@@ -233,8 +266,9 @@ def test_every_dry_run_statement_conforms(redshift_on_moto: config.Settings, kin
     """Full, by-day, incremental, and with rejected records allowed and VACUUM."""
     options: dict[str, object] = {
         "full": {},
-        "by-day": {"selection": load.Selection(since=dt.date(2018, 11, 3),
-                                               until=dt.date(2018, 11, 9))},
+        "by-day": {
+            "selection": load.Selection(since=dt.date(2018, 11, 3), until=dt.date(2018, 11, 9))
+        },
         "incremental": {"selection": load.Selection(incremental=True), "loaded": set()},
         "max-errors-vacuum": {"max_errors": 10, "vacuum": True},
     }[kind]  # type: ignore[assignment]
@@ -242,8 +276,9 @@ def test_every_dry_run_statement_conforms(redshift_on_moto: config.Settings, kin
     assert assert_conforms(from_dry_run(text)) > 40
 
 
-def test_copy_inputs_validated_before_sql(tmp_path: Path, moto_s3: MotoS3,
-                                          sample_bucket: str) -> None:
+def test_copy_inputs_validated_before_sql(
+    tmp_path: Path, moto_s3: MotoS3, sample_bucket: str
+) -> None:
     base = cfg_for(sample_bucket)
     for edit, message in [
         (("ARN=arn:aws:iam::123456789012:role/dwhRole\n", ""), "needs an IAM role"),
@@ -269,12 +304,18 @@ def test_dry_connection_records_parameters_as_the_driver_gets_them() -> None:
     assert only.text == "SELECT %s AS anon_1 \nWHERE %s = %s" and only.parameters == (5, 1, 1)
 
 
-@pytest.mark.parametrize(("url", "expected"), [
-    ("duckdb://", "epoch_ms(staging_events.ts)"),
-    ("postgresql+psycopg://h/d", "(TIMESTAMP 'epoch' + (staging_events.ts / 1000) * "
-                                 "INTERVAL '1 second' + mod(staging_events.ts, 1000) * "
-                                 "INTERVAL '1 millisecond')"),
-])
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("duckdb://", "epoch_ms(staging_events.ts)"),
+        (
+            "postgresql+psycopg://h/d",
+            "(TIMESTAMP 'epoch' + (staging_events.ts / 1000) * "
+            "INTERVAL '1 second' + mod(staging_events.ts, 1000) * "
+            "INTERVAL '1 millisecond')",
+        ),
+    ],
+)
 def test_epoch_construct_per_dialect(url: str, expected: str) -> None:
     dialect = sa.create_engine(url, paramstyle="named").dialect
     stmt = sa.select(epoch_ms_to_timestamp(StagingEvent.ts))
@@ -284,16 +325,26 @@ def test_epoch_construct_per_dialect(url: str, expected: str) -> None:
 def test_transform_builds_one_statement_per_step() -> None:
     steps = transform.steps()
     assert [(s.action, s.table) for s in steps] == [
-        ("insert", "artists"), ("insert", "songs"), ("update", "users"), ("insert", "users"),
-        ("insert", "time"), ("insert", "songplays")]
+        ("insert", "artists"),
+        ("insert", "songs"),
+        ("update", "users"),
+        ("insert", "users"),
+        ("insert", "time"),
+        ("insert", "songplays"),
+    ]
 
 
 # --- Alembic ---------------------------------------------------------------------------------
 
 
 def alembic_sql(*args: str) -> str:
-    proc = subprocess.run([sys.executable, "-m", "alembic", "-x", f"url={RS_URL}", *args,
-                           "--sql"], cwd=ROOT, text=True, capture_output=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-m", "alembic", "-x", f"url={RS_URL}", *args, "--sql"],
+        cwd=ROOT,
+        text=True,
+        capture_output=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 

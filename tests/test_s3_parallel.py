@@ -82,18 +82,20 @@ def counting(client: Any, hold: float = 0.0) -> Iterator[Gets]:
 
 def test_order_and_every_byte_kept(moto_s3: MotoS3, bucket: dict[str, bytes]) -> None:
     objects = listing(moto_s3)
-    got = [(obj.key, stream.read())
-           for obj, stream in s3.fetch_ordered(objects, moto_s3.client, workers=8)]
+    got = [
+        (obj.key, stream.read())
+        for obj, stream in s3.fetch_ordered(objects, moto_s3.client, workers=8)
+    ]
     assert [key for key, _ in got] == sorted(bucket)
     assert dict(got) == bucket
 
 
-def test_big_objects_are_streamed_not_buffered(moto_s3: MotoS3,
-                                               bucket: dict[str, bytes]) -> None:
+def test_big_objects_are_streamed_not_buffered(moto_s3: MotoS3, bucket: dict[str, bytes]) -> None:
     objects = listing(moto_s3)
     seen: dict[str, type] = {}
-    for obj, stream in s3.fetch_ordered(objects, moto_s3.client, workers=4,
-                                        stream_over=BIG, max_bytes=BIG):
+    for obj, stream in s3.fetch_ordered(
+        objects, moto_s3.client, workers=4, stream_over=BIG, max_bytes=BIG
+    ):
         with stream:
             assert stream.read() == bucket[obj.key]
         seen[obj.key] = type(stream)
@@ -106,28 +108,37 @@ def test_concurrency_is_bounded_by_workers(moto_s3: MotoS3, bucket: dict[str, by
     objects = listing(moto_s3)
     with counting(moto_s3.client, hold=0.05) as gets:
         started = time.perf_counter()
-        data = [stream.read() for _, stream in
-                s3.fetch_ordered(objects, moto_s3.client, workers=4)]
+        data = [stream.read() for _, stream in s3.fetch_ordered(objects, moto_s3.client, workers=4)]
         elapsed = time.perf_counter() - started
     assert len(data) == COUNT and gets.started == COUNT
     assert gets.most == 4  # parallel, and never more than the workers
     assert elapsed < COUNT * 0.05 / 2  # one at a time would take COUNT x 50 ms at least
 
 
-@pytest.mark.parametrize(("max_objects", "max_bytes"), [
-    (3, s3.MAX_BYTES_AHEAD),  # bounded by the object count
-    (100, 6_000),  # bounded by bytes: two or three small objects (each < 3,000 bytes)
-])
-def test_readahead_is_bounded(moto_s3: MotoS3, bucket: dict[str, bytes], max_objects: int,
-                              max_bytes: int) -> None:
+@pytest.mark.parametrize(
+    ("max_objects", "max_bytes"),
+    [
+        (3, s3.MAX_BYTES_AHEAD),  # bounded by the object count
+        (100, 6_000),  # bounded by bytes: two or three small objects (each < 3,000 bytes)
+    ],
+)
+def test_readahead_is_bounded(
+    moto_s3: MotoS3, bucket: dict[str, bytes], max_objects: int, max_bytes: int
+) -> None:
     small = [o for o in listing(moto_s3) if o.size <= 3_000]
     most_ahead = 0
     with counting(moto_s3.client) as gets:
-        fetched = s3.fetch_ordered(small, moto_s3.client, workers=8, max_objects=max_objects,
-                                   max_bytes=max_bytes, stream_over=min(max_bytes, BIG))
+        fetched = s3.fetch_ordered(
+            small,
+            moto_s3.client,
+            workers=8,
+            max_objects=max_objects,
+            max_bytes=max_bytes,
+            stream_over=min(max_bytes, BIG),
+        )
         for consumed, (_, stream) in enumerate(fetched, start=1):
             time.sleep(0.02)  # a slow consumer: the fetchers get as far ahead as allowed
-            ahead = small[consumed:gets.started]  # requested, not yet handed over
+            ahead = small[consumed : gets.started]  # requested, not yet handed over
             assert len(ahead) <= max_objects
             assert len(ahead) <= 1 or sum(o.size for o in ahead) <= max_bytes
             most_ahead = max(most_ahead, len(ahead))
@@ -136,8 +147,9 @@ def test_readahead_is_bounded(moto_s3: MotoS3, bucket: dict[str, bytes], max_obj
     assert most_ahead >= 2  # it does read ahead
 
 
-def test_a_missing_object_fails_in_order_on_one_line(moto_s3: MotoS3,
-                                                      bucket: dict[str, bytes]) -> None:
+def test_a_missing_object_fails_in_order_on_one_line(
+    moto_s3: MotoS3, bucket: dict[str, bytes]
+) -> None:
     moto_s3.client.create_bucket(Bucket="sparkify-gone")
     for n in range(20):
         moto_s3.client.put_object(Bucket="sparkify-gone", Key=f"d/{n:02d}.json", Body=b"{}\n")
@@ -145,8 +157,7 @@ def test_a_missing_object_fails_in_order_on_one_line(moto_s3: MotoS3,
     moto_s3.client.delete_object(Bucket="sparkify-gone", Key="d/07.json")
     got: list[str] = []
     with pytest.raises(SourceError) as info:
-        for obj, stream in s3.fetch_ordered(objects, moto_s3.client, workers=8,
-                                            what="log_data"):
+        for obj, stream in s3.fetch_ordered(objects, moto_s3.client, workers=8, what="log_data"):
             assert stream.read() == b"{}\n"
             got.append(obj.key)
     assert got == [f"d/{n:02d}.json" for n in range(7)]
@@ -161,12 +172,13 @@ def test_a_changed_object_is_refused(moto_s3: MotoS3, bucket: dict[str, bytes]) 
     moto_s3.client.put_object(Bucket=BUCKET, Key="changed/a.json", Body=b'{"a": 1}\n')
     with pytest.raises(SourceError) as info:
         list(s3.fetch_ordered(objects, moto_s3.client, workers=2))
-    assert str(info.value) == (f"source: s3://{BUCKET}/changed/a.json: the object changed "
-                               "after it was listed; run the load again")
+    assert str(info.value) == (
+        f"source: s3://{BUCKET}/changed/a.json: the object changed "
+        "after it was listed; run the load again"
+    )
 
 
-def test_abandoning_the_iterator_stops_the_gets(moto_s3: MotoS3,
-                                                bucket: dict[str, bytes]) -> None:
+def test_abandoning_the_iterator_stops_the_gets(moto_s3: MotoS3, bucket: dict[str, bytes]) -> None:
     objects = listing(moto_s3)
     before = set(threading.enumerate())
     with counting(moto_s3.client, hold=0.02) as gets:
@@ -176,16 +188,18 @@ def test_abandoning_the_iterator_stops_the_gets(moto_s3: MotoS3,
         assert gets.now == 0  # close waited for the GETs under way
         time.sleep(0.2)
     assert gets.started <= 4
-    assert not [t for t in set(threading.enumerate()) - before
-                if t.name.startswith("sparkify-s3-get")]
+    assert not [
+        t for t in set(threading.enumerate()) - before if t.name.startswith("sparkify-s3-get")
+    ]
 
 
 def reader_for(moto_s3: MotoS3) -> Reader:
     return Reader(moto_s3.region, moto_s3.endpoint)
 
 
-def test_reader_reads_listed_objects_in_parallel(moto_s3: MotoS3, bucket: dict[str, bytes],
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_reader_reads_listed_objects_in_parallel(
+    moto_s3: MotoS3, bucket: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv(s3.ENV_WORKERS, "6")
     reader = reader_for(moto_s3)
     files = reader.list(f"s3://{BUCKET}/many", "song_data")
@@ -221,10 +235,21 @@ def test_reader_error_is_one_line(moto_s3: MotoS3, bucket: dict[str, bytes]) -> 
     assert str(info.value) == f"log_data: s3://{BUCKET}/vanish/b.json: no such object"
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    (None, 32), ("", 32), ("1", 1), (" 16 ", 16), ("256", 256),
-    ("0", None), ("-1", None), ("257", None), ("many", None), ("4.5", None),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (None, 32),
+        ("", 32),
+        ("1", 1),
+        (" 16 ", 16),
+        ("256", 256),
+        ("0", None),
+        ("-1", None),
+        ("257", None),
+        ("many", None),
+        ("4.5", None),
+    ],
+)
 def test_workers_setting(value: str | None, expected: int | None) -> None:
     environ = {} if value is None else {s3.ENV_WORKERS: value}
     if expected is not None:
@@ -251,8 +276,12 @@ def bad_days(root: Path) -> Path:
     good = [line for line in good if line.strip()]
     bad = ["not json", '{"ts": "soon", "page": "NextSong"}', "[1, 2]", '{"userId": "x1"}']
     for n in range(6):
-        lines = [*good[n * 5:n * 5 + 5], bad[n % len(bad)], *good[40 + n:42 + n],
-                 bad[(n + 1) % len(bad)]]
+        lines = [
+            *good[n * 5 : n * 5 + 5],
+            bad[n % len(bad)],
+            *good[40 + n : 42 + n],
+            bad[(n + 1) % len(bad)],
+        ]
         (root / "2018/12").mkdir(parents=True, exist_ok=True)
         (root / f"2018/12/2018-12-0{n + 1}-events.json").write_text("\n".join(lines) + "\n")
     return root
@@ -260,6 +289,7 @@ def bad_days(root: Path) -> Path:
 
 def ledger(url: sa.URL, load_id: int, *prefixes: str) -> dict[str, Any]:
     """What a load recorded, with file names relative to where the sources are."""
+
     def rel(uri: str) -> str:
         for prefix in prefixes:
             uri = uri.removeprefix(prefix)
@@ -268,21 +298,33 @@ def ledger(url: sa.URL, load_id: int, *prefixes: str) -> dict[str, Any]:
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.connect() as conn:
         e, f, ld = LOAD_ERRORS.c, LOAD_FILES.c, LOADS.c
-        errors = [(n, rel(src), line, reason, text) for n, src, line, reason, text in
-                  conn.execute(sa.select(e.error_no, e.source, e.line_no, e.reason, e.raw_text)
-                               .where(e.load_id == load_id).order_by(e.error_no))]
-        files = sorted((rel(uri), size) for uri, size in conn.execute(
-            sa.select(f.uri, f.size).where(f.load_id == load_id)))
-        counts = conn.execute(sa.select(ld.rows_read, ld.rows_staged, ld.rows_rejected)
-                              .where(ld.load_id == load_id)).one()
+        errors = [
+            (n, rel(src), line, reason, text)
+            for n, src, line, reason, text in conn.execute(
+                sa.select(e.error_no, e.source, e.line_no, e.reason, e.raw_text)
+                .where(e.load_id == load_id)
+                .order_by(e.error_no)
+            )
+        ]
+        files = sorted(
+            (rel(uri), size)
+            for uri, size in conn.execute(sa.select(f.uri, f.size).where(f.load_id == load_id))
+        )
+        counts = conn.execute(
+            sa.select(ld.rows_read, ld.rows_staged, ld.rows_rejected).where(ld.load_id == load_id)
+        ).one()
     engine.dispose()
-    return {"errors": errors, "files": files, "counts": tuple(counts),
-            "staging_events": table_rows(url, "staging_events")}
+    return {
+        "errors": errors,
+        "files": files,
+        "counts": tuple(counts),
+        "staging_events": table_rows(url, "staging_events"),
+    }
 
 
 def test_a_load_from_s3_reads_ahead_and_records_exactly_as_a_local_one(
-        warehouse_url: sa.URL, moto_s3: MotoS3, tmp_path: Path,
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    warehouse_url: sa.URL, moto_s3: MotoS3, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     logs = bad_days(tmp_path / "log_data")
     moto_s3.client.create_bucket(Bucket="sparkify-ahead")
     upload_tree(moto_s3.client, "sparkify-ahead", logs, "log_data")
@@ -298,15 +340,19 @@ def test_a_load_from_s3_reads_ahead_and_records_exactly_as_a_local_one(
         """A client whose GETs take 0-20 ms at random, so they finish out of order."""
         client = made(*args, **kwargs)
         client.meta.events.register("before-send.s3.GetObject", gets)
-        client.meta.events.register("before-send.s3.GetObject",
-                                    lambda **_: time.sleep(rng.random() / 50))
+        client.meta.events.register(
+            "before-send.s3.GetObject", lambda **_: time.sleep(rng.random() / 50)
+        )
         return client
 
     monkeypatch.setattr(s3, "client", scrambled)
-    local = run_load(warehouse_url, log_data=logs, song_data=SAMPLE / "song_data",
-                     max_errors=100)
-    remote = run_load(warehouse_url, log_data="s3://sparkify-ahead/log_data",
-                      song_data="s3://sparkify-ahead/song_data", max_errors=100)
+    local = run_load(warehouse_url, log_data=logs, song_data=SAMPLE / "song_data", max_errors=100)
+    remote = run_load(
+        warehouse_url,
+        log_data="s3://sparkify-ahead/log_data",
+        song_data="s3://sparkify-ahead/song_data",
+        max_errors=100,
+    )
     # Every object once, several at once; PostgreSQL reads the event files again when its
     # COPY refuses a line (here: "not json"), to frame each record in Python.
     again = 22 if warehouse_url.get_backend_name() == "postgresql" else 0
@@ -315,6 +361,7 @@ def test_a_load_from_s3_reads_ahead_and_records_exactly_as_a_local_one(
     here = ledger(warehouse_url, local.load_id or 0, f"{tmp_path}/", f"{SAMPLE}/")
     there = ledger(warehouse_url, remote.load_id or 0, "s3://sparkify-ahead/")
     assert here == there
-    assert [name for _, name, *_ in here["errors"]][:2] == ["log_data/2018/12/2018-12-01-events"
-                                                           ".json"] * 2
+    assert [name for _, name, *_ in here["errors"]][:2] == [
+        "log_data/2018/12/2018-12-01-events.json"
+    ] * 2
     assert len(here["files"]) == 22 + 36

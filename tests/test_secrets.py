@@ -16,19 +16,28 @@ from tests.s3_server import MotoS3
 moto_s3 = s3_server.moto_s3
 sample_bucket = s3_server.sample_bucket
 
-SECRETS = {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLEKEYID1234",
-           "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMIsecretKEYexample0123456789",
-           "AWS_SESSION_TOKEN": "FwoGZXIvYXdzEXAMPLEsessionTOKENvalue0123"}
+SECRETS = {
+    "AWS_ACCESS_KEY_ID": "AKIAEXAMPLEKEYID1234",
+    "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMIsecretKEYexample0123456789",
+    "AWS_SESSION_TOKEN": "FwoGZXIvYXdzEXAMPLEsessionTOKENvalue0123",
+}
 PASSWORD = "Pa55-word-XYZ"  # in CFG
 
 
-def run(args: list[str], cwd: Path, extra: dict[str, str] | None = None
-        ) -> subprocess.CompletedProcess[str]:
+def run(
+    args: list[str], cwd: Path, extra: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SPARKIFY_DW_")}
     env.update(SECRETS)
     env.update(extra or {})
-    return subprocess.run([sys.executable, "-m", "sparkify_dw.load", *args], cwd=cwd, text=True,
-                          capture_output=True, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "sparkify_dw.load", *args],
+        cwd=cwd,
+        text=True,
+        capture_output=True,
+        env=env,
+        timeout=120,
+    )
 
 
 def assert_clean(proc: subprocess.CompletedProcess[str]) -> None:
@@ -49,8 +58,9 @@ def test_connection_failure_with_password(tmp_path: Path, verbose: list[str]) ->
 
 
 @pytest.mark.parametrize("verbose", [[], ["-v"]])
-def test_redshift_dry_run_and_errors(tmp_path: Path, verbose: list[str], moto_s3: MotoS3,
-                                     sample_bucket: str) -> None:
+def test_redshift_dry_run_and_errors(
+    tmp_path: Path, verbose: list[str], moto_s3: MotoS3, sample_bucket: str
+) -> None:
     write_cfg(tmp_path / "dwh.cfg", cfg_for(sample_bucket))
     dry = run(["--dry-run", *verbose], tmp_path, {"SPARKIFY_DW_S3_ENDPOINT": moto_s3.endpoint})
     assert dry.returncode == 0 and "COPY staging_events" in dry.stdout
@@ -65,25 +75,34 @@ def test_s3_source_with_bad_endpoint_verbose(tmp_path: Path) -> None:
     from sparkify_dw import schema
 
     schema.upgrade(f"duckdb:///{tmp_path / 'w.duckdb'}")  # the load reaches the endpoint
-    proc = run(["--url", f"duckdb:///{tmp_path / 'w.duckdb'}", "--log-data", "s3://bucket/logs",
-                "-v"], tmp_path, {"SPARKIFY_DW_S3_ENDPOINT": "http://127.0.0.1:1",
-                                  "AWS_MAX_ATTEMPTS": "1"})
+    proc = run(
+        ["--url", f"duckdb:///{tmp_path / 'w.duckdb'}", "--log-data", "s3://bucket/logs", "-v"],
+        tmp_path,
+        {"SPARKIFY_DW_S3_ENDPOINT": "http://127.0.0.1:1", "AWS_MAX_ATTEMPTS": "1"},
+    )
     assert proc.returncode == 2  # the endpoint is configuration
     assert "cannot reach http://127.0.0.1:1" in proc.stderr
     assert_clean(proc)
 
 
-@pytest.mark.parametrize("url", [
-    "postgresql+psycopg://root@127.0.0.1:1/nowhere?password=Sup3r-s3cret",
-    "postgresql+psycopg://root@127.0.0.1:1/nowhere?sslpassword=Sup3r-s3cret&connect_timeout=2",
-    "postgresql+psycopg://root:Sup3r-s3cret@127.0.0.1:1/nowhere?options=-c%20x%3D1",
-    "postgresql+psycopg://root@127.0.0.1:1/nowhere?options=-c%20password%3DSup3r-s3cret",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg://root@127.0.0.1:1/nowhere?password=Sup3r-s3cret",
+        "postgresql+psycopg://root@127.0.0.1:1/nowhere?sslpassword=Sup3r-s3cret&connect_timeout=2",
+        "postgresql+psycopg://root:Sup3r-s3cret@127.0.0.1:1/nowhere?options=-c%20x%3D1",
+        "postgresql+psycopg://root@127.0.0.1:1/nowhere?options=-c%20password%3DSup3r-s3cret",
+    ],
+)
 @pytest.mark.parametrize("verbose", [[], ["-v"]])
-def test_password_anywhere_in_the_url_is_masked(tmp_path: Path, url: str,
-                                                verbose: list[str]) -> None:
-    proc = run(["--url", url, *verbose], tmp_path,
-               {"AWS_SECURITY_TOKEN": "IQoJb3JpZ2luX2VjEXAMPLEsecurityTOKEN"})
+def test_password_anywhere_in_the_url_is_masked(
+    tmp_path: Path, url: str, verbose: list[str]
+) -> None:
+    proc = run(
+        ["--url", url, *verbose],
+        tmp_path,
+        {"AWS_SECURITY_TOKEN": "IQoJb3JpZ2luX2VjEXAMPLEsecurityTOKEN"},
+    )
     assert proc.returncode == 1 and "error:" in proc.stderr
     assert_clean(proc)
     assert "IQoJb3JpZ2luX2VjEXAMPLEsecurityTOKEN" not in proc.stdout + proc.stderr
@@ -93,11 +112,15 @@ def test_password_anywhere_in_the_url_is_masked(tmp_path: Path, url: str,
 def test_settings_mask_every_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     from sparkify_dw import config
 
-    for name, value in (("AWS_SECRET_ACCESS_KEY", "k-secret"), ("AWS_SESSION_TOKEN", "s-tok"),
-                        ("AWS_SECURITY_TOKEN", "sec-tok")):
+    for name, value in (
+        ("AWS_SECRET_ACCESS_KEY", "k-secret"),
+        ("AWS_SESSION_TOKEN", "s-tok"),
+        ("AWS_SECURITY_TOKEN", "sec-tok"),
+    ):
         monkeypatch.setenv(name, value)
     settings = config.resolve(
-        url="postgresql+psycopg://u:pw1@h/db?password=pw2&options=-c%20password%3Dpw3")
+        url="postgresql+psycopg://u:pw1@h/db?password=pw2&options=-c%20password%3Dpw3"
+    )
     text = f"pw1 pw2 pw3 k-secret s-tok sec-tok {settings.display_url}"
     masked = settings.mask(text)
     for secret in ("pw1", "pw2", "pw3", "k-secret", "s-tok", "sec-tok"):
@@ -108,14 +131,17 @@ def test_settings_mask_every_secret(monkeypatch: pytest.MonkeyPatch) -> None:
 # --- sparkify_dw.secrets: each kind of secret, found and masked ------------------------------
 
 
-@pytest.mark.parametrize(("url", "password"), [
-    ("postgresql+psycopg://u:pw-in-userinfo@h/db", "pw-in-userinfo"),
-    ("postgresql+psycopg://u@h/db?password=pw-query", "pw-query"),
-    ("postgresql+psycopg://u@h/db?sslpassword=pw-ssl&connect_timeout=2", "pw-ssl"),
-    ("postgresql+psycopg://u@h/db?options=-c%20password%3Dpw-opt", "pw-opt"),
-    ("redshift+redshift_connector://u@h/db?aws_secret_access_key=pw-aws", "pw-aws"),
-    ("postgresql+psycopg://u:p%40ss%2Fw0rd@h/db", "p@ss/w0rd"),
-])
+@pytest.mark.parametrize(
+    ("url", "password"),
+    [
+        ("postgresql+psycopg://u:pw-in-userinfo@h/db", "pw-in-userinfo"),
+        ("postgresql+psycopg://u@h/db?password=pw-query", "pw-query"),
+        ("postgresql+psycopg://u@h/db?sslpassword=pw-ssl&connect_timeout=2", "pw-ssl"),
+        ("postgresql+psycopg://u@h/db?options=-c%20password%3Dpw-opt", "pw-opt"),
+        ("redshift+redshift_connector://u@h/db?aws_secret_access_key=pw-aws", "pw-aws"),
+        ("postgresql+psycopg://u:p%40ss%2Fw0rd@h/db", "p@ss/w0rd"),
+    ],
+)
 def test_url_passwords_wherever_they_sit(url: str, password: str) -> None:
     from sqlalchemy.engine import make_url
 
@@ -145,11 +171,13 @@ def test_a_password_in_any_other_url() -> None:
     found = secrets.text_url_secrets("http://minio:s3cr%2Bt@127.0.0.1:9000")
     assert "s3cr+t" in found and "s3cr%2Bt" in found
     assert secrets.mask("http://minio:s3cr%2Bt@127.0.0.1:9000", found) == (
-        "http://minio:***@127.0.0.1:9000")
+        "http://minio:***@127.0.0.1:9000"
+    )
 
 
-@pytest.mark.parametrize("name", ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
-                                  "AWS_SECURITY_TOKEN"])
+@pytest.mark.parametrize(
+    "name", ["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN"]
+)
 def test_aws_environment_secrets(name: str) -> None:
     from sparkify_dw import secrets
 
@@ -158,11 +186,13 @@ def test_aws_environment_secrets(name: str) -> None:
     assert "tok/en+value=" in found and "tok%2Fen%2Bvalue%3D" in found
     assert "AKIAEXAMPLEKEYID1234" not in found  # a key id names a key; it is not one
     assert secrets.mask("key AKIAEXAMPLEKEYID1234 with tok/en+value=", found) == (
-        "key AKIAEXAMPLEKEYID1234 with ***")
+        "key AKIAEXAMPLEKEYID1234 with ***"
+    )
 
 
 def test_the_security_token_is_masked_from_the_real_environment(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from sparkify_dw import secrets
 
     monkeypatch.delenv("AWS_SESSION_TOKEN", raising=False)
@@ -175,22 +205,35 @@ def test_dwh_cfg_secrets(tmp_path: Path) -> None:
     from sparkify_dw.config import read_cfg
 
     path = tmp_path / "dwh.cfg"
-    path.write_text("[CLUSTER]\nHOST=h.example\nDB_USER=dwhuser\nDB_PASSWORD='Pa55-word-XYZ'\n"
-                    "[AWS]\nKEY=AKIAEXAMPLEKEYID1234\nSECRET=wJalrXUtnFEMIsecret\n"
-                    "[S3]\nLOG_DATA=s3://bucket/log_data\n")
+    path.write_text(
+        "[CLUSTER]\nHOST=h.example\nDB_USER=dwhuser\nDB_PASSWORD='Pa55-word-XYZ'\n"
+        "[AWS]\nKEY=AKIAEXAMPLEKEYID1234\nSECRET=wJalrXUtnFEMIsecret\n"
+        "[S3]\nLOG_DATA=s3://bucket/log_data\n"
+    )
     found = secrets.cfg_secrets(read_cfg(path))
     assert {"Pa55-word-XYZ", "'Pa55-word-XYZ'", "wJalrXUtnFEMIsecret"} <= set(found)
-    assert not {"h.example", "dwhuser", "AKIAEXAMPLEKEYID1234", "s3://bucket/log_data"} & set(
-        found)
+    assert not {"h.example", "dwhuser", "AKIAEXAMPLEKEYID1234", "s3://bucket/log_data"} & set(found)
     assert secrets.cfg_secrets(None) == []
 
 
-@pytest.mark.parametrize(("name", "secret"), [
-    ("DB_PASSWORD", True), ("password", True), ("sslpassword", True), ("pwd", True),
-    ("SECRET", True), ("aws_secret_access_key", True), ("AWS_SESSION_TOKEN", True),
-    ("passphrase", True), ("HOST", False), ("DB_USER", False), ("KEY", False),
-    ("connect_timeout", False), ("ARN", False),
-])
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("DB_PASSWORD", True),
+        ("password", True),
+        ("sslpassword", True),
+        ("pwd", True),
+        ("SECRET", True),
+        ("aws_secret_access_key", True),
+        ("AWS_SESSION_TOKEN", True),
+        ("passphrase", True),
+        ("HOST", False),
+        ("DB_USER", False),
+        ("KEY", False),
+        ("connect_timeout", False),
+        ("ARN", False),
+    ],
+)
 def test_secret_names(name: str, secret: bool) -> None:
     from sparkify_dw import secrets
 
@@ -204,7 +247,8 @@ def test_a_secret_inside_another_is_masked_whole() -> None:
 
 
 def test_cluster_commands_hide_the_cfg_password_and_every_aws_token(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from sparkify_dw import cluster
 
     path = tmp_path / "dwh.cfg"
@@ -226,7 +270,10 @@ def test_config_keeps_the_names_the_commands_import() -> None:
 def test_settings_mask_a_password_in_the_s3_endpoint() -> None:
     from sparkify_dw import config
 
-    settings = config.resolve(url="duckdb:///:memory:",
-                              environ={"SPARKIFY_DW_S3_ENDPOINT": "http://minio:m1n10-pw@s3:9000"})
+    settings = config.resolve(
+        url="duckdb:///:memory:",
+        environ={"SPARKIFY_DW_S3_ENDPOINT": "http://minio:m1n10-pw@s3:9000"},
+    )
     assert settings.mask("cannot reach http://minio:m1n10-pw@s3:9000") == (
-        "cannot reach http://minio:***@s3:9000")
+        "cannot reach http://minio:***@s3:9000"
+    )

@@ -36,8 +36,10 @@ def test_concatenated_and_pretty_printed() -> None:
     assert good(text)[3][1].startswith("{\n") and good(text)[3][1].endswith("}")
 
 
-@pytest.mark.parametrize(("text", "line"), [('{"a":1}\n{"a":\n', 2), ('{"a":1}\n{"a" 1}\n', 2),
-                                            ('{"a":1}\nnot json\n{"a":2}', 2)])
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [('{"a":1}\n{"a":\n', 2), ('{"a":1}\n{"a" 1}\n', 2), ('{"a":1}\nnot json\n{"a":2}', 2)],
+)
 def test_malformed_is_rejected_at_its_line_and_framing_goes_on(text: str, line: int) -> None:
     rejected = [(n, reason) for n, reason, _ in frames(text) if reason]
     assert len(rejected) == 1
@@ -60,20 +62,22 @@ def test_bom_invalid_utf8_and_crlf() -> None:
 
 
 def test_nul_in_rejected_text_is_replaced() -> None:
-    (_, reason, text), = frames(b'{"a":"\x00"}\n')
+    ((_, reason, text),) = frames(b'{"a":"\x00"}\n')
     assert reason is not None and "\x00" not in text
 
 
 def listed(source: str) -> list[Path]:
     """The local files the loader lists for ``source``."""
     files = Reader().list(source, "log_data")
-    assert all(f.path == f.uri and f.remote is None and f.version.startswith("mtime:")
-               for f in files)
+    assert all(
+        f.path == f.uri and f.remote is None and f.version.startswith("mtime:") for f in files
+    )
     return [Path(f.uri) for f in files]
 
 
-def test_list_directory_skips_hidden_and_non_json(tmp_path: Path,
-                                                  caplog: pytest.LogCaptureFixture) -> None:
+def test_list_directory_skips_hidden_and_non_json(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     (tmp_path / "a" / ".ipynb_checkpoints").mkdir(parents=True)
     (tmp_path / "a" / "x.json").write_text("{}")
     (tmp_path / "a" / ".ipynb_checkpoints" / "x-checkpoint.json").write_text("{}")
@@ -91,11 +95,14 @@ def test_a_local_file_has_no_s3_object(tmp_path: Path) -> None:
         _ = f.s3_object
 
 
-@pytest.mark.parametrize(("make", "message"), [
-    (lambda p: p / "missing", "no such file or directory"),
-    (lambda p: p, "no \\*.json files"),
-    (lambda p: p / "*.nothing", "the pattern matches no file"),
-])
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p / "missing", "no such file or directory"),
+        (lambda p: p, "no \\*.json files"),
+        (lambda p: p / "*.nothing", "the pattern matches no file"),
+    ],
+)
 def test_list_errors(tmp_path: Path, make: object, message: str) -> None:
     with pytest.raises(SourceError, match=message):
         listed(str(make(tmp_path)))  # type: ignore[operator]
@@ -106,18 +113,22 @@ def test_sample_jsonpaths() -> None:
     assert paths[0] == ("artist",) and paths[-1] == ("userId",)
 
 
-@pytest.mark.parametrize(("expr", "steps"), [("$['a']", ("a",)), ("$.a.b", ("a", "b")),
-                                             ('$["a b"][0]', ("a b", 0))])
+@pytest.mark.parametrize(
+    ("expr", "steps"), [("$['a']", ("a",)), ("$.a.b", ("a", "b")), ('$["a b"][0]', ("a b", 0))]
+)
 def test_parse_jsonpath(expr: str, steps: tuple[object, ...]) -> None:
     assert parse_jsonpath(expr) == steps
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("{", "not valid JSON"),
-    ('{"paths": []}', "expected"),
-    ('{"jsonpaths": ["$.a"]}', "has 1 paths, staging_events has 18"),
-    ('{"jsonpaths": ["$.a", "a"' + ', "$.b"' * 16 + "]}", "must start with"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{", "not valid JSON"),
+        ('{"paths": []}', "expected"),
+        ('{"jsonpaths": ["$.a"]}', "has 1 paths, staging_events has 18"),
+        ('{"jsonpaths": ["$.a", "a"' + ', "$.b"' * 16 + "]}", "must start with"),
+    ],
+)
 def test_bad_jsonpaths_files(tmp_path: Path, content: str, message: str) -> None:
     path = tmp_path / "paths.json"
     path.write_text(content)

@@ -30,8 +30,7 @@ def url_text(url: sa.URL) -> str:
 def fresh_data(tmp_path: Path) -> tuple[Path, dt.date]:
     """Synthetic events of yesterday (UTC): as fresh as a nightly load's."""
     yesterday = status.utcnow().date() - dt.timedelta(days=1)
-    synth.generate(tmp_path / "data", events=800, songs=40, days=1, seed=3,
-                   start_date=yesterday)
+    synth.generate(tmp_path / "data", events=800, songs=40, days=1, seed=3, start_date=yesterday)
     return tmp_path / "data", yesterday
 
 
@@ -71,8 +70,9 @@ def test_fresh_then_stale(warehouse_url: sa.URL, fresh_data: tuple[Path, dt.date
     assert f"newest event  {day:%Y-%m-%d}" in out
     # The same warehouse, asked from three days on: older than 2d.
     later = (dt.datetime.combine(day, dt.time()) + dt.timedelta(days=3)).isoformat()
-    code, out, err = run_status("--url", url_text(warehouse_url), "--max-age", "26h",
-                                "--now", later)
+    code, out, err = run_status(
+        "--url", url_text(warehouse_url), "--max-age", "26h", "--now", later
+    )
     assert code == 1, out + err
     assert "STALE" in out
 
@@ -81,8 +81,9 @@ def test_json(warehouse_url: sa.URL, fresh_data: tuple[Path, dt.date]) -> None:
     data, day = fresh_data
     result = run_load(warehouse_url, log_data=data / "log_data", song_data=data / "song_data")
     now = dt.datetime.combine(day, dt.time()) + dt.timedelta(days=1, hours=6)
-    code, out, _ = run_status("--url", url_text(warehouse_url), "--json", "--max-age", "26h",
-                              "--now", now.isoformat())
+    code, out, _ = run_status(
+        "--url", url_text(warehouse_url), "--json", "--max-age", "26h", "--now", now.isoformat()
+    )
     doc = json.loads(out)
     assert code == 0 and doc["stale"] is False
     assert doc["rows"]["songplays"] == result.counts["songplays"]
@@ -117,8 +118,10 @@ def test_failed_checks_and_rejected_records(duckdb_url: sa.URL, tmp_path: Path) 
     assert result.rejected["staging_events"] == 1
     engine = sa.create_engine(duckdb_url, poolclass=sa.pool.NullPool)
     with engine.begin() as conn:  # a staged play that never reached songplays
-        conn.exec_driver_sql("INSERT INTO staging_events (page, ts, user_id, session_id, "
-                             "item_in_session, level) VALUES ('NextSong', 1, 1, 1, 1, 'free')")
+        conn.exec_driver_sql(
+            "INSERT INTO staging_events (page, ts, user_id, session_id, "
+            "item_in_session, level) VALUES ('NextSong', 1, 1, 1, 1, 'free')"
+        )
     engine.dispose()
     code, out, _ = run_status("--url", url_text(duckdb_url))
     assert code == 0
@@ -155,11 +158,21 @@ def test_errors_hide_the_password(duckdb_url: sa.URL) -> None:
 
 
 def test_command_line(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "sparkify_dw.status", "--max-age", "1x"],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "sparkify_dw.status", "--max-age", "1x"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert proc.returncode == 2 and proc.stderr.count("\n") == 1
-    proc = subprocess.run([sys.executable, "-m", "sparkify_dw.status", "--help"],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "sparkify_dw.status", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
     assert proc.returncode == 0 and "--max-age" in proc.stdout
 
 
@@ -173,8 +186,7 @@ def test_statements_are_plain_sql_that_redshift_runs(pg_url: sa.URL) -> None:
     run_load(pg_url)
     sent: list[sa.ClauseElement] = []
     engine = sa.create_engine(pg_url, poolclass=sa.pool.NullPool)
-    sa.event.listen(engine, "before_execute",
-                    lambda conn, clause, *args: sent.append(clause))
+    sa.event.listen(engine, "before_execute", lambda conn, clause, *args: sent.append(clause))
     settings = config.resolve(url=url_text(pg_url))
     with engine.connect() as conn:
         found = status.gather(conn, settings, status.utcnow(), dt.timedelta(hours=1))
@@ -183,8 +195,9 @@ def test_statements_are_plain_sql_that_redshift_runs(pg_url: sa.URL) -> None:
     # shares it); what status itself asks is plain Core.
     ours = [c for c in sent if "pg_catalog" not in str(c)]
     assert len(ours) >= len(sent) - 2
-    statements = [str(c.compile(dialect=REDSHIFT, compile_kwargs={"literal_binds": True}))
-                  for c in ours]
+    statements = [
+        str(c.compile(dialect=REDSHIFT, compile_kwargs={"literal_binds": True})) for c in ours
+    ]
     with engine.connect() as conn:
         for text in statements:
             assert text.lstrip().startswith("SELECT"), text

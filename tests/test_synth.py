@@ -250,11 +250,18 @@ def test_same_seed_same_bytes_other_seed_differs(tmp_path: Path) -> None:
 # any byte for the same arguments fails here instead of drifting silently. Change the
 # digest only for a deliberate change of the output (and say so: cached benchmark data
 # and expected results built from generated sets change with it).
-PINNED = {"events": 2500, "songs": 40, "days": 3, "seed": 4, "users": 40,
-          "blank_line_rate": 0.01}
+PINNED = {"events": 2500, "songs": 40, "days": 3, "seed": 4, "users": 40, "blank_line_rate": 0.01}
 PINNED_SHA256 = "b85793110207df099e5a0cdcde2110b6f9af9a91ffb64416709dd4f145f7950b"
-PINNED_SUMMARY = Summary(events=2500, next_song=1919, matched=953, songs=40, users=40, files=3,
-                         sessions=462, blank_lines=33)
+PINNED_SUMMARY = Summary(
+    events=2500,
+    next_song=1919,
+    matched=953,
+    songs=40,
+    users=40,
+    files=3,
+    sessions=462,
+    blank_lines=33,
+)
 
 
 def test_output_is_pinned(tmp_path: Path) -> None:
@@ -264,8 +271,12 @@ def test_output_is_pinned(tmp_path: Path) -> None:
         digest.update(name.encode() + b"\0" + body + b"\0")
     assert summary == PINNED_SUMMARY
     assert digest.hexdigest() == PINNED_SHA256
-    pages = {json.loads(line)["page"] for path in (tmp_path / "o" / "log_data").rglob("*.json")
-             for line in path.read_text(encoding="ascii").split("\n") if line}
+    pages = {
+        json.loads(line)["page"]
+        for path in (tmp_path / "o" / "log_data").rglob("*.json")
+        for line in path.read_text(encoding="ascii").split("\n")
+        if line
+    }
     assert len(pages) == 22  # every page the generator knows
 
 
@@ -338,8 +349,19 @@ def test_sparkify_dw_synth_writes_what_generate_writes(tmp_path: Path) -> None:
 
     from sparkify_dw import commands
 
-    argv = ["synth", "--events", "300", "--songs", "12", "--days", "2", "--seed", "5",
-            "--out", str(tmp_path / "cli")]
+    argv = [
+        "synth",
+        "--events",
+        "300",
+        "--songs",
+        "12",
+        "--days",
+        "2",
+        "--seed",
+        "5",
+        "--out",
+        str(tmp_path / "cli"),
+    ]
     result = CliRunner().invoke(commands.main, argv, prog_name="sparkify-dw")
     assert result.exit_code == 0, result.output
     assert result.output.startswith("wrote 300 events")

@@ -13,13 +13,15 @@ from tests.helpers import run_load
 
 
 @pytest.mark.parametrize("backend", ["duckdb", "postgresql"])
-def test_generated_data_loads_exactly(tmp_path: Path, backend: str,
-                                      request: pytest.FixtureRequest) -> None:
+def test_generated_data_loads_exactly(
+    tmp_path: Path, backend: str, request: pytest.FixtureRequest
+) -> None:
     summary = synth.generate(tmp_path / "data", events=6000, songs=300, days=4, seed=7)
     url: sa.URL = request.getfixturevalue("duckdb_url" if backend == "duckdb" else "pg_url")
     schema.upgrade(url)
-    result = run_load(url, log_data=tmp_path / "data/log_data",
-                      song_data=tmp_path / "data/song_data")
+    result = run_load(
+        url, log_data=tmp_path / "data/log_data", song_data=tmp_path / "data/song_data"
+    )
     assert result.staged["staging_events"] == summary.events
     assert result.counts["songplays"] == summary.next_song
     assert result.counts["songs"] == summary.songs

@@ -60,11 +60,16 @@ def test_repeated_plays_are_still_ranked(warehouse_url: sa.URL) -> None:
     engine = sa.create_engine(warehouse_url)
     e = STAGING_EVENTS.c
     columns = [c.name for c in STAGING_EVENTS.columns]
-    again = [sa.literal("aaa", sa.String).label("level") if c.name == "level" else c
-             for c in STAGING_EVENTS.columns]
+    again = [
+        sa.literal("aaa", sa.String).label("level") if c.name == "level" else c
+        for c in STAGING_EVENTS.columns
+    ]
     with engine.begin() as conn:  # the same plays again, told apart by a level that sorts first
-        conn.execute(sa.insert(STAGING_EVENTS).from_select(
-            columns, sa.select(*again).where(e.page == "NextSong", e.ts % 3 == 0)))
+        conn.execute(
+            sa.insert(STAGING_EVENTS).from_select(
+                columns, sa.select(*again).where(e.page == "NextSong", e.ts % 3 == 0)
+            )
+        )
     engine.dispose()
     known = _compare(warehouse_url)
     assert not known.unique_plays

@@ -80,8 +80,9 @@ def upgrade() -> None:
         sa.Column("artist_id", ID, nullable=False),
         sa.Column("year", sa.SmallInteger),
         sa.Column("duration", sa.Double, nullable=False),
-        sa.ForeignKeyConstraint(["artist_id"], ["artists.artist_id"],
-                                name="fk_songs_artist_id_artists"),
+        sa.ForeignKeyConstraint(
+            ["artist_id"], ["artists.artist_id"], name="fk_songs_artist_id_artists"
+        ),
         sa.PrimaryKeyConstraint("song_id", name="pk_songs"),
         redshift_diststyle="ALL",
         redshift_sortkey="song_id",
@@ -101,16 +102,24 @@ def upgrade() -> None:
     op.create_table(
         "time",
         sa.Column("start_time", TIMESTAMP, nullable=False),
-        *(sa.Column(name, sa.SmallInteger, nullable=False, redshift_encode="az64")
-          for name in ("hour", "day", "week", "month", "year", "weekday")),
+        *(
+            sa.Column(name, sa.SmallInteger, nullable=False, redshift_encode="az64")
+            for name in ("hour", "day", "week", "month", "year", "weekday")
+        ),
         sa.PrimaryKeyConstraint("start_time", name="pk_time"),
         redshift_distkey="start_time",
         redshift_sortkey="start_time",
     )
     op.create_table(
         "songplays",
-        sa.Column("songplay_id", sa.BigInteger, sa.Identity(start=1), nullable=False,
-                  redshift_identity=(1, 1), redshift_encode="az64"),
+        sa.Column(
+            "songplay_id",
+            sa.BigInteger,
+            sa.Identity(start=1),
+            nullable=False,
+            redshift_identity=(1, 1),
+            redshift_encode="az64",
+        ),
         sa.Column("start_time", TIMESTAMP, nullable=False),
         sa.Column("user_id", sa.Integer, nullable=False, redshift_encode="az64"),
         sa.Column("level", TAG, nullable=False, redshift_encode="zstd"),
@@ -120,25 +129,25 @@ def upgrade() -> None:
         sa.Column("item_in_session", sa.Integer, nullable=False, redshift_encode="az64"),
         sa.Column("location", TEXT, redshift_encode="zstd"),
         sa.Column("user_agent", TEXT, redshift_encode="zstd"),
-        sa.ForeignKeyConstraint(["artist_id"], ["artists.artist_id"],
-                                name="fk_songplays_artist_id_artists"),
-        sa.ForeignKeyConstraint(["song_id"], ["songs.song_id"],
-                                name="fk_songplays_song_id_songs"),
-        sa.ForeignKeyConstraint(["start_time"], ["time.start_time"],
-                                name="fk_songplays_start_time_time"),
-        sa.ForeignKeyConstraint(["user_id"], ["users.user_id"],
-                                name="fk_songplays_user_id_users"),
+        sa.ForeignKeyConstraint(
+            ["artist_id"], ["artists.artist_id"], name="fk_songplays_artist_id_artists"
+        ),
+        sa.ForeignKeyConstraint(["song_id"], ["songs.song_id"], name="fk_songplays_song_id_songs"),
+        sa.ForeignKeyConstraint(
+            ["start_time"], ["time.start_time"], name="fk_songplays_start_time_time"
+        ),
+        sa.ForeignKeyConstraint(["user_id"], ["users.user_id"], name="fk_songplays_user_id_users"),
         sa.PrimaryKeyConstraint("songplay_id", name="pk_songplays"),
-        sa.UniqueConstraint("start_time", "user_id", "session_id", "item_in_session",
-                            name="uq_songplays_start_time"),
+        sa.UniqueConstraint(
+            "start_time", "user_id", "session_id", "item_in_session", name="uq_songplays_start_time"
+        ),
         redshift_distkey="start_time",
         redshift_sortkey="start_time",
     )
 
 
 def downgrade() -> None:
-    tables = ("songplays", "time", "users", "songs", "artists", "staging_songs",
-              "staging_events")
+    tables = ("songplays", "time", "users", "songs", "artists", "staging_songs", "staging_events")
     log.warning("dropping the warehouse and its rows: %s", ", ".join(tables))
     for table in tables:
         op.drop_table(table)

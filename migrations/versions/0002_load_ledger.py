@@ -52,8 +52,7 @@ def upgrade() -> None:
         sa.Column("table_name", TAG, nullable=False),
         sa.Column("size", sa.BigInteger, nullable=False),
         sa.Column("version", sa.String(64)),
-        sa.ForeignKeyConstraint(["load_id"], ["loads.load_id"],
-                                name="fk_load_files_load_id_loads"),
+        sa.ForeignKeyConstraint(["load_id"], ["loads.load_id"], name="fk_load_files_load_id_loads"),
         sa.PrimaryKeyConstraint("load_id", "uri", name="pk_load_files"),
         redshift_diststyle="EVEN",
         redshift_sortkey="load_id",
@@ -67,8 +66,9 @@ def upgrade() -> None:
         sa.Column("line_no", sa.Integer),
         sa.Column("reason", sa.String(256), nullable=False),
         sa.Column("raw_text", sa.String(1024)),
-        sa.ForeignKeyConstraint(["load_id"], ["loads.load_id"],
-                                name="fk_load_errors_load_id_loads"),
+        sa.ForeignKeyConstraint(
+            ["load_id"], ["loads.load_id"], name="fk_load_errors_load_id_loads"
+        ),
         sa.PrimaryKeyConstraint("load_id", "error_no", name="pk_load_errors"),
         redshift_diststyle="EVEN",
         redshift_sortkey="load_id",

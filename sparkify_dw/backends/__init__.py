@@ -22,8 +22,17 @@ import sqlalchemy as sa
 
 from sparkify_dw.backends.requests import Selection, check_schemes, staging_requests
 
-__all__ = ["Backend", "Capabilities", "LockBusy", "Progress", "Selection", "StageCounts",
-           "check_schemes", "for_settings", "staging_requests"]
+__all__ = [
+    "Backend",
+    "Capabilities",
+    "LockBusy",
+    "Progress",
+    "Selection",
+    "StageCounts",
+    "check_schemes",
+    "for_settings",
+    "staging_requests",
+]
 from sparkify_dw.config import ConfigError, Settings
 from sparkify_dw.errors import LockBusy as LockBusy
 from sparkify_dw.models import LOAD_FILES
@@ -85,20 +94,29 @@ class Backend(ABC):
         self.wait = wait  # seconds to wait for another load's lock
         self.reader = Reader(settings.region, settings.s3_endpoint)
 
-    def requests(self, selection: Selection = Selection(),
-                 loaded: set[tuple[str, str]] | None = None) -> list[StageRequest]:
+    def requests(
+        self, selection: Selection = Selection(), loaded: set[tuple[str, str]] | None = None
+    ) -> list[StageRequest]:
         """The files this load stages, per staging table, refused in one line when the
         backend can't stage from where they are."""
         check_schemes(self.settings, self.capabilities.sources, self.title)
         if self.capabilities.needs_manifest and not self.settings.manifest_prefix:
-            raise ConfigError(f"{self.title} COPYs through a manifest of the listed files: set "
-                              "[S3] MANIFEST_PREFIX in dwh.cfg or $SPARKIFY_DW_MANIFEST_PREFIX "
-                              "to an s3:// prefix the cluster's role can read and you can write")
+            raise ConfigError(
+                f"{self.title} COPYs through a manifest of the listed files: set "
+                "[S3] MANIFEST_PREFIX in dwh.cfg or $SPARKIFY_DW_MANIFEST_PREFIX "
+                "to an s3:// prefix the cluster's role can read and you can write"
+            )
         return staging_requests(self.settings, self.reader, selection, loaded)
 
     @abstractmethod
-    def stage(self, conn: sa.Connection, request: StageRequest, load_id: int,
-              first_error_no: int, progress: Progress) -> StageCounts:
+    def stage(
+        self,
+        conn: sa.Connection,
+        request: StageRequest,
+        load_id: int,
+        first_error_no: int,
+        progress: Progress,
+    ) -> StageCounts:
         """Append the good records of ``request.source`` to ``request.table`` and the bad
         ones to ``load_errors`` (numbered from ``first_error_no``)."""
 
@@ -163,8 +181,7 @@ class Backend(ABC):
         if chunk:
             conn.execute(sa.insert(LOAD_FILES).values(chunk))
 
-    def maintenance(self, tables: Sequence[sa.Table], *, vacuum: bool = False
-                    ) -> list[Any]:
+    def maintenance(self, tables: Sequence[sa.Table], *, vacuum: bool = False) -> list[Any]:
         """Statements after a load's commit: fresh planner statistics where the engine
         needs them to be told (ANALYZE), VACUUM where asked and supported."""
         return []

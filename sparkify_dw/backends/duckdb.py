@@ -55,8 +55,11 @@ def _by_engine(f: SourceFile) -> bool:
     not a huge one. DuckDB holds a whole file, and its lines, in memory while it splits
     them: a bigger file (perhaps one line of 200 MB) is streamed by Python's framing
     instead, so memory stays within the limit."""
-    return (f.path is not None and SMALL_FILE_BYTES <= f.size <= ENGINE_FILE_BYTES
-            and not _PATTERN_CHARS.intersection(f.path))
+    return (
+        f.path is not None
+        and SMALL_FILE_BYTES <= f.size <= ENGINE_FILE_BYTES
+        and not _PATTERN_CHARS.intersection(f.path)
+    )
 
 
 def _split(files: list[SourceFile]) -> tuple[list[SourceFile], list[SourceFile]]:
@@ -95,8 +98,9 @@ LINES = sa.Table(
 
 
 def _read_lines(files: list[SourceFile]) -> sa.Insert:
-    lines = json_lines([f.uri for f in files]).table_valued(
-        "source", "line_no", "body").alias("lines")
+    lines = (
+        json_lines([f.uri for f in files]).table_valued("source", "line_no", "body").alias("lines")
+    )
     names = [c.name for c in LINES.columns]
     return sa.insert(LINES).from_select(names, sa.select(*(lines.c[n] for n in names)))
 
@@ -105,10 +109,12 @@ def _fast(request: StageRequest, checked: sa.Table) -> sa.Insert:
     lines = LINES
     # A suspect line (what DuckDB reads leniently, e.g. NaN or a trailing comma) sends its
     # file to Python's framing, as a line that isn't JSON on its own does.
-    reason = sa.case((suspect_record(lines.c.body), sa.literal(_UNSPLITTABLE, sa.Text)),
-                     else_=sa.null())
-    records = sa.select(lines.c.source, lines.c.line_no, reason.label("reason"),
-                        lines.c.body).subquery("records")
+    reason = sa.case(
+        (suspect_record(lines.c.body), sa.literal(_UNSPLITTABLE, sa.Text)), else_=sa.null()
+    )
+    records = sa.select(
+        lines.c.source, lines.c.line_no, reason.label("reason"), lines.c.body
+    ).subquery("records")
     return fill_checked(request, checked, records, records.c.body)
 
 
@@ -153,8 +159,11 @@ class DuckDBBackend(Backend):
         DuckDB allocates outside the pool (at 100x: the process peaked about 160 MiB above
         the pool's limit). One thread per 256 MiB, at most one per CPU."""
         limit = memory_bytes(self.settings.memory_limit)
-        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-            os.cpu_count() or 1)
+        cpus = (
+            len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else (os.cpu_count() or 1)
+        )
         threads = max(1, min(cpus, limit // THREAD_BYTES))
         pool = limit * 3 // 4
         # Validated digits only, so literal text is safe here.
@@ -172,8 +181,10 @@ class DuckDBBackend(Backend):
                 if time.monotonic() >= deadline:
                     held = re.search(r"PID (\d+)", str(exc.orig))
                     by = f" (process {held.group(1)})" if held else ""
-                    raise LockBusy(f"another process{by} has {engine.url.database} open, "
-                                   f"probably another load; waited {wait:g}s") from None
+                    raise LockBusy(
+                        f"another process{by} has {engine.url.database} open, "
+                        f"probably another load; waited {wait:g}s"
+                    ) from None
                 time.sleep(0.2)
 
     def require_warehouse(self) -> None:
@@ -185,8 +196,9 @@ class DuckDBBackend(Backend):
         # Read-only: readers never take the writer's lock, and a missing file is an error,
         # not a new empty warehouse.
         self.require_warehouse()
-        return self.settings.create_engine(poolclass=sa.pool.NullPool,
-                                           connect_args={"read_only": True})
+        return self.settings.create_engine(
+            poolclass=sa.pool.NullPool, connect_args={"read_only": True}
+        )
 
     def record_files(self, conn: sa.Connection, rows: Iterable[dict[str, object]]) -> None:
         # Through a CSV file: compiling a VALUES list of 385k song files would take longer
@@ -197,11 +209,20 @@ class DuckDBBackend(Backend):
             with path.open("w", encoding="utf-8", newline="") as sink:
                 csv.writer(sink).writerows([row[c] for c in columns] for row in rows)
             reader = csv_rows(str(path), LOAD_FILES).table_valued(*columns).alias("files")
-            conn.execute(sa.insert(LOAD_FILES).from_select(
-                columns, sa.select(*(reader.c[c] for c in columns))))
+            conn.execute(
+                sa.insert(LOAD_FILES).from_select(
+                    columns, sa.select(*(reader.c[c] for c in columns))
+                )
+            )
 
-    def stage(self, conn: sa.Connection, request: StageRequest, load_id: int,
-              first_error_no: int, progress: Progress) -> StageCounts:
+    def stage(
+        self,
+        conn: sa.Connection,
+        request: StageRequest,
+        load_id: int,
+        first_error_no: int,
+        progress: Progress,
+    ) -> StageCounts:
         files = list(request.files)
         # Big local files go to DuckDB's reader; small ones (DuckDB opens a file in about
         # a millisecond: 385k song files would take minutes), S3 objects and paths DuckDB
@@ -211,8 +232,10 @@ class DuckDBBackend(Backend):
         counts = StageCounts()
         done = 0
         most = batch_bytes(memory_bytes(self.settings.memory_limit))
-        for fast, batch in [*((True, b) for b in _batches(big, most)),
-                            *((False, b) for b in _batches(small, most))]:
+        for fast, batch in [
+            *((True, b) for b in _batches(big, most)),
+            *((False, b) for b in _batches(small, most)),
+        ]:
             checked.create(conn)
             if fast:
                 for f in batch:  # a clear line for a file gone since the listing
@@ -226,25 +249,30 @@ class DuckDBBackend(Backend):
                 self._frame_again(conn, request, checked, batch)
             else:
                 self._frame(conn, request, checked, batch)
-            counts += self._keep(conn, request, checked, load_id,
-                                first_error_no + counts.rejected)
+            counts += self._keep(conn, request, checked, load_id, first_error_no + counts.rejected)
             checked.drop(conn)
             done += len(batch)
             progress(request.what, done, len(files))
         return counts
 
-    def _frame_again(self, conn: sa.Connection, request: StageRequest, checked: sa.Table,
-                     batch: list[SourceFile]) -> None:
-        unsplittable = set(conn.execute(
-            sa.select(checked.c.source).where(checked.c.reason == _UNSPLITTABLE).distinct()
-        ).scalars().all())
+    def _frame_again(
+        self, conn: sa.Connection, request: StageRequest, checked: sa.Table, batch: list[SourceFile]
+    ) -> None:
+        unsplittable = set(
+            conn.execute(
+                sa.select(checked.c.source).where(checked.c.reason == _UNSPLITTABLE).distinct()
+            )
+            .scalars()
+            .all()
+        )
         redo = [f for f in batch if f.uri in unsplittable]
         for f in redo:
             conn.execute(sa.delete(checked).where(checked.c.source == f.uri))
         self._frame(conn, request, checked, redo)
 
-    def _frame(self, conn: sa.Connection, request: StageRequest, checked: sa.Table,
-               files: list[SourceFile]) -> None:
+    def _frame(
+        self, conn: sa.Connection, request: StageRequest, checked: sa.Table, files: list[SourceFile]
+    ) -> None:
         if not files:
             return
         with tempfile.TemporaryDirectory(prefix="sparkify-dw-") as tmp:
@@ -256,16 +284,23 @@ class DuckDBBackend(Backend):
 
     # A batch's classified records: the good ones into staging, the rest into load_errors.
 
-    def _keep(self, conn: sa.Connection, request: StageRequest, checked: sa.Table,
-              load_id: int, first_error_no: int) -> StageCounts:
+    def _keep(
+        self,
+        conn: sa.Connection,
+        request: StageRequest,
+        checked: sa.Table,
+        load_id: int,
+        first_error_no: int,
+    ) -> StageCounts:
         read, rejected = conn.execute(tally(checked)).one()
         conn.execute(keep_good(request, checked))
         if rejected:
             conn.execute(keep_errors(request, checked, load_id, first_error_no))
         return StageCounts(int(read), int(rejected))
 
-    def _keep_statements(self, request: StageRequest, checked: sa.Table,
-                         dialect: sa.Dialect) -> Iterator[str]:
+    def _keep_statements(
+        self, request: StageRequest, checked: sa.Table, dialect: sa.Dialect
+    ) -> Iterator[str]:
         yield self.compile(keep_good(request, checked), dialect)
         yield self.compile(keep_errors(request, checked, 0, 1), dialect)
         yield self.compile(sa.schema.DropTable(checked), dialect)
@@ -284,8 +319,10 @@ class DuckDBBackend(Backend):
             yield from self._keep_statements(request, checked, dialect)
         if small:
             yield self.compile(sa.schema.CreateTable(checked), dialect)
-            yield (self.compile(_framed(request, checked, "<records.tsv>"), dialect)
-                   + f"  -- {small} small or remote file(s), framed by the client")
+            yield (
+                self.compile(_framed(request, checked, "<records.tsv>"), dialect)
+                + f"  -- {small} small or remote file(s), framed by the client"
+            )
             yield from self._keep_statements(request, checked, dialect)
 
 

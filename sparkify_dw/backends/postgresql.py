@@ -64,7 +64,7 @@ def _copy_text(file_id: int, stream: BinaryIO, block_lines: int = 2000) -> Itera
     rows: list[bytes] = []
     for line_no, raw in enumerate(stream, start=1):
         if line_no == 1 and raw.startswith(BOM):
-            raw = raw[len(BOM):]
+            raw = raw[len(BOM) :]
         line = raw.strip(_JSON_WS)
         if not line:
             continue
@@ -84,8 +84,7 @@ def _verdicts(request: StageRequest) -> sa.Subquery:
     # inline the cast into every field's expression. Framing already rejected the rest.
     doc = sa.case((RAW.c.reason.is_(None), sa.cast(RAW.c.body, JSONB)), else_=sa.null())
     records = (
-        sa.select(RAW_FILES.c.source, RAW.c.line_no, RAW.c.reason, RAW.c.body,
-                  doc.label("doc"))
+        sa.select(RAW_FILES.c.source, RAW.c.line_no, RAW.c.reason, RAW.c.body, doc.label("doc"))
         .join_from(RAW, RAW_FILES, RAW.c.file_id == RAW_FILES.c.file_id)
         .offset(0)
         .subquery("records")
@@ -126,14 +125,17 @@ class PostgreSQLBackend(Backend):
         while not conn.execute(sa.select(sa.func.pg_try_advisory_lock(LOCK_KEY))).scalar():
             conn.commit()
             if time.monotonic() >= deadline:
-                holder = conn.execute(sa.text(
-                    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = :key "
-                    "AND granted AND database = (SELECT oid FROM pg_database "
-                    "WHERE datname = current_database()) LIMIT 1"), {"key": LOCK_KEY}).scalar()
+                holder = conn.execute(
+                    sa.text(
+                        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = :key "
+                        "AND granted AND database = (SELECT oid FROM pg_database "
+                        "WHERE datname = current_database()) LIMIT 1"
+                    ),
+                    {"key": LOCK_KEY},
+                ).scalar()
                 conn.commit()
                 by = f" (backend pid {holder})" if holder else ""
-                raise LockBusy(f"another load is running on this database{by}; "
-                               f"waited {wait:g}s")
+                raise LockBusy(f"another load is running on this database{by}; waited {wait:g}s")
             time.sleep(0.2)
         conn.commit()
         try:
@@ -149,8 +151,9 @@ class PostgreSQLBackend(Backend):
                     # on its way) is the one to report.
                     log.warning("could not release the load lock: %s", one_line(exc))
 
-    def maintenance(self, tables: Sequence[sa.Table], *, vacuum: bool = False
-                    ) -> list[TableMaintenance]:
+    def maintenance(
+        self, tables: Sequence[sa.Table], *, vacuum: bool = False
+    ) -> list[TableMaintenance]:
         return [TableMaintenance("ANALYZE", t) for t in tables]
 
     def after_staging(self, tables: Sequence[sa.Table]) -> list[TableMaintenance]:
@@ -166,14 +169,21 @@ class PostgreSQLBackend(Backend):
             for row in rows:
                 copy.write_row(tuple(row[c] for c in columns))
 
-    def stage(self, conn: sa.Connection, request: StageRequest, load_id: int,
-              first_error_no: int, progress: Progress) -> StageCounts:
+    def stage(
+        self,
+        conn: sa.Connection,
+        request: StageRequest,
+        load_id: int,
+        first_error_no: int,
+        progress: Progress,
+    ) -> StageCounts:
         files = list(request.files)
         RAW.create(conn)
         RAW_FILES.create(conn)
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        files_sql = str(copy_from_stdin(RAW_FILES, ["file_id", "source"]).compile(
-            dialect=conn.dialect))
+        files_sql = str(
+            copy_from_stdin(RAW_FILES, ["file_id", "source"]).compile(dialect=conn.dialect)
+        )
         with cursor.copy(files_sql) as copy:
             for i, f in enumerate(files):
                 copy.write_row((i, f.uri))
@@ -191,33 +201,49 @@ class PostgreSQLBackend(Backend):
                 savepoint.commit()
             except _Suspect:
                 savepoint.rollback()
-                log.info("%s: a line may hold what only Python's framing judges exactly; "
-                         "framing each record", request.what)
-                counts = self._careful(conn, cursor, request, files, load_id, first_error_no,
-                                       progress)
+                log.info(
+                    "%s: a line may hold what only Python's framing judges exactly; "
+                    "framing each record",
+                    request.what,
+                )
+                counts = self._careful(
+                    conn, cursor, request, files, load_id, first_error_no, progress
+                )
             except (sa.exc.DBAPIError, psycopg.Error) as exc:
                 orig = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
                 if not _bad_input(orig):
                     raise
                 savepoint.rollback()
-                log.info("%s: a line is not a JSON record on its own (%s); framing each "
-                         "record", request.what, one_line(exc))
-                counts = self._careful(conn, cursor, request, files, load_id, first_error_no,
-                                       progress)
+                log.info(
+                    "%s: a line is not a JSON record on its own (%s); framing each record",
+                    request.what,
+                    one_line(exc),
+                )
+                counts = self._careful(
+                    conn, cursor, request, files, load_id, first_error_no, progress
+                )
         except psycopg.Error as exc:  # raised by the driver itself (COPY): one line too
             raise sa.exc.DBAPIError(f"staging {request.table.name}", None, exc) from None
         for table in (RAW, RAW_FILES):
             table.drop(conn)
         return counts
 
-    def _careful(self, conn: sa.Connection, cursor: Any, request: StageRequest,
-                 files: list[SourceFile], load_id: int, first_error_no: int,
-                 progress: Progress) -> StageCounts:
+    def _careful(
+        self,
+        conn: sa.Connection,
+        cursor: Any,
+        request: StageRequest,
+        files: list[SourceFile],
+        load_id: int,
+        first_error_no: int,
+        progress: Progress,
+    ) -> StageCounts:
         self._copy(cursor, files, request.what, progress, careful=True)
         return self._keep(conn, request, load_id, first_error_no)
 
-    def _copy(self, cursor: Any, files: list[SourceFile], what: str, progress: Progress,
-              *, careful: bool) -> None:
+    def _copy(
+        self, cursor: Any, files: list[SourceFile], what: str, progress: Progress, *, careful: bool
+    ) -> None:
         """One COPY of every record of ``files`` into the raw table."""
         columns = ["file_id", "line_no", "reason", "body"]
         copy_sql = str(copy_from_stdin(RAW, columns).compile(dialect=_DIALECT))
@@ -232,8 +258,9 @@ class PostgreSQLBackend(Backend):
                             copy.write(block)
                 progress(what, file_id + 1, len(files))
 
-    def _keep(self, conn: sa.Connection, request: StageRequest, load_id: int,
-              first_error_no: int) -> StageCounts:
+    def _keep(
+        self, conn: sa.Connection, request: StageRequest, load_id: int, first_error_no: int
+    ) -> StageCounts:
         # Good records straight into staging; only when some were rejected does a second
         # pass classify them again, into load_errors (no temporary copy of every row).
         read = conn.execute(sa.select(sa.func.count()).select_from(RAW)).scalar_one()
@@ -257,7 +284,8 @@ class PostgreSQLBackend(Backend):
         verdicts = _verdicts(request)
         yield self.compile(keep_good(request, verdicts), dialect)
         yield self.compile(keep_errors(request, verdicts, 0, 1), dialect) + (
-            "  -- only when some records were rejected")
+            "  -- only when some records were rejected"
+        )
         for table in (RAW, RAW_FILES):
             yield self.compile(sa.schema.DropTable(table), dialect)
 

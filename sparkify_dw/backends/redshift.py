@@ -44,8 +44,10 @@ _QUERY_CANCELED = "57014"
 def maxerror(max_errors: int) -> int:
     """The MAXERROR that lets exactly ``max_errors`` rejected records through."""
     if not 0 <= max_errors <= MAX_ERRORS:
-        raise ConfigError(f"--max-errors must be from 0 to {MAX_ERRORS:,} on Redshift "
-                          f"(COPY's MAXERROR is at most {MAXERROR_LIMIT:,}); got {max_errors}")
+        raise ConfigError(
+            f"--max-errors must be from 0 to {MAX_ERRORS:,} on Redshift "
+            f"(COPY's MAXERROR is at most {MAXERROR_LIMIT:,}); got {max_errors}"
+        )
     return max_errors + 1
 
 
@@ -53,9 +55,11 @@ def manifest_uri(prefix: S3Uri | None, table: sa.Table, body: str) -> S3Uri:
     """Where a COPY's manifest goes: named by its content, so ``--dry-run`` shows the very
     name the load writes, and a rerun of the same files reuses the same object."""
     if not prefix:
-        raise ConfigError("Redshift COPYs through a manifest of the listed files: set "
-                          "[S3] MANIFEST_PREFIX in dwh.cfg or $SPARKIFY_DW_MANIFEST_PREFIX "
-                          "to an s3:// prefix the cluster's role can read and you can write")
+        raise ConfigError(
+            "Redshift COPYs through a manifest of the listed files: set "
+            "[S3] MANIFEST_PREFIX in dwh.cfg or $SPARKIFY_DW_MANIFEST_PREFIX "
+            "to an s3:// prefix the cluster's role can read and you can write"
+        )
     digest = hashlib.sha256(body.encode("utf-8")).hexdigest()[:16]
     return prefix.child(f"{table.name}-{digest}.manifest")
 
@@ -108,26 +112,31 @@ class RedshiftBackend(Backend):
             path_file = copy_text(request.jsonpaths_uri, "log_jsonpath")
         else:
             path_file = "auto"
-        return Unparameterized(CopyCommand(
-            list(request.table.columns),
-            data_location=copy_text(manifest, "manifest"),
-            manifest=True,
-            iam_role_arns=[settings.iam_role_arn],
-            format=Format.json,
-            path_file=path_file,
-            region=settings.region,
-            blanks_as_null=True,
-            empty_as_null=True,
-            comp_update=False,
-            stat_update=False,
-            max_error=self.maxerror,
-        ))
+        return Unparameterized(
+            CopyCommand(
+                list(request.table.columns),
+                data_location=copy_text(manifest, "manifest"),
+                manifest=True,
+                iam_role_arns=[settings.iam_role_arn],
+                format=Format.json,
+                path_file=path_file,
+                region=settings.region,
+                blanks_as_null=True,
+                empty_as_null=True,
+                comp_update=False,
+                stat_update=False,
+                max_error=self.maxerror,
+            )
+        )
 
     def begin_statements(self) -> list[Any]:
         # LOCK waits without a timeout on Redshift: statement_timeout bounds it by --wait.
         millis = max(1, int(self.wait * 1000))
-        return [SetParameter("statement_timeout", millis), LockTables(LOADS, *STAGING_TABLES),
-                SetParameter("statement_timeout", 0)]
+        return [
+            SetParameter("statement_timeout", millis),
+            LockTables(LOADS, *STAGING_TABLES),
+            SetParameter("statement_timeout", 0),
+        ]
 
     def begin_load(self, conn: sa.Connection) -> None:
         try:
@@ -135,8 +144,10 @@ class RedshiftBackend(Backend):
                 conn.execute(statement)
         except sa.exc.DBAPIError as exc:
             if _sqlstate(exc) == _QUERY_CANCELED:
-                raise LockBusy(f"another session holds the load ledger (a load is running); "
-                               f"waited {self.wait:g}s") from None
+                raise LockBusy(
+                    f"another session holds the load ledger (a load is running); "
+                    f"waited {self.wait:g}s"
+                ) from None
             raise
 
     def read_session(self, conn: sa.Connection, wait: float) -> None:
@@ -144,21 +155,24 @@ class RedshiftBackend(Backend):
         running load's lock instead of for ever."""
         conn.execute(SetParameter("statement_timeout", max(1, int(wait * 1000))))
 
-    def maintenance(self, tables: Sequence[sa.Table], *, vacuum: bool = False
-                    ) -> list[Any]:
+    def maintenance(self, tables: Sequence[sa.Table], *, vacuum: bool = False) -> list[Any]:
         # COPY runs with STATUPDATE OFF: statistics are refreshed once, after the commit.
         # ANALYZE skips tables with under analyze_threshold_percent (10%) changed rows,
         # which is every small incremental load: 0 makes it analyze them all.
         if not tables:
             return []
         verbs = ["ANALYZE", "VACUUM"] if vacuum else ["ANALYZE"]
-        return [SetParameter("analyze_threshold_percent", 0),
-                *(TableMaintenance(v, t) for v in verbs for t in tables)]
+        return [
+            SetParameter("analyze_threshold_percent", 0),
+            *(TableMaintenance(v, t) for v in verbs for t in tables),
+        ]
 
     def after_staging(self, tables: Sequence[sa.Table]) -> list[Any]:
         # COPY ran with STATUPDATE OFF: the transform's planner gets statistics here.
-        return [SetParameter("analyze_threshold_percent", 0),
-                *(TableMaintenance("ANALYZE", t) for t in tables)]
+        return [
+            SetParameter("analyze_threshold_percent", 0),
+            *(TableMaintenance("ANALYZE", t) for t in tables),
+        ]
 
     # --- staging ----------------------------------------------------------------------
 
@@ -167,8 +181,14 @@ class RedshiftBackend(Backend):
         self.errors_view = "sys" if _has_sys_load_errors(conn) else "stl"
         return conn
 
-    def stage(self, conn: sa.Connection, request: StageRequest, load_id: int,
-              first_error_no: int, progress: Progress) -> StageCounts:
+    def stage(
+        self,
+        conn: sa.Connection,
+        request: StageRequest,
+        load_id: int,
+        first_error_no: int,
+        progress: Progress,
+    ) -> StageCounts:
         """COPY ``request``'s listed files through a manifest; keep what COPY rejected.
 
         In a dry run (``conn.dry``) the same statements are recorded and the manifest is
@@ -185,8 +205,10 @@ class RedshiftBackend(Backend):
         copy = self.copy(request, manifest)
         if dry:
             listing = "\n".join(f"  {o.uri}" for o in objects)
-            cast(Any, conn).note(f"manifest {manifest}, written before the COPY, lists "
-                                 f"{len(objects)} file(s):\n{listing}")
+            cast(Any, conn).note(
+                f"manifest {manifest}, written before the COPY, lists "
+                f"{len(objects)} file(s):\n{listing}"
+            )
         else:
             s3.write_manifest(manifest, objects, self.reader.client())
         self.copy_started = conn.execute(sa.select(sa.func.getdate())).scalar()
@@ -218,14 +240,14 @@ def _has_sys_load_errors(conn: sa.Connection) -> bool:
     """Whether ``SYS_LOAD_ERROR_DETAIL`` exists here; probed outside any load transaction
     (Redshift has no savepoints to try it inside one)."""
     try:
-        conn.execute(sa.select(sa.literal(1)).select_from(SYS_LOAD_ERROR_DETAIL)
-                     .where(sa.false()))
+        conn.execute(sa.select(sa.literal(1)).select_from(SYS_LOAD_ERROR_DETAIL).where(sa.false()))
         conn.commit()
         return True
     except sa.exc.DBAPIError:
         conn.rollback()
-        log.info("no SYS_LOAD_ERROR_DETAIL on this cluster: rejected records come from "
-                 "STL_LOAD_ERRORS")
+        log.info(
+            "no SYS_LOAD_ERROR_DETAIL on this cluster: rejected records come from STL_LOAD_ERRORS"
+        )
         return False
 
 
@@ -259,34 +281,55 @@ def _errors(view: str) -> dict[str, Any]:
     """The columns of ``view`` ("sys" or "stl") under the loader's names."""
     if view == "sys":
         e = SYS_LOAD_ERROR_DETAIL.c
-        return {"table": SYS_LOAD_ERROR_DETAIL, "query": e.query_id, "session": e.session_id,
-                "start": e.start_time, "file": e.file_name, "line": e.line_number,
-                "column": e.column_name, "reason": e.error_message, "raw": sa.null()}
+        return {
+            "table": SYS_LOAD_ERROR_DETAIL,
+            "query": e.query_id,
+            "session": e.session_id,
+            "start": e.start_time,
+            "file": e.file_name,
+            "line": e.line_number,
+            "column": e.column_name,
+            "reason": e.error_message,
+            "raw": sa.null(),
+        }
     e = STL_LOAD_ERRORS.c
-    return {"table": STL_LOAD_ERRORS, "query": e.query, "session": e.session,
-            "start": e.starttime, "file": e.filename, "line": e.line_number,
-            "column": e.colname, "reason": e.err_reason,
-            # Raw lines are CHAR(1024) with multibyte characters replaced: they fit.
-            "raw": sa.func.rtrim(e.raw_line)}
+    return {
+        "table": STL_LOAD_ERRORS,
+        "query": e.query,
+        "session": e.session,
+        "start": e.starttime,
+        "file": e.filename,
+        "line": e.line_number,
+        "column": e.colname,
+        "reason": e.err_reason,
+        # Raw lines are CHAR(1024) with multibyte characters replaced: they fit.
+        "raw": sa.func.rtrim(e.raw_line),
+    }
 
 
 def last_copy_counts(view: str) -> sa.Select[Any]:
     """Rows the last COPY of this session loaded and rejected."""
     e = _errors(view)
-    rejected = (sa.select(sa.func.count()).select_from(e["table"])
-                .where(e["query"] == sa.func.pg_last_copy_id()))
+    rejected = (
+        sa.select(sa.func.count())
+        .select_from(e["table"])
+        .where(e["query"] == sa.func.pg_last_copy_id())
+    )
     return sa.select(sa.func.pg_last_copy_count(), rejected.scalar_subquery())
 
 
 def _errors_select(view: str, where: sa.ColumnElement[bool]) -> sa.Select[Any]:
     e = _errors(view)
     # Constants as SQL text, not parameters: Redshift can't infer a parameter's type in ||.
-    reason = (sa.func.rtrim(e["column"]) + sa.literal_column("': '", sa.Text)
-              + sa.func.rtrim(e["reason"]))
-    return (sa.select(sa.func.rtrim(e["file"]).label("source"), e["line"].label("line_no"),
-                      sa.func.left(reason, sa.literal_column("256")).label("reason"),
-                      e["raw"].label("raw_text"))
-            .where(where))
+    reason = (
+        sa.func.rtrim(e["column"]) + sa.literal_column("': '", sa.Text) + sa.func.rtrim(e["reason"])
+    )
+    return sa.select(
+        sa.func.rtrim(e["file"]).label("source"),
+        e["line"].label("line_no"),
+        sa.func.left(reason, sa.literal_column("256")).label("reason"),
+        e["raw"].label("raw_text"),
+    ).where(where)
 
 
 def copy_errors_select(view: str) -> sa.Select[Any]:
@@ -302,21 +345,37 @@ def failed_copy_errors_select(view: str, started: Any) -> sa.Select[Any]:
     """The records rejected by this session's COPYs since ``started``: after a failed
     COPY, that is the failed one."""
     e = _errors(view)
-    return _in_file_order(_errors_select(view, sa.and_(
-        e["session"] == sa.func.pg_backend_pid(),
-        e["start"] >= sa.bindparam("started", started, sa.DateTime))))
+    return _in_file_order(
+        _errors_select(
+            view,
+            sa.and_(
+                e["session"] == sa.func.pg_backend_pid(),
+                e["start"] >= sa.bindparam("started", started, sa.DateTime),
+            ),
+        )
+    )
 
 
-def keep_copy_errors(view: str, request: StageRequest, load_id: int,
-                     first_error_no: int) -> sa.Insert:
+def keep_copy_errors(
+    view: str, request: StageRequest, load_id: int, first_error_no: int
+) -> sa.Insert:
     errors = copy_errors_select(view).subquery("e")
     number = sa.func.row_number().over(order_by=(errors.c.source, errors.c.line_no)) + (
-        first_error_no - 1)
+        first_error_no - 1
+    )
     table = sa.literal_column(f"'{request.table.name}'", sa.Text)  # a model's own name
-    select = sa.select(sa.literal(load_id, sa.Integer), number, table,
-                       errors.c.source, errors.c.line_no, errors.c.reason, errors.c.raw_text)
+    select = sa.select(
+        sa.literal(load_id, sa.Integer),
+        number,
+        table,
+        errors.c.source,
+        errors.c.line_no,
+        errors.c.reason,
+        errors.c.raw_text,
+    )
     return sa.insert(LOAD_ERRORS).from_select(
-        ["load_id", "error_no", "table_name", "source", "line_no", "reason", "raw_text"], select)
+        ["load_id", "error_no", "table_name", "source", "line_no", "reason", "raw_text"], select
+    )
 
 
 BACKEND = RedshiftBackend

@@ -42,18 +42,25 @@ def scheme(source: Source) -> str:
 def check_schemes(settings: Settings, schemes: frozenset[str], backend: str) -> None:
     """Refuse, in one line and before anything is listed, a source the backend can't
     stage from (Redshift's COPY reads only S3)."""
-    for what, source in (("log_data", settings.log_data_source),
-                         ("song_data", settings.song_data_source),
-                         ("log_jsonpath", settings.log_jsonpath_source)):
+    for what, source in (
+        ("log_data", settings.log_data_source),
+        ("song_data", settings.song_data_source),
+        ("log_jsonpath", settings.log_jsonpath_source),
+    ):
         if scheme(source) not in schemes:
-            where = " or ".join("an s3:// URI" if s == "s3" else "a local path"
-                                for s in sorted(schemes, reverse=True))
+            where = " or ".join(
+                "an s3:// URI" if s == "s3" else "a local path"
+                for s in sorted(schemes, reverse=True)
+            )
             raise ConfigError(f"{what}: {backend} stages only from {where}; got {str(source)!r}")
 
 
-def staging_requests(settings: Settings, reader: Reader | None = None,
-                     selection: Selection = Selection(),
-                     loaded: set[tuple[str, str]] | None = None) -> list[StageRequest]:
+def staging_requests(
+    settings: Settings,
+    reader: Reader | None = None,
+    selection: Selection = Selection(),
+    loaded: set[tuple[str, str]] | None = None,
+) -> list[StageRequest]:
     """What the stage step loads: events mapped by the JSONPaths file, songs by key name.
 
     ``loaded`` is the ledger's (uri, version) pairs, for ``selection.incremental``. The
@@ -67,29 +74,49 @@ def staging_requests(settings: Settings, reader: Reader | None = None,
     def files(source: Source, what: str, logs: bool) -> tuple[SourceFile, ...]:
         found = [f for f in reader.list(source, what) if not not_data(f.uri)]
         if not found:
-            raise SourceError(f"{what}: {source}: only the JSONPaths file or COPY manifests "
-                              "are there, no data files")
+            raise SourceError(
+                f"{what}: {source}: only the JSONPaths file or COPY manifests "
+                "are there, no data files"
+            )
         if not logs:
             return tuple(found)
         if selection.since or selection.until:
-            found = [f for f in found if f.day is not None
-                     and (selection.since is None or f.day >= selection.since)
-                     and (selection.until is None or f.day <= selection.until)]
+            found = [
+                f
+                for f in found
+                if f.day is not None
+                and (selection.since is None or f.day >= selection.since)
+                and (selection.until is None or f.day <= selection.until)
+            ]
             if not found:
-                log.warning("%s: no YYYY-MM-DD day file from %s to %s under %s", what,
-                            selection.since or "the start", selection.until or "the end",
-                            source)
+                log.warning(
+                    "%s: no YYYY-MM-DD day file from %s to %s under %s",
+                    what,
+                    selection.since or "the start",
+                    selection.until or "the end",
+                    source,
+                )
         if selection.incremental:
             found = [f for f in found if (f.uri, f.version) not in (loaded or set())]
         log.info("%s: %d file(s) to stage", what, len(found))
         return tuple(found)
 
     return [
-        StageRequest(events, settings.log_data_source, list(paths), settings.log_jsonpath_source,
-                     files(settings.log_data_source, "log_data", True)),
+        StageRequest(
+            events,
+            settings.log_data_source,
+            list(paths),
+            settings.log_jsonpath_source,
+            files(settings.log_data_source, "log_data", True),
+        ),
         # Songs are staged in full every time: they are the catalogue plays are matched to.
-        StageRequest(STAGING_SONGS, settings.song_data_source, None, None,
-                     files(settings.song_data_source, "song_data", False)),
+        StageRequest(
+            STAGING_SONGS,
+            settings.song_data_source,
+            None,
+            None,
+            files(settings.song_data_source, "song_data", False),
+        ),
     ]
 
 

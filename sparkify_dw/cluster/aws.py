@@ -26,11 +26,13 @@ S3_READ_POLICY = "policy/AmazonS3ReadOnlyAccess"
 MANAGED_TAG = {"Key": "managed-by", "Value": "sparkify_dw.cluster"}
 TRUST_POLICY = {
     "Version": "2012-10-17",
-    "Statement": [{
-        "Effect": "Allow",
-        "Principal": {"Service": "redshift.amazonaws.com"},
-        "Action": "sts:AssumeRole",
-    }],
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "redshift.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
 }
 # IAM is eventually consistent: a new role may not be usable at once. Waiting for it
 # takes seconds; the waiter asks every Delay seconds, MaxAttempts times.
@@ -61,8 +63,9 @@ def connect(cfg: ProvisionConfig, session: boto3.Session | None, region: str | N
     session = session if session is not None else boto3.Session()
     chosen = chosen or session.region_name
     if not chosen:
-        raise ConfigError("no AWS region: set [S3] REGION in dwh.cfg, $AWS_DEFAULT_REGION "
-                          "or pass --region")
+        raise ConfigError(
+            "no AWS region: set [S3] REGION in dwh.cfg, $AWS_DEFAULT_REGION or pass --region"
+        )
     return Aws(
         region=chosen,
         iam=session.client("iam", region_name=chosen),
@@ -93,8 +96,9 @@ def get_role(iam: Any, name: str) -> dict[str, Any] | None:
 
 def role_is_managed(iam: Any, name: str) -> bool:
     tags = iam.list_role_tags(RoleName=name).get("Tags", [])
-    return any(t.get("Key") == MANAGED_TAG["Key"] and t.get("Value") == MANAGED_TAG["Value"]
-               for t in tags)
+    return any(
+        t.get("Key") == MANAGED_TAG["Key"] and t.get("Value") == MANAGED_TAG["Value"] for t in tags
+    )
 
 
 def _policy_arn(role_arn: str) -> str:
@@ -102,8 +106,13 @@ def _policy_arn(role_arn: str) -> str:
     return f"arn:{partition}:iam::aws:{S3_READ_POLICY}"
 
 
-def ensure_role(iam: Any, name: str, say: Callable[[str], None], *,
-                waiter_config: Mapping[str, int] = ROLE_WAITER_CONFIG) -> str:
+def ensure_role(
+    iam: Any,
+    name: str,
+    say: Callable[[str], None],
+    *,
+    waiter_config: Mapping[str, int] = ROLE_WAITER_CONFIG,
+) -> str:
     """Create (or reuse) the role Redshift assumes for COPY, with S3 read-only access."""
     role = get_role(iam, name)
     if role is None:
@@ -116,14 +125,18 @@ def ensure_role(iam: Any, name: str, say: Callable[[str], None], *,
         try:
             iam.get_waiter("role_exists").wait(RoleName=name, WaiterConfig=dict(waiter_config))
         except WaiterError:
-            raise ClusterError(f"IAM role {name} was created but IAM does not show it yet; "
-                               "run create again in a minute") from None
+            raise ClusterError(
+                f"IAM role {name} was created but IAM does not show it yet; "
+                "run create again in a minute"
+            ) from None
         say(f"role {name}: created")
     else:
         trust = role.get("AssumeRolePolicyDocument", "")
         if "redshift.amazonaws.com" not in (trust if isinstance(trust, str) else json.dumps(trust)):
-            raise ClusterError(f"IAM role {name} exists but Redshift cannot assume it; choose "
-                               "another [PROVISION] IAM_ROLE_NAME")
+            raise ClusterError(
+                f"IAM role {name} exists but Redshift cannot assume it; choose "
+                "another [PROVISION] IAM_ROLE_NAME"
+            )
         note = "" if role_is_managed(iam, name) else " (not created here: delete will keep it)"
         say(f"role {name}: exists, reusing{note}")
     arn = validate_iam_role_arn(str(role["Arn"]), f"IAM role {name}")
@@ -140,21 +153,28 @@ def ensure_role(iam: Any, name: str, say: Callable[[str], None], *,
 def default_vpc(ec2: Any, region: str) -> str:
     vpcs = ec2.describe_vpcs(Filters=[{"Name": "is-default", "Values": ["true"]}])["Vpcs"]
     if not vpcs:
-        raise ClusterError(f"no default VPC in {region}: create one (aws ec2 create-default-vpc) "
-                           "or use another region")
+        raise ClusterError(
+            f"no default VPC in {region}: create one (aws ec2 create-default-vpc) "
+            "or use another region"
+        )
     return str(vpcs[0]["VpcId"])
 
 
 def find_security_group(ec2: Any, name: str, vpc_id: str) -> dict[str, Any] | None:
-    groups = ec2.describe_security_groups(Filters=[
-        {"Name": "group-name", "Values": [name]}, {"Name": "vpc-id", "Values": [vpc_id]},
-    ])["SecurityGroups"]
+    groups = ec2.describe_security_groups(
+        Filters=[
+            {"Name": "group-name", "Values": [name]},
+            {"Name": "vpc-id", "Values": [vpc_id]},
+        ]
+    )["SecurityGroups"]
     return groups[0] if groups else None
 
 
 def sg_is_managed(group: Mapping[str, Any]) -> bool:
-    return any(t.get("Key") == MANAGED_TAG["Key"] and t.get("Value") == MANAGED_TAG["Value"]
-               for t in group.get("Tags", []))
+    return any(
+        t.get("Key") == MANAGED_TAG["Key"] and t.get("Value") == MANAGED_TAG["Value"]
+        for t in group.get("Tags", [])
+    )
 
 
 def cidr_rules(group: Mapping[str, Any]) -> list[tuple[dict[str, Any], str]]:
@@ -165,8 +185,9 @@ def cidr_rules(group: Mapping[str, Any]) -> list[tuple[dict[str, Any], str]]:
         for item in perm.get("IpRanges", []):
             rules.append(({**base, "IpRanges": [{"CidrIp": item["CidrIp"]}]}, item["CidrIp"]))
         for item in perm.get("Ipv6Ranges", []):
-            rules.append(({**base, "Ipv6Ranges": [{"CidrIpv6": item["CidrIpv6"]}]},
-                          item["CidrIpv6"]))
+            rules.append(
+                ({**base, "Ipv6Ranges": [{"CidrIpv6": item["CidrIpv6"]}]}, item["CidrIpv6"])
+            )
     return rules
 
 
@@ -180,15 +201,17 @@ def describe_rule(perm: Mapping[str, Any], cidr: str) -> str:
     return f"{cidr} on {proto}/{ports}"
 
 
-def ensure_security_group(ec2: Any, region: str, cfg: ProvisionConfig, cidr: str,
-                           say: Callable[[str], None]) -> str:
+def ensure_security_group(
+    ec2: Any, region: str, cfg: ProvisionConfig, cidr: str, say: Callable[[str], None]
+) -> str:
     """A group of our own whose only CIDR rule is ``cidr`` on the database port."""
     vpc_id = default_vpc(ec2, region)
     name = cfg.security_group_name
     group = find_security_group(ec2, name, vpc_id)
     if group is None:
         group_id = ec2.create_security_group(
-            GroupName=name, VpcId=vpc_id,
+            GroupName=name,
+            VpcId=vpc_id,
             Description=f"Database access to Redshift cluster {cfg.cluster_identifier}",
             TagSpecifications=[{"ResourceType": "security-group", "Tags": [MANAGED_TAG]}],
         )["GroupId"]
@@ -202,8 +225,12 @@ def ensure_security_group(ec2: Any, region: str, cfg: ProvisionConfig, cidr: str
     item = {"CidrIpv6": cidr} if ":" in cidr else {"CidrIp": cidr}
     present = False
     for perm, rule_cidr in cidr_rules(group):
-        same = (rule_cidr == cidr and perm.get("IpProtocol") == "tcp"
-                and perm.get("FromPort") == cfg.db_port and perm.get("ToPort") == cfg.db_port)
+        same = (
+            rule_cidr == cidr
+            and perm.get("IpProtocol") == "tcp"
+            and perm.get("FromPort") == cfg.db_port
+            and perm.get("ToPort") == cfg.db_port
+        )
         if same:
             present = True
         elif sg_is_managed(group):  # ours: keep it to exactly the configured rule
@@ -214,7 +241,8 @@ def ensure_security_group(ec2: Any, region: str, cfg: ProvisionConfig, cidr: str
     else:
         try:
             ec2.authorize_security_group_ingress(
-                GroupId=group_id, IpPermissions=[{**wanted, key: [item]}])
+                GroupId=group_id, IpPermissions=[{**wanted, key: [item]}]
+            )
         except ClientError as exc:
             if error_code(exc) != "InvalidPermission.Duplicate":
                 raise
@@ -222,8 +250,9 @@ def ensure_security_group(ec2: Any, region: str, cfg: ProvisionConfig, cidr: str
     return str(group_id)
 
 
-def ensure_cluster(redshift: Any, cfg: ProvisionConfig, role_arn: str, group_id: str,
-                    say: Callable[[str], None]) -> None:
+def ensure_cluster(
+    redshift: Any, cfg: ProvisionConfig, role_arn: str, group_id: str, say: Callable[[str], None]
+) -> None:
     """Start creating the cluster, or report the existing one and what differs from dwh.cfg."""
     cid = cfg.cluster_identifier
     cluster = describe_cluster(redshift, cid)
@@ -256,22 +285,32 @@ def ensure_cluster(redshift: Any, cfg: ProvisionConfig, role_arn: str, group_id:
     state = cluster.get("ClusterStatus", "unknown")
     say(f"cluster {cid}: exists ({state}), reusing")
     if state in ("deleting", "final-snapshot"):
-        raise ClusterError(f"cluster {cid} is being deleted; wait until `status` says it is "
-                           "gone, then run create again")
-    differs = [f"{label} {have} (dwh.cfg: {want})" for label, have, want in (
-        ("node type", cluster.get("NodeType"), cfg.node_type),
-        ("nodes", cluster.get("NumberOfNodes"), cfg.num_nodes),
-        ("database", cluster.get("DBName"), cfg.db_name),
-        ("port", (cluster.get("Endpoint") or {}).get("Port", cfg.db_port), cfg.db_port),
-    ) if have is not None and have != want]
+        raise ClusterError(
+            f"cluster {cid} is being deleted; wait until `status` says it is "
+            "gone, then run create again"
+        )
+    differs = [
+        f"{label} {have} (dwh.cfg: {want})"
+        for label, have, want in (
+            ("node type", cluster.get("NodeType"), cfg.node_type),
+            ("nodes", cluster.get("NumberOfNodes"), cfg.num_nodes),
+            ("database", cluster.get("DBName"), cfg.db_name),
+            ("port", (cluster.get("Endpoint") or {}).get("Port", cfg.db_port), cfg.db_port),
+        )
+        if have is not None and have != want
+    ]
     if differs:
         say(f"note: cluster {cid} was not changed; it has " + ", ".join(differs))
     if role_arn not in {r.get("IamRoleArn") for r in cluster.get("IamRoles", [])}:
-        say(f"note: role {role_arn} is not attached to cluster {cid}; COPY from S3 will fail "
-            "until it is (aws redshift modify-cluster-iam-roles)")
+        say(
+            f"note: role {role_arn} is not attached to cluster {cid}; COPY from S3 will fail "
+            "until it is (aws redshift modify-cluster-iam-roles)"
+        )
     if group_id not in {g.get("VpcSecurityGroupId") for g in cluster.get("VpcSecurityGroups", [])}:
-        say(f"note: cluster {cid} does not use security group {group_id}; its ingress was "
-            "not changed")
+        say(
+            f"note: cluster {cid} does not use security group {group_id}; its ingress was "
+            "not changed"
+        )
 
 
 def delete_role(iam: Any, name: str, say: Callable[[str], None]) -> bool:
@@ -297,8 +336,9 @@ def own_security_group(ec2: Any, name: str) -> dict[str, Any] | None:
     return find_security_group(ec2, name, vpcs[0]["VpcId"]) if vpcs else None
 
 
-def delete_security_group(ec2: Any, name: str, cluster_gone: bool,
-                          say: Callable[[str], None]) -> bool:
+def delete_security_group(
+    ec2: Any, name: str, cluster_gone: bool, say: Callable[[str], None]
+) -> bool:
     """Delete the group if ``create`` made it and no cluster uses it; True when deleted."""
     group = own_security_group(ec2, name)
     if group is None:
@@ -308,8 +348,10 @@ def delete_security_group(ec2: Any, name: str, cluster_gone: bool,
         say(f"security group {name}: not created by sparkify_dw.cluster, kept")
         return False
     if not cluster_gone:
-        say(f"security group {name}: kept until the cluster is gone (costs nothing); "
-            "run `python -m sparkify_dw.cluster delete --wait` to remove it")
+        say(
+            f"security group {name}: kept until the cluster is gone (costs nothing); "
+            "run `python -m sparkify_dw.cluster delete --wait` to remove it"
+        )
         return False
     try:
         ec2.delete_security_group(GroupId=group["GroupId"])

@@ -25,7 +25,7 @@ def _style(option: Option) -> tuple[str, bool]:
     """An option's delimiter as written (``=`` or ``:``) and whether spaces surround it."""
     line = option.lines[0] if option.lines else f"{option.raw_key}="
     at = min((i for i in (line.find("="), line.find(":")) if i >= 0), default=len(line))
-    delimiter = line[at:at + 1] or "="
+    delimiter = line[at : at + 1] or "="
     return delimiter, line[:at] != line[:at].rstrip()
 
 
@@ -57,8 +57,9 @@ def _set(section: Section, key: str, value: str, style: tuple[str, bool]) -> Non
     elif blocks:
         builder = blocks[0].add_before
     else:
-        section.add_option(section.create_option(key, value, delimiter=delimiter,
-                                                 space_around_delimiters=spaces))
+        section.add_option(
+            section.create_option(key, value, delimiter=delimiter, space_around_delimiters=spaces)
+        )
         return
     builder.option(key, value, delimiter=delimiter, space_around_delimiters=spaces)
 
@@ -108,8 +109,9 @@ def update_cfg(path: str | os.PathLike[str], updates: Mapping[tuple[str, str], s
         raise ClusterError(f"{real}: cannot update: {str(exc).splitlines()[0]}") from None
     for (section, key), value in updates.items():
         if check.get(section, key, fallback=None) != value:
-            raise ClusterError(f"{real}: could not update [{section}] {key} safely; set it by "
-                               f"hand to {value}")
+            raise ClusterError(
+                f"{real}: could not update [{section}] {key} safely; set it by hand to {value}"
+            )
 
     fd, tmp = tempfile.mkstemp(dir=real.parent, prefix=f".{real.name}.", suffix=".tmp")
     try:
@@ -118,8 +120,10 @@ def update_cfg(path: str | os.PathLike[str], updates: Mapping[tuple[str, str], s
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, stat.S_IMODE(original.st_mode))
-        if hasattr(os, "chown") and (original.st_uid, original.st_gid) != (os.getuid(),
-                                                                           os.getgid()):
+        if hasattr(os, "chown") and (original.st_uid, original.st_gid) != (
+            os.getuid(),
+            os.getgid(),
+        ):
             # Not allowed to give the file away? The mode still holds.
             with contextlib.suppress(OSError):
                 os.chown(tmp, original.st_uid, original.st_gid)

@@ -42,45 +42,86 @@ def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     # SUPPRESS: the option may come before or after the subcommand without one
     # occurrence's default overwriting the other.
-    common.add_argument("--config", default=argparse.SUPPRESS, metavar="PATH",
-                        help=f"configuration file (default: ${ENV_CONFIG} or "
-                             f"./{DEFAULT_CONFIG_NAME})")
-    common.add_argument("--region", default=argparse.SUPPRESS,
-                        help="AWS region (default: $AWS_DEFAULT_REGION, [S3] REGION, profile)")
-    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
-                        help="show the traceback on errors")
+    common.add_argument(
+        "--config",
+        default=argparse.SUPPRESS,
+        metavar="PATH",
+        help=f"configuration file (default: ${ENV_CONFIG} or ./{DEFAULT_CONFIG_NAME})",
+    )
+    common.add_argument(
+        "--region",
+        default=argparse.SUPPRESS,
+        help="AWS region (default: $AWS_DEFAULT_REGION, [S3] REGION, profile)",
+    )
+    common.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="show the traceback on errors",
+    )
     waiting = argparse.ArgumentParser(add_help=False)
-    waiting.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, metavar="SECONDS",
-                         help="give up waiting after this long (default: %(default)g)")
-    waiting.add_argument("--poll-interval", type=float, default=DEFAULT_POLL_INTERVAL,
-                         metavar="SECONDS", help="seconds between checks (default: %(default)g)")
+    waiting.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        metavar="SECONDS",
+        help="give up waiting after this long (default: %(default)g)",
+    )
+    waiting.add_argument(
+        "--poll-interval",
+        type=float,
+        default=DEFAULT_POLL_INTERVAL,
+        metavar="SECONDS",
+        help="seconds between checks (default: %(default)g)",
+    )
 
     parser = argparse.ArgumentParser(
-        prog="python -m sparkify_dw.cluster", parents=[common], epilog=EPILOG,
+        prog="python -m sparkify_dw.cluster",
+        parents=[common],
+        epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Create, inspect and delete the Redshift cluster for the warehouse.")
+        description="Create, inspect and delete the Redshift cluster for the warehouse.",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p_create = sub.add_parser(
-        "create", parents=[common, waiting],
+        "create",
+        parents=[common, waiting],
         help="create/reuse role and cluster, write HOST and ARN to dwh.cfg",
         description="Create (or reuse) the IAM role, security group and cluster, wait until "
-                    "the cluster is available, then write [CLUSTER] HOST and [IAM_ROLE] ARN.")
-    p_create.add_argument("--cidr", help="addresses allowed to connect (overrides "
-                                         "[PROVISION] INGRESS_CIDR), e.g. 203.0.113.7/32")
-    p_create.add_argument("--allow-public", action="store_true",
-                          help="allow 0.0.0.0/0 (used when no CIDR is configured)")
-    sub.add_parser("status", parents=[common],
-                   help="show state, endpoint, node type and count, role ARN",
-                   description="Show the cluster's state, endpoint, size, role ARN and ingress.")
+        "the cluster is available, then write [CLUSTER] HOST and [IAM_ROLE] ARN.",
+    )
+    p_create.add_argument(
+        "--cidr",
+        help="addresses allowed to connect (overrides "
+        "[PROVISION] INGRESS_CIDR), e.g. 203.0.113.7/32",
+    )
+    p_create.add_argument(
+        "--allow-public",
+        action="store_true",
+        help="allow 0.0.0.0/0 (used when no CIDR is configured)",
+    )
+    sub.add_parser(
+        "status",
+        parents=[common],
+        help="show state, endpoint, node type and count, role ARN",
+        description="Show the cluster's state, endpoint, size, role ARN and ingress.",
+    )
     p_delete = sub.add_parser(
-        "delete", parents=[common, waiting],
+        "delete",
+        parents=[common, waiting],
         help="delete the cluster (final snapshot by default) and the role",
         description="Delete the cluster (with a final snapshot unless --skip-final-snapshot), "
-                    "the IAM role and, once the cluster is gone, the security group.")
-    p_delete.add_argument("--skip-final-snapshot", action="store_true",
-                          help="delete without keeping a final snapshot")
-    p_delete.add_argument("--wait", action="store_true",
-                          help="wait until the cluster is gone (then remove the security group)")
+        "the IAM role and, once the cluster is gone, the security group.",
+    )
+    p_delete.add_argument(
+        "--skip-final-snapshot", action="store_true", help="delete without keeping a final snapshot"
+    )
+    p_delete.add_argument(
+        "--wait",
+        action="store_true",
+        help="wait until the cluster is gone (then remove the security group)",
+    )
     return parser
 
 
@@ -96,17 +137,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     verbose = bool(getattr(args, "verbose", False))
     try:
         if args.command == "create":
-            create(config, region=region, cidr=args.cidr, allow_public=args.allow_public,
-                   timeout=args.timeout, poll_interval=args.poll_interval)
+            create(
+                config,
+                region=region,
+                cidr=args.cidr,
+                allow_public=args.allow_public,
+                timeout=args.timeout,
+                poll_interval=args.poll_interval,
+            )
         elif args.command == "status":
             if not status(config, region=region).exists:
                 return EXIT_NO_CLUSTER
         else:
-            delete(config, region=region, skip_final_snapshot=args.skip_final_snapshot,
-                   wait=args.wait, timeout=args.timeout, poll_interval=args.poll_interval)
+            delete(
+                config,
+                region=region,
+                skip_final_snapshot=args.skip_final_snapshot,
+                wait=args.wait,
+                timeout=args.timeout,
+                poll_interval=args.poll_interval,
+            )
     except KeyboardInterrupt:
-        sys.stderr.write("\nerror: interrupted; AWS carries on with what was started - "
-                         "run the command again to pick up where it left off\n")
+        sys.stderr.write(
+            "\nerror: interrupted; AWS carries on with what was started - "
+            "run the command again to pick up where it left off\n"
+        )
         return EXIT_INTERRUPTED
     except (ConfigError, ClusterError, ClientError, BotoCoreError, OSError) as exc:
         hidden = secrets(config)

@@ -122,6 +122,7 @@ class ProvisionConfig:
     region: str | None
     db_password: str | None = field(default=None, repr=False)
 
+
 def config_path(config: str | os.PathLike[str] | None = None) -> Path:
     """Locate dwh.cfg the way :func:`sparkify_dw.config.resolve` does."""
     chosen = config if config is not None else os.environ.get(ENV_CONFIG) or DEFAULT_CONFIG_NAME
@@ -148,15 +149,18 @@ def load_config(config: str | os.PathLike[str] | None = None) -> ProvisionConfig
     cluster_id = _get(parser, PROVISION, "CLUSTER_IDENTIFIER") or DEFAULT_CLUSTER_IDENTIFIER
     cluster_id = cluster_id.lower()
     if not CLUSTER_ID_RE.fullmatch(cluster_id):
-        raise ConfigError(f"{where(PROVISION, 'CLUSTER_IDENTIFIER')}: 1-63 letters, digits and "
-                          "single hyphens, starting with a letter")
+        raise ConfigError(
+            f"{where(PROVISION, 'CLUSTER_IDENTIFIER')}: 1-63 letters, digits and "
+            "single hyphens, starting with a letter"
+        )
     role = _get(parser, PROVISION, "IAM_ROLE_NAME") or DEFAULT_ROLE_NAME
     if not ROLE_NAME_RE.fullmatch(role):
         raise ConfigError(f"{where(PROVISION, 'IAM_ROLE_NAME')}: not a valid IAM role name")
     sg_name = _get(parser, PROVISION, "SECURITY_GROUP_NAME") or f"{cluster_id}-ingress"
     if not SG_NAME_RE.fullmatch(sg_name) or sg_name.lower().startswith("sg-"):
-        raise ConfigError(f"{where(PROVISION, 'SECURITY_GROUP_NAME')}: not a valid security "
-                          "group name")
+        raise ConfigError(
+            f"{where(PROVISION, 'SECURITY_GROUP_NAME')}: not a valid security group name"
+        )
     node_type = _get(parser, PROVISION, "NODE_TYPE")
     if node_type is not None and not NODE_TYPE_RE.fullmatch(node_type):
         raise ConfigError(f"{where(PROVISION, 'NODE_TYPE')}: not a node type (e.g. ra3.xlplus)")
@@ -175,9 +179,11 @@ def load_config(config: str | os.PathLike[str] | None = None) -> ProvisionConfig
         if not PORT_RANGE[0] <= port <= PORT_RANGE[1]:
             raise ValueError
     except ValueError:
-        raise ConfigError(f"{where('CLUSTER', 'DB_PORT')}: a whole number; Redshift ports are "
-                          f"{_ranges((PORT_RANGE,))} ({_ranges(RA3_PORT_RANGES)} on ra3 "
-                          "nodes)") from None
+        raise ConfigError(
+            f"{where('CLUSTER', 'DB_PORT')}: a whole number; Redshift ports are "
+            f"{_ranges((PORT_RANGE,))} ({_ranges(RA3_PORT_RANGES)} on ra3 "
+            "nodes)"
+        ) from None
     region = _get(parser, "S3", "REGION")
     if region is not None:
         validate_region(region, where("S3", "REGION"))
@@ -199,8 +205,9 @@ def load_config(config: str | os.PathLike[str] | None = None) -> ProvisionConfig
 
 
 def _num_nodes_error(where: str) -> ConfigError:
-    return ConfigError(f"{where}: a whole number from 1 to {MAX_NODES} "
-                       "(1 is a single-node cluster)")
+    return ConfigError(
+        f"{where}: a whole number from 1 to {MAX_NODES} (1 is a single-node cluster)"
+    )
 
 
 def _ranges(ranges: Iterable[tuple[int, int]]) -> str:
@@ -213,9 +220,11 @@ def _check_name(where: str, value: str, pattern: re.Pattern[str], rule: str) -> 
     Names are not secret, so the value is quoted; a lower-cased suggestion is
     offered when that alone would make it valid.
     """
+
     def usable(name: str) -> bool:
-        return bool(pattern.fullmatch(name) and IDENT_RE.fullmatch(name)
-                    and name not in RESERVED_NAMES)
+        return bool(
+            pattern.fullmatch(name) and IDENT_RE.fullmatch(name) and name not in RESERVED_NAMES
+        )
 
     if not pattern.fullmatch(value):
         lowered = value.lower()
@@ -227,9 +236,11 @@ def _check_name(where: str, value: str, pattern: re.Pattern[str], rule: str) -> 
     # identifiers (IDENT_RE): no + . @ - (which MasterUsername allows), no leading
     # digit, at most 127 characters.
     if not IDENT_RE.fullmatch(value):
-        raise ConfigError(f"{where}: {value!r} is accepted by Redshift but not by sparkify_dw, "
-                          "which connects with it: use up to 127 letters, digits and "
-                          "underscores, not starting with a digit")
+        raise ConfigError(
+            f"{where}: {value!r} is accepted by Redshift but not by sparkify_dw, "
+            "which connects with it: use up to 127 letters, digits and "
+            "underscores, not starting with a digit"
+        )
 
 
 def check_for_create(cfg: ProvisionConfig) -> None:
@@ -237,25 +248,33 @@ def check_for_create(cfg: ProvisionConfig) -> None:
 
     CreateCluster's rules for these keys are checked here, before any AWS call.
     """
+
     def where(section: str, key: str) -> str:
         return f"{cfg.path}: [{section}] {key}"
 
     if cfg.node_type is None:
-        raise ConfigError(f"{cfg.path}: [{PROVISION}] NODE_TYPE is missing "
-                          "(e.g. NODE_TYPE=ra3.xlplus)")
+        raise ConfigError(
+            f"{cfg.path}: [{PROVISION}] NODE_TYPE is missing (e.g. NODE_TYPE=ra3.xlplus)"
+        )
     if cfg.num_nodes > MAX_NODES:
         raise _num_nodes_error(where(PROVISION, "NUM_NODES"))
     if cfg.node_type.startswith("ra3.") and not any(
-            low <= cfg.db_port <= high for low, high in RA3_PORT_RANGES):
-        raise ConfigError(f"{where('CLUSTER', 'DB_PORT')}: {cfg.node_type} nodes listen only "
-                          f"on {_ranges(RA3_PORT_RANGES)}, not {cfg.db_port} "
-                          f"(the default {DEFAULT_DB_PORT} is fine)")
+        low <= cfg.db_port <= high for low, high in RA3_PORT_RANGES
+    ):
+        raise ConfigError(
+            f"{where('CLUSTER', 'DB_PORT')}: {cfg.node_type} nodes listen only "
+            f"on {_ranges(RA3_PORT_RANGES)}, not {cfg.db_port} "
+            f"(the default {DEFAULT_DB_PORT} is fine)"
+        )
     for key, value, pattern, rule in (
-        ("DB_NAME", cfg.db_name, DB_NAME_RE,
-         "1-64 lower-case letters, digits and underscores"),
-        ("DB_USER", cfg.db_user, MASTER_USER_RE,
-         "1-128 characters, a lower-case letter first, then lower-case letters, digits "
-         "and _ + . @ -"),
+        ("DB_NAME", cfg.db_name, DB_NAME_RE, "1-64 lower-case letters, digits and underscores"),
+        (
+            "DB_USER",
+            cfg.db_user,
+            MASTER_USER_RE,
+            "1-128 characters, a lower-case letter first, then lower-case letters, digits "
+            "and _ + . @ -",
+        ),
     ):
         if value is None:
             raise ConfigError(f"{where('CLUSTER', key)} is missing or empty")
@@ -264,20 +283,25 @@ def check_for_create(cfg: ProvisionConfig) -> None:
         raise ConfigError(f"{where('CLUSTER', 'DB_PASSWORD')} is missing or empty")
     if not PASSWORD_RE.fullmatch(cfg.db_password):
         # Never quote the value, nor say which character or how many.
-        raise ConfigError(f"{where('CLUSTER', 'DB_PASSWORD')} does not meet Redshift's rules: "
-                          "8-64 characters with an upper-case letter, a lower-case letter and "
-                          "a digit; printable ASCII without quotes, backslash, slash, @ or "
-                          "spaces")
+        raise ConfigError(
+            f"{where('CLUSTER', 'DB_PASSWORD')} does not meet Redshift's rules: "
+            "8-64 characters with an upper-case letter, a lower-case letter and "
+            "a digit; printable ASCII without quotes, backslash, slash, @ or "
+            "spaces"
+        )
 
 
-def ingress_cidr(value: str | None, *, allow_public: bool = False,
-                 origin: str = "[PROVISION] INGRESS_CIDR") -> str:
+def ingress_cidr(
+    value: str | None, *, allow_public: bool = False, origin: str = "[PROVISION] INGRESS_CIDR"
+) -> str:
     """Return the CIDR to open; refuse to guess, and refuse the whole internet unless asked."""
     if value is None:
         if allow_public:
             return "0.0.0.0/0"
-        raise ConfigError("no ingress CIDR: set [PROVISION] INGRESS_CIDR in dwh.cfg (e.g. your "
-                          "address as 203.0.113.7/32) or pass --cidr; nothing was created")
+        raise ConfigError(
+            "no ingress CIDR: set [PROVISION] INGRESS_CIDR in dwh.cfg (e.g. your "
+            "address as 203.0.113.7/32) or pass --cidr; nothing was created"
+        )
     try:
         network = ipaddress.ip_network(value.strip(), strict=True)
     except ValueError:
@@ -287,9 +311,11 @@ def ingress_cidr(value: str | None, *, allow_public: bool = False,
             hint = " (e.g. 203.0.113.7/32)"
         raise ConfigError(f"{origin}: {value!r} is not a CIDR block{hint}") from None
     if network.prefixlen == 0 and not allow_public:
-        raise ConfigError(f"{origin}: {network} would open the database port to the whole "
-                          "internet; pass --allow-public if you really mean it; "
-                          "nothing was created")
+        raise ConfigError(
+            f"{origin}: {network} would open the database port to the whole "
+            "internet; pass --allow-public if you really mean it; "
+            "nothing was created"
+        )
     return str(network)
 
 

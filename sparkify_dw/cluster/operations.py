@@ -51,8 +51,6 @@ class DeleteResult:
     security_group_deleted: bool
 
 
-
-
 def create(
     config: str | os.PathLike[str] | None = None,
     *,
@@ -70,32 +68,46 @@ def create(
     cfg = load_config(config)
     check_for_create(cfg)
     origin = "--cidr" if cidr is not None else f"{cfg.path}: [{PROVISION}] INGRESS_CIDR"
-    allowed = ingress_cidr(cidr if cidr is not None else cfg.ingress_cidr,
-                           allow_public=allow_public, origin=origin)
+    allowed = ingress_cidr(
+        cidr if cidr is not None else cfg.ingress_cidr, allow_public=allow_public, origin=origin
+    )
     if cfg.path.stat().st_mode & (stat.S_IRGRP | stat.S_IROTH):
-        say(f"warning: {cfg.path} holds a password and is readable by other users; "
-            f"run: chmod 600 {cfg.path}")
+        say(
+            f"warning: {cfg.path} holds a password and is readable by other users; "
+            f"run: chmod 600 {cfg.path}"
+        )
     aws = awsops.connect(cfg, session, region)
     say(f"region {aws.region}")
     role_arn = awsops.ensure_role(aws.iam, cfg.iam_role_name, say)
     group_id = awsops.ensure_security_group(aws.ec2, aws.region, cfg, allowed, say)
     awsops.ensure_cluster(aws.redshift, cfg, role_arn, group_id, say)
-    cluster = wait_for_cluster(aws.redshift, cfg.cluster_identifier, timeout=timeout,
-                               poll_interval=poll_interval, progress=progress)
+    cluster = wait_for_cluster(
+        aws.redshift,
+        cfg.cluster_identifier,
+        timeout=timeout,
+        poll_interval=poll_interval,
+        progress=progress,
+    )
     assert cluster is not None
     endpoint = cluster["Endpoint"]
     host = str(endpoint["Address"])
     if not HOST_RE.fullmatch(host):
-        raise ClusterError(f"cluster {cfg.cluster_identifier} reported an odd endpoint; "
-                           "dwh.cfg not changed")
+        raise ClusterError(
+            f"cluster {cfg.cluster_identifier} reported an odd endpoint; dwh.cfg not changed"
+        )
     update_cfg(cfg.path, {("CLUSTER", "HOST"): host, ("IAM_ROLE", "ARN"): role_arn})
     say(f"{cfg.path}: wrote [CLUSTER] HOST={host} and [IAM_ROLE] ARN={role_arn}")
     say("next: alembic upgrade head, then python -m sparkify_dw.load")
     return ClusterInfo(
-        identifier=cfg.cluster_identifier, region=aws.region, state=cluster["ClusterStatus"],
-        host=host, port=int(endpoint.get("Port", cfg.db_port)),
-        node_type=cluster.get("NodeType"), num_nodes=cluster.get("NumberOfNodes"),
-        role_arn=role_arn, ingress=(f"{allowed} on tcp/{cfg.db_port}",),
+        identifier=cfg.cluster_identifier,
+        region=aws.region,
+        state=cluster["ClusterStatus"],
+        host=host,
+        port=int(endpoint.get("Port", cfg.db_port)),
+        node_type=cluster.get("NodeType"),
+        num_nodes=cluster.get("NumberOfNodes"),
+        role_arn=role_arn,
+        ingress=(f"{allowed} on tcp/{cfg.db_port}",),
     )
 
 
@@ -123,16 +135,23 @@ def status(
     say(f"cluster:   {cid}")
     role_line = role_arn or f"{cfg.iam_role_name} does not exist"
     if cluster is None:
-        say(f"state:     does not exist in {aws.region} "
-            "(run: python -m sparkify_dw.cluster create)")
+        say(
+            f"state:     does not exist in {aws.region} (run: python -m sparkify_dw.cluster create)"
+        )
         say(f"role:      {role_line}")
         return ClusterInfo(identifier=cid, region=aws.region, role_arn=role_arn, ingress=ingress)
     endpoint = cluster.get("Endpoint") or {}
     host, port = endpoint.get("Address"), endpoint.get("Port")
     info = ClusterInfo(
-        identifier=cid, region=aws.region, state=cluster.get("ClusterStatus", "unknown"),
-        host=host, port=port, node_type=cluster.get("NodeType"),
-        num_nodes=cluster.get("NumberOfNodes"), role_arn=role_arn, ingress=ingress,
+        identifier=cid,
+        region=aws.region,
+        state=cluster.get("ClusterStatus", "unknown"),
+        host=host,
+        port=port,
+        node_type=cluster.get("NodeType"),
+        num_nodes=cluster.get("NumberOfNodes"),
+        role_arn=role_arn,
+        ingress=ingress,
     )
     say(f"state:     {info.state}")
     say(f"endpoint:  {f'{host}:{port}' if host else '(not yet assigned)'}")
@@ -169,22 +188,31 @@ def delete(
     elif cluster.get("ClusterStatus") in ("deleting", "final-snapshot"):
         say(f"cluster {cid}: already being deleted")
     else:
-        params: dict[str, Any] = {"ClusterIdentifier": cid,
-                                  "SkipFinalClusterSnapshot": skip_final_snapshot}
+        params: dict[str, Any] = {
+            "ClusterIdentifier": cid,
+            "SkipFinalClusterSnapshot": skip_final_snapshot,
+        }
         if not skip_final_snapshot:
             snapshot = f"{cid}-final-{datetime.now(UTC):%Y%m%d-%H%M%S}"
             params["FinalClusterSnapshotIdentifier"] = snapshot
         aws.redshift.delete_cluster(**params)
         cluster_deleted = True
-        say(f"cluster {cid}: deleting" + (f", final snapshot {snapshot}" if snapshot
-                                          else " without a final snapshot"))
+        say(
+            f"cluster {cid}: deleting"
+            + (f", final snapshot {snapshot}" if snapshot else " without a final snapshot")
+        )
     gone = cluster is None
     if wait and not gone:
-        wait_for_cluster(aws.redshift, cid, until="deleted", timeout=timeout,
-                         poll_interval=poll_interval, progress=progress)
+        wait_for_cluster(
+            aws.redshift,
+            cid,
+            until="deleted",
+            timeout=timeout,
+            poll_interval=poll_interval,
+            progress=progress,
+        )
         gone = True
 
     role_deleted = awsops.delete_role(aws.iam, cfg.iam_role_name, say)
     group_deleted = awsops.delete_security_group(aws.ec2, cfg.security_group_name, gone, say)
     return DeleteResult(cluster_deleted, snapshot, role_deleted, group_deleted)
-

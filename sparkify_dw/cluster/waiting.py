@@ -23,9 +23,18 @@ DEFAULT_TIMEOUT = 1800.0
 DEFAULT_POLL_INTERVAL = 15.0
 WAITERS = {"available": "cluster_available", "deleted": "cluster_deleted"}
 # States in which waiting for "available" can never succeed.
-DEAD_STATES = {"deleting", "final-snapshot", "paused", "pausing", "hardware-failure",
-               "incompatible-hsm", "incompatible-network", "incompatible-parameters",
-               "incompatible-restore", "storage-full"}
+DEAD_STATES = {
+    "deleting",
+    "final-snapshot",
+    "paused",
+    "pausing",
+    "hardware-failure",
+    "incompatible-hsm",
+    "incompatible-network",
+    "incompatible-parameters",
+    "incompatible-restore",
+    "storage-full",
+}
 NOT_FOUND = ("ClusterNotFound", "ClusterNotFoundFault")
 _EVENT = "after-call.redshift.DescribeClusters"
 _UNBOUNDED = 1_000_000_000  # attempts when polling without a pause: the clock ends it
@@ -41,8 +50,14 @@ def max_attempts(timeout: float, poll_interval: float) -> int:
 class _Watch:
     """Sees each DescribeClusters answer the waiter gets (a botocore event handler)."""
 
-    def __init__(self, identifier: str, until: str, timeout: float,
-                 clock: Callable[[], float], display: Progress) -> None:
+    def __init__(
+        self,
+        identifier: str,
+        until: str,
+        timeout: float,
+        clock: Callable[[], float],
+        display: Progress,
+    ) -> None:
         self.identifier, self.until, self.timeout = identifier, until, timeout
         self.clock, self.display = clock, display
         self.start = clock()
@@ -58,21 +73,23 @@ class _Watch:
             return  # the waiter stops on it; wait_for_cluster raises it as it came
         clusters = [] if error else list(parsed.get("Clusters") or [])
         self.cluster = clusters[0] if clusters else None
-        self.state = (str(self.cluster.get("ClusterStatus", "unknown")) if self.cluster
-                      else "deleted")
+        self.state = (
+            str(self.cluster.get("ClusterStatus", "unknown")) if self.cluster else "deleted"
+        )
         if self.until == "deleted" and self.cluster is None:
             return
         if self.until == "available":
             if self.cluster is None:
-                raise ClusterError(f"cluster {self.identifier} disappeared while waiting "
-                                   "for it")
+                raise ClusterError(f"cluster {self.identifier} disappeared while waiting for it")
             if self.state in DEAD_STATES:
                 raise self.dead()
             if self.state == "available":
                 return
         self.check_time()
-        self.display.update(f"waiting: cluster {self.identifier} is {self.state} "
-                            f"({self.elapsed():.0f}s of {self.timeout:g}s)")
+        self.display.update(
+            f"waiting: cluster {self.identifier} is {self.state} "
+            f"({self.elapsed():.0f}s of {self.timeout:g}s)"
+        )
 
     def check_time(self) -> None:
         if self.elapsed() >= self.timeout:
@@ -80,16 +97,22 @@ class _Watch:
 
     def dead(self) -> ClusterError:
         if self.until == "deleted":
-            return ClusterError(f"cluster {self.identifier} is {self.state}, not being "
-                                "deleted; run `python -m sparkify_dw.cluster delete` again")
-        return ClusterError(f"cluster {self.identifier} is {self.state}; it will not become "
-                            "available (check the Redshift console)")
+            return ClusterError(
+                f"cluster {self.identifier} is {self.state}, not being "
+                "deleted; run `python -m sparkify_dw.cluster delete` again"
+            )
+        return ClusterError(
+            f"cluster {self.identifier} is {self.state}; it will not become "
+            "available (check the Redshift console)"
+        )
 
     def timed_out(self) -> ClusterError:
         again = "create" if self.until == "available" else "delete --wait"
-        return ClusterError(f"timed out after {self.timeout:g}s waiting for cluster "
-                            f"{self.identifier} (state: {self.state}); it carries on in AWS: "
-                            f"run `python -m sparkify_dw.cluster {again}` to keep waiting")
+        return ClusterError(
+            f"timed out after {self.timeout:g}s waiting for cluster "
+            f"{self.identifier} (state: {self.state}); it carries on in AWS: "
+            f"run `python -m sparkify_dw.cluster {again}` to keep waiting"
+        )
 
 
 def wait_for_cluster(
@@ -115,7 +138,8 @@ def wait_for_cluster(
                 try:
                     redshift.get_waiter(WAITERS[until]).wait(
                         ClusterIdentifier=identifier,
-                        WaiterConfig={"Delay": poll_interval, "MaxAttempts": attempts})
+                        WaiterConfig={"Delay": poll_interval, "MaxAttempts": attempts},
+                    )
                 except WaiterError as exc:
                     last = exc.last_response or {}
                     if last.get("Error", {}).get("Code") not in (None, *NOT_FOUND):
@@ -126,15 +150,17 @@ def wait_for_cluster(
                 if until == "deleted":
                     display.done(f"cluster {identifier}: deleted after {watch.elapsed():.0f}s")
                     return None
-                if watch.cluster is not None and (watch.cluster.get("Endpoint")
-                                                  or {}).get("Address"):
-                    display.done(f"cluster {identifier}: available after "
-                                 f"{watch.elapsed():.0f}s")
+                if watch.cluster is not None and (watch.cluster.get("Endpoint") or {}).get(
+                    "Address"
+                ):
+                    display.done(f"cluster {identifier}: available after {watch.elapsed():.0f}s")
                     return watch.cluster
                 # Available, but the endpoint is not assigned yet: ask again shortly.
                 watch.check_time()
-                display.update(f"waiting: cluster {identifier} has no endpoint yet "
-                               f"({watch.elapsed():.0f}s of {timeout:g}s)")
+                display.update(
+                    f"waiting: cluster {identifier} has no endpoint yet "
+                    f"({watch.elapsed():.0f}s of {timeout:g}s)"
+                )
                 time.sleep(min(poll_interval, max(0.0, timeout - watch.elapsed())))
         finally:
             redshift.meta.events.unregister(_EVENT, watch)

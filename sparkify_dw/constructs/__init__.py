@@ -30,8 +30,22 @@ from sparkify_dw.constructs.statements import (
 from sparkify_dw.constructs.values import byte_length, epoch_ms_to_timestamp, strict_cast
 
 __all__ = [
-    "LockTables", "SetParameter", "TableMaintenance", "Unparameterized", "byte_length",
-    "copy_from_stdin", "csv_rows", "duplicate_keys", "epoch_ms_to_timestamp",
-    "identity_sequence_name", "json_field", "json_fields", "json_kind", "json_lines",
-    "json_text", "strict_cast", "suspect_record", "tsv_records",
+    "LockTables",
+    "SetParameter",
+    "TableMaintenance",
+    "Unparameterized",
+    "byte_length",
+    "copy_from_stdin",
+    "csv_rows",
+    "duplicate_keys",
+    "epoch_ms_to_timestamp",
+    "identity_sequence_name",
+    "json_field",
+    "json_fields",
+    "json_kind",
+    "json_lines",
+    "json_text",
+    "strict_cast",
+    "suspect_record",
+    "tsv_records",
 ]

@@ -39,8 +39,9 @@ def _json_text_postgresql(element: json_text, compiler: SQLCompiler, **kw: Any) 
     doc = compiler.process(element.clauses, **kw)
     if len(element.path) == 1 and isinstance(element.path[0], str):
         return f"({doc} ->> {literal_text(compiler, element.path[0])})"
-    items = ",".join('"' + str(s).replace("\\", "\\\\").replace('"', '\\"') + '"'
-                     for s in element.path)
+    items = ",".join(
+        '"' + str(s).replace("\\", "\\\\").replace('"', '\\"') + '"' for s in element.path
+    )
     return f"({doc} #>> {literal_text(compiler, '{' + items + '}')})"
 
 
@@ -99,8 +100,13 @@ class json_field(FunctionElement[str]):
     inherit_cache = False
     name = "json_field"
 
-    def __init__(self, fields: ColumnElement[Any], document: ColumnElement[Any], index: int,
-                 path: Sequence[str | int]) -> None:
+    def __init__(
+        self,
+        fields: ColumnElement[Any],
+        document: ColumnElement[Any],
+        index: int,
+        path: Sequence[str | int],
+    ) -> None:
         super().__init__(fields, document)
         self.index, self.path = index, tuple(path)
 
@@ -138,9 +144,11 @@ class json_kind(FunctionElement[str]):
 def _json_kind_duckdb(element: json_kind, compiler: SQLCompiler, **kw: Any) -> str:
     doc = compiler.process(element.clauses, **kw)
     path = literal_text(compiler, _duckdb_path(element.path))
-    return (f"CASE try(json_type({doc}, {path})) WHEN 'VARCHAR' THEN 'string' "
-            "WHEN 'ARRAY' THEN 'array' WHEN 'OBJECT' THEN 'object' WHEN 'BOOLEAN' THEN "
-            "'boolean' WHEN 'NULL' THEN 'null' ELSE 'number' END")
+    return (
+        f"CASE try(json_type({doc}, {path})) WHEN 'VARCHAR' THEN 'string' "
+        "WHEN 'ARRAY' THEN 'array' WHEN 'OBJECT' THEN 'object' WHEN 'BOOLEAN' THEN "
+        "'boolean' WHEN 'NULL' THEN 'null' ELSE 'number' END"
+    )
 
 
 @compiles(json_kind, "postgresql")
@@ -148,8 +156,9 @@ def _json_kind_postgresql(element: json_kind, compiler: SQLCompiler, **kw: Any) 
     doc = compiler.process(element.clauses, **kw)
     if len(element.path) == 1 and isinstance(element.path[0], str):
         return f"jsonb_typeof({doc} -> {literal_text(compiler, element.path[0])})"
-    steps = ",".join('"' + str(s).replace("\\", "\\\\").replace('"', '\\"') + '"'
-                     for s in element.path)
+    steps = ",".join(
+        '"' + str(s).replace("\\", "\\\\").replace('"', '\\"') + '"' for s in element.path
+    )
     return f"jsonb_typeof({doc} #> {literal_text(compiler, '{' + steps + '}')})"
 
 
@@ -166,8 +175,12 @@ class duplicate_keys(FunctionElement[bool]):
     inherit_cache = False
     name = "duplicate_keys"
 
-    def __init__(self, text: ColumnElement[Any], document: ColumnElement[Any],
-                 distinct_present: ColumnElement[Any] | None = None) -> None:
+    def __init__(
+        self,
+        text: ColumnElement[Any],
+        document: ColumnElement[Any],
+        distinct_present: ColumnElement[Any] | None = None,
+    ) -> None:
         # distinct_present: how many different top-level keys the record is known to
         # hold (counted by the caller from values it extracted anyway). When the record
         # has no more keys than that, none can repeat: engines may skip the exact test.
@@ -182,13 +195,14 @@ def _duplicate_keys_duckdb(element: duplicate_keys, compiler: SQLCompiler, **kw:
     # Counting the keys is cheap; list_distinct (hashing every key) only runs when the
     # count exceeds the different keys already seen, as it does in every record with a
     # null or missing field.
-    return (f"coalesce(CASE WHEN len({keys}) <= {present} THEN false "
-            f"ELSE len({keys}) <> len(list_distinct({keys})) END, false)")
+    return (
+        f"coalesce(CASE WHEN len({keys}) <= {present} THEN false "
+        f"ELSE len({keys}) <> len(list_distinct({keys})) END, false)"
+    )
 
 
 @compiles(duplicate_keys, "postgresql")
-def _duplicate_keys_postgresql(element: duplicate_keys, compiler: SQLCompiler,
-                               **kw: Any) -> str:
+def _duplicate_keys_postgresql(element: duplicate_keys, compiler: SQLCompiler, **kw: Any) -> str:
     text, doc, present = (compiler.process(c, **kw) for c in element.clauses)
     # A key is a string followed by a colon: with no quote followed by white space in the
     # text, every key is spelled '":', so counting those (cheap string functions) bounds
@@ -198,10 +212,12 @@ def _duplicate_keys_postgresql(element: duplicate_keys, compiler: SQLCompiler,
     # Otherwise jsonb keeps one value per key: list the keys of the text as json, which
     # keeps all. Nested CASE: the text is parsed as json only once jsonb has read it as an
     # object.
-    return (f"CASE WHEN jsonb_typeof({doc}) = 'object' THEN CASE "
-            f"WHEN NOT ({spaced}) AND {colons} <= {present} THEN false WHEN "
-            f"(SELECT count(*) - count(DISTINCT k) FROM json_object_keys(CAST({text} AS json)) "
-            "AS keys (k)) > 0 THEN true ELSE false END ELSE false END")
+    return (
+        f"CASE WHEN jsonb_typeof({doc}) = 'object' THEN CASE "
+        f"WHEN NOT ({spaced}) AND {colons} <= {present} THEN false WHEN "
+        f"(SELECT count(*) - count(DISTINCT k) FROM json_object_keys(CAST({text} AS json)) "
+        "AS keys (k)) > 0 THEN true ELSE false END ELSE false END"
+    )
 
 
 class suspect_record(FunctionElement[bool]):
@@ -221,18 +237,22 @@ class suspect_record(FunctionElement[bool]):
 # A superset of what record_fault rejects, as one pattern (one pass over the text): NaN,
 # Infinity, inf; a trailing comma; \\u0000 and surrogate escapes; an exponent of 4 digits
 # or more. A number over 1,000 characters or nesting deeper than 512 needs a longer record.
-SUSPECT_PATTERN = (r"[:,\[][ \t\r\n]*[-+]?([nN][aA][nN]|[iI][nN][fF])"
-                   r"|,[ \t\r\n]*[]}]"
-                   r"|\\u(0000|[dD][89a-fA-F])"
-                   r"|[0-9.][eE][+-]?0*[1-9][0-9]{3,}([^0-9A-Za-z_]|$)")
+SUSPECT_PATTERN = (
+    r"[:,\[][ \t\r\n]*[-+]?([nN][aA][nN]|[iI][nN][fF])"
+    r"|,[ \t\r\n]*[]}]"
+    r"|\\u(0000|[dD][89a-fA-F])"
+    r"|[0-9.][eE][+-]?0*[1-9][0-9]{3,}([^0-9A-Za-z_]|$)"
+)
 SUSPECT_CHARS = 1000  # a longer record may hold a huge number or deep nesting
 
 
 @compiles(suspect_record, "duckdb")
 def _suspect_duckdb(element: suspect_record, compiler: SQLCompiler, **kw: Any) -> str:
     text = compiler.process(element.clauses, **kw)
-    return (f"(length({text}) > {SUSPECT_CHARS} OR "
-            f"regexp_matches({text}, {literal_text(compiler, SUSPECT_PATTERN)}))")
+    return (
+        f"(length({text}) > {SUSPECT_CHARS} OR "
+        f"regexp_matches({text}, {literal_text(compiler, SUSPECT_PATTERN)}))"
+    )
 
 
 @compiles(suspect_record, "postgresql")
@@ -240,6 +260,8 @@ def _suspect_postgresql(element: suspect_record, compiler: SQLCompiler, **kw: An
     text = compiler.process(element.clauses, **kw)
     # octet_length first: counting characters means decoding UTF-8, and a text of at most
     # that many bytes has no more characters.
-    return (f"((octet_length({text}) > {SUSPECT_CHARS} AND char_length({text}) > {SUSPECT_CHARS})"
-            " OR "
-            f"{text} ~ {literal_text(compiler, SUSPECT_PATTERN)})")
+    return (
+        f"((octet_length({text}) > {SUSPECT_CHARS} AND char_length({text}) > {SUSPECT_CHARS})"
+        " OR "
+        f"{text} ~ {literal_text(compiler, SUSPECT_PATTERN)})"
+    )

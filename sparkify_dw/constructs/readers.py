@@ -66,12 +66,14 @@ class tsv_records(FunctionElement[Any]):
 
 @compiles(tsv_records, "duckdb")
 def _tsv_records_duckdb(element: tsv_records, compiler: SQLCompiler, **kw: Any) -> str:
-    return (f"read_csv({literal_text(compiler, element.path)}, delim = chr(9), quote = '', "
-            "escape = '', header = false, auto_detect = false, "
-            # A record may be one line of any length (the default stops at 2 MB).
-            f"max_line_size = {MAX_LINE_BYTES}, "
-            "columns = {'source': 'VARCHAR', 'line_no': 'INTEGER', 'reason': 'VARCHAR', "
-            "'body': 'VARCHAR'})")
+    return (
+        f"read_csv({literal_text(compiler, element.path)}, delim = chr(9), quote = '', "
+        "escape = '', header = false, auto_detect = false, "
+        # A record may be one line of any length (the default stops at 2 MB).
+        f"max_line_size = {MAX_LINE_BYTES}, "
+        "columns = {'source': 'VARCHAR', 'line_no': 'INTEGER', 'reason': 'VARCHAR', "
+        "'body': 'VARCHAR'})"
+    )
 
 
 class csv_rows(FunctionElement[Any]):
@@ -90,9 +92,12 @@ def _csv_rows_duckdb(element: csv_rows, compiler: SQLCompiler, **kw: Any) -> str
     types = compiler.dialect.type_compiler_instance
     columns = ", ".join(
         f"{literal_text(compiler, c.name)}: {literal_text(compiler, types.process(c.type))}"
-        for c in element.table.columns)
-    return (f"read_csv({literal_text(compiler, element.path)}, header = false, "
-            f"auto_detect = false, columns = {{{columns}}})")
+        for c in element.table.columns
+    )
+    return (
+        f"read_csv({literal_text(compiler, element.path)}, header = false, "
+        f"auto_detect = false, columns = {{{columns}}})"
+    )
 
 
 class copy_from_stdin(Executable, ClauseElement):

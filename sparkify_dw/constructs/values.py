@@ -68,8 +68,11 @@ _PLAIN_DOUBLE_RE = r"[ \t]*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)[ \t]*"  # no exponent
 SHORT_CHARS = {"SMALLINT": 4, "INTEGER": 9, "BIGINT": 15, "DOUBLE": 60}  # always in range
 MAX_NUMBER_CHARS = 3000  # jsonb prints 1e-999 with 1,001 digits: well within numeric's range
 EXACT = 2**53  # integers a double holds exactly
-_INT_RANGES = {"SMALLINT": (-(2**15), 2**15 - 1), "INTEGER": (-(2**31), 2**31 - 1),
-               "BIGINT": (-(EXACT - 1), EXACT - 1)}
+_INT_RANGES = {
+    "SMALLINT": (-(2**15), 2**15 - 1),
+    "INTEGER": (-(2**31), 2**31 - 1),
+    "BIGINT": (-(EXACT - 1), EXACT - 1),
+}
 TINY, HUGE = "2.3e-308", "1.7e308"  # below: 0; above: not a double
 
 
@@ -111,15 +114,19 @@ def _strict_cast_duckdb(element: strict_cast, compiler: SQLCompiler, **kw: Any) 
     if name in _INT_RANGES:
         lo, hi = _INT_RANGES[name]
         plain = f"TRY_CAST({text} AS HUGEINT)"
-        return (f"CASE WHEN {matches(_INTEGER_RE)} THEN CASE WHEN length({text}) <= 40 AND "
-                f"{plain} BETWEEN {lo} AND {hi} THEN CAST({plain} AS {name}) END "
-                f"WHEN {number} THEN CASE WHEN abs({double}) < {TINY} THEN CAST(0 AS {name}) "
-                f"WHEN {double} = trunc({double}) AND {double} BETWEEN {lo} AND {hi} "
-                f"THEN CAST({double} AS {name}) END END")
+        return (
+            f"CASE WHEN {matches(_INTEGER_RE)} THEN CASE WHEN length({text}) <= 40 AND "
+            f"{plain} BETWEEN {lo} AND {hi} THEN CAST({plain} AS {name}) END "
+            f"WHEN {number} THEN CASE WHEN abs({double}) < {TINY} THEN CAST(0 AS {name}) "
+            f"WHEN {double} = trunc({double}) AND {double} BETWEEN {lo} AND {hi} "
+            f"THEN CAST({double} AS {name}) END END"
+        )
     short = f"length({text}) <= {SHORT_CHARS['DOUBLE']} AND {matches(_PLAIN_DOUBLE_RE)}"
-    return (f"CASE WHEN {short} THEN {double} "
-            f"WHEN {number} THEN CASE WHEN abs({double}) < {TINY} THEN CAST(0 AS DOUBLE) "
-            f"WHEN abs({double}) <= {HUGE} THEN {double} END END")
+    return (
+        f"CASE WHEN {short} THEN {double} "
+        f"WHEN {number} THEN CASE WHEN abs({double}) < {TINY} THEN CAST(0 AS DOUBLE) "
+        f"WHEN abs({double}) <= {HUGE} THEN {double} END END"
+    )
 
 
 @compiles(strict_cast, "postgresql")
@@ -140,16 +147,20 @@ def _strict_cast_postgresql(element: strict_cast, compiler: SQLCompiler, **kw: A
     if name in _INT_RANGES:
         lo, hi = _INT_RANGES[name]
         short = f"char_length({text}) <= {SHORT_CHARS[name]} AND {matches(_INTEGER_RE)}"
-        return (f"CASE WHEN {short} THEN CAST({text} AS {name}) "
-                f"WHEN char_length({text}) <= {MAX_NUMBER_CHARS} AND {matches(_INTEGER_RE)} "
-                f"THEN CASE WHEN {exact} BETWEEN {lo} AND {hi} THEN CAST({text} AS {name}) END "
-                f"WHEN {number} THEN CASE WHEN abs({exact}) < {TINY} THEN CAST(0 AS {name}) "
-                f"WHEN abs({exact}) <= {HUGE} THEN CASE WHEN {double} = trunc({double}) AND "
-                f"{double} BETWEEN {lo} AND {hi} THEN CAST({double} AS {name}) END END END")
-    short = f"char_length({text}) <= {SHORT_CHARS['DOUBLE']} AND {matches(_PLAIN_DOUBLE_RE)}"
-    return (f"CASE WHEN {short} THEN CAST({text} AS {name}) "
+        return (
+            f"CASE WHEN {short} THEN CAST({text} AS {name}) "
+            f"WHEN char_length({text}) <= {MAX_NUMBER_CHARS} AND {matches(_INTEGER_RE)} "
+            f"THEN CASE WHEN {exact} BETWEEN {lo} AND {hi} THEN CAST({text} AS {name}) END "
             f"WHEN {number} THEN CASE WHEN abs({exact}) < {TINY} THEN CAST(0 AS {name}) "
-            f"WHEN abs({exact}) <= {HUGE} THEN CAST({text} AS {name}) END END")
+            f"WHEN abs({exact}) <= {HUGE} THEN CASE WHEN {double} = trunc({double}) AND "
+            f"{double} BETWEEN {lo} AND {hi} THEN CAST({double} AS {name}) END END END"
+        )
+    short = f"char_length({text}) <= {SHORT_CHARS['DOUBLE']} AND {matches(_PLAIN_DOUBLE_RE)}"
+    return (
+        f"CASE WHEN {short} THEN CAST({text} AS {name}) "
+        f"WHEN {number} THEN CASE WHEN abs({exact}) < {TINY} THEN CAST(0 AS {name}) "
+        f"WHEN abs({exact}) <= {HUGE} THEN CAST({text} AS {name}) END END"
+    )
 
 
 NUMBER_RE = _DOUBLE_RE  # what a number looks like, for reasons that must not show one

@@ -64,8 +64,9 @@ class _Catalogue:
     durations: array[float]
 
 
-def _write_song_file(root: Path, track: str, record: dict[str, object],
-                     made_dirs: set[str]) -> None:
+def _write_song_file(
+    root: Path, track: str, record: dict[str, object], made_dirs: set[str]
+) -> None:
     """One song file at ``A/B/C/<track>.json``, the folders from the track id."""
     folder = f"{track[2]}/{track[3]}/{track[4]}"
     if folder not in made_dirs:
@@ -112,8 +113,18 @@ def _write_songs(root: Path, songs: int, seed: int) -> _Catalogue:
         year = 0 if rng.random() < 0.5 else min(2010, 1955 + int(rng.betavariate(4, 1.5) * 56))
         song_id = _msd_id(rng, "SO", "12A", _scramble(i, 32, 0x9E3779B1, song_salt), 8)
         track = _msd_id(rng, "TR", "128F", _scramble(i, 28, 0x6C8E9CF5, track_salt), 7)
-        values = (1, artist.artist_id, artist.latitude, artist.longitude, artist.location,
-                  name, song_id, title, duration, year)
+        values = (
+            1,
+            artist.artist_id,
+            artist.latitude,
+            artist.longitude,
+            artist.location,
+            name,
+            song_id,
+            title,
+            duration,
+            year,
+        )
         _write_song_file(root, track, dict(zip(SONG_KEYS, values, strict=True)), made_dirs)
         cat.titles.append(_jlog(title))
         cat.artists.append(name_json)
@@ -162,8 +173,9 @@ class _Plays:
     """What a NextSong event plays: with ``match_share`` a catalogue song (popular ones
     more often), else a play from the pool of songs not in song_data."""
 
-    def __init__(self, cat: _Catalogue, pool: Sequence[tuple[str, str, str, float]],
-                 match_share: float) -> None:
+    def __init__(
+        self, cat: _Catalogue, pool: Sequence[tuple[str, str, str, float]], match_share: float
+    ) -> None:
         self.cat, self.pool = cat, pool
         self.n_songs = len(cat.titles)
         self.share = match_share if self.n_songs else 0.0

@@ -80,8 +80,15 @@ def _check_out(out: Path, force: bool) -> None:
         raise SynthError(f"cannot write to {out}: {exc.strerror or exc}") from exc
 
 
-def _check_args(events: int, songs: int, days: int, match_share: float,
-                blank_line_rate: float, users: int | None, start_date: date) -> None:
+def _check_args(
+    events: int,
+    songs: int,
+    days: int,
+    match_share: float,
+    blank_line_rate: float,
+    users: int | None,
+    start_date: date,
+) -> None:
     """Refuse bad arguments before anything is written, each as one line."""
     if events < 0:
         raise SynthError(f"--events must be >= 0 (got {events})")

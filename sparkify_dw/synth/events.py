@@ -84,8 +84,17 @@ class _EventStream:
     heap) while the budget is spent and comes back when a session returns events.
     """
 
-    def __init__(self, root: Path, rng: random.Random, plays: _Plays, crowd: _Crowd,
-                 quotas: list[int], t0: int, blank_rate: float, start_date: date) -> None:
+    def __init__(
+        self,
+        root: Path,
+        rng: random.Random,
+        plays: _Plays,
+        crowd: _Crowd,
+        quotas: list[int],
+        t0: int,
+        blank_rate: float,
+        start_date: date,
+    ) -> None:
         self.rng, self.plays, self.crowd = rng, plays, crowd
         self.spawner = _Spawner(rng, crowd, quotas, t0)
         self.t0, self.end = t0, t0 + len(quotas) * _DAY
@@ -166,8 +175,7 @@ class _EventStream:
 
         writer.write(chunk)
         writer.close()
-        return _RunResult(written, next_song, matched, writer.files, self.spawner.sessions,
-                          blanks)
+        return _RunResult(written, next_song, matched, writer.files, self.spawner.sessions, blanks)
 
     def _spawn(self, t: int) -> None:
         """The spawner's turn at ``t``: start a session, or park while the budget is spent."""
@@ -220,12 +228,15 @@ class _EventStream:
             s1 = s1.replace('"Logged In"', '"Cancelled"', 1)
         return page, gap, s1
 
-    def _follow(self, follow: _Transition, sess: _Session, phase: int,
-                gap: int) -> tuple[bool, int]:
+    def _follow(
+        self, follow: _Transition, sess: _Session, phase: int, gap: int
+    ) -> tuple[bool, int]:
         """Apply what may follow the page just written: (whether it ends, the gap)."""
-        if ((sess.user is not None or not follow.user)
-                and (follow.phase < 0 or follow.phase == phase)
-                and (follow.chance >= 1.0 or self.rng.random() < follow.chance)):
+        if (
+            (sess.user is not None or not follow.user)
+            and (follow.phase < 0 or follow.phase == phase)
+            and (follow.chance >= 1.0 or self.rng.random() < follow.chance)
+        ):
             ended = follow.effect(sess, self.crowd) if follow.effect is not None else False
             if follow.then >= 0:
                 sess.forced = follow.then
