@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from sparkify_dw import analytics, checks, config, load, schema
+from sparkify_dw import answers, checks, config, load, schema
 from sparkify_dw.models import STAR_TABLES, metadata
 from tests.helpers import SAMPLE, run_load, star_snapshot
 
@@ -145,9 +145,9 @@ def verify(cluster: Cluster, tmp: Path, duckdb_url: sa.URL) -> None:
             assert first.staged == {"staging_events": 4091, "staging_songs": 36}
             assert first.inserted["songplays"] == 3478
 
-            _, expected = analytics.read_expected(SAMPLE / "expected_analytics.json")
-            params, _ = analytics.read_expected(SAMPLE / "expected_analytics.json")
-            assert analytics.differences(expected, analytics.answer_all(engine, params)) == []
+            _, expected = answers.read_expected(SAMPLE / "expected_analytics.json")
+            params, _ = answers.read_expected(SAMPLE / "expected_analytics.json")
+            assert answers.differences(expected, answers.answer_all(engine, params)) == []
             assert all(r.passed for r in checks.run_checks(engine))
 
             schema.upgrade(duckdb_url)

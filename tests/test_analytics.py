@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from sparkify_dw import analytics, schema
+from sparkify_dw import analytics, answers, schema
 from sparkify_dw.commands import run_module
 from tests.helpers import SAMPLE, run_load
 
@@ -101,12 +101,12 @@ def test_write_expected_layout(tmp_path: Path) -> None:
     """One row per line, an empty answer as ``[]``, non-ASCII text as is; the file reads
     back as the document it was written from."""
     params = analytics.Params(3, dt.datetime(2018, 11, 5), None)
-    answers = {
-        "top_songs": analytics.Answer(["title", "plays"], [["Zoë \\/ “x”", 2], ["B", 1.5]]),
-        "plays_by_hour": analytics.Answer(["hour", "plays"], []),
+    written = {
+        "top_songs": answers.Answer(["title", "plays"], [["Zoë \\/ “x”", 2], ["B", 1.5]]),
+        "plays_by_hour": answers.Answer(["hour", "plays"], []),
     }
     path = tmp_path / "expected.json"
-    analytics.write_expected(path, params, answers)
+    answers.write_expected(path, params, written)
     text = path.read_text(encoding="utf-8")
     assert text == (
         '{\n  "parameters": {"limit": 3, "start": "2018-11-05T00:00:00", "end": null},\n'
@@ -116,12 +116,12 @@ def test_write_expected_layout(tmp_path: Path) -> None:
         '    "plays_by_hour": {\n      "title": "Plays by hour of day (UTC)",\n'
         '      "columns": ["hour", "plays"],\n      "rows": []\n    }\n  }\n}\n'
     )
-    assert json.loads(text) == analytics.expected_document(params, answers)
-    assert analytics.read_expected(path) == (params, answers)
+    assert json.loads(text) == answers.expected_document(params, written)
+    assert answers.read_expected(path) == (params, written)
 
 
 def test_verify_reports_each_difference(loaded_duckdb: sa.URL) -> None:
-    _, expected = analytics.read_expected(EXPECTED)
+    _, expected = answers.read_expected(EXPECTED)
     free_before = dict(expected["users_by_level"].rows)["free"]
     engine = engine_for(loaded_duckdb)
     with engine.begin() as conn:
@@ -291,7 +291,7 @@ def test_expected_file_agrees_with_a_recount_of_the_sample() -> None:
     )
     per_user = collections.Counter(int(e["userId"]) for e in plays.values())
 
-    _, expected = analytics.read_expected(EXPECTED)
+    _, expected = answers.read_expected(EXPECTED)
     rows = {name: answer.rows for name, answer in expected.items()}
     assert rows["matched_share"] == [[len(plays), matched, matched / len(plays)]]
     assert rows["users_by_level"] == sorted(
@@ -382,8 +382,8 @@ def test_command_prints_every_question(loaded_duckdb: sa.URL) -> None:
 
 
 def test_format_table_aligns_columns() -> None:
-    answer = analytics.Answer(["name", "plays", "share"], [["a", 5, 0.5], ["bbbb", 1234, None]])
-    assert analytics.format_table(answer).splitlines() == [
+    answer = answers.Answer(["name", "plays", "share"], [["a", 5, 0.5], ["bbbb", 1234, None]])
+    assert answers.format_table(answer).splitlines() == [
         "name  plays     share",
         "----  -----  --------",
         "a         5  50.0000%",

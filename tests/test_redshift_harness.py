@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy_redshift.commands import CopyCommand, Format
 
-from sparkify_dw import analytics, backends, checks, config, ledger, load, schema
+from sparkify_dw import answers, backends, checks, config, ledger, load, schema
 from sparkify_dw.backends import LockBusy
 from sparkify_dw.models import LOAD_ERRORS, LOAD_FILES, LOADS, STAGING_EVENTS
 from tests import s3_server
@@ -148,9 +148,9 @@ def test_upgrade_load_check_analytics_history_downgrade(
 
     harness.clear()
     assert all(r.passed for r in checks.run_checks(engine))
-    _, expected = analytics.read_expected(SAMPLE / "expected_analytics.json")
-    params, _ = analytics.read_expected(SAMPLE / "expected_analytics.json")
-    assert analytics.differences(expected, analytics.answer_all(engine, params)) == []
+    _, expected = answers.read_expected(SAMPLE / "expected_analytics.json")
+    params, _ = answers.read_expected(SAMPLE / "expected_analytics.json")
+    assert answers.differences(expected, answers.answer_all(engine, params)) == []
     with engine.connect() as conn:
         backends.for_settings(settings).read_session(conn, 5)
         assert "succeeded" in load.history(conn)
