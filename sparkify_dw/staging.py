@@ -56,7 +56,6 @@ class StageRequest:
     jsonpaths: list[JsonPath] | None  # None: match JSON keys to column names ('auto')
     jsonpaths_uri: Source | None = None  # the JSONPaths file itself (Redshift's COPY reads it)
     files: tuple[SourceFile, ...] = ()  # what the source names, listed once by the loader
-    listed: bool = True  # False: Redshift COPYs the whole source prefix itself
     # When events may have happened: read from the environment when the load starts.
     window: EventWindow = field(default_factory=lambda: EventWindow.from_environment())
 
