@@ -474,7 +474,8 @@ def _run_steps(
         if step == "stage":
             _stage(conn, backend, settings, selection, result, progress, known_loaded, on_step)
         elif step == "transform":
-            _transform(conn, result, on_step)
+            with backend.transform_session(conn):
+                _transform(conn, result, on_step)
         else:
             on_step("check", result, None)
             _check(conn, result)

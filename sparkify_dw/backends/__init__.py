@@ -170,6 +170,12 @@ class Backend(ABC):
         """Statements in the load's transaction once staging is filled, before the transform."""
         return []
 
+    def transform_session(self, conn: sa.Connection) -> AbstractContextManager[None]:
+        """What the transform's statements run under in the load's transaction: nothing
+        by default; PostgreSQL steers its planner away from a plan that would be
+        quadratic on a first load."""
+        return nullcontext()
+
     def record_files(self, conn: sa.Connection, rows: Iterable[dict[str, object]]) -> None:
         """Append ``rows`` to ``load_files`` (one per staged file: there may be 385k)."""
         chunk: list[dict[str, object]] = []

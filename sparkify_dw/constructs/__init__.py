@@ -23,6 +23,7 @@ from sparkify_dw.constructs.json_values import (
 from sparkify_dw.constructs.readers import copy_from_stdin, csv_rows, json_lines, tsv_records
 from sparkify_dw.constructs.statements import (
     LockTables,
+    SetLocal,
     SetParameter,
     TableMaintenance,
     Unparameterized,
@@ -31,6 +32,7 @@ from sparkify_dw.constructs.values import byte_length, epoch_ms_to_timestamp, st
 
 __all__ = [
     "LockTables",
+    "SetLocal",
     "SetParameter",
     "TableMaintenance",
     "Unparameterized",

@@ -79,3 +79,22 @@ class SetParameter(Executable, ClauseElement):
 @compiles(SetParameter)
 def _set_parameter(element: SetParameter, compiler: SQLCompiler, **kw: Any) -> str:
     return f"SET {element.name} TO {element.value}"
+
+
+class SetLocal(Executable, ClauseElement):
+    """``SET LOCAL name TO on|off|DEFAULT``: a planner switch for the rest of the
+    transaction (PostgreSQL), ``None`` putting back the session's value."""
+
+    inherit_cache = False
+    _NAMES = frozenset({"enable_nestloop"})
+
+    def __init__(self, name: str, value: bool | None) -> None:
+        if name not in self._NAMES or not (value is None or isinstance(value, bool)):
+            raise ValueError(f"unsupported transaction setting {name!r} = {value!r}")
+        self.name, self.value = name, value
+
+
+@compiles(SetLocal)
+def _set_local(element: SetLocal, compiler: SQLCompiler, **kw: Any) -> str:
+    value = "DEFAULT" if element.value is None else ("on" if element.value else "off")
+    return f"SET LOCAL {element.name} TO {value}"
