@@ -8,10 +8,10 @@ rescans every row inserted before it. A 10x first load took 52 s instead of 7.5 
 from __future__ import annotations
 
 import sqlalchemy as sa
-from helpers import run_load, settings_for
 
 from sparkify_dw import load, schema, transform
 from sparkify_dw.backends import for_settings
+from tests.helpers import run_load, settings_for
 
 
 def _plans(conn: sa.Connection) -> str:
