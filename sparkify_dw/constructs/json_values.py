@@ -201,6 +201,9 @@ def _duplicate_keys_duckdb(element: duplicate_keys, compiler: SQLCompiler, **kw:
     )
 
 
+_QUOTE_THEN_SPACE = '"[[:space:]]'
+
+
 @compiles(duplicate_keys, "postgresql")
 def _duplicate_keys_postgresql(element: duplicate_keys, compiler: SQLCompiler, **kw: Any) -> str:
     text, doc, present = (compiler.process(c, **kw) for c in element.clauses)
@@ -208,7 +211,9 @@ def _duplicate_keys_postgresql(element: duplicate_keys, compiler: SQLCompiler, *
     # text, every key is spelled '":', so counting those (cheap string functions) bounds
     # the keys from above. No more of them than different keys known present: none twice.
     colons = f"(octet_length({text}) - octet_length(replace({text}, '\":', ''))) / 2"
-    spaced = " OR ".join(f"strpos({text}, '\"' || chr({c})) > 0" for c in (32, 9, 10, 13))
+    # One regular expression, not four strpos(): a third of this test's cost. Any space
+    # class is a superset of JSON's four: a false alarm only means the exact test.
+    spaced = f"{text} ~ {literal_text(compiler, _QUOTE_THEN_SPACE)}"
     # Otherwise jsonb keeps one value per key: list the keys of the text as json, which
     # keeps all. Nested CASE: the text is parsed as json only once jsonb has read it as an
     # object.
