@@ -8,7 +8,7 @@ or a "directory" (prefix + ``/``); hidden keys (a path segment starting with
 ``.``, e.g. ``.ipynb_checkpoints/``) are skipped; other non-``*.json`` keys are
 skipped with one warning; problems are one-line :class:`SourceError` messages
 that never contain credentials. Objects are fetched by a bounded pool of
-concurrent GETs (``$SPARKIFY_DW_S3_WORKERS``, default 32) and handed over in
+concurrent GETs (``$SPARKIFY_DW_S3_WORKERS``, default 16) and handed over in
 listing order (:func:`fetch_ordered`, :class:`Readahead`).
 
 Credentials come from the standard AWS chain (environment, ``~/.aws``, instance
@@ -51,7 +51,7 @@ READ_TEXT_LIMIT = 1024 * 1024  # read_text is for small files; a JSONPaths file 
 _BUFFER_SIZE = 1024 * 1024
 
 ENV_WORKERS = "SPARKIFY_DW_S3_WORKERS"  # concurrent GETs of a load from S3
-DEFAULT_WORKERS = 32
+DEFAULT_WORKERS = 16
 MAX_WORKERS = 256
 STREAM_OVER = 8 * 1024 * 1024  # a larger object is streamed when its turn comes, not buffered
 MAX_BYTES_AHEAD = 64 * 1024 * 1024  # listed bytes fetched ahead of the reader, at most
@@ -115,7 +115,7 @@ def _check_endpoint(endpoint: str) -> None:
 
 
 def workers_setting(environ: Mapping[str, str] | None = None) -> int:
-    """Concurrent GETs for a load from S3: ``$SPARKIFY_DW_S3_WORKERS``, default 32."""
+    """Concurrent GETs for a load from S3: ``$SPARKIFY_DW_S3_WORKERS``, default 16."""
     text = (os.environ if environ is None else environ).get(ENV_WORKERS, "").strip()
     if not text:
         return DEFAULT_WORKERS

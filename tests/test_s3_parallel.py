@@ -238,8 +238,8 @@ def test_reader_error_is_one_line(moto_s3: MotoS3, bucket: dict[str, bytes]) -> 
 @pytest.mark.parametrize(
     ("value", "expected"),
     [
-        (None, 32),
-        ("", 32),
+        (None, 16),
+        ("", 16),
         ("1", 1),
         (" 16 ", 16),
         ("256", 256),
