@@ -27,7 +27,6 @@ import sqlalchemy as sa
 
 from sparkify_dw import backends, checks, ledger, schema, transform
 from sparkify_dw.backends.requests import Selection as Selection  # re-exported: load.Selection
-from sparkify_dw.backends.requests import staging_requests
 from sparkify_dw.config import Settings, one_line, resolve
 from sparkify_dw.dryrun import DryConnection, Sent
 from sparkify_dw.engines import dialect_for
@@ -43,7 +42,6 @@ from sparkify_dw.models import (
     STAGING_SONGS,
     STAR_TABLES,
 )
-from sparkify_dw.sources import Reader
 from sparkify_dw.staging import StageRequest
 
 log = logging.getLogger("sparkify_dw.load")
@@ -56,17 +54,6 @@ STEPS = ("stage", "transform", "check")
 
 LOCK_WAIT = 600.0  # seconds a load waits for another one to finish before giving up
 ERRORS_KEPT_ON_FAILURE = 1000  # rejected records recorded for a load that was refused
-
-
-def requests(
-    settings: Settings,
-    reader: Reader | None = None,
-    selection: Selection = Selection(),
-    loaded: set[tuple[str, str]] | None = None,
-) -> list[StageRequest]:
-    """What the stage step loads (see :func:`sparkify_dw.backends.requests.staging_requests`);
-    a load asks its backend, which also refuses sources it can't stage from."""
-    return staging_requests(settings, reader, selection, loaded)
 
 
 def _count(conn: sa.Connection, table: sa.Table) -> int:

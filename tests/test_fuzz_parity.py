@@ -29,7 +29,7 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sparkify_dw import backends, config, ledger, load, schema, transform
+from sparkify_dw import backends, config, ledger, schema, transform
 from sparkify_dw.backends.duckdb import SMALL_FILE_BYTES
 from sparkify_dw.models import LOAD_ERRORS, LOADS, STAGING_EVENTS, STAGING_SONGS, STAR_TABLES
 from sparkify_dw.staging import ENV_EARLIEST_EVENT, ENV_LATEST_EVENT
@@ -122,7 +122,7 @@ def stage_and_transform(engine: sa.Engine, logs: Path, songs: Path) -> Outcome:
                 )
             )
             first = 1
-            for req in load.requests(settings, backend.reader):
+            for req in backend.requests():
                 conn.execute(sa.delete(req.table))
                 counts = backend.stage(conn, req, 1, first, lambda *_: None)
                 first += counts.rejected

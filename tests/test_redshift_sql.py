@@ -15,6 +15,7 @@ import pytest
 import sqlalchemy as sa
 
 from sparkify_dw import config, engines, load, schema, transform
+from sparkify_dw.backends import for_settings
 from sparkify_dw.backends.redshift import (
     MAX_ERRORS,
     RedshiftBackend,
@@ -73,7 +74,7 @@ def test_copy_goes_out_as_literal_text_through_a_manifest(
 
 def test_the_copy_construct_compiles_with_no_parameters(redshift_on_moto: config.Settings) -> None:
     backend = RedshiftBackend(redshift_on_moto)
-    request = load.requests(redshift_on_moto)[0]
+    request = backend.requests()[0]
     copy = backend.copy(request, S3Uri.parse("s3://sparkify-sample/manifests/x.manifest", "m"))
     compiled = copy.compile(dialect=engines.dialect_for(RS_URL))
     assert compiled.params == {} and "%s" not in str(compiled)
@@ -88,7 +89,7 @@ def test_only_parsed_uris_reach_copy(redshift_on_moto: config.Settings, field: s
     """COPY's URIs are literal SQL text: a str that never went through S3Uri.parse (here
     one that would end the literal) is refused before any SQL is built."""
     backend = RedshiftBackend(redshift_on_moto)
-    request = load.requests(redshift_on_moto)[0]
+    request = backend.requests()[0]
     manifest: object = S3Uri.parse("s3://sparkify-sample/manifests/x.manifest", "m")
     evil = "s3://sparkify-sample/x'; DROP TABLE users;--"
     if field == "manifest":
@@ -141,7 +142,7 @@ def test_jsonpaths_file_under_the_data_prefix_is_not_data(
         config=write_cfg(tmp_path / "dwh.cfg", cfg),
         environ={config.ENV_S3_ENDPOINT: moto_s3.endpoint},
     )
-    events = load.requests(settings)[0]
+    events = for_settings(settings).requests()[0]
     uris = [f.uri for f in events.files]
     assert f"s3://{sample_bucket}/log_json_path.json" not in uris
     assert not [u for u in uris if "/manifests/" in u]

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from sparkify_dw import config, load
 from sparkify_dw import ledger as ledger_module
+from sparkify_dw.backends import for_settings
 from sparkify_dw.backends.duckdb import SMALL_FILE_BYTES
 from sparkify_dw.commands import run_module
 from sparkify_dw.models import LOAD_FILES, LOADS
@@ -213,7 +214,7 @@ def test_files_an_older_stage_only_load_listed_are_still_new(warehouse_url: sa.U
                     sources="x",
                 )
             )
-            reader_files = load.requests(settings)[0].files
+            reader_files = for_settings(settings).requests()[0].files
             conn.execute(
                 sa.insert(LOAD_FILES).values(
                     [
