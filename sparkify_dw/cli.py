@@ -15,12 +15,28 @@ from sparkify_dw.config import Settings, env_secrets, mask, one_line
 _NOISY = ("botocore", "boto3", "s3transfer", "urllib3")
 
 
+_FORMAT = "%(levelname)s %(name)s: %(message)s"
+_handler: logging.StreamHandler[TextIO] | None = None
+
+
 def setup_logging(err: TextIO, *, verbose: bool, quiet: bool = False) -> None:
     """Log lines on ``err``; the level again on each call (a command's own ``-v`` comes
-    after the group's options)."""
+    after the group's options).
+
+    The handler is the command's own, replaced when ``err`` changes: a command run again in
+    the same process (a notebook, click's test runner) logs to its own ``err``, even where
+    the root logger already has handlers of someone else's.
+    """
+    global _handler
     level = logging.DEBUG if verbose else logging.ERROR if quiet else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=err)
-    logging.getLogger().setLevel(level)
+    root = logging.getLogger()
+    if _handler is None or _handler.stream is not err:
+        if _handler is not None:
+            root.removeHandler(_handler)
+        _handler = logging.StreamHandler(err)
+        _handler.setFormatter(logging.Formatter(_FORMAT))
+        root.addHandler(_handler)
+    root.setLevel(level)
     for name in _NOISY:
         logging.getLogger(name).setLevel(max(level, logging.WARNING))
 
@@ -41,8 +57,11 @@ class _MaskSecrets(logging.Filter):
 
 
 def mask_logs(settings: Settings) -> None:
-    """From now on, log records lose the secrets of ``settings``."""
+    """From now on, log records lose the secrets of ``settings`` (this command's: a filter
+    left by an earlier command in the same process is replaced)."""
     for handler in logging.getLogger().handlers:
+        for old in [f for f in handler.filters if isinstance(f, _MaskSecrets)]:
+            handler.removeFilter(old)
         handler.addFilter(_MaskSecrets(settings))
 
 

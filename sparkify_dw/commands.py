@@ -133,16 +133,18 @@ def _migrate(
     from sparkify_dw import schema
 
     settings = settings_from(ctx, url, config_file)
-    if not flag(ctx, "quiet"):
-        logging.getLogger("alembic").setLevel(logging.INFO)
     cfg = schema.alembic_config()
     cfg.attributes["url"] = settings.url
-    if upgrading:
-        command.upgrade(cfg, revision, sql=sql)
-        return
-    if sql and ":" not in revision:  # offline, Alembic needs to know where it starts
+    if not upgrading and sql and ":" not in revision:  # offline, Alembic needs a start
         revision = f"{schema.head()}:{revision}"
-    command.downgrade(cfg, revision, sql=sql)
+    speaking = logging.getLogger("alembic")
+    level = speaking.level  # Alembic speaks for this command only (a notebook runs more)
+    if not flag(ctx, "quiet"):
+        speaking.setLevel(logging.INFO)
+    try:
+        (command.upgrade if upgrading else command.downgrade)(cfg, revision, sql=sql)
+    finally:
+        speaking.setLevel(level)
 
 
 def revision_options(default: str) -> Callable[[F], F]:

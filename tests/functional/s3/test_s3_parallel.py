@@ -106,13 +106,12 @@ def test_big_objects_are_streamed_not_buffered(moto_s3: MotoS3, bucket: dict[str
 
 def test_concurrency_is_bounded_by_workers(moto_s3: MotoS3, bucket: dict[str, bytes]) -> None:
     objects = listing(moto_s3)
-    with counting(moto_s3.client, hold=0.05) as gets:
-        started = time.perf_counter()
+    # Counted, not timed: each request is held 100 ms before it is sent, so with four
+    # workers four are in flight at once however busy the machine is, and never five.
+    with counting(moto_s3.client, hold=0.1) as gets:
         data = [stream.read() for _, stream in s3.fetch_ordered(objects, moto_s3.client, workers=4)]
-        elapsed = time.perf_counter() - started
     assert len(data) == COUNT and gets.started == COUNT
     assert gets.most == 4  # parallel, and never more than the workers
-    assert elapsed < COUNT * 0.05 / 2  # one at a time would take COUNT x 50 ms at least
 
 
 @pytest.mark.parametrize(

@@ -246,7 +246,10 @@ def iam_auth(moto_s3: MotoS3, sample_bucket: str) -> Iterator[tuple[str, str]]:
                 "Statement": [
                     {
                         "Effect": "Allow",
-                        "Action": ["s3:ListBucket", "s3:GetObject"],
+                        # AWS's own read-only grant (AmazonS3ReadOnlyAccess): listing
+                        # is s3:ListBucket on AWS, while moto 5.2.6 and later check
+                        # ListObjectsV2 under that name; s3:List* holds on both.
+                        "Action": ["s3:List*", "s3:GetObject"],
                         "Resource": [bucket_arn, f"{bucket_arn}/*"],
                     }
                 ],
