@@ -30,7 +30,7 @@ Design notes (why it is shaped like this):
   starts sessions, a ``_Crowd`` lends them users, a ``_Session`` draws its next
   page, ``_Plays`` picks the song of a NextSong, and ``PAGE_TRANSITIONS`` says
   what may follow a page. The order of the random draws is part of the output:
-  a change that moves one changes the bytes (``tests/test_synth.py`` pins them).
+  a change that moves one changes the bytes (``tests/unit/test_synth.py`` pins them).
 
 Modules: ``words`` (vocabulary, name templates), ``layout`` (key orders, escaping),
 ``catalogue`` (artists, songs, ids, plays), ``pages`` (the page table and weights),

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from sparkify_dw import config
-from tests.s3_server import MotoS3
+from tests.support.s3_server import MotoS3
 
 PASSWORD = "Pa55-word-XYZ"
 CFG = f"""\

@@ -23,7 +23,7 @@ from typing import Any
 import sqlfluff
 from redshift_connector.core import convert_paramstyle
 
-from tests.redshift_unsupported import UNSUPPORTED
+from tests.support.redshift_unsupported import UNSUPPORTED
 
 UNPARAMETERIZABLE = re.compile(
     r"^\s*(COPY|UNLOAD|LOCK|SET|RESET|ANALYZE|VACUUM|CREATE|ALTER|DROP|COMMENT|TRUNCATE|"

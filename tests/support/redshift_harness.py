@@ -41,8 +41,8 @@ import psycopg
 import sqlalchemy as sa
 
 from sparkify_dw import engines
-from tests.redshift_conformance import Statement
-from tests.redshift_relay import RedshiftRelay
+from tests.support.redshift_conformance import Statement
+from tests.support.redshift_relay import RedshiftRelay
 
 SETUP = """
 CREATE TABLE stl_load_errors (

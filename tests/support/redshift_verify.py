@@ -22,7 +22,7 @@ import sqlalchemy as sa
 
 from sparkify_dw import answers, checks, config, load, schema
 from sparkify_dw.models import STAR_TABLES, metadata
-from tests.helpers import SAMPLE, run_load, star_snapshot
+from tests.support.helpers import SAMPLE, run_load, star_snapshot
 
 GOOD_LINES = 5
 BAD_LINES = 3

@@ -6,14 +6,9 @@ production; and moto's state in this process (``mock_aws`` in test_cluster.py
 resets it) cannot touch the server's buckets. The server starts in ~0.5 s and
 exits when this process closes its stdin, even if pytest is killed.
 
-Use from a test module (fixtures are module-scoped; assigning them to module names
-lets pytest find them without ruff's F401/F811 on an imported fixture)::
-
-    from tests import s3_server
-    from tests.s3_server import MotoS3
-
-    moto_s3 = s3_server.moto_s3
-    sample_bucket = s3_server.sample_bucket
+Its fixtures are a pytest plugin (``tests/conftest.py`` loads it): ``moto_server`` runs
+once per session (per xdist worker); ``moto_s3`` is that server with dummy credentials in the
+test's environment; ``sample_bucket`` holds the bundled sample::
 
     def test_x(moto_s3: MotoS3, sample_bucket: str) -> None:
         objects = s3.list_objects(f"s3://{sample_bucket}/log_data", "log_data", moto_s3.client)
@@ -116,27 +111,42 @@ def _stop_server(proc: subprocess.Popen[str]) -> None:
         proc.wait()
 
 
-@pytest.fixture(scope="module")
-def moto_s3(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoS3]:
-    """A moto server and dummy credentials in the environment for the module's tests."""
+def _dummy_credentials(env: pytest.MonkeyPatch, nowhere: Path) -> None:
+    """Dummy credentials, and no AWS setting from the developer's environment."""
+    for name in _AWS_ENV:
+        env.delenv(name, raising=False)
+    env.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
+    env.setenv("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
+    env.setenv("AWS_CONFIG_FILE", str(nowhere))
+    env.setenv("AWS_SHARED_CREDENTIALS_FILE", str(nowhere))
+    env.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+@pytest.fixture(scope="session")
+def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoS3]:
+    """One moto server for the session (per xdist worker), with a client holding the dummy
+    credentials; buckets made for the session (``sample_bucket``) use this."""
     proc, port = _start_server()
-    nowhere = tmp_path_factory.mktemp("no-aws-config") / "absent"
+    nowhere = tmp_path_factory.getbasetemp() / "no-aws-config"  # never created
     try:
+        endpoint = f"http://127.0.0.1:{port}"
         with pytest.MonkeyPatch.context() as env:
-            for name in _AWS_ENV:
-                env.delenv(name, raising=False)
-            env.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID)
-            env.setenv("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY)
+            _dummy_credentials(env, nowhere)
             env.setenv("AWS_DEFAULT_REGION", REGION)
-            env.setenv("AWS_CONFIG_FILE", str(nowhere))
-            env.setenv("AWS_SHARED_CREDENTIALS_FILE", str(nowhere))
-            env.setenv("AWS_EC2_METADATA_DISABLED", "true")
-            endpoint = f"http://127.0.0.1:{port}"
-            yield MotoS3(
-                endpoint=endpoint, region=REGION, client=s3.client(region=REGION, endpoint=endpoint)
-            )
+            client = s3.client(region=REGION, endpoint=endpoint)  # credentials read here
+        yield MotoS3(endpoint=endpoint, region=REGION, client=client)
     finally:
         _stop_server(proc)
+
+
+@pytest.fixture
+def moto_s3(
+    moto_server: MotoS3, monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> MotoS3:
+    """The session's server, with its dummy credentials in the test's environment: code
+    under test finds them through the standard credential chain."""
+    _dummy_credentials(monkeypatch, tmp_path_factory.getbasetemp() / "no-aws-config")
+    return moto_server
 
 
 def upload_tree(client: Any, bucket: str, root: Path, prefix: str) -> dict[str, int]:
@@ -149,13 +159,13 @@ def upload_tree(client: Any, bucket: str, root: Path, prefix: str) -> dict[str, 
     return uploaded
 
 
-@pytest.fixture(scope="module")
-def sample_bucket(moto_s3: MotoS3) -> str:
+@pytest.fixture(scope="session")
+def sample_bucket(moto_server: MotoS3) -> str:
     """A bucket holding the bundled sample as ``log_data/…``, ``song_data/…`` and
     ``log_json_path.json``, the layout of Sparkify's real bucket."""
-    moto_s3.client.create_bucket(Bucket=SAMPLE_BUCKET)
+    moto_server.client.create_bucket(Bucket=SAMPLE_BUCKET)
     for name in ("log_data", "song_data"):
-        upload_tree(moto_s3.client, SAMPLE_BUCKET, config.SAMPLE_DIR / name, name)
+        upload_tree(moto_server.client, SAMPLE_BUCKET, config.SAMPLE_DIR / name, name)
     paths = config.SAMPLE_DIR / "log_json_path.json"
-    moto_s3.client.put_object(Bucket=SAMPLE_BUCKET, Key=paths.name, Body=paths.read_bytes())
+    moto_server.client.put_object(Bucket=SAMPLE_BUCKET, Key=paths.name, Body=paths.read_bytes())
     return SAMPLE_BUCKET

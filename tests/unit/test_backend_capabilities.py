@@ -16,9 +16,9 @@ from sparkify_dw.backends import Capabilities
 from sparkify_dw.backends.duckdb import DuckDBBackend
 from sparkify_dw.backends.postgresql import PostgreSQLBackend
 from sparkify_dw.backends.redshift import RedshiftBackend
-from tests.redshift_config import CFG, write_cfg
+from tests.support.redshift_config import CFG, write_cfg
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BACKEND_NAMES = re.compile(r"redshift|duckdb|postgres", re.IGNORECASE)
 
 

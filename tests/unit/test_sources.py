@@ -14,7 +14,7 @@ from sparkify_dw.sources import (
     parse_jsonpath,
     read_jsonpaths,
 )
-from tests.helpers import SAMPLE
+from tests.support.helpers import SAMPLE
 
 
 def frames(data: str | bytes) -> list[tuple[int, str | None, str]]:

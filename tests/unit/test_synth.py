@@ -19,7 +19,7 @@ import pytest
 
 from sparkify_dw.synth import LOG_KEYS, SONG_KEYS, Summary, SynthError, generate, main
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 EVENTS, SONGS, DAYS, SEED = 3000, 200, 7, 7
 TRACK_RE = re.compile(r"TR[A-Z0-9]{16}\.json")
 DAY_RE = re.compile(r"(\d{4})-(\d{2})-(\d{2})-events\.json")

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from sparkify_dw.errors import ConfigError
 from sparkify_dw.uris import S3_URI_RE, LocalPath, S3Uri, parse_source
 
-PACKAGE = Path(__file__).resolve().parent.parent / "sparkify_dw"
+PACKAGE = Path(__file__).resolve().parents[2] / "sparkify_dw"
 
 GOOD = [
     "s3://udacity-dend",
@@ -24,7 +24,7 @@ GOOD = [
     "s3://abc//x",
     "s3://sparkify-sample/manifests/staging_events-0123456789abcdef.manifest",
 ]
-# What tests/test_s3.py and tests/test_config.py have always seen refused.
+# What tests/functional/s3/test_s3.py and tests/unit/test_config.py have always seen refused.
 BAD = [
     "s3://Upper/x",
     "s3://ab/x",

@@ -13,12 +13,14 @@ import pytest
 import sqlalchemy as sa
 
 from sparkify_dw import schema
-from tests.helpers import run_load
+from tests.support.helpers import run_load
 
 # bench/ is a folder of scripts, not a package: appended, its modules shadow nothing.
-sys.path.append(str(Path(__file__).resolve().parent.parent / "bench"))
+sys.path.append(str(Path(__file__).resolve().parents[3] / "bench"))
 import datasets
 import realshape
+
+pytestmark = pytest.mark.serial  # runs the benchmark's loads
 
 MSD_ID = re.compile(r"^(SO|AR|TR)[A-Z0-9]{16}$")
 

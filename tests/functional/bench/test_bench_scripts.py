@@ -10,11 +10,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
 # bench/ is a folder of scripts, not a package: appended, its modules shadow nothing.
 sys.path.append(str(ROOT / "bench"))
 import report  # noqa: E402
 import run  # noqa: E402
+
+pytestmark = pytest.mark.serial  # runs the benchmark scripts
 
 
 def load(

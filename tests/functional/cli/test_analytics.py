@@ -8,7 +8,6 @@ import collections
 import datetime as dt
 import io
 import json
-import os
 import re
 import subprocess
 import sys
@@ -18,9 +17,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from sparkify_dw import analytics, answers, schema
+from sparkify_dw import analytics, answers
 from sparkify_dw.commands import run_module
-from tests.helpers import SAMPLE, run_load
+from tests.support import cli as run_cli
+from tests.support.helpers import SAMPLE
 
 EXPECTED = SAMPLE / "expected_analytics.json"
 assert EXPECTED == analytics.SAMPLE_EXPECTED
@@ -45,20 +45,13 @@ def run_main(*args: str) -> tuple[int, str, str]:
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sparkify_dw.analytics", *args],
-        text=True,
-        capture_output=True,
-        env=dict(os.environ),
-        timeout=120,
-    )
+    """``python -m sparkify_dw.analytics ARGS``, run in this process."""
+    return run_cli.module("analytics", *args)
 
 
 @pytest.fixture
-def loaded_duckdb(duckdb_url: sa.URL) -> sa.URL:
-    schema.upgrade(duckdb_url)
-    run_load(duckdb_url)
-    return duckdb_url
+def loaded_duckdb(duckdb_loaded_url: sa.URL) -> sa.URL:
+    return duckdb_loaded_url
 
 
 def redshift_text_answers_as_the_api(engine: sa.Engine) -> None:
@@ -78,9 +71,9 @@ def redshift_text_answers_as_the_api(engine: sa.Engine) -> None:
                 ], (name, params)
 
 
-def test_sample_answers_equal_the_expected_file(warehouse_url: sa.URL) -> None:
+def test_sample_answers_equal_the_expected_file(loaded_url: sa.URL) -> None:
     """On PostgreSQL, also the Redshift-compiled SQL (one load serves both)."""
-    run_load(warehouse_url)
+    warehouse_url = loaded_url
     code, out, err = run_main("--url", text_of(warehouse_url), "--verify", str(EXPECTED))
     assert (code, err) == (0, "")
     assert out.strip() == f"all {len(analytics.QUESTIONS)} answers match {EXPECTED}"

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import io
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +12,8 @@ import sqlalchemy as sa
 
 from sparkify_dw import check, checks, schema
 from sparkify_dw.commands import run_module
-from tests.helpers import run_load
+from tests.support import cli as run_cli
+from tests.support.helpers import run_load
 
 REDSHIFT = sa.create_engine(
     "redshift+redshift_connector://u@h:5439/dev", paramstyle="named"
@@ -26,20 +25,8 @@ def engine_for(url: sa.URL) -> sa.Engine:
 
 
 def cli(url: sa.URL, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "sparkify_dw.check",
-            "--url",
-            url.render_as_string(hide_password=False),
-            *args,
-        ],
-        text=True,
-        capture_output=True,
-        env=dict(os.environ),
-        timeout=120,
-    )
+    """``python -m sparkify_dw.check --url URL ARGS``, run in this process."""
+    return run_cli.module("check", "--url", url.render_as_string(hide_password=False), *args)
 
 
 def unconstrained(url: sa.URL) -> sa.URL:
@@ -89,9 +76,9 @@ def redshift_text_finds_nothing(engine: sa.Engine) -> None:
             assert cursor.fetchall() == [], item.name
 
 
-def test_sample_passes_every_check(warehouse_url: sa.URL) -> None:
+def test_sample_passes_every_check(loaded_url: sa.URL) -> None:
     """On PostgreSQL, also the checks compiled for Redshift (one load serves both)."""
-    run_load(warehouse_url)
+    warehouse_url = loaded_url
     engine = engine_for(warehouse_url)
     results = checks.verify(engine)
     assert [r.name for r in results] == list(checks.NAMES)
@@ -113,8 +100,8 @@ def test_sample_passes_every_check(warehouse_url: sa.URL) -> None:
     assert lines[-1] == f"all {len(checks.NAMES)} checks passed"
 
 
-def test_damaged_warehouse_fails_the_named_checks(warehouse_url: sa.URL) -> None:
-    run_load(warehouse_url)
+def test_damaged_warehouse_fails_the_named_checks(loaded_url: sa.URL) -> None:
+    warehouse_url = loaded_url
     url = unconstrained(warehouse_url)
     engine = engine_for(url)
     with engine.begin() as conn:
@@ -238,9 +225,8 @@ def test_each_kind_of_damage_is_named(duckdb_url: sa.URL, damage: str) -> None:
             assert found[name].samples[0] == sample
 
 
-def test_named_subset_and_unknown_name(duckdb_url: sa.URL) -> None:
-    schema.upgrade(duckdb_url)
-    engine = engine_for(duckdb_url)
+def test_named_subset_and_unknown_name(duckdb_warehouse_url: sa.URL) -> None:
+    engine = engine_for(duckdb_warehouse_url)
     # An empty warehouse: nothing staged, so even the not-empty checks pass.
     picked = checks.run_checks(engine, ["users.pk_unique", "songplays.not_empty"])
     assert [(r.name, r.count) for r in picked] == [
@@ -251,10 +237,9 @@ def test_named_subset_and_unknown_name(duckdb_url: sa.URL) -> None:
         checks.run_checks(engine, ["users.nonsense"])
 
 
-def test_staged_events_without_plays_fail(duckdb_url: sa.URL) -> None:
-    schema.upgrade(duckdb_url)
-    run_load(duckdb_url, steps=["stage"])
-    found = failed(checks.run_checks(engine_for(duckdb_url)))
+def test_staged_events_without_plays_fail(duckdb_warehouse_url: sa.URL) -> None:
+    run_load(duckdb_warehouse_url, steps=["stage"])
+    found = failed(checks.run_checks(engine_for(duckdb_warehouse_url)))
     assert {
         "songplays.not_empty",
         "users.not_empty",

@@ -17,6 +17,7 @@ from click.testing import CliRunner, Result
 from sparkify_dw import __version__, commands
 from sparkify_dw.commands import run_module
 from sparkify_dw.models import LOADS
+from tests.support import cli as run_cli
 
 
 def sdw(*args: str, cwd: Path) -> Result:
@@ -29,10 +30,9 @@ def sdw(*args: str, cwd: Path) -> Result:
 
 
 @pytest.fixture
-def loaded(tmp_path: Path) -> Path:
-    assert sdw("upgrade", cwd=tmp_path).exit_code == 0
-    result = sdw("load", cwd=tmp_path)
-    assert result.exit_code == 0, result.output
+def loaded(tmp_path: Path, duckdb_loaded_url: sa.URL) -> Path:
+    """A folder whose ``sparkify.duckdb`` holds the loaded sample (a copy of the session's)."""
+    Path(duckdb_loaded_url.database or "").rename(tmp_path / "sparkify.duckdb")
     return tmp_path
 
 
@@ -61,7 +61,11 @@ def test_console_script_version_and_help_are_fast(tmp_path: Path) -> None:
     assert not list(tmp_path.iterdir())  # asking for help writes nothing
 
 
-def test_quick_start_then_every_read_command(loaded: Path) -> None:
+def test_quick_start_then_every_read_command(tmp_path: Path) -> None:
+    loaded = tmp_path
+    assert sdw("upgrade", cwd=loaded).exit_code == 0
+    result = sdw("load", cwd=loaded)
+    assert result.exit_code == 0, result.output
     history = json.loads(sdw("history", "--json", cwd=loaded).output)
     assert [(h["load_id"], h["status"], h["rows_inserted"]) for h in history] == [
         (1, "succeeded", 3478)
@@ -170,11 +174,15 @@ def test_upgrade_and_downgrade_speak(tmp_path: Path) -> None:
 # --- python -m sparkify_dw.load: the same command --------------------------------------------
 
 
-def entry(how: str, *args: str) -> list[str]:
-    """``sparkify-dw load ARGS`` or ``python -m sparkify_dw.load ARGS``."""
+def entry(how: str, *args: str) -> tuple[int, str]:
+    """``sparkify-dw load ARGS`` or ``python -m sparkify_dw.load ARGS`` (what its ``__main__``
+    runs), in this process: the exit status and stderr. The processes themselves are
+    tested once each (test_console_script_version_and_help_are_fast, test_imports)."""
     if how == "sparkify-dw":
-        return [str(Path(sys.executable).parent / "sparkify-dw"), "load", *args]
-    return [sys.executable, "-m", "sparkify_dw.load", *args]
+        proc = run_cli.invoke("load", *args)
+        return proc.returncode, proc.stderr
+    out, err = io.StringIO(), io.StringIO()
+    return run_module("load", list(args), out, err), err.getvalue()
 
 
 @pytest.mark.parametrize("how", ["sparkify-dw", "python -m"])
@@ -194,12 +202,9 @@ def test_load_misuse_through_both_entry_points(
 ) -> None:
     if warehouse:
         assert sdw("upgrade", cwd=tmp_path).exit_code == 0
-    env = {k: v for k, v in os.environ.items() if not k.startswith("SPARKIFY_DW_")}
-    proc = subprocess.run(
-        entry(how, *args), capture_output=True, text=True, cwd=tmp_path, env=env, timeout=120
-    )
-    assert proc.returncode == 2, proc.stderr
-    lines = proc.stderr.splitlines()
+    code, stderr = entry(how, *args)  # in tmp_path, with no SPARKIFY_DW_* set (conftest)
+    assert code == 2, stderr
+    lines = stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), lines
     if warehouse or args[0] != "--errors":
         assert message in lines[0]

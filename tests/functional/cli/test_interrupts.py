@@ -19,7 +19,9 @@ import sqlalchemy as sa
 from sparkify_dw import backends, config, load
 from sparkify_dw.commands import run_module
 from sparkify_dw.models import LOADS
-from tests.helpers import SAMPLE, star_snapshot, table_rows
+from tests.support.helpers import SAMPLE, star_snapshot, table_rows
+
+pytestmark = pytest.mark.serial  # sends signals to real loads
 
 
 def ledger(url: sa.URL) -> list[tuple[Any, ...]]:

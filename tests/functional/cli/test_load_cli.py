@@ -1,9 +1,9 @@
-"""``python -m sparkify_dw.load`` as a user runs it."""
+"""``python -m sparkify_dw.load`` as a user runs it: in this process, but for output into a
+closed pipe, which a real process shows."""
 
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -14,25 +14,16 @@ import sqlalchemy as sa
 from rich.console import Console
 
 from sparkify_dw import output, schema
-from tests import s3_server
-from tests.redshift_config import cfg_for, write_cfg
-from tests.s3_server import MotoS3
-
-moto_s3 = s3_server.moto_s3
-sample_bucket = s3_server.sample_bucket
+from tests.support import cli as run_cli
+from tests.support.redshift_config import cfg_for, write_cfg
+from tests.support.s3_server import MotoS3
 
 
 def cli(
     *args: str, cwd: Path, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "sparkify_dw.load", *args],
-        cwd=cwd,
-        text=True,
-        capture_output=True,
-        env={**os.environ, **(env or {})},
-        timeout=300,
-    )
+    """``python -m sparkify_dw.load ARGS``, run in this process (tests/support/cli.py)."""
+    return run_cli.module("load", *args, cwd=cwd, env=env)
 
 
 def test_default_run_prints_summary(tmp_path: Path) -> None:

@@ -9,12 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import s3_server
-from tests.redshift_config import cfg_for, write_cfg
-from tests.s3_server import MotoS3
-
-moto_s3 = s3_server.moto_s3
-sample_bucket = s3_server.sample_bucket
+from tests.support.redshift_config import cfg_for, write_cfg
+from tests.support.s3_server import MotoS3
 
 SECRETS = {
     "AWS_ACCESS_KEY_ID": "AKIAEXAMPLEKEYID1234",

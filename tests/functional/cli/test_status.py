@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from sparkify_dw import config, status, synth
-from tests.helpers import run_load
+from tests.support.helpers import run_load
 
 
 def run_status(*args: str) -> tuple[int, str, str]:
@@ -180,7 +180,7 @@ def test_statements_are_plain_sql_that_redshift_runs(pg_url: sa.URL) -> None:
     """Every statement status sends, compiled for Redshift, runs on PostgreSQL as the
     loader's transform does (test_parity): plain SELECTs, nothing PostgreSQL-only."""
     from sparkify_dw import schema
-    from tests.test_parity import REDSHIFT
+    from tests.functional.load.test_parity import REDSHIFT
 
     schema.upgrade(pg_url)
     run_load(pg_url)

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from sparkify_dw import analytics, checks, config, docs, erd, lineage
 from sparkify_dw.models import metadata
-from tests.helpers import run_load
+from tests.support.helpers import run_load
 
 SVG_NS = "http://www.w3.org/2000/svg"
 

@@ -18,8 +18,8 @@ import sqlalchemy as sa
 
 from sparkify_dw import docs, lineage, schema
 from sparkify_dw.models import metadata
-from tests.conftest import IN_CI
-from tests.helpers import run_load
+from tests.support.fixtures import IN_CI
+from tests.support.helpers import run_load
 
 CHROMIUM = os.environ.get("SPARKIFY_DW_CHROMIUM", "/usr/bin/chromium")
 ARGS = [

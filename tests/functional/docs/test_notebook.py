@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 
 from sparkify_dw import analytics, config, schema
-from tests.helpers import run_load
+from tests.support.helpers import run_load
 
-NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "analytics.ipynb"
+NOTEBOOK = Path(__file__).resolve().parents[3] / "notebooks" / "analytics.ipynb"
 
 if os.environ.get("CI", "").lower() != "true":  # CI installs .[dev]: a missing one must fail
     pytest.importorskip("nbclient")
@@ -29,13 +29,12 @@ def test_committed_notebook_has_no_outputs() -> None:
 
 
 def test_notebook_runs_against_the_configured_warehouse(
-    duckdb_url: sa.URL, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    duckdb_warehouse_url: sa.URL, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    schema.upgrade(duckdb_url)
-    run_load(duckdb_url)
+    run_load(duckdb_warehouse_url)
     # The kernel inherits this environment: the notebook finds the warehouse through
     # config.resolve(), as an analyst's would.
-    monkeypatch.setenv(config.ENV_URL, duckdb_url.render_as_string(hide_password=False))
+    monkeypatch.setenv(config.ENV_URL, duckdb_warehouse_url.render_as_string(hide_password=False))
     monkeypatch.setenv("MPLBACKEND", "Agg")
     nb = nbformat.read(NOTEBOOK, as_version=4)
     client = nbclient.NotebookClient(
@@ -48,10 +47,12 @@ def test_notebook_runs_against_the_configured_warehouse(
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert len(images) >= 4  # plays by hour/weekday, top songs/artists, daily levels, agents
     printed = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
-    assert f"warehouse: {duckdb_url.render_as_string()}" in printed
+    assert f"warehouse: {duckdb_warehouse_url.render_as_string()}" in printed
     # The first table is matched_share as the library answers it.
     first = next(o for o in outputs if o.output_type == "execute_result")
-    share = analytics.matched_share(sa.create_engine(duckdb_url, poolclass=sa.pool.NullPool))
+    share = analytics.matched_share(
+        sa.create_engine(duckdb_warehouse_url, poolclass=sa.pool.NullPool)
+    )
     assert first.data["text/plain"].split("\n")[1].split()[1:3] == [
         str(share[0].plays),
         str(share[0].matched),

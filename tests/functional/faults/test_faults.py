@@ -35,9 +35,10 @@ import sqlalchemy as sa
 
 from sparkify_dw import schema, synth
 from sparkify_dw.backends.postgresql import LOCK_KEY
-from tests.helpers import STAR_NAMES, run_load, star_snapshot, table_rows
+from tests.support.helpers import STAR_NAMES, run_load, star_snapshot, table_rows
 
-pytestmark = pytest.mark.slow  # SIGKILLs real loads at many points: about a minute
+# SIGKILLs real loads at many points: about a minute, on one worker.
+pytestmark = [pytest.mark.slow, pytest.mark.serial]
 
 Rows = list[tuple[Any, ...]]
 Snapshot = dict[str, Rows]
@@ -545,19 +546,18 @@ def _first_advisory_holder(url: sa.URL) -> int | None:
 
 
 def test_refusal_names_the_lock_holder_in_this_database(
-    pg_admin_url: sa.URL, pg_url: sa.URL
+    pg_admin_url: sa.URL, pg_warehouse_url: sa.URL
 ) -> None:
-    schema.upgrade(pg_url)
     admin = sa.create_engine(pg_admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
     decoys: list[sa.URL] = []
     try:
         with contextlib.ExitStack() as held:
-            ours = held.enter_context(hold_pg_lock(pg_url))
+            ours = held.enter_context(hold_pg_lock(pg_warehouse_url))
             # Loads in other databases of the server hold the same key; take it in new
             # databases until one of them is listed before ours (the order is the lock
             # table's, fixed while the locks are held), 20 at most: the lookup must name
             # ours whatever the order.
-            while _first_advisory_holder(pg_url) == ours and len(decoys) < 20:
+            while _first_advisory_holder(pg_warehouse_url) == ours and len(decoys) < 20:
                 name = f"sdw_faults_decoy_{uuid.uuid4().hex[:12]}"
                 decoys.append(pg_admin_url.set(database=name))
                 with admin.connect() as conn:
@@ -569,7 +569,7 @@ def test_refusal_names_the_lock_holder_in_this_database(
                     "-m",
                     "sparkify_dw.load",
                     "--url",
-                    pg_url.render_as_string(hide_password=False),
+                    pg_warehouse_url.render_as_string(hide_password=False),
                     "--wait",
                     "0",
                 ],

@@ -10,411 +10,70 @@ on DuckDB), the same lines in a file above DuckDB's small-file threshold (read b
 itself) and pretty-printed. Each example stages and transforms inside a transaction that
 is rolled back, so examples are cheap and independent.
 
-The records that found a bug are kept below as :data:`CORPUS`, an ordinary test.
+The records that found a bug are kept in test_fuzz_corpus.py.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import uuid
-from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sparkify_dw import backends, config, ledger, schema, transform
-from sparkify_dw.backends.duckdb import SMALL_FILE_BYTES
-from sparkify_dw.models import LOAD_ERRORS, LOADS, STAGING_EVENTS, STAGING_SONGS, STAR_TABLES
-from sparkify_dw.staging import ENV_EARLIEST_EVENT, ENV_LATEST_EVENT
-from tests.helpers import SAMPLE
-
-# Examples per run. The batched test checks every example's records in one load per
-# backend (2,000 examples in CI); the per-example tests load each example on its own, so a
-# failure shrinks to its smallest form. ``pytest -m slow`` runs the long profile.
-CI_EXAMPLES = {"batch": 2000, "events": 25, "songs": 15, "mixed": 10}
-SLOW_EXAMPLES = {"batch": 25000, "events": 300, "songs": 150, "mixed": 150}
-BATCH_FILES = 2000  # examples per batched load
-
-EVENT = json.loads((SAMPLE / "log_data/2018/11/2018-11-15-events.json").read_text().splitlines()[2])
-SONG = json.loads(next((SAMPLE / "song_data").rglob("*.json")).read_text())
-EVENT_KEYS = list(EVENT)
-SONG_KEYS = list(SONG)
-LATEST = "2030-01-01"  # a fixed window, so both backends judge ts alike whenever they run
-
-Pair = tuple[str, str]  # a key and its value's JSON text (possibly not valid JSON)
-
-
-@dataclass
-class Outcome:
-    read: dict[str, int]
-    staged: dict[str, list[tuple[Any, ...]]]
-    rejected: list[tuple[str, str, int | None, str]]
-    star: dict[str, list[tuple[Any, ...]]]
-
-
-# --- warehouses, one per backend for the whole module -----------------------------------------
-
-
-@pytest.fixture(scope="module")
-def engines(
-    tmp_path_factory: pytest.TempPathFactory, pg_admin_url: sa.URL
-) -> Iterator[dict[str, sa.Engine]]:
-    duck = sa.URL.create("duckdb", database=str(tmp_path_factory.mktemp("fuzz") / "w.duckdb"))
-    name = f"sdw_fuzz_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(pg_admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    pg = pg_admin_url.set(database=name)
-    made = {}
-    try:
-        for url in (duck, pg):
-            schema.upgrade(url)
-            made[url.get_backend_name()] = sa.create_engine(url)
-        yield made
-    finally:
-        for engine in made.values():
-            engine.dispose()
-        with admin.connect() as conn:
-            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(autouse=True)
-def _window(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(ENV_EARLIEST_EVENT, "2000-01-01")
-    monkeypatch.setenv(ENV_LATEST_EVENT, LATEST)
-
-
-def _rows(
-    conn: sa.Connection, table: sa.Table, without: tuple[str, ...] = ()
-) -> list[tuple[Any, ...]]:
-    cols = [c for c in table.columns if c.name not in without]
-    rows = conn.execute(sa.select(*cols)).all()
-    return sorted((tuple(r) for r in rows), key=lambda r: [(v is None, str(v)) for v in r])
-
-
-def stage_and_transform(engine: sa.Engine, logs: Path, songs: Path) -> Outcome:
-    """Stage the files and run the transform in one transaction, then roll it back."""
-    settings = config.resolve(
-        url=engine.url.render_as_string(hide_password=False),
-        log_data=str(logs),
-        song_data=str(songs),
-    )
-    backend = backends.for_settings(settings, max_errors=10**9)
-    read: dict[str, int] = {}
-    with engine.connect() as conn:
-        trans = conn.begin()
-        try:
-            conn.execute(
-                sa.insert(LOADS).values(
-                    load_id=1,
-                    started_at=ledger.now(),
-                    status="running",
-                    backend=backend.name,
-                    steps="stage,transform",
-                    sources="fuzz",
-                )
-            )
-            first = 1
-            for req in backend.requests():
-                conn.execute(sa.delete(req.table))
-                counts = backend.stage(conn, req, 1, first, lambda *_: None)
-                first += counts.rejected
-                read[req.table.name] = counts.read
-                assert (
-                    counts.staged
-                    == conn.execute(sa.select(sa.func.count()).select_from(req.table)).scalar_one()
-                )
-            staged = {t.name: _rows(conn, t) for t in (STAGING_EVENTS, STAGING_SONGS)}
-            e = LOAD_ERRORS.c
-            rejected = sorted(
-                (
-                    (t, Path(src).name, line, reason)
-                    for t, src, line, reason in conn.execute(
-                        sa.select(e.table_name, e.source, e.line_no, e.reason)
-                    )
-                ),
-                key=lambda r: (r[0], r[1], r[2] or 0, r[3]),
-            )
-            for step in transform.steps(1):  # a record that staged always transforms
-                conn.execute(step.statement)
-            star = {t.name: _rows(conn, t, ("songplay_id", "load_id")) for t in STAR_TABLES}
-        finally:
-            trans.rollback()
-    return Outcome(read, staged, rejected, star)
-
-
-# --- writing records three ways ---------------------------------------------------------------
-
-
-def record_text(pairs: list[Pair], *, trailing_comma: bool, pretty: bool) -> str:
-    if pretty:
-        body = ",\n".join(f"  {json.dumps(k)}: {v}" for k, v in pairs)
-        return "{\n" + body + (",\n" if trailing_comma else "\n") + "}"
-    return (
-        "{"
-        + ", ".join(f"{json.dumps(k)}: {v}" for k, v in pairs)
-        + ("," if trailing_comma else "")
-        + "}"
-    )
-
-
-Record = tuple[list[Pair], bool]  # pairs, trailing comma
-
-
-def write_three_ways(folder: Path, stem: str, records: list[Record]) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    lines = "".join(record_text(p, trailing_comma=t, pretty=False) + "\n" for p, t in records)
-    (folder / f"{stem}_small.json").write_text(lines or "\n", encoding="utf-8")
-    padding = "\n" * max(0, SMALL_FILE_BYTES - len(lines.encode()) + 1)
-    (folder / f"{stem}_big.json").write_text(lines + padding, encoding="utf-8")
-    pretty = "".join(record_text(p, trailing_comma=t, pretty=True) + "\n" for p, t in records)
-    (folder / f"{stem}_pretty.json").write_text(pretty or "\n", encoding="utf-8")
-
-
-def run_both(
-    engines: dict[str, sa.Engine], root: Path, events: list[Record], songs: list[Record]
-) -> Outcome:
-    """Write, load on both backends, assert parity; the DuckDB outcome."""
-    for sub in ("logs", "songs"):
-        for old in (root / sub).glob("*.json") if (root / sub).exists() else []:
-            old.unlink()
-    write_three_ways(root / "logs", "e", events)
-    write_three_ways(root / "songs", "s", songs)
-    duck = stage_and_transform(engines["duckdb"], root / "logs", root / "songs")
-    pg = stage_and_transform(engines["postgresql"], root / "logs", root / "songs")
-    assert duck.rejected == pg.rejected
-    assert duck.staged == pg.staged
-    assert duck.star == pg.star
-    assert duck.read == pg.read
-    for table in ("staging_events", "staging_songs"):
-        rejected = sum(1 for r in duck.rejected if r[0] == table)
-        assert duck.read[table] == len(duck.staged[table]) + rejected
-    # The small and the big file hold the same lines: the same verdicts, line for line.
-    for stem in ("e", "s"):
-        small = [r[2:] for r in duck.rejected if r[1] == f"{stem}_small.json"]
-        big = [r[2:] for r in duck.rejected if r[1] == f"{stem}_big.json"]
-        assert small == big
-    return duck
-
-
-# --- the value space -------------------------------------------------------------------------
-
-
-def _dump(value: object) -> str:
-    return json.dumps(value, ensure_ascii=False)
-
-
-def _spelled(mantissa: str, exponent: int, e: str) -> str:
-    return f"{mantissa}{e}{exponent:+d}" if exponent < 0 or e == "E" else f"{mantissa}{e}{exponent}"
-
-
-def _nest(kids: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    return st.one_of(
-        st.lists(kids, max_size=3), st.dictionaries(st.text(max_size=3), kids, max_size=3)
-    )
-
-
-NUMBERS = st.one_of(
-    st.integers(-(2**70), 2**70).map(str),
-    st.floats(allow_nan=False, allow_infinity=False).map(repr),
-    st.builds(
-        _spelled,
-        st.sampled_from(
-            [
-                "1",
-                "1.5",
-                "-2",
-                "15",
-                "0",
-                "1.5436000100",
-                "0.001",
-                "12345678901234567890",
-                "1.00000000000000001",
-            ]
-        ),
-        st.integers(-1200, 1200),
-        st.sampled_from(["e", "E"]),
-    ),
-    st.sampled_from(
-        [
-            "1e1",
-            "1E+2",
-            "1.5436000100e12",
-            "1e-400",
-            "-1e-400",
-            "1e1000000",
-            "1e-1000000",
-            "-0",
-            "-0.0",
-            "0e999",
-            "9223372036854775807",
-            "9007199254740993",
-            "1.7976931348623157e308",
-            "2.5e-308",
-            "5e-324",
-            "1.0",
-            "10.0",
-            "1e17",
-            "100000000000000000",
-        ]
-    ),
-    st.text("0123456789", min_size=1, max_size=300).filter(
-        lambda s: s == "0" or not s.startswith("0")
-    ),
-)
-STRINGS = st.one_of(
-    st.text(max_size=30).map(lambda s: json.dumps(s)),  # escapes for controls, \uXXXX
-    st.text(max_size=30).map(_dump),  # multibyte text as is
-    st.text(
-        st.characters(min_codepoint=0x80, max_codepoint=0x2FFFF, exclude_categories=["Cs"]),
-        min_size=100,
-        max_size=700,
-    ).map(_dump),
-    st.integers(0, 1100).map(lambda n: _dump("x" * n)),
-    st.integers(0, 700).map(lambda n: _dump("é" * n)),
-    st.sampled_from(
-        [
-            '""',
-            '"  "',
-            '"\\u0000"',
-            '"C:\\\\u0000dir"',
-            '"\\ud800"',
-            '"a\\udc00b"',
-            '"\\ud83d\\ude00"',
-            '"\\ud83d"',
-            '"line\\nbreak"',
-            '"tab\\there"',
-            '"quote\\"in"',
-            '"NaN"',
-            '"Infinity"',
-            '"1e1"',
-            '"1.5"',
-            '" 12 "',
-            '"0x10"',
-            '"true"',
-            '"[1,2]"',
-            '"e\\u0301"',
-            '"\\/slash"',
-            '"1,]"',
-            '"[Untitled]"',
-            '"Infinity, ]"',
-            '"\u00a0"',
-            '"\u3000 "',
-            '"\t"',
-            '" \u2003 "',
-        ]
-    ),
-)
-OTHERS = st.one_of(
-    st.sampled_from(
-        [
-            "null",
-            "true",
-            "false",
-            "[]",
-            "{}",
-            "[1, 2]",
-            '{"a": [1, {"b": null}]}',
-            "NaN",
-            "Infinity",
-            "-Infinity",
-            "nan",
-            "[1,]",
-            '{"a": 1,}',
-            "[" * 600 + "]" * 600,
-            "[" * 1100 + "]" * 1100,
-            "[" * 300 + "]" * 300,
-        ]
-    ),
-    st.recursive(
-        st.none() | st.booleans() | st.integers() | st.text(max_size=5), _nest, max_leaves=6
-    ).map(_dump),
-)
-VALUES = st.one_of(NUMBERS, STRINGS, OTHERS)
-TS = st.one_of(
-    st.integers(1_500_000_000_000, 1_600_000_000_000).map(str),
-    st.integers(1_500_000_000, 1_600_000_000).map(str),  # seconds
-    st.integers(1_500_000_000_000_000, 1_600_000_000_000_000).map(str),  # microseconds
-    st.sampled_from(
-        [
-            "9223372036854775807",
-            "1e17",
-            "100000000000000000",
-            "0",
-            "-1",
-            "946684799999",
-            "946684800000",
-            "1893456000000",
-            "1893456000001",
-            "1.5436000100e12",
-            "1541105830796.0",
-            "1541105830796.5",
-            '"1541105830796"',
-        ]
-    ),
+from tests.functional.load.fuzz_support import (
+    EVENT,
+    SONG,
+    Record,
+    batched,
+    dump,
+    events,
+    run_both,
+    songs,
 )
 
+pytestmark = pytest.mark.usefixtures("fuzz_window")
 
-@st.composite
-def mutated(draw: st.DrawFn, base: dict[str, Any], keys: list[str]) -> Record:
-    """``base`` with a few fields changed and the key-level faults."""
-    pairs: list[Pair] = [(k, _dump(v)) for k, v in base.items()]
-    for _ in range(draw(st.integers(0, 3))):
-        i = draw(st.integers(0, len(pairs) - 1))
-        key = pairs[i][0]
-        value = draw(TS if key == "ts" and draw(st.booleans()) else VALUES)
-        pairs[i] = (key, value)
-    fault = draw(st.sampled_from(["none"] * 6 + ["duplicate", "missing", "extra", "cased"]))
-    if fault == "duplicate":
-        key = draw(st.sampled_from(keys))
-        pairs.append((key, draw(VALUES)))
-    elif fault == "missing":
-        del pairs[draw(st.integers(0, len(pairs) - 1))]
-    elif fault == "extra":
-        pairs.insert(draw(st.integers(0, len(pairs))), (draw(st.text(max_size=8)), draw(VALUES)))
-    elif fault == "cased":
-        i = draw(st.integers(0, len(pairs) - 1))
-        pairs[i] = (pairs[i][0].upper(), pairs[i][1])
-    trailing = draw(st.integers(0, 19)) == 0
-    return pairs, trailing
+# Examples per run, by profile. The batched tests check every example's records in one load
+# per backend; the per-example tests load each example on its own, so a failure shrinks to
+# its smallest form. $SPARKIFY_DW_FUZZ names the profile:
+# - unset: "quick", the default run's, sized so each test takes well under 20 s here;
+# - "ci": test_long_fuzz_profile sized for CI, 2-3 minutes on two cores;
+# - "long" (or "slow", its old name): the full profile, about 18 minutes; ``pytest -m slow``
+#   runs test_long_fuzz_profile with it when $SPARKIFY_DW_FUZZ is unset.
+# The per-example tests of the default run take the named profile's counts too (the batched
+# one checks "quick"'s always); $SPARKIFY_DW_FUZZ_SCALE multiplies the per-example counts.
+ENV_PROFILE = "SPARKIFY_DW_FUZZ"
+ENV_SCALE = "SPARKIFY_DW_FUZZ_SCALE"
+PROFILES = {
+    "quick": {"batch": 500, "events": 10, "songs": 6, "mixed": 5},  # each test under 20 s
+    "ci": {"batch": 4000, "events": 30, "songs": 20, "mixed": 15},
+    "long": {"batch": 25000, "events": 300, "songs": 150, "mixed": 150},
+}
+NAMES = {"ci": "ci", "long": "long", "slow": "long"}  # what $SPARKIFY_DW_FUZZ may say
 
 
-@st.composite
-def events(draw: st.DrawFn) -> Record:
-    base = dict(
-        EVENT,
-        ts=draw(st.integers(1_541_000_000_000, 1_545_000_000_000)),
-        sessionId=draw(st.integers(1, 50)),
-        itemInSession=draw(st.integers(0, 9)),
-        userId=str(draw(st.integers(1, 30))),
-    )
-    base["page"] = draw(st.sampled_from(["NextSong"] * 4 + ["Home", "Logout"]))
-    return draw(mutated(base, EVENT_KEYS))
+def profile(unset: str = "quick") -> str:
+    """The profile $SPARKIFY_DW_FUZZ names, ``unset`` when it is not set; any other value
+    fails the run with one line."""
+    value = os.environ.get(ENV_PROFILE, "").strip().lower()
+    if not value:
+        return unset
+    if value not in NAMES:
+        pytest.fail(
+            f"{ENV_PROFILE}={os.environ[ENV_PROFILE]!r} is not a fuzz profile:"
+            " use ci, long (or slow, the same) or leave it unset",
+            pytrace=False,
+        )
+    return NAMES[value]
 
 
-@st.composite
-def songs(draw: st.DrawFn) -> Record:
-    base = dict(
-        SONG,
-        song_id="SO" + draw(st.text("ABCDEFGHIJ0123456789", min_size=16, max_size=16)),
-        artist_id="AR" + draw(st.text("ABC0123", min_size=3, max_size=3)) + "0" * 13,
-    )
-    if draw(st.booleans()):  # a song the sample event plays
-        base.update(title=EVENT["song"], artist_name=EVENT["artist"], duration=EVENT["length"])
-    return draw(mutated(base, SONG_KEYS))
-
-
-def _settings(kind: str) -> settings:
-    slow = os.environ.get("SPARKIFY_DW_FUZZ") == "slow"
-    examples = (SLOW_EXAMPLES if slow else CI_EXAMPLES)[kind]
-    scale = float(os.environ.get("SPARKIFY_DW_FUZZ_SCALE", "1"))  # for a quicker try
+def _settings(kind: str, name: str | None = None) -> settings:
+    """Settings for the per-example test ``kind`` in profile ``name`` (default: as set)."""
+    examples = PROFILES[name or profile()][kind]
+    scale = float(os.environ.get(ENV_SCALE, "1"))  # for a quicker try
     examples = max(1, int(examples * scale))
     return settings(
         max_examples=examples,
@@ -428,94 +87,12 @@ def _settings(kind: str) -> settings:
     )
 
 
-Example = tuple[list[Record], list[Record]]  # events, songs
-
-
-def run_batch(engines: dict[str, sa.Engine], root: Path, examples: list[Example]) -> None:
-    """Every example in its own small and pretty files, all of them in one big file; one load
-    per backend. Parity over everything, and each record's verdict the same in its small
-    file as in the big one."""
-    logs, songs = root / "logs", root / "songs"
-    for folder in (logs, songs):
-        folder.mkdir(parents=True)
-    big: dict[str, list[str]] = {"e": [], "s": []}
-    where: dict[tuple[str, int], int] = {}  # (small file, line) -> line in the big file
-    for i, (event_records, song_records) in enumerate(examples):
-        for stem, folder, records in (("e", logs, event_records), ("s", songs, song_records)):
-            if not records:
-                continue
-            lines = [record_text(p, trailing_comma=t, pretty=False) for p, t in records]
-            for j in range(len(lines)):
-                where[(f"{stem}{i}.json", j + 1)] = len(big[stem]) + j + 1
-            big[stem] += lines
-            (folder / f"{stem}{i}.json").write_text("\n".join(lines) + "\n", encoding="utf-8")
-            (folder / f"{stem}{i}_pretty.json").write_text(
-                "".join(record_text(p, trailing_comma=t, pretty=True) + "\n" for p, t in records),
-                encoding="utf-8",
-            )
-    for stem, folder in (("e", logs), ("s", songs)):
-        text = "\n".join(big[stem]) + "\n"
-        text += "\n" * max(0, SMALL_FILE_BYTES - len(text.encode()) + 1)
-        (folder / f"{stem}_big.json").write_text(text, encoding="utf-8")
-    duck = stage_and_transform(engines["duckdb"], logs, songs)
-    pg = stage_and_transform(engines["postgresql"], logs, songs)
-    differ = sorted(set(duck.rejected) ^ set(pg.rejected))
-    assert not differ, _explain(differ, logs, songs)
-    for table, rows in duck.staged.items():
-        only_duck = Counter(rows) - Counter(pg.staged[table])
-        only_pg = Counter(pg.staged[table]) - Counter(rows)
-        assert not only_duck and not only_pg, (
-            f"{table}: DuckDB only {list(only_duck)[:3]}; PostgreSQL only {list(only_pg)[:3]}"
-        )
-    assert duck.star == pg.star
-    assert duck.read == pg.read
-    for table in ("staging_events", "staging_songs"):
-        rejected = sum(1 for r in duck.rejected if r[0] == table)
-        assert duck.read[table] == len(duck.staged[table]) + rejected
-    verdicts = {(name, line): reason for _, name, line, reason in duck.rejected}
-    for (name, line), big_line in where.items():
-        assert verdicts.get((name, line)) == verdicts.get((f"{name[0]}_big.json", big_line)), (
-            name,
-            line,
-        )
-
-
-def _explain(differ: list[tuple[str, str, int | None, str]], logs: Path, songs: Path) -> str:
-    shown = []
-    for table, name, line, reason in differ[:5]:
-        folder = logs if table == "staging_events" else songs
-        lines = (folder / name).read_text(encoding="utf-8").splitlines()
-        text = lines[line - 1] if line and line <= len(lines) else "?"
-        shown.append(f"{name}:{line}: {reason}\n    {text[:300]}")
-    return "DuckDB and PostgreSQL disagree:\n" + "\n".join(shown)
-
-
-EXAMPLE = st.tuples(st.lists(events(), max_size=6), st.lists(songs(), max_size=4))
-
-
-def _batched(engines: dict[str, sa.Engine], root: Path, count: int) -> int:
-    """Draw ``count`` examples with Hypothesis, checked in loads of BATCH_FILES."""
-    collected: list[Example] = []
-
-    @settings(
-        max_examples=count, deadline=None, database=None, suppress_health_check=list(HealthCheck)
-    )
-    @given(example=EXAMPLE)
-    def collect(example: Example) -> None:
-        collected.append(example)
-
-    collect()
-    for n, start in enumerate(range(0, len(collected), BATCH_FILES)):
-        run_batch(engines, root / f"batch{n}", collected[start : start + BATCH_FILES])
-    return len(collected)
-
-
 @pytest.mark.postgres
 def test_batched_examples_stage_and_transform_alike(
     engines: dict[str, sa.Engine], tmp_path: Path
 ) -> None:
-    count = CI_EXAMPLES["batch"]
-    assert _batched(engines, tmp_path, count) >= count
+    count = PROFILES["quick"]["batch"]
+    assert batched(engines, tmp_path, count) >= count
 
 
 @pytest.mark.postgres
@@ -524,7 +101,7 @@ def test_batched_examples_stage_and_transform_alike(
 def test_events_stage_alike(
     engines: dict[str, sa.Engine], tmp_path: Path, records: list[Record]
 ) -> None:
-    run_both(engines, tmp_path, records, [([(k, _dump(v)) for k, v in SONG.items()], False)])
+    run_both(engines, tmp_path, records, [([(k, dump(v)) for k, v in SONG.items()], False)])
 
 
 @pytest.mark.postgres
@@ -533,7 +110,7 @@ def test_events_stage_alike(
 def test_songs_stage_alike(
     engines: dict[str, sa.Engine], tmp_path: Path, records: list[Record]
 ) -> None:
-    run_both(engines, tmp_path, [([(k, _dump(v)) for k, v in EVENT.items()], False)], records)
+    run_both(engines, tmp_path, [([(k, dump(v)) for k, v in EVENT.items()], False)], records)
 
 
 @pytest.mark.postgres
@@ -553,13 +130,13 @@ def test_events_and_songs_transform_alike(
 
 @pytest.mark.slow
 @pytest.mark.postgres
-def test_long_fuzz_profile(
-    engines: dict[str, sa.Engine], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The long profile (``pytest -m slow``): SLOW_EXAMPLES batched, and each per-example
-    property with SLOW_EXAMPLES of its own."""
-    assert _batched(engines, tmp_path / "batched", SLOW_EXAMPLES["batch"]) >= SLOW_EXAMPLES["batch"]
-    monkeypatch.setenv("SPARKIFY_DW_FUZZ", "slow")
+def test_long_fuzz_profile(engines: dict[str, sa.Engine], tmp_path: Path) -> None:
+    """The long run (``pytest -m slow``) in the profile $SPARKIFY_DW_FUZZ names, "ci" or
+    "long" ("long" when it is unset): the profile's batched examples, and each per-example
+    property with the profile's count of its own."""
+    name = profile("long")
+    count = PROFILES[name]["batch"]
+    assert batched(engines, tmp_path / "batched", count) >= count
     for n, (test, kind) in enumerate(
         (
             (test_events_stage_alike, "events"),
@@ -576,133 +153,4 @@ def test_long_fuzz_profile(
                 "song_records": st.lists(songs(), min_size=1, max_size=6),
             },
         }[kind]
-        _settings(kind)(given(**strategy)(inner))(engines, tmp_path / f"each{n}")
-
-
-# --- the corpus that found each bug --------------------------------------------------------
-
-
-def _event(**changes: str) -> Record:
-    pairs = [(k, changes.pop(k) if k in changes else _dump(v)) for k, v in EVENT.items()]
-    return pairs + list(changes.items()), False
-
-
-def _song(**changes: str) -> Record:
-    pairs = [(k, changes.pop(k) if k in changes else _dump(v)) for k, v in SONG.items()]
-    return pairs + list(changes.items()), False
-
-
-# (events, songs, what DuckDB and PostgreSQL must both conclude): reason prefixes of the
-# records rejected from the small file, in line order ("" when the record stages).
-CORPUS: dict[str, tuple[list[Record], list[Record], list[str], list[str]]] = {
-    "exponent spellings in integer fields stage on both": (
-        [
-            _event(itemInSession="1e1"),
-            _event(sessionId="1E+2", itemInSession="2"),
-            _event(ts="1.5436000100e12"),
-        ],
-        [],
-        ["", "", ""],
-        [],
-    ),
-    "1e-400 in a double field is 0 on both": ([_event(registration="1e-400")], [], [""], []),
-    "a duplicate key is ambiguous": (
-        [(_event()[0] + [("userId", '"99"')], False)],
-        [],
-        ["a key appears twice"],
-        [],
-    ),
-    "NaN and a trailing comma are not JSON, in a small file as in a big one": (
-        [_event(song="NaN"), (_event()[0], True)],
-        [],
-        ["malformed JSON: NaN is not JSON", "malformed JSON"],
-        [],
-    ),
-    "an escaped backslash before u0000 is text": (
-        [_event(location='"C:\\\\u0000dir"'), _event(location='"\\u0000"')],
-        [],
-        ["", "contains \\u0000"],
-        [],
-    ),
-    "a lone surrogate and a huge exponent, even in an unmapped field": (
-        [_event(song='"\\ud800"'), _event(extra='"a\\udc00"'), _event(extra="1e1000000")],
-        [],
-        ["contains a lone surrogate", "contains a lone surrogate", "a number out of range"],
-        [],
-    ),
-    "ts the transform can't turn into a time": (
-        [
-            _event(ts="9223372036854775807"),
-            _event(ts="100000000000000000"),
-            _event(ts="1541105830"),
-            _event(ts="1541105830796000"),
-        ],
-        [],
-        [
-            "ts: not a valid biginteger",
-            "ts: not a valid biginteger",
-            "ts: 1541105830 is before 2000-01-01 00:00:00 UTC: epoch seconds",
-            "ts: 1541105830796000 is after 2030-01-01 00:00:00 UTC: epoch microseconds",
-        ],
-        [],
-    ),
-    "songs the star tables can't take": (
-        [],
-        [
-            _song(year="40000"),
-            _song(artist_name='""'),
-            _song(artist_id="null"),
-            _song(song_id='"  "'),
-            _song(duration="1e300"),
-        ],
-        [],
-        [
-            "year: 40000 is not a year",
-            "artist_name: missing",
-            "artist_id: missing",
-            "song_id: missing",
-            "duration: out of range",
-        ],
-    ),
-    "deep nesting is a reason, not a RecursionError": (
-        [_event(extra="[" * 1100 + "]" * 1100), _event(extra="[" * 500 + "]" * 500)],
-        [],
-        ["nested deeper than 512 levels", ""],
-        [],
-    ),
-    "lengths are bytes": (
-        [_event(firstName=_dump("é" * 128)), _event(firstName=_dump("é" * 129))],
-        [],
-        ["", "firstName: 258 bytes, longer than 256"],
-        [],
-    ),
-    "blank is ASCII spaces only (DuckDB's trim also took Unicode spaces)": (
-        [_event(auth=_dump("\u00a0")), _event(auth=_dump("  ")), _event(auth=_dump("\u3000 "))],
-        [],
-        ["", "", ""],
-        [],
-    ),
-    "numbers and arrays where text belongs": (
-        [_event(artist="12"), _event(artist="[1, 2]"), _event(userId="[1]")],
-        [],
-        ["artist: a JSON number, not a string", "artist: a JSON array", "userId: a JSON array"],
-        [],
-    ),
-}
-
-
-@pytest.mark.parametrize("case", list(CORPUS))
-def test_corpus(engines: dict[str, sa.Engine], tmp_path: Path, case: str) -> None:
-    event_records, song_records, event_reasons, song_reasons = CORPUS[case]
-    event_records = event_records or [_event()]
-    song_records = song_records or [_song()]
-    outcome = run_both(engines, tmp_path, event_records, song_records)
-    for stem, expected in (("e_small.json", event_reasons), ("s_small.json", song_reasons)):
-        if not expected:
-            continue
-        reasons = {line: reason for _, name, line, reason in outcome.rejected if name == stem}
-        for line, prefix in enumerate(expected, start=1):
-            if prefix:
-                assert reasons.get(line, "").startswith(prefix), (line, reasons)
-            else:
-                assert line not in reasons, (line, reasons)
+        _settings(kind, name)(given(**strategy)(inner))(engines, tmp_path / f"each{n}")

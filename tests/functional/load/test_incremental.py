@@ -13,12 +13,8 @@ import sqlalchemy as sa
 from sparkify_dw import config, load, schema
 from sparkify_dw.commands import run_module
 from sparkify_dw.models import LOAD_FILES, LOADS
-from tests import s3_server
-from tests.helpers import SAMPLE, all_days, copy_sample_days, run_load, star_snapshot
-from tests.s3_server import MotoS3, upload_tree
-
-moto_s3 = s3_server.moto_s3
-sample_bucket = s3_server.sample_bucket
+from tests.support.helpers import SAMPLE, all_days, copy_sample_days, run_load, star_snapshot
+from tests.support.s3_server import MotoS3, upload_tree
 
 
 @pytest.fixture

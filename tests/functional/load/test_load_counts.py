@@ -8,7 +8,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from sparkify_dw.models import STAR_TABLES
-from tests.helpers import all_days, copy_sample_days, run_load
+from tests.support.helpers import all_days, copy_sample_days, run_load
 
 COUNT_OF_STAR = re.compile(
     r"count\(\*\).*\bFROM\s+(" + "|".join(t.name for t in STAR_TABLES) + r")\b",

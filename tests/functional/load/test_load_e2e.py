@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from sparkify_dw.models import Artist, SongPlay, User
-from tests.helpers import all_days, copy_sample_days, run_load, star_snapshot, table_rows
+from tests.support.helpers import all_days, copy_sample_days, run_load, star_snapshot, table_rows
 
 EXPECTED = {
     "staging_events": 4091,
@@ -79,8 +79,8 @@ def test_sample_figures(warehouse_url: sa.URL) -> None:
     engine.dispose()
 
 
-def test_user_level_comes_from_latest_event(warehouse_url: sa.URL) -> None:
-    run_load(warehouse_url)
+def test_user_level_comes_from_latest_event(sample_warehouse: sa.URL) -> None:
+    warehouse_url = sample_warehouse
     engine = sa.create_engine(warehouse_url, poolclass=sa.pool.NullPool)
     with engine.connect() as conn:
         # users whose level changed during the sample: each must carry the latest level
@@ -105,8 +105,8 @@ def test_user_level_comes_from_latest_event(warehouse_url: sa.URL) -> None:
     assert {u: lvl for u, lvl in latest} == users
 
 
-def test_rerun_is_idempotent(warehouse_url: sa.URL) -> None:
-    run_load(warehouse_url)
+def test_rerun_is_idempotent(loaded_url: sa.URL) -> None:
+    warehouse_url = loaded_url  # loaded once already
     first = star_snapshot(warehouse_url)
     ids = table_rows(warehouse_url, "songplays")
     again = run_load(warehouse_url)
@@ -130,25 +130,13 @@ def test_batches_in_either_order_equal_one_load(
     else:
         assert results[1].updated["users"] > 0
     batched = star_snapshot(warehouse_url)
-
-    whole_url = _fresh_like(warehouse_url, request)
-    run_load(whole_url)
+    whole = "pg" if warehouse_url.get_backend_name() == "postgresql" else "duckdb"
+    whole_url: sa.URL = request.getfixturevalue(f"{whole}_sample_warehouse")  # one load
     assert batched == star_snapshot(whole_url)
 
 
-def _fresh_like(url: sa.URL, request: pytest.FixtureRequest) -> sa.URL:
-    from sparkify_dw import schema
-
-    if url.get_backend_name() == "duckdb":
-        fresh = url.set(database=str(Path(url.database or "").with_name("whole.duckdb")))
-    else:
-        fresh = request.getfixturevalue("pg_url")
-    schema.upgrade(fresh)
-    return fresh
-
-
-def test_orm_navigation(warehouse_url: sa.URL) -> None:
-    run_load(warehouse_url)
+def test_orm_navigation(sample_warehouse: sa.URL) -> None:
+    warehouse_url = sample_warehouse
     engine = sa.create_engine(warehouse_url, poolclass=sa.pool.NullPool)
     with Session(engine) as session:
         play = session.scalars(sa.select(SongPlay).where(SongPlay.song_id.is_not(None))).one()

@@ -21,6 +21,8 @@ from sparkify_dw.config import (
     resolve,
 )
 
+pytestmark = pytest.mark.serial  # measures a process's memory
+
 
 def _settings(
     tmp_path: Path, *, environ: dict[str, str] | None = None, memory_limit: str | None = None

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from sparkify_dw import load, schema, transform
 from sparkify_dw.backends import Backend, for_settings
-from tests.helpers import SAMPLE, run_load, settings_for, star_snapshot, table_rows
+from tests.support.helpers import SAMPLE, run_load, settings_for, star_snapshot, table_rows
 
 REDSHIFT = sa.create_engine(
     "redshift+redshift_connector://u@h:5439/dev", paramstyle="named"
@@ -28,11 +28,12 @@ def test_star_tables_equal_on_duckdb_and_postgresql(duckdb_url: sa.URL, pg_url: 
         assert table_rows(duckdb_url, table) == table_rows(pg_url, table)
 
 
-def test_redshift_transform_sql_runs_on_postgresql(pg_url: sa.URL, duckdb_url: sa.URL) -> None:
+def test_redshift_transform_sql_runs_on_postgresql(
+    pg_warehouse_url: sa.URL, duckdb_url: sa.URL
+) -> None:
     """Compile the transform for Redshift, execute that text on PostgreSQL, compare."""
-    schema.upgrade(pg_url)
-    run_load(pg_url, steps=["stage"])
-    engine = sa.create_engine(pg_url, poolclass=sa.pool.NullPool)
+    run_load(pg_warehouse_url, steps=["stage"])
+    engine = sa.create_engine(pg_warehouse_url, poolclass=sa.pool.NullPool)
     with engine.begin() as conn:
         for step in transform.steps():
             text = str(
@@ -43,7 +44,7 @@ def test_redshift_transform_sql_runs_on_postgresql(pg_url: sa.URL, duckdb_url: s
     engine.dispose()
     schema.upgrade(duckdb_url)
     run_load(duckdb_url)
-    assert star_snapshot(pg_url) == star_snapshot(duckdb_url)
+    assert star_snapshot(pg_warehouse_url) == star_snapshot(duckdb_url)
 
 
 def _write_variants(root: Path) -> tuple[Path, Path]:
@@ -86,22 +87,22 @@ def test_concatenated_and_pretty_json_stage_the_same_rows(
             assert table_rows(url, table) == table_rows(ref_url, table)
 
 
-def test_glob_source(duckdb_url: sa.URL) -> None:
-    schema.upgrade(duckdb_url)
+def test_glob_source(duckdb_warehouse_url: sa.URL) -> None:
     result = run_load(
-        duckdb_url, log_data=SAMPLE / "log_data/2018/11/2018-11-0[1-3]-events.json", steps=["stage"]
+        duckdb_warehouse_url,
+        log_data=SAMPLE / "log_data/2018/11/2018-11-0[1-3]-events.json",
+        steps=["stage"],
     )
     assert result.staged["staging_events"] == 15 + 171 + 111
 
 
-def test_dry_run_runs_nothing(duckdb_url: sa.URL) -> None:
-    schema.upgrade(duckdb_url)
-    statements = load.dry_run(settings_for(duckdb_url))
+def test_dry_run_runs_nothing(duckdb_warehouse_url: sa.URL) -> None:
+    statements = load.dry_run(settings_for(duckdb_warehouse_url))
     # DuckDB splits a batch's files into lines, then classifies the lines.
     assert any(s.startswith("INSERT INTO batch_lines") and "read_blob" in s for s in statements)
     assert any("json_extract_string" in s and "FROM batch_lines" in s for s in statements)
     assert any(s.startswith("INSERT INTO songplays") for s in statements)
-    assert table_rows(duckdb_url, "staging_events") == []
+    assert table_rows(duckdb_warehouse_url, "staging_events") == []
 
 
 def _departures(cls: type[Backend]) -> list[str]:

@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from sparkify_dw import schema, synth
-from tests.helpers import run_load
+from tests.support.helpers import run_load
 
 
 @pytest.mark.parametrize("backend", ["duckdb", "postgresql"])

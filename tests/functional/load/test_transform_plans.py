@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from sparkify_dw import load, schema, transform
 from sparkify_dw.backends import for_settings
-from tests.helpers import run_load, settings_for
+from tests.support.helpers import run_load, settings_for
 
 
 def _plans(conn: sa.Connection) -> str:
@@ -52,11 +52,10 @@ def test_a_first_load_after_vacuum_is_planned_in_bulk(pg_url: sa.URL) -> None:
     assert "Nested Loop" not in inside, inside
 
 
-def test_a_later_load_keeps_the_planner_free(pg_url: sa.URL) -> None:
-    schema.upgrade(pg_url)
-    run_load(pg_url)
-    backend = for_settings(settings_for(pg_url))
-    engine = sa.create_engine(pg_url, poolclass=sa.pool.NullPool)
+def test_a_later_load_keeps_the_planner_free(pg_warehouse_url: sa.URL) -> None:
+    run_load(pg_warehouse_url)
+    backend = for_settings(settings_for(pg_warehouse_url))
+    engine = sa.create_engine(pg_warehouse_url, poolclass=sa.pool.NullPool)
     with engine.connect() as conn, conn.begin(), backend.transform_session(conn):
         # Index probes into a large star table stay possible on incremental loads.
         assert _setting(conn) == "on"

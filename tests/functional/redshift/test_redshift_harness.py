@@ -20,15 +20,12 @@ from sqlalchemy_redshift.commands import CopyCommand, Format
 from sparkify_dw import answers, backends, checks, config, ledger, load, schema
 from sparkify_dw.backends import LockBusy
 from sparkify_dw.models import LOAD_ERRORS, LOAD_FILES, LOADS, STAGING_EVENTS
-from tests import s3_server
-from tests.helpers import SAMPLE, run_load, star_snapshot, table_rows
-from tests.redshift_config import cfg_for, write_cfg
-from tests.redshift_conformance import Statement, assert_conforms, from_dry_run, problems
-from tests.redshift_harness import Harness
-from tests.redshift_relay import RedshiftRelay
-from tests.s3_server import MotoS3, upload_tree
-
-moto_s3 = s3_server.moto_s3
+from tests.support.helpers import SAMPLE, run_load, star_snapshot, table_rows
+from tests.support.redshift_config import cfg_for, write_cfg
+from tests.support.redshift_conformance import Statement, assert_conforms, from_dry_run, problems
+from tests.support.redshift_harness import Harness
+from tests.support.redshift_relay import RedshiftRelay
+from tests.support.s3_server import MotoS3, upload_tree
 
 # What sqlalchemy-redshift's dialect itself sends on connect and to reflect (not this
 # project's SQL); checked like the rest except for these exact forms.
@@ -116,6 +113,7 @@ def assert_dry_run_is_what_was_sent(
     assert all(statement in after for statement in texts(sent[end:]))
 
 
+@pytest.mark.slow  # the whole cycle through the relay: about 40 s
 def test_upgrade_load_check_analytics_history_downgrade(
     harness: Harness, settings: config.Settings, duckdb_url: sa.URL, pg_url: sa.URL
 ) -> None:

@@ -22,13 +22,10 @@ import pytest
 import sqlalchemy as sa
 
 from sparkify_dw import engines, s3
-from tests import s3_server
-from tests.redshift_harness import Harness
-from tests.redshift_relay import RedshiftRelay
-from tests.redshift_verify import Cluster, verify
-from tests.s3_server import MotoS3
-
-moto_s3 = s3_server.moto_s3
+from tests.support.redshift_harness import Harness
+from tests.support.redshift_relay import RedshiftRelay
+from tests.support.redshift_verify import Cluster, verify
+from tests.support.s3_server import MotoS3
 
 LIVE = (
     "SPARKIFY_DW_TEST_REDSHIFT_URL",
@@ -58,6 +55,7 @@ def test_live_cluster(tmp_path: Path, duckdb_url: sa.URL) -> None:
     verify(cluster, tmp_path, duckdb_url)
 
 
+@pytest.mark.slow  # every live step through the relay: about 25 s
 def test_the_live_steps_on_the_harness(
     tmp_path: Path, duckdb_url: sa.URL, pg_url: sa.URL, moto_s3: MotoS3
 ) -> None:

@@ -20,7 +20,7 @@ import redshift_connector
 import sqlalchemy as sa
 from redshift_connector.error import InterfaceError, ProgrammingError
 
-from tests.redshift_relay import (
+from tests.support.redshift_relay import (
     RedshiftRelay,
     redshift_engine,
     rewrite_server_messages,
@@ -48,7 +48,7 @@ def relay(pg_url: sa.URL) -> Iterator[RedshiftRelay]:
 
 
 def rs_connect(relay: RedshiftRelay, pg_url: sa.URL) -> Any:
-    """A redshift_connector connection as documented in tests/redshift_relay.py."""
+    """A redshift_connector connection as documented in tests/support/redshift_relay.py."""
     return redshift_connector.connect(
         host="127.0.0.1",
         port=relay.port,

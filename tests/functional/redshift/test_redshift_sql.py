@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,17 +25,15 @@ from sparkify_dw.constructs import Unparameterized, epoch_ms_to_timestamp
 from sparkify_dw.dryrun import DryConnection
 from sparkify_dw.models import STAGING_EVENTS, StagingEvent
 from sparkify_dw.uris import S3Uri
-from tests import s3_server
-from tests.redshift_config import CFG, PASSWORD, cfg_for, redshift_on_moto, write_cfg
-from tests.redshift_conformance import Statement, assert_conforms, from_dry_run, problems
-from tests.s3_server import MotoS3
+from tests.support.cli import alembic
+from tests.support.redshift_config import CFG, PASSWORD, cfg_for, redshift_on_moto, write_cfg
+from tests.support.redshift_conformance import Statement, assert_conforms, from_dry_run, problems
+from tests.support.s3_server import MotoS3
 
 __all__ = ["CFG"]  # other test modules import it from here
-moto_s3 = s3_server.moto_s3
-sample_bucket = s3_server.sample_bucket
 redshift_on_moto = redshift_on_moto
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 RS_URL = "redshift+redshift_connector://awsuser:Pa55-word-XYZ@h.example.com:5439/dev"
 
 
@@ -339,13 +335,7 @@ def test_transform_builds_one_statement_per_step() -> None:
 
 
 def alembic_sql(*args: str) -> str:
-    proc = subprocess.run(
-        [sys.executable, "-m", "alembic", "-x", f"url={RS_URL}", *args, "--sql"],
-        cwd=ROOT,
-        text=True,
-        capture_output=True,
-        timeout=300,
-    )
+    proc = alembic("-x", f"url={RS_URL}", *args, "--sql")
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 

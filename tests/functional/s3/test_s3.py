@@ -1,4 +1,4 @@
-"""sparkify_dw.s3 against a moto S3 server over HTTP (see tests/s3_server.py)."""
+"""sparkify_dw.s3 against a moto S3 server over HTTP (see tests/support/s3_server.py)."""
 
 from __future__ import annotations
 
@@ -21,13 +21,8 @@ from sparkify_dw.aws_errors import describe_s3_error
 from sparkify_dw.s3 import S3Object
 from sparkify_dw.sources import SourceError, read_jsonpaths, scan_files
 from sparkify_dw.uris import S3Uri
-from tests import s3_server
-from tests.helpers import SAMPLE
-from tests.s3_server import ACCESS_KEY_ID, SECRET_ACCESS_KEY, MotoS3
-
-# The server fixtures, module-scoped; a module-level name is how pytest finds them.
-moto_s3 = s3_server.moto_s3
-sample_bucket = s3_server.sample_bucket
+from tests.support.helpers import SAMPLE
+from tests.support.s3_server import ACCESS_KEY_ID, SECRET_ACCESS_KEY, MotoS3
 
 FIRST_DAY = SAMPLE / "log_data" / "2018" / "11" / "2018-11-01-events.json"
 
@@ -48,9 +43,9 @@ def one_line_error(info: pytest.ExceptionInfo[SourceError], *needles: str) -> st
 
 
 @pytest.fixture(scope="module")
-def extras(moto_s3: MotoS3, sample_bucket: str) -> str:
+def extras(moto_server: MotoS3, sample_bucket: str) -> str:
     """Keys a real bucket may hold besides the data: checkpoints, notes, folder markers."""
-    put = moto_s3.client.put_object
+    put = moto_server.client.put_object
     for key in (
         "mixed/data/a.json",
         "mixed/data/sub/UPPER.JSON",

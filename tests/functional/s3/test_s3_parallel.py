@@ -19,11 +19,8 @@ from sparkify_dw import s3
 from sparkify_dw.models import LOAD_ERRORS, LOAD_FILES, LOADS
 from sparkify_dw.s3 import S3Object
 from sparkify_dw.sources import Reader, SourceError
-from tests import s3_server
-from tests.helpers import SAMPLE, all_days, copy_sample_days, run_load, table_rows
-from tests.s3_server import SECRET_ACCESS_KEY, MotoS3, upload_tree
-
-moto_s3 = s3_server.moto_s3
+from tests.support.helpers import SAMPLE, all_days, copy_sample_days, run_load, table_rows
+from tests.support.s3_server import SECRET_ACCESS_KEY, MotoS3, upload_tree
 
 BUCKET = "sparkify-parallel"
 COUNT = 40
@@ -31,16 +28,16 @@ BIG = 30_000  # objects this large are "big" in tests that lower stream_over bel
 
 
 @pytest.fixture(scope="module")
-def bucket(moto_s3: MotoS3) -> dict[str, bytes]:
+def bucket(moto_server: MotoS3) -> dict[str, bytes]:
     """COUNT objects of varied sizes under ``many/``, a few of them over BIG bytes."""
-    moto_s3.client.create_bucket(Bucket=BUCKET)
+    moto_server.client.create_bucket(Bucket=BUCKET)
     rng = random.Random(13)
     content: dict[str, bytes] = {}
     for n in range(COUNT):
         size = BIG + rng.randrange(5_000) if n % 9 == 4 else 1 + rng.randrange(3_000)
         key = f"many/{n:03d}.json"
         content[key] = rng.randbytes(size)
-        moto_s3.client.put_object(Bucket=BUCKET, Key=key, Body=content[key])
+        moto_server.client.put_object(Bucket=BUCKET, Key=key, Body=content[key])
     return content
 
 

@@ -6,13 +6,12 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from sparkify_dw import ledger, load, schema
-from tests.helpers import SAMPLE, all_days
+from sparkify_dw import ledger, load
+from tests.support.helpers import SAMPLE, all_days
 
 
-def test_run_takes_the_commands_options_as_keywords(duckdb_url: sa.URL) -> None:
-    schema.upgrade(duckdb_url)
-    url = duckdb_url.render_as_string(hide_password=False)
+def test_run_takes_the_commands_options_as_keywords(duckdb_warehouse_url: sa.URL) -> None:
+    url = duckdb_warehouse_url.render_as_string(hide_password=False)
     days = load.run(url=url, log_data=SAMPLE / "log_data", since="2018-11-03", until="2018-11-04")
     expected = sum(
         1
@@ -25,7 +24,7 @@ def test_run_takes_the_commands_options_as_keywords(duckdb_url: sa.URL) -> None:
     assert 0 < rest.staged["staging_events"] < 4091 and len(all_days()) == 16
     again = load.run(url=url, incremental=True)
     assert again.staged["staging_events"] == 0 and again.inserted["songplays"] == 0
-    engine = sa.create_engine(duckdb_url, poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(duckdb_warehouse_url, poolclass=sa.pool.NullPool)
     rows = ledger.history(engine)
     assert [r.load_id for r in rows] == [3, 2, 1] and rows[0].status == "succeeded"
     assert ledger.errors(engine) == []
@@ -46,9 +45,8 @@ def test_run_takes_the_commands_options_as_keywords(duckdb_url: sa.URL) -> None:
     ],
 )
 def test_run_refuses_bad_arguments_before_it_starts(
-    duckdb_url: sa.URL, kwargs: dict[str, object], message: str
+    duckdb_warehouse_url: sa.URL, kwargs: dict[str, object], message: str
 ) -> None:
-    schema.upgrade(duckdb_url)
     with pytest.raises(load.LoadError, match=message):
-        load.run(url=duckdb_url.render_as_string(hide_password=False), **kwargs)  # type: ignore[arg-type]
-    assert ledger.history(sa.create_engine(duckdb_url, poolclass=sa.pool.NullPool)) == []
+        load.run(url=duckdb_warehouse_url.render_as_string(hide_password=False), **kwargs)  # type: ignore[arg-type]
+    assert ledger.history(sa.create_engine(duckdb_warehouse_url, poolclass=sa.pool.NullPool)) == []

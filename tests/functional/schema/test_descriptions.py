@@ -9,8 +9,8 @@ from alembic.runtime.migration import MigrationContext
 
 from sparkify_dw import schema
 from sparkify_dw.models import metadata
-from tests.helpers import run_load, star_snapshot
-from tests.test_migrations import alembic
+from tests.support.cli import alembic
+from tests.support.helpers import run_load, star_snapshot
 
 Catalog = dict[str, tuple[str | None, dict[str, str | None]]]
 

@@ -267,9 +267,8 @@ def test_models_reflect_as_defined(engine: sa.Engine) -> None:
 
 @pytest.mark.parametrize("compare_server_default", [False, True])
 def test_models_and_migrations_agree_on_duckdb(
-    duckdb_url: sa.URL, engine: sa.Engine, compare_server_default: bool
+    duckdb_warehouse_url: sa.URL, engine: sa.Engine, compare_server_default: bool
 ) -> None:
-    schema.upgrade(duckdb_url)
     assert _diff(engine, compare_server_default=compare_server_default) == []
 
 
@@ -302,12 +301,13 @@ def _ops(diff: list[Any]) -> set[tuple[str, ...]]:
     return out
 
 
-def test_autogenerate_notices_differences_on_duckdb(duckdb_url: sa.URL, engine: sa.Engine) -> None:
+def test_autogenerate_notices_differences_on_duckdb(
+    duckdb_warehouse_url: sa.URL, engine: sa.Engine
+) -> None:
     """The comparison above can fail: missing and retyped columns, a new index are reported.
 
     (DuckDB keeps no VARCHAR length, so VARCHAR(18) vs VARCHAR(32) can't be seen there.)
     """
-    schema.upgrade(duckdb_url)
     with engine.begin() as conn:
         # (DuckDB alters no table that a foreign key refers to: staging tables here.)
         conn.exec_driver_sql("ALTER TABLE staging_songs DROP COLUMN artist_longitude")

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -15,8 +12,9 @@ from alembic.script import ScriptDirectory
 
 from sparkify_dw import schema
 from sparkify_dw.models import metadata
+from tests.support.cli import alembic
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 TABLES = {
     "staging_events",
     "staging_songs",
@@ -65,9 +63,8 @@ def test_upgrade_downgrade_upgrade(backend: str, request: pytest.FixtureRequest)
     engine.dispose()
 
 
-def test_models_and_migrations_agree_on_postgresql(pg_url: sa.URL) -> None:
-    schema.upgrade(pg_url)
-    engine = sa.create_engine(pg_url, poolclass=sa.pool.NullPool)
+def test_models_and_migrations_agree_on_postgresql(pg_warehouse_url: sa.URL) -> None:
+    engine = sa.create_engine(pg_warehouse_url, poolclass=sa.pool.NullPool)
     with engine.connect() as conn:
         diff = compare_metadata(
             MigrationContext.configure(conn, opts=schema.COMPARE_OPTIONS), metadata
@@ -76,10 +73,9 @@ def test_models_and_migrations_agree_on_postgresql(pg_url: sa.URL) -> None:
     assert diff == []
 
 
-def test_autogenerate_notices_a_difference(pg_url: sa.URL) -> None:
+def test_autogenerate_notices_a_difference(pg_warehouse_url: sa.URL) -> None:
     """The comparison above can fail: a changed column is reported."""
-    schema.upgrade(pg_url)
-    engine = sa.create_engine(pg_url, poolclass=sa.pool.NullPool)
+    engine = sa.create_engine(pg_warehouse_url, poolclass=sa.pool.NullPool)
     with engine.begin() as conn:
         conn.exec_driver_sql("ALTER TABLE users ALTER COLUMN level TYPE varchar(99)")
         diff = compare_metadata(
@@ -97,19 +93,6 @@ def test_refuses_a_warehouse_not_at_head(duckdb_url: sa.URL) -> None:
     ):
         schema.require_head(conn)
     engine.dispose()
-
-
-def alembic(
-    *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "alembic", *args],
-        cwd=cwd,
-        text=True,
-        capture_output=True,
-        env={**os.environ, **(env or {})},
-        timeout=120,
-    )
 
 
 def test_offline_redshift_ddl() -> None:
@@ -145,7 +128,7 @@ def test_alembic_cli_uses_the_library_configuration(tmp_path: Path) -> None:
 @pytest.mark.parametrize("backend", ["duckdb", "postgresql"])
 def test_ledger_migration_keeps_every_row(backend: str, request: pytest.FixtureRequest) -> None:
     """0002 adds songplays.load_id to a populated table and takes it away again."""
-    from tests.helpers import run_load, star_snapshot
+    from tests.support.helpers import run_load, star_snapshot
 
     url: sa.URL = request.getfixturevalue("duckdb_url" if backend == "duckdb" else "pg_url")
     schema.upgrade(url)

@@ -5,15 +5,13 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from sparkify_dw import schema
 from sparkify_dw.models import Song, SongPlay, User
-from tests.helpers import run_load
+from tests.support.helpers import run_load
 
 
-def test_objects_print_as_their_keys_and_names(duckdb_url: sa.URL) -> None:
-    schema.upgrade(duckdb_url)
-    run_load(duckdb_url)
-    engine = sa.create_engine(duckdb_url, poolclass=sa.pool.NullPool)
+def test_objects_print_as_their_keys_and_names(duckdb_warehouse_url: sa.URL) -> None:
+    run_load(duckdb_warehouse_url)
+    engine = sa.create_engine(duckdb_warehouse_url, poolclass=sa.pool.NullPool)
     with Session(engine) as session:
         play = session.scalars(sa.select(SongPlay).where(SongPlay.song_id.is_not(None))).one()
         assert repr(play).startswith(f"<SongPlay {play.songplay_id} start_time=")
