@@ -413,9 +413,10 @@ def _maintain(
 
 def _interrupted_after_commit(result: LoadResult, signum: int) -> LoadResult:
     """A signal after the commit: the load stands (the ledger says succeeded) and what was
-    left (ANALYZE) is skipped; the command still exits 128 + the signal."""
+    left (ANALYZE) is skipped; the command still exits 128 + the signal, and says so in one
+    line (``result.interrupted``): the log repeats it only with ``-v``."""
     result.interrupted = signum
-    log.warning(
+    log.info(
         "%s arrived after load #%s committed: the load succeeded; maintenance skipped",
         signal.Signals(signum).name,
         result.load_id,

@@ -307,7 +307,8 @@ def run_load(
     if result.interrupted is not None:  # after the commit: not a failure, the load stands
         name = signal.Signals(result.interrupted).name
         print(
-            f"interrupted: {name} arrived as load #{result.load_id} committed; the load succeeded",
+            f"interrupted: {name} arrived as load #{result.load_id} committed; the load "
+            "succeeded; maintenance after it skipped",
             file=sys.stderr,
         )
         return 128 + result.interrupted
