@@ -168,6 +168,7 @@ def test_upgrade_load_check_analytics_history_downgrade(
     assert len(copies) == 2 and all(not s.parameters for s in copies)
 
 
+@pytest.mark.slow  # two loads through the relay: about 25 s
 def test_incremental_after_a_full_load_stages_only_new_files(
     harness: Harness, engine: sa.Engine, settings: config.Settings, moto_s3: MotoS3, bucket: str
 ) -> None:
