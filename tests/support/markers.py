@@ -1,8 +1,9 @@
 """Markers from what a test uses, so none is forgotten by hand (a pytest plugin).
 
-- ``postgres``: the test uses a PostgreSQL fixture. Without a server, and outside CI, these
-  are skipped with one reason, said once at the end of the run; under ``CI=true`` a missing
-  server fails them.
+- ``postgres``: the test uses a PostgreSQL fixture, or runs with the parameter
+  ``postgresql`` (a fixture or test parametrized by backend). Without a server, and outside
+  CI, these are skipped with one reason, said once at the end of the run; under ``CI=true``
+  a missing server fails them.
 - ``browser``: the test drives Chromium (the ``browser`` fixture).
 - ``notebook``: the test runs a notebook's kernel.
 - ``subprocess``: the test starts a process: its own code, or a helper of its module that
@@ -65,6 +66,14 @@ def _starts_a_process(item: pytest.Function, helpers: frozenset[str]) -> bool:
     )
 
 
+def _on_postgresql(item: pytest.Function) -> bool:
+    """A test parametrized by backend (``warehouse_url``, ``loaded_url`` or its own
+    ``backend``) reaches PostgreSQL's fixtures through ``getfixturevalue``, which the
+    fixture closure doesn't show: its parameter says so."""
+    callspec = getattr(item, "callspec", None)
+    return callspec is not None and "postgresql" in callspec.params.values()
+
+
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     helpers: dict[str, frozenset[str]] = {}
@@ -87,7 +96,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.subprocess)
         if item.get_closest_marker("serial"):
             item.add_marker(pytest.mark.xdist_group("serial"))
-        if PG_FIXTURES & names:
+        if PG_FIXTURES & names or _on_postgresql(item):
             item.add_marker(pytest.mark.postgres)
             if not pg_checked:
                 pg_reason, pg_checked = fixtures.pg_unavailable(), True
@@ -103,8 +112,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         if _PG_SKIPPED in str(getattr(report, "longrepr", ""))
     ]
     if skipped:
-        text = str(skipped[0].longrepr)
-        reason = text[text.index(_PG_SKIPPED) + len(_PG_SKIPPED) :].rstrip("')")
+        longrepr = skipped[0].longrepr  # (path, line, "Skipped: <reason>")
+        text = str(longrepr[2] if isinstance(longrepr, tuple) else longrepr)
+        reason = text[text.index(_PG_SKIPPED) + len(_PG_SKIPPED) :]
         terminalreporter.write_line(
             f"skipped {len(skipped)} tests on PostgreSQL: {reason}", yellow=True
         )
