@@ -14,6 +14,7 @@ each is done once per session (per xdist worker) and copied per test:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import uuid
@@ -81,6 +82,15 @@ class PgDatabases:
         with _admin(self.admin_url).connect() as conn:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
 
+    @contextlib.contextmanager
+    def database(self, template: sa.URL | None = None, kind: str = "test") -> Iterator[sa.URL]:
+        """A new database (a copy of ``template``), dropped when the block ends."""
+        url = self.create(template=template.database if template else None, kind=kind)
+        try:
+            yield url
+        finally:
+            self.drop(url)
+
 
 @pytest.fixture(scope="session")
 def pg_admin_url() -> sa.URL:
@@ -95,22 +105,16 @@ def pg_databases(pg_admin_url: sa.URL) -> PgDatabases:
 @pytest.fixture
 def pg_url(pg_databases: PgDatabases) -> Iterator[sa.URL]:
     """A new, empty PostgreSQL database, dropped after the test."""
-    url = pg_databases.create()
-    try:
+    with pg_databases.database() as url:
         yield url
-    finally:
-        pg_databases.drop(url)
 
 
 @pytest.fixture(scope="session")
 def pg_template(pg_databases: PgDatabases) -> Iterator[sa.URL]:
     """A PostgreSQL database at the Alembic head that only ever serves as a template."""
-    url = pg_databases.create(kind="template")
-    try:
+    with pg_databases.database(kind="template") as url:
         schema.upgrade(url)
         yield url
-    finally:
-        pg_databases.drop(url)
 
 
 @pytest.fixture(scope="session")
@@ -118,46 +122,34 @@ def pg_sample_template(pg_databases: PgDatabases, pg_template: sa.URL) -> Iterat
     """A copy of the template holding the loaded sample, itself a template."""
     from tests.support.helpers import run_load
 
-    url = pg_databases.create(template=pg_template.database, kind="sample")
-    try:
+    with pg_databases.database(pg_template, kind="sample") as url:
         run_load(url)
         yield url
-    finally:
-        pg_databases.drop(url)
 
 
 @pytest.fixture
 def pg_warehouse_url(pg_databases: PgDatabases, pg_template: sa.URL) -> Iterator[sa.URL]:
     """A new PostgreSQL warehouse at the head, copied from the template."""
-    url = pg_databases.create(template=pg_template.database)
-    try:
+    with pg_databases.database(pg_template) as url:
         yield url
-    finally:
-        pg_databases.drop(url)
 
 
 @pytest.fixture
 def pg_loaded_url(pg_databases: PgDatabases, pg_sample_template: sa.URL) -> Iterator[sa.URL]:
     """A new PostgreSQL warehouse holding the loaded sample, the test's own to write."""
-    url = pg_databases.create(template=pg_sample_template.database)
-    try:
+    with pg_databases.database(pg_sample_template) as url:
         yield url
-    finally:
-        pg_databases.drop(url)
 
 
 @pytest.fixture(scope="session")
 def pg_sample_warehouse(pg_databases: PgDatabases, pg_sample_template: sa.URL) -> Iterator[sa.URL]:
     """The loaded sample that read-only tests share: every transaction on it is read-only."""
-    url = pg_databases.create(template=pg_sample_template.database, kind="shared")
-    with _admin(pg_databases.admin_url).connect() as conn:
-        conn.exec_driver_sql(
-            f'ALTER DATABASE "{url.database}" SET default_transaction_read_only = on'
-        )
-    try:
+    with pg_databases.database(pg_sample_template, kind="shared") as url:
+        with _admin(pg_databases.admin_url).connect() as conn:
+            conn.exec_driver_sql(
+                f'ALTER DATABASE "{url.database}" SET default_transaction_read_only = on'
+            )
         yield url
-    finally:
-        pg_databases.drop(url)
 
 
 # --- DuckDB: a file, copies of a file ---------------------------------------------------------
