@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import sqlalchemy as sa
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 
 from sparkify_dw.errors import ConfigError as ConfigError  # its old home: imported from here
 
@@ -26,7 +26,7 @@ from sparkify_dw.errors import ConfigError as ConfigError  # its old home: impor
 from sparkify_dw.secrets import SECRET_ENV as SECRET_ENV
 from sparkify_dw.secrets import env_secrets as env_secrets
 from sparkify_dw.secrets import mask as mask
-from sparkify_dw.secrets import text_url_secrets
+from sparkify_dw.secrets import parse_database_url, text_url_secrets
 from sparkify_dw.secrets import url_secrets as url_secrets
 from sparkify_dw.uris import S3_URI_RE as S3_URI_RE  # its old home: imported from here
 from sparkify_dw.uris import S3Uri, Source, is_s3, parse_source
@@ -234,7 +234,7 @@ def _redshift_url(parser: configparser.ConfigParser, path: Path) -> URL:
 
 def _parse_url(text: str, origin: str) -> URL:
     try:
-        return make_url(text)
+        return parse_database_url(text)
     except sa.exc.ArgumentError:
         raise ConfigError(
             f"{origin}: not a database URL (e.g. postgresql+psycopg://host/db)"

@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL, make_url
 from sparkify_dw import config, engines
 from sparkify_dw.duckdb_reflection import reflecting_url
 from sparkify_dw.errors import SchemaError as SchemaError  # its old home: imported from here
+from sparkify_dw.secrets import parse_database_url
 
 
 def migrations_dir() -> Path:
@@ -72,7 +73,7 @@ def url_for_alembic(x_url: str | None) -> URL:
     """``-x url=…`` when given, else the configuration resolver's URL."""
     if x_url:
         try:
-            return make_url(x_url)
+            return parse_database_url(x_url)
         except sa.exc.ArgumentError:
             raise config.ConfigError("-x url: not a database URL") from None
     return config.resolve().url
@@ -119,7 +120,7 @@ def _bound(bind: URL | str | sa.Connection) -> Config:
     if isinstance(bind, sa.Connection):
         cfg.attributes["connection"] = bind
     else:
-        cfg.attributes["url"] = make_url(bind) if isinstance(bind, str) else bind
+        cfg.attributes["url"] = parse_database_url(bind) if isinstance(bind, str) else bind
     return cfg
 
 

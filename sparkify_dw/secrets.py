@@ -28,7 +28,7 @@ import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import quote, quote_plus, unquote, urlsplit
 
-from sqlalchemy.engine import URL
+from sqlalchemy.engine import URL, make_url
 
 __all__ = [
     "SECRET_ENV",
@@ -37,6 +37,7 @@ __all__ = [
     "is_secret_name",
     "mask",
     "mask_line",
+    "parse_database_url",
     "text_url_secrets",
     "url_secrets",
 ]
@@ -89,6 +90,24 @@ def url_secrets(url: URL) -> list[str]:
             else:
                 found += _SECRET_IN_VALUE.findall(item)
     return _spellings(found)
+
+
+def parse_database_url(text: str) -> URL:
+    """A database URL read as libpq reads it: the user info ends at the authority's *last*
+    ``@``, so a password holding an unescaped ``@`` (``root:Secret@PW@host``) is the
+    password, not part of the host name, and is masked as one.
+
+    SQLAlchemy's own parser stops at the first ``@``; the user info's other ``@`` signs are
+    escaped for it. Raises ``sqlalchemy.exc.ArgumentError`` as ``make_url`` does.
+    """
+    scheme, sep, rest = text.partition("://")
+    if sep:
+        end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+        authority = rest[:end]
+        if authority.count("@") > 1:
+            userinfo, _, hostport = authority.rpartition("@")
+            text = f"{scheme}://{userinfo.replace('@', '%40')}@{hostport}{rest[end:]}"
+    return make_url(text)
 
 
 def text_url_secrets(text: str) -> list[str]:

@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from tests.support.cli import invoke
 from tests.support.redshift_config import cfg_for, write_cfg
 from tests.support.s3_server import MotoS3
 
@@ -273,3 +275,54 @@ def test_settings_mask_a_password_in_the_s3_endpoint() -> None:
     assert settings.mask("cannot reach http://minio:m1n10-pw@s3:9000") == (
         "cannot reach http://minio:***@s3:9000"
     )
+
+
+# --- a password holding an unescaped "@": the user info ends at the last "@", as in libpq ---
+
+
+@pytest.mark.parametrize("verbose", [[], ["-v"]])
+def test_an_unescaped_at_sign_in_the_password_is_masked_whole(
+    tmp_path: Path, verbose: list[str]
+) -> None:
+    """``root:Sup3r@s3cret@host``: before, the password was read as ``Sup3r`` and the host
+    as ``s3cret@127.0.0.1``, so ``***@s3cret@…`` and "failed to resolve host" showed it."""
+    url = "postgresql+psycopg://root:Sup3r@s3cret@127.0.0.1:1/nowhere"
+    proc = run(["--url", url, *verbose], tmp_path)
+    text = proc.stdout + proc.stderr
+    assert proc.returncode == 1 and "error:" in proc.stderr
+    assert "Sup3r" not in text and "s3cret" not in text, text
+    assert "loading into postgresql+psycopg://root:***@127.0.0.1:1/nowhere" in proc.stdout
+    assert "resolve host" not in text  # the host is 127.0.0.1, as libpq reads it
+
+
+def test_an_unescaped_at_sign_reaches_the_server_as_libpq_reads_it(
+    pg_url: sa.URL, tmp_path: Path
+) -> None:
+    """The same URL form connects (trust authentication ignores the password) and every
+    line the commands print hides it."""
+    url = f"postgresql+psycopg://root:Secret@PW@{pg_url.host}:{pg_url.port}/{pg_url.database}"
+    for args in (["upgrade", "-v"], ["load", "-v"], ["history"], ["check"]):
+        proc = invoke(*args, "--url", url, cwd=tmp_path)
+        text = proc.stdout + proc.stderr
+        assert proc.returncode == 0, text
+        assert "Secret" not in text and "PW@" not in text, text
+
+
+@pytest.mark.parametrize(
+    ("text", "password", "host"),
+    [
+        ("postgresql+psycopg://u:a@b@h/db", "a@b", "h"),
+        ("postgresql+psycopg://u:a@b@c@h:5/db?x=1@2", "a@b@c", "h"),
+        ("postgresql+psycopg://u:p@h/db", "p", "h"),
+        ("postgresql+psycopg://u:p%40q@h/db", "p@q", "h"),
+    ],
+)
+def test_database_urls_split_the_user_info_at_the_last_at(
+    text: str, password: str, host: str
+) -> None:
+    from sparkify_dw import config, secrets
+
+    url = secrets.parse_database_url(text)
+    assert (url.password, url.host) == (password, host)
+    settings = config.resolve(url=text)
+    assert password not in settings.display_url and "***@h" in settings.display_url
