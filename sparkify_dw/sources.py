@@ -233,20 +233,7 @@ def scan_files(source: LocalPath | str, what: str = "source") -> list[Scanned]:
         raise SourceError(f"{what}: {source}: no such file or directory")
     if not path.is_dir():
         raise SourceError(f"{what}: {source}: not a file or directory")
-    found: list[Scanned] = []
-    other: list[str] = []
-    for folder, dirs, names in os.walk(path):
-        dirs[:] = [d for d in dirs if not d.startswith(".")]  # hidden folders: not entered
-        for name in names:
-            if name.startswith("."):
-                continue
-            full = os.path.join(folder, name)
-            if not name.lower().endswith(".json"):
-                other.append(full)
-                continue
-            stat = os.stat(full)
-            if S_ISREG(stat.st_mode):
-                found.append(_scanned(full, stat))
+    found, other = _walk(path, what, source)
     if other:
         log.warning(
             "%s: ignored %d file(s) not named *.json under %s, e.g. %s",
@@ -258,6 +245,62 @@ def scan_files(source: LocalPath | str, what: str = "source") -> list[Scanned]:
     if not found:
         raise SourceError(f"{what}: {source}: no *.json files in this directory")
     return _without_empty(found, what, source)
+
+
+def _walk(root: Path, what: str, source: LocalPath | str) -> tuple[list[Scanned], list[str]]:
+    """Every visible ``*.json`` file under ``root`` and the other files' paths.
+
+    Nothing is passed over without a word: linked folders are followed (each real folder
+    entered once, so a loop ends and no file is read twice), and a folder that can't be
+    listed, a link that leads nowhere or a ``*.json`` that is not a regular file (a FIFO, a
+    socket, a device) stops the scan with one line naming it.
+    """
+
+    def refuse(path: str, why: str) -> SourceError:
+        return SourceError(f"{what}: {source}: {path}: {why}")
+
+    def failed(exc: OSError) -> None:
+        raise refuse(str(exc.filename), f"cannot list this folder ({exc.strerror})")
+
+    def real(path: str) -> tuple[int, int]:
+        stat = os.stat(path)
+        return stat.st_dev, stat.st_ino
+
+    seen = {real(str(root))}
+    other: list[str] = []
+    files: dict[tuple[int, int], Scanned] = {}
+    for folder, dirs, names in os.walk(root, onerror=failed, followlinks=True):
+        kept = []
+        for name in sorted(dirs):
+            if name.startswith("."):  # hidden folders: not entered
+                continue
+            try:
+                key = real(os.path.join(folder, name))
+            except OSError as exc:
+                raise refuse(os.path.join(folder, name), exc.strerror or str(exc)) from None
+            if key not in seen:
+                seen.add(key)
+                kept.append(name)
+        dirs[:] = kept
+        for name in sorted(names):
+            if name.startswith("."):
+                continue
+            full = os.path.join(folder, name)
+            if not name.lower().endswith(".json"):
+                other.append(full)
+                continue
+            try:
+                stat = os.stat(full)
+            except OSError as exc:  # a dangling link, a loop of links
+                raise refuse(full, f"cannot read it ({exc.strerror})") from None
+            if not S_ISREG(stat.st_mode):
+                raise refuse(full, "not a regular file (a FIFO, socket or device)")
+            key = (stat.st_dev, stat.st_ino)
+            # A file reached again through a link is listed once, by its own path if the
+            # walk meets that too.
+            if key not in files or os.path.realpath(full) == os.path.abspath(full):
+                files[key] = _scanned(full, stat)
+    return list(files.values()), other
 
 
 def _scanned(path: str, stat: os.stat_result) -> Scanned:
