@@ -65,12 +65,6 @@ def module(
     return invoke(name, *args, cwd=cwd, env=env)
 
 
-def only(env: Mapping[str, str]) -> dict[str, str | None]:
-    """An environment of exactly ``env`` for ``invoke``: every other variable removed."""
-    removed: dict[str, str | None] = {name: None for name in os.environ if name not in env}
-    return {**removed, **env}
-
-
 @contextlib.contextmanager
 def _environ(env: Mapping[str, str | None] | None) -> Iterator[None]:
     before = dict(os.environ)
