@@ -29,7 +29,7 @@ from sparkify_dw.secrets import mask as mask
 from sparkify_dw.secrets import parse_database_url, text_url_secrets
 from sparkify_dw.secrets import url_secrets as url_secrets
 from sparkify_dw.uris import S3_URI_RE as S3_URI_RE  # its old home: imported from here
-from sparkify_dw.uris import S3Uri, Source, is_s3, parse_source
+from sparkify_dw.uris import S3Uri, Source, is_s3, parse_source, shown_path
 
 log = logging.getLogger(__name__)
 
@@ -303,15 +303,26 @@ def resolve(
         _warn_if_exposed(cfg_path, parser)
 
     def pick(
-        name: str, flag: str | None, env_name: str, section: str, key: str, default: str | None
+        name: str,
+        flag: str | None,
+        env_name: str,
+        section: str,
+        key: str,
+        default: str | None,
+        keep_empty: bool = False,
     ) -> str | None:
+        """The first of the flag, the variable, dwh.cfg and ``default`` that is set. With
+        ``keep_empty`` a variable or key that is set but empty counts as set (a source:
+        refused, where falling through to the default would load something else)."""
         if flag is not None:
             sources[name] = "argument"
             return flag
-        if env.get(env_name):
+        if env.get(env_name) or (keep_empty and env_name in env):
             sources[name] = f"${env_name}"
             return env[env_name]
         cfg = cfg_value(parser, section, key)
+        if cfg is None and keep_empty and parser is not None and parser.has_option(section, key):
+            cfg = ""
         if cfg is not None:
             sources[name] = f"{cfg_path} [{section}] {key}"
             return cfg
@@ -332,9 +343,10 @@ def resolve(
         sources["url"] = "default" if found is None else f"default, found at {found}"
 
     def source(name: str, flag: str | None, env_name: str, key: str, default: Path) -> str:
-        value = pick(name, flag, env_name, "S3", key, str(default))
+        value = pick(name, flag, env_name, "S3", key, str(default), keep_empty=True)
         assert value is not None
-        parsed[name] = parse_setting(name, value, sources[name])
+        origin = "--" + name.replace("_", "-") if flag is not None else sources[name]
+        parsed[name] = parse_setting(name, value, origin)
         return value
 
     s_log = source("log_data", log_data, ENV_LOG_DATA, "LOG_DATA", SAMPLE_DIR / "log_data")
@@ -411,6 +423,7 @@ def fit_bytes(text: str, limit: int) -> str:
     Why: a VARCHAR(n) holds n bytes on Redshift but n characters on DuckDB and PostgreSQL;
     cut by bytes, the same text fits all three.
     """
+    text = shown_path(text)  # a file name that is not UTF-8, escaped: any database takes it
     data = text.encode("utf-8")
     if len(data) <= limit:
         return text

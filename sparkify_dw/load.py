@@ -72,7 +72,7 @@ def _rowcount(conn: sa.Connection, statement: sa.Executable, table: str) -> int:
 def _stage(
     conn: sa.Connection,
     backend: backends.Backend,
-    settings: Settings,
+    planned: list[StageRequest],
     selection: Selection,
     result: LoadResult,
     progress: backends.Progress,
@@ -80,10 +80,14 @@ def _stage(
     on_step: StepHook = no_step,
 ) -> None:
     assert result.load_id is not None
-    loaded = ledger.loaded_files(conn) if selection.incremental else None
-    if isinstance(conn, DryConnection) and known_loaded is not None:
-        loaded = known_loaded  # a dry run reads the ledger beforehand, if it can
-    reqs = backend.requests(selection, loaded)
+    reqs = planned
+    if selection.incremental:
+        loaded = ledger.loaded_files(conn)
+        if isinstance(conn, DryConnection) and known_loaded is not None:
+            loaded = known_loaded  # a dry run reads the ledger beforehand, if it can
+        reqs = backends.unloaded(planned, loaded)
+    for req in reqs:
+        log.info("%s: %d file(s) to stage", req.what, len(req.files))
     for req in reqs:
         conn.execute(sa.delete(req.table))
     total = backends.StageCounts()
@@ -185,6 +189,7 @@ def dry_run(
     dry = DryConnection(dialect_for(settings.url))
     conn = cast(sa.Connection, dry)
     result = LoadResult()
+    planned = plan(backend, steps, selection)
     # backend.lock() is left out: it may wait on a real server (an advisory lock).
     _load(
         conn,
@@ -195,6 +200,7 @@ def dry_run(
         result,
         _no_progress,
         ledger.now(),
+        planned,
         known_loaded=loaded,
     )
     changed = [
@@ -206,6 +212,18 @@ def dry_run(
         conn, backend, result, vacuum, changed if "stage" in steps or "transform" in steps else []
     )
     return [settings.mask(s.render()) for s in dry.sent]
+
+
+def plan(
+    backend: backends.Backend, steps: Sequence[str], selection: Selection
+) -> list[StageRequest]:
+    """The files the stage step will take, listed and checked before the load takes its
+    lock (``--incremental`` leaves out, under the lock, what the ledger says is loaded): a
+    missing source, a bad JSONPaths file or overlapping sources stop the load here, and
+    nothing is written. Only a load that stages lists anything."""
+    if "stage" not in steps:
+        return []
+    return backend.requests(selection)
 
 
 def _no_progress(what: str, done: int, total: int) -> None:
@@ -272,6 +290,8 @@ def run(
     progress = progress or _no_progress
     on_step = on_step or no_step
     result = LoadResult()
+    # What can be refused is refused here, before the lock, so it writes no ledger row.
+    planned = plan(backend, steps, selection)
     with interrupts() as pending, backend.connect(engine, wait) as conn:
         schema.require_head(conn)
         conn.commit()
@@ -289,6 +309,7 @@ def run(
                         result,
                         progress,
                         started_at,
+                        planned,
                         on_step=on_step,
                     )
                 except BaseException:
@@ -370,6 +391,7 @@ def _load(
     result: LoadResult,
     progress: backends.Progress,
     started_at: dt.datetime,
+    planned: list[StageRequest],
     known_loaded: set[tuple[str, str]] | None = None,
     on_step: StepHook = no_step,
 ) -> None:
@@ -377,7 +399,7 @@ def _load(
     backend.begin_load(conn)
     result.load_id = ledger.next_load_id(conn)
     ledger.record_load(conn, settings, _ordered(steps), result, started_at, "running", None)
-    _run_steps(conn, backend, settings, steps, selection, result, progress, known_loaded, on_step)
+    _run_steps(conn, backend, planned, steps, selection, result, progress, known_loaded, on_step)
     ledger.finish_load(conn, result, "succeeded", None)
 
 
@@ -445,7 +467,7 @@ def _changed(result: LoadResult) -> list[sa.Table]:
 def _run_steps(
     conn: sa.Connection,
     backend: backends.Backend,
-    settings: Settings,
+    planned: list[StageRequest],
     steps: Sequence[str],
     selection: Selection,
     result: LoadResult,
@@ -460,7 +482,7 @@ def _run_steps(
         log.info("%s: start", step)
         result.step = step
         if step == "stage":
-            _stage(conn, backend, settings, selection, result, progress, known_loaded, on_step)
+            _stage(conn, backend, planned, selection, result, progress, known_loaded, on_step)
         elif step == "transform":
             with backend.transform_session(conn):
                 _transform(conn, result, on_step)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import orjson
 
 from sparkify_dw.errors import SourceError as SourceError  # its old home: imported from here
-from sparkify_dw.uris import LocalPath, S3Uri, Source, parse_source
+from sparkify_dw.uris import LocalPath, S3Uri, Source, parse_source, shown_path
 
 if TYPE_CHECKING:  # at run time s3 (and boto3 with it) is imported when a source is in S3
     from sparkify_dw.s3 import Readahead, S3Client, S3Object
@@ -99,8 +99,9 @@ class Reader:
         else:
             files = []
             for path, size, mtime in scan_files(source, what):
-                uri = os.path.abspath(path)
-                files.append(SourceFile(uri, size, f"mtime:{mtime}", path=uri))
+                path = os.path.abspath(path)
+                # A name that is not UTF-8 is read by its bytes (path) and recorded escaped.
+                files.append(SourceFile(shown_path(path), size, f"mtime:{mtime}", path=path))
         for f in files:
             _check_uri_length(f.uri, what)
         return files
@@ -257,7 +258,7 @@ def _walk(root: Path, what: str, source: LocalPath | str) -> tuple[list[Scanned]
     """
 
     def refuse(path: str, why: str) -> SourceError:
-        return SourceError(f"{what}: {source}: {path}: {why}")
+        return SourceError(f"{what}: {source}: {shown_path(path)}: {why}")
 
     def failed(exc: OSError) -> None:
         raise refuse(str(exc.filename), f"cannot list this folder ({exc.strerror})")

@@ -31,6 +31,16 @@ def _show(text: str) -> str:
     return text if text.isprintable() else repr(text)
 
 
+def shown_path(text: str) -> str:
+    """A path as text any database and terminal takes: the bytes of a name that is not
+    UTF-8 (read by Python as lone surrogates) become ``\\xe9`` escapes. The file itself is
+    still opened by its real name."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate no file name holds
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def is_s3(text: str) -> bool:
     """Whether ``text`` is meant as an S3 URI (well-formed or not): the one scheme test."""
     return text.startswith(S3_SCHEME)
@@ -88,6 +98,9 @@ def _local_fault(text: str) -> str | None:
         return "unsupported source scheme (use a path, file:// or s3://)"
     if "\x00" in text:
         return "path contains a NUL byte"
+    if not text.removeprefix(FILE_SCHEME).strip():
+        # Not "the current directory": an unset variable in a script must not load a tree.
+        return "empty: name a file, a directory, a glob or an s3:// URI"
     return None
 
 
@@ -104,7 +117,8 @@ class LocalPath:
             raise ConfigError(f"{_show(self.text)}: {fault}")
 
     def __str__(self) -> str:
-        return self.text
+        """As messages and the ledger show it (a name that is not UTF-8, escaped)."""
+        return shown_path(self.text)
 
     @property
     def path(self) -> str:

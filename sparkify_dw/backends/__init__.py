@@ -20,7 +20,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from sparkify_dw.backends.requests import Selection, check_schemes, staging_requests
+from sparkify_dw.backends.requests import Selection, check_schemes, staging_requests, unloaded
 
 __all__ = [
     "Backend",
@@ -32,6 +32,7 @@ __all__ = [
     "check_schemes",
     "for_settings",
     "staging_requests",
+    "unloaded",
 ]
 from sparkify_dw.config import ConfigError, Settings
 from sparkify_dw.errors import LockBusy as LockBusy

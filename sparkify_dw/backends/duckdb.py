@@ -57,6 +57,7 @@ def _by_engine(f: SourceFile) -> bool:
     instead, so memory stays within the limit."""
     return (
         f.path is not None
+        and f.path == f.uri  # a name that is not UTF-8 can't be given to DuckDB: Python reads it
         and SMALL_FILE_BYTES <= f.size <= ENGINE_FILE_BYTES
         and not _PATTERN_CHARS.intersection(f.path)
     )

@@ -10,13 +10,13 @@ import datetime as dt
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sparkify_dw.config import ConfigError, Settings
 from sparkify_dw.models import STAGING_EVENTS, STAGING_SONGS
 from sparkify_dw.sources import Reader, SourceError, SourceFile, read_jsonpaths
 from sparkify_dw.staging import StageRequest
-from sparkify_dw.uris import S3Uri, Source
+from sparkify_dw.uris import LocalPath, S3Uri, Source, shown_path
 
 log = logging.getLogger("sparkify_dw.load")
 
@@ -63,51 +63,51 @@ def staging_requests(
 ) -> list[StageRequest]:
     """What the stage step loads: events mapped by the JSONPaths file, songs by key name.
 
-    ``loaded`` is the ledger's (uri, version) pairs, for ``selection.incremental``. The
-    JSONPaths file and COPY manifests are never data.
+    Everything here can fail before a load takes its lock: the JSONPaths file, listing,
+    sources that overlap. ``loaded`` is the ledger's (uri, version) pairs: with
+    ``selection.incremental`` the files it holds are left out (see :func:`unloaded`; the
+    loader applies it under its lock). The JSONPaths file and COPY manifests are never data.
     """
     reader = reader or Reader(settings.region, settings.s3_endpoint)
     events = STAGING_EVENTS
     paths = read_jsonpaths(settings.log_jsonpath_source, len(events.columns), reader)
     not_data = _not_data(settings)
+    _refuse_nested(settings.log_data_source, settings.song_data_source)
 
-    def files(source: Source, what: str, logs: bool) -> tuple[SourceFile, ...]:
+    def files(source: Source, what: str) -> list[SourceFile]:
         found = [f for f in reader.list(source, what) if not not_data(f.uri)]
         if not found:
             raise SourceError(
                 f"{what}: {source}: only the JSONPaths file or COPY manifests "
                 "are there, no data files"
             )
-        if not logs:
-            return tuple(found)
-        if selection.since or selection.until:
-            found = [
-                f
-                for f in found
-                if f.day is not None
-                and (selection.since is None or f.day >= selection.since)
-                and (selection.until is None or f.day <= selection.until)
-            ]
-            if not found:
-                log.warning(
-                    "%s: no YYYY-MM-DD day file from %s to %s under %s",
-                    what,
-                    selection.since or "the start",
-                    selection.until or "the end",
-                    source,
-                )
-        if selection.incremental:
-            found = [f for f in found if (f.uri, f.version) not in (loaded or set())]
-        log.info("%s: %d file(s) to stage", what, len(found))
-        return tuple(found)
+        return found
 
-    return [
+    logs = files(settings.log_data_source, "log_data")
+    songs = files(settings.song_data_source, "song_data")
+    _refuse_shared(logs, songs, settings)
+    if selection.since or selection.until:
+        logs = [
+            f
+            for f in logs
+            if f.day is not None
+            and (selection.since is None or f.day >= selection.since)
+            and (selection.until is None or f.day <= selection.until)
+        ]
+        if not logs:
+            log.warning(
+                "log_data: no YYYY-MM-DD day file from %s to %s under %s",
+                selection.since or "the start",
+                selection.until or "the end",
+                settings.log_data_source,
+            )
+    reqs = [
         StageRequest(
             events,
             settings.log_data_source,
             list(paths),
             settings.log_jsonpath_source,
-            files(settings.log_data_source, "log_data", True),
+            tuple(logs),
         ),
         # Songs are staged in full every time: they are the catalogue plays are matched to.
         StageRequest(
@@ -115,15 +115,59 @@ def staging_requests(
             settings.song_data_source,
             None,
             None,
-            files(settings.song_data_source, "song_data", False),
+            tuple(songs),
         ),
     ]
+    if selection.incremental and loaded is not None:
+        reqs = unloaded(reqs, loaded)
+    return reqs
+
+
+def unloaded(reqs: list[StageRequest], loaded: set[tuple[str, str]]) -> list[StageRequest]:
+    """``reqs`` without the log files the ledger says a successful load staged (as they are
+    now: a changed file counts as new); song files are always staged in full."""
+    kept = []
+    for req in reqs:
+        if req.table is STAGING_EVENTS:
+            req = replace(
+                req, files=tuple(f for f in req.files if (f.uri, f.version) not in loaded)
+            )
+        kept.append(req)
+    return kept
+
+
+def _refuse_nested(logs: Source, songs: Source) -> None:
+    """Two local folders, one inside the other (or the same), whatever links lead there:
+    the song files would be staged as events, or the other way round."""
+    if not (isinstance(logs, LocalPath) and isinstance(songs, LocalPath)):
+        return
+    if not (os.path.isdir(logs.path) and os.path.isdir(songs.path)):
+        return  # a file or a pattern: the listings are compared instead
+    a, b = os.path.realpath(logs.path), os.path.realpath(songs.path)
+    if a == b or a.startswith(b.rstrip(os.sep) + os.sep) or b.startswith(a.rstrip(os.sep) + os.sep):
+        raise ConfigError(
+            f"log_data {logs} and song_data {songs} overlap (one folder is inside the "
+            "other): point each at its own files"
+        )
+
+
+def _refuse_shared(logs: list[SourceFile], songs: list[SourceFile], settings: Settings) -> None:
+    """A file listed as both an event log and a song file is a configuration error."""
+    song_uris = {f.uri for f in songs}
+    shared = next((f.uri for f in logs if f.uri in song_uris), None)
+    if shared is not None:
+        raise ConfigError(
+            f"log_data {settings.log_data_source} and song_data {settings.song_data_source} "
+            f"overlap: both list {shared}; point each at its own files"
+        )
 
 
 def _not_data(settings: Settings) -> Callable[[str], bool]:
     """Whether a listed URI is the JSONPaths file or under the COPY manifest prefix."""
     source = settings.log_jsonpath_source
-    jsonpaths = str(source) if isinstance(source, S3Uri) else os.path.abspath(source.path)
+    jsonpaths = (
+        str(source) if isinstance(source, S3Uri) else shown_path(os.path.abspath(source.path))
+    )
     manifests = settings.manifest_location
 
     def check(uri: str) -> bool:
