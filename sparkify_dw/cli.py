@@ -91,12 +91,15 @@ def exit_code(exc: Exception) -> int | None:
     """The documented exit status for a library error (2: usage or configuration, 1: a load
     or check that failed), or None for a bug, which keeps its traceback."""
     import sqlalchemy as sa
+    from alembic.util import CommandError  # a revision Alembic can't find: usage
 
     from sparkify_dw import backends, ledger, load, schema
     from sparkify_dw.config import ConfigError
     from sparkify_dw.sources import SourceError
 
-    if isinstance(exc, (ConfigError, SourceError, schema.SchemaError, ledger.NoSuchLoad)):
+    if isinstance(
+        exc, (ConfigError, SourceError, schema.SchemaError, ledger.NoSuchLoad, CommandError)
+    ):
         return 2
     if isinstance(
         exc, (load.LoadError, backends.LockBusy, sa.exc.SQLAlchemyError, OSError, RecursionError)

@@ -5,6 +5,7 @@ documented exit status. Imports only click, so ``--help`` stays fast."""
 from __future__ import annotations
 
 import functools
+import math
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -79,10 +80,22 @@ def warehouse_options(f: F) -> F:
     )(f)
 
 
+MAX_WAIT = 86400.0  # seconds: a day, as sparkify_dw.load.MAX_WAIT (not imported: --help stays fast)
+MAX_LIMIT = 2**31 - 1  # rows: what every engine's LIMIT takes
+
+
+def _wait(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    # FloatRange lets nan and inf through (they compare false): a wait must end.
+    if not math.isfinite(value) or not 0 <= value <= MAX_WAIT:
+        raise click.BadParameter(f"{value} is not a number of seconds from 0 to {MAX_WAIT:.0f}")
+    return value
+
+
 def wait_option(f: F) -> F:
     return click.option(
         "--wait",
-        type=click.FloatRange(min=0),
+        type=float,
+        callback=_wait,
         default=600.0,
         show_default=True,
         metavar="SECONDS",
@@ -99,7 +112,7 @@ def json_option(f: F) -> F:
 def limit_option(f: F) -> F:
     return click.option(
         "--limit",
-        type=click.IntRange(min=1),
+        type=click.IntRange(min=1, max=MAX_LIMIT),
         default=20,
         show_default=True,
         help="How many loads the history shows, newest first.",

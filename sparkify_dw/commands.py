@@ -35,6 +35,7 @@ from sparkify_dw.command_options import (
     EXIT_OK,
     EXIT_USAGE,
     F,
+    Usage,
     apply_verbosity,
     flag,
     guarded,
@@ -135,6 +136,7 @@ def _migrate(
     settings = settings_from(ctx, url, config_file)
     cfg = schema.alembic_config()
     cfg.attributes["url"] = settings.url
+    _require_revision(cfg, revision)
     if not upgrading and sql and ":" not in revision:  # offline, Alembic needs a start
         revision = f"{schema.head()}:{revision}"
     speaking = logging.getLogger("alembic")
@@ -145,6 +147,21 @@ def _migrate(
         (command.upgrade if upgrading else command.downgrade)(cfg, revision, sql=sql)
     finally:
         speaking.setLevel(level)
+
+
+def _require_revision(cfg: Any, revision: str) -> None:
+    """A revision Alembic doesn't know is refused before anything connects (relative ones,
+    ``-1`` or ``head+1``, are Alembic's to resolve)."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    script = ScriptDirectory.from_config(cfg)
+    for part in revision.split(":"):
+        if part and not any(c in part for c in "+-@") and part not in ("base", "head", "heads"):
+            try:
+                script.get_revisions(part)
+            except CommandError as exc:
+                raise Usage(f"{exc} (`alembic history` lists them)") from None
 
 
 def revision_options(default: str) -> Callable[[F], F]:
@@ -319,7 +336,10 @@ def analytics(
 # --- commands with their own options, run as they are ----------------------------------------
 
 
-def _delegate(name: str, module: str, summary: str) -> None:
+def _delegate(name: str, module: str, summary: str, streams: bool = False) -> None:
+    """``streams``: the module's ``main`` takes ``out`` and ``err``, given as they are now
+    (a test runner's, a notebook's), not as they were when it was imported."""
+
     @main.command(
         name,
         help=summary,
@@ -332,7 +352,8 @@ def _delegate(name: str, module: str, summary: str) -> None:
         import importlib
 
         apply_verbosity(ctx)
-        code = importlib.import_module(module).main(list(args))
+        main = importlib.import_module(module).main
+        code = main(list(args), sys.stdout, sys.stderr) if streams else main(list(args))
         ctx.exit(code or 0)
 
 
@@ -340,8 +361,11 @@ _delegate(
     "status",
     "sparkify_dw.status",
     "Is the warehouse fresh? Last load, newest event, rows, failed checks (--help).",
+    streams=True,
 )
-_delegate("docs", "sparkify_dw.docs", "Write the documentation site (--out DIR; --help).")
+_delegate(
+    "docs", "sparkify_dw.docs", "Write the documentation site (--out DIR; --help).", streams=True
+)
 _delegate(
     "cluster",
     "sparkify_dw.cluster",

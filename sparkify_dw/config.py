@@ -57,6 +57,7 @@ _UNITS = {
     "tib": 1024**4,
 }
 MIN_MEMORY_LIMIT = 64 * 1024**2  # below this DuckDB can't load a batch of files
+MAX_MEMORY_LIMIT = 1024**5  # 1024TiB: far beyond any machine, well within DuckDB's range
 
 DEFAULT_CONFIG_NAME = "dwh.cfg"
 DEFAULT_DUCKDB_FILE = "sparkify.duckdb"
@@ -232,13 +233,55 @@ def _redshift_url(parser: configparser.ConfigParser, path: Path) -> URL:
     )
 
 
-def _parse_url(text: str, origin: str) -> URL:
+# The drivers each engine's extra installs. Any other is refused here by name, rather than
+# failing with an import deep inside SQLAlchemy when the engine connects.
+DRIVERS = {
+    "duckdb": ("duckdb_engine", "sparkify"),  # duckdb+sparkify: the reflecting dialect
+    "postgresql": ("psycopg",),
+    "redshift": ("redshift_connector",),
+}
+URL_EXAMPLES = {
+    "duckdb": "duckdb:///path/to/warehouse.duckdb",
+    "postgresql": "postgresql+psycopg://user@host:5432/dbname",
+    "redshift": "redshift+redshift_connector://user@host:5439/dbname",
+}
+
+
+def parse_url(text: str, origin: str) -> URL:
+    """A database URL this project can connect to, or one :class:`ConfigError` naming
+    ``origin``; the text itself is never echoed (it may hold a password)."""
     try:
-        return parse_database_url(text)
-    except sa.exc.ArgumentError:
+        url = parse_database_url(text)
+    except (sa.exc.ArgumentError, ValueError) as exc:  # ValueError: a port that isn't a number
+        why = "the port is not a number" if isinstance(exc, ValueError) else "not a database URL"
+        raise ConfigError(f"{origin}: {why} (e.g. {URL_EXAMPLES['postgresql']})") from None
+    return check_database_url(url, origin)
+
+
+def check_database_url(url: URL, origin: str) -> URL:
+    """Refuse what would fail later with a traceback: an unknown database or driver, a port
+    out of range, a user or host on an embedded DuckDB file."""
+    backend = url.get_backend_name()
+    if backend not in DRIVERS:
         raise ConfigError(
-            f"{origin}: not a database URL (e.g. postgresql+psycopg://host/db)"
-        ) from None
+            f"{origin}: unsupported database {backend!r}: use one of {', '.join(sorted(DRIVERS))}"
+        )
+    driver = url.drivername.partition("+")[2]
+    if not driver and backend != "redshift":  # sqlalchemy-redshift defaults to psycopg2
+        driver = DRIVERS[backend][0]
+    if driver not in DRIVERS[backend]:
+        raise ConfigError(
+            f"{origin}: the driver {driver or '(default)'!r} is not supported for {backend}: "
+            f"use {URL_EXAMPLES[backend]}"
+        )
+    if url.port is not None and not 0 < url.port < 65536:
+        raise ConfigError(f"{origin}: the port must be a number from 1 to 65535")
+    if backend == "duckdb" and (url.username or url.password or url.host or url.port):
+        raise ConfigError(
+            f"{origin}: a DuckDB URL names a file, with no user, password, host or port "
+            f"(e.g. {URL_EXAMPLES['duckdb']})"
+        )
+    return url
 
 
 def validate_iam_role_arn(value: str, origin: str) -> str:
@@ -274,6 +317,8 @@ def memory_bytes(text: str, origin: str = "memory limit") -> int:
     size = int(float(match.group(1)) * _UNITS[match.group(2).lower()])
     if size < MIN_MEMORY_LIMIT:
         raise ConfigError(f"{origin}: {text.strip()} is too little; at least 64MiB")
+    if size > MAX_MEMORY_LIMIT:
+        raise ConfigError(f"{origin}: {text.strip()} is more than DuckDB takes; at most 1024TiB")
     return size
 
 
@@ -332,9 +377,9 @@ def resolve(
     # URL: flag > env > dwh.cfg [CLUSTER] > DuckDB file in the working directory.
     resolved_url: URL
     if url is not None:
-        resolved_url, sources["url"] = _parse_url(url, "--url"), "argument"
+        resolved_url, sources["url"] = parse_url(url, "--url"), "argument"
     elif env.get(ENV_URL):
-        resolved_url, sources["url"] = _parse_url(env[ENV_URL], f"${ENV_URL}"), f"${ENV_URL}"
+        resolved_url, sources["url"] = parse_url(env[ENV_URL], f"${ENV_URL}"), f"${ENV_URL}"
     elif parser is not None and parser.has_section("CLUSTER"):
         resolved_url, sources["url"] = _redshift_url(parser, cfg_path), f"{cfg_path} [CLUSTER]"
     else:

@@ -15,6 +15,8 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, signum: int) -> None:
         super().__init__(signal.Signals(signum).name)
         self.signum = signum
+        # What became of the load, for the command's last line (run() sets it).
+        self.outcome = "before the load began; nothing changed"
 
     @property
     def exit_code(self) -> int:
@@ -34,33 +36,62 @@ def deferred() -> Iterator[None]:
 
 
 class Signals(list[int]):
-    """Signals kept for after a deferred block; ``raised``: those already raised."""
+    """Signals kept for after a deferred block; ``raised``: those already raised.
+
+    Once ``committed`` is set, every signal is kept, not raised, until the outermost
+    :func:`interrupts` block ends (except inside :func:`stoppable`): the load stands, and
+    the command still prints its summary before it says it was interrupted.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.raised: list[int] = []
+        self.committed = False
+        self.stoppable = False
+
+
+_active: list[Signals] = []  # the outermost interrupts() block's signals, while it runs
 
 
 @contextmanager
 def interrupts() -> Iterator[Signals]:
     """SIGINT and SIGTERM raise :class:`Interrupted` during a load, except inside
     :func:`deferred` blocks, where they are kept (the yielded list) for after. Only the
-    main thread can take signals; elsewhere nothing changes."""
+    main thread can take signals; elsewhere nothing changes.
+
+    Nested blocks share the outermost one's handlers and signals: the command wraps the
+    load and its summary, so a signal just after the commit is never a bare kill.
+    """
+    if _active:
+        yield _active[-1]
+        return
     pending = Signals()
     if threading.current_thread() is not threading.main_thread():
         yield pending
         return
 
     def handler(signum: int, frame: object) -> None:
-        if _deferring:
+        if _deferring or (pending.committed and not pending.stoppable):
             pending.append(signum)
             return
         pending.raised.append(signum)  # an engine may wrap the exception in its own
         raise Interrupted(signum)
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    _active.append(pending)
     try:
         yield pending
     finally:
+        _active.pop()
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+@contextmanager
+def stoppable(pending: Signals) -> Iterator[None]:
+    """After the commit, work a signal may still cut short (ANALYZE): it raises here."""
+    pending.stoppable = True
+    try:
+        yield
+    finally:
+        pending.stoppable = False

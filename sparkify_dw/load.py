@@ -21,6 +21,7 @@ import signal
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -33,7 +34,7 @@ from sparkify_dw.engines import dialect_for
 from sparkify_dw.errors import LoadError as LoadError
 from sparkify_dw.errors import TooManyRejected as TooManyRejected
 from sparkify_dw.interrupts import Interrupted as Interrupted  # re-exported: load.Interrupted
-from sparkify_dw.interrupts import deferred, interrupts
+from sparkify_dw.interrupts import Signals, deferred, interrupts, stoppable
 from sparkify_dw.load_result import LoadResult as LoadResult  # re-exported: load.LoadResult
 from sparkify_dw.load_result import StepHook, no_step
 from sparkify_dw.models import (
@@ -53,6 +54,7 @@ STEPS = ("stage", "transform", "check")
 
 
 LOCK_WAIT = 600.0  # seconds a load waits for another one to finish before giving up
+MAX_WAIT = 86400.0  # a day: a wait must end (and a server's statement timeout holds it)
 ERRORS_KEPT_ON_FAILURE = 1000  # rejected records recorded for a load that was refused
 
 
@@ -282,6 +284,8 @@ def run(
     _check_steps(steps)
     if max_errors < 0:
         raise LoadError("--max-errors must be 0 or more")
+    if not (isinstance(wait, int | float) and 0 <= wait <= MAX_WAIT):  # nan and inf too
+        raise LoadError(f"wait: {wait!r} is not a number of seconds from 0 to {MAX_WAIT:.0f}")
     if engine is None:
         engine = settings.create_engine()
     elif engine.url.get_backend_name() != settings.backend:
@@ -292,67 +296,119 @@ def run(
     result = LoadResult()
     # What can be refused is refused here, before the lock, so it writes no ledger row.
     planned = plan(backend, steps, selection)
-    with interrupts() as pending, backend.connect(engine, wait) as conn:
-        schema.require_head(conn)
-        conn.commit()
-        with backend.lock(conn, wait):
-            started_at = ledger.now()
-            try:
-                transaction = conn.begin()
-                try:
-                    _load(
-                        conn,
-                        backend,
-                        settings,
-                        steps,
-                        selection,
-                        result,
-                        progress,
-                        started_at,
-                        planned,
-                        on_step=on_step,
-                    )
-                except BaseException:
-                    with deferred():
-                        if transaction.is_active:
-                            transaction.rollback()
-                    raise
-                # A signal now must not split "committed" from "reported": it waits.
-                with deferred():
-                    _commit(transaction)
-            except BaseException as caught:
-                exc = caught
-                if pending.raised and not isinstance(exc, Interrupted):
-                    # The engine turned our signal into its own error ("Query interrupted").
-                    exc = Interrupted(pending.raised[-1])
-                    exc.__cause__ = caught
-                with deferred():
-                    rejected = _record_failure(
-                        conn, backend, settings, steps, result, started_at, exc
-                    )
-                if rejected and isinstance(exc, sa.exc.DBAPIError):
-                    # The engine's bulk load gave up above --max-errors: say which records,
-                    # as the engines that classify records in SQL do.
-                    first = rejected[0]
-                    raise TooManyRejected(
-                        f"COPY rejected more than --max-errors {backend.max_errors} records; "
-                        f"first at {first.get('source')}:{first.get('line_no')}: "
-                        f"{first.get('reason')}; nothing was loaded (see them with "
-                        f"`python -m sparkify_dw.load --errors`)",
-                        rejected,
-                    ) from exc
-                if isinstance(exc, sa.exc.DBAPIError):
-                    raise LoadError(_failed_at(result, exc)) from exc
-                if exc is not caught:
-                    raise exc from caught
-                raise
-            if pending:  # arrived while committing: the load stands, the rest is skipped
-                return _interrupted_after_commit(result, pending[0])
-            try:
-                _maintain(conn, backend, result, vacuum, _changed(result), on_step)
-            except Interrupted as exc:
-                return _interrupted_after_commit(result, exc.signum)
+    with interrupts() as pending:
+        try:
+            with backend.connect(engine, wait) as conn:
+                schema.require_head(conn)
+                conn.commit()
+                with backend.lock(conn, wait):
+                    job = _Job(engine, backend, settings, steps, selection, planned, pending)
+                    _transaction(conn, job, result, progress, on_step)
+                    if pending:  # arrived while committing: the load stands, the rest waits
+                        return _interrupted_after_commit(result, pending[0])
+                    try:
+                        with stoppable(pending):
+                            _maintain(conn, backend, result, vacuum, _changed(result), on_step)
+                    except Interrupted as exc:
+                        return _interrupted_after_commit(result, exc.signum)
+        except BaseException as exc:
+            if pending.raised and not isinstance(exc, Interrupted):
+                # The engine turned our signal into its own error ("Query interrupted").
+                raise Interrupted(pending.raised[-1]) from exc
+            raise
     return result
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What one load was asked to do, for the steps and for its ledger row."""
+
+    engine: sa.Engine
+    backend: backends.Backend
+    settings: Settings
+    steps: Sequence[str]
+    selection: Selection
+    planned: list[StageRequest]
+    pending: Signals
+
+
+def _transaction(
+    conn: sa.Connection,
+    job: _Job,
+    result: LoadResult,
+    progress: backends.Progress,
+    on_step: StepHook,
+) -> None:
+    """The load's one transaction, committed; or rolled back, recorded in the ledger as
+    failed or interrupted, and raised as one line."""
+    started_at = ledger.now()
+    try:
+        transaction = conn.begin()
+        try:
+            _load(
+                conn,
+                job.backend,
+                job.settings,
+                job.steps,
+                job.selection,
+                result,
+                progress,
+                started_at,
+                job.planned,
+                on_step=on_step,
+            )
+        except BaseException:
+            with deferred():
+                if transaction.is_active:
+                    transaction.rollback()
+            raise
+        # A signal now must not split "committed" from "reported": it waits, and after
+        # the commit it waits until the command has printed its summary.
+        with deferred():
+            _commit(transaction)
+            job.pending.committed = True
+    except BaseException as caught:
+        exc = caught
+        if job.pending.raised and not isinstance(exc, Interrupted):
+            # The engine turned our signal into its own error ("Query interrupted").
+            exc = Interrupted(job.pending.raised[-1])
+            exc.__cause__ = caught
+        with deferred():
+            rejected, unrecorded = _record_failure(conn, job, result, started_at, exc)
+        _raise_failure(job, result, exc, caught, rejected, unrecorded)
+
+
+def _raise_failure(
+    job: _Job,
+    result: LoadResult,
+    exc: BaseException,
+    caught: BaseException,
+    rejected: list[dict[str, Any]],
+    unrecorded: str | None,
+) -> None:
+    """The failure as the command reports it: one line, which says so when the ledger
+    could not record it."""
+    unsaid = f"; the ledger could not record it ({unrecorded})" if unrecorded else ""
+    if isinstance(exc, Interrupted):
+        exc.outcome = "the load was rolled back, nothing changed" + (
+            unsaid or " (the ledger says so)"
+        )
+    elif rejected and isinstance(exc, sa.exc.DBAPIError):
+        # The engine's bulk load gave up above --max-errors: say which records, as the
+        # engines that classify records in SQL do.
+        first = rejected[0]
+        raise TooManyRejected(
+            f"COPY rejected more than --max-errors {job.backend.max_errors} records; "
+            f"first at {first.get('source')}:{first.get('line_no')}: "
+            f"{first.get('reason')}; nothing was loaded (see them with "
+            f"`python -m sparkify_dw.load --errors`)",
+            rejected,
+        ) from exc
+    elif isinstance(exc, sa.exc.DBAPIError):
+        raise LoadError(_failed_at(result, exc) + unsaid) from exc
+    if exc is not caught:
+        raise exc from caught
+    raise caught
 
 
 def _text(value: str | os.PathLike[str] | None) -> str | None:
@@ -506,72 +562,102 @@ def _record_staged_files(
         _record_files(conn, backend, result.load_id, result.staged_requests)
 
 
+RECORD_WAIT = 10.0  # seconds a failed load's ledger row waits for a fresh connection
+
+
 def _record_failure(
     conn: sa.Connection,
-    backend: backends.Backend,
-    settings: Settings,
-    steps: Sequence[str],
+    job: _Job,
     result: LoadResult,
     started_at: dt.datetime,
     exc: BaseException,
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], str | None]:
     """After the rollback: say in the ledger that the load failed or was interrupted, and
-    what it rejected (returned: the first rejected records, if any)."""
+    what it rejected. Returns the first rejected records, and why no row could be
+    written (None when it was).
+
+    The row goes on the load's own connection, or on a fresh one when that one is gone (a
+    statement cut short by a signal, a terminated backend); only when neither can write
+    is the ledger silent, and the caller says so.
+    """
     interrupted = isinstance(exc, Interrupted)
-    if not (isinstance(exc, Exception) or interrupted) or conn.invalidated or conn.closed:
-        return []
+    if not (isinstance(exc, Exception) or interrupted):
+        return [], None
     if isinstance(exc, backends.LockBusy):  # it never started: another load holds the lock
-        return []
-    errors: list[dict[str, Any]] = []
+        return [], None
     if interrupted:
         status, message = "interrupted", f"interrupted by {exc} during {result.step or 'load'}"
     elif isinstance(exc, sa.exc.DBAPIError) and not isinstance(exc, TooManyRejected):
         status, message = "failed", _failed_at(result, exc)
     else:
         status, message = "failed", one_line(exc)
+    message = job.settings.mask(message)
+    if not (conn.invalidated or conn.closed):
+        try:
+            return _write_failure(conn, job, result, started_at, exc, status, message), None
+        except sa.exc.SQLAlchemyError as first:
+            log.info("the load's connection can't record it (%s): trying a fresh one", first)
     try:
-        if conn.in_transaction():  # e.g. a connection the driver left mid-transaction
-            conn.rollback()
-        engine_log = backend.capabilities.rejects_reported_by == "engine"
-        errors = (
-            exc.errors
-            if isinstance(exc, TooManyRejected)
-            else (
-                backend.failed_copy_errors(conn, ERRORS_KEPT_ON_FAILURE)
-                if engine_log and not interrupted
-                else []
-            )
-        )
-        if conn.in_transaction():  # reading the engine's own error records began one
-            conn.commit()
-        with conn.begin():
-            backend.begin_load(conn)
-            result.load_id = ledger.next_load_id(conn)
-            ledger.record_load(
-                conn, settings, _ordered(steps), result, started_at, status, settings.mask(message)
-            )
-            if errors:
-                conn.execute(
-                    sa.insert(LOAD_ERRORS).values(
-                        [
-                            {
-                                "load_id": result.load_id,
-                                "error_no": n,
-                                **{
-                                    k: e.get(k) for k in ("source", "line_no", "reason", "raw_text")
-                                },
-                                "table_name": e.get("table_name") or "",
-                            }
-                            for n, e in enumerate(errors, start=1)
-                        ]
-                    )
+        with job.backend.connect(job.engine, RECORD_WAIT) as fresh:
+            fresh.commit()
+            with job.backend.lock(fresh, RECORD_WAIT):
+                written = _write_failure(
+                    fresh, job, result, started_at, exc, status, message, own=False
                 )
-    except sa.exc.SQLAlchemyError as ledger_exc:
-        log.warning(
-            "could not record the %s load in the ledger: %s",
-            status,
-            settings.mask(one_line(ledger_exc)),
+                return written, None
+    except (sa.exc.SQLAlchemyError, backends.LockBusy, OSError) as ledger_exc:
+        why = job.settings.mask(one_line(ledger_exc))
+        log.warning("could not record the %s load in the ledger: %s", status, why)
+        return [], why
+
+
+def _write_failure(
+    conn: sa.Connection,
+    job: _Job,
+    result: LoadResult,
+    started_at: dt.datetime,
+    exc: BaseException,
+    status: str,
+    message: str,
+    own: bool = True,
+) -> list[dict[str, Any]]:
+    """The failed load's ledger row and its rejected records, in one transaction.
+    ``own``: on the load's own connection, where the engine's error log of its COPY can
+    still be read (a fresh session can't tell which COPY was this load's)."""
+    if conn.in_transaction():  # e.g. a connection the driver left mid-transaction
+        conn.rollback()
+    engine_log = job.backend.capabilities.rejects_reported_by == "engine"
+    errors: list[dict[str, Any]] = (
+        exc.errors
+        if isinstance(exc, TooManyRejected)
+        else (
+            job.backend.failed_copy_errors(conn, ERRORS_KEPT_ON_FAILURE)
+            if engine_log and own and not isinstance(exc, Interrupted)
+            else []
         )
+    )
+    if conn.in_transaction():  # reading the engine's own error records began one
+        conn.commit()
+    with conn.begin():
+        job.backend.begin_load(conn)
+        result.load_id = ledger.next_load_id(conn)
+        ledger.record_load(
+            conn, job.settings, _ordered(job.steps), result, started_at, status, message
+        )
+        if errors:
+            conn.execute(
+                sa.insert(LOAD_ERRORS).values(
+                    [
+                        {
+                            "load_id": result.load_id,
+                            "error_no": n,
+                            **{k: e.get(k) for k in ("source", "line_no", "reason", "raw_text")},
+                            "table_name": e.get("table_name") or "",
+                        }
+                        for n, e in enumerate(errors, start=1)
+                    ]
+                )
+            )
     return errors
 
 

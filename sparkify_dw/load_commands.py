@@ -276,40 +276,46 @@ def run_load(
     import sqlalchemy as sa
 
     from sparkify_dw import output
+    from sparkify_dw.interrupts import deferred, interrupts
     from sparkify_dw.load import Interrupted, run
 
     if not quiet:
         print(f"loading into {settings.display_url}", flush=True)
     engine = settings.create_engine(poolclass=sa.pool.NullPool)
-    try:
-        with output.LoadProgress(sys.stderr, quiet=quiet) as display:
-            result = run(
-                engine,
-                settings,
-                steps=steps,
-                max_errors=max_errors,
-                wait=wait,
-                selection=selection,
-                vacuum=vacuum,
-                progress=display,
-                on_step=display.on_step,
+    # One block for the load and its report: a signal after the commit waits for the
+    # summary, so what committed is always said before the command ends.
+    with interrupts() as pending:
+        try:
+            with output.LoadProgress(sys.stderr, quiet=quiet) as display:
+                result = run(
+                    engine,
+                    settings,
+                    steps=steps,
+                    max_errors=max_errors,
+                    wait=wait,
+                    selection=selection,
+                    vacuum=vacuum,
+                    progress=display,
+                    on_step=display.on_step,
+                )
+        except Interrupted as exc:
+            print(f"interrupted: {exc}; {exc.outcome}", file=sys.stderr)
+            return exc.exit_code
+        finally:
+            with deferred():
+                engine.dispose()  # nothing of the load stays open (a notebook may read next)
+        with deferred():
+            if not quiet:
+                print(result.summary(), flush=True)
+            skipped = result.interrupted is not None
+            signum = result.interrupted if skipped else next(iter(pending), None)
+            if signum is None:
+                return 0
+            # After the commit: not a failure, the load stands.
+            name = signal.Signals(signum).name
+            print(
+                f"interrupted: {name} arrived as load #{result.load_id} committed; the load "
+                "succeeded" + ("; maintenance after it skipped" if skipped else ""),
+                file=sys.stderr,
             )
-    except Interrupted as exc:
-        print(
-            f"interrupted: {exc}; the load was rolled back, nothing changed (the ledger says so)",
-            file=sys.stderr,
-        )
-        return exc.exit_code
-    finally:
-        engine.dispose()  # nothing of the load stays open (a notebook may read next)
-    if not quiet:
-        print(result.summary(), flush=True)
-    if result.interrupted is not None:  # after the commit: not a failure, the load stands
-        name = signal.Signals(result.interrupted).name
-        print(
-            f"interrupted: {name} arrived as load #{result.load_id} committed; the load "
-            "succeeded; maintenance after it skipped",
-            file=sys.stderr,
-        )
-        return 128 + result.interrupted
-    return 0
+            return 128 + signum

@@ -72,10 +72,7 @@ COMPARE_OPTIONS: dict[str, Any] = {
 def url_for_alembic(x_url: str | None) -> URL:
     """``-x url=…`` when given, else the configuration resolver's URL."""
     if x_url:
-        try:
-            return parse_database_url(x_url)
-        except sa.exc.ArgumentError:
-            raise config.ConfigError("-x url: not a database URL") from None
+        return config.parse_url(x_url, "-x url")
     return config.resolve().url
 
 

@@ -395,6 +395,8 @@ def _when(text: str, name: str, now: dt.datetime) -> dt.datetime:
         return dt.datetime.fromisoformat(text).replace(tzinfo=None)
     except ValueError:
         raise ValueError(f"${name}: not a date, a time or +HOURS: {text!r}") from None
+    except OverflowError:  # +inf, +1e9: past the last date there is
+        raise ValueError(f"${name}: +HOURS must end before the year 9999: {text!r}") from None
 
 
 def fill_checked(

@@ -35,12 +35,18 @@ _AGE = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+MAX_AGE = dt.timedelta(days=36500)  # a century: anything longer is a typo
+
+
 def parse_age(text: str) -> dt.timedelta:
     """``90s``, ``45m``, ``26h``, ``2d`` (or ``1.5d``) as a timedelta; ValueError otherwise."""
     m = _AGE.fullmatch(text.strip())
     if m is None or float(m[1]) <= 0:
         raise ValueError(f"not a positive age with a unit s, m, h or d (e.g. 26h): {text!r}")
-    return dt.timedelta(seconds=float(m[1]) * _UNITS[m[2]])
+    seconds = float(m[1]) * _UNITS[m[2]]
+    if seconds > MAX_AGE.total_seconds():
+        raise ValueError(f"an age of at most {MAX_AGE.days}d: {text!r}")
+    return dt.timedelta(seconds=seconds)
 
 
 def parse_now(text: str) -> dt.datetime:

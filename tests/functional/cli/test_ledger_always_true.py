@@ -1,0 +1,203 @@
+"""The ledger is always true, and the last line says what happened (issue 23's adversarial
+cases 8, 10 and 16), on DuckDB and PostgreSQL.
+
+- A load whose own connection is gone (a signal cut a statement short, the server ended
+  the session) gets its row on a fresh connection.
+- Where no row can be written at all, the last line says so instead of "the ledger says so".
+- A signal just after the commit prints the summary, then one line, and exits 130 or 143.
+- A signal while the warehouse is being opened is an interruption, not a traceback.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from sparkify_dw import backends, config, load, load_result
+from sparkify_dw.commands import run_module
+from sparkify_dw.models import LOADS
+from tests.support.helpers import star_snapshot, table_rows
+
+pytestmark = pytest.mark.serial  # sends signals to this process
+
+
+def _ledger(url: sa.URL) -> list[tuple[Any, ...]]:
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(LOADS.c.load_id, LOADS.c.status, LOADS.c.message).order_by(
+                    LOADS.c.load_id
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    return [tuple(r) for r in rows]
+
+
+def _cli(url: sa.URL, *args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = run_module("load", ["--url", url.render_as_string(hide_password=False), *args], out, err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def _backend_class(url: sa.URL) -> type[backends.Backend]:
+    settings = config.resolve(url=url.render_as_string(hide_password=False))
+    return type(backends.for_settings(settings))
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_case8_a_signal_that_breaks_the_connection_still_gets_its_row(
+    warehouse_url: sa.URL, monkeypatch: pytest.MonkeyPatch, sig: signal.Signals, code: int
+) -> None:
+    """The statement a signal cut short took the connection with it (DuckDB and psycopg
+    both can): the row is written on a fresh connection."""
+    cls = _backend_class(warehouse_url)
+    real_stage = cls.stage
+
+    def stage_broken_by_a_signal(self: Any, conn: sa.Connection, *args: Any, **kw: Any) -> Any:
+        counts = real_stage(self, conn, *args, **kw)
+        conn.invalidate()  # what an interrupted statement may leave
+        os.kill(os.getpid(), sig)
+        return counts
+
+    monkeypatch.setattr(cls, "stage", stage_broken_by_a_signal)
+    before = star_snapshot(warehouse_url)
+    status, _out, err = _cli(warehouse_url)
+    assert status == code, err
+    assert err.splitlines() == [
+        f"interrupted: {sig.name}; the load was rolled back, nothing changed (the ledger says so)"
+    ]
+    assert _ledger(warehouse_url) == [
+        (1, "interrupted", f"interrupted by {sig.name} during stage staging_events")
+    ]
+    assert star_snapshot(warehouse_url) == before
+    assert table_rows(warehouse_url, "staging_events") == []
+
+
+def test_case8_a_terminated_backend_gets_its_failed_row(
+    pg_url: sa.URL, pg_admin_url: sa.URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sparkify_dw import schema
+    from sparkify_dw.backends import postgresql
+
+    schema.upgrade(pg_url)
+    real_copy = postgresql.PostgreSQLBackend._copy
+
+    def copy_and_die(self: Any, cursor: Any, *args: Any, **kw: Any) -> None:
+        pid = cursor.connection.info.backend_pid
+        admin = sa.create_engine(pg_admin_url, poolclass=sa.pool.NullPool)
+        with admin.connect() as conn:
+            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        admin.dispose()
+        real_copy(self, cursor, *args, **kw)
+
+    monkeypatch.setattr(postgresql.PostgreSQLBackend, "_copy", copy_and_die)
+    status, _, err = _cli(pg_url)
+    assert status == 1 and err.count("\n") == 1, err
+    rows = _ledger(pg_url)
+    assert [(r[0], r[1]) for r in rows] == [(1, "failed")]
+    assert rows[0][2] == err.removeprefix("error: ").strip()
+
+
+def test_case8_when_no_row_can_be_written_the_last_line_says_so(
+    pg_url: sa.URL, pg_admin_url: sa.URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server ends the session and takes no new ones: nothing can be recorded, and
+    the command does not claim otherwise."""
+    from sparkify_dw import schema
+    from sparkify_dw.backends import postgresql
+
+    schema.upgrade(pg_url)
+    real_stage = postgresql.PostgreSQLBackend.stage
+    database = pg_url.database
+    admin = sa.create_engine(pg_admin_url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
+
+    def stage_then_lose_the_server(self: Any, conn: sa.Connection, *args: Any, **kw: Any) -> Any:
+        counts = real_stage(self, conn, *args, **kw)
+        with admin.connect() as a:
+            a.exec_driver_sql(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
+            a.execute(
+                sa.text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d"
+                ),
+                {"d": database},
+            )
+        os.kill(os.getpid(), signal.SIGINT)
+        return counts
+
+    monkeypatch.setattr(postgresql.PostgreSQLBackend, "stage", stage_then_lose_the_server)
+    try:
+        status, _out, err = _cli(pg_url)
+    finally:
+        with admin.connect() as a:
+            a.exec_driver_sql(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS true')
+        admin.dispose()
+    assert status == 130, err
+    last = err.splitlines()[-1]
+    assert last.startswith(
+        "interrupted: SIGINT; the load was rolled back, nothing changed; the ledger could "
+        "not record it ("
+    ), err
+    assert "ledger says so" not in err
+    assert _ledger(pg_url) == []
+
+
+@pytest.mark.parametrize(("sig", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_case16_a_signal_just_after_the_load_prints_the_summary_then_one_line(
+    warehouse_url: sa.URL, monkeypatch: pytest.MonkeyPatch, sig: signal.Signals, code: int
+) -> None:
+    """The signal lands after the load returned, while the command reports it: the summary
+    is printed whole, the last line says the load stood, and the exit status is 128 + N."""
+    real_summary = load_result.LoadResult.summary
+
+    def summary_after_a_signal(self: load_result.LoadResult) -> str:
+        os.kill(os.getpid(), sig)
+        return real_summary(self)
+
+    monkeypatch.setattr(load_result.LoadResult, "summary", summary_after_a_signal)
+    status, out, err = _cli(warehouse_url)
+    assert status == code, err
+    assert re.search(r"inserted\s+songplays\s+3,478 rows", out), out
+    assert err.splitlines() == [
+        f"interrupted: {sig.name} arrived as load #1 committed; the load succeeded"
+    ]
+    assert [(r[0], r[1]) for r in _ledger(warehouse_url)] == [(1, "succeeded")]
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_case10_a_signal_while_the_warehouse_opens_is_an_interruption(
+    duckdb_warehouse_url: sa.URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DuckDB turns a signal during its connect into its own RuntimeError("Query
+    interrupted"): the command says interrupted and exits 130, with no traceback."""
+    from sparkify_dw.backends import duckdb as duckdb_backend
+    from sparkify_dw.interrupts import Interrupted
+
+    real_open = duckdb_backend.DuckDBBackend._open
+
+    def open_interrupted(self: Any, engine: sa.Engine, wait: float) -> sa.Connection:
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+        except Interrupted:
+            raise RuntimeError("Query interrupted") from None
+        return real_open(self, engine, wait)
+
+    monkeypatch.setattr(duckdb_backend.DuckDBBackend, "_open", open_interrupted)
+    status, _out, err = _cli(duckdb_warehouse_url)
+    assert status == 130, err
+    assert err.splitlines() == ["interrupted: SIGINT; before the load began; nothing changed"]
+    assert _ledger(duckdb_warehouse_url) == []
+
+
+def test_the_library_takes_a_finite_wait(warehouse_url: sa.URL) -> None:
+    for wait in (float("nan"), float("inf"), -1.0, 86401.0):
+        with pytest.raises(load.LoadError, match="not a number of seconds from 0 to 86400"):
+            load.run(url=warehouse_url.render_as_string(hide_password=False), wait=wait)
+    assert _ledger(warehouse_url) == []
