@@ -83,6 +83,8 @@ _COPY = re.compile(
     r".*?FORMAT\s+AS\s+JSON\s+AS\s+'(?P<paths>[^']*)'",
     re.I | re.S,
 )
+# Redshift's COLLATE(expr, 'case_sensitive') (binary UTF-8 order) as PostgreSQL's clause.
+_COLLATE = re.compile(r"\bCOLLATE\(([\w.\"]+), 'case_sensitive'\)", re.I)
 _MAXERROR = re.compile(r"\bMAXERROR\s+(AS\s+)?(\d+)", re.I)
 
 
@@ -149,6 +151,7 @@ class Harness:
             return ("SELECT 1", ())
         elif "c.reldiststyle" in statement:  # sqlalchemy-redshift's reflection query
             statement = _reflection_for_postgresql(statement)
+        statement = _COLLATE.sub(r'(\1 COLLATE "C")', statement)
         return statement, parameters
 
     def _copy(self, cursor: Any, statement: str) -> tuple[str, Any]:
