@@ -62,6 +62,23 @@ def _by_engine(f: SourceFile) -> bool:
     )
 
 
+def _runs(files: list[SourceFile], most: int) -> Iterator[tuple[bool, list[SourceFile]]]:
+    """Batches of about ``most`` bytes, each read one way: (DuckDB reads it, files). In the
+    files' byte order, so rejected records, numbered batch after batch, are numbered by
+    file name as on every other backend."""
+    batch: list[SourceFile] = []
+    size, fast = 0, False
+    for f in sorted(files, key=lambda f: f.uri.encode("utf-8", "surrogateescape")):
+        if batch and (_by_engine(f) != fast or size >= most):
+            yield fast, batch
+            batch, size = [], 0
+        fast = _by_engine(f)
+        batch.append(f)
+        size += f.size
+    if batch:
+        yield fast, batch
+
+
 def _split(files: list[SourceFile]) -> tuple[list[SourceFile], list[SourceFile]]:
     """(files DuckDB reads, files Python frames)."""
     return [f for f in files if _by_engine(f)], [f for f in files if not _by_engine(f)]
@@ -70,19 +87,6 @@ def _split(files: list[SourceFile]) -> tuple[list[SourceFile], list[SourceFile]]
 def batch_bytes(memory_limit: int) -> int:
     """How many bytes of files one statement reads under ``memory_limit`` bytes."""
     return max(MIN_BATCH_BYTES, min(MAX_BATCH_BYTES, memory_limit // 4))
-
-
-def _batches(files: list[SourceFile], most: int) -> Iterator[list[SourceFile]]:
-    batch: list[SourceFile] = []
-    size = 0
-    for f in files:
-        batch.append(f)
-        size += f.size
-        if size >= most:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
 
 
 # A batch's lines, split by DuckDB, kept apart from their classification: splitting and
@@ -248,15 +252,10 @@ class DuckDBBackend(Backend):
         # Big local files go to DuckDB's reader; small ones (DuckDB opens a file in about
         # a millisecond: 385k song files would take minutes), S3 objects and paths DuckDB
         # would take for patterns are framed by Python into one temporary file per batch.
-        big, small = _split(files)
         checked = checked_table(request)
         counts = StageCounts()
         done = 0
-        most = batch_bytes(memory_bytes(self.settings.memory_limit))
-        for fast, batch in [
-            *((True, b) for b in _batches(big, most)),
-            *((False, b) for b in _batches(small, most)),
-        ]:
+        for fast, batch in _runs(files, batch_bytes(memory_bytes(self.settings.memory_limit))):
             checked.create(conn)
             if fast:
                 for f in batch:  # a clear line for a file gone since the listing
@@ -328,23 +327,20 @@ class DuckDBBackend(Backend):
         yield self.compile(sa.schema.DropTable(checked), dialect)
 
     def stage_statements(self, request: StageRequest, dialect: sa.Dialect) -> Iterator[str]:
-        files = list(request.files)
         checked = checked_table(request)
-        big, framed = _split(files)
-        small = len(framed)
-        for batch in _batches(big, batch_bytes(memory_bytes(self.settings.memory_limit))):
+        most = batch_bytes(memory_bytes(self.settings.memory_limit))
+        for fast, batch in _runs(list(request.files), most):
             yield self.compile(sa.schema.CreateTable(checked), dialect)
-            yield self.compile(sa.schema.CreateTable(LINES), dialect)
-            yield self.compile(_read_lines(batch), dialect)
-            yield self.compile(_fast(request, checked), dialect)
-            yield self.compile(sa.schema.DropTable(LINES), dialect)
-            yield from self._keep_statements(request, checked, dialect)
-        if small:
-            yield self.compile(sa.schema.CreateTable(checked), dialect)
-            yield (
-                self.compile(_framed(request, checked, "<records.tsv>", "<files.csv>"), dialect)
-                + f"  -- {small} small or remote file(s), framed by the client"
-            )
+            if fast:
+                yield self.compile(sa.schema.CreateTable(LINES), dialect)
+                yield self.compile(_read_lines(batch), dialect)
+                yield self.compile(_fast(request, checked), dialect)
+                yield self.compile(sa.schema.DropTable(LINES), dialect)
+            else:
+                yield (
+                    self.compile(_framed(request, checked, "<records.tsv>", "<files.csv>"), dialect)
+                    + f"  -- {len(batch)} small or remote file(s), framed by the client"
+                )
             yield from self._keep_statements(request, checked, dialect)
 
 

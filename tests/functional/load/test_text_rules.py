@@ -114,6 +114,27 @@ def test_collation_never_numbers_the_rejected_records(
     ]
 
 
+def test_rejected_records_are_numbered_by_file_name_whoever_reads_the_file(
+    warehouse_url: sa.URL, tmp_path: Path
+) -> None:
+    # On DuckDB the big file goes to DuckDB's reader and the small one to Python's framing,
+    # which used to number the big file's records first whatever the names.
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    (logs / "a.json").write_bytes(b"not json\n" + _lines(EVENTS[:2]))
+    (logs / "z.json").write_bytes(b"not json\n" + _big(EVENTS[:2]))
+    engine = sa.create_engine(warehouse_url, poolclass=sa.pool.NullPool)
+    try:
+        with pytest.raises(load.TooManyRejected) as info:
+            _load(engine, warehouse_url, logs)
+        result = _load(engine, warehouse_url, logs, max_errors=2)
+    finally:
+        engine.dispose()
+    assert f"first at {logs / 'a.json'}:1: malformed JSON" in str(info.value)
+    numbered = [(no, Path(src).name) for no, src, _, _ in _errors(warehouse_url, result.load_id)]
+    assert numbered == [(1, "a.json"), (2, "z.json")]
+
+
 # --- byte-order marks: one is dropped, on every path --------------------------------------------
 
 
