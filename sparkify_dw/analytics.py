@@ -312,7 +312,7 @@ def most_active_users(p: Params) -> Query:
         .select_from(SP.join(USERS, USERS.c.user_id == SP.c.user_id))
         .where(*p.window())
         .group_by(USERS.c.user_id, USERS.c.first_name, USERS.c.last_name, USERS.c.level)
-        .order_by(plays.desc(), by_bytes(USERS.c.user_id))
+        .order_by(plays.desc(), USERS.c.user_id)
         .limit(p.limit)
     )
 

@@ -42,6 +42,7 @@ import sqlalchemy as sa
 
 from sparkify_dw import engines
 from tests.support.redshift_conformance import Statement
+from tests.support.redshift_mapping import for_postgresql
 from tests.support.redshift_relay import RedshiftRelay
 
 SETUP = """
@@ -83,8 +84,6 @@ _COPY = re.compile(
     r".*?FORMAT\s+AS\s+JSON\s+AS\s+'(?P<paths>[^']*)'",
     re.I | re.S,
 )
-# Redshift's COLLATE(expr, 'case_sensitive') (binary UTF-8 order) as PostgreSQL's clause.
-_COLLATE = re.compile(r"\bCOLLATE\(([\w.\"]+), 'case_sensitive'\)", re.I)
 _MAXERROR = re.compile(r"\bMAXERROR\s+(AS\s+)?(\d+)", re.I)
 
 
@@ -151,7 +150,7 @@ class Harness:
             return ("SELECT 1", ())
         elif "c.reldiststyle" in statement:  # sqlalchemy-redshift's reflection query
             statement = _reflection_for_postgresql(statement)
-        statement = _COLLATE.sub(r'(\1 COLLATE "C")', statement)
+        statement = for_postgresql(statement)
         return statement, parameters
 
     def _copy(self, cursor: Any, statement: str) -> tuple[str, Any]:
