@@ -38,6 +38,7 @@ options = {"target_metadata": target_metadata, **schema.COMPARE_OPTIONS}
 
 
 def run_online(conn: sa.Connection) -> None:
+    schema.require_utf8(conn)  # before any table is created or changed
     # DuckDB: reflect from DuckDB's catalog, on this connection and while Alembic runs only.
     with reflecting(conn):
         context.configure(connection=conn, **options)
@@ -68,5 +69,9 @@ else:
         raise SystemExit(
             "error: " + mask(one_line(exc), url_secrets(url) + env_secrets())
         ) from None
+    except schema.SchemaError as exc:
+        if config.attributes.get("url") is not None:
+            raise  # the library's own caller reports it (sparkify-dw upgrade: exit 2)
+        raise SystemExit(f"error: {exc}") from None  # Alembic's command line: one line
     finally:
         engine.dispose()

@@ -5,7 +5,7 @@ returns a list of rows (named tuples), ``as_frame=True`` a pandas DataFrame. Que
 over songplays take a time window, ``start <= start_time < end`` (either may be omitted).
 The SQL is dialect-neutral (user agents are parsed with CASE/LIKE), so the same
 answers come from DuckDB, PostgreSQL and Redshift, and every ORDER BY ends in a unique
-key, so answers compare row by row.
+key, text by its bytes whatever the database's collation, so answers compare row by row.
 
 ``python -m sparkify_dw.analytics`` prints every answer as a table; ``--verify FILE``
 compares them with expected answers (``--write-expected FILE`` writes such a file): see
@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement
 
 from sparkify_dw.config import connection
+from sparkify_dw.constructs import by_bytes
 from sparkify_dw.errors import ExpectedFileError as ExpectedFileError
 from sparkify_dw.models import ARTISTS, SONGPLAYS, SONGS, TIME, USERS
 
@@ -227,7 +228,7 @@ def top_songs(p: Params) -> Query:
         )
         .where(*p.window())
         .group_by(SONGS.c.song_id, SONGS.c.title, ARTISTS.c.name)
-        .order_by(plays.desc(), SONGS.c.song_id)
+        .order_by(plays.desc(), by_bytes(SONGS.c.song_id))
         .limit(p.limit)
     )
 
@@ -241,7 +242,7 @@ def top_artists(p: Params) -> Query:
         .select_from(SP.join(ARTISTS, ARTISTS.c.artist_id == SP.c.artist_id))
         .where(*p.window())
         .group_by(ARTISTS.c.artist_id, ARTISTS.c.name)
-        .order_by(plays.desc(), ARTISTS.c.artist_id)
+        .order_by(plays.desc(), by_bytes(ARTISTS.c.artist_id))
         .limit(p.limit)
     )
 
@@ -281,7 +282,7 @@ def plays_by_level(p: Params) -> Query:
         sa.select(SP.c.level, _plays(), _users())
         .where(*p.window())
         .group_by(SP.c.level)
-        .order_by(SP.c.level)
+        .order_by(by_bytes(SP.c.level))
     )
 
 
@@ -291,7 +292,7 @@ def users_by_level(p: Params) -> Query:
     return (
         sa.select(USERS.c.level, sa.func.count().label("users"))
         .group_by(USERS.c.level)
-        .order_by(USERS.c.level)
+        .order_by(by_bytes(USERS.c.level))
     )
 
 
@@ -351,7 +352,7 @@ def top_locations(p: Params) -> Query:
         sa.select(SP.c.location, plays, _users())
         .where(SP.c.location.is_not(None), *p.window())
         .group_by(SP.c.location)
-        .order_by(plays.desc(), SP.c.location)
+        .order_by(plays.desc(), by_bytes(SP.c.location))
         .limit(p.limit)
     )
 
@@ -402,7 +403,7 @@ def _by_agent(
     return (
         sa.select(classified.c[label], plays, users)
         .group_by(classified.c[label])
-        .order_by(plays.desc(), classified.c[label])
+        .order_by(plays.desc(), by_bytes(classified.c[label]))
     )
 
 

@@ -15,11 +15,14 @@ engines in the process are untouched):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 from sqlalchemy.engine.default import DefaultDialect
+
+from sparkify_dw.errors import SchemaError
 
 _NO_RETURNING = (
     "insert_returning",
@@ -44,10 +47,52 @@ def adapt_dialect(dialect: sa.Dialect) -> sa.Dialect:
 
 
 def create_engine(url: URL | str, **kwargs: Any) -> sa.Engine:
-    """``sqlalchemy.create_engine`` with :func:`adapt_dialect` applied."""
+    """``sqlalchemy.create_engine`` with :func:`adapt_dialect` applied; on PostgreSQL, a
+    database not in UTF-8 is refused as each connection opens (:func:`refuse_unless_utf8`)."""
     engine = sa.create_engine(url, **kwargs)
     adapt_dialect(engine.dialect)
+    if engine.dialect.name == "postgresql":
+        check = _check_encoding(engine.url.database)
+        # Before SQLAlchemy's own first queries (first_connect), which SQL_ASCII breaks.
+        sa.event.listen(engine, "first_connect", check, insert=True)
+        sa.event.listen(engine, "connect", check)
     return engine
+
+
+def not_utf8(database: str | None, encoding: str) -> SchemaError:
+    """The one line that refuses a database whose encoding is not UTF-8."""
+    return SchemaError(
+        f"database {database} has encoding {encoding}, and the warehouse stores UTF-8 text: "
+        "create it with ENCODING 'UTF8' (e.g. CREATE DATABASE … ENCODING 'UTF8' "
+        "TEMPLATE template0)"
+    )
+
+
+def server_encoding(found: object) -> str:
+    # In a SQL_ASCII database the driver hands text over as bytes.
+    return found.decode("ascii", "replace") if isinstance(found, bytes) else str(found)
+
+
+def _check_encoding(database: str | None) -> Callable[[Any, Any], None]:
+    """A pool ``connect`` hook that refuses a PostgreSQL database not in UTF-8.
+
+    The sources are UTF-8 in many scripts. A LATIN1 database would store them converted
+    through the wrong encoding (``Zoë`` as ``ZoÃ«``) and report success; in SQL_ASCII the
+    driver can't even read the server's version. Rejecting record by record what such a
+    database can't hold would drop real records, so the database is refused whole."""
+
+    def refuse_unless_utf8(dbapi_connection: Any, record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT current_setting('server_encoding')")
+            encoding = server_encoding(cursor.fetchone()[0])
+        finally:
+            cursor.close()
+            dbapi_connection.rollback()
+        if encoding != "UTF8":
+            raise not_utf8(database, encoding)
+
+    return refuse_unless_utf8
 
 
 def dialect_for(url: URL | str, **kwargs: Any) -> sa.Dialect:

@@ -125,6 +125,20 @@ def current_revision(conn: sa.Connection) -> str | None:
     return MigrationContext.configure(conn).get_current_revision()
 
 
+def require_utf8(conn: sa.Connection) -> None:
+    """Refuse a PostgreSQL database that can't hold UTF-8 text, before anything is written
+    (see :func:`sparkify_dw.engines.not_utf8`), on a connection from any engine."""
+    if conn.dialect.name != "postgresql":
+        return
+    began = not conn.in_transaction()
+    found = conn.execute(sa.select(sa.func.current_setting("server_encoding"))).scalar()
+    if began:  # leave the connection as it came: Alembic begins its own transaction
+        conn.rollback()
+    encoding = engines.server_encoding(found)
+    if encoding != "UTF8":
+        raise engines.not_utf8(conn.engine.url.database, encoding)
+
+
 def require_head(conn: sa.Connection) -> None:
     current = current_revision(conn)
     if current != head():

@@ -360,7 +360,7 @@ def read_jsonpaths(
     source = parse_source(source, "log_jsonpath")
     try:
         if isinstance(source, S3Uri):
-            text = (reader or Reader()).read_text(source, "log_jsonpath").lstrip("\ufeff")
+            text = (reader or Reader()).read_text(source, "log_jsonpath")  # one BOM dropped
         else:
             text = Path(source.path).read_text(encoding="utf-8-sig")
         doc = json.loads(text)

@@ -33,6 +33,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement
 
 from sparkify_dw.constructs import (
+    by_bytes,
     byte_length,
     duplicate_keys,
     json_field,
@@ -422,9 +423,11 @@ def keep_good(request: StageRequest, checked: sa.FromClause) -> sa.Insert:
 def keep_errors(
     request: StageRequest, checked: sa.FromClause, load_id: int, first_error_no: int
 ) -> sa.Insert:
-    """The rejected records, numbered in file order, into ``load_errors``."""
+    """The rejected records, numbered in file order, into ``load_errors``: file names by
+    their bytes, so a database's collation never renumbers them."""
     c = checked.c
-    number = sa.func.row_number().over(order_by=(c.source, c.line_no)) + (first_error_no - 1)
+    order = (by_bytes(c.source), c.line_no)
+    number = sa.func.row_number().over(order_by=order) + (first_error_no - 1)
     select = sa.select(
         sa.literal(load_id, sa.Integer),
         number,

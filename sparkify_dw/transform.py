@@ -14,8 +14,10 @@ Semantics (identical on every backend):
   warehouse are kept.
 * ``time``: one row per distinct songplay start time.
 
-The per-dialect pieces (epoch milliseconds to timestamp) are constructs in
-:mod:`sparkify_dw.constructs`; nothing here knows which database it runs on.
+Every tie-break orders text by its bytes (:func:`~sparkify_dw.constructs.by_bytes`), so a
+database's collation never changes which row wins. The per-dialect pieces (that, epoch
+milliseconds to timestamp) are constructs in :mod:`sparkify_dw.constructs`; nothing here
+knows which database it runs on.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement
 
-from sparkify_dw.constructs import epoch_ms_to_timestamp
+from sparkify_dw.constructs import by_bytes, epoch_ms_to_timestamp
 from sparkify_dw.models import (
     ARTISTS,
     SONGPLAYS,
@@ -119,6 +121,25 @@ def _insert_new(
     return sa.insert(table).from_select(names, select)
 
 
+def sources_of(table: sa.Table) -> list[ColumnElement[bool]]:
+    """Which staged rows a star table is made from (of ``staging_songs`` for songs and
+    artists, ``staging_events`` for the rest): the transform's filters, which the
+    ``not_empty`` checks share, so a quiet day with nothing to insert passes them."""
+    made_from: dict[str, list[ColumnElement[bool]]] = {
+        ARTISTS.name: [S.c.artist_id.is_not(None), S.c.artist_name.is_not(None)],
+        SONGS.name: [
+            S.c.song_id.is_not(None),
+            S.c.title.is_not(None),
+            S.c.artist_id.is_not(None),
+            S.c.duration.is_not(None),
+        ],
+        USERS.name: [E.c.user_id.is_not(None), E.c.ts.is_not(None), E.c.level.is_not(None)],
+        TIME.name: [playable()],
+        SONGPLAYS.name: [playable()],
+    }
+    return made_from[table.name]
+
+
 def artists(known: Facts = Facts()) -> list[Step]:
     t = ARTISTS
     source = _first(
@@ -132,15 +153,14 @@ def artists(known: Facts = Facts()) -> list[Step]:
         # Every column in the order: duplicates that differ pick the same row everywhere.
         [S.c.artist_id],
         [
-            S.c.song_id.asc().nulls_last(),
-            S.c.artist_name.asc(),
-            S.c.artist_location.asc().nulls_last(),
+            by_bytes(S.c.song_id).asc().nulls_last(),
+            by_bytes(S.c.artist_name).asc(),
+            by_bytes(S.c.artist_location).asc().nulls_last(),
             S.c.artist_latitude.asc().nulls_last(),
             S.c.artist_longitude.asc().nulls_last(),
         ],
         S,
-        S.c.artist_id.is_not(None),
-        S.c.artist_name.is_not(None),
+        *sources_of(ARTISTS),
         name="new_artists",
     )
     return [Step(t.name, "insert", _insert_new(t, "artist_id", source, known))]
@@ -159,16 +179,13 @@ def songs(known: Facts = Facts()) -> list[Step]:
         ],
         [S.c.song_id],
         [
-            S.c.title.asc().nulls_last(),
-            S.c.artist_id.asc().nulls_last(),
+            by_bytes(S.c.title).asc().nulls_last(),
+            by_bytes(S.c.artist_id).asc().nulls_last(),
             S.c.duration.asc().nulls_last(),
             S.c.year.asc().nulls_last(),
         ],
         S,
-        S.c.song_id.is_not(None),
-        S.c.title.is_not(None),
-        S.c.artist_id.is_not(None),
-        S.c.duration.is_not(None),
+        *sources_of(SONGS),
         name="new_songs",
     )
     return [Step(t.name, "insert", _insert_new(t, "song_id", source, known))]
@@ -190,15 +207,13 @@ def users(known: Facts = Facts()) -> list[Step]:
             E.c.ts.desc(),
             E.c.session_id.desc().nulls_last(),
             E.c.item_in_session.desc().nulls_last(),
-            E.c.level.asc(),
-            E.c.first_name.asc().nulls_last(),
-            E.c.last_name.asc().nulls_last(),
-            E.c.gender.asc().nulls_last(),
+            by_bytes(E.c.level).asc(),
+            by_bytes(E.c.first_name).asc().nulls_last(),
+            by_bytes(E.c.last_name).asc().nulls_last(),
+            by_bytes(E.c.gender).asc().nulls_last(),
         ],
         E,
-        E.c.user_id.is_not(None),
-        E.c.ts.is_not(None),
-        E.c.level.is_not(None),
+        *sources_of(USERS),
         name="latest_users",
     )
     update = (
@@ -253,11 +268,11 @@ def _plays(known: Facts = Facts()) -> sa.Subquery:
         ],
         _play_key(),
         [
-            E.c.level.asc().nulls_last(),
-            E.c.location.asc().nulls_last(),
-            E.c.user_agent.asc().nulls_last(),
-            E.c.song.asc().nulls_last(),
-            E.c.artist.asc().nulls_last(),
+            by_bytes(E.c.level).asc().nulls_last(),
+            by_bytes(E.c.location).asc().nulls_last(),
+            by_bytes(E.c.user_agent).asc().nulls_last(),
+            by_bytes(E.c.song).asc().nulls_last(),
+            by_bytes(E.c.artist).asc().nulls_last(),
             E.c.length.asc().nulls_last(),
         ],
         E,
@@ -329,7 +344,7 @@ def songplays(load_id: int | None = None, known: Facts = Facts()) -> list[Step]:
             catalogue.c.artist_id,
         ],
         [catalogue.c.title, catalogue.c.artist_name, catalogue.c.millis],
-        [catalogue.c.song_id.asc(), catalogue.c.artist_id.asc().nulls_last()],
+        [by_bytes(catalogue.c.song_id).asc(), by_bytes(catalogue.c.artist_id).asc().nulls_last()],
         catalogue,
         name="song_match",
     )

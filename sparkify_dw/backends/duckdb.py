@@ -14,7 +14,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
@@ -63,6 +63,23 @@ def _by_engine(f: SourceFile) -> bool:
     )
 
 
+def _runs(files: list[SourceFile], most: int) -> Iterator[tuple[bool, list[SourceFile]]]:
+    """Batches of about ``most`` bytes, each read one way: (DuckDB reads it, files). In the
+    files' byte order, so rejected records, numbered batch after batch, are numbered by
+    file name as on every other backend."""
+    batch: list[SourceFile] = []
+    size, fast = 0, False
+    for f in sorted(files, key=lambda f: f.uri.encode("utf-8", "surrogateescape")):
+        if batch and (_by_engine(f) != fast or size >= most):
+            yield fast, batch
+            batch, size = [], 0
+        fast = _by_engine(f)
+        batch.append(f)
+        size += f.size
+    if batch:
+        yield fast, batch
+
+
 def _split(files: list[SourceFile]) -> tuple[list[SourceFile], list[SourceFile]]:
     """(files DuckDB reads, files Python frames)."""
     return [f for f in files if _by_engine(f)], [f for f in files if not _by_engine(f)]
@@ -71,19 +88,6 @@ def _split(files: list[SourceFile]) -> tuple[list[SourceFile], list[SourceFile]]
 def batch_bytes(memory_limit: int) -> int:
     """How many bytes of files one statement reads under ``memory_limit`` bytes."""
     return max(MIN_BATCH_BYTES, min(MAX_BATCH_BYTES, memory_limit // 4))
-
-
-def _batches(files: list[SourceFile], most: int) -> Iterator[list[SourceFile]]:
-    batch: list[SourceFile] = []
-    size = 0
-    for f in files:
-        batch.append(f)
-        size += f.size
-        if size >= most:
-            yield batch
-            batch, size = [], 0
-    if batch:
-        yield batch
 
 
 # A batch's lines, split by DuckDB, kept apart from their classification: splitting and
@@ -119,22 +123,44 @@ def _fast(request: StageRequest, checked: sa.Table) -> sa.Insert:
     return fill_checked(request, checked, records, records.c.body)
 
 
-def _framed(request: StageRequest, checked: sa.Table, tsv: str) -> sa.Insert:
-    reader = tsv_records(tsv).table_valued("source", "line_no", "reason", "body").alias("framed")
-    return fill_checked(request, checked, reader, reader.c.body)
+# The files of a batch framed by Python, by number: the records' file is a number in the
+# tab-separated records, and its exact path (which may hold tabs or newlines) is here.
+FRAMED_FILES = sa.Table(
+    "framed_files",
+    sa.MetaData(),
+    sa.Column("file_no", sa.Integer, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+)
+
+
+def _framed(request: StageRequest, checked: sa.Table, tsv: str, files_csv: str) -> sa.Insert:
+    reader = tsv_records(tsv).table_valued("file_no", "line_no", "reason", "body").alias("framed")
+    files = csv_rows(files_csv, FRAMED_FILES).table_valued("file_no", "source").alias("files")
+    records = (
+        sa.select(files.c.source, reader.c.line_no, reader.c.reason, reader.c.body)
+        .join_from(reader, files, reader.c.file_no == files.c.file_no)
+        .subquery("records")
+    )
+    return fill_checked(request, checked, records, records.c.body)
 
 
 _FLAT = str.maketrans({"\t": " ", "\n": " ", "\r": " "})
 
 
-def _write_framed(source: str, stream: BinaryIO, sink: TextIO) -> None:
-    """Frame ``stream`` into tab-separated (source, line, reason, one-line text) rows."""
-    where = source.translate(_FLAT)
+def _write_framed(file_no: int, stream: BinaryIO, sink: TextIO) -> None:
+    """Frame ``stream`` into tab-separated (file number, line, reason, one-line text) rows."""
     with stream:
         for line_no, reason, text in iter_records(stream):
             # Tabs and newlines in a JSON text are whitespace between tokens (a string
             # can't hold them raw), so flattening them keeps the value.
-            sink.write(f"{where}\t{line_no}\t{reason or ''}\t{text.translate(_FLAT)}\n")
+            sink.write(f"{file_no}\t{line_no}\t{reason or ''}\t{text.translate(_FLAT)}\n")
+
+
+def _write_csv(path: Path, rows: Iterable[Sequence[object]]) -> None:
+    """Rows as CSV for DuckDB's ``read_csv``: a value may hold tabs and newlines (quoted),
+    and rows end in a bare newline, which DuckDB's reader requires of quoted newlines."""
+    with path.open("w", encoding="utf-8", newline="") as sink:
+        csv.writer(sink, lineterminator="\n").writerows(rows)
 
 
 class DuckDBBackend(Backend):
@@ -207,8 +233,7 @@ class DuckDBBackend(Backend):
         columns = [c.name for c in LOAD_FILES.columns]
         with tempfile.TemporaryDirectory(prefix="sparkify-dw-") as tmp:
             path = Path(tmp) / "files.csv"
-            with path.open("w", encoding="utf-8", newline="") as sink:
-                csv.writer(sink).writerows([row[c] for c in columns] for row in rows)
+            _write_csv(path, ([row[c] for c in columns] for row in rows))
             reader = csv_rows(str(path), LOAD_FILES).table_valued(*columns).alias("files")
             conn.execute(
                 sa.insert(LOAD_FILES).from_select(
@@ -228,15 +253,10 @@ class DuckDBBackend(Backend):
         # Big local files go to DuckDB's reader; small ones (DuckDB opens a file in about
         # a millisecond: 385k song files would take minutes), S3 objects and paths DuckDB
         # would take for patterns are framed by Python into one temporary file per batch.
-        big, small = _split(files)
         checked = checked_table(request)
         counts = StageCounts()
         done = 0
-        most = batch_bytes(memory_bytes(self.settings.memory_limit))
-        for fast, batch in [
-            *((True, b) for b in _batches(big, most)),
-            *((False, b) for b in _batches(small, most)),
-        ]:
+        for fast, batch in _runs(files, batch_bytes(memory_bytes(self.settings.memory_limit))):
             checked.create(conn)
             if fast:
                 for f in batch:  # a clear line for a file gone since the listing
@@ -277,11 +297,12 @@ class DuckDBBackend(Backend):
         if not files:
             return
         with tempfile.TemporaryDirectory(prefix="sparkify-dw-") as tmp:
-            tsv = Path(tmp) / "records.tsv"
+            tsv, names = Path(tmp) / "records.tsv", Path(tmp) / "files.csv"
+            _write_csv(names, enumerate(f.uri for f in files))
             with tsv.open("w", encoding="utf-8") as sink:
-                for f in files:
-                    _write_framed(f.uri, self.reader.open(f, request.what), sink)
-            conn.execute(_framed(request, checked, str(tsv)))
+                for file_no, f in enumerate(files):
+                    _write_framed(file_no, self.reader.open(f, request.what), sink)
+            conn.execute(_framed(request, checked, str(tsv), str(names)))
 
     # A batch's classified records: the good ones into staging, the rest into load_errors.
 
@@ -307,23 +328,20 @@ class DuckDBBackend(Backend):
         yield self.compile(sa.schema.DropTable(checked), dialect)
 
     def stage_statements(self, request: StageRequest, dialect: sa.Dialect) -> Iterator[str]:
-        files = list(request.files)
         checked = checked_table(request)
-        big, framed = _split(files)
-        small = len(framed)
-        for batch in _batches(big, batch_bytes(memory_bytes(self.settings.memory_limit))):
+        most = batch_bytes(memory_bytes(self.settings.memory_limit))
+        for fast, batch in _runs(list(request.files), most):
             yield self.compile(sa.schema.CreateTable(checked), dialect)
-            yield self.compile(sa.schema.CreateTable(LINES), dialect)
-            yield self.compile(_read_lines(batch), dialect)
-            yield self.compile(_fast(request, checked), dialect)
-            yield self.compile(sa.schema.DropTable(LINES), dialect)
-            yield from self._keep_statements(request, checked, dialect)
-        if small:
-            yield self.compile(sa.schema.CreateTable(checked), dialect)
-            yield (
-                self.compile(_framed(request, checked, "<records.tsv>"), dialect)
-                + f"  -- {small} small or remote file(s), framed by the client"
-            )
+            if fast:
+                yield self.compile(sa.schema.CreateTable(LINES), dialect)
+                yield self.compile(_read_lines(batch), dialect)
+                yield self.compile(_fast(request, checked), dialect)
+                yield self.compile(sa.schema.DropTable(LINES), dialect)
+            else:
+                yield (
+                    self.compile(_framed(request, checked, "<records.tsv>", "<files.csv>"), dialect)
+                    + f"  -- {len(batch)} small or remote file(s), framed by the client"
+                )
             yield from self._keep_statements(request, checked, dialect)
 
 

@@ -25,6 +25,7 @@ from sparkify_dw.backends import Backend, Capabilities, LockBusy, Progress, Stag
 from sparkify_dw.config import one_line
 from sparkify_dw.constructs import SetLocal, TableMaintenance, copy_from_stdin, suspect_record
 from sparkify_dw.models import LOAD_FILES, STAR_TABLES
+from sparkify_dw.schema import require_utf8
 from sparkify_dw.sources import BOM, SourceFile, iter_records
 from sparkify_dw.staging import StageRequest, checked_select, keep_errors, keep_good
 
@@ -120,6 +121,16 @@ def _bad_input(exc: BaseException | None) -> bool:
 class PostgreSQLBackend(Backend):
     name, title = "postgresql", "PostgreSQL"
     capabilities = Capabilities(records_files_in_bulk=True)  # COPY FROM STDIN
+
+    def connect(self, engine: sa.Engine, wait: float) -> sa.Connection:
+        # A database that can't hold UTF-8 text is refused before the lock and the ledger.
+        conn = engine.connect()
+        try:
+            require_utf8(conn)
+        except BaseException:
+            conn.close()
+            raise
+        return conn
 
     def lock(self, conn: sa.Connection, wait: float) -> AbstractContextManager[None]:
         return self._advisory_lock(conn, wait)

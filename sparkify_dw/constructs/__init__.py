@@ -7,6 +7,7 @@ registers every visitor; each module holds one kind:
 - :mod:`.ddl`: identity columns on DuckDB;
 - :mod:`.values`: epoch milliseconds as a timestamp, the strict cast, UTF-8 byte length;
 - :mod:`.json_values`: JSON fields and the records both engines must see alike;
+- :mod:`.ordering`: text ordered by its bytes, whatever the collation;
 - :mod:`.readers`: DuckDB's table functions over staged input, PostgreSQL's COPY FROM STDIN;
 - :mod:`.statements`: LOCK, ANALYZE/VACUUM, SET, and statements sent with no parameters.
 """
@@ -20,6 +21,7 @@ from sparkify_dw.constructs.json_values import (
     json_text,
     suspect_record,
 )
+from sparkify_dw.constructs.ordering import by_bytes, bytewise
 from sparkify_dw.constructs.readers import copy_from_stdin, csv_rows, json_lines, tsv_records
 from sparkify_dw.constructs.statements import (
     LockTables,
@@ -36,7 +38,9 @@ __all__ = [
     "SetParameter",
     "TableMaintenance",
     "Unparameterized",
+    "by_bytes",
     "byte_length",
+    "bytewise",
     "copy_from_stdin",
     "csv_rows",
     "duplicate_keys",

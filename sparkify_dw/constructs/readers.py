@@ -20,7 +20,7 @@ from sparkify_dw.constructs.values import literal_text
 class json_lines(FunctionElement[Any]):
     """DuckDB: the lines of UTF-8 files, numbered, as rows (``source``, ``line_no``, ``body``).
 
-    Blank lines are left out and a leading byte-order mark is dropped. A file that is not
+    Blank lines are left out and one leading byte-order mark is dropped. A file that is not
     valid UTF-8 becomes one line that is not JSON, which sends it to the careful path.
     """
 
@@ -35,12 +35,16 @@ class json_lines(FunctionElement[Any]):
 @compiles(json_lines, "duckdb")
 def _json_lines_duckdb(element: json_lines, compiler: SQLCompiler, **kw: Any) -> str:
     files = ", ".join(literal_text(compiler, f) for f in element.files)
-    text = f"ltrim(coalesce(try(decode(content)), '{NOT_UTF8}'), chr(65279))"
+    # One leading byte-order mark is dropped, as Python's framing and PostgreSQL's path
+    # drop it: a second one is part of the first record, which is then not JSON.
+    text = "CASE WHEN starts_with(text, chr(65279)) THEN substr(text, 2) ELSE text END"
     return (
         "(SELECT source, line_no, body FROM ("
         "SELECT filename AS source, unnest(lines) AS body, "
         "generate_subscripts(lines, 1) AS line_no FROM ("
-        f"SELECT filename, string_split({text}, chr(10)) AS lines FROM read_blob([{files}])))"
+        f"SELECT filename, string_split({text}, chr(10)) AS lines FROM ("
+        f"SELECT filename, coalesce(try(decode(content)), '{NOT_UTF8}') AS text "
+        f"FROM read_blob([{files}]))))"
         # Blank: only spaces, tabs and carriage returns. trim() runs only on the lines that
         # start with one of those (trimming every line cost more than splitting them).
         " WHERE body <> '' AND (ascii(body) NOT IN (32, 9, 13)"
@@ -53,8 +57,8 @@ MAX_LINE_BYTES = 2**31 - 1  # DuckDB's read_csv: the longest line it may meet
 
 
 class tsv_records(FunctionElement[Any]):
-    """DuckDB: records framed in Python (``source``, ``line_no``, ``reason``, ``body``),
-    tab-separated."""
+    """DuckDB: records framed in Python (``file_no``, ``line_no``, ``reason``, ``body``),
+    tab-separated; the file's number stands for its path, which may hold a tab."""
 
     inherit_cache = False
     name = "tsv_records"
@@ -71,7 +75,7 @@ def _tsv_records_duckdb(element: tsv_records, compiler: SQLCompiler, **kw: Any) 
         "escape = '', header = false, auto_detect = false, "
         # A record may be one line of any length (the default stops at 2 MB).
         f"max_line_size = {MAX_LINE_BYTES}, "
-        "columns = {'source': 'VARCHAR', 'line_no': 'INTEGER', 'reason': 'VARCHAR', "
+        "columns = {'file_no': 'INTEGER', 'line_no': 'INTEGER', 'reason': 'VARCHAR', "
         "'body': 'VARCHAR'})"
     )
 

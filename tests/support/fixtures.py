@@ -71,11 +71,14 @@ class PgDatabases:
     def __init__(self, admin_url: sa.URL) -> None:
         self.admin_url = admin_url
 
-    def create(self, *, template: str | None = None, kind: str = "test") -> sa.URL:
+    def create(
+        self, *, template: str | None = None, kind: str = "test", options: str = ""
+    ) -> sa.URL:
+        """A new database; ``options`` are CREATE DATABASE's own (``ENCODING 'LATIN1' …``)."""
         name = _new_name(kind)
         clause = f' TEMPLATE "{template}"' if template else ""
         with _admin(self.admin_url).connect() as conn:
-            conn.exec_driver_sql(f'CREATE DATABASE "{name}"{clause}')
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"{clause} {options}'.rstrip())
         return self.admin_url.set(database=name)
 
     def drop(self, url: sa.URL) -> None:
@@ -83,9 +86,14 @@ class PgDatabases:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
 
     @contextlib.contextmanager
-    def database(self, template: sa.URL | None = None, kind: str = "test") -> Iterator[sa.URL]:
-        """A new database (a copy of ``template``), dropped when the block ends."""
-        url = self.create(template=template.database if template else None, kind=kind)
+    def database(
+        self, template: sa.URL | None = None, kind: str = "test", options: str = ""
+    ) -> Iterator[sa.URL]:
+        """A new database (a copy of ``template``, or made with CREATE DATABASE's
+        ``options``), dropped when the block ends."""
+        url = self.create(
+            template=template.database if template else None, kind=kind, options=options
+        )
         try:
             yield url
         finally:
@@ -138,6 +146,25 @@ def pg_warehouse_url(pg_databases: PgDatabases, pg_template: sa.URL) -> Iterator
 def pg_loaded_url(pg_databases: PgDatabases, pg_sample_template: sa.URL) -> Iterator[sa.URL]:
     """A new PostgreSQL warehouse holding the loaded sample, the test's own to write."""
     with pg_databases.database(pg_sample_template) as url:
+        yield url
+
+
+# A linguistic collation: 'apple' sorts before 'Banana' (bytes put 'B' first).
+ICU_EN_US = "LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8' TEMPLATE template0"
+
+
+@pytest.fixture(scope="session")
+def pg_icu_template(pg_databases: PgDatabases) -> Iterator[sa.URL]:
+    """A PostgreSQL warehouse at the head in a database collated by ICU's en-US, a template."""
+    with pg_databases.database(kind="icu", options=ICU_EN_US) as url:
+        schema.upgrade(url)
+        yield url
+
+
+@pytest.fixture
+def pg_icu_warehouse_url(pg_databases: PgDatabases, pg_icu_template: sa.URL) -> Iterator[sa.URL]:
+    """A new PostgreSQL warehouse at the head whose database collation is ICU's en-US."""
+    with pg_databases.database(pg_icu_template) as url:
         yield url
 
 

@@ -42,6 +42,7 @@ import sqlalchemy as sa
 
 from sparkify_dw import engines
 from tests.support.redshift_conformance import Statement
+from tests.support.redshift_mapping import for_postgresql
 from tests.support.redshift_relay import RedshiftRelay
 
 SETUP = """
@@ -149,6 +150,7 @@ class Harness:
             return ("SELECT 1", ())
         elif "c.reldiststyle" in statement:  # sqlalchemy-redshift's reflection query
             statement = _reflection_for_postgresql(statement)
+        statement = for_postgresql(statement)
         return statement, parameters
 
     def _copy(self, cursor: Any, statement: str) -> tuple[str, Any]:

@@ -33,7 +33,9 @@ UNSUPPORTED: tuple[tuple[str, str, str], ...] = (
     (r"\bTABLESPACE\b", "tablespaces", FEATURES),
     (r"\bPARTITION\s+BY\s+(RANGE|LIST|HASH)\b", "table partitioning", FEATURES),
     (r"\bINHERITS\b", "inheritance", FEATURES),
-    (r"\bCOLLATE\b", "collations", FEATURES),
+    # PostgreSQL's COLLATE clause; Redshift's own COLLATE(expr, 'case_sensitive') function
+    # (SQL reference: "COLLATE function") is a call, so a parenthesis follows the word.
+    (r"\bCOLLATE\b(?!\s*\()", "collations (the COLLATE clause)", FEATURES),
     (r"\bEXCLUDE\s+USING\b", "exclusion constraints", FEATURES),
     (
         r"\bGENERATED\s+(ALWAYS|BY\s+DEFAULT)\s+AS\s+IDENTITY\b",

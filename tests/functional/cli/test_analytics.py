@@ -21,6 +21,7 @@ from sparkify_dw import analytics, answers
 from sparkify_dw.commands import run_module
 from tests.support import cli as run_cli
 from tests.support.helpers import SAMPLE
+from tests.support.redshift_mapping import for_postgresql
 
 EXPECTED = SAMPLE / "expected_analytics.json"
 assert EXPECTED == analytics.SAMPLE_EXPECTED
@@ -65,7 +66,7 @@ def redshift_text_answers_as_the_api(engine: sa.Engine) -> None:
                     )
                 )
                 cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-                cursor.execute(text)  # no parameters: LIKE's % signs go through as printed
+                cursor.execute(for_postgresql(text))  # no parameters: % goes as printed
                 assert [tuple(r) for r in cursor.fetchall()] == [
                     tuple(r) for r in question(conn, **params)
                 ], (name, params)
@@ -149,14 +150,14 @@ GOLDEN = {
         "songplays.song_id LEFT OUTER JOIN artists ON artists.artist_id = songs.artist_id WHERE "
         "songplays.start_time >= '2018-11-05 00:00:00' AND songplays.start_time < '2018-11-15 "
         "12:00:00' GROUP BY songs.song_id, songs.title, artists.name ORDER BY plays DESC, "
-        "songs.song_id LIMIT 5"
+        "COLLATE(songs.song_id, 'case_sensitive') LIMIT 5"
     ),
     "top_artists": (
         "SELECT artists.artist_id, artists.name AS artist, count(*) AS plays, count(DISTINCT "
         "songplays.user_id) AS users FROM songplays JOIN artists ON artists.artist_id = "
         "songplays.artist_id WHERE songplays.start_time >= '2018-11-05 00:00:00' AND "
         "songplays.start_time < '2018-11-15 12:00:00' GROUP BY artists.artist_id, artists.name "
-        "ORDER BY plays DESC, artists.artist_id LIMIT 5"
+        "ORDER BY plays DESC, COLLATE(artists.artist_id, 'case_sensitive') LIMIT 5"
     ),
     "plays_by_hour": (
         "SELECT time.hour, count(*) AS plays, count(DISTINCT songplays.user_id) AS users FROM "
@@ -176,10 +177,11 @@ GOLDEN = {
         "SELECT songplays.level, count(*) AS plays, count(DISTINCT songplays.user_id) AS users "
         "FROM songplays WHERE songplays.start_time >= '2018-11-05 00:00:00' AND "
         "songplays.start_time < '2018-11-15 12:00:00' GROUP BY songplays.level ORDER BY "
-        "songplays.level"
+        "COLLATE(songplays.level, 'case_sensitive')"
     ),
     "users_by_level": (
-        "SELECT users.level, count(*) AS users FROM users GROUP BY users.level ORDER BY users.level"
+        "SELECT users.level, count(*) AS users FROM users GROUP BY users.level ORDER BY "
+        "COLLATE(users.level, 'case_sensitive')"
     ),
     "most_active_users": (
         "SELECT users.user_id, users.first_name, users.last_name, users.level, count(*) AS plays,"
@@ -207,7 +209,8 @@ GOLDEN = {
         "SELECT songplays.location, count(*) AS plays, count(DISTINCT songplays.user_id) AS users"
         " FROM songplays WHERE songplays.location IS NOT NULL AND songplays.start_time >= "
         "'2018-11-05 00:00:00' AND songplays.start_time < '2018-11-15 12:00:00' GROUP BY "
-        "songplays.location ORDER BY plays DESC, songplays.location LIMIT 5"
+        "songplays.location ORDER BY plays DESC, "
+        "COLLATE(songplays.location, 'case_sensitive') LIMIT 5"
     ),
     "plays_by_browser": (
         "SELECT classified.browser, count(*) AS plays, count(DISTINCT classified.user_id) AS "
@@ -221,7 +224,8 @@ GOLDEN = {
         "'Chrome' WHEN (songplays.user_agent LIKE '%Safari/%') THEN 'Safari' ELSE 'Other' END AS "
         "browser, songplays.user_id AS user_id FROM songplays WHERE songplays.start_time >= "
         "'2018-11-05 00:00:00' AND songplays.start_time < '2018-11-15 12:00:00') AS classified "
-        "GROUP BY classified.browser ORDER BY plays DESC, classified.browser"
+        "GROUP BY classified.browser ORDER BY plays DESC, "
+        "COLLATE(classified.browser, 'case_sensitive')"
     ),
     "plays_by_os": (
         "SELECT classified.os, count(*) AS plays, count(DISTINCT classified.user_id) AS users "
@@ -233,7 +237,8 @@ GOLDEN = {
         " 'macOS' WHEN (songplays.user_agent LIKE '%Linux%' OR songplays.user_agent LIKE '%X11%')"
         " THEN 'Linux' ELSE 'Other' END AS os, songplays.user_id AS user_id FROM songplays WHERE "
         "songplays.start_time >= '2018-11-05 00:00:00' AND songplays.start_time < '2018-11-15 "
-        "12:00:00') AS classified GROUP BY classified.os ORDER BY plays DESC, classified.os"
+        "12:00:00') AS classified GROUP BY classified.os ORDER BY plays DESC, "
+        "COLLATE(classified.os, 'case_sensitive')"
     ),
 }
 

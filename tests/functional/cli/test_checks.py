@@ -14,6 +14,7 @@ from sparkify_dw import check, checks, schema
 from sparkify_dw.commands import run_module
 from tests.support import cli as run_cli
 from tests.support.helpers import run_load
+from tests.support.redshift_mapping import for_postgresql
 
 REDSHIFT = sa.create_engine(
     "redshift+redshift_connector://u@h:5439/dev", paramstyle="named"
@@ -72,7 +73,7 @@ def redshift_text_finds_nothing(engine: sa.Engine) -> None:
             )
             assert "count(*) OVER ()" in text and "LIMIT 5" in text
             cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-            cursor.execute(text)  # no parameters: the text runs as printed
+            cursor.execute(for_postgresql(text))  # no parameters: it runs as printed
             assert cursor.fetchall() == [], item.name
 
 

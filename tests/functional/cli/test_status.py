@@ -14,6 +14,7 @@ import sqlalchemy as sa
 
 from sparkify_dw import config, status, synth
 from tests.support.helpers import run_load
+from tests.support.redshift_mapping import for_postgresql
 
 
 def run_status(*args: str) -> tuple[int, str, str]:
@@ -202,5 +203,5 @@ def test_statements_are_plain_sql_that_redshift_runs(pg_url: sa.URL) -> None:
         for text in statements:
             assert text.lstrip().startswith("SELECT"), text
             assert "RETURNING" not in text and "::" not in text, text
-            conn.exec_driver_sql(text)
+            conn.exec_driver_sql(for_postgresql(text))
     engine.dispose()

@@ -8,7 +8,8 @@ duplicate, missing, extra and differently-cased keys; nulls, nested values, arra
 trailing commas) and written three ways: a small newline-delimited file (framed by Python
 on DuckDB), the same lines in a file above DuckDB's small-file threshold (read by DuckDB
 itself) and pretty-printed. Each example stages and transforms inside a transaction that
-is rolled back, so examples are cheap and independent.
+is rolled back, so examples are cheap and independent. The quick batch also runs against
+a PostgreSQL database collated by ICU's en-US, where a collation-dependent ordering shows.
 
 The records that found a bug are kept in test_fuzz_corpus.py.
 """
@@ -93,6 +94,16 @@ def test_batched_examples_stage_and_transform_alike(
 ) -> None:
     count = PROFILES["quick"]["batch"]
     assert batched(engines, tmp_path, count) >= count
+
+
+@pytest.mark.postgres
+def test_batched_examples_alike_on_an_icu_collated_database(
+    icu_engines: dict[str, sa.Engine], tmp_path: Path
+) -> None:
+    """The quick profile's batch against a PostgreSQL database whose collation is ICU's
+    en-US: every ordering that picks or numbers a row is byte-wise, so nothing differs."""
+    count = PROFILES["quick"]["batch"]
+    assert batched(icu_engines, tmp_path, count) >= count
 
 
 @pytest.mark.postgres

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sparkify_dw import load, schema, transform
 from sparkify_dw.backends import Backend, for_settings
 from tests.support.helpers import SAMPLE, run_load, settings_for, star_snapshot, table_rows
+from tests.support.redshift_mapping import for_postgresql
 
 REDSHIFT = sa.create_engine(
     "redshift+redshift_connector://u@h:5439/dev", paramstyle="named"
@@ -40,7 +41,7 @@ def test_redshift_transform_sql_runs_on_postgresql(
                 step.statement.compile(dialect=REDSHIFT, compile_kwargs={"literal_binds": True})
             )
             assert "TIMESTAMP 'epoch'" in text or step.table != "songplays"
-            conn.exec_driver_sql(text)
+            conn.exec_driver_sql(for_postgresql(text))
     engine.dispose()
     schema.upgrade(duckdb_url)
     run_load(duckdb_url)
