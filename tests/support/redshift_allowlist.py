@@ -27,7 +27,7 @@ import functools
 import re
 import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -203,7 +203,6 @@ class _Block:
     depth: int
     correlated: bool = False
     window: bool = False
-    refs: list[str] = field(default_factory=list)
 
 
 def _own(segment: BaseSegment) -> Iterator[BaseSegment]:
