@@ -369,7 +369,8 @@ _delegate(
 _delegate(
     "cluster",
     "sparkify_dw.cluster",
-    "Create, inspect or delete the Redshift cluster (create|status|delete; --help).",
+    "Create, inspect or delete the Redshift cluster, or with --serverless a Serverless "
+    "workgroup (create|status|delete; --help).",
 )
 _delegate("synth", "sparkify_dw.synth", "Generate synthetic data in the public layout (--help).")
 

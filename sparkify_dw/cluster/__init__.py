@@ -11,7 +11,8 @@ running keeps billing). This package makes it three repeatable commands::
     python -m sparkify_dw.cluster delete   # final snapshot, then remove cluster and role
 
 ``create`` and ``delete`` are idempotent: running them again reports and reuses
-(or skips) what already exists.
+(or skips) what already exists. With ``--serverless`` the same three commands work on a
+Redshift Serverless namespace and workgroup instead (:mod:`.serverless`).
 
 The modules: :mod:`.config` reads and checks the dwh.cfg keys (listed there);
 :mod:`.cfgfile` writes HOST and ARN back; :mod:`.aws` creates, finds and deletes

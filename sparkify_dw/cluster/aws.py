@@ -29,7 +29,10 @@ TRUST_POLICY = {
     "Statement": [
         {
             "Effect": "Allow",
-            "Principal": {"Service": "redshift.amazonaws.com"},
+            # Provisioned clusters and Serverless namespaces both assume it for COPY.
+            "Principal": {
+                "Service": ["redshift.amazonaws.com", "redshift-serverless.amazonaws.com"]
+            },
             "Action": "sts:AssumeRole",
         }
     ],

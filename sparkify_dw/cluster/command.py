@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from ..aws_errors import describe_aws_error
 from ..config import DEFAULT_CONFIG_NAME, ENV_CONFIG, ConfigError
 from ..secrets import mask, mask_line
+from . import serverless
 from .config import ClusterError, secrets
 from .operations import create, delete, status
 from .waiting import DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT
@@ -30,6 +31,9 @@ workflow:
   2. alembic upgrade head                   create the schema on the cluster
   3. python -m sparkify_dw.load             COPY the S3 data into the star schema
   4. python -m sparkify_dw.cluster delete   final snapshot, then remove it all
+
+With --serverless each command works on a Redshift Serverless namespace and
+workgroup instead of a cluster ([PROVISION] NAMESPACE, WORKGROUP, BASE_CAPACITY).
 
 Settings come from dwh.cfg ([CLUSTER] DB_*, [S3] REGION, [PROVISION] NODE_TYPE,
 NUM_NODES, CLUSTER_IDENTIFIER, IAM_ROLE_NAME, INGRESS_CIDR, ...); AWS credentials
@@ -59,6 +63,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         default=argparse.SUPPRESS,
         help="show the traceback on errors",
+    )
+    common.add_argument(
+        "--serverless",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="a Redshift Serverless namespace and workgroup instead of a cluster",
     )
     waiting = argparse.ArgumentParser(add_help=False)
     waiting.add_argument(
@@ -136,6 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     region = getattr(args, "region", None)
     verbose = bool(getattr(args, "verbose", False))
     try:
+        if getattr(args, "serverless", False):
+            return _serverless(args, config, region)
         if args.command == "create":
             create(
                 config,
@@ -175,4 +187,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             message = str(exc)
         sys.stderr.write(f"error: {mask_line(message, hidden)}\n")
         return EXIT_CONFIG if isinstance(exc, ConfigError) else EXIT_AWS
+    return EXIT_OK
+
+
+def _serverless(args: argparse.Namespace, config: str | None, region: str | None) -> int:
+    """The same commands on a Serverless namespace and workgroup."""
+    if args.command == "create":
+        serverless.create(
+            config,
+            region=region,
+            cidr=args.cidr,
+            allow_public=args.allow_public,
+            timeout=args.timeout,
+            poll_interval=args.poll_interval,
+        )
+    elif args.command == "status":
+        if not serverless.status(config, region=region).exists:
+            return EXIT_NO_CLUSTER
+    else:
+        serverless.delete(
+            config,
+            region=region,
+            skip_final_snapshot=args.skip_final_snapshot,
+            wait=args.wait,
+            timeout=args.timeout,
+            poll_interval=args.poll_interval,
+        )
     return EXIT_OK

@@ -266,6 +266,16 @@ def check_for_create(cfg: ProvisionConfig) -> None:
             f"on {_ranges(RA3_PORT_RANGES)}, not {cfg.db_port} "
             f"(the default {DEFAULT_DB_PORT} is fine)"
         )
+    check_database_keys(cfg)
+
+
+def check_database_keys(cfg: ProvisionConfig) -> None:
+    """DB_NAME, DB_USER and DB_PASSWORD against CreateCluster's rules (a Serverless
+    namespace's admin user and database take the same)."""
+
+    def where(section: str, key: str) -> str:
+        return f"{cfg.path}: [{section}] {key}"
+
     for key, value, pattern, rule in (
         ("DB_NAME", cfg.db_name, DB_NAME_RE, "1-64 lower-case letters, digits and underscores"),
         (

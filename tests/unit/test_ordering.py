@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from sparkify_dw import engines
 from sparkify_dw.constructs import by_bytes
-from tests.support.redshift_conformance import grammar_errors, unsupported
+from tests.support.redshift_conformance import Statement, grammar_errors, problems
 
 T = sa.table("t", sa.column("name", sa.Text), sa.column("n", sa.Integer))
 QUERY = sa.select(T.c.name).order_by(by_bytes(T.c.name).asc().nulls_last(), by_bytes(T.c.n))
@@ -26,9 +26,9 @@ def test_each_dialect_names_its_byte_wise_order() -> None:
     )
     redshift = _sql("redshift+redshift_connector://u@h/db")
     assert redshift.endswith("ORDER BY COLLATE(t.name, 'case_sensitive') ASC NULLS LAST, t.n")
-    assert grammar_errors(redshift) is None and unsupported(redshift) == []
+    assert grammar_errors(redshift) is None and problems(Statement(redshift)) == []
     # PostgreSQL's COLLATE clause would be refused by Redshift, and the conformance says so.
-    assert unsupported(_sql("postgresql+psycopg://u@h/db")) != []
+    assert problems(Statement(_sql("postgresql+psycopg://u@h/db"))) != []
 
 
 def test_duckdb_orders_by_bytes_under_a_case_blind_default_collation() -> None:

@@ -4,7 +4,9 @@ or Serverless), and the same steps against the harness on every run.
 Needs, for the live test:
 
 * ``SPARKIFY_DW_TEST_REDSHIFT_URL``: ``redshift+redshift_connector://user:password@host:5439/db``
-  of a user that may create a schema;
+  of a user that may create a schema on a provisioned cluster, and/or
+  ``SPARKIFY_DW_TEST_REDSHIFT_SERVERLESS_URL``: the same for a Serverless workgroup's
+  endpoint (each target runs when its URL is set; both should pass before a release);
 * ``SPARKIFY_DW_TEST_REDSHIFT_S3_PREFIX``: ``s3://bucket/prefix`` the run may write under
   (it uploads the sample there and deletes it afterwards);
 * ``SPARKIFY_DW_TEST_REDSHIFT_IAM_ROLE``: the role the cluster's COPY assumes to read it;
@@ -32,19 +34,26 @@ LIVE = (
     "SPARKIFY_DW_TEST_REDSHIFT_S3_PREFIX",
     "SPARKIFY_DW_TEST_REDSHIFT_IAM_ROLE",
 )
+# The endpoint of each kind of deployment: a provisioned cluster, a Serverless workgroup.
+TARGETS = {
+    "cluster": "SPARKIFY_DW_TEST_REDSHIFT_URL",
+    "workgroup": "SPARKIFY_DW_TEST_REDSHIFT_SERVERLESS_URL",
+}
 
 
 @pytest.mark.redshift
-def test_live_cluster(tmp_path: Path, duckdb_url: sa.URL) -> None:
-    missing = [name for name in LIVE if not os.environ.get(name)]
+@pytest.mark.parametrize("target", list(TARGETS))
+def test_live_cluster(tmp_path: Path, duckdb_url: sa.URL, target: str) -> None:
+    url_variable = TARGETS[target]
+    missing = [name for name in (url_variable, *LIVE[1:]) if not os.environ.get(name)]
     region = os.environ.get("SPARKIFY_DW_TEST_REDSHIFT_REGION") or os.environ.get(
         "AWS_DEFAULT_REGION"
     )
     if not region:
         missing.append("AWS_DEFAULT_REGION or SPARKIFY_DW_TEST_REDSHIFT_REGION")
     if missing:
-        pytest.skip("verifying on a Redshift cluster needs " + ", ".join(missing))
-    url = os.environ["SPARKIFY_DW_TEST_REDSHIFT_URL"]
+        pytest.skip(f"verifying on a Redshift {target} needs " + ", ".join(missing))
+    url = os.environ[url_variable]
     cluster = Cluster(
         make_engine=lambda: engines.create_engine(url, poolclass=sa.pool.NullPool),
         s3=s3.client(region),

@@ -128,7 +128,36 @@ def test_manifest_lists_exactly_the_data_files(
             moto_s3.client.delete_object(Bucket=sample_bucket, Key=key)
 
 
-def test_jsonpaths_file_under_the_data_prefix_is_not_data(
+def test_jsonpaths_file_under_the_data_prefix_is_not_data(tmp_path: Path, moto_s3: MotoS3) -> None:
+    """The JSONPaths file and the manifests may sit under the log prefix: never events."""
+    import uuid
+
+    bucket = f"jsonpaths-{uuid.uuid4().hex[:12]}"
+    day = (config.SAMPLE_DIR / "log_data/2018/11/2018-11-01-events.json").read_bytes()
+    song = next((config.SAMPLE_DIR / "song_data").rglob("*.json")).read_bytes()
+    moto_s3.client.create_bucket(Bucket=bucket)
+    for key, body in (
+        ("logs/2018-11-01-events.json", day),
+        ("logs/log_json_path.json", (config.SAMPLE_DIR / "log_json_path.json").read_bytes()),
+        ("logs/manifests/staging_events-0.manifest", b'{"entries": []}'),
+        ("songs/TR1.json", song),
+    ):
+        moto_s3.client.put_object(Bucket=bucket, Key=key, Body=body)
+    cfg = (
+        CFG.replace("s3://udacity-dend/log_data", f"s3://{bucket}/logs")
+        .replace("s3://udacity-dend/song_data", f"s3://{bucket}/songs")
+        .replace("s3://udacity-dend/log_json_path.json", f"s3://{bucket}/logs/log_json_path.json")
+        + f"MANIFEST_PREFIX=s3://{bucket}/logs/manifests\n"
+    )
+    settings = config.resolve(
+        config=write_cfg(tmp_path / "dwh.cfg", cfg),
+        environ={config.ENV_S3_ENDPOINT: moto_s3.endpoint},
+    )
+    events = for_settings(settings).requests()[0]
+    assert [f.uri for f in events.files] == [f"s3://{bucket}/logs/2018-11-01-events.json"]
+
+
+def test_a_log_prefix_holding_the_song_files_is_refused(
     tmp_path: Path, moto_s3: MotoS3, sample_bucket: str
 ) -> None:
     cfg = cfg_for(sample_bucket).replace(
@@ -138,10 +167,8 @@ def test_jsonpaths_file_under_the_data_prefix_is_not_data(
         config=write_cfg(tmp_path / "dwh.cfg", cfg),
         environ={config.ENV_S3_ENDPOINT: moto_s3.endpoint},
     )
-    events = for_settings(settings).requests()[0]
-    uris = [f.uri for f in events.files]
-    assert f"s3://{sample_bucket}/log_json_path.json" not in uris
-    assert not [u for u in uris if "/manifests/" in u]
+    with pytest.raises(config.ConfigError, match=r"overlap: both list s3://.*/song_data/"):
+        for_settings(settings).requests()
 
 
 def test_manifest_name_is_its_content(redshift_on_moto: config.Settings) -> None:

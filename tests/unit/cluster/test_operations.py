@@ -44,7 +44,9 @@ def test_create_status_delete_cycle(
     attached = client("iam").list_attached_role_policies(RoleName=ROLE)["AttachedPolicies"]
     assert [p["PolicyArn"] for p in attached] == ["arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"]
     trust = client("iam").get_role(RoleName=ROLE)["Role"]["AssumeRolePolicyDocument"]
-    assert trust["Statement"][0]["Principal"] == {"Service": "redshift.amazonaws.com"}
+    assert trust["Statement"][0]["Principal"] == {
+        "Service": ["redshift.amazonaws.com", "redshift-serverless.amazonaws.com"]
+    }
     assert ingress_cidrs() == [CIDR]
     assert role_arn in out
 
