@@ -157,9 +157,12 @@ def guarded(f: F) -> F:
             return f(*args, **kwargs)
         except (click.ClickException, click.exceptions.Exit):
             raise
-        except KeyboardInterrupt:
-            click.echo("error: interrupted", err=True)
-            ctx.exit(EXIT_INTERRUPTED)
+        except KeyboardInterrupt as exc:
+            outcome = getattr(exc, "outcome", None)  # a load's Interrupted says what became of it
+            click.echo(
+                f"interrupted: {exc}; {outcome}" if outcome else "error: interrupted", err=True
+            )
+            ctx.exit(getattr(exc, "exit_code", EXIT_INTERRUPTED))
         except Exception as exc:  # translated below, or re-raised
             from sparkify_dw import cli
 

@@ -279,12 +279,12 @@ def run_load(
     from sparkify_dw.interrupts import deferred, interrupts
     from sparkify_dw.load import Interrupted, run
 
-    if not quiet:
-        print(f"loading into {settings.display_url}", flush=True)
-    engine = settings.create_engine(poolclass=sa.pool.NullPool)
     # One block for the load and its report: a signal after the commit waits for the
     # summary, so what committed is always said before the command ends.
     with interrupts() as pending:
+        if not quiet:
+            print(f"loading into {settings.display_url}", flush=True)
+        engine = settings.create_engine(poolclass=sa.pool.NullPool)
         try:
             with output.LoadProgress(sys.stderr, quiet=quiet) as display:
                 result = run(

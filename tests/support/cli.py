@@ -66,6 +66,23 @@ def module(
 
 
 @contextlib.contextmanager
+def _logging_kept() -> Iterator[None]:
+    """Logging as it was: alembic.ini's ``fileConfig`` sets levels and a root handler for
+    the whole process, which a process of its own would drop when it exits."""
+    import logging
+
+    root = logging.getLogger()
+    handlers = list(root.handlers)
+    levels = {name: logging.getLogger(name).level for name in ("", "alembic", "sqlalchemy")}
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+@contextlib.contextmanager
 def _environ(env: Mapping[str, str | None] | None) -> Iterator[None]:
     before = dict(os.environ)
     for name, value in (env or {}).items():
@@ -90,6 +107,7 @@ def alembic(
     out, err = io.StringIO(), io.StringIO()
     code = 0
     with (
+        _logging_kept(),
         _cwd(cwd),
         _environ(env),
         contextlib.redirect_stdout(out),

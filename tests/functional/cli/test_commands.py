@@ -97,9 +97,9 @@ def test_quick_start_then_every_read_command(tmp_path: Path) -> None:
         (["load", "--steps", ""], "name at least one of stage, transform, check"),
         (["load", "--steps", "stage,nope"], "unknown step 'nope'"),
         (["load", "--max-errors", "-1"], "-1 is not in the range x>=0"),
-        (["load", "--wait", "-5"], "-5.0 is not in the range x>=0"),
+        (["load", "--wait", "-5"], "-5.0 is not a number of seconds from 0 to 86400"),
         (["load", "--since", "2018-11-09", "--until", "2018-11-03"], "is after --until"),
-        (["history", "--limit", "0"], "0 is not in the range x>=1"),
+        (["history", "--limit", "0"], "0 is not in the range 1<=x<=2147483647"),
         (["errors", "99"], "load #99 does not exist"),
     ],
 )
@@ -191,7 +191,7 @@ def entry(how: str, *args: str) -> tuple[int, str]:
     ("args", "message"),
     [
         (["--max-errors", "-1"], "-1 is not in the range x>=0"),
-        (["--wait", "-5"], "-5.0 is not in the range x>=0"),
+        (["--wait", "-5"], "-5.0 is not a number of seconds from 0 to 86400"),
         (["--steps", ""], "name at least one of stage, transform, check"),
         (["--errors", "99"], "load #99 does not exist"),
         (["-v", "-q"], "-v and -q contradict each other"),
