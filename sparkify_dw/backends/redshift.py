@@ -26,6 +26,7 @@ from sparkify_dw import s3
 from sparkify_dw.backends import Backend, Capabilities, LockBusy, Progress, StageCounts
 from sparkify_dw.config import ConfigError
 from sparkify_dw.constructs import LockTables, SetParameter, TableMaintenance, Unparameterized
+from sparkify_dw.errors import LoadError
 from sparkify_dw.models import LOAD_ERRORS, LOADS, STAGING_TABLES
 from sparkify_dw.staging import StageRequest
 from sparkify_dw.uris import S3Uri
@@ -97,8 +98,10 @@ class RedshiftBackend(Backend):
         super().__init__(settings, max_errors, wait)
         self.maxerror = maxerror(max_errors)
         self.errors_view = "sys"  # SYS_LOAD_ERROR_DETAIL unless the cluster lacks it
-        self.copy_started: Any = None  # GETDATE() before the latest COPY of this session
-        self.copy_failed = False  # whether that COPY raised (above MAXERROR, say)
+        # This session's latest COPY id in errors_view before the COPY now running: after a
+        # failed COPY, its records are found by id, never by time.
+        self.copy_before: Any = None
+        self.copy_failed = False  # whether the latest COPY raised (above MAXERROR, say)
 
     # --- statements -------------------------------------------------------------------
 
@@ -211,14 +214,22 @@ class RedshiftBackend(Backend):
             )
         else:
             s3.write_manifest(manifest, objects, self.reader.client())
-        self.copy_started = conn.execute(sa.select(sa.func.getdate())).scalar()
+        self.copy_before = conn.execute(last_copy_id(self.errors_view)).scalar_one()
         self.copy_failed = True
         conn.execute(copy)
         self.copy_failed = False
-        loaded, rejected = conn.execute(last_copy_counts(self.errors_view)).one()
+        copy_id = conn.execute(last_copy_id(self.errors_view)).scalar_one()
+        if not dry and copy_id == self.copy_before:
+            raise LoadError(
+                f"{request.what}: Redshift shows no {self.errors_view.upper()} query id for "
+                "this COPY, so its rejected records can't be counted; nothing was loaded"
+            )
+        loaded, rejected = conn.execute(last_copy_counts(self.errors_view, copy_id)).one()
         loaded, rejected = int(loaded or 0), int(rejected or 0)
         if rejected or dry:
-            conn.execute(keep_copy_errors(self.errors_view, request, load_id, first_error_no))
+            conn.execute(
+                keep_copy_errors(self.errors_view, request, load_id, first_error_no, copy_id)
+            )
         progress(request.what, len(request.files), len(request.files))
         return StageCounts(read=loaded + rejected, rejected=rejected)
 
@@ -228,12 +239,27 @@ class RedshiftBackend(Backend):
 
     def failed_copy_errors(self, conn: sa.Connection, limit: int) -> list[dict[str, object]]:
         """After a COPY failed and was rolled back: its rejected records, found by this
-        session and the COPY's start (``pg_last_copy_id()`` is not updated by a COPY that
-        fails, so it would name an earlier one)."""
-        if self.copy_started is None or not self.copy_failed:
+        session and query id, never by time (the error views are in UTC, GETDATE() in the
+        session's time zone and whole seconds).
+
+        ``pg_last_copy_id()`` is not updated when the COPY's transaction is rolled back
+        (AWS: "PG_LAST_COPY_ID"), so on STL the failed COPY is this session's one after
+        the COPY id taken before it (STL query ids only grow). On SYS the failed COPY is
+        this session's latest row in SYS_LOAD_HISTORY, which holds aborted COPYs too
+        (AWS: "SYS_LOAD_HISTORY", status running, completed or aborted); if that is still
+        the id taken before the COPY, the failed one left no row and nothing is reported.
+        """
+        if self.copy_before is None or not self.copy_failed:
             return []
-        select = failed_copy_errors_select(self.errors_view, self.copy_started).limit(limit)
-        return [dict(r) for r in conn.execute(select).mappings().all()]
+        view = self.errors_view
+        if view == "sys":
+            failed = conn.execute(last_copy_id(view)).scalar_one()
+            if failed is None or failed == self.copy_before:
+                return []
+            select = failed_copy_errors_select(view, failed, after=False)
+        else:
+            select = failed_copy_errors_select(view, self.copy_before, after=True)
+        return [dict(r) for r in conn.execute(select.limit(limit)).mappings().all()]
 
 
 def _has_sys_load_errors(conn: sa.Connection) -> bool:
@@ -263,6 +289,13 @@ SYS_LOAD_ERROR_DETAIL = sa.table(
     sa.column("line_number", sa.BigInteger),
     sa.column("column_name", sa.String),
     sa.column("error_message", sa.String),
+)
+# COPYs of every deployment, running, completed or aborted (AWS: "SYS_LOAD_HISTORY").
+SYS_LOAD_HISTORY = sa.table(
+    "sys_load_history",
+    sa.column("query_id", sa.BigInteger),
+    sa.column("session_id", sa.Integer),
+    sa.column("start_time", sa.DateTime),
 )
 STL_LOAD_ERRORS = sa.table(
     "stl_load_errors",
@@ -307,13 +340,37 @@ def _errors(view: str) -> dict[str, Any]:
     }
 
 
-def last_copy_counts(view: str) -> sa.Select[Any]:
-    """Rows the last COPY of this session loaded and rejected."""
+def last_copy_id(view: str) -> sa.Select[Any]:
+    """The id of this session's latest COPY in ``view``'s numbering, -1 if none.
+
+    STL and SYS number queries differently (AWS: "STL_QUERY": its ``query`` is not the
+    SYS views' ``query_id``). ``pg_last_copy_id()`` gives the STL id (AWS:
+    "PG_LAST_COPY_ID"); the SYS id is this session's newest row in SYS_LOAD_HISTORY,
+    whose ``query_id`` is the one SYS_LOAD_ERROR_DETAIL uses (AWS: "SYS_LOAD_HISTORY").
+    """
+    if view != "sys":
+        return sa.select(sa.func.pg_last_copy_id().label("copy_query_id"))
+    h = SYS_LOAD_HISTORY.c
+    newest = (
+        sa.select(h.query_id)
+        .where(h.session_id == sa.func.pg_backend_pid())
+        .order_by(h.start_time.desc(), h.query_id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return sa.select(sa.func.coalesce(newest, sa.literal_column("-1")).label("copy_query_id"))
+
+
+def _copy_id(value: Any) -> sa.BindParameter[int]:
+    return sa.bindparam("copy_query_id", value, sa.BigInteger)
+
+
+def last_copy_counts(view: str, copy_id: Any) -> sa.Select[Any]:
+    """Rows the last COPY of this session loaded and rejected (``copy_id``: its id in
+    ``view``, from :func:`last_copy_id`)."""
     e = _errors(view)
     rejected = (
-        sa.select(sa.func.count())
-        .select_from(e["table"])
-        .where(e["query"] == sa.func.pg_last_copy_id())
+        sa.select(sa.func.count()).select_from(e["table"]).where(e["query"] == _copy_id(copy_id))
     )
     return sa.select(sa.func.pg_last_copy_count(), rejected.scalar_subquery())
 
@@ -332,34 +389,30 @@ def _errors_select(view: str, where: sa.ColumnElement[bool]) -> sa.Select[Any]:
     ).where(where)
 
 
-def copy_errors_select(view: str) -> sa.Select[Any]:
-    """The records the last (successful) COPY of this session rejected."""
-    return _errors_select(view, _errors(view)["query"] == sa.func.pg_last_copy_id())
+def copy_errors_select(view: str, copy_id: Any) -> sa.Select[Any]:
+    """The records the COPY ``copy_id`` (its id in ``view``) rejected."""
+    return _errors_select(view, _errors(view)["query"] == _copy_id(copy_id))
 
 
 def _in_file_order(select: sa.Select[Any]) -> sa.Select[Any]:
     return select.order_by(sa.literal_column("source"), sa.literal_column("line_no"))
 
 
-def failed_copy_errors_select(view: str, started: Any) -> sa.Select[Any]:
-    """The records rejected by this session's COPYs since ``started``: after a failed
-    COPY, that is the failed one."""
+def failed_copy_errors_select(view: str, copy_id: Any, *, after: bool) -> sa.Select[Any]:
+    """The records this session's COPY ``copy_id`` rejected, or with ``after`` those of
+    its COPYs after ``copy_id`` (STL, where ids grow): after a failed COPY, the failed one.
+    By id, not by time, so the session's time zone can't hide them."""
     e = _errors(view)
+    query = e["query"] > _copy_id(copy_id) if after else e["query"] == _copy_id(copy_id)
     return _in_file_order(
-        _errors_select(
-            view,
-            sa.and_(
-                e["session"] == sa.func.pg_backend_pid(),
-                e["start"] >= sa.bindparam("started", started, sa.DateTime),
-            ),
-        )
+        _errors_select(view, sa.and_(e["session"] == sa.func.pg_backend_pid(), query))
     )
 
 
 def keep_copy_errors(
-    view: str, request: StageRequest, load_id: int, first_error_no: int
+    view: str, request: StageRequest, load_id: int, first_error_no: int, copy_id: Any
 ) -> sa.Insert:
-    errors = copy_errors_select(view).subquery("e")
+    errors = copy_errors_select(view, copy_id).subquery("e")
     number = sa.func.row_number().over(order_by=(errors.c.source, errors.c.line_no)) + (
         first_error_no - 1
     )

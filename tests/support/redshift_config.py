@@ -6,11 +6,14 @@ needs S3: tests point the configuration at the sample bucket on moto's server.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 
 from sparkify_dw import config
+from tests.support.redshift_conformance import Statement, from_dry_run
 from tests.support.s3_server import MotoS3
 
 PASSWORD = "Pa55-word-XYZ"
@@ -52,3 +55,17 @@ def redshift_on_moto(
     monkeypatch.setenv(config.ENV_S3_ENDPOINT, moto_s3.endpoint)
     path = write_cfg(tmp_path / "dwh.cfg", cfg_for(sample_bucket))
     return config.resolve(config=path, environ={config.ENV_S3_ENDPOINT: moto_s3.endpoint})
+
+
+_PLACEHOLDER = re.compile(r"<(\w+)>")
+
+
+def planned(blocks: Iterable[str]) -> list[Statement]:
+    """``--dry-run`` output as statements, its placeholders (``<load_id>``: values only
+    the server gives) read as 0 in the parameter lines, where they stand for a number."""
+
+    def numbered(block: str) -> str:
+        body, sep, params = block.partition("-- parameters: ")
+        return body + sep + _PLACEHOLDER.sub("0", params)
+
+    return from_dry_run(numbered(b) for b in blocks)

@@ -21,9 +21,9 @@ from sparkify_dw import answers, backends, checks, config, ledger, load, schema
 from sparkify_dw.backends import LockBusy
 from sparkify_dw.models import LOAD_ERRORS, LOAD_FILES, LOADS, STAGING_EVENTS
 from tests.support.helpers import SAMPLE, run_load, star_snapshot, table_rows
-from tests.support.redshift_config import cfg_for, write_cfg
-from tests.support.redshift_conformance import Statement, assert_conforms, from_dry_run, problems
-from tests.support.redshift_harness import Harness
+from tests.support.redshift_config import cfg_for, planned, write_cfg
+from tests.support.redshift_conformance import Statement, assert_conforms, problems
+from tests.support.redshift_harness import SESSION_TIME_ZONE, Harness
 from tests.support.redshift_relay import RedshiftRelay
 from tests.support.s3_server import MotoS3, upload_tree
 
@@ -94,22 +94,22 @@ def assert_dry_run_is_what_was_sent(
     """Same statements in the same order, with as many parameters each. A dry run can't
     know the results, so it shows the copy of rejected records a real load sends only
     when COPY rejected some."""
-    planned = [
+    plan = [
         s
-        for s in from_dry_run(dry)
+        for s in planned(dry)
         if not s.text.startswith("INSERT INTO load_errors")
         or any(f"'{table}'" in s.text for table in rejected)
     ]
     # The transaction ends with the ledger's row; maintenance follows the commit.
     end = max(i for i, s in enumerate(sent) if s.text.startswith("UPDATE loads")) + 1
-    plan_end = max(i for i, s in enumerate(planned) if s.text.startswith("UPDATE loads")) + 1
-    assert texts(planned[:plan_end]) == texts(sent[:end])
-    assert [len(s.parameters or ()) for s in planned[:plan_end]] == [
+    plan_end = max(i for i, s in enumerate(plan) if s.text.startswith("UPDATE loads")) + 1
+    assert texts(plan[:plan_end]) == texts(sent[:end])
+    assert [len(s.parameters or ()) for s in plan[:plan_end]] == [
         len(s.parameters or ()) for s in sent[:end]
     ]
     # After the commit only the tables the load changed are analyzed; the dry run, not
     # knowing which, shows every table the steps can change.
-    after = iter(texts(planned[plan_end:]))
+    after = iter(texts(plan[plan_end:]))
     assert all(statement in after for statement in texts(sent[end:]))
 
 
@@ -255,6 +255,32 @@ def test_rejected_records_within_and_above_max_errors(
         report = load.errors_report(conn, result.load_id or 0)
     assert f"s3://{bucket}/{key}:6" in report and "user_id" in report
     assert_conforms([*failed, *ours(harness.sent)])
+
+
+def test_k_rejected_within_max_errors_are_reported_and_kept(
+    harness: Harness, engine: sa.Engine, settings: config.Settings, moto_s3: MotoS3, bucket: str
+) -> None:
+    """As on a provisioned cluster: STL and SYS number the COPY apart and the session's
+    time zone is not UTC. A load whose COPY skips K records within --max-errors reports
+    K, reads good + K, and keeps K rows in load_errors."""
+    good, k = 7, 4
+    key = "log_data/2018/11/2018-11-30-events.json"
+    moto_s3.client.put_object(Bucket=bucket, Key=key, Body=_bad_day(good, k))
+    result = load.run(engine, settings, max_errors=10)
+    assert result.rejected["staging_events"] == k
+    assert result.staged["staging_events"] == 4091 + good
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SHOW timezone")).scalar() == SESSION_TIME_ZONE
+        kept = conn.execute(
+            sa.select(LOAD_ERRORS.c.source, LOAD_ERRORS.c.line_no, LOAD_ERRORS.c.error_no)
+            .where(LOAD_ERRORS.c.load_id == result.load_id)
+            .order_by(LOAD_ERRORS.c.error_no)
+        ).all()
+        stl = set(conn.execute(sa.text("SELECT query FROM stl_load_errors")).scalars())
+        sys = set(conn.execute(sa.text("SELECT query_id FROM sys_load_error_detail")).scalars())
+    assert kept == [(f"s3://{bucket}/{key}", good + n, n) for n in range(1, k + 1)]
+    assert len(stl) == len(sys) == 1 and not stl & sys  # the same COPY, two ids
+    assert_conforms(ours(harness.sent))
 
 
 def test_a_failed_transform_changes_nothing(

@@ -19,6 +19,7 @@ from sparkify_dw.backends.redshift import (
     RedshiftBackend,
     copy_errors_select,
     failed_copy_errors_select,
+    last_copy_id,
     manifest_uri,
 )
 from sparkify_dw.constructs import Unparameterized, epoch_ms_to_timestamp
@@ -26,8 +27,15 @@ from sparkify_dw.dryrun import DryConnection
 from sparkify_dw.models import STAGING_EVENTS, StagingEvent
 from sparkify_dw.uris import S3Uri
 from tests.support.cli import alembic
-from tests.support.redshift_config import CFG, PASSWORD, cfg_for, redshift_on_moto, write_cfg
-from tests.support.redshift_conformance import Statement, assert_conforms, from_dry_run, problems
+from tests.support.redshift_config import (
+    CFG,
+    PASSWORD,
+    cfg_for,
+    planned,
+    redshift_on_moto,
+    write_cfg,
+)
+from tests.support.redshift_conformance import Statement, assert_conforms, problems
 from tests.support.s3_server import MotoS3
 
 __all__ = ["CFG"]  # other test modules import it from here
@@ -192,31 +200,49 @@ def test_lock_waits_at_most_wait_seconds(redshift_on_moto: config.Settings) -> N
 def test_rejected_records_come_from_sys_load_error_detail(
     redshift_on_moto: config.Settings,
 ) -> None:
+    """SYS_LOAD_ERROR_DETAIL is joined on the COPY's own SYS id, read from this session's
+    SYS_LOAD_HISTORY, never on pg_last_copy_id() (an STL id); the dry run says so."""
     text = sent(redshift_on_moto, steps=["stage"], max_errors=25)
+    ids = [s for s in text if "sys_load_history" in s]
+    assert ids and all(
+        "FROM sys_load_history WHERE sys_load_history.session_id = pg_backend_pid() "
+        "ORDER BY sys_load_history.start_time DESC, sys_load_history.query_id DESC" in s
+        for s in ids
+    )
+    assert not [s for s in text if "pg_last_copy_id" in s]
     counts = next(s for s in text if "pg_last_copy_count()" in s)
-    assert (
-        "FROM sys_load_error_detail WHERE sys_load_error_detail.query_id = pg_last_copy_id()"
-    ) in counts
+    assert "WHERE sys_load_error_detail.query_id = %s" in counts
+    assert counts.endswith("-- parameters: (<copy_query_id>,)")
     keep = next(s for s in text if s.startswith("INSERT INTO load_errors"))
     assert "row_number() OVER (ORDER BY e.source, e.line_no)" in keep
-    assert "'staging_events'" in keep and keep.endswith("-- parameters: (0, 0)")
+    assert "WHERE sys_load_error_detail.query_id = %s" in keep
+    assert "'staging_events'" in keep and keep.endswith(
+        "-- parameters: (<load_id>, 0, <copy_query_id>)"
+    )
     assert text[-3:-1] == ["SET analyze_threshold_percent TO 0;", "ANALYZE staging_events;"]
 
 
 @pytest.mark.parametrize("view", ["sys", "stl"])
-def test_a_failed_copy_is_found_by_session_and_start(view: str) -> None:
+def test_a_failed_copy_is_found_by_session_and_query_id(view: str) -> None:
     """After a rollback pg_last_copy_id() names an earlier COPY: the failed one's records
-    are this session's since it started."""
+    are this session's, chosen by query id (SYS: its own; STL: after the one before it),
+    never by time, which the session's time zone would shift."""
     dialect = engines.dialect_for(RS_URL)
-    started = dt.datetime(2026, 1, 2, 3, 4, 5)
-    compiled = failed_copy_errors_select(view, started).limit(1000).compile(dialect=dialect)
+    after = view == "stl"
+    compiled = failed_copy_errors_select(view, 41, after=after).limit(1000).compile(dialect=dialect)
     text = norm(str(compiled))
-    assert "pg_last_copy_id" not in text
-    assert "= pg_backend_pid() AND" in text and "ORDER BY source, line_no" in text
-    assert started in compiled.params.values()
+    column = "query_id" if view == "sys" else "query"
+    table = "sys_load_error_detail" if view == "sys" else "stl_load_errors"
+    compare = ">" if after else "="
+    assert f"= pg_backend_pid() AND {table}.{column} {compare} %s ORDER BY source, line_no" in text
+    assert "getdate" not in text.lower() and "start" not in text.replace("start_time", "")
+    assert tuple(compiled.params.values()) == (41,)
     assert_conforms([Statement(str(compiled), tuple(compiled.params.values()))])
-    ok = norm(str(copy_errors_select(view).compile(dialect=dialect)))
-    assert "pg_last_copy_id()" in ok
+    ok = norm(str(copy_errors_select(view, 41).compile(dialect=dialect)))
+    assert f".{column} = %s" in ok and "pg_last_copy_id" not in ok
+    last = norm(str(last_copy_id(view).compile(dialect=dialect)))
+    assert ("pg_last_copy_id()" in last) == (view == "stl")
+    assert ("sys_load_history" in last) == (view == "sys")
 
 
 def test_maintenance_refreshes_statistics_of_small_changes(
@@ -270,7 +296,7 @@ def test_every_dry_run_statement_conforms(redshift_on_moto: config.Settings, kin
         "max-errors-vacuum": {"max_errors": 10, "vacuum": True},
     }[kind]  # type: ignore[assignment]
     text = load.dry_run(redshift_on_moto, **options)  # type: ignore[arg-type]
-    assert assert_conforms(from_dry_run(text)) > 40
+    assert assert_conforms(planned(text)) > 40
 
 
 def test_copy_inputs_validated_before_sql(
