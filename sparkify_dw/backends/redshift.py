@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from collections.abc import Iterator, Sequence
 from typing import Any, cast
 
@@ -50,6 +51,27 @@ def maxerror(max_errors: int) -> int:
             f"(COPY's MAXERROR is at most {MAXERROR_LIMIT:,}); got {max_errors}"
         )
     return max_errors + 1
+
+
+# statement_timeout is a count of milliseconds (AWS: "statement_timeout"); PostgreSQL, whose
+# setting Redshift keeps, stores it as a 32-bit integer: past this the server refuses SET.
+STATEMENT_TIMEOUT_MAX_MS = 2**31 - 1
+MAX_WAIT = STATEMENT_TIMEOUT_MAX_MS // 1000  # whole seconds: 2,147,483 (about 24.8 days)
+
+
+def statement_timeout(wait: float) -> int:
+    """``wait`` seconds as statement_timeout's milliseconds: at least 1 (0 would turn the
+    limit off, so a lock could wait for ever), at most the server's integer range.
+    Any other ``wait`` (negative, NaN, infinite, too long) is one line, never a server
+    error, whoever passed it (``--wait`` or ``load.run(wait=…)``)."""
+    if isinstance(wait, bool) or not isinstance(wait, int | float):
+        raise ConfigError(f"--wait must be a number of seconds; got {wait!r}")
+    if not (math.isfinite(wait) and 0 <= wait <= MAX_WAIT):
+        raise ConfigError(
+            f"--wait must be from 0 to {MAX_WAIT:,} seconds on Redshift (statement_timeout "
+            f"is a 32-bit count of milliseconds); got {wait:g}"
+        )
+    return max(1, int(wait * 1000))
 
 
 def manifest_uri(prefix: S3Uri | None, table: sa.Table, body: str) -> S3Uri:
@@ -97,6 +119,7 @@ class RedshiftBackend(Backend):
     def __init__(self, settings: Any, max_errors: int = 0, wait: float = 600.0) -> None:
         super().__init__(settings, max_errors, wait)
         self.maxerror = maxerror(max_errors)
+        self.lock_timeout = statement_timeout(wait)
         self.errors_view = "sys"  # SYS_LOAD_ERROR_DETAIL unless the cluster lacks it
         # This session's latest COPY id in errors_view before the COPY now running: after a
         # failed COPY, its records are found by id, never by time.
@@ -134,9 +157,8 @@ class RedshiftBackend(Backend):
 
     def begin_statements(self) -> list[Any]:
         # LOCK waits without a timeout on Redshift: statement_timeout bounds it by --wait.
-        millis = max(1, int(self.wait * 1000))
         return [
-            SetParameter("statement_timeout", millis),
+            SetParameter("statement_timeout", self.lock_timeout),
             LockTables(LOADS, *STAGING_TABLES),
             SetParameter("statement_timeout", 0),
         ]
@@ -156,7 +178,8 @@ class RedshiftBackend(Backend):
     def read_session(self, conn: sa.Connection, wait: float) -> None:
         """Readers (``--history``, ``--errors``) wait at most ``wait`` seconds for a
         running load's lock instead of for ever."""
-        conn.execute(SetParameter("statement_timeout", max(1, int(wait * 1000))))
+        millis = statement_timeout(wait)  # refused before anything is sent
+        conn.execute(SetParameter("statement_timeout", millis))
 
     def maintenance(self, tables: Sequence[sa.Table], *, vacuum: bool = False) -> list[Any]:
         # COPY runs with STATUPDATE OFF: statistics are refreshed once, after the commit.

@@ -16,6 +16,7 @@ from sparkify_dw import config, engines, load, schema, transform
 from sparkify_dw.backends import for_settings
 from sparkify_dw.backends.redshift import (
     MAX_ERRORS,
+    MAX_WAIT,
     RedshiftBackend,
     copy_errors_select,
     failed_copy_errors_select,
@@ -195,6 +196,48 @@ def test_lock_waits_at_most_wait_seconds(redshift_on_moto: config.Settings) -> N
         "LOCK loads, staging_events, staging_songs;",
         "SET statement_timeout TO 0;",
     ]
+
+
+def test_lock_wait_at_the_top_of_statement_timeouts_range(
+    redshift_on_moto: config.Settings,
+) -> None:
+    text = sent(redshift_on_moto, steps=["stage"], wait=MAX_WAIT)
+    assert text[0] == "SET statement_timeout TO 2147483000;"
+    assert 2147483000 <= 2**31 - 1 < (MAX_WAIT + 1) * 1000
+
+
+@pytest.mark.parametrize("wait", [MAX_WAIT + 1, 3_000_000, float("inf"), float("nan"), -1.0])
+def test_wait_past_statement_timeouts_range_is_one_line(
+    redshift_on_moto: config.Settings, wait: float
+) -> None:
+    """Whoever passes it (the library has no --wait cap), a wait whose milliseconds don't
+    fit the server's integer is refused before anything is sent, not by the server."""
+    message = r"^--wait must be from 0 to 2,147,483 seconds on Redshift .*; got "
+    with pytest.raises(config.ConfigError, match=message):
+        load.dry_run(redshift_on_moto, ["stage"], wait=wait)
+    with pytest.raises(config.ConfigError, match=message):
+        load.run(settings=redshift_on_moto, wait=wait)  # refused before it connects
+    with pytest.raises(config.ConfigError, match=message):
+        RedshiftBackend(redshift_on_moto).read_session(None, wait)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("password", ["LOCK", "s3", "SET", "0"])
+def test_dry_run_masks_secret_values_never_sql(
+    redshift_on_moto: config.Settings, password: str
+) -> None:
+    """A password that is also a word of the SQL (or a digit of a value) leaves the
+    statements whole; where a text value holds it, that value is masked."""
+    settings = replace(redshift_on_moto, url=redshift_on_moto.url.set(password=password))
+    text = load.dry_run(settings, ["stage"], max_errors=5)
+    sql = [b.partition("-- parameters: ")[0] for b in text if not b.startswith("--")]
+    assert sql and not [s for s in sql if "***" in s]
+    assert "LOCK loads, staging_events, staging_songs;" in text
+    assert any(s.startswith("COPY staging_events") and "'s3://" in s for s in sql)
+    assert any(s.startswith("SET statement_timeout TO 600000") for s in sql)
+    ledger_row = next(b for b in text if b.startswith("INSERT INTO loads"))
+    assert "-- parameters: (<load_id>, " in ledger_row
+    if password == "s3":  # the sources text holds it: that value is masked
+        assert "log_data=***://" in ledger_row
 
 
 def test_rejected_records_come_from_sys_load_error_detail(
