@@ -89,10 +89,22 @@ def manifest_uri(prefix: S3Uri | None, table: sa.Table, body: str) -> S3Uri:
 
 def copy_text(value: object, what: str) -> str:
     """An S3 URI as COPY's literal text. Only an :class:`S3Uri` is taken: it cannot exist
-    without passing :meth:`S3Uri.parse`'s check, so no unchecked text reaches the SQL."""
+    without passing :meth:`S3Uri.parse`'s check, so no unchecked text reaches the SQL.
+
+    ``%`` is refused: SQLAlchemy doubles it inside literals for the driver's ``%s``
+    parameter style and redshift_connector leaves quoted text alone, so Redshift would
+    read ``log%%20data``, another key. Only the manifest's and the JSONPaths file's URIs
+    are in the SQL: data files are listed in the manifest (JSON, written as is), so their
+    keys may hold ``%``."""
     if not isinstance(value, S3Uri):
         raise TypeError(f"{what}: COPY takes a parsed S3Uri, not {type(value).__name__}")
-    return str(value)
+    text = str(value)
+    if "%" in text:
+        raise ConfigError(
+            f"{what} {text}: Redshift's COPY can't name an S3 key with '%' "
+            "(the driver would send it doubled); use a location without it"
+        )
+    return text
 
 
 def _sqlstate(exc: BaseException) -> str | None:
@@ -135,13 +147,13 @@ class RedshiftBackend(Backend):
         if not settings.iam_role_arn:
             raise ConfigError("Redshift's COPY needs an IAM role: set [IAM_ROLE] ARN in dwh.cfg")
         if request.jsonpaths is not None:
-            path_file = copy_text(request.jsonpaths_uri, "log_jsonpath")
+            path_file = copy_text(request.jsonpaths_uri, "LOG_JSONPATH")
         else:
             path_file = "auto"
         return Unparameterized(
             CopyCommand(
                 list(request.table.columns),
-                data_location=copy_text(manifest, "manifest"),
+                data_location=copy_text(manifest, "the manifest (MANIFEST_PREFIX)"),
                 manifest=True,
                 iam_role_arns=[settings.iam_role_arn],
                 format=Format.json,

@@ -11,6 +11,7 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from sqlalchemy_redshift.commands import CopyCommand, Format
 
 from sparkify_dw import answers, backends, checks, config, ledger, load, schema
 from sparkify_dw.backends import LockBusy
+from sparkify_dw.constructs import Unparameterized
 from sparkify_dw.models import LOAD_ERRORS, LOAD_FILES, LOADS, STAGING_EVENTS
 from tests.support.helpers import SAMPLE, run_load, star_snapshot, table_rows
 from tests.support.redshift_config import cfg_for, planned, write_cfg
@@ -281,6 +283,56 @@ def test_k_rejected_within_max_errors_are_reported_and_kept(
     assert kept == [(f"s3://{bucket}/{key}", good + n, n) for n in range(1, k + 1)]
     assert len(stl) == len(sys) == 1 and not stl & sys  # the same COPY, two ids
     assert_conforms(ours(harness.sent))
+
+
+def test_percent_in_a_literal_reaches_the_server_doubled(harness: Harness) -> None:
+    """Why COPY refuses '%' in the URIs it names: a literal with '%' (as COPY's are) goes
+    through SQLAlchemy and redshift_connector as '%%', and the server reads that."""
+    uri = "s3://bucket/log%20data/x.json"
+    engine = harness.engine()
+    try:
+        with engine.connect() as conn:
+            echoed = conn.execute(Unparameterized(sa.select(sa.literal(uri)))).scalar()
+    finally:
+        engine.dispose()
+    assert echoed == "s3://bucket/log%%20data/x.json"
+    assert "'s3://bucket/log%%20data/x.json'" in harness.sent[-1].text
+
+
+def test_percent_in_copys_own_uris_is_one_line_and_data_keys_may_hold_it(
+    harness: Harness,
+    engine: sa.Engine,
+    settings: config.Settings,
+    moto_s3: MotoS3,
+    bucket: str,
+) -> None:
+    """The manifest's and JSONPaths file's URIs are COPY's SQL: '%' there is refused
+    before anything is written. A data file's key is only in the manifest (JSON), so a
+    key with '%' loads, named as it is."""
+    paths = (SAMPLE / "log_json_path.json").read_bytes()
+    moto_s3.client.put_object(Bucket=bucket, Key="log%5Fjson_path.json", Body=paths)
+    for bad in (
+        replace(settings, manifest_prefix=f"s3://{bucket}/man%20ifests"),
+        replace(settings, log_jsonpath=f"s3://{bucket}/log%5Fjson_path.json"),
+    ):
+        with pytest.raises(
+            config.ConfigError, match=r"^.*: Redshift's COPY can't name an S3 key with '%'"
+        ):
+            load.dry_run(bad, ["stage"])
+        harness.clear()
+        with pytest.raises(config.ConfigError, match="can't name an S3 key with '%'"):
+            load.run(engine, bad)
+        assert not [s for s in harness.sent if s.text.startswith("COPY")]
+    with engine.connect() as conn:
+        assert set(conn.execute(sa.select(LOADS.c.status)).scalars()) <= {"failed"}
+        assert conn.execute(sa.select(sa.func.count()).select_from(STAGING_EVENTS)).scalar() == 0
+    key = "log_data/2018/11/2018-11-30%20late-events.json"
+    moto_s3.client.put_object(Bucket=bucket, Key=key, Body=_bad_day(6, 0))
+    result = load.run(engine, settings)
+    assert result.staged["staging_events"] == 4091 + 6 and not result.rejected.get("staging_events")
+    with engine.connect() as conn:
+        files = conn.execute(sa.select(LOAD_FILES.c.uri)).scalars().all()
+    assert f"s3://{bucket}/{key}" in files
 
 
 def test_a_failed_transform_changes_nothing(
