@@ -25,10 +25,17 @@ from sqlalchemy_redshift.commands import CopyCommand, Format
 
 from sparkify_dw import s3
 from sparkify_dw.backends import Backend, Capabilities, LockBusy, Progress, StageCounts
-from sparkify_dw.config import ConfigError
+from sparkify_dw.backends.redshift_errors import (
+    SYS_LOAD_ERROR_DETAIL,
+    failed_copy_errors_select,
+    keep_copy_errors,
+    last_copy_counts,
+    last_copy_id,
+)
+from sparkify_dw.config import ENV_S3_REGION, ConfigError
 from sparkify_dw.constructs import LockTables, SetParameter, TableMaintenance, Unparameterized
 from sparkify_dw.errors import LoadError
-from sparkify_dw.models import LOAD_ERRORS, LOADS, STAGING_TABLES
+from sparkify_dw.models import LOADS, STAGING_TABLES
 from sparkify_dw.staging import StageRequest
 from sparkify_dw.uris import S3Uri
 
@@ -137,6 +144,7 @@ class RedshiftBackend(Backend):
         # failed COPY, its records are found by id, never by time.
         self.copy_before: Any = None
         self.copy_failed = False  # whether the latest COPY raised (above MAXERROR, say)
+        self.bucket_regions: dict[str, str | None] = {}  # each bucket's, None: not readable
 
     # --- statements -------------------------------------------------------------------
 
@@ -166,6 +174,33 @@ class RedshiftBackend(Backend):
                 max_error=self.maxerror,
             )
         )
+
+    def check_regions(self, request: StageRequest, manifest: S3Uri) -> None:
+        """Every bucket this COPY reads (data files, manifest, JSONPaths) whose region can
+        be read must be in COPY's REGION, the configured data region: COPY reads from that
+        one region, and the manifest must be there too (AWS: "COPY", REGION). Without a
+        data region (no REGION clause: the cluster's own), the buckets must agree."""
+        buckets = {manifest.bucket, *(f.s3_object.bucket for f in request.files)}
+        if isinstance(request.jsonpaths_uri, S3Uri) and request.jsonpaths is not None:
+            buckets.add(request.jsonpaths_uri.bucket)
+        for bucket in sorted(buckets - self.bucket_regions.keys()):
+            self.bucket_regions[bucket] = s3.bucket_region(bucket, self.reader.client())
+        found = {b: r for b in sorted(buckets) if (r := self.bucket_regions[b]) is not None}
+        wanted = self.settings.region
+        if wanted is not None:
+            for bucket, region in found.items():
+                if region != wanted:
+                    origin = self.settings.sources.get("region", "the data region")
+                    raise ConfigError(
+                        f"s3://{bucket} is in {region}, but COPY's REGION is {wanted} (from "
+                        f"{origin}): set [S3] REGION or ${ENV_S3_REGION} to the data's region"
+                    )
+        elif len(set(found.values())) > 1:
+            where = ", ".join(f"s3://{b} in {r}" for b, r in found.items())
+            raise ConfigError(
+                f"COPY reads from one region but its buckets are in several ({where}); "
+                "put them in one region and set [S3] REGION to it"
+            )
 
     def begin_statements(self) -> list[Any]:
         # LOCK waits without a timeout on Redshift: statement_timeout bounds it by --wait.
@@ -240,6 +275,7 @@ class RedshiftBackend(Backend):
         objects = [f.s3_object for f in request.files]
         body = s3.manifest_body(objects)
         manifest = manifest_uri(self.settings.manifest_location, request.table, body)
+        self.check_regions(request, manifest)
         copy = self.copy(request, manifest)
         if dry:
             listing = "\n".join(f"  {o.uri}" for o in objects)
@@ -310,160 +346,6 @@ def _has_sys_load_errors(conn: sa.Connection) -> bool:
             "no SYS_LOAD_ERROR_DETAIL on this cluster: rejected records come from STL_LOAD_ERRORS"
         )
         return False
-
-
-# Redshift's records of rejected rows. SYS_LOAD_ERROR_DETAIL covers every deployment
-# (AWS: "SYS_LOAD_ERROR_DETAIL"); STL_LOAD_ERRORS only main provisioned clusters
-# (AWS: "STL_LOAD_ERRORS"), but keeps the raw line.
-SYS_LOAD_ERROR_DETAIL = sa.table(
-    "sys_load_error_detail",
-    sa.column("query_id", sa.BigInteger),
-    sa.column("session_id", sa.Integer),
-    sa.column("start_time", sa.DateTime),
-    sa.column("file_name", sa.String),
-    sa.column("line_number", sa.BigInteger),
-    sa.column("column_name", sa.String),
-    sa.column("error_message", sa.String),
-)
-# COPYs of every deployment, running, completed or aborted (AWS: "SYS_LOAD_HISTORY").
-SYS_LOAD_HISTORY = sa.table(
-    "sys_load_history",
-    sa.column("query_id", sa.BigInteger),
-    sa.column("session_id", sa.Integer),
-    sa.column("start_time", sa.DateTime),
-)
-STL_LOAD_ERRORS = sa.table(
-    "stl_load_errors",
-    sa.column("query", sa.Integer),
-    sa.column("session", sa.Integer),
-    sa.column("starttime", sa.DateTime),
-    sa.column("filename", sa.String),
-    sa.column("line_number", sa.BigInteger),
-    sa.column("colname", sa.String),
-    sa.column("err_reason", sa.String),
-    sa.column("raw_line", sa.String),
-)
-
-
-def _errors(view: str) -> dict[str, Any]:
-    """The columns of ``view`` ("sys" or "stl") under the loader's names."""
-    if view == "sys":
-        e = SYS_LOAD_ERROR_DETAIL.c
-        return {
-            "table": SYS_LOAD_ERROR_DETAIL,
-            "query": e.query_id,
-            "session": e.session_id,
-            "start": e.start_time,
-            "file": e.file_name,
-            "line": e.line_number,
-            "column": e.column_name,
-            "reason": e.error_message,
-            "raw": sa.null(),
-        }
-    e = STL_LOAD_ERRORS.c
-    return {
-        "table": STL_LOAD_ERRORS,
-        "query": e.query,
-        "session": e.session,
-        "start": e.starttime,
-        "file": e.filename,
-        "line": e.line_number,
-        "column": e.colname,
-        "reason": e.err_reason,
-        # Raw lines are CHAR(1024) with multibyte characters replaced: they fit.
-        "raw": sa.func.rtrim(e.raw_line),
-    }
-
-
-def last_copy_id(view: str) -> sa.Select[Any]:
-    """The id of this session's latest COPY in ``view``'s numbering, -1 if none.
-
-    STL and SYS number queries differently (AWS: "STL_QUERY": its ``query`` is not the
-    SYS views' ``query_id``). ``pg_last_copy_id()`` gives the STL id (AWS:
-    "PG_LAST_COPY_ID"); the SYS id is this session's newest row in SYS_LOAD_HISTORY,
-    whose ``query_id`` is the one SYS_LOAD_ERROR_DETAIL uses (AWS: "SYS_LOAD_HISTORY").
-    """
-    if view != "sys":
-        return sa.select(sa.func.pg_last_copy_id().label("copy_query_id"))
-    h = SYS_LOAD_HISTORY.c
-    newest = (
-        sa.select(h.query_id)
-        .where(h.session_id == sa.func.pg_backend_pid())
-        .order_by(h.start_time.desc(), h.query_id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    return sa.select(sa.func.coalesce(newest, sa.literal_column("-1")).label("copy_query_id"))
-
-
-def _copy_id(value: Any) -> sa.BindParameter[int]:
-    return sa.bindparam("copy_query_id", value, sa.BigInteger)
-
-
-def last_copy_counts(view: str, copy_id: Any) -> sa.Select[Any]:
-    """Rows the last COPY of this session loaded and rejected (``copy_id``: its id in
-    ``view``, from :func:`last_copy_id`)."""
-    e = _errors(view)
-    rejected = (
-        sa.select(sa.func.count()).select_from(e["table"]).where(e["query"] == _copy_id(copy_id))
-    )
-    return sa.select(sa.func.pg_last_copy_count(), rejected.scalar_subquery())
-
-
-def _errors_select(view: str, where: sa.ColumnElement[bool]) -> sa.Select[Any]:
-    e = _errors(view)
-    # Constants as SQL text, not parameters: Redshift can't infer a parameter's type in ||.
-    reason = (
-        sa.func.rtrim(e["column"]) + sa.literal_column("': '", sa.Text) + sa.func.rtrim(e["reason"])
-    )
-    return sa.select(
-        sa.func.rtrim(e["file"]).label("source"),
-        e["line"].label("line_no"),
-        sa.func.left(reason, sa.literal_column("256")).label("reason"),
-        e["raw"].label("raw_text"),
-    ).where(where)
-
-
-def copy_errors_select(view: str, copy_id: Any) -> sa.Select[Any]:
-    """The records the COPY ``copy_id`` (its id in ``view``) rejected."""
-    return _errors_select(view, _errors(view)["query"] == _copy_id(copy_id))
-
-
-def _in_file_order(select: sa.Select[Any]) -> sa.Select[Any]:
-    return select.order_by(sa.literal_column("source"), sa.literal_column("line_no"))
-
-
-def failed_copy_errors_select(view: str, copy_id: Any, *, after: bool) -> sa.Select[Any]:
-    """The records this session's COPY ``copy_id`` rejected, or with ``after`` those of
-    its COPYs after ``copy_id`` (STL, where ids grow): after a failed COPY, the failed one.
-    By id, not by time, so the session's time zone can't hide them."""
-    e = _errors(view)
-    query = e["query"] > _copy_id(copy_id) if after else e["query"] == _copy_id(copy_id)
-    return _in_file_order(
-        _errors_select(view, sa.and_(e["session"] == sa.func.pg_backend_pid(), query))
-    )
-
-
-def keep_copy_errors(
-    view: str, request: StageRequest, load_id: int, first_error_no: int, copy_id: Any
-) -> sa.Insert:
-    errors = copy_errors_select(view, copy_id).subquery("e")
-    number = sa.func.row_number().over(order_by=(errors.c.source, errors.c.line_no)) + (
-        first_error_no - 1
-    )
-    table = sa.literal_column(f"'{request.table.name}'", sa.Text)  # a model's own name
-    select = sa.select(
-        sa.literal(load_id, sa.Integer),
-        number,
-        table,
-        errors.c.source,
-        errors.c.line_no,
-        errors.c.reason,
-        errors.c.raw_text,
-    )
-    return sa.insert(LOAD_ERRORS).from_select(
-        ["load_id", "error_no", "table_name", "source", "line_no", "reason", "raw_text"], select
-    )
 
 
 BACKEND = RedshiftBackend

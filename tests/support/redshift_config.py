@@ -14,7 +14,7 @@ import pytest
 
 from sparkify_dw import config
 from tests.support.redshift_conformance import Statement, from_dry_run
-from tests.support.s3_server import MotoS3
+from tests.support.s3_server import REGION, MotoS3
 
 PASSWORD = "Pa55-word-XYZ"
 CFG = f"""\
@@ -34,11 +34,12 @@ REGION=us-west-2
 """
 
 
-def cfg_for(bucket: str) -> str:
-    """:data:`CFG` reading ``bucket`` and writing manifests under ``s3://bucket/manifests``."""
-    return CFG.replace("s3://udacity-dend", f"s3://{bucket}") + (
-        f"MANIFEST_PREFIX=s3://{bucket}/manifests\n"
-    )
+def cfg_for(bucket: str, region: str = REGION) -> str:
+    """:data:`CFG` reading ``bucket`` and writing manifests under ``s3://bucket/manifests``,
+    with the data region ``region`` (moto's buckets are in its own, us-east-1)."""
+    return CFG.replace("s3://udacity-dend", f"s3://{bucket}").replace(
+        "REGION=us-west-2", f"REGION={region}"
+    ) + (f"MANIFEST_PREFIX=s3://{bucket}/manifests\n")
 
 
 def write_cfg(path: Path, text: str) -> Path:

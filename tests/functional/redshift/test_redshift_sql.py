@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,20 +15,18 @@ import sqlalchemy as sa
 
 from sparkify_dw import config, engines, load, schema, transform
 from sparkify_dw.backends import for_settings
-from sparkify_dw.backends.redshift import (
-    MAX_ERRORS,
-    MAX_WAIT,
-    RedshiftBackend,
+from sparkify_dw.backends.redshift import MAX_ERRORS, MAX_WAIT, RedshiftBackend, manifest_uri
+from sparkify_dw.backends.redshift_errors import (
     copy_errors_select,
     failed_copy_errors_select,
     last_copy_id,
-    manifest_uri,
 )
 from sparkify_dw.constructs import Unparameterized, epoch_ms_to_timestamp
 from sparkify_dw.dryrun import DryConnection
 from sparkify_dw.models import STAGING_EVENTS, StagingEvent
 from sparkify_dw.uris import S3Uri
 from tests.support.cli import alembic
+from tests.support.helpers import SAMPLE
 from tests.support.redshift_config import (
     CFG,
     PASSWORD,
@@ -68,7 +67,7 @@ def test_copy_goes_out_as_literal_text_through_a_manifest(
         r"[0-9a-f]{16}\.manifest' WITH CREDENTIALS AS "
         r"'aws_iam_role=arn:aws:iam::123456789012:role/dwhRole' FORMAT AS JSON AS "
         r"'s3://sparkify-sample/log_json_path\.json' MANIFEST BLANKSASNULL EMPTYASNULL "
-        r"COMPUPDATE OFF MAXERROR AS 1 STATUPDATE OFF REGION 'us-west-2';",
+        r"COMPUPDATE OFF MAXERROR AS 1 STATUPDATE OFF REGION 'us-east-1';",
         events,
     )
     assert "FORMAT AS JSON AS 'auto' MANIFEST" in songs
@@ -340,6 +339,73 @@ def test_every_dry_run_statement_conforms(redshift_on_moto: config.Settings, kin
     }[kind]  # type: ignore[assignment]
     text = load.dry_run(redshift_on_moto, **options)  # type: ignore[arg-type]
     assert assert_conforms(planned(text)) > 40
+
+
+def _regional_bucket(moto_s3: MotoS3, region: str) -> str:
+    """A bucket in ``region`` on moto's server: a day of events, a song, the JSONPaths."""
+    name = f"rs-{region}-{uuid.uuid4().hex[:8]}"
+    moto_s3.client.create_bucket(
+        Bucket=name, CreateBucketConfiguration={"LocationConstraint": region}
+    )
+    day = SAMPLE / "log_data/2018/11/2018-11-01-events.json"
+    moto_s3.client.put_object(Bucket=name, Key=f"log_data/{day.name}", Body=day.read_bytes())
+    paths = SAMPLE / "log_json_path.json"
+    moto_s3.client.put_object(Bucket=name, Key=paths.name, Body=paths.read_bytes())
+    song = next((SAMPLE / "song_data").rglob("*.json"))
+    moto_s3.client.put_object(Bucket=name, Key=f"song_data/{song.name}", Body=song.read_bytes())
+    return name
+
+
+def _settings(tmp_path: Path, moto_s3: MotoS3, cfg: str, **environ: str) -> config.Settings:
+    return config.resolve(
+        config=write_cfg(tmp_path / "dwh.cfg", cfg),
+        environ={config.ENV_S3_ENDPOINT: moto_s3.endpoint, **environ},
+    )
+
+
+def _copy_regions(settings: config.Settings) -> list[str]:
+    copies = [s for s in load.dry_run(settings, ["stage"]) if s.startswith("COPY")]
+    return [re.findall(r"REGION '([a-z0-9-]+)'", c)[0] for c in copies]
+
+
+def test_copy_region_is_the_data_region_never_aws_default_region(
+    tmp_path: Path, moto_s3: MotoS3
+) -> None:
+    """COPY's REGION: $SPARKIFY_DW_S3_REGION > [S3] REGION; AWS_DEFAULT_REGION (the
+    default for API calls) never overrides where the data lives."""
+    bucket = _regional_bucket(moto_s3, "eu-west-1")
+    cfg = cfg_for(bucket, region="eu-west-1")
+    settings = _settings(tmp_path, moto_s3, cfg, AWS_DEFAULT_REGION="ap-south-1")
+    assert settings.region == "eu-west-1" and "[S3] REGION" in settings.sources["region"]
+    assert _copy_regions(settings) == ["eu-west-1", "eu-west-1"]
+    wrong = cfg_for(bucket, region="us-east-1")
+    chosen = _settings(tmp_path, moto_s3, wrong, **{config.ENV_S3_REGION: "eu-west-1"})
+    assert chosen.sources["region"] == "$SPARKIFY_DW_S3_REGION"
+    assert _copy_regions(chosen) == ["eu-west-1", "eu-west-1"]
+
+
+def test_a_bucket_outside_the_data_region_is_one_line(tmp_path: Path, moto_s3: MotoS3) -> None:
+    """Checked against each bucket's region where it can be read (GetBucketLocation),
+    before any manifest is written or statement sent."""
+    bucket = _regional_bucket(moto_s3, "eu-west-1")
+    settings = _settings(tmp_path, moto_s3, cfg_for(bucket, region="us-east-1"))
+    message = (
+        rf"^s3://{bucket} is in eu-west-1, but COPY's REGION is us-east-1 \(from .*dwh\.cfg "
+        r"\[S3\] REGION\): set \[S3\] REGION or \$SPARKIFY_DW_S3_REGION to the data's region$"
+    )
+    with pytest.raises(config.ConfigError, match=message):
+        load.dry_run(settings, ["stage"])
+    # No data region: no REGION clause (the cluster's own), and the buckets must agree.
+    elsewhere = _regional_bucket(moto_s3, "ap-south-1")
+    cfg = cfg_for(bucket).replace("REGION=us-east-1\n", "")
+    cfg = cfg.replace(f"MANIFEST_PREFIX=s3://{bucket}/", f"MANIFEST_PREFIX=s3://{elsewhere}/")
+    unset = _settings(tmp_path, moto_s3, cfg, AWS_DEFAULT_REGION="eu-west-1")
+    assert unset.region is None
+    with pytest.raises(config.ConfigError, match=r"^COPY reads from one region but its buckets"):
+        load.dry_run(unset, ["stage"])
+    same = _settings(tmp_path, moto_s3, cfg_for(bucket).replace("REGION=us-east-1\n", ""))
+    copies = [s for s in load.dry_run(same, ["stage"]) if s.startswith("COPY")]
+    assert copies and not [c for c in copies if "REGION" in c]
 
 
 def test_copy_inputs_validated_before_sql(
