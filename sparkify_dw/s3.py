@@ -467,11 +467,12 @@ def manifest_body(objects: Iterable[S3Object]) -> str:
 
     Why a manifest: ``COPY`` from a prefix would also load keys the listing skipped
     (hidden or non-JSON ones) and any written since; ``mandatory`` makes a vanished
-    object an error instead of a silent gap.
+    object an error instead of a silent gap. Each entry is a ``url`` and ``mandatory``
+    only: COPY needs nothing else, and the ``meta`` key (``content_length``) is for
+    Spectrum external tables and ORC or Parquet files (AWS: "Using a manifest to specify
+    data files"), which this loader never reads.
     """
-    entries = [
-        {"url": o.uri, "mandatory": True, "meta": {"content_length": o.size}} for o in objects
-    ]
+    entries = [{"url": o.uri, "mandatory": True} for o in objects]
     return json.dumps({"entries": entries}, indent=2) + "\n"
 
 
