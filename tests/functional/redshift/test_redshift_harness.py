@@ -7,7 +7,9 @@ is compared with what a load really sent."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -370,6 +372,41 @@ def test_wait_bounds_the_load_lock_and_readers(
         holder.rollback()
         holder.close()
     assert "SET statement_timeout TO 1000" in texts(harness.sent)
+
+
+def test_status_and_the_docs_site_wait_at_most_wait_behind_a_load(
+    harness: Harness,
+    engine: sa.Engine,
+    settings: config.Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A running load holds LOCK on the ledger: the status command and the docs site's
+    queries give up after --wait with one line instead of waiting for the whole load
+    (here the lock is let go after 20 s, so a reader that waits shows up as slow)."""
+    from sparkify_dw import docs, status
+
+    monkeypatch.setattr(status, "readonly_engine", lambda _: harness.engine())
+    monkeypatch.setattr(docs, "readonly_engine", lambda _: harness.engine())
+    holder = engine.connect()
+    holder.execute(sa.text("LOCK loads"))
+    release = threading.Timer(20, holder.rollback)
+    release.start()
+    try:
+        out, err = io.StringIO(), io.StringIO()
+        started = time.monotonic()
+        code = status.main(["--url", str(settings.url), "--wait", "1"], out=out, err=err)
+        took = time.monotonic() - started
+        assert code == status.EXIT_ERROR and took < 15, (took, err.getvalue())
+        assert "statement timeout" in err.getvalue() and len(err.getvalue().splitlines()) == 1
+        started = time.monotonic()
+        live = docs.read_live(settings, wait=1)
+        assert not live.reachable and "statement timeout" in live.note
+        assert time.monotonic() - started < 15
+    finally:
+        release.cancel()
+        holder.rollback()
+        holder.close()
+    assert texts(harness.sent).count("SET statement_timeout TO 1000") >= 2
 
 
 def test_status_as_sent_conforms(
