@@ -39,6 +39,7 @@ ENV_LOG_DATA = "SPARKIFY_DW_LOG_DATA"
 ENV_SONG_DATA = "SPARKIFY_DW_SONG_DATA"
 ENV_LOG_JSONPATH = "SPARKIFY_DW_LOG_JSONPATH"
 ENV_S3_ENDPOINT = "SPARKIFY_DW_S3_ENDPOINT"
+ENV_S3_REGION = "SPARKIFY_DW_S3_REGION"
 ENV_MANIFEST_PREFIX = "SPARKIFY_DW_MANIFEST_PREFIX"
 ENV_MEMORY_LIMIT = "SPARKIFY_DW_MEMORY_LIMIT"
 DEFAULT_MEMORY_LIMIT = "1GB"  # DuckDB's own default is 80% of RAM: unbounded on a shared box
@@ -407,7 +408,10 @@ def resolve(
     arn = cfg_value(parser, "IAM_ROLE", "ARN")
     if arn is not None:
         validate_iam_role_arn(arn, f"{cfg_path}: [IAM_ROLE] ARN")
-    region = pick("region", None, "AWS_DEFAULT_REGION", "S3", "REGION", None)
+    # The data's region (COPY's REGION): AWS_DEFAULT_REGION is the AWS default for API
+    # calls, not where the data lives, so it never overrides it (boto3 still reads it
+    # for the S3 client when no data region is set).
+    region = pick("region", None, ENV_S3_REGION, "S3", "REGION", None)
     if region is not None:
         validate_region(region, sources["region"])
     endpoint = pick("s3_endpoint", None, ENV_S3_ENDPOINT, "S3", "ENDPOINT", None)

@@ -28,7 +28,14 @@ import sqlalchemy as sa
 from sparkify_dw import analytics, checks, cli, erd, lineage, schema
 from sparkify_dw.config import ConfigError, Settings, one_line, resolve
 from sparkify_dw.models import STAGING_TABLES, STAR_TABLES, metadata
-from sparkify_dw.status import readonly_engine, recent_loads, row_counts, utcnow
+from sparkify_dw.status import (
+    READ_WAIT,
+    reading_session,
+    readonly_engine,
+    recent_loads,
+    row_counts,
+    utcnow,
+)
 
 LOADS_SHOWN = 20
 GROUPS = {"staging": "Staging", "star": "Star schema", "ledger": "Load ledger"}
@@ -56,7 +63,7 @@ class Live:
         return None
 
 
-def read_live(settings: Settings, *, run_checks: bool = True) -> Live:
+def read_live(settings: Settings, *, run_checks: bool = True, wait: float = READ_WAIT) -> Live:
     """Row counts, recent loads and check results, read-only; never raises for an absent
     or unreachable warehouse (the site is written without them, saying why)."""
     try:
@@ -65,11 +72,12 @@ def read_live(settings: Settings, *, run_checks: bool = True) -> Live:
         return Live(False, settings.mask(str(exc)))
     try:
         with engine.connect() as conn:
+            reading_session(conn, settings, wait)  # not for ever behind a running load
             schema.require_head(conn)
             counts = row_counts(conn, metadata.sorted_tables)
             loads = recent_loads(conn, LOADS_SHOWN)
             results = checks.run_checks(conn) if run_checks else []
-    except (schema.SchemaError, sa.exc.SQLAlchemyError, OSError) as exc:
+    except (ConfigError, schema.SchemaError, sa.exc.SQLAlchemyError, OSError) as exc:
         return Live(False, settings.mask(one_line(exc)))
     finally:
         engine.dispose()

@@ -9,7 +9,7 @@ COPY manifest written to S3) are recorded as notes instead.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
@@ -30,14 +30,26 @@ class Sent:
     def is_note(self) -> bool:
         return self.parameters is None
 
-    def render(self) -> str:
-        """The statement and its parameters as ``--dry-run`` prints them."""
-        if self.is_note:
-            return "\n".join("-- " + line if line else "--" for line in self.text.splitlines())
+    def render(self, mask: Callable[[str], str] = str) -> str:
+        """The statement and its parameters as ``--dry-run`` prints them, ``mask`` applied
+        to each text parameter only: SQL is never masked, so a password that is also a
+        word of it (``LOCK``, ``s3``) can't turn the statement into ``***``."""
+        if self.is_note:  # free text, not SQL: masked whole
+            return "\n".join(
+                "-- " + line if line else "--" for line in mask(self.text).splitlines()
+            )
         text = self.text.rstrip().rstrip(";") + ";"
         if self.parameters:
-            text += f"\n-- parameters: {self.parameters!r}"
+            text += f"\n-- parameters: {_masked(self.parameters, mask)!r}"
         return text
+
+
+def _masked(
+    parameters: tuple[Any, ...] | dict[str, Any], mask: Callable[[str], str]
+) -> tuple[Any, ...] | dict[str, Any]:
+    if isinstance(parameters, dict):
+        return {k: mask(v) if isinstance(v, str) else v for k, v in parameters.items()}
+    return tuple(mask(v) if isinstance(v, str) else v for v in parameters)
 
 
 def as_sent(
@@ -63,19 +75,42 @@ def as_sent(
     return Sent(state.statement.strip(), values)
 
 
+class Placeholder(int):
+    """A value only the server can give (a new load's id, a COPY's query id): 0 to the
+    code that runs on, ``<name>`` where ``--dry-run`` prints it, so no made-up number is
+    shown as if it were the one a load would send."""
+
+    name: str
+
+    def __new__(cls, name: str) -> Placeholder:
+        value = super().__new__(cls, 0)
+        value.name = name
+        return value
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return True  # stands for a value that exists, whatever it is
+
+
 class _DryResult:
-    """An empty result shaped like the statement's: zeros where a row is expected."""
+    """An empty result shaped like the statement's: zeros where a row is expected, and a
+    :class:`Placeholder` named by the column where one value is."""
 
     rowcount = 0
 
-    def __init__(self, width: int) -> None:
-        self.width = width
+    def __init__(self, columns: Sequence[str]) -> None:
+        self.width = len(columns)
+        self.columns = columns
 
     def scalar(self) -> None:
         return None
 
     def scalar_one(self) -> int:
-        return 0
+        return Placeholder(self.columns[0] if self.columns else "value")
 
     def one(self) -> tuple[int, ...]:
         return (0,) * self.width
@@ -119,7 +154,7 @@ class DryConnection:
         else:
             self.sent.extend(as_sent(statement, self.dialect, p) for p in parameters)
         selected = getattr(statement, "selected_columns", None)
-        return _DryResult(len(selected) if selected is not None else 0)
+        return _DryResult([str(c.key) for c in selected] if selected is not None else [])
 
     def note(self, text: str) -> None:
         """A step outside the database (e.g. a manifest written to S3), shown as a comment."""

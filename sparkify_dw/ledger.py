@@ -136,9 +136,10 @@ def now() -> dt.datetime:
 
 def next_load_id(conn: sa.Connection) -> int:
     # Taken under the load lock, so two loads never get the same id.
-    return int(
-        conn.execute(sa.select(sa.func.coalesce(sa.func.max(LOADS.c.load_id), 0) + 1)).scalar_one()
-    )
+    found = conn.execute(
+        sa.select((sa.func.coalesce(sa.func.max(LOADS.c.load_id), 0) + 1).label("load_id"))
+    ).scalar_one()
+    return found if isinstance(found, int) else int(found)  # a dry run's <load_id> stays
 
 
 def sources_text(settings: Settings) -> str:

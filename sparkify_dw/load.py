@@ -213,7 +213,7 @@ def dry_run(
     _maintain(
         conn, backend, result, vacuum, changed if "stage" in steps or "transform" in steps else []
     )
-    return [settings.mask(s.render()) for s in dry.sent]
+    return [s.render(settings.mask) for s in dry.sent]  # secrets in values, never SQL
 
 
 def plan(

@@ -449,16 +449,30 @@ def read_text(
         raise SourceError(f"{label}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
 
 
+def bucket_region(bucket: str, s3: S3Client) -> str | None:
+    """The region ``bucket`` is in, or None when it can't be read (no
+    s3:GetBucketLocation permission, say). GetBucketLocation gives no constraint for
+    us-east-1 and ``EU`` for the oldest eu-west-1 buckets (AWS: "GetBucketLocation")."""
+    try:
+        found = s3.get_bucket_location(Bucket=bucket).get("LocationConstraint")
+    except (BotoCoreError, ClientError) as exc:
+        log.info("region of s3://%s not readable: %s", bucket, _describe(exc, s3))
+        return None
+    region = {None: "us-east-1", "": "us-east-1", "EU": "eu-west-1"}.get(found, found)
+    return str(region)
+
+
 def manifest_body(objects: Iterable[S3Object]) -> str:
     """A Redshift ``COPY … MANIFEST`` file naming exactly the listed objects.
 
     Why a manifest: ``COPY`` from a prefix would also load keys the listing skipped
     (hidden or non-JSON ones) and any written since; ``mandatory`` makes a vanished
-    object an error instead of a silent gap.
+    object an error instead of a silent gap. Each entry is a ``url`` and ``mandatory``
+    only: COPY needs nothing else, and the ``meta`` key (``content_length``) is for
+    Spectrum external tables and ORC or Parquet files (AWS: "Using a manifest to specify
+    data files"), which this loader never reads.
     """
-    entries = [
-        {"url": o.uri, "mandatory": True, "meta": {"content_length": o.size}} for o in objects
-    ]
+    entries = [{"url": o.uri, "mandatory": True} for o in objects]
     return json.dumps({"entries": entries}, indent=2) + "\n"
 
 

@@ -98,6 +98,17 @@ def readonly_engine(settings: Settings) -> sa.Engine:
     return schema.create_engine(url)
 
 
+READ_WAIT = 600.0  # seconds a reader waits behind a running load, as commands' --wait
+
+
+def reading_session(conn: sa.Connection, settings: Settings, wait: float) -> None:
+    """Bound how long ``conn`` waits behind a running load's lock (Redshift's LOCK waits
+    for ever otherwise), as the other commands' ``reading(wait)`` does."""
+    from sparkify_dw import backends
+
+    backends.for_settings(settings).read_session(conn, wait)
+
+
 def row_counts(conn: sa.Connection, tables: Sequence[sa.Table]) -> dict[str, int]:
     """Rows per table, one COUNT(*) each."""
     return {
@@ -279,6 +290,13 @@ class _UsageError(Exception):
     pass
 
 
+def _wait(text: str) -> float:
+    value = float(text)
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"--wait must be 0 or more seconds: {text}")
+    return value
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         raise _UsageError(message)
@@ -299,6 +317,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--now", metavar="TIME", help="measure ages from this ISO 8601 time (default: now, UTC)"
+    )
+    p.add_argument(
+        "--wait",
+        type=_wait,
+        default=READ_WAIT,
+        metavar="SECONDS",
+        help=f"how long to wait behind a running load (default {READ_WAIT:g})",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--no-checks", action="store_true", help="skip the data-quality checks")
@@ -331,6 +356,7 @@ def main(
         engine = readonly_engine(settings)
         try:
             with engine.connect() as conn:
+                reading_session(conn, settings, args.wait)
                 status = gather(conn, settings, now, max_age, run_checks=not args.no_checks)
         finally:
             engine.dispose()

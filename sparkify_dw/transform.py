@@ -83,6 +83,19 @@ def facts(conn: sa.Connection) -> Facts:
     return Facts(empty=empty, unique_plays=unique)
 
 
+def desc_nulls_last(column: ColumnElement[Any]) -> list[ColumnElement[Any]]:
+    """``column DESC NULLS LAST`` without the NULLS clause, the same on every backend.
+
+    Why: AWS lists NULLS FIRST/LAST in a window's ORDER BY among the PostgreSQL features
+    Redshift doesn't support ("Unsupported PostgreSQL features"), though its window
+    syntax page shows it. Without the clause the backends disagree for DESC (PostgreSQL
+    and Redshift put NULLs first, DuckDB last); a NULL-last key first settles it. ASC
+    needs nothing: all three put NULLs last there by default.
+    """
+    is_null = sa.case((column.is_(None), sa.literal_column("1")), else_=sa.literal_column("0"))
+    return [is_null.asc(), column.desc()]
+
+
 def _first(
     select_cols: list[ColumnElement[Any]],
     partition: list[ColumnElement[Any]],
@@ -153,11 +166,11 @@ def artists(known: Facts = Facts()) -> list[Step]:
         # Every column in the order: duplicates that differ pick the same row everywhere.
         [S.c.artist_id],
         [
-            by_bytes(S.c.song_id).asc().nulls_last(),
+            by_bytes(S.c.song_id).asc(),
             by_bytes(S.c.artist_name).asc(),
-            by_bytes(S.c.artist_location).asc().nulls_last(),
-            S.c.artist_latitude.asc().nulls_last(),
-            S.c.artist_longitude.asc().nulls_last(),
+            by_bytes(S.c.artist_location).asc(),
+            S.c.artist_latitude.asc(),
+            S.c.artist_longitude.asc(),
         ],
         S,
         *sources_of(ARTISTS),
@@ -179,10 +192,10 @@ def songs(known: Facts = Facts()) -> list[Step]:
         ],
         [S.c.song_id],
         [
-            by_bytes(S.c.title).asc().nulls_last(),
-            by_bytes(S.c.artist_id).asc().nulls_last(),
-            S.c.duration.asc().nulls_last(),
-            S.c.year.asc().nulls_last(),
+            by_bytes(S.c.title).asc(),
+            by_bytes(S.c.artist_id).asc(),
+            S.c.duration.asc(),
+            S.c.year.asc(),
         ],
         S,
         *sources_of(SONGS),
@@ -205,12 +218,12 @@ def users(known: Facts = Facts()) -> list[Step]:
         [E.c.user_id],
         [
             E.c.ts.desc(),
-            E.c.session_id.desc().nulls_last(),
-            E.c.item_in_session.desc().nulls_last(),
+            *desc_nulls_last(E.c.session_id),
+            *desc_nulls_last(E.c.item_in_session),
             by_bytes(E.c.level).asc(),
-            by_bytes(E.c.first_name).asc().nulls_last(),
-            by_bytes(E.c.last_name).asc().nulls_last(),
-            by_bytes(E.c.gender).asc().nulls_last(),
+            by_bytes(E.c.first_name).asc(),
+            by_bytes(E.c.last_name).asc(),
+            by_bytes(E.c.gender).asc(),
         ],
         E,
         *sources_of(USERS),
@@ -268,12 +281,12 @@ def _plays(known: Facts = Facts()) -> sa.Subquery:
         ],
         _play_key(),
         [
-            by_bytes(E.c.level).asc().nulls_last(),
-            by_bytes(E.c.location).asc().nulls_last(),
-            by_bytes(E.c.user_agent).asc().nulls_last(),
-            by_bytes(E.c.song).asc().nulls_last(),
-            by_bytes(E.c.artist).asc().nulls_last(),
-            E.c.length.asc().nulls_last(),
+            by_bytes(E.c.level).asc(),
+            by_bytes(E.c.location).asc(),
+            by_bytes(E.c.user_agent).asc(),
+            by_bytes(E.c.song).asc(),
+            by_bytes(E.c.artist).asc(),
+            E.c.length.asc(),
         ],
         E,
         playable(),
@@ -344,7 +357,7 @@ def songplays(load_id: int | None = None, known: Facts = Facts()) -> list[Step]:
             catalogue.c.artist_id,
         ],
         [catalogue.c.title, catalogue.c.artist_name, catalogue.c.millis],
-        [by_bytes(catalogue.c.song_id).asc(), by_bytes(catalogue.c.artist_id).asc().nulls_last()],
+        [by_bytes(catalogue.c.song_id).asc(), by_bytes(catalogue.c.artist_id).asc()],
         catalogue,
         name="song_match",
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import math
 from collections.abc import Iterator, Sequence
 from typing import Any, cast
 
@@ -24,9 +25,17 @@ from sqlalchemy_redshift.commands import CopyCommand, Format
 
 from sparkify_dw import s3
 from sparkify_dw.backends import Backend, Capabilities, LockBusy, Progress, StageCounts
-from sparkify_dw.config import ConfigError
+from sparkify_dw.backends.redshift_errors import (
+    SYS_LOAD_ERROR_DETAIL,
+    failed_copy_errors_select,
+    keep_copy_errors,
+    last_copy_counts,
+    last_copy_id,
+)
+from sparkify_dw.config import ENV_S3_REGION, ConfigError
 from sparkify_dw.constructs import LockTables, SetParameter, TableMaintenance, Unparameterized
-from sparkify_dw.models import LOAD_ERRORS, LOADS, STAGING_TABLES
+from sparkify_dw.errors import LoadError
+from sparkify_dw.models import LOADS, STAGING_TABLES
 from sparkify_dw.staging import StageRequest
 from sparkify_dw.uris import S3Uri
 
@@ -51,6 +60,27 @@ def maxerror(max_errors: int) -> int:
     return max_errors + 1
 
 
+# statement_timeout is a count of milliseconds (AWS: "statement_timeout"); PostgreSQL, whose
+# setting Redshift keeps, stores it as a 32-bit integer: past this the server refuses SET.
+STATEMENT_TIMEOUT_MAX_MS = 2**31 - 1
+MAX_WAIT = STATEMENT_TIMEOUT_MAX_MS // 1000  # whole seconds: 2,147,483 (about 24.8 days)
+
+
+def statement_timeout(wait: float) -> int:
+    """``wait`` seconds as statement_timeout's milliseconds: at least 1 (0 would turn the
+    limit off, so a lock could wait for ever), at most the server's integer range.
+    Any other ``wait`` (negative, NaN, infinite, too long) is one line, never a server
+    error, whoever passed it (``--wait`` or ``load.run(wait=…)``)."""
+    if isinstance(wait, bool) or not isinstance(wait, int | float):
+        raise ConfigError(f"--wait must be a number of seconds; got {wait!r}")
+    if not (math.isfinite(wait) and 0 <= wait <= MAX_WAIT):
+        raise ConfigError(
+            f"--wait must be from 0 to {MAX_WAIT:,} seconds on Redshift (statement_timeout "
+            f"is a 32-bit count of milliseconds); got {wait:g}"
+        )
+    return max(1, int(wait * 1000))
+
+
 def manifest_uri(prefix: S3Uri | None, table: sa.Table, body: str) -> S3Uri:
     """Where a COPY's manifest goes: named by its content, so ``--dry-run`` shows the very
     name the load writes, and a rerun of the same files reuses the same object."""
@@ -66,10 +96,22 @@ def manifest_uri(prefix: S3Uri | None, table: sa.Table, body: str) -> S3Uri:
 
 def copy_text(value: object, what: str) -> str:
     """An S3 URI as COPY's literal text. Only an :class:`S3Uri` is taken: it cannot exist
-    without passing :meth:`S3Uri.parse`'s check, so no unchecked text reaches the SQL."""
+    without passing :meth:`S3Uri.parse`'s check, so no unchecked text reaches the SQL.
+
+    ``%`` is refused: SQLAlchemy doubles it inside literals for the driver's ``%s``
+    parameter style and redshift_connector leaves quoted text alone, so Redshift would
+    read ``log%%20data``, another key. Only the manifest's and the JSONPaths file's URIs
+    are in the SQL: data files are listed in the manifest (JSON, written as is), so their
+    keys may hold ``%``."""
     if not isinstance(value, S3Uri):
         raise TypeError(f"{what}: COPY takes a parsed S3Uri, not {type(value).__name__}")
-    return str(value)
+    text = str(value)
+    if "%" in text:
+        raise ConfigError(
+            f"{what} {text}: Redshift's COPY can't name an S3 key with '%' "
+            "(the driver would send it doubled); use a location without it"
+        )
+    return text
 
 
 def _sqlstate(exc: BaseException) -> str | None:
@@ -96,9 +138,13 @@ class RedshiftBackend(Backend):
     def __init__(self, settings: Any, max_errors: int = 0, wait: float = 600.0) -> None:
         super().__init__(settings, max_errors, wait)
         self.maxerror = maxerror(max_errors)
+        self.lock_timeout = statement_timeout(wait)
         self.errors_view = "sys"  # SYS_LOAD_ERROR_DETAIL unless the cluster lacks it
-        self.copy_started: Any = None  # GETDATE() before the latest COPY of this session
-        self.copy_failed = False  # whether that COPY raised (above MAXERROR, say)
+        # This session's latest COPY id in errors_view before the COPY now running: after a
+        # failed COPY, its records are found by id, never by time.
+        self.copy_before: Any = None
+        self.copy_failed = False  # whether the latest COPY raised (above MAXERROR, say)
+        self.bucket_regions: dict[str, str | None] = {}  # each bucket's, None: not readable
 
     # --- statements -------------------------------------------------------------------
 
@@ -109,13 +155,13 @@ class RedshiftBackend(Backend):
         if not settings.iam_role_arn:
             raise ConfigError("Redshift's COPY needs an IAM role: set [IAM_ROLE] ARN in dwh.cfg")
         if request.jsonpaths is not None:
-            path_file = copy_text(request.jsonpaths_uri, "log_jsonpath")
+            path_file = copy_text(request.jsonpaths_uri, "LOG_JSONPATH")
         else:
             path_file = "auto"
         return Unparameterized(
             CopyCommand(
                 list(request.table.columns),
-                data_location=copy_text(manifest, "manifest"),
+                data_location=copy_text(manifest, "the manifest (MANIFEST_PREFIX)"),
                 manifest=True,
                 iam_role_arns=[settings.iam_role_arn],
                 format=Format.json,
@@ -129,11 +175,37 @@ class RedshiftBackend(Backend):
             )
         )
 
+    def check_regions(self, request: StageRequest, manifest: S3Uri) -> None:
+        """Every bucket this COPY reads (data files, manifest, JSONPaths) whose region can
+        be read must be in COPY's REGION, the configured data region: COPY reads from that
+        one region, and the manifest must be there too (AWS: "COPY", REGION). Without a
+        data region (no REGION clause: the cluster's own), the buckets must agree."""
+        buckets = {manifest.bucket, *(f.s3_object.bucket for f in request.files)}
+        if isinstance(request.jsonpaths_uri, S3Uri) and request.jsonpaths is not None:
+            buckets.add(request.jsonpaths_uri.bucket)
+        for bucket in sorted(buckets - self.bucket_regions.keys()):
+            self.bucket_regions[bucket] = s3.bucket_region(bucket, self.reader.client())
+        found = {b: r for b in sorted(buckets) if (r := self.bucket_regions[b]) is not None}
+        wanted = self.settings.region
+        if wanted is not None:
+            for bucket, region in found.items():
+                if region != wanted:
+                    origin = self.settings.sources.get("region", "the data region")
+                    raise ConfigError(
+                        f"s3://{bucket} is in {region}, but COPY's REGION is {wanted} (from "
+                        f"{origin}): set [S3] REGION or ${ENV_S3_REGION} to the data's region"
+                    )
+        elif len(set(found.values())) > 1:
+            where = ", ".join(f"s3://{b} in {r}" for b, r in found.items())
+            raise ConfigError(
+                f"COPY reads from one region but its buckets are in several ({where}); "
+                "put them in one region and set [S3] REGION to it"
+            )
+
     def begin_statements(self) -> list[Any]:
         # LOCK waits without a timeout on Redshift: statement_timeout bounds it by --wait.
-        millis = max(1, int(self.wait * 1000))
         return [
-            SetParameter("statement_timeout", millis),
+            SetParameter("statement_timeout", self.lock_timeout),
             LockTables(LOADS, *STAGING_TABLES),
             SetParameter("statement_timeout", 0),
         ]
@@ -153,7 +225,8 @@ class RedshiftBackend(Backend):
     def read_session(self, conn: sa.Connection, wait: float) -> None:
         """Readers (``--history``, ``--errors``) wait at most ``wait`` seconds for a
         running load's lock instead of for ever."""
-        conn.execute(SetParameter("statement_timeout", max(1, int(wait * 1000))))
+        millis = statement_timeout(wait)  # refused before anything is sent
+        conn.execute(SetParameter("statement_timeout", millis))
 
     def maintenance(self, tables: Sequence[sa.Table], *, vacuum: bool = False) -> list[Any]:
         # COPY runs with STATUPDATE OFF: statistics are refreshed once, after the commit.
@@ -202,6 +275,7 @@ class RedshiftBackend(Backend):
         objects = [f.s3_object for f in request.files]
         body = s3.manifest_body(objects)
         manifest = manifest_uri(self.settings.manifest_location, request.table, body)
+        self.check_regions(request, manifest)
         copy = self.copy(request, manifest)
         if dry:
             listing = "\n".join(f"  {o.uri}" for o in objects)
@@ -211,14 +285,22 @@ class RedshiftBackend(Backend):
             )
         else:
             s3.write_manifest(manifest, objects, self.reader.client())
-        self.copy_started = conn.execute(sa.select(sa.func.getdate())).scalar()
+        self.copy_before = conn.execute(last_copy_id(self.errors_view)).scalar_one()
         self.copy_failed = True
         conn.execute(copy)
         self.copy_failed = False
-        loaded, rejected = conn.execute(last_copy_counts(self.errors_view)).one()
+        copy_id = conn.execute(last_copy_id(self.errors_view)).scalar_one()
+        if not dry and copy_id == self.copy_before:
+            raise LoadError(
+                f"{request.what}: Redshift shows no {self.errors_view.upper()} query id for "
+                "this COPY, so its rejected records can't be counted; nothing was loaded"
+            )
+        loaded, rejected = conn.execute(last_copy_counts(self.errors_view, copy_id)).one()
         loaded, rejected = int(loaded or 0), int(rejected or 0)
         if rejected or dry:
-            conn.execute(keep_copy_errors(self.errors_view, request, load_id, first_error_no))
+            conn.execute(
+                keep_copy_errors(self.errors_view, request, load_id, first_error_no, copy_id)
+            )
         progress(request.what, len(request.files), len(request.files))
         return StageCounts(read=loaded + rejected, rejected=rejected)
 
@@ -228,12 +310,27 @@ class RedshiftBackend(Backend):
 
     def failed_copy_errors(self, conn: sa.Connection, limit: int) -> list[dict[str, object]]:
         """After a COPY failed and was rolled back: its rejected records, found by this
-        session and the COPY's start (``pg_last_copy_id()`` is not updated by a COPY that
-        fails, so it would name an earlier one)."""
-        if self.copy_started is None or not self.copy_failed:
+        session and query id, never by time (the error views are in UTC, GETDATE() in the
+        session's time zone and whole seconds).
+
+        ``pg_last_copy_id()`` is not updated when the COPY's transaction is rolled back
+        (AWS: "PG_LAST_COPY_ID"), so on STL the failed COPY is this session's one after
+        the COPY id taken before it (STL query ids only grow). On SYS the failed COPY is
+        this session's latest row in SYS_LOAD_HISTORY, which holds aborted COPYs too
+        (AWS: "SYS_LOAD_HISTORY", status running, completed or aborted); if that is still
+        the id taken before the COPY, the failed one left no row and nothing is reported.
+        """
+        if self.copy_before is None or not self.copy_failed:
             return []
-        select = failed_copy_errors_select(self.errors_view, self.copy_started).limit(limit)
-        return [dict(r) for r in conn.execute(select).mappings().all()]
+        view = self.errors_view
+        if view == "sys":
+            failed = conn.execute(last_copy_id(view)).scalar_one()
+            if failed is None or failed == self.copy_before:
+                return []
+            select = failed_copy_errors_select(view, failed, after=False)
+        else:
+            select = failed_copy_errors_select(view, self.copy_before, after=True)
+        return [dict(r) for r in conn.execute(select.limit(limit)).mappings().all()]
 
 
 def _has_sys_load_errors(conn: sa.Connection) -> bool:
@@ -249,133 +346,6 @@ def _has_sys_load_errors(conn: sa.Connection) -> bool:
             "no SYS_LOAD_ERROR_DETAIL on this cluster: rejected records come from STL_LOAD_ERRORS"
         )
         return False
-
-
-# Redshift's records of rejected rows. SYS_LOAD_ERROR_DETAIL covers every deployment
-# (AWS: "SYS_LOAD_ERROR_DETAIL"); STL_LOAD_ERRORS only main provisioned clusters
-# (AWS: "STL_LOAD_ERRORS"), but keeps the raw line.
-SYS_LOAD_ERROR_DETAIL = sa.table(
-    "sys_load_error_detail",
-    sa.column("query_id", sa.BigInteger),
-    sa.column("session_id", sa.Integer),
-    sa.column("start_time", sa.DateTime),
-    sa.column("file_name", sa.String),
-    sa.column("line_number", sa.BigInteger),
-    sa.column("column_name", sa.String),
-    sa.column("error_message", sa.String),
-)
-STL_LOAD_ERRORS = sa.table(
-    "stl_load_errors",
-    sa.column("query", sa.Integer),
-    sa.column("session", sa.Integer),
-    sa.column("starttime", sa.DateTime),
-    sa.column("filename", sa.String),
-    sa.column("line_number", sa.BigInteger),
-    sa.column("colname", sa.String),
-    sa.column("err_reason", sa.String),
-    sa.column("raw_line", sa.String),
-)
-
-
-def _errors(view: str) -> dict[str, Any]:
-    """The columns of ``view`` ("sys" or "stl") under the loader's names."""
-    if view == "sys":
-        e = SYS_LOAD_ERROR_DETAIL.c
-        return {
-            "table": SYS_LOAD_ERROR_DETAIL,
-            "query": e.query_id,
-            "session": e.session_id,
-            "start": e.start_time,
-            "file": e.file_name,
-            "line": e.line_number,
-            "column": e.column_name,
-            "reason": e.error_message,
-            "raw": sa.null(),
-        }
-    e = STL_LOAD_ERRORS.c
-    return {
-        "table": STL_LOAD_ERRORS,
-        "query": e.query,
-        "session": e.session,
-        "start": e.starttime,
-        "file": e.filename,
-        "line": e.line_number,
-        "column": e.colname,
-        "reason": e.err_reason,
-        # Raw lines are CHAR(1024) with multibyte characters replaced: they fit.
-        "raw": sa.func.rtrim(e.raw_line),
-    }
-
-
-def last_copy_counts(view: str) -> sa.Select[Any]:
-    """Rows the last COPY of this session loaded and rejected."""
-    e = _errors(view)
-    rejected = (
-        sa.select(sa.func.count())
-        .select_from(e["table"])
-        .where(e["query"] == sa.func.pg_last_copy_id())
-    )
-    return sa.select(sa.func.pg_last_copy_count(), rejected.scalar_subquery())
-
-
-def _errors_select(view: str, where: sa.ColumnElement[bool]) -> sa.Select[Any]:
-    e = _errors(view)
-    # Constants as SQL text, not parameters: Redshift can't infer a parameter's type in ||.
-    reason = (
-        sa.func.rtrim(e["column"]) + sa.literal_column("': '", sa.Text) + sa.func.rtrim(e["reason"])
-    )
-    return sa.select(
-        sa.func.rtrim(e["file"]).label("source"),
-        e["line"].label("line_no"),
-        sa.func.left(reason, sa.literal_column("256")).label("reason"),
-        e["raw"].label("raw_text"),
-    ).where(where)
-
-
-def copy_errors_select(view: str) -> sa.Select[Any]:
-    """The records the last (successful) COPY of this session rejected."""
-    return _errors_select(view, _errors(view)["query"] == sa.func.pg_last_copy_id())
-
-
-def _in_file_order(select: sa.Select[Any]) -> sa.Select[Any]:
-    return select.order_by(sa.literal_column("source"), sa.literal_column("line_no"))
-
-
-def failed_copy_errors_select(view: str, started: Any) -> sa.Select[Any]:
-    """The records rejected by this session's COPYs since ``started``: after a failed
-    COPY, that is the failed one."""
-    e = _errors(view)
-    return _in_file_order(
-        _errors_select(
-            view,
-            sa.and_(
-                e["session"] == sa.func.pg_backend_pid(),
-                e["start"] >= sa.bindparam("started", started, sa.DateTime),
-            ),
-        )
-    )
-
-
-def keep_copy_errors(
-    view: str, request: StageRequest, load_id: int, first_error_no: int
-) -> sa.Insert:
-    errors = copy_errors_select(view).subquery("e")
-    number = sa.func.row_number().over(order_by=(errors.c.source, errors.c.line_no)) + (
-        first_error_no - 1
-    )
-    table = sa.literal_column(f"'{request.table.name}'", sa.Text)  # a model's own name
-    select = sa.select(
-        sa.literal(load_id, sa.Integer),
-        number,
-        table,
-        errors.c.source,
-        errors.c.line_no,
-        errors.c.reason,
-        errors.c.raw_text,
-    )
-    return sa.insert(LOAD_ERRORS).from_select(
-        ["load_id", "error_no", "table_name", "source", "line_no", "reason", "raw_text"], select
-    )
 
 
 BACKEND = RedshiftBackend

@@ -6,12 +6,15 @@ needs S3: tests point the configuration at the sample bucket on moto's server.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
 
 from sparkify_dw import config
-from tests.support.s3_server import MotoS3
+from tests.support.redshift_conformance import Statement, from_dry_run
+from tests.support.s3_server import REGION, MotoS3
 
 PASSWORD = "Pa55-word-XYZ"
 CFG = f"""\
@@ -31,11 +34,12 @@ REGION=us-west-2
 """
 
 
-def cfg_for(bucket: str) -> str:
-    """:data:`CFG` reading ``bucket`` and writing manifests under ``s3://bucket/manifests``."""
-    return CFG.replace("s3://udacity-dend", f"s3://{bucket}") + (
-        f"MANIFEST_PREFIX=s3://{bucket}/manifests\n"
-    )
+def cfg_for(bucket: str, region: str = REGION) -> str:
+    """:data:`CFG` reading ``bucket`` and writing manifests under ``s3://bucket/manifests``,
+    with the data region ``region`` (moto's buckets are in its own, us-east-1)."""
+    return CFG.replace("s3://udacity-dend", f"s3://{bucket}").replace(
+        "REGION=us-west-2", f"REGION={region}"
+    ) + (f"MANIFEST_PREFIX=s3://{bucket}/manifests\n")
 
 
 def write_cfg(path: Path, text: str) -> Path:
@@ -52,3 +56,17 @@ def redshift_on_moto(
     monkeypatch.setenv(config.ENV_S3_ENDPOINT, moto_s3.endpoint)
     path = write_cfg(tmp_path / "dwh.cfg", cfg_for(sample_bucket))
     return config.resolve(config=path, environ={config.ENV_S3_ENDPOINT: moto_s3.endpoint})
+
+
+_PLACEHOLDER = re.compile(r"<(\w+)>")
+
+
+def planned(blocks: Iterable[str]) -> list[Statement]:
+    """``--dry-run`` output as statements, its placeholders (``<load_id>``: values only
+    the server gives) read as 0 in the parameter lines, where they stand for a number."""
+
+    def numbered(block: str) -> str:
+        body, sep, params = block.partition("-- parameters: ")
+        return body + sep + _PLACEHOLDER.sub("0", params)
+
+    return from_dry_run(numbered(b) for b in blocks)

@@ -21,10 +21,16 @@ What PostgreSQL can't run is mapped to a local equivalent after recording, and o
   fails the COPY when the errors reach it. A COPY sent with bind parameters is not
   emulated: it goes to PostgreSQL as sent and fails at ``$1``, as on Redshift.
 * ``pg_last_copy_id()``, ``pg_last_copy_count()``, ``getdate()``, ``stl_load_errors``,
-  ``sys_load_error_detail`` and the catalog views sqlalchemy-redshift's reflection reads
-  (``svv_external_tables``, ``svv_external_schemas``) exist in the test database as
-  small local stand-ins; ``pg_class.reldiststyle`` in the dialect's reflection query
-  reads as 0 (EVEN).
+  ``sys_load_error_detail``, ``sys_load_history`` and the catalog views
+  sqlalchemy-redshift's reflection reads (``svv_external_tables``,
+  ``svv_external_schemas``) exist in the test database as small local stand-ins;
+  ``pg_class.reldiststyle`` in the dialect's reflection query reads as 0 (EVEN).
+* As on a provisioned cluster, each COPY has two ids: an STL one (``stl_load_errors``,
+  ``pg_last_copy_id()``) and a different SYS one (``sys_load_error_detail``,
+  ``sys_load_history``, which lists aborted COPYs too). The system tables are in UTC
+  while the session's time zone is 13 hours ahead (``getdate()`` is the session's
+  local time in whole seconds, as on Redshift), so code that mixes the ids or compares
+  the tables with ``getdate()`` finds nothing here.
 """
 
 from __future__ import annotations
@@ -38,12 +44,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+import psycopg.sql
 import sqlalchemy as sa
 
 from sparkify_dw import engines
 from tests.support.redshift_conformance import Statement
 from tests.support.redshift_mapping import for_postgresql
 from tests.support.redshift_relay import RedshiftRelay
+
+SESSION_TIME_ZONE = "Pacific/Auckland"  # UTC+13 in December, +12 in June
 
 SETUP = """
 CREATE TABLE stl_load_errors (
@@ -58,12 +67,16 @@ CREATE TABLE sys_load_error_detail (
     file_name character(256), line_number bigint, column_name character(127),
     column_type character(10), column_length character(10), position integer,
     error_code integer, error_message character(512));
+CREATE TABLE sys_load_history (
+    user_id integer, query_id bigint, transaction_id bigint, session_id integer,
+    database_name text, status text, table_name text, start_time timestamp,
+    end_time timestamp, loaded_rows bigint, error_count bigint);
 CREATE VIEW svv_external_schemas AS
     SELECT 0::oid AS esoid, ''::name AS schemaname, 0::integer AS esowner WHERE false;
 CREATE VIEW svv_external_tables AS
     SELECT ''::name AS schemaname, ''::name AS tablename WHERE false;
 CREATE FUNCTION getdate() RETURNS timestamp
-    AS $$ SELECT clock_timestamp() AT TIME ZONE 'UTC' $$ LANGUAGE sql;
+    AS $$ SELECT date_trunc('second', clock_timestamp())::timestamp $$ LANGUAGE sql;
 CREATE FUNCTION pg_last_copy_id() RETURNS integer
     AS $$ SELECT coalesce(nullif(current_setting('harness.last_copy_id', true), ''), '-1')::integer
     $$ LANGUAGE sql;
@@ -106,7 +119,10 @@ class Harness:
     sent: list[Statement] = field(default_factory=list)
     copies: list[str] = field(default_factory=list)
     fail_on: Callable[[str], bool] | None = None  # make a matching statement fail
-    _query_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1000))
+    # STL and SYS number queries apart, as on a provisioned cluster (AWS: "STL_QUERY");
+    # pg_last_copy_id() gives the STL one.
+    _stl_ids: Iterator[int] = field(default_factory=lambda: itertools.count(1000))
+    _sys_ids: Iterator[int] = field(default_factory=lambda: itertools.count(7_000_000, 7))
 
     def engine(self) -> sa.Engine:
         """A production engine (adapted dialect) through the relay, recording as it goes."""
@@ -122,8 +138,17 @@ class Harness:
         return engine
 
     def setup(self) -> None:
+        """The stand-ins, and a session time zone 13 hours ahead of UTC (Redshift's default
+        is UTC; a cluster's users may set another): the system tables stay in UTC, so
+        anything that compares them with GETDATE() finds nothing."""
         with psycopg.connect(self.admin_url, autocommit=True) as conn:
             conn.execute(SETUP)
+            database = psycopg.sql.Identifier(self.database)
+            conn.execute(
+                psycopg.sql.SQL("ALTER DATABASE {} SET timezone TO {}").format(
+                    database, psycopg.sql.Literal(SESSION_TIME_ZONE)
+                )
+            )
 
     # --- recording and mapping ------------------------------------------------------------
 
@@ -177,12 +202,14 @@ class Harness:
                     errors.append((url, error))
                 else:
                     rows.append(row)
-        query_id = next(self._query_ids)
+        stl_id, sys_id = next(self._stl_ids), next(self._sys_ids)
         cursor.execute("SELECT pg_backend_pid()")
         session = int(cursor.fetchone()[0])
+        failed = bool(errors) and len(errors) >= maxerror
+        self._keep_history(table, sys_id, session, len(rows), len(errors), failed)
         if errors:
-            self._keep_errors(table, query_id, session, errors)
-        if errors and len(errors) >= maxerror:
+            self._keep_errors(table, stl_id, sys_id, session, errors)
+        if failed:
             message = (
                 f"Load into table ''{table}'' failed.  Check ''sys_load_error_detail'' "
                 "system table for details."
@@ -197,7 +224,7 @@ class Harness:
         cursor.execute(
             "SELECT set_config('harness.last_copy_id', %s, false), "
             "set_config('harness.last_copy_count', %s, false)",
-            (str(query_id), str(len(rows))),
+            (str(stl_id), str(len(rows))),
         )
         return ("SELECT 1", ())
 
@@ -216,8 +243,35 @@ class Harness:
         found = {name: (kind, int(length)) for name, kind, length in cursor.fetchall()}
         return {c: found[c] for c in columns}
 
+    def _keep_history(
+        self, table: str, sys_id: int, session: int, loaded: int, rejected: int, failed: bool
+    ) -> None:
+        """The COPY's SYS_LOAD_HISTORY row, committed at once like the error tables."""
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        with psycopg.connect(self.admin_url, autocommit=True) as conn:
+            conn.execute(
+                "INSERT INTO sys_load_history (query_id, session_id, status, table_name, "
+                "start_time, end_time, loaded_rows, error_count) VALUES (%s, %s, %s, %s, %s, "
+                "%s, %s, %s)",
+                (
+                    sys_id,
+                    session,
+                    "aborted" if failed else "completed",
+                    table,
+                    now,
+                    now,
+                    0 if failed else loaded,
+                    rejected,
+                ),
+            )
+
     def _keep_errors(
-        self, table: str, query_id: int, session: int, errors: list[tuple[str, CopyError]]
+        self,
+        table: str,
+        stl_id: int,
+        sys_id: int,
+        session: int,
+        errors: list[tuple[str, CopyError]],
     ) -> None:
         """Into both system tables, committed at once: a rollback keeps them, as on Redshift."""
         now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
@@ -229,7 +283,7 @@ class Harness:
                     "%s, %s, %s)",
                     (
                         session,
-                        query_id,
+                        stl_id,
                         now,
                         url,
                         e.line,
@@ -242,7 +296,7 @@ class Harness:
                     "INSERT INTO sys_load_error_detail (session_id, query_id, start_time, "
                     "file_name, line_number, column_name, error_message) VALUES (%s, %s, %s, "
                     "%s, %s, %s, %s)",
-                    (session, query_id, now, url, e.line, e.column, e.reason),
+                    (session, sys_id, now, url, e.line, e.column, e.reason),
                 )
 
     def sent_since(self, prefix: str) -> list[Statement]:

@@ -7,10 +7,13 @@ is compared with what a load really sent."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
+import threading
 import time
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,11 +22,13 @@ from sqlalchemy_redshift.commands import CopyCommand, Format
 
 from sparkify_dw import answers, backends, checks, config, ledger, load, schema
 from sparkify_dw.backends import LockBusy
+from sparkify_dw.backends import redshift as redshift_backend
+from sparkify_dw.constructs import Unparameterized
 from sparkify_dw.models import LOAD_ERRORS, LOAD_FILES, LOADS, STAGING_EVENTS
 from tests.support.helpers import SAMPLE, run_load, star_snapshot, table_rows
-from tests.support.redshift_config import cfg_for, write_cfg
-from tests.support.redshift_conformance import Statement, assert_conforms, from_dry_run, problems
-from tests.support.redshift_harness import Harness
+from tests.support.redshift_config import cfg_for, planned, write_cfg
+from tests.support.redshift_conformance import Statement, assert_conforms, problems
+from tests.support.redshift_harness import SESSION_TIME_ZONE, Harness
 from tests.support.redshift_relay import RedshiftRelay
 from tests.support.s3_server import MotoS3, upload_tree
 
@@ -94,22 +99,22 @@ def assert_dry_run_is_what_was_sent(
     """Same statements in the same order, with as many parameters each. A dry run can't
     know the results, so it shows the copy of rejected records a real load sends only
     when COPY rejected some."""
-    planned = [
+    plan = [
         s
-        for s in from_dry_run(dry)
+        for s in planned(dry)
         if not s.text.startswith("INSERT INTO load_errors")
         or any(f"'{table}'" in s.text for table in rejected)
     ]
     # The transaction ends with the ledger's row; maintenance follows the commit.
     end = max(i for i, s in enumerate(sent) if s.text.startswith("UPDATE loads")) + 1
-    plan_end = max(i for i, s in enumerate(planned) if s.text.startswith("UPDATE loads")) + 1
-    assert texts(planned[:plan_end]) == texts(sent[:end])
-    assert [len(s.parameters or ()) for s in planned[:plan_end]] == [
+    plan_end = max(i for i, s in enumerate(plan) if s.text.startswith("UPDATE loads")) + 1
+    assert texts(plan[:plan_end]) == texts(sent[:end])
+    assert [len(s.parameters or ()) for s in plan[:plan_end]] == [
         len(s.parameters or ()) for s in sent[:end]
     ]
     # After the commit only the tables the load changed are analyzed; the dry run, not
     # knowing which, shows every table the steps can change.
-    after = iter(texts(planned[plan_end:]))
+    after = iter(texts(plan[plan_end:]))
     assert all(statement in after for statement in texts(sent[end:]))
 
 
@@ -219,6 +224,15 @@ def test_incremental_after_a_full_load_stages_only_new_files(
     assert_conforms(ours(harness.sent))
 
 
+@pytest.fixture(params=["sys", "stl"])
+def errors_view(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Both of Redshift's error views: SYS_LOAD_ERROR_DETAIL, or STL_LOAD_ERRORS as on a
+    cluster without the SYS view."""
+    if request.param == "stl":
+        monkeypatch.setattr(redshift_backend, "_has_sys_load_errors", lambda conn: False)
+    return str(request.param)
+
+
 def _bad_day(good: int, bad: int) -> bytes:
     lines = (SAMPLE / "log_data/2018/11/2018-11-21-events.json").read_bytes().splitlines()
     broken = [b'{"userId": "x1", "ts": 1543000000000, "page": "NextSong"}'] * bad
@@ -226,7 +240,12 @@ def _bad_day(good: int, bad: int) -> bytes:
 
 
 def test_rejected_records_within_and_above_max_errors(
-    harness: Harness, engine: sa.Engine, settings: config.Settings, moto_s3: MotoS3, bucket: str
+    harness: Harness,
+    engine: sa.Engine,
+    settings: config.Settings,
+    moto_s3: MotoS3,
+    bucket: str,
+    errors_view: str,
 ) -> None:
     key = "log_data/2018/11/2018-11-30-events.json"
     moto_s3.client.put_object(Bucket=bucket, Key=key, Body=_bad_day(5, 3))
@@ -246,15 +265,93 @@ def test_rejected_records_within_and_above_max_errors(
     harness.clear()
     dry = load.dry_run(settings, max_errors=3)
     result = load.run(engine, settings, max_errors=3)  # exactly N rejected: still loads
-    assert_dry_run_is_what_was_sent(
-        dry, harness.sent_since("SET statement_timeout"), rejected=("staging_events",)
-    )
+    if errors_view == "sys":  # a dry run doesn't ask the cluster which view it has
+        assert_dry_run_is_what_was_sent(
+            dry, harness.sent_since("SET statement_timeout"), rejected=("staging_events",)
+        )
     assert result.rejected["staging_events"] == 3
     assert result.staged["staging_events"] == 4091 + 5
     with engine.connect() as conn:
         report = load.errors_report(conn, result.load_id or 0)
     assert f"s3://{bucket}/{key}:6" in report and "user_id" in report
     assert_conforms([*failed, *ours(harness.sent)])
+
+
+@pytest.mark.usefixtures("errors_view")
+def test_k_rejected_within_max_errors_are_reported_and_kept(
+    harness: Harness, engine: sa.Engine, settings: config.Settings, moto_s3: MotoS3, bucket: str
+) -> None:
+    """As on a provisioned cluster: STL and SYS number the COPY apart and the session's
+    time zone is not UTC. A load whose COPY skips K records within --max-errors reports
+    K, reads good + K, and keeps K rows in load_errors."""
+    good, k = 7, 4
+    key = "log_data/2018/11/2018-11-30-events.json"
+    moto_s3.client.put_object(Bucket=bucket, Key=key, Body=_bad_day(good, k))
+    result = load.run(engine, settings, max_errors=10)
+    assert result.rejected["staging_events"] == k
+    assert result.staged["staging_events"] == 4091 + good
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SHOW timezone")).scalar() == SESSION_TIME_ZONE
+        kept = conn.execute(
+            sa.select(LOAD_ERRORS.c.source, LOAD_ERRORS.c.line_no, LOAD_ERRORS.c.error_no)
+            .where(LOAD_ERRORS.c.load_id == result.load_id)
+            .order_by(LOAD_ERRORS.c.error_no)
+        ).all()
+        stl = set(conn.execute(sa.text("SELECT query FROM stl_load_errors")).scalars())
+        sys = set(conn.execute(sa.text("SELECT query_id FROM sys_load_error_detail")).scalars())
+    assert kept == [(f"s3://{bucket}/{key}", good + n, n) for n in range(1, k + 1)]
+    assert len(stl) == len(sys) == 1 and not stl & sys  # the same COPY, two ids
+    assert_conforms(ours(harness.sent))
+
+
+def test_percent_in_a_literal_reaches_the_server_doubled(harness: Harness) -> None:
+    """Why COPY refuses '%' in the URIs it names: a literal with '%' (as COPY's are) goes
+    through SQLAlchemy and redshift_connector as '%%', and the server reads that."""
+    uri = "s3://bucket/log%20data/x.json"
+    engine = harness.engine()
+    try:
+        with engine.connect() as conn:
+            echoed = conn.execute(Unparameterized(sa.select(sa.literal(uri)))).scalar()
+    finally:
+        engine.dispose()
+    assert echoed == "s3://bucket/log%%20data/x.json"
+    assert "'s3://bucket/log%%20data/x.json'" in harness.sent[-1].text
+
+
+def test_percent_in_copys_own_uris_is_one_line_and_data_keys_may_hold_it(
+    harness: Harness,
+    engine: sa.Engine,
+    settings: config.Settings,
+    moto_s3: MotoS3,
+    bucket: str,
+) -> None:
+    """The manifest's and JSONPaths file's URIs are COPY's SQL: '%' there is refused
+    before anything is written. A data file's key is only in the manifest (JSON), so a
+    key with '%' loads, named as it is."""
+    paths = (SAMPLE / "log_json_path.json").read_bytes()
+    moto_s3.client.put_object(Bucket=bucket, Key="log%5Fjson_path.json", Body=paths)
+    for bad in (
+        replace(settings, manifest_prefix=f"s3://{bucket}/man%20ifests"),
+        replace(settings, log_jsonpath=f"s3://{bucket}/log%5Fjson_path.json"),
+    ):
+        with pytest.raises(
+            config.ConfigError, match=r"^.*: Redshift's COPY can't name an S3 key with '%'"
+        ):
+            load.dry_run(bad, ["stage"])
+        harness.clear()
+        with pytest.raises(config.ConfigError, match="can't name an S3 key with '%'"):
+            load.run(engine, bad)
+        assert not [s for s in harness.sent if s.text.startswith("COPY")]
+    with engine.connect() as conn:
+        assert set(conn.execute(sa.select(LOADS.c.status)).scalars()) <= {"failed"}
+        assert conn.execute(sa.select(sa.func.count()).select_from(STAGING_EVENTS)).scalar() == 0
+    key = "log_data/2018/11/2018-11-30%20late-events.json"
+    moto_s3.client.put_object(Bucket=bucket, Key=key, Body=_bad_day(6, 0))
+    result = load.run(engine, settings)
+    assert result.staged["staging_events"] == 4091 + 6 and not result.rejected.get("staging_events")
+    with engine.connect() as conn:
+        files = conn.execute(sa.select(LOAD_FILES.c.uri)).scalars().all()
+    assert f"s3://{bucket}/{key}" in files
 
 
 def test_a_failed_transform_changes_nothing(
@@ -292,6 +389,41 @@ def test_wait_bounds_the_load_lock_and_readers(
         holder.rollback()
         holder.close()
     assert "SET statement_timeout TO 1000" in texts(harness.sent)
+
+
+def test_status_and_the_docs_site_wait_at_most_wait_behind_a_load(
+    harness: Harness,
+    engine: sa.Engine,
+    settings: config.Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A running load holds LOCK on the ledger: the status command and the docs site's
+    queries give up after --wait with one line instead of waiting for the whole load
+    (here the lock is let go after 20 s, so a reader that waits shows up as slow)."""
+    from sparkify_dw import docs, status
+
+    monkeypatch.setattr(status, "readonly_engine", lambda _: harness.engine())
+    monkeypatch.setattr(docs, "readonly_engine", lambda _: harness.engine())
+    holder = engine.connect()
+    holder.execute(sa.text("LOCK loads"))
+    release = threading.Timer(20, holder.rollback)
+    release.start()
+    try:
+        out, err = io.StringIO(), io.StringIO()
+        started = time.monotonic()
+        code = status.main(["--url", str(settings.url), "--wait", "1"], out=out, err=err)
+        took = time.monotonic() - started
+        assert code == status.EXIT_ERROR and took < 15, (took, err.getvalue())
+        assert "statement timeout" in err.getvalue() and len(err.getvalue().splitlines()) == 1
+        started = time.monotonic()
+        live = docs.read_live(settings, wait=1)
+        assert not live.reachable and "statement timeout" in live.note
+        assert time.monotonic() - started < 15
+    finally:
+        release.cancel()
+        holder.rollback()
+        holder.close()
+    assert texts(harness.sent).count("SET statement_timeout TO 1000") >= 2
 
 
 def test_status_as_sent_conforms(

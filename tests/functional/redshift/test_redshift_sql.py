@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import uuid
 from dataclasses import replace
 from pathlib import Path
 
@@ -14,20 +15,27 @@ import sqlalchemy as sa
 
 from sparkify_dw import config, engines, load, schema, transform
 from sparkify_dw.backends import for_settings
-from sparkify_dw.backends.redshift import (
-    MAX_ERRORS,
-    RedshiftBackend,
+from sparkify_dw.backends.redshift import MAX_ERRORS, MAX_WAIT, RedshiftBackend, manifest_uri
+from sparkify_dw.backends.redshift_errors import (
     copy_errors_select,
     failed_copy_errors_select,
-    manifest_uri,
+    last_copy_id,
 )
 from sparkify_dw.constructs import Unparameterized, epoch_ms_to_timestamp
 from sparkify_dw.dryrun import DryConnection
 from sparkify_dw.models import STAGING_EVENTS, StagingEvent
 from sparkify_dw.uris import S3Uri
 from tests.support.cli import alembic
-from tests.support.redshift_config import CFG, PASSWORD, cfg_for, redshift_on_moto, write_cfg
-from tests.support.redshift_conformance import Statement, assert_conforms, from_dry_run, problems
+from tests.support.helpers import SAMPLE
+from tests.support.redshift_config import (
+    CFG,
+    PASSWORD,
+    cfg_for,
+    planned,
+    redshift_on_moto,
+    write_cfg,
+)
+from tests.support.redshift_conformance import Statement, assert_conforms, problems
 from tests.support.s3_server import MotoS3
 
 __all__ = ["CFG"]  # other test modules import it from here
@@ -59,7 +67,7 @@ def test_copy_goes_out_as_literal_text_through_a_manifest(
         r"[0-9a-f]{16}\.manifest' WITH CREDENTIALS AS "
         r"'aws_iam_role=arn:aws:iam::123456789012:role/dwhRole' FORMAT AS JSON AS "
         r"'s3://sparkify-sample/log_json_path\.json' MANIFEST BLANKSASNULL EMPTYASNULL "
-        r"COMPUPDATE OFF MAXERROR AS 1 STATUPDATE OFF REGION 'us-west-2';",
+        r"COMPUPDATE OFF MAXERROR AS 1 STATUPDATE OFF REGION 'us-east-1';",
         events,
     )
     assert "FORMAT AS JSON AS 'auto' MANIFEST" in songs
@@ -216,34 +224,94 @@ def test_lock_waits_at_most_wait_seconds(redshift_on_moto: config.Settings) -> N
     ]
 
 
+def test_lock_wait_at_the_top_of_statement_timeouts_range(
+    redshift_on_moto: config.Settings,
+) -> None:
+    text = sent(redshift_on_moto, steps=["stage"], wait=MAX_WAIT)
+    assert text[0] == "SET statement_timeout TO 2147483000;"
+    assert 2147483000 <= 2**31 - 1 < (MAX_WAIT + 1) * 1000
+
+
+@pytest.mark.parametrize("wait", [MAX_WAIT + 1, 3_000_000, float("inf"), float("nan"), -1.0])
+def test_wait_past_statement_timeouts_range_is_one_line(
+    redshift_on_moto: config.Settings, wait: float
+) -> None:
+    """Whoever passes it (the library has no --wait cap), a wait whose milliseconds don't
+    fit the server's integer is refused before anything is sent, not by the server."""
+    message = r"^--wait must be from 0 to 2,147,483 seconds on Redshift .*; got "
+    with pytest.raises(config.ConfigError, match=message):
+        load.dry_run(redshift_on_moto, ["stage"], wait=wait)
+    with pytest.raises(config.ConfigError, match=message):
+        load.run(settings=redshift_on_moto, wait=wait)  # refused before it connects
+    with pytest.raises(config.ConfigError, match=message):
+        RedshiftBackend(redshift_on_moto).read_session(None, wait)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("password", ["LOCK", "s3", "SET", "0"])
+def test_dry_run_masks_secret_values_never_sql(
+    redshift_on_moto: config.Settings, password: str
+) -> None:
+    """A password that is also a word of the SQL (or a digit of a value) leaves the
+    statements whole; where a text value holds it, that value is masked."""
+    settings = replace(redshift_on_moto, url=redshift_on_moto.url.set(password=password))
+    text = load.dry_run(settings, ["stage"], max_errors=5)
+    sql = [b.partition("-- parameters: ")[0] for b in text if not b.startswith("--")]
+    assert sql and not [s for s in sql if "***" in s]
+    assert "LOCK loads, staging_events, staging_songs;" in text
+    assert any(s.startswith("COPY staging_events") and "'s3://" in s for s in sql)
+    assert any(s.startswith("SET statement_timeout TO 600000") for s in sql)
+    ledger_row = next(b for b in text if b.startswith("INSERT INTO loads"))
+    assert "-- parameters: (<load_id>, " in ledger_row
+    if password == "s3":  # the sources text holds it: that value is masked
+        assert "log_data=***://" in ledger_row
+
+
 def test_rejected_records_come_from_sys_load_error_detail(
     redshift_on_moto: config.Settings,
 ) -> None:
+    """SYS_LOAD_ERROR_DETAIL is joined on the COPY's own SYS id, read from this session's
+    SYS_LOAD_HISTORY, never on pg_last_copy_id() (an STL id); the dry run says so."""
     text = sent(redshift_on_moto, steps=["stage"], max_errors=25)
+    ids = [s for s in text if "sys_load_history" in s]
+    assert ids and all(
+        "FROM sys_load_history WHERE sys_load_history.session_id = pg_backend_pid() "
+        "ORDER BY sys_load_history.start_time DESC, sys_load_history.query_id DESC" in s
+        for s in ids
+    )
+    assert not [s for s in text if "pg_last_copy_id" in s]
     counts = next(s for s in text if "pg_last_copy_count()" in s)
-    assert (
-        "FROM sys_load_error_detail WHERE sys_load_error_detail.query_id = pg_last_copy_id()"
-    ) in counts
+    assert "WHERE sys_load_error_detail.query_id = %s" in counts
+    assert counts.endswith("-- parameters: (<copy_query_id>,)")
     keep = next(s for s in text if s.startswith("INSERT INTO load_errors"))
     assert "row_number() OVER (ORDER BY e.source, e.line_no)" in keep
-    assert "'staging_events'" in keep and keep.endswith("-- parameters: (0, 0)")
+    assert "WHERE sys_load_error_detail.query_id = %s" in keep
+    assert "'staging_events'" in keep and keep.endswith(
+        "-- parameters: (<load_id>, 0, <copy_query_id>)"
+    )
     assert text[-3:-1] == ["SET analyze_threshold_percent TO 0;", "ANALYZE staging_events;"]
 
 
 @pytest.mark.parametrize("view", ["sys", "stl"])
-def test_a_failed_copy_is_found_by_session_and_start(view: str) -> None:
+def test_a_failed_copy_is_found_by_session_and_query_id(view: str) -> None:
     """After a rollback pg_last_copy_id() names an earlier COPY: the failed one's records
-    are this session's since it started."""
+    are this session's, chosen by query id (SYS: its own; STL: after the one before it),
+    never by time, which the session's time zone would shift."""
     dialect = engines.dialect_for(RS_URL)
-    started = dt.datetime(2026, 1, 2, 3, 4, 5)
-    compiled = failed_copy_errors_select(view, started).limit(1000).compile(dialect=dialect)
+    after = view == "stl"
+    compiled = failed_copy_errors_select(view, 41, after=after).limit(1000).compile(dialect=dialect)
     text = norm(str(compiled))
-    assert "pg_last_copy_id" not in text
-    assert "= pg_backend_pid() AND" in text and "ORDER BY source, line_no" in text
-    assert started in compiled.params.values()
+    column = "query_id" if view == "sys" else "query"
+    table = "sys_load_error_detail" if view == "sys" else "stl_load_errors"
+    compare = ">" if after else "="
+    assert f"= pg_backend_pid() AND {table}.{column} {compare} %s ORDER BY source, line_no" in text
+    assert "getdate" not in text.lower() and "start" not in text.replace("start_time", "")
+    assert tuple(compiled.params.values()) == (41,)
     assert_conforms([Statement(str(compiled), tuple(compiled.params.values()))])
-    ok = norm(str(copy_errors_select(view).compile(dialect=dialect)))
-    assert "pg_last_copy_id()" in ok
+    ok = norm(str(copy_errors_select(view, 41).compile(dialect=dialect)))
+    assert f".{column} = %s" in ok and "pg_last_copy_id" not in ok
+    last = norm(str(last_copy_id(view).compile(dialect=dialect)))
+    assert ("pg_last_copy_id()" in last) == (view == "stl")
+    assert ("sys_load_history" in last) == (view == "sys")
 
 
 def test_maintenance_refreshes_statistics_of_small_changes(
@@ -297,7 +365,74 @@ def test_every_dry_run_statement_conforms(redshift_on_moto: config.Settings, kin
         "max-errors-vacuum": {"max_errors": 10, "vacuum": True},
     }[kind]  # type: ignore[assignment]
     text = load.dry_run(redshift_on_moto, **options)  # type: ignore[arg-type]
-    assert assert_conforms(from_dry_run(text)) > 40
+    assert assert_conforms(planned(text)) > 40
+
+
+def _regional_bucket(moto_s3: MotoS3, region: str) -> str:
+    """A bucket in ``region`` on moto's server: a day of events, a song, the JSONPaths."""
+    name = f"rs-{region}-{uuid.uuid4().hex[:8]}"
+    moto_s3.client.create_bucket(
+        Bucket=name, CreateBucketConfiguration={"LocationConstraint": region}
+    )
+    day = SAMPLE / "log_data/2018/11/2018-11-01-events.json"
+    moto_s3.client.put_object(Bucket=name, Key=f"log_data/{day.name}", Body=day.read_bytes())
+    paths = SAMPLE / "log_json_path.json"
+    moto_s3.client.put_object(Bucket=name, Key=paths.name, Body=paths.read_bytes())
+    song = next((SAMPLE / "song_data").rglob("*.json"))
+    moto_s3.client.put_object(Bucket=name, Key=f"song_data/{song.name}", Body=song.read_bytes())
+    return name
+
+
+def _settings(tmp_path: Path, moto_s3: MotoS3, cfg: str, **environ: str) -> config.Settings:
+    return config.resolve(
+        config=write_cfg(tmp_path / "dwh.cfg", cfg),
+        environ={config.ENV_S3_ENDPOINT: moto_s3.endpoint, **environ},
+    )
+
+
+def _copy_regions(settings: config.Settings) -> list[str]:
+    copies = [s for s in load.dry_run(settings, ["stage"]) if s.startswith("COPY")]
+    return [re.findall(r"REGION '([a-z0-9-]+)'", c)[0] for c in copies]
+
+
+def test_copy_region_is_the_data_region_never_aws_default_region(
+    tmp_path: Path, moto_s3: MotoS3
+) -> None:
+    """COPY's REGION: $SPARKIFY_DW_S3_REGION > [S3] REGION; AWS_DEFAULT_REGION (the
+    default for API calls) never overrides where the data lives."""
+    bucket = _regional_bucket(moto_s3, "eu-west-1")
+    cfg = cfg_for(bucket, region="eu-west-1")
+    settings = _settings(tmp_path, moto_s3, cfg, AWS_DEFAULT_REGION="ap-south-1")
+    assert settings.region == "eu-west-1" and "[S3] REGION" in settings.sources["region"]
+    assert _copy_regions(settings) == ["eu-west-1", "eu-west-1"]
+    wrong = cfg_for(bucket, region="us-east-1")
+    chosen = _settings(tmp_path, moto_s3, wrong, **{config.ENV_S3_REGION: "eu-west-1"})
+    assert chosen.sources["region"] == "$SPARKIFY_DW_S3_REGION"
+    assert _copy_regions(chosen) == ["eu-west-1", "eu-west-1"]
+
+
+def test_a_bucket_outside_the_data_region_is_one_line(tmp_path: Path, moto_s3: MotoS3) -> None:
+    """Checked against each bucket's region where it can be read (GetBucketLocation),
+    before any manifest is written or statement sent."""
+    bucket = _regional_bucket(moto_s3, "eu-west-1")
+    settings = _settings(tmp_path, moto_s3, cfg_for(bucket, region="us-east-1"))
+    message = (
+        rf"^s3://{bucket} is in eu-west-1, but COPY's REGION is us-east-1 \(from .*dwh\.cfg "
+        r"\[S3\] REGION\): set \[S3\] REGION or \$SPARKIFY_DW_S3_REGION to the data's region$"
+    )
+    with pytest.raises(config.ConfigError, match=message):
+        load.dry_run(settings, ["stage"])
+    # No data region: no REGION clause (the cluster's own), and the buckets must agree.
+    elsewhere = _regional_bucket(moto_s3, "ap-south-1")
+    cfg = cfg_for(bucket).replace("REGION=us-east-1\n", "")
+    cfg = cfg.replace(f"MANIFEST_PREFIX=s3://{bucket}/", f"MANIFEST_PREFIX=s3://{elsewhere}/")
+    unset = _settings(tmp_path, moto_s3, cfg, AWS_DEFAULT_REGION="eu-west-1")
+    assert unset.region is None
+    with pytest.raises(config.ConfigError, match=r"^COPY reads from one region but its buckets"):
+        load.dry_run(unset, ["stage"])
+    same = _settings(tmp_path, moto_s3, cfg_for(bucket).replace("REGION=us-east-1\n", ""))
+    copies = [s for s in load.dry_run(same, ["stage"]) if s.startswith("COPY")]
+    assert copies and not [c for c in copies if "REGION" in c]
 
 
 def test_copy_inputs_validated_before_sql(
