@@ -28,7 +28,7 @@ import sqlalchemy as sa
 
 from sparkify_dw import backends, checks, ledger, schema, transform
 from sparkify_dw.backends.requests import Selection as Selection  # re-exported: load.Selection
-from sparkify_dw.config import Settings, one_line, resolve
+from sparkify_dw.config import ConfigError, Settings, one_line, resolve
 from sparkify_dw.dryrun import DryConnection, Sent
 from sparkify_dw.engines import dialect_for
 from sparkify_dw.errors import LoadError as LoadError
@@ -187,6 +187,7 @@ def dry_run(
     reads it from the warehouse).
     """
     _check_steps(steps)
+    _check_wait(wait)
     backend = backends.for_settings(settings, max_errors, wait)
     dry = DryConnection(dialect_for(settings.url))
     conn = cast(sa.Connection, dry)
@@ -226,6 +227,12 @@ def plan(
     if "stage" not in steps:
         return []
     return backend.requests(selection)
+
+
+def _check_wait(wait: float) -> None:
+    """A wait must end: nan, inf and more than a day are refused, from any caller."""
+    if not (isinstance(wait, int | float) and 0 <= wait <= MAX_WAIT):  # nan too
+        raise ConfigError(f"wait: {wait!r} is not a number of seconds from 0 to {MAX_WAIT:.0f}")
 
 
 def _no_progress(what: str, done: int, total: int) -> None:
@@ -284,8 +291,7 @@ def run(
     _check_steps(steps)
     if max_errors < 0:
         raise LoadError("--max-errors must be 0 or more")
-    if not (isinstance(wait, int | float) and 0 <= wait <= MAX_WAIT):  # nan and inf too
-        raise LoadError(f"wait: {wait!r} is not a number of seconds from 0 to {MAX_WAIT:.0f}")
+    _check_wait(wait)
     if engine is None:
         engine = settings.create_engine()
     elif engine.url.get_backend_name() != settings.backend:

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from sparkify_dw import backends, config, load, load_result
 from sparkify_dw.commands import run_module
+from sparkify_dw.errors import ConfigError
 from sparkify_dw.models import LOADS
 from tests.support.helpers import star_snapshot, table_rows
 
@@ -198,6 +199,6 @@ def test_case10_a_signal_while_the_warehouse_opens_is_an_interruption(
 
 def test_the_library_takes_a_finite_wait(warehouse_url: sa.URL) -> None:
     for wait in (float("nan"), float("inf"), -1.0, 86401.0):
-        with pytest.raises(load.LoadError, match="not a number of seconds from 0 to 86400"):
+        with pytest.raises(ConfigError, match="not a number of seconds from 0 to 86400"):
             load.run(url=warehouse_url.render_as_string(hide_password=False), wait=wait)
     assert _ledger(warehouse_url) == []
