@@ -4,9 +4,11 @@ so), except while it commits or writes the ledger, when they wait for that to fi
 from __future__ import annotations
 
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 
 class Interrupted(KeyboardInterrupt):
@@ -77,12 +79,23 @@ def interrupts() -> Iterator[Signals]:
         pending.raised.append(signum)  # an engine may wrap the exception in its own
         raise Interrupted(signum)
 
+    unraisable = sys.unraisablehook
+
+    def quiet(info: Any) -> None:
+        # Our exception, raised where Python can't raise (a weakref callback, a __del__):
+        # not a traceback for the user; the signal is in pending.raised, acted on later.
+        if info.exc_type is not None and issubclass(info.exc_type, Interrupted):
+            return
+        unraisable(info)
+
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    sys.unraisablehook = quiet
     _active.append(pending)
     try:
         yield pending
     finally:
         _active.pop()
+        sys.unraisablehook = unraisable
         for sig, old in previous.items():
             signal.signal(sig, old)
 

@@ -363,6 +363,10 @@ def _transaction(
                 job.planned,
                 on_step=on_step,
             )
+            if job.pending.raised:
+                # Raised, but swallowed where Python ignores exceptions (a weakref callback,
+                # a __del__ that ran at that instant): the load still stops here.
+                raise Interrupted(job.pending.raised[-1])
         except BaseException:
             with deferred():
                 if transaction.is_active:

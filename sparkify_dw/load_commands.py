@@ -308,7 +308,10 @@ def run_load(
             if not quiet:
                 print(result.summary(), flush=True)
             skipped = result.interrupted is not None
-            signum = result.interrupted if skipped else next(iter(pending), None)
+            # pending: kept after the commit; raised: raised but swallowed by Python (in a
+            # weakref callback, say) while the maintenance ran on.
+            late = [*pending, *pending.raised]
+            signum = result.interrupted if skipped else next(iter(late), None)
             if signum is None:
                 return 0
             # After the commit: not a failure, the load stands.
