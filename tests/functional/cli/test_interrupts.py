@@ -206,6 +206,10 @@ def test_a_connection_killed_mid_copy_is_one_line(
     status, _, err = cli(pg_url)
     assert status == 1 and err.count("\n") == 1 and "Traceback" not in err, err
     assert err.startswith("error: stage staging_events: "), err
+    # The session is gone: its failed row was written on a fresh connection (case 8).
+    rows = ledger(pg_url)
+    assert [(r[0], r[1]) for r in rows] == [(1, "failed")]
+    assert rows[0][3] == err.removeprefix("error: ").strip()
 
 
 def test_bad_input_postgresql_refuses_is_a_rejected_record_not_an_error(

@@ -82,31 +82,6 @@ def test_case8_a_signal_that_breaks_the_connection_still_gets_its_row(
     assert table_rows(warehouse_url, "staging_events") == []
 
 
-def test_case8_a_terminated_backend_gets_its_failed_row(
-    pg_url: sa.URL, pg_admin_url: sa.URL, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from sparkify_dw import schema
-    from sparkify_dw.backends import postgresql
-
-    schema.upgrade(pg_url)
-    real_copy = postgresql.PostgreSQLBackend._copy
-
-    def copy_and_die(self: Any, cursor: Any, *args: Any, **kw: Any) -> None:
-        pid = cursor.connection.info.backend_pid
-        admin = sa.create_engine(pg_admin_url, poolclass=sa.pool.NullPool)
-        with admin.connect() as conn:
-            conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
-        admin.dispose()
-        real_copy(self, cursor, *args, **kw)
-
-    monkeypatch.setattr(postgresql.PostgreSQLBackend, "_copy", copy_and_die)
-    status, _, err = _cli(pg_url)
-    assert status == 1 and err.count("\n") == 1, err
-    rows = _ledger(pg_url)
-    assert [(r[0], r[1]) for r in rows] == [(1, "failed")]
-    assert rows[0][2] == err.removeprefix("error: ").strip()
-
-
 def test_case8_when_no_row_can_be_written_the_last_line_says_so(
     pg_url: sa.URL, pg_admin_url: sa.URL, monkeypatch: pytest.MonkeyPatch
 ) -> None:
