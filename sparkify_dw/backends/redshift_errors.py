@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from sparkify_dw.constructs import by_bytes
 from sparkify_dw.models import LOAD_ERRORS
 from sparkify_dw.staging import StageRequest
 
@@ -150,7 +151,7 @@ def keep_copy_errors(
     view: str, request: StageRequest, load_id: int, first_error_no: int, copy_id: Any
 ) -> sa.Insert:
     errors = copy_errors_select(view, copy_id).subquery("e")
-    number = sa.func.row_number().over(order_by=(errors.c.source, errors.c.line_no)) + (
+    number = sa.func.row_number().over(order_by=(by_bytes(errors.c.source), errors.c.line_no)) + (
         first_error_no - 1
     )
     table = sa.literal_column(f"'{request.table.name}'", sa.Text)  # a model's own name
