@@ -188,16 +188,37 @@ def upgrade(
 
 
 @main.command()
-@revision_options("base")
+@click.argument("revision")
+@click.option("--sql", is_flag=True, help="Print the DDL instead of running it (offline).")
+@click.option(
+    "--yes", is_flag=True, help="Drop tables that hold rows (or go to base) without asking."
+)
 @warehouse_options
 @verbosity_options
 @click.pass_context
 @guarded
 def downgrade(
-    ctx: click.Context, revision: str, sql: bool, url: str | None, config_file: str | None
+    ctx: click.Context,
+    revision: str,
+    sql: bool,
+    yes: bool,
+    url: str | None,
+    config_file: str | None,
 ) -> None:
-    """Downgrade the schema; to `base` drops every table (it names them first)."""
+    """Downgrade the schema to REVISION (required; `base` drops every table). What it would
+    drop is counted first: rows are dropped only after a yes at a terminal, or with --yes."""
+    if not sql:
+        from sparkify_dw import downgrades
+
+        settings = settings_from(ctx, url, config_file)
+        loss = downgrades.what_it_drops(settings, revision)
+        downgrades.confirm(loss, revision, yes=yes, interactive=_interactive())
     _migrate(ctx, False, revision, sql, url, config_file)
+
+
+def _interactive() -> bool:
+    """Whether a person can answer a question here (both ends are a terminal)."""
+    return sys.stdin.isatty() and sys.stderr.isatty()
 
 
 @main.command()

@@ -155,7 +155,11 @@ def test_upgrade_and_downgrade_speak(tmp_path: Path) -> None:
     )
     assert up.returncode == 0 and "Running upgrade 0002 -> 0003" in up.stderr
     down = subprocess.run(
-        [str(script), "downgrade"], capture_output=True, text=True, cwd=tmp_path, timeout=120
+        [str(script), "downgrade", "base", "--yes"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=120,
     )
     assert down.returncode == 0
     assert "dropping the warehouse and its rows: songplays, time" in down.stderr
