@@ -17,9 +17,9 @@ from __future__ import annotations
 if __name__ == "__main__":  # `python -m sparkify_dw.analytics`: the command first, so --help
     import sys  # doesn't pay for SQLAlchemy (the command imports this module when it runs)
 
-    from sparkify_dw.commands import run_module
+    from sparkify_dw.commands import process_main
 
-    sys.exit(run_module("analytics", None, sys.stdout, sys.stderr))
+    sys.exit(process_main(["analytics", *sys.argv[1:]]))
 
 import datetime as dt
 import sys

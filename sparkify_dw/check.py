@@ -10,9 +10,9 @@ from __future__ import annotations
 if __name__ == "__main__":  # `python -m sparkify_dw.check`: the same command as `sparkify-dw check`
     import sys
 
-    from sparkify_dw.commands import run_module
+    from sparkify_dw.commands import process_main
 
-    sys.exit(run_module("check", None, sys.stdout, sys.stderr))
+    sys.exit(process_main(["check", *sys.argv[1:]]))
 
 import sys
 from collections.abc import Sequence

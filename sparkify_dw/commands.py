@@ -80,6 +80,21 @@ def run_module(command: str, argv: Sequence[str] | None, out: TextIO, err: TextI
     return run([command, *(sys.argv[1:] if argv is None else argv)], out=out, err=err)
 
 
+def process_main(args: Sequence[str]) -> int:
+    """A process that is one command: SIGINT and SIGTERM are the command's to report from
+    its first line (one line, 128 + N, never a bare kill), and once it has said everything
+    and returned its status, a signal as the interpreter exits changes nothing."""
+    import signal
+
+    from sparkify_dw.interrupts import interrupts
+
+    with interrupts():
+        code = run(args)
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
+    return code
+
+
 class _Group(click.Group):
     """The group, run through :func:`run` however it is called (the console script, click's
     test runner), so every error is one line with the documented status."""
@@ -398,4 +413,4 @@ _delegate("synth", "sparkify_dw.synth", "Generate synthetic data in the public l
 
 def main_entry() -> None:
     """The ``sparkify-dw`` console script."""
-    sys.exit(run(sys.argv[1:]))
+    sys.exit(process_main(sys.argv[1:]))

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
 from sparkify_dw.errors import ConfigError as ConfigError  # its old home: imported from here
+from sparkify_dw.errors import SparkifyError
 
 # Secrets are found and masked by sparkify_dw.secrets; these names were first defined here.
 from sparkify_dw.secrets import SECRET_ENV as SECRET_ENV
@@ -29,7 +30,7 @@ from sparkify_dw.secrets import mask as mask
 from sparkify_dw.secrets import parse_database_url, text_url_secrets
 from sparkify_dw.secrets import url_secrets as url_secrets
 from sparkify_dw.uris import S3_URI_RE as S3_URI_RE  # its old home: imported from here
-from sparkify_dw.uris import S3Uri, Source, is_s3, parse_source, shown_path
+from sparkify_dw.uris import S3Uri, Source, is_s3, parse_source, printable, shown_path
 
 log = logging.getLogger(__name__)
 
@@ -158,8 +159,10 @@ def one_line(exc: BaseException) -> str:
     """An exception as the one line a command prints (the driver's own message if any)."""
     if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None:
         exc = exc.orig
+    if isinstance(exc, SparkifyError):  # ours are one line already: a newline is in a name
+        return printable(shown_path(str(exc))) or type(exc).__name__
     lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    return lines[0] if lines else type(exc).__name__
+    return printable(shown_path(lines[0])) if lines else type(exc).__name__
 
 
 def read_cfg(path: Path, explicit: bool = True) -> configparser.ConfigParser | None:
@@ -277,6 +280,11 @@ def check_database_url(url: URL, origin: str) -> URL:
         )
     if url.port is not None and not 0 < url.port < 65536:
         raise ConfigError(f"{origin}: the port must be a number from 1 to 65535")
+    if backend == "duckdb" and url.database in (None, "", ":memory:"):
+        raise ConfigError(
+            f"{origin}: a DuckDB URL must name the warehouse's file (e.g. "
+            f"{URL_EXAMPLES['duckdb']}); an in-memory database would vanish with the command"
+        )
     if backend == "duckdb" and (url.username or url.password or url.host or url.port):
         raise ConfigError(
             f"{origin}: a DuckDB URL names a file, with no user, password, host or port "

@@ -18,7 +18,7 @@ class Interrupted(KeyboardInterrupt):
         super().__init__(signal.Signals(signum).name)
         self.signum = signum
         # What became of the load, for the command's last line (run() sets it).
-        self.outcome = "before the load began; nothing changed"
+        self.outcome = "stopped"
 
     @property
     def exit_code(self) -> int:

@@ -10,9 +10,9 @@ from __future__ import annotations
 if __name__ == "__main__":  # `python -m sparkify_dw.load`: the command, without the loader's
     import sys  # imports, so --help is fast (the command imports this module when it loads)
 
-    from sparkify_dw.commands import run_module
+    from sparkify_dw.commands import process_main
 
-    sys.exit(run_module("load", None, sys.stdout, sys.stderr))
+    sys.exit(process_main(["load", *sys.argv[1:]]))
 
 import datetime as dt
 import logging
@@ -320,9 +320,16 @@ def run(
         except BaseException as exc:
             if pending.raised and not isinstance(exc, Interrupted):
                 # The engine turned our signal into its own error ("Query interrupted").
-                raise Interrupted(pending.raised[-1]) from exc
+                stop = Interrupted(pending.raised[-1])
+                stop.outcome = BEFORE_THE_LOAD
+                raise stop from exc
+            if isinstance(exc, Interrupted) and exc.outcome == "stopped":
+                exc.outcome = BEFORE_THE_LOAD  # opening, checking the schema, waiting
             raise
     return result
+
+
+BEFORE_THE_LOAD = "before the load began; nothing changed"
 
 
 @dataclass(frozen=True)

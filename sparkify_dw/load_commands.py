@@ -70,6 +70,8 @@ def _load_id(ctx: click.Context, param: click.Parameter, value: str | None) -> i
         raise click.BadParameter(f"{value!r} is not a load id") from None
     if number < 1:
         raise click.BadParameter(f"{number} is not a load id (they start at 1)")
+    if number > 2**31 - 1:  # the ledger's INTEGER: no such load, on every engine
+        raise click.BadParameter(f"load #{number} does not exist")
     return number
 
 
@@ -277,7 +279,7 @@ def run_load(
 
     from sparkify_dw import output
     from sparkify_dw.interrupts import deferred, interrupts
-    from sparkify_dw.load import Interrupted, run
+    from sparkify_dw.load import BEFORE_THE_LOAD, Interrupted, run
 
     # One block for the load and its report: a signal after the commit waits for the
     # summary, so what committed is always said before the command ends.
@@ -299,7 +301,8 @@ def run_load(
                     on_step=display.on_step,
                 )
         except Interrupted as exc:
-            print(f"interrupted: {exc}; {exc.outcome}", file=sys.stderr)
+            outcome = BEFORE_THE_LOAD if exc.outcome == "stopped" else exc.outcome
+            print(f"interrupted: {exc}; {outcome}", file=sys.stderr)
             return exc.exit_code
         finally:
             with deferred():

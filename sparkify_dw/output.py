@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
+from sparkify_dw.uris import printable
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress as RichProgress
@@ -51,7 +53,7 @@ def cell(value: Any) -> str:
         return f"{value:,.3f}"
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ", timespec="seconds")
-    return str(value)
+    return printable(str(value))  # a file name's tab or escape sequence, shown not acted on
 
 
 def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> Any:

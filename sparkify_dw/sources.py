@@ -98,10 +98,17 @@ class Reader:
             files = [SourceFile(o.uri, o.size, f"etag:{o.etag}", remote=o) for o in objects]
         else:
             files = []
+            shown: dict[str, str] = {}
             for path, size, mtime in scan_files(source, what):
                 path = os.path.abspath(path)
                 # A name that is not UTF-8 is read by its bytes (path) and recorded escaped.
-                files.append(SourceFile(shown_path(path), size, f"mtime:{mtime}", path=path))
+                uri = shown_path(path)
+                if shown.setdefault(uri, path) != path:  # caf\xe9 spelt out beside byte E9
+                    raise SourceError(
+                        f"{what}: {source}: two files are named {uri} once a name that is "
+                        "not UTF-8 is escaped: rename one"
+                    )
+                files.append(SourceFile(uri, size, f"mtime:{mtime}", path=path))
         for f in files:
             _check_uri_length(f.uri, what)
         return files
@@ -217,10 +224,17 @@ def scan_files(source: LocalPath | str, what: str = "source") -> list[Scanned]:
     # A pattern, unless a file or directory has that very name.
     if any(ch in text for ch in "*?[") and not os.path.lexists(text):
         root = Path(text.split("*")[0].split("?")[0].split("[")[0]).parent
-        candidates = [Path(p) for p in glob.glob(text, recursive=True)]
-        files = [
-            _scanned(str(p), p.stat()) for p in candidates if p.is_file() and _visible(p, root)
-        ]
+        candidates = sorted(Path(p) for p in glob.glob(text, recursive=True))
+        by_file: dict[tuple[int, int], Scanned] = {}
+        for p in candidates:
+            if not (p.is_file() and _visible(p, root)):
+                continue
+            stat = p.stat()
+            key = (stat.st_dev, stat.st_ino)
+            # A file matched again through a link is listed once, by its own path if matched.
+            if key not in by_file or os.path.realpath(p) == os.path.abspath(p):
+                by_file[key] = _scanned(str(p), stat)
+        files = list(by_file.values())
         if not files:
             raise SourceError(f"{what}: {source}: the pattern matches no file")
         return _without_empty(files, what, source)

@@ -41,6 +41,15 @@ def shown_path(text: str) -> str:
         return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """``text`` for a terminal line: control characters (a tab, a newline, an escape
+    sequence in a file name) shown as ``\\t``, ``\\n``, ``\\x1b``, never acted on."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
 def is_s3(text: str) -> bool:
     """Whether ``text`` is meant as an S3 URI (well-formed or not): the one scheme test."""
     return text.startswith(S3_SCHEME)

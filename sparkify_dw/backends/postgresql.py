@@ -24,6 +24,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sparkify_dw.backends import Backend, Capabilities, LockBusy, Progress, StageCounts
 from sparkify_dw.config import one_line
 from sparkify_dw.constructs import SetLocal, TableMaintenance, copy_from_stdin, suspect_record
+from sparkify_dw.errors import LoadError
 from sparkify_dw.models import LOAD_FILES, STAR_TABLES
 from sparkify_dw.schema import require_utf8
 from sparkify_dw.sources import BOM, SourceFile, iter_records
@@ -198,9 +199,12 @@ class PostgreSQLBackend(Backend):
         columns = [c.name for c in LOAD_FILES.columns]
         copy_sql = str(copy_from_stdin(LOAD_FILES, columns).compile(dialect=conn.dialect))
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(copy_sql) as copy:
-            for row in rows:
-                copy.write_row(tuple(row[c] for c in columns))
+        try:
+            with cursor.copy(copy_sql) as copy:
+                for row in rows:
+                    copy.write_row(tuple(row[c] for c in columns))
+        except psycopg.Error as exc:  # the driver's own COPY: one line, as any database error
+            raise LoadError(f"ledger: {one_line(exc)}") from exc
 
     def stage(
         self,

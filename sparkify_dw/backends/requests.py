@@ -155,11 +155,34 @@ def _refuse_shared(logs: list[SourceFile], songs: list[SourceFile], settings: Se
     """A file listed as both an event log and a song file is a configuration error."""
     song_uris = {f.uri for f in songs}
     shared = next((f.uri for f in logs if f.uri in song_uris), None)
+    if shared is None:  # the same local file by two paths (a link inside one source)
+        shared = _same_file(logs, songs)
     if shared is not None:
         raise ConfigError(
             f"log_data {settings.log_data_source} and song_data {settings.song_data_source} "
             f"overlap: both list {shared}; point each at its own files"
         )
+
+
+def _same_file(logs: list[SourceFile], songs: list[SourceFile]) -> str | None:
+    """The first local file both lists reach, by device and inode; the smaller list is
+    held as a set, the other streamed, so memory follows the smaller source."""
+
+    def ident(f: SourceFile) -> tuple[int, int] | None:
+        if f.path is None:
+            return None
+        stat = os.stat(f.path)
+        return stat.st_dev, stat.st_ino
+
+    small, big = (logs, songs) if len(logs) <= len(songs) else (songs, logs)
+    held = {i: f.uri for f in small if (i := ident(f)) is not None}
+    if not held:
+        return None
+    for f in big:
+        i = ident(f)
+        if i is not None and i in held:
+            return f"{f.uri} (also {held[i]})"
+    return None
 
 
 def _not_data(settings: Settings) -> Callable[[str], bool]:

@@ -269,7 +269,7 @@ def test_settings_mask_a_password_in_the_s3_endpoint() -> None:
     from sparkify_dw import config
 
     settings = config.resolve(
-        url="duckdb:///:memory:",
+        url="duckdb:///warehouse.duckdb",
         environ={"SPARKIFY_DW_S3_ENDPOINT": "http://minio:m1n10-pw@s3:9000"},
     )
     assert settings.mask("cannot reach http://minio:m1n10-pw@s3:9000") == (

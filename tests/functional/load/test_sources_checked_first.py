@@ -161,3 +161,78 @@ def test_case9_a_file_name_that_is_not_utf8_is_loaded_by_its_bytes(
     assert r.returncode == 0, r.stderr
     assert "log_data: 0 file(s) to stage" in r.stderr
     assert f"log_data={folder}" in sources
+
+
+# --- found by an independent re-run of the adversarial round ------------------------------
+
+
+def test_an_escaped_name_that_collides_with_a_real_one_is_refused(
+    warehouse_url: sa.URL, tmp_path: Path
+) -> None:
+    """``caf\\xe9.json`` spelt out beside a name holding the byte E9: one line, not a
+    primary-key violation (a traceback on PostgreSQL) at the ledger step."""
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    shutil.copy(DAY, folder / "caf\\xe9.json")
+    shutil.copy(DAY, folder / Path(b"caf\xe9.json".decode("utf-8", "surrogateescape")))
+    r = invoke("load", "--url", _url(warehouse_url), "--log-data", str(folder))
+    _refused(warehouse_url, r.stderr, r.returncode, f"two files are named {folder}/caf\\xe9.json")
+
+
+def test_a_link_inside_one_source_into_the_other_is_an_overlap(
+    warehouse_url: sa.URL, tmp_path: Path
+) -> None:
+    root = _tree(tmp_path)
+    logs = tmp_path / "logs"
+    logs.mkdir()
+    shutil.copy(DAY, logs / DAY.name)
+    (logs / "lnk").symlink_to(next((root / "song_data").rglob("*.json")).parent)
+    r = invoke(
+        "load",
+        "--url",
+        _url(warehouse_url),
+        "--log-data",
+        str(logs),
+        "--song-data",
+        str(root / "song_data"),
+    )
+    _refused(warehouse_url, r.stderr, r.returncode, "overlap: both list")
+    assert f"{logs}/lnk/" in r.stderr
+
+
+def test_a_glob_reads_a_linked_file_once(warehouse_url: sa.URL, tmp_path: Path) -> None:
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    shutil.copy(DAY, folder / "a.json")
+    (folder / "b.json").symlink_to(folder / "a.json")
+    (folder / "c.json").symlink_to("a.json")
+    r = invoke("load", "--url", _url(warehouse_url), "--log-data", f"{folder}/*.json")
+    assert r.returncode == 0, r.stderr
+    assert len(table_rows(warehouse_url, "staging_events")) == len(DAY.read_bytes().splitlines())
+
+
+def test_control_characters_in_a_name_are_shown_not_sent_to_the_terminal(
+    warehouse_url: sa.URL, tmp_path: Path
+) -> None:
+    name = tmp_path / "x\x1b[2J\x1b[31mRED\x07.json"
+    name.write_bytes(b'{"ts":\n')
+    r = invoke("load", "--url", _url(warehouse_url), "--log-data", str(name))
+    assert r.returncode == 1
+    assert "\x1b" not in r.stderr and "\x07" not in r.stderr
+    assert "x\\x1b[2J\\x1b[31mRED\\x07.json:1" in r.stderr
+    r = invoke("errors", "--url", _url(warehouse_url))
+    assert "\x1b" not in r.stdout and "x\\x1b[2J" in r.stdout
+
+
+@pytest.mark.parametrize("load_id", ["2147483648", "99999999999999999999"])
+def test_a_load_id_past_the_ledger_is_no_such_load(warehouse_url: sa.URL, load_id: str) -> None:
+    r = invoke("errors", load_id, "--url", _url(warehouse_url))
+    assert r.returncode == 2 and f"load #{load_id} does not exist" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("url", ["duckdb://", "duckdb:///", "duckdb:///:memory:"])
+def test_an_in_memory_duckdb_is_not_a_warehouse(url: str) -> None:
+    for command in ("upgrade", "status", "load"):
+        r = invoke(command, "--url", url)
+        assert r.returncode == 2, r.stderr
+        assert "a DuckDB URL must name the warehouse's file" in r.stderr
