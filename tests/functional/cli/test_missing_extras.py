@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import configparser
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -80,17 +82,44 @@ def test_a_missing_extra_is_one_line_naming_it(
         engine.dispose()
 
 
-def test_the_quick_start_needs_no_extra(
-    duckdb_url: sa.URL, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Every optional module blocked: the DuckDB quick start still runs."""
-    for module in {m for modules in extras.EXTRAS.values() for m in modules}:
-        monkeypatch.setitem(sys.modules, module, None)
+QUICK_START = """
+import json, sys
+for module in json.loads(sys.argv[1]):
+    sys.modules[module] = None  # as if no extra were installed, before anything imports
+from sparkify_dw.commands import run
+for args in json.loads(sys.argv[2]):
+    code = run(args)
+    if code != 0:
+        sys.exit(f"{args}: exit {code}")
+"""
+
+
+def test_the_quick_start_needs_no_extra(duckdb_url: sa.URL, tmp_path: Path) -> None:
+    """In a fresh interpreter with the optional modules blocked, the DuckDB quick start runs.
+
+    sqlalchemy_redshift stays: installed, its entry point still names the ``redshift``
+    dialect, which a blocked module would turn into an ImportError that a real install
+    without it never sees. CI's wheel without extras checks that case (and that the models'
+    Redshift options don't warn there)."""
+    blocked = sorted(
+        {m for modules in extras.EXTRAS.values() for m in modules} - {"sqlalchemy_redshift"}
+    )
     url = duckdb_url.render_as_string(hide_password=False)
-    for args in (["upgrade"], ["load"], ["check"], ["analytics", "--limit", "3"], ["history"]):
-        result = invoke(*args, "--url", url, cwd=tmp_path)
-        assert result.returncode == 0, (args, result.stderr)
-    history = json.loads(invoke("history", "--json", "--url", url).stdout)
+    commands = [
+        [*args, "--url", url]
+        for args in (["upgrade"], ["load"], ["check"], ["analytics", "--limit", "3"])
+    ]
+    commands.append(["history", "--json", "--url", url])
+    proc = subprocess.run(
+        [sys.executable, "-c", QUICK_START, json.dumps(blocked), json.dumps(commands)],
+        text=True,
+        capture_output=True,
+        cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if not k.startswith("SPARKIFY_DW_")},
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    history = json.loads(proc.stdout[proc.stdout.rindex("\n[") + 1 :])
     assert [(h["status"], h["rows_inserted"]) for h in history] == [("succeeded", 3478)]
 
 
