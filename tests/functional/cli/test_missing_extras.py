@@ -8,6 +8,7 @@ wheel installed without extras (.ci/run, the wheel phase)."""
 from __future__ import annotations
 
 import configparser
+import io
 import json
 import os
 import subprocess
@@ -80,6 +81,24 @@ def test_a_missing_extra_is_one_line_naming_it(
             assert conn.execute(sa.select(sa.func.count()).select_from(LOADS)).scalar_one() == 0
     finally:
         engine.dispose()
+
+
+@pytest.mark.parametrize("module", extras.EXTRAS["docs"])
+def test_python_m_docs_names_its_extra_too(
+    module: str, duckdb_warehouse_url: sa.URL, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``python -m sparkify_dw.docs`` (README) runs ``docs.main`` without the command."""
+    from sparkify_dw import docs
+
+    monkeypatch.setitem(sys.modules, module, None)
+    out, err = io.StringIO(), io.StringIO()
+    url = duckdb_warehouse_url.render_as_string(hide_password=False)
+    code = docs.main(["--url", url, "--out", str(tmp_path / "site")], out, err)
+    assert code == 2
+    assert err.getvalue() == (
+        "error: the docs site needs its extra: pip install 'sparkify_dw[docs]'\n"
+    )
+    assert out.getvalue() == "" and not (tmp_path / "site").exists()
 
 
 QUICK_START = """
