@@ -12,7 +12,7 @@ from logging.config import fileConfig
 import sqlalchemy as sa
 from alembic import context
 
-from sparkify_dw import engines, schema
+from sparkify_dw import engines, extras, schema
 from sparkify_dw.config import ConfigError, one_line
 from sparkify_dw.duckdb_reflection import reflecting
 from sparkify_dw.models import metadata
@@ -31,6 +31,7 @@ try:
         if connection is not None
         else schema.url_for_alembic(context.get_x_argument(as_dictionary=True).get("url"))
     )
+    extras.require_backend(sa.make_url(url).get_backend_name())  # offline SQL too
 except ConfigError as exc:
     raise SystemExit(f"error: {exc}") from None
 

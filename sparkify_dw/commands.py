@@ -146,9 +146,10 @@ def _migrate(
 
     from alembic import command
 
-    from sparkify_dw import schema
+    from sparkify_dw import extras, schema
 
     settings = settings_from(ctx, url, config_file)
+    extras.require_backend(settings.backend)  # --sql too, which creates no engine
     cfg = schema.alembic_config()
     cfg.attributes["url"] = settings.url
     _require_revision(cfg, revision)
@@ -372,9 +373,12 @@ def analytics(
 # --- commands with their own options, run as they are ----------------------------------------
 
 
-def _delegate(name: str, module: str, summary: str, streams: bool = False) -> None:
+def _delegate(
+    name: str, module: str, summary: str, streams: bool = False, extra: str | None = None
+) -> None:
     """``streams``: the module's ``main`` takes ``out`` and ``err``, given as they are now
-    (a test runner's, a notebook's), not as they were when it was imported."""
+    (a test runner's, a notebook's), not as they were when it was imported. ``extra``: the
+    pip extra the module needs, named in one line (exit 2) when it is missing."""
 
     @main.command(
         name,
@@ -387,7 +391,15 @@ def _delegate(name: str, module: str, summary: str, streams: bool = False) -> No
     def delegated(ctx: click.Context, args: tuple[str, ...]) -> None:
         import importlib
 
+        from sparkify_dw import extras
+
         apply_verbosity(ctx)
+        if extra is not None:
+            try:
+                extras.require(extra, f"{PROG} {name}")
+            except extras.MissingExtra as exc:
+                click.echo(f"error: {exc}", err=True)
+                ctx.exit(EXIT_USAGE)
         main = importlib.import_module(module).main
         code = main(list(args), sys.stdout, sys.stderr) if streams else main(list(args))
         ctx.exit(code or 0)
@@ -400,13 +412,18 @@ _delegate(
     streams=True,
 )
 _delegate(
-    "docs", "sparkify_dw.docs", "Write the documentation site (--out DIR; --help).", streams=True
+    "docs",
+    "sparkify_dw.docs",
+    "Write the documentation site (--out DIR; --help).",
+    streams=True,
+    extra="docs",
 )
 _delegate(
     "cluster",
     "sparkify_dw.cluster",
     "Create, inspect or delete the Redshift cluster, or with --serverless a Serverless "
     "workgroup (create|status|delete; --help).",
+    extra="cluster",
 )
 _delegate("synth", "sparkify_dw.synth", "Generate synthetic data in the public layout (--help).")
 

@@ -20,12 +20,11 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-import jinja2
 import sqlalchemy as sa
 
-from sparkify_dw import analytics, checks, cli, erd, lineage, schema
+from sparkify_dw import analytics, checks, cli, erd, extras, lineage, schema
 from sparkify_dw.config import ConfigError, Settings, one_line, resolve
 from sparkify_dw.models import STAGING_TABLES, STAR_TABLES, metadata
 from sparkify_dw.status import (
@@ -36,6 +35,9 @@ from sparkify_dw.status import (
     row_counts,
     utcnow,
 )
+
+if TYPE_CHECKING:
+    import jinja2  # the docs extra: imported when the site is written
 
 LOADS_SHOWN = 20
 GROUPS = {"staging": "Staging", "star": "Star schema", "ledger": "Load ledger"}
@@ -201,6 +203,8 @@ def table_pages(
 
 
 def _environment() -> jinja2.Environment:
+    import jinja2
+
     return jinja2.Environment(
         loader=jinja2.PackageLoader("sparkify_dw", "templates"),
         autoescape=jinja2.select_autoescape(["html"]),
@@ -324,6 +328,13 @@ def main(
     """Write the site; 0 when written, 2 on an error (printed as one line)."""
     args = _parser().parse_args(argv)
     cli.setup_logging(err, verbose=args.verbose)
+    try:
+        extras.require("docs", "the docs site")
+    except extras.MissingExtra as exc:
+        cli.report_error(exc, None, err, verbose=args.verbose)
+        return 2
+    import jinja2
+
     settings: Settings | None = None
     try:
         settings = resolve(url=args.url, config=args.config)

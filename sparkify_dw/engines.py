@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import URL
 from sqlalchemy.engine.default import DefaultDialect
 
+from sparkify_dw import extras
 from sparkify_dw.errors import SchemaError
 
 _NO_RETURNING = (
@@ -48,7 +49,9 @@ def adapt_dialect(dialect: sa.Dialect) -> sa.Dialect:
 
 def create_engine(url: URL | str, **kwargs: Any) -> sa.Engine:
     """``sqlalchemy.create_engine`` with :func:`adapt_dialect` applied; on PostgreSQL, a
-    database not in UTF-8 is refused as each connection opens (:func:`refuse_unless_utf8`)."""
+    database not in UTF-8 is refused as each connection opens (:func:`refuse_unless_utf8`);
+    a backend whose pip extra is missing, in one line (:mod:`sparkify_dw.extras`)."""
+    extras.require_backend(sa.make_url(url).get_backend_name())
     engine = sa.create_engine(url, **kwargs)
     adapt_dialect(engine.dialect)
     if engine.dialect.name == "postgresql":

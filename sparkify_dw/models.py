@@ -27,6 +27,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TIMESTAMP
 
 from sparkify_dw import constructs  # noqa: F401  (registers per-dialect DDL)
+from sparkify_dw.extras import quiet_redshift_options
+
+quiet_redshift_options()  # the Redshift options below, on an install without Redshift
 
 ID = String(18)  # Million Song Dataset ids: SO… / AR… are 18 characters
 NAME = String(256)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import orjson
 
+from sparkify_dw import extras
 from sparkify_dw.errors import SourceError as SourceError  # its old home: imported from here
 from sparkify_dw.uris import LocalPath, S3Uri, Source, parse_source, shown_path
 
@@ -82,18 +83,20 @@ class Reader:
         self._readahead: Readahead | None = None  # GETs of listed objects run ahead
 
     def client(self) -> S3Client:
-        from sparkify_dw import s3
-
         if self._client is None:
+            extras.require("s3", "reading s3:// sources")  # before importing boto3
+            from sparkify_dw import s3
+
             self._client = s3.client(self.region, self.endpoint)
         return self._client
 
     def list(self, source: Source | str, what: str) -> list[SourceFile]:
         source = parse_source(source, what)
         if isinstance(source, S3Uri):
+            client = self.client()
             from sparkify_dw import s3
 
-            objects = [o for o in s3.list_objects(source, what, self.client()) if o.size > 0]
+            objects = [o for o in s3.list_objects(source, what, client) if o.size > 0]
             self.readahead().plan(objects)
             files = [SourceFile(o.uri, o.size, f"etag:{o.etag}", remote=o) for o in objects]
         else:
@@ -153,9 +156,10 @@ class Reader:
         _check_unchanged(f, stat, what)
 
     def read_text(self, uri: S3Uri | str, what: str) -> str:
+        client = self.client()
         from sparkify_dw import s3
 
-        return s3.read_text(uri, self.client(), what=what)
+        return s3.read_text(uri, client, what=what)
 
 
 MAX_URI_BYTES = 1024  # load_files.uri and load_errors.source: VARCHAR(1024), bytes on Redshift

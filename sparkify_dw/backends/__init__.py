@@ -34,6 +34,7 @@ __all__ = [
     "staging_requests",
     "unloaded",
 ]
+from sparkify_dw import extras
 from sparkify_dw.config import ConfigError, Settings
 from sparkify_dw.errors import LockBusy as LockBusy
 from sparkify_dw.models import LOAD_FILES
@@ -209,5 +210,6 @@ def for_settings(settings: Settings, max_errors: int = 0, wait: float = 600.0) -
     if module is None:
         supported = ", ".join(sorted(_MODULES))
         raise ValueError(f"unsupported database {name!r}: use one of {supported}")
+    extras.require_backend(name)  # before its module imports the driver
     backend_cls: type[Backend] = importlib.import_module(f"sparkify_dw.backends.{module}").BACKEND
     return backend_cls(settings, max_errors, wait)
