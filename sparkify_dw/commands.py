@@ -24,6 +24,7 @@ import contextlib
 import datetime as dt
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, TextIO
 
 import click
@@ -302,6 +303,20 @@ def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> dt
         raise click.BadParameter(f"not an ISO date or date-time: {value!r}") from None
 
 
+def _expected_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``sample`` names the bundled sample's expected answers, wherever the package is
+    installed (a wheel too); anything else must be an existing file."""
+    if value is None:
+        return None
+    if value == "sample":
+        from sparkify_dw.analytics import SAMPLE_EXPECTED
+
+        return str(SAMPLE_EXPECTED)
+    if not Path(value).is_file():
+        raise click.BadParameter(f"{value!r}: no such file (or `sample` for the bundled one)")
+    return value
+
+
 @main.command()
 @click.option(
     "--limit",
@@ -320,9 +335,10 @@ def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> dt
 )
 @click.option(
     "--verify",
-    type=click.Path(exists=True, dir_okay=False),
-    metavar="FILE",
-    help="Compare with a file of expected answers (its limit and window); exit 1 on a difference.",
+    callback=_expected_file,
+    metavar="FILE|sample",
+    help="Compare with a file of expected answers (its limit and window; `sample`: the "
+    "bundled sample's, inside the package); exit 1 on a difference.",
 )
 @click.option(
     "--write-expected",

@@ -83,9 +83,7 @@ def read_live(settings: Settings, *, run_checks: bool = True, wait: float = READ
         return Live(False, settings.mask(one_line(exc)))
     finally:
         engine.dispose()
-    return Live(
-        True, f"read {utcnow():%Y-%m-%d %H:%M} UTC", counts, loads, {r.name: r for r in results}
-    )
+    return Live(True, f"{utcnow():%Y-%m-%d %H:%M} UTC", counts, loads, {r.name: r for r in results})
 
 
 def group_of(table: sa.Table) -> str:

@@ -87,6 +87,11 @@ def test_quick_start_then_every_read_command(tmp_path: Path) -> None:
         cwd=loaded,
     )
     assert verify.exit_code == 0, verify.output
+    # `sample` names the bundled file, wherever the package is installed.
+    bundled = sdw("analytics", "--verify", "sample", cwd=loaded)
+    assert bundled.exit_code == 0 and "answers match" in bundled.output, bundled.output
+    missing = sdw("analytics", "--verify", "no-such.json", cwd=loaded)
+    assert missing.exit_code == 2 and "no such file (or `sample`" in missing.output
     assert sdw("current", cwd=loaded).output.strip() == "0003 (head 0003)"
 
 
