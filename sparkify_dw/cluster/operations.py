@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TextIO
@@ -18,7 +19,14 @@ from ..config import HOST_RE
 from ..output import printer
 from . import aws as awsops
 from .cfgfile import update_cfg
-from .config import PROVISION, ClusterError, check_for_create, ingress_cidr, load_config
+from .config import (
+    PROVISION,
+    ClusterError,
+    ProvisionConfig,
+    check_for_create,
+    ingress_cidr,
+    load_config,
+)
 from .waiting import DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT, wait_for_cluster
 
 
@@ -51,6 +59,42 @@ class DeleteResult:
     security_group_deleted: bool
 
 
+def prepare(
+    cfg: ProvisionConfig,
+    session: boto3.Session | None,
+    region: str | None,
+    cidr: str | None,
+    allow_public: bool,
+    say: Callable[[str], None],
+) -> tuple[str, awsops.Aws, str]:
+    """What a cluster and a workgroup both need first: the ingress CIDR checked, a word
+    when dwh.cfg is readable by others, the AWS clients and our IAM role. Returns
+    (the allowed CIDR, the clients, the role's ARN)."""
+    origin = "--cidr" if cidr is not None else f"{cfg.path}: [{PROVISION}] INGRESS_CIDR"
+    allowed = ingress_cidr(
+        cidr if cidr is not None else cfg.ingress_cidr, allow_public=allow_public, origin=origin
+    )
+    if cfg.path.stat().st_mode & (stat.S_IRGRP | stat.S_IROTH):
+        say(
+            f"warning: {cfg.path} holds a password and is readable by other users; "
+            f"run: chmod 600 {cfg.path}"
+        )
+    aws = awsops.connect(cfg, session, region)
+    say(f"region {aws.region}")
+    return allowed, aws, awsops.ensure_role(aws.iam, cfg.iam_role_name, say)
+
+
+def write_endpoint(
+    cfg: ProvisionConfig, host: str, role_arn: str, what: str, say: Callable[[str], None]
+) -> None:
+    """The endpoint and role into dwh.cfg, once the endpoint is a host name."""
+    if not HOST_RE.fullmatch(host):
+        raise ClusterError(f"{what} reported an odd endpoint; dwh.cfg not changed")
+    update_cfg(cfg.path, {("CLUSTER", "HOST"): host, ("IAM_ROLE", "ARN"): role_arn})
+    say(f"{cfg.path}: wrote [CLUSTER] HOST={host} and [IAM_ROLE] ARN={role_arn}")
+    say("next: alembic upgrade head, then python -m sparkify_dw.load")
+
+
 def create(
     config: str | os.PathLike[str] | None = None,
     *,
@@ -67,18 +111,7 @@ def create(
     say = printer(out)
     cfg = load_config(config)
     check_for_create(cfg)
-    origin = "--cidr" if cidr is not None else f"{cfg.path}: [{PROVISION}] INGRESS_CIDR"
-    allowed = ingress_cidr(
-        cidr if cidr is not None else cfg.ingress_cidr, allow_public=allow_public, origin=origin
-    )
-    if cfg.path.stat().st_mode & (stat.S_IRGRP | stat.S_IROTH):
-        say(
-            f"warning: {cfg.path} holds a password and is readable by other users; "
-            f"run: chmod 600 {cfg.path}"
-        )
-    aws = awsops.connect(cfg, session, region)
-    say(f"region {aws.region}")
-    role_arn = awsops.ensure_role(aws.iam, cfg.iam_role_name, say)
+    allowed, aws, role_arn = prepare(cfg, session, region, cidr, allow_public, say)
     group_id = awsops.ensure_security_group(aws.ec2, aws.region, cfg, allowed, say)
     awsops.ensure_cluster(aws.redshift, cfg, role_arn, group_id, say)
     cluster = wait_for_cluster(
@@ -91,13 +124,7 @@ def create(
     assert cluster is not None
     endpoint = cluster["Endpoint"]
     host = str(endpoint["Address"])
-    if not HOST_RE.fullmatch(host):
-        raise ClusterError(
-            f"cluster {cfg.cluster_identifier} reported an odd endpoint; dwh.cfg not changed"
-        )
-    update_cfg(cfg.path, {("CLUSTER", "HOST"): host, ("IAM_ROLE", "ARN"): role_arn})
-    say(f"{cfg.path}: wrote [CLUSTER] HOST={host} and [IAM_ROLE] ARN={role_arn}")
-    say("next: alembic upgrade head, then python -m sparkify_dw.load")
+    write_endpoint(cfg, host, role_arn, f"cluster {cfg.cluster_identifier}", say)
     return ClusterInfo(
         identifier=cfg.cluster_identifier,
         region=aws.region,

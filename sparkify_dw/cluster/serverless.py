@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import os
-import stat
 import sys
 import time
 from collections.abc import Callable
@@ -32,17 +31,16 @@ import boto3
 from botocore.exceptions import ClientError
 
 from ..aws_errors import error_code
-from ..config import HOST_RE, ConfigError, cfg_value, read_cfg
+from ..config import ConfigError, cfg_value, read_cfg
 from ..output import Progress, printer
 from . import aws as awsops
-from .cfgfile import update_cfg
+from . import operations
 from .config import (
     PROVISION,
     RA3_PORT_RANGES,
     ClusterError,
     ProvisionConfig,
     check_database_keys,
-    ingress_cidr,
     load_config,
 )
 from .waiting import DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT
@@ -303,19 +301,8 @@ def create(
     cfg = load_serverless_config(config)
     base = cfg.base
     check_for_create(cfg)
-    origin = "--cidr" if cidr is not None else f"{base.path}: [{PROVISION}] INGRESS_CIDR"
-    allowed = ingress_cidr(
-        cidr if cidr is not None else base.ingress_cidr, allow_public=allow_public, origin=origin
-    )
-    if base.path.stat().st_mode & (stat.S_IRGRP | stat.S_IROTH):
-        say(
-            f"warning: {base.path} holds a password and is readable by other users; "
-            f"run: chmod 600 {base.path}"
-        )
-    aws = awsops.connect(base, session, region)
+    allowed, aws, role_arn = operations.prepare(base, session, region, cidr, allow_public, say)
     client = _client(aws, session)
-    say(f"region {aws.region}")
-    role_arn = awsops.ensure_role(aws.iam, base.iam_role_name, say)
     trust = str(
         (awsops.get_role(aws.iam, base.iam_role_name) or {}).get("AssumeRolePolicyDocument")
     )
@@ -343,13 +330,7 @@ def create(
     assert workgroup is not None
     endpoint = workgroup.get("endpoint") or {}
     host = str(endpoint.get("address"))
-    if not HOST_RE.fullmatch(host):
-        raise ClusterError(
-            f"workgroup {cfg.workgroup} reported an odd endpoint; dwh.cfg not changed"
-        )
-    update_cfg(base.path, {("CLUSTER", "HOST"): host, ("IAM_ROLE", "ARN"): role_arn})
-    say(f"{base.path}: wrote [CLUSTER] HOST={host} and [IAM_ROLE] ARN={role_arn}")
-    say("next: alembic upgrade head, then python -m sparkify_dw.load")
+    operations.write_endpoint(base, host, role_arn, f"workgroup {cfg.workgroup}", say)
     return ServerlessInfo(
         namespace=cfg.namespace,
         workgroup=cfg.workgroup,
