@@ -300,10 +300,10 @@ def run(
     progress = progress or _no_progress
     on_step = on_step or no_step
     result = LoadResult()
-    # What can be refused is refused here, before the lock, so it writes no ledger row.
-    planned = plan(backend, steps, selection)
     with interrupts() as pending:
         try:
+            # What can be refused is refused here, before the lock, so it writes no row.
+            planned = plan(backend, steps, selection)
             with backend.connect(engine, wait) as conn:
                 schema.require_head(conn)
                 conn.commit()

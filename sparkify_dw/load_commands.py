@@ -279,7 +279,7 @@ def run_load(
 
     from sparkify_dw import output
     from sparkify_dw.interrupts import deferred, interrupts
-    from sparkify_dw.load import BEFORE_THE_LOAD, Interrupted, run
+    from sparkify_dw.load import Interrupted, run
 
     # One block for the load and its report: a signal after the commit waits for the
     # summary, so what committed is always said before the command ends.
@@ -301,8 +301,7 @@ def run_load(
                     on_step=display.on_step,
                 )
         except Interrupted as exc:
-            outcome = BEFORE_THE_LOAD if exc.outcome == "stopped" else exc.outcome
-            print(f"interrupted: {exc}; {outcome}", file=sys.stderr)
+            print(f"interrupted: {exc}; {exc.outcome}", file=sys.stderr)
             return exc.exit_code
         finally:
             with deferred():

@@ -233,11 +233,7 @@ def scan_files(source: LocalPath | str, what: str = "source") -> list[Scanned]:
         for p in candidates:
             if not (p.is_file() and _visible(p, root)):
                 continue
-            stat = p.stat()
-            key = (stat.st_dev, stat.st_ino)
-            # A file matched again through a link is listed once, by its own path if matched.
-            if key not in by_file or os.path.realpath(p) == os.path.abspath(p):
-                by_file[key] = _scanned(str(p), stat)
+            _keep_once(by_file, str(p), p.stat())
         files = list(by_file.values())
         if not files:
             raise SourceError(f"{what}: {source}: the pattern matches no file")
@@ -314,12 +310,16 @@ def _walk(root: Path, what: str, source: LocalPath | str) -> tuple[list[Scanned]
                 raise refuse(full, f"cannot read it ({exc.strerror})") from None
             if not S_ISREG(stat.st_mode):
                 raise refuse(full, "not a regular file (a FIFO, socket or device)")
-            key = (stat.st_dev, stat.st_ino)
-            # A file reached again through a link is listed once, by its own path if the
-            # walk meets that too.
-            if key not in files or os.path.realpath(full) == os.path.abspath(full):
-                files[key] = _scanned(full, stat)
+            _keep_once(files, full, stat)
     return list(files.values()), other
+
+
+def _keep_once(files: dict[tuple[int, int], Scanned], path: str, stat: os.stat_result) -> None:
+    """Add ``path`` to ``files`` by the file it is: a file reached again through a link is
+    listed once, by its own path if the listing meets that too."""
+    key = (stat.st_dev, stat.st_ino)
+    if key not in files or os.path.realpath(path) == os.path.abspath(path):
+        files[key] = _scanned(path, stat)
 
 
 def _scanned(path: str, stat: os.stat_result) -> Scanned:
