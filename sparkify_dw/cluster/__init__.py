@@ -21,31 +21,88 @@ boto3's waiters; :mod:`.operations` holds ``create``, ``status`` and ``delete``;
 :mod:`.command` is the command line (exit status and error lines described there).
 """
 
-from ..aws_errors import describe_aws_error
-from ..secrets import mask as scrub  # the name the cluster package knew it by
-from .aws import MANAGED_TAG, TRUST_POLICY
-from .cfgfile import update_cfg
-from .command import (
-    EXIT_AWS,
-    EXIT_CONFIG,
-    EXIT_INTERRUPTED,
-    EXIT_NO_CLUSTER,
-    EXIT_OK,
-    build_parser,
-    main,
-)
-from .config import (
-    REDSHIFT_RESERVED_WORDS,
-    RESERVED_NAMES,
-    ClusterError,
-    ProvisionConfig,
-    config_path,
-    ingress_cidr,
-    load_config,
-    secrets,
-)
-from .operations import ClusterInfo, DeleteResult, create, delete, status
-from .waiting import DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT, wait_for_cluster
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..aws_errors import describe_aws_error
+    from ..secrets import mask as scrub  # the name the cluster package knew it by
+    from .aws import MANAGED_TAG, TRUST_POLICY
+    from .cfgfile import update_cfg
+    from .command import (
+        EXIT_AWS,
+        EXIT_CONFIG,
+        EXIT_INTERRUPTED,
+        EXIT_NO_CLUSTER,
+        EXIT_OK,
+        build_parser,
+        main,
+    )
+    from .config import (
+        REDSHIFT_RESERVED_WORDS,
+        RESERVED_NAMES,
+        ClusterError,
+        ProvisionConfig,
+        config_path,
+        ingress_cidr,
+        load_config,
+        secrets,
+    )
+    from .operations import ClusterInfo, DeleteResult, create, delete, status
+    from .waiting import DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT, wait_for_cluster
+
+# Loaded when first used, so the package imports without its extra (boto3) and
+# `python -m sparkify_dw.cluster` can say which extra is missing in one line.
+_HOMES = {
+    "describe_aws_error": ("..aws_errors", "describe_aws_error"),
+    "scrub": ("..secrets", "mask"),  # the name the cluster package knew it by
+    **{name: (".aws", name) for name in ("MANAGED_TAG", "TRUST_POLICY")},
+    "update_cfg": (".cfgfile", "update_cfg"),
+    **{
+        name: (".command", name)
+        for name in (
+            "EXIT_AWS",
+            "EXIT_CONFIG",
+            "EXIT_INTERRUPTED",
+            "EXIT_NO_CLUSTER",
+            "EXIT_OK",
+            "build_parser",
+            "main",
+        )
+    },
+    **{
+        name: (".config", name)
+        for name in (
+            "REDSHIFT_RESERVED_WORDS",
+            "RESERVED_NAMES",
+            "ClusterError",
+            "ProvisionConfig",
+            "config_path",
+            "ingress_cidr",
+            "load_config",
+            "secrets",
+        )
+    },
+    **{
+        name: (".operations", name)
+        for name in ("ClusterInfo", "DeleteResult", "create", "delete", "status")
+    },
+    **{
+        name: (".waiting", name)
+        for name in ("DEFAULT_POLL_INTERVAL", "DEFAULT_TIMEOUT", "wait_for_cluster")
+    },
+}
+
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module, attr = _HOMES[name]
+    value = getattr(importlib.import_module(module, __name__), attr)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "DEFAULT_POLL_INTERVAL",

@@ -156,3 +156,22 @@ def test_dev_installs_every_extra_and_extras_names_each() -> None:
     for extra in extras.EXTRAS:
         assert _requirements(declared[extra]) <= dev, extra
     assert set(extras.BACKEND_EXTRAS.values()) <= set(extras.EXTRAS)
+
+
+def test_python_m_cluster_names_its_extra(tmp_path: Path) -> None:
+    """``python -m sparkify_dw.cluster`` (the README's form) imports the package first: it
+    loads boto3 only when used, so the missing extra is one line, not a traceback."""
+    script = (
+        "import runpy, sys\n"
+        "for module in ('boto3', 'botocore', 'configupdater'):\n"
+        "    sys.modules[module] = None\n"
+        "sys.argv = ['sparkify_dw.cluster', 'status']\n"
+        "runpy.run_module('sparkify_dw.cluster', run_name='__main__', alter_sys=True)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], text=True, capture_output=True, cwd=tmp_path, timeout=120
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr == (
+        "error: python -m sparkify_dw.cluster needs its extra: pip install 'sparkify_dw[cluster]'\n"
+    )
