@@ -158,11 +158,9 @@ def guarded(f: F) -> F:
         except (click.ClickException, click.exceptions.Exit):
             raise
         except KeyboardInterrupt as exc:
-            outcome = getattr(exc, "outcome", None)  # a load's Interrupted says what became of it
-            click.echo(
-                f"interrupted: {exc}; {outcome}" if outcome else "error: interrupted", err=True
-            )
-            ctx.exit(getattr(exc, "exit_code", EXIT_INTERRUPTED))
+            code = getattr(exc, "exit_code", None)  # SIGINT or SIGTERM, in a command's process
+            click.echo(f"interrupted: {exc}" if code else "error: interrupted", err=True)
+            ctx.exit(code or EXIT_INTERRUPTED)
         except Exception as exc:  # translated below, or re-raised
             from sparkify_dw import cli
 

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+BEFORE_THE_LOAD = "before the load began; nothing changed"
+
 
 class Interrupted(KeyboardInterrupt):
     """SIGINT or SIGTERM: the load stops, rolls back and says so in the ledger."""
@@ -17,8 +19,8 @@ class Interrupted(KeyboardInterrupt):
     def __init__(self, signum: int) -> None:
         super().__init__(signal.Signals(signum).name)
         self.signum = signum
-        # What became of the load, for the command's last line (run() sets it).
-        self.outcome = "stopped"
+        # What became of the load, for the command's last line: set once the load began.
+        self.outcome = BEFORE_THE_LOAD
 
     @property
     def exit_code(self) -> int:
@@ -65,7 +67,8 @@ def interrupts() -> Iterator[Signals]:
     load and its summary, so a signal just after the commit is never a bare kill.
     """
     if _active:
-        yield _active[-1]
+        with _converted(_active[-1]):
+            yield _active[-1]
         return
     pending = Signals()
     if threading.current_thread() is not threading.main_thread():
@@ -92,12 +95,36 @@ def interrupts() -> Iterator[Signals]:
     sys.unraisablehook = quiet
     _active.append(pending)
     try:
-        yield pending
+        with _converted(pending):
+            yield pending
     finally:
         _active.pop()
         sys.unraisablehook = unraisable
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def as_interrupted(exc: BaseException, pending: Signals) -> Interrupted | None:
+    """``exc`` as the interruption it is: our own, or an engine's error wrapping the signal
+    we raised inside it (DuckDB's RuntimeError "Query interrupted"); None otherwise."""
+    if isinstance(exc, Interrupted):
+        return exc
+    if not pending.raised:
+        return None
+    stop = Interrupted(pending.raised[-1])
+    stop.__cause__ = exc
+    return stop
+
+
+@contextmanager
+def _converted(pending: Signals) -> Iterator[None]:
+    try:
+        yield
+    except BaseException as exc:
+        stop = as_interrupted(exc, pending)
+        if stop is None or stop is exc:
+            raise
+        raise stop from exc
 
 
 @contextmanager

@@ -34,7 +34,7 @@ from sparkify_dw.engines import dialect_for
 from sparkify_dw.errors import LoadError as LoadError
 from sparkify_dw.errors import TooManyRejected as TooManyRejected
 from sparkify_dw.interrupts import Interrupted as Interrupted  # re-exported: load.Interrupted
-from sparkify_dw.interrupts import Signals, deferred, interrupts, stoppable
+from sparkify_dw.interrupts import Signals, as_interrupted, deferred, interrupts, stoppable
 from sparkify_dw.load_result import LoadResult as LoadResult  # re-exported: load.LoadResult
 from sparkify_dw.load_result import StepHook, no_step
 from sparkify_dw.models import (
@@ -300,36 +300,26 @@ def run(
     progress = progress or _no_progress
     on_step = on_step or no_step
     result = LoadResult()
-    with interrupts() as pending:
-        try:
-            # What can be refused is refused here, before the lock, so it writes no row.
-            planned = plan(backend, steps, selection)
-            with backend.connect(engine, wait) as conn:
-                schema.require_head(conn)
-                conn.commit()
-                with backend.lock(conn, wait):
-                    job = _Job(engine, backend, settings, steps, selection, planned, pending)
-                    _transaction(conn, job, result, progress, on_step)
-                    if pending:  # arrived while committing: the load stands, the rest waits
-                        return _interrupted_after_commit(result, pending[0])
-                    try:
-                        with stoppable(pending):
-                            _maintain(conn, backend, result, vacuum, _changed(result), on_step)
-                    except Interrupted as exc:
-                        return _interrupted_after_commit(result, exc.signum)
-        except BaseException as exc:
-            if pending.raised and not isinstance(exc, Interrupted):
-                # The engine turned our signal into its own error ("Query interrupted").
-                stop = Interrupted(pending.raised[-1])
-                stop.outcome = BEFORE_THE_LOAD
-                raise stop from exc
-            if isinstance(exc, Interrupted) and exc.outcome == "stopped":
-                exc.outcome = BEFORE_THE_LOAD  # opening, checking the schema, waiting
-            raise
+    with interrupts() as pending:  # an engine's error for our signal comes out as Interrupted
+        # What can be refused is refused here, before the lock, so it writes no row.
+        planned = plan(backend, steps, selection)
+        with backend.connect(engine, wait) as conn:
+            schema.require_head(conn)
+            conn.commit()
+            with backend.lock(conn, wait):
+                job = _Job(engine, backend, settings, steps, selection, planned, pending)
+                _transaction(conn, job, result, progress, on_step)
+                if pending:  # arrived while committing: the load stands, the rest waits
+                    return _interrupted_after_commit(result, pending[0])
+                try:
+                    with stoppable(pending):
+                        _maintain(conn, backend, result, vacuum, _changed(result), on_step)
+                except BaseException as caught:
+                    stop = as_interrupted(caught, pending)
+                    if stop is None:
+                        raise
+                    return _interrupted_after_commit(result, stop.signum)
     return result
-
-
-BEFORE_THE_LOAD = "before the load began; nothing changed"
 
 
 @dataclass(frozen=True)
@@ -385,11 +375,8 @@ def _transaction(
             _commit(transaction)
             job.pending.committed = True
     except BaseException as caught:
-        exc = caught
-        if job.pending.raised and not isinstance(exc, Interrupted):
-            # The engine turned our signal into its own error ("Query interrupted").
-            exc = Interrupted(job.pending.raised[-1])
-            exc.__cause__ = caught
+        # The engine may have turned our signal into its own error ("Query interrupted").
+        exc = as_interrupted(caught, job.pending) or caught
         with deferred():
             rejected, unrecorded = _record_failure(conn, job, result, started_at, exc)
         _raise_failure(job, result, exc, caught, rejected, unrecorded)

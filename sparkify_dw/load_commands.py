@@ -278,16 +278,17 @@ def run_load(
     import sqlalchemy as sa
 
     from sparkify_dw import output
-    from sparkify_dw.interrupts import deferred, interrupts
-    from sparkify_dw.load import Interrupted, run
+    from sparkify_dw.interrupts import as_interrupted, deferred, interrupts
+    from sparkify_dw.load import run
 
     # One block for the load and its report: a signal after the commit waits for the
     # summary, so what committed is always said before the command ends.
     with interrupts() as pending:
-        if not quiet:
-            print(f"loading into {settings.display_url}", flush=True)
-        engine = settings.create_engine(poolclass=sa.pool.NullPool)
+        engine: sa.Engine | None = None
         try:
+            if not quiet:
+                print(f"loading into {settings.display_url}", flush=True)
+            engine = settings.create_engine(poolclass=sa.pool.NullPool)
             with output.LoadProgress(sys.stderr, quiet=quiet) as display:
                 result = run(
                     engine,
@@ -300,12 +301,16 @@ def run_load(
                     progress=display,
                     on_step=display.on_step,
                 )
-        except Interrupted as exc:
-            print(f"interrupted: {exc}; {exc.outcome}", file=sys.stderr)
-            return exc.exit_code
+        except BaseException as caught:
+            stop = as_interrupted(caught, pending)  # DuckDB's "Query interrupted" too
+            if stop is None:
+                raise
+            print(f"interrupted: {stop}; {stop.outcome}", file=sys.stderr)
+            return stop.exit_code
         finally:
             with deferred():
-                engine.dispose()  # nothing of the load stays open (a notebook may read next)
+                if engine is not None:  # nothing of the load stays open (a notebook may read)
+                    engine.dispose()
         with deferred():
             if not quiet:
                 print(result.summary(), flush=True)

@@ -177,3 +177,27 @@ def test_the_library_takes_a_finite_wait(warehouse_url: sa.URL) -> None:
         with pytest.raises(ConfigError, match="not a number of seconds from 0 to 86400"):
             load.run(url=warehouse_url.render_as_string(hide_password=False), wait=wait)
     assert _ledger(warehouse_url) == []
+
+
+def test_case10_a_signal_while_the_command_makes_its_engine_is_an_interruption(
+    duckdb_warehouse_url: sa.URL, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """duckdb_engine runs a query while SQLAlchemy builds the dialect; a signal then is
+    DuckDB's RuntimeError too (found by the signal sweep): the same one line."""
+    from sparkify_dw import engines
+    from sparkify_dw.interrupts import Interrupted
+
+    real = engines.create_engine
+
+    def create_interrupted(url: Any, **kw: Any) -> sa.Engine:
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+        except Interrupted:
+            raise RuntimeError("Query interrupted") from None
+        return real(url, **kw)
+
+    monkeypatch.setattr(engines, "create_engine", create_interrupted)
+    status, _out, err = _cli(duckdb_warehouse_url)
+    assert status == 143, err
+    assert err.splitlines() == ["interrupted: SIGTERM; before the load began; nothing changed"]
+    assert _ledger(duckdb_warehouse_url) == []
