@@ -12,9 +12,9 @@ from logging.config import fileConfig
 import sqlalchemy as sa
 from alembic import context
 
-from sparkify_dw import engines, extras, schema
+from sparkify_dw import schema
+from sparkify_dw.backends import registry
 from sparkify_dw.config import ConfigError, one_line
-from sparkify_dw.duckdb_reflection import reflecting
 from sparkify_dw.models import metadata
 from sparkify_dw.secrets import env_secrets, mask, url_secrets
 
@@ -31,7 +31,7 @@ try:
         if connection is not None
         else schema.url_for_alembic(context.get_x_argument(as_dictionary=True).get("url"))
     )
-    extras.require_backend(sa.make_url(url).get_backend_name())  # offline SQL too
+    engine_info = registry.prepare(sa.make_url(url))  # its extra, dialect and impl; offline too
 except ConfigError as exc:
     raise SystemExit(f"error: {exc}") from None
 
@@ -39,9 +39,9 @@ options = {"target_metadata": target_metadata, **schema.COMPARE_OPTIONS}
 
 
 def run_online(conn: sa.Connection) -> None:
-    schema.require_utf8(conn)  # before any table is created or changed
-    # DuckDB: reflect from DuckDB's catalog, on this connection and while Alembic runs only.
-    with reflecting(conn):
+    schema.check_connection(conn)  # before any table is created or changed
+    # As the engine's package wants it (DuckDB: reflecting from DuckDB's own catalog).
+    with engine_info.migrating(conn):
         context.configure(connection=conn, **options)
         with context.begin_transaction():
             context.run_migrations()
@@ -54,7 +54,6 @@ if context.is_offline_mode():
         dialect_opts={"paramstyle": "named"},
         **options,
     )
-    engines.adapt_dialect(context.get_context().dialect)  # Redshift: no RETURNING
     with context.begin_transaction():
         context.run_migrations()
 elif connection is not None:

@@ -147,10 +147,11 @@ def _migrate(
 
     from alembic import command
 
-    from sparkify_dw import extras, schema
+    from sparkify_dw import schema
+    from sparkify_dw.backends import registry
 
     settings = settings_from(ctx, url, config_file)
-    extras.require_backend(settings.backend)  # --sql too, which creates no engine
+    registry.prepare(settings.url)  # its extra, for --sql too, which creates no engine
     cfg = schema.alembic_config()
     cfg.attributes["url"] = settings.url
     _require_revision(cfg, revision)

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
@@ -62,15 +63,12 @@ MIN_MEMORY_LIMIT = 64 * 1024**2  # below this DuckDB can't load a batch of files
 MAX_MEMORY_LIMIT = 1024**5  # 1024TiB: far beyond any machine, well within DuckDB's range
 
 DEFAULT_CONFIG_NAME = "dwh.cfg"
-DEFAULT_DUCKDB_FILE = "sparkify.duckdb"
 SAMPLE_DIR = Path(__file__).resolve().parent / "sample"
 
 IAM_ROLE_ARN_RE = re.compile(
     r"arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}"
 )
 REGION_RE = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-[0-9]")
-HOST_RE = re.compile(r"[A-Za-z0-9.-]{1,253}")
-IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,126}")
 
 
 @dataclass(frozen=True)
@@ -211,44 +209,12 @@ def _require(parser: configparser.ConfigParser, path: Path, section: str, key: s
     return value
 
 
-def _redshift_url(parser: configparser.ConfigParser, path: Path) -> URL:
-    host = _require(parser, path, "CLUSTER", "HOST")
-    if not HOST_RE.fullmatch(host):
-        raise ConfigError(f"{path}: [CLUSTER] HOST is not a valid host name")
-    port_text = cfg_value(parser, "CLUSTER", "DB_PORT") or "5439"
-    try:
-        port = int(port_text)
-        if not 0 < port < 65536:
-            raise ValueError
-    except ValueError:
-        raise ConfigError(f"{path}: [CLUSTER] DB_PORT must be a port number") from None
-    db_name = _require(parser, path, "CLUSTER", "DB_NAME")
-    user = _require(parser, path, "CLUSTER", "DB_USER")
-    for key, value in (("DB_NAME", db_name), ("DB_USER", user)):
-        if not IDENT_RE.fullmatch(value):
-            raise ConfigError(f"{path}: [CLUSTER] {key} is not a valid identifier")
-    return URL.create(
-        "redshift+redshift_connector",
-        username=user,
-        password=_require(parser, path, "CLUSTER", "DB_PASSWORD"),
-        host=host,
-        port=port,
-        database=db_name,
-    )
+def _engines() -> ModuleType:
+    """The engine registry, imported when first used: the backends' contract imports
+    this module (Settings), so a module-level import would run before Settings exists."""
+    from sparkify_dw.backends import registry
 
-
-# The drivers each engine's extra installs. Any other is refused here by name, rather than
-# failing with an import deep inside SQLAlchemy when the engine connects.
-DRIVERS = {
-    "duckdb": ("duckdb_engine", "sparkify"),  # duckdb+sparkify: the reflecting dialect
-    "postgresql": ("psycopg",),
-    "redshift": ("redshift_connector",),
-}
-URL_EXAMPLES = {
-    "duckdb": "duckdb:///path/to/warehouse.duckdb",
-    "postgresql": "postgresql+psycopg://user@host:5432/dbname",
-    "redshift": "redshift+redshift_connector://user@host:5439/dbname",
-}
+    return registry
 
 
 def parse_url(text: str, origin: str) -> URL:
@@ -258,39 +224,15 @@ def parse_url(text: str, origin: str) -> URL:
         url = parse_database_url(text)
     except (sa.exc.ArgumentError, ValueError) as exc:  # ValueError: a port that isn't a number
         why = "the port is not a number" if isinstance(exc, ValueError) else "not a database URL"
-        raise ConfigError(f"{origin}: {why} (e.g. {URL_EXAMPLES['postgresql']})") from None
+        raise ConfigError(f"{origin}: {why} (e.g. {_engines().example_url()})") from None
     return check_database_url(url, origin)
 
 
 def check_database_url(url: URL, origin: str) -> URL:
     """Refuse what would fail later with a traceback: an unknown database or driver, a port
-    out of range, a user or host on an embedded DuckDB file."""
-    backend = url.get_backend_name()
-    if backend not in DRIVERS:
-        raise ConfigError(
-            f"{origin}: unsupported database {backend!r}: use one of {', '.join(sorted(DRIVERS))}"
-        )
-    driver = url.drivername.partition("+")[2]
-    if not driver and backend != "redshift":  # sqlalchemy-redshift defaults to psycopg2
-        driver = DRIVERS[backend][0]
-    if driver not in DRIVERS[backend]:
-        raise ConfigError(
-            f"{origin}: the driver {driver or '(default)'!r} is not supported for {backend}: "
-            f"use {URL_EXAMPLES[backend]}"
-        )
-    if url.port is not None and not 0 < url.port < 65536:
-        raise ConfigError(f"{origin}: the port must be a number from 1 to 65535")
-    if backend == "duckdb" and url.database in (None, "", ":memory:"):
-        raise ConfigError(
-            f"{origin}: a DuckDB URL must name the warehouse's file (e.g. "
-            f"{URL_EXAMPLES['duckdb']}); an in-memory database would vanish with the command"
-        )
-    if backend == "duckdb" and (url.username or url.password or url.host or url.port):
-        raise ConfigError(
-            f"{origin}: a DuckDB URL names a file, with no user, password, host or port "
-            f"(e.g. {URL_EXAMPLES['duckdb']})"
-        )
-    return url
+    out of range, and each engine's own rules (:func:`sparkify_dw.backends.registry.check_url`)."""
+    checked: URL = _engines().check_url(url, origin)
+    return checked
 
 
 def validate_iam_role_arn(value: str, origin: str) -> str:
@@ -327,7 +269,7 @@ def memory_bytes(text: str, origin: str = "memory limit") -> int:
     if size < MIN_MEMORY_LIMIT:
         raise ConfigError(f"{origin}: {text.strip()} is too little; at least 64MiB")
     if size > MAX_MEMORY_LIMIT:
-        raise ConfigError(f"{origin}: {text.strip()} is more than DuckDB takes; at most 1024TiB")
+        raise ConfigError(f"{origin}: {text.strip()} is more than any machine has; at most 1024TiB")
     return size
 
 
@@ -389,11 +331,12 @@ def resolve(
         resolved_url, sources["url"] = parse_url(url, "--url"), "argument"
     elif env.get(ENV_URL):
         resolved_url, sources["url"] = parse_url(env[ENV_URL], f"${ENV_URL}"), f"${ENV_URL}"
-    elif parser is not None and parser.has_section("CLUSTER"):
-        resolved_url, sources["url"] = _redshift_url(parser, cfg_path), f"{cfg_path} [CLUSTER]"
+    elif parser is not None and (found_cfg := _engines().from_cfg(parser, cfg_path)) is not None:
+        resolved_url, section = found_cfg
+        sources["url"] = f"{cfg_path} [{section}]"
     else:
         found = find_default_warehouse(here)
-        resolved_url = URL.create("duckdb", database=str(found or here / DEFAULT_DUCKDB_FILE))
+        resolved_url = _engines().default_url(found or here / default_file())
         sources["url"] = "default" if found is None else f"default, found at {found}"
 
     def source(name: str, flag: str | None, env_name: str, key: str, default: Path) -> str:
@@ -459,6 +402,11 @@ def resolve(
 _PROJECT_MARKERS = (".git", "setup.cfg", "pyproject.toml", DEFAULT_CONFIG_NAME)
 
 
+def default_file() -> str:
+    """The embedded default warehouse's file name (``sparkify.duckdb``)."""
+    return str(_engines().embedded_default().default_file)
+
+
 def find_default_warehouse(start: Path) -> Path | None:
     """The embedded default's file as seen from ``start``: ``./sparkify.duckdb``, or the
     nearest one in a parent directory up to the project's root (a folder holding ``.git``,
@@ -466,7 +414,7 @@ def find_default_warehouse(start: Path) -> Path | None:
     kernel in its own folder (``notebooks/``), below where the quick start built the file.
     ``None`` when there is none: the file will be made in ``start``."""
     for folder in (start, *start.parents):
-        candidate = folder / DEFAULT_DUCKDB_FILE
+        candidate = folder / default_file()
         if candidate.is_file():
             return candidate
         if folder == Path.home() or any((folder / m).exists() for m in _PROJECT_MARKERS):

@@ -15,10 +15,7 @@ Every message is one line, worded for the user, with no secret in it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from sparkify_dw.checks import CheckResult
+from typing import Any
 
 __all__ = [
     "CheckFailed",
@@ -92,7 +89,9 @@ class TooManyRejected(LoadError):
 class CheckFailed(SparkifyError, RuntimeError):
     """One or more checks found offenders; the message is one line naming them."""
 
-    def __init__(self, failed: Sequence[CheckResult]) -> None:
+    def __init__(self, failed: Sequence[object]) -> None:
+        """``failed``: the checks' results (:class:`~sparkify_dw.checks.CheckResult`), each
+        worded by its ``str``."""
         self.failed = list(failed)
         noun = "check" if len(self.failed) == 1 else "checks"
         super().__init__(

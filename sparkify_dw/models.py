@@ -9,6 +9,7 @@ DuckDB and PostgreSQL ignore them.
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 
 from sqlalchemy import (
     BigInteger,
@@ -27,9 +28,17 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TIMESTAMP
 
 from sparkify_dw import constructs  # noqa: F401  (registers per-dialect DDL)
-from sparkify_dw.extras import quiet_redshift_options
+from sparkify_dw.extras import installed
 
-quiet_redshift_options()  # the Redshift options below, on an install without Redshift
+# Without sqlalchemy-redshift, SQLAlchemy can't validate the Redshift options below
+# (``redshift_diststyle``, ``redshift_encode``…) and warns once per table and column. They
+# only matter on Redshift, which needs that extra anyway: the warning is dropped.
+if not installed("sqlalchemy_redshift"):
+    warnings.filterwarnings(
+        "ignore",
+        message=r"Can't validate argument 'redshift_\w+'; can't locate any SQLAlchemy "
+        r"dialect named 'redshift'",
+    )
 
 ID = String(18)  # Million Song Dataset ids: SO… / AR… are 18 characters
 NAME = String(256)

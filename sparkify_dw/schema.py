@@ -10,13 +10,12 @@ from typing import Any
 
 import sqlalchemy as sa
 from alembic.config import Config
-from alembic.ddl.postgresql import PostgresqlImpl
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import URL, make_url
 
 from sparkify_dw import config, engines
-from sparkify_dw.duckdb_reflection import reflecting_url
+from sparkify_dw.backends import registry
 from sparkify_dw.errors import SchemaError as SchemaError  # its old home: imported from here
 from sparkify_dw.secrets import parse_database_url
 
@@ -50,12 +49,6 @@ def __getattr__(name: str) -> str:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-class DuckDBImpl(PostgresqlImpl):
-    """DuckDB speaks PostgreSQL's DDL; Alembic has no DuckDB implementation of its own."""
-
-    __dialect__ = "duckdb"
-
-
 def _include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
@@ -77,15 +70,15 @@ def url_for_alembic(x_url: str | None) -> URL:
 
 
 def alembic_url(url: URL | str) -> URL:
-    """``url`` as Alembic uses it: a DuckDB URL names the dialect that reflects from
-    DuckDB's catalog (:mod:`sparkify_dw.duckdb_reflection`), so autogenerate can compare;
-    a ``duckdb://`` engine made elsewhere keeps duckdb_engine's own dialect."""
-    return reflecting_url(make_url(url))
+    """``url`` as Alembic uses it offline: as its engine's package names it (the dialect
+    it registers), so offline SQL is the SQL an engine would send."""
+    parsed = make_url(url)
+    return registry.prepare(parsed).engine_url(parsed)
 
 
 def create_engine(url: URL | str, **kwargs: Any) -> sa.Engine:
-    """An engine for Alembic and the schema's checks (:func:`alembic_url`), no pool."""
-    return engines.create_engine(alembic_url(url), poolclass=sa.pool.NullPool, **kwargs)
+    """An engine for Alembic and the schema's checks, no pool."""
+    return engines.create_engine(url, poolclass=sa.pool.NullPool, **kwargs)
 
 
 def alembic_config() -> Config:
@@ -125,18 +118,12 @@ def current_revision(conn: sa.Connection) -> str | None:
     return MigrationContext.configure(conn).get_current_revision()
 
 
-def require_utf8(conn: sa.Connection) -> None:
-    """Refuse a PostgreSQL database that can't hold UTF-8 text, before anything is written
-    (see :func:`sparkify_dw.engines.not_utf8`), on a connection from any engine."""
-    if conn.dialect.name != "postgresql":
-        return
-    began = not conn.in_transaction()
-    found = conn.execute(sa.select(sa.func.current_setting("server_encoding"))).scalar()
-    if began:  # leave the connection as it came: Alembic begins its own transaction
-        conn.rollback()
-    encoding = engines.server_encoding(found)
-    if encoding != "UTF8":
-        raise engines.not_utf8(conn.engine.url.database, encoding)
+def check_connection(conn: sa.Connection) -> None:
+    """Refuse, before anything is written, a database its engine can't keep the warehouse
+    in (PostgreSQL: not in UTF-8), on a connection from any engine."""
+    info = registry.for_dialect(conn.dialect.name)
+    if info is not None:
+        info.check_connection(conn)
 
 
 def require_head(conn: sa.Connection) -> None:

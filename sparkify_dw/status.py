@@ -20,7 +20,6 @@ import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 import sqlalchemy as sa
@@ -83,19 +82,12 @@ def format_age(age: dt.timedelta) -> str:
 
 
 def readonly_engine(settings: Settings) -> sa.Engine:
-    """An engine that can't change the warehouse. A DuckDB file that doesn't exist is a
-    ConfigError: opening it would create an empty database."""
-    url = settings.url
-    if settings.backend == "duckdb":
-        database = url.database or ":memory:"
-        if database != ":memory:" and not Path(database).exists():
-            raise ConfigError(
-                f"no warehouse at {database}: create it with `alembic upgrade head`, then load it"
-            )
-        return schema.create_engine(url, connect_args={"read_only": True})
-    if settings.backend == "postgresql":
-        return schema.create_engine(url, execution_options={"postgresql_readonly": True})
-    return schema.create_engine(url)
+    """An engine that can't change the warehouse, as its backend opens one for readers
+    (:meth:`~sparkify_dw.backends.contract.Backend.read_engine`): a warehouse that can't
+    exist yet is one line, never a new empty one."""
+    from sparkify_dw import backends
+
+    return backends.for_settings(settings).read_engine()
 
 
 READ_WAIT = 600.0  # seconds a reader waits behind a running load, as commands' --wait

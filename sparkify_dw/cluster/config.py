@@ -42,10 +42,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..backends.redshift import IDENT_RE
 from ..config import (
     DEFAULT_CONFIG_NAME,
     ENV_CONFIG,
-    IDENT_RE,
     ConfigError,
     cfg_value,
     read_cfg,

@@ -15,7 +15,7 @@ from typing import Any, TextIO
 
 import boto3
 
-from ..config import HOST_RE
+from ..backends.redshift import HOST_RE
 from ..output import printer
 from . import aws as awsops
 from .cfgfile import update_cfg

@@ -16,8 +16,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from sparkify_dw import backends, config, load
+from sparkify_dw import backends, config
 from sparkify_dw.commands import run_module
+from sparkify_dw.load import loader
+from sparkify_dw.load import steps as load_steps
 from sparkify_dw.models import LOADS
 from tests.support.helpers import SAMPLE, star_snapshot, table_rows
 
@@ -77,13 +79,13 @@ def test_a_signal_mid_stage_rolls_back_and_says_so(
 def test_a_signal_in_the_commit_window_keeps_the_committed_load(
     warehouse_url: sa.URL, monkeypatch: pytest.MonkeyPatch, sig: signal.Signals
 ) -> None:
-    real_commit = load._commit
+    real_commit = loader._commit
 
     def commit_then_signal(transaction: sa.RootTransaction) -> None:
         real_commit(transaction)
         os.kill(os.getpid(), sig)  # arrives the instant the commit returns
 
-    monkeypatch.setattr(load, "_commit", commit_then_signal)
+    monkeypatch.setattr(loader, "_commit", commit_then_signal)
     status, out, err = cli(warehouse_url)
     assert status == 128 + sig
     assert re.search(r"inserted\s+songplays\s+3,478 rows", out), out
@@ -102,15 +104,15 @@ def test_interrupted_then_the_next_load_is_whole(
     from sparkify_dw import schema
 
     schema.upgrade(duckdb_url)
-    real_transform = load._transform
+    real_transform = load_steps._transform
 
     def transform_then_signal(*args: Any) -> None:
         real_transform(*args)
         os.kill(os.getpid(), signal.SIGINT)
 
-    monkeypatch.setattr(load, "_transform", transform_then_signal)
+    monkeypatch.setattr(load_steps, "_transform", transform_then_signal)
     assert cli(duckdb_url)[0] == 130
-    monkeypatch.setattr(load, "_transform", real_transform)
+    monkeypatch.setattr(load_steps, "_transform", real_transform)
     assert cli(duckdb_url)[0] == 0
     assert [(r[0], r[1]) for r in ledger(duckdb_url)] == [(1, "interrupted"), (2, "succeeded")]
     assert len(table_rows(duckdb_url, "songplays")) == 3478
@@ -165,7 +167,7 @@ def test_a_real_sigterm_to_the_command(tmp_path: Path, duckdb_url: sa.URL) -> No
 
 def test_statement_timeout_is_one_line(pg_url: sa.URL, monkeypatch: pytest.MonkeyPatch) -> None:
     from sparkify_dw import schema
-    from sparkify_dw.backends import postgresql
+    from sparkify_dw.backends.postgresql import backend as postgresql
 
     schema.upgrade(pg_url)
     real_keep = postgresql.PostgreSQLBackend._keep
@@ -189,7 +191,7 @@ def test_a_connection_killed_mid_copy_is_one_line(
     pg_url: sa.URL, pg_admin_url: sa.URL, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from sparkify_dw import schema
-    from sparkify_dw.backends import postgresql
+    from sparkify_dw.backends.postgresql import backend as postgresql
 
     schema.upgrade(pg_url)
     real_copy = postgresql.PostgreSQLBackend._copy
@@ -270,7 +272,7 @@ def test_disk_full_is_one_line(pg_url: sa.URL, monkeypatch: pytest.MonkeyPatch) 
     import psycopg
 
     from sparkify_dw import schema
-    from sparkify_dw.backends import postgresql
+    from sparkify_dw.backends.postgresql import backend as postgresql
 
     schema.upgrade(pg_url)
     calls: list[bool] = []
@@ -291,7 +293,7 @@ def test_a_signal_during_analyze_after_the_commit(
     pg_url: sa.URL, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from sparkify_dw import schema
-    from sparkify_dw.backends import postgresql
+    from sparkify_dw.backends.postgresql import backend as postgresql
 
     schema.upgrade(pg_url)
     real = postgresql.PostgreSQLBackend.maintenance

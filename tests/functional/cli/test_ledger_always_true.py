@@ -88,7 +88,7 @@ def test_case8_when_no_row_can_be_written_the_last_line_says_so(
     """The server ends the session and takes no new ones: nothing can be recorded, and
     the command does not claim otherwise."""
     from sparkify_dw import schema
-    from sparkify_dw.backends import postgresql
+    from sparkify_dw.backends.postgresql import backend as postgresql
 
     schema.upgrade(pg_url)
     real_stage = postgresql.PostgreSQLBackend.stage
@@ -153,7 +153,7 @@ def test_case10_a_signal_while_the_warehouse_opens_is_an_interruption(
 ) -> None:
     """DuckDB turns a signal during its connect into its own RuntimeError("Query
     interrupted"): the command says interrupted and exits 130, with no traceback."""
-    from sparkify_dw.backends import duckdb as duckdb_backend
+    from sparkify_dw.backends.duckdb import backend as duckdb_backend
     from sparkify_dw.interrupts import Interrupted
 
     real_open = duckdb_backend.DuckDBBackend._open

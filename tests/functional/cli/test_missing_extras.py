@@ -19,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 
 from sparkify_dw import extras
+from sparkify_dw.backends import registry
 from sparkify_dw.models import LOADS
 from tests.support.cli import invoke
 
@@ -28,6 +29,12 @@ REDSHIFT_URL = "redshift+redshift_connector://awsuser@example.invalid:5439/dev"
 
 # (extra, the feature's arguments, what names it in the message); {warehouse} and {tmp}
 # are filled in by the test.
+# Every extra: each feature's, and each engine's (declared by its package).
+ALL_EXTRAS: dict[str, tuple[str, ...]] = {
+    **extras.EXTRAS,
+    **{i.extra: i.modules for i in registry.engines().values() if i.extra},
+}
+
 CASES = [
     ("postgres", ["history", "--url", PG_URL], "the postgresql backend"),
     ("postgres", ["load", "--url", PG_URL], "the postgresql backend"),
@@ -51,7 +58,7 @@ CASES = [
     [
         pytest.param(extra, module, args, what, id=f"{module}:{' '.join(args[:2])}")
         for extra, args, what in CASES
-        for module in extras.EXTRAS[extra]
+        for module in ALL_EXTRAS[extra]
     ],
 )
 def test_a_missing_extra_is_one_line_naming_it(
@@ -121,7 +128,7 @@ def test_the_quick_start_needs_no_extra(duckdb_url: sa.URL, tmp_path: Path) -> N
     without it never sees. CI's wheel without extras checks that case (and that the models'
     Redshift options don't warn there)."""
     blocked = sorted(
-        {m for modules in extras.EXTRAS.values() for m in modules} - {"sqlalchemy_redshift"}
+        {m for modules in ALL_EXTRAS.values() for m in modules} - {"sqlalchemy_redshift"}
     )
     url = duckdb_url.render_as_string(hide_password=False)
     commands = [
@@ -151,11 +158,10 @@ def test_dev_installs_every_extra_and_extras_names_each() -> None:
     cfg = configparser.ConfigParser()
     cfg.read(ROOT / "setup.cfg")
     declared = cfg["options.extras_require"]
-    assert set(extras.EXTRAS) | {"notebook", "dev"} == set(declared)
+    assert set(ALL_EXTRAS) | {"notebook", "dev"} == set(declared)
     dev = _requirements(declared["dev"])
-    for extra in extras.EXTRAS:
+    for extra in ALL_EXTRAS:
         assert _requirements(declared[extra]) <= dev, extra
-    assert set(extras.BACKEND_EXTRAS.values()) <= set(extras.EXTRAS)
 
 
 def test_python_m_cluster_names_its_extra(tmp_path: Path) -> None:

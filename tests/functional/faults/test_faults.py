@@ -34,7 +34,7 @@ import pytest
 import sqlalchemy as sa
 
 from sparkify_dw import schema, synth
-from sparkify_dw.backends.postgresql import LOCK_KEY
+from sparkify_dw.backends.postgresql.backend import LOCK_KEY
 from tests.support.helpers import STAR_NAMES, run_load, star_snapshot, table_rows
 
 # SIGKILLs real loads at many points: about a minute, on one worker.

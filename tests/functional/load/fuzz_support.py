@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sparkify_dw import backends, config, ledger, transform
-from sparkify_dw.backends.duckdb import SMALL_FILE_BYTES
+from sparkify_dw.backends.duckdb.backend import SMALL_FILE_BYTES
 from sparkify_dw.models import LOAD_ERRORS, LOADS, STAGING_EVENTS, STAGING_SONGS, STAR_TABLES
 from tests.support.helpers import SAMPLE
 

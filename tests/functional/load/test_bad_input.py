@@ -238,7 +238,7 @@ def test_duckdb_fast_path_and_framed_path_agree(
 ) -> None:
     """DuckDB reads big files itself and small ones through Python: same verdicts."""
     from sparkify_dw import schema
-    from sparkify_dw.backends import duckdb as duckdb_backend
+    from sparkify_dw.backends.duckdb import backend as duckdb_backend
 
     logs, expected, _ = corpus(tmp_path / "logs")
     found = []
@@ -296,7 +296,7 @@ def test_failed_copy_is_reported_from_the_engines_error_table(
     """Redshift's way: COPY fails above MAXERROR and stl_load_errors holds the records. The
     load names the first one, keeps them in load_errors and changes nothing else."""
     from sparkify_dw import backends, schema
-    from sparkify_dw.backends.duckdb import DuckDBBackend
+    from sparkify_dw.backends.duckdb.backend import DuckDBBackend
 
     class CopyGivesUp(DuckDBBackend):
         capabilities = backends.Capabilities(rejects_reported_by="engine")

@@ -115,7 +115,7 @@ def test_load_command_refuses_a_bad_limit_in_one_line(tmp_path: Path) -> None:
 
 
 def test_batches_are_a_quarter_of_the_limit_within_bounds() -> None:
-    from sparkify_dw.backends import duckdb as duck
+    from sparkify_dw.backends.duckdb import backend as duck
 
     assert duck.batch_bytes(memory_bytes("1GiB")) == 256 * 2**20
     assert duck.batch_bytes(memory_bytes("512MiB")) == 128 * 2**20
@@ -128,7 +128,7 @@ def test_a_file_bigger_than_a_batch_is_streamed_by_python(
 ) -> None:
     """DuckDB would hold a huge file (one line of 200 MB) whole: it goes to the framing."""
     from sparkify_dw import load
-    from sparkify_dw.backends import duckdb as duck
+    from sparkify_dw.backends.duckdb import backend as duck
     from sparkify_dw.sources import SourceFile
 
     monkeypatch.setattr(duck, "ENGINE_FILE_BYTES", 64 * 1024)

@@ -135,7 +135,7 @@ def test_backend_modules_share_one_interface() -> None:
         name = sa.make_url(url).get_backend_name()
         backend = for_settings(settings_for(sa.make_url(url)))
         cls = type(backend)
-        assert backend.name == name and cls.__module__ == f"sparkify_dw.backends.{name}"
+        assert backend.name == name and cls.__module__ == f"sparkify_dw.backends.{name}.backend"
         assert isinstance(backend, Backend) and not inspect.isabstract(cls), name
         assert _departures(cls) == [], name
         classes.add(cls)
@@ -143,7 +143,7 @@ def test_backend_modules_share_one_interface() -> None:
 
 
 def test_a_backend_departing_from_the_interface_is_noticed() -> None:
-    from sparkify_dw.backends.duckdb import DuckDBBackend
+    from sparkify_dw.backends.duckdb.backend import DuckDBBackend
 
     class Departing(DuckDBBackend):
         def stage_statements(self, request: Any) -> Iterator[str]:  # type: ignore[override]

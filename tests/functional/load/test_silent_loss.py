@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sparkify_dw import config, load
 from sparkify_dw import ledger as ledger_module
 from sparkify_dw.backends import for_settings
-from sparkify_dw.backends.duckdb import SMALL_FILE_BYTES
+from sparkify_dw.backends.duckdb.backend import SMALL_FILE_BYTES
 from sparkify_dw.commands import run_module
 from sparkify_dw.models import LOAD_FILES, LOADS
 from sparkify_dw.sources import SourceError

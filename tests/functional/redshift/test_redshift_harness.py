@@ -22,7 +22,7 @@ from sqlalchemy_redshift.commands import CopyCommand, Format
 
 from sparkify_dw import answers, backends, checks, config, ledger, load, schema
 from sparkify_dw.backends import LockBusy
-from sparkify_dw.backends import redshift as redshift_backend
+from sparkify_dw.backends.redshift import backend as redshift_backend
 from sparkify_dw.constructs import Unparameterized
 from sparkify_dw.models import LOAD_ERRORS, LOAD_FILES, LOADS, STAGING_EVENTS
 from tests.support.helpers import SAMPLE, run_load, star_snapshot, table_rows

@@ -15,8 +15,13 @@ import sqlalchemy as sa
 
 from sparkify_dw import config, engines, load, schema, transform
 from sparkify_dw.backends import for_settings
-from sparkify_dw.backends.redshift import MAX_ERRORS, MAX_WAIT, RedshiftBackend, manifest_uri
-from sparkify_dw.backends.redshift_errors import (
+from sparkify_dw.backends.redshift.backend import (
+    MAX_ERRORS,
+    MAX_WAIT,
+    RedshiftBackend,
+    manifest_uri,
+)
+from sparkify_dw.backends.redshift.errors import (
     copy_errors_select,
     failed_copy_errors_select,
     last_copy_id,

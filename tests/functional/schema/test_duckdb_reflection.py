@@ -1,4 +1,4 @@
-"""DuckDB reflection from DuckDB's catalog (sparkify_dw.duckdb_reflection), and Alembic
+"""DuckDB reflection from DuckDB's catalog (sparkify_dw.backends.duckdb.dialect), and Alembic
 autogenerate on DuckDB: models == migrations, and real differences are still reported."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from sparkify_dw import models, schema
-from sparkify_dw.duckdb_reflection import DuckDBDialect, _split_index_expressions, reflecting
+from sparkify_dw.backends.duckdb.dialect import DuckDBDialect, _split_index_expressions, reflecting
 
 SMALL_DDL = """
 CREATE TABLE parent (

@@ -6,15 +6,14 @@ REGCLASS casts, pg_inherits) DuckDB 2.0 doesn't answer with SQLAlchemy 2.1. This
 and ``duckdb_sequences()`` instead, one table at a time (SQLAlchemy's default
 ``get_multi_*`` loop), and leaves execution, DDL and types to duckdb_engine.
 
-A subclass of ``duckdb_engine.Dialect``, used only where Alembic reflects, never for
-``duckdb://`` URLs in general: importing the library changes nothing for a notebook
-user's own DuckDB engines (nor for the loader's, which need no reflection). It is
-registered under a name of its own, ``duckdb+sparkify``, that :func:`reflecting_url`
-gives a DuckDB URL (``sparkify_dw.schema.create_engine``, Alembic's ``env.py``); a
-connection handed to Alembic gets it for the migration's duration only
-(:func:`reflecting`). Subclassing rather than patching duckdb_engine's class keeps
-duckdb_engine's own fixes inherited, and an upgrade that renames a patched method cannot
-silently leave half a patch in place.
+A subclass of ``duckdb_engine.Dialect``, registered under a name of its own,
+``duckdb+sparkify``: every engine the library creates for a DuckDB URL uses it
+(:meth:`DuckDBInfo.engine_url <sparkify_dw.backends.duckdb.DuckDBInfo.engine_url>`), so
+Alembic, ``sa.inspect`` and ``pd.read_sql_table`` work on them; a ``duckdb://`` engine a
+user makes keeps duckdb_engine's own, and a connection of such an engine handed to Alembic
+gets the subclass for the migration's duration only (:func:`reflecting`). Subclassing
+rather than patching duckdb_engine's class keeps duckdb_engine's own fixes inherited, and
+an upgrade that renames a patched method cannot silently leave half a patch in place.
 
 DuckDB keeps no constraint names (``CONSTRAINT pk_x PRIMARY KEY`` becomes
 ``x_id_pkey``), so primary keys, unique constraints and foreign keys are reflected under
@@ -37,7 +36,7 @@ from alembic.ddl.postgresql import visit_column_comment
 from duckdb_engine import Dialect as _EngineDialect
 from sqlalchemy import types as sqltypes
 from sqlalchemy.dialects import registry
-from sqlalchemy.engine import URL, reflection
+from sqlalchemy.engine import reflection
 from sqlalchemy.engine.default import DefaultDialect
 from sqlalchemy.engine.interfaces import (
     ReflectedCheckConstraint,
@@ -54,7 +53,7 @@ from sqlalchemy.ext.compiler import compiles
 from sparkify_dw.constructs import identity_sequence_name
 from sparkify_dw.models import NAMING
 
-__all__ = ["DRIVERNAME", "DuckDBDialect", "reflecting", "reflecting_url"]
+__all__ = ["DRIVERNAME", "DuckDBDialect", "reflecting"]
 
 DRIVERNAME = "duckdb+sparkify"  # a DuckDB URL with this scheme uses DuckDBDialect
 
@@ -500,13 +499,6 @@ class DuckDBDialect(_EngineDialect):
 
 # A name of its own: ``duckdb://`` stays duckdb_engine's.
 registry.register(DRIVERNAME.replace("+", "."), __name__, "DuckDBDialect")
-
-
-def reflecting_url(url: URL) -> URL:
-    """``url`` naming :class:`DuckDBDialect` if it is a DuckDB URL; any other as it is."""
-    if url.drivername in ("duckdb", "duckdb+duckdb_engine"):
-        return url.set(drivername=DRIVERNAME)
-    return url
 
 
 @contextmanager

@@ -21,12 +21,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
 
-from sparkify_dw.backends import Backend, Capabilities, LockBusy, Progress, StageCounts
+from sparkify_dw.backends.contract import Backend, Capabilities, LockBusy, Progress, StageCounts
+from sparkify_dw.backends.postgresql.encoding import require_utf8
 from sparkify_dw.config import one_line
 from sparkify_dw.constructs import SetLocal, TableMaintenance, copy_from_stdin, suspect_record
 from sparkify_dw.errors import LoadError
 from sparkify_dw.models import LOAD_FILES, STAR_TABLES
-from sparkify_dw.schema import require_utf8
 from sparkify_dw.sources import BOM, SourceFile, iter_records
 from sparkify_dw.staging import StageRequest, checked_select, keep_errors, keep_good
 
@@ -132,6 +132,12 @@ class PostgreSQLBackend(Backend):
             conn.close()
             raise
         return conn
+
+    def read_engine(self) -> sa.Engine:
+        # Read-only transactions: a reader can't change the warehouse, whatever it sends.
+        return self.settings.create_engine(
+            poolclass=sa.pool.NullPool, execution_options={"postgresql_readonly": True}
+        )
 
     def lock(self, conn: sa.Connection, wait: float) -> AbstractContextManager[None]:
         return self._advisory_lock(conn, wait)

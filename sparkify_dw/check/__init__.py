@@ -1,4 +1,5 @@
-"""``python -m sparkify_dw.check``: the data quality checks, as ``sparkify-dw check``.
+"""The data quality checks' report, for ``sparkify-dw check`` and ``python -m
+sparkify_dw.check`` (:mod:`.__main__`).
 
 One line per check (PASS/FAIL, offending count, sample keys; why it matters with
 ``-v``). Exit status 0 when every check passes, 1 when one fails, 2 on a usage or
@@ -7,14 +8,6 @@ configuration error, printed as one line with any password masked.
 
 from __future__ import annotations
 
-if __name__ == "__main__":  # `python -m sparkify_dw.check`: the same command as `sparkify-dw check`
-    import sys
-
-    from sparkify_dw.commands import process_main
-
-    sys.exit(process_main(["check", *sys.argv[1:]]))
-
-import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 

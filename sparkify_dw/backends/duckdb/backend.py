@@ -20,7 +20,7 @@ from typing import BinaryIO, TextIO
 
 import sqlalchemy as sa
 
-from sparkify_dw.backends import Backend, Capabilities, LockBusy, Progress, StageCounts
+from sparkify_dw.backends.contract import Backend, Capabilities, LockBusy, Progress, StageCounts
 from sparkify_dw.config import ConfigError, memory_bytes
 from sparkify_dw.constructs import csv_rows, json_lines, suspect_record, tsv_records
 from sparkify_dw.models import LOAD_FILES

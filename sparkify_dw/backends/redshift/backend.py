@@ -24,8 +24,8 @@ import sqlalchemy as sa
 from sqlalchemy_redshift.commands import CopyCommand, Format
 
 from sparkify_dw import s3
-from sparkify_dw.backends import Backend, Capabilities, LockBusy, Progress, StageCounts
-from sparkify_dw.backends.redshift_errors import (
+from sparkify_dw.backends.contract import Backend, Capabilities, LockBusy, Progress, StageCounts
+from sparkify_dw.backends.redshift.errors import (
     SYS_LOAD_ERROR_DETAIL,
     failed_copy_errors_select,
     keep_copy_errors,

@@ -1,0 +1,93 @@
+"""Amazon Redshift, production: COPY from S3 through a manifest, rejected records from the
+engine's own error views.
+
+This module is the engine's entry point (``sparkify_dw.backends`` group): it names the
+backend without importing redshift_connector, and reads a warehouse from ``dwh.cfg``'s
+``[CLUSTER]`` section (what ``sparkify-dw cluster create`` writes).
+"""
+
+from __future__ import annotations
+
+import configparser
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.engine import URL
+
+from sparkify_dw.backends.registry import EngineInfo
+from sparkify_dw.config import cfg_value
+from sparkify_dw.errors import ConfigError
+
+HOST_RE = re.compile(r"[A-Za-z0-9.-]{1,253}")
+IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,126}")
+DEFAULT_PORT = 5439
+
+
+def _value(parser: configparser.ConfigParser, key: str) -> str | None:
+    return cfg_value(parser, "CLUSTER", key)
+
+
+def _require(parser: configparser.ConfigParser, path: Path, key: str) -> str:
+    value = _value(parser, key)
+    if value is None:
+        raise ConfigError(f"{path}: [CLUSTER] {key} is missing or empty")
+    return value
+
+
+# sqlalchemy-redshift's dialect without what Redshift can't take (:mod:`.dialect`).
+OWN_DRIVER = "redshift+sparkify"
+
+
+@dataclass(frozen=True)
+class RedshiftInfo(EngineInfo):
+    def engine_url(self, url: URL) -> URL:
+        if url.drivername == f"{self.scheme}+{self.drivers[0]}":
+            return url.set(drivername=OWN_DRIVER)
+        return url
+
+    def url_from_cfg(self, parser: configparser.ConfigParser, path: Path) -> URL:
+        """``[CLUSTER] HOST, DB_PORT, DB_NAME, DB_USER, DB_PASSWORD`` as a URL, each
+        checked before it reaches one."""
+        host = _require(parser, path, "HOST")
+        if not HOST_RE.fullmatch(host):
+            raise ConfigError(f"{path}: [CLUSTER] HOST is not a valid host name")
+        port_text = _value(parser, "DB_PORT") or str(DEFAULT_PORT)
+        try:
+            port = int(port_text)
+            if not 0 < port < 65536:
+                raise ValueError
+        except ValueError:
+            raise ConfigError(f"{path}: [CLUSTER] DB_PORT must be a port number") from None
+        db_name = _require(parser, path, "DB_NAME")
+        user = _require(parser, path, "DB_USER")
+        for key, value in (("DB_NAME", db_name), ("DB_USER", user)):
+            if not IDENT_RE.fullmatch(value):
+                raise ConfigError(f"{path}: [CLUSTER] {key} is not a valid identifier")
+        return URL.create(
+            f"{self.scheme}+{self.drivers[0]}",
+            username=user,
+            password=_require(parser, path, "DB_PASSWORD"),
+            host=host,
+            port=port,
+            database=db_name,
+        )
+
+
+INFO = RedshiftInfo(
+    scheme="redshift",
+    title="Redshift",
+    backend="sparkify_dw.backends.redshift.backend:RedshiftBackend",
+    drivers=("redshift_connector", "sparkify"),
+    example_url="redshift+redshift_connector://user@host:5439/dbname",
+    extra="redshift",
+    modules=("sqlalchemy_redshift", "redshift_connector", "boto3"),
+    default_driver=False,  # sqlalchemy-redshift's default would be psycopg2
+    cfg_section="CLUSTER",
+    setup=("sparkify_dw.backends.redshift.dialect",),
+    options={
+        "iam_role_arn": "the role COPY reads S3 with",
+        "manifest_prefix": "where COPY's manifests are written",
+        "region": "COPY's REGION, the data's",
+    },
+)

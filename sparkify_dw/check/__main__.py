@@ -1,0 +1,7 @@
+"""``python -m sparkify_dw.check``: the ``sparkify-dw check`` command."""
+
+import sys
+
+from sparkify_dw.commands import process_main
+
+sys.exit(process_main(["check", *sys.argv[1:]]))

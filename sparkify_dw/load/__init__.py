@@ -1,0 +1,53 @@
+"""The loader: stage raw JSON, build the star schema, check it.
+
+``python -m sparkify_dw.load`` from a shell (:mod:`.__main__`), :func:`run` from Python.
+:mod:`.loader` holds the load's entry points (run, dry_run, plan), :mod:`.steps` the steps
+inside its one transaction, :mod:`.failures` what a failed load leaves in the ledger.
+
+The names below are loaded when first used, so ``python -m sparkify_dw.load --help``
+imports no SQLAlchemy (the command imports the loader when it runs).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sparkify_dw.load.loader import (
+        LOCK_WAIT,
+        MAX_WAIT,
+        STEPS,
+        Interrupted,
+        LoadError,
+        LoadResult,
+        Selection,
+        TooManyRejected,
+        dry_run,
+        errors_report,
+        history,
+        plan,
+        run,
+    )
+
+__all__ = [
+    "LOCK_WAIT",
+    "MAX_WAIT",
+    "STEPS",
+    "Interrupted",
+    "LoadError",
+    "LoadResult",
+    "Selection",
+    "TooManyRejected",
+    "dry_run",
+    "errors_report",
+    "history",
+    "plan",
+    "run",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        return getattr(importlib.import_module("sparkify_dw.load.loader"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

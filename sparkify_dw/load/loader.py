@@ -1,0 +1,333 @@
+"""The loader: stage raw JSON, build the star schema, check it.
+
+``python -m sparkify_dw.load`` from a shell (:mod:`.__main__`), :func:`run` from Python.
+The steps inside the load's transaction are in :mod:`.steps`, what a failed load leaves
+in the ledger in :mod:`.failures`. Every statement
+is a SQLAlchemy Core construct compiled for the target database; ``--dry-run`` prints
+them instead of running them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import signal
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import cast
+
+import sqlalchemy as sa
+
+from sparkify_dw import backends, ledger, schema
+from sparkify_dw.backends.requests import Selection as Selection  # re-exported: load.Selection
+from sparkify_dw.config import ConfigError, Settings, one_line, resolve
+from sparkify_dw.dryrun import DryConnection
+from sparkify_dw.engines import dialect_for
+from sparkify_dw.errors import LoadError as LoadError
+from sparkify_dw.errors import TooManyRejected as TooManyRejected
+from sparkify_dw.interrupts import Interrupted as Interrupted  # re-exported: load.Interrupted
+from sparkify_dw.interrupts import as_interrupted, deferred, interrupts, stoppable
+from sparkify_dw.load.failures import RECORD_WAIT as RECORD_WAIT
+from sparkify_dw.load.failures import _Job, _raise_failure, _record_failure
+from sparkify_dw.load.steps import ERRORS_KEPT_ON_FAILURE as ERRORS_KEPT_ON_FAILURE
+from sparkify_dw.load.steps import STEPS as STEPS
+from sparkify_dw.load.steps import _changed, _check_steps, _load
+from sparkify_dw.load_result import LoadResult as LoadResult  # re-exported: load.LoadResult
+from sparkify_dw.load_result import StepHook, no_step
+from sparkify_dw.models import (
+    STAGING_EVENTS,
+    STAGING_SONGS,
+    STAR_TABLES,
+)
+from sparkify_dw.staging import StageRequest
+
+log = logging.getLogger("sparkify_dw.load")
+
+history = ledger.history_text  # the text of --history
+errors_report = ledger.errors_text  # the text of --errors
+
+LOCK_WAIT = 600.0  # seconds a load waits for another one to finish before giving up
+
+
+MAX_WAIT = 86400.0  # a day: a wait must end (and a server's statement timeout holds it)
+
+
+def dry_run(
+    settings: Settings,
+    steps: Sequence[str] = STEPS,
+    max_errors: int = 0,
+    selection: Selection = Selection(),
+    loaded: set[tuple[str, str]] | None = None,
+    vacuum: bool = False,
+    wait: float = LOCK_WAIT,
+) -> list[str]:
+    """Every statement the load would send, in order, as the driver would receive it
+    (text and parameters); sends nothing. It is the load's own code, run on a
+    :class:`~sparkify_dw.dryrun.DryConnection`.
+
+    For ``--incremental``, ``loaded`` is the ledger's list of staged files (the CLI
+    reads it from the warehouse).
+    """
+    _check_steps(steps)
+    _check_wait(wait)
+    backend = backends.for_settings(settings, max_errors, wait)
+    dry = DryConnection(dialect_for(settings.url))
+    conn = cast(sa.Connection, dry)
+    result = LoadResult()
+    planned = plan(backend, steps, selection)
+    # backend.lock() is left out: it may wait on a real server (an advisory lock).
+    _load(
+        conn,
+        backend,
+        settings,
+        steps,
+        selection,
+        result,
+        _no_progress,
+        ledger.now(),
+        planned,
+        known_loaded=loaded,
+    )
+    changed = [
+        t
+        for t in (STAGING_EVENTS, STAGING_SONGS, *STAR_TABLES)
+        if "transform" in steps or t in (STAGING_EVENTS, STAGING_SONGS)
+    ]
+    _maintain(
+        conn, backend, result, vacuum, changed if "stage" in steps or "transform" in steps else []
+    )
+    return [s.render(settings.mask) for s in dry.sent]  # secrets in values, never SQL
+
+
+def plan(
+    backend: backends.Backend, steps: Sequence[str], selection: Selection
+) -> list[StageRequest]:
+    """The files the stage step will take, listed and checked before the load takes its
+    lock (``--incremental`` leaves out, under the lock, what the ledger says is loaded): a
+    missing source, a bad JSONPaths file or overlapping sources stop the load here, and
+    nothing is written. Only a load that stages lists anything."""
+    if "stage" not in steps:
+        return []
+    return backend.requests(selection)
+
+
+def _check_wait(wait: float) -> None:
+    """A wait must end: nan, inf and more than a day are refused, from any caller."""
+    if not (isinstance(wait, int | float) and 0 <= wait <= MAX_WAIT):  # nan too
+        raise ConfigError(f"wait: {wait!r} is not a number of seconds from 0 to {MAX_WAIT:.0f}")
+
+
+def _no_progress(what: str, done: int, total: int) -> None:
+    log.debug("%s: %d/%d files", what, done, total)
+
+
+def run(
+    engine: sa.Engine | None = None,
+    settings: Settings | None = None,
+    *,
+    url: str | None = None,
+    log_data: str | os.PathLike[str] | None = None,
+    song_data: str | os.PathLike[str] | None = None,
+    log_jsonpath: str | os.PathLike[str] | None = None,
+    incremental: bool = False,
+    since: dt.date | str | None = None,
+    until: dt.date | str | None = None,
+    steps: Sequence[str] = STEPS,
+    progress: backends.Progress | None = None,
+    max_errors: int = 0,
+    wait: float = LOCK_WAIT,
+    selection: Selection | None = None,
+    vacuum: bool = False,
+    on_step: StepHook | None = None,
+) -> LoadResult:
+    """Run the load's ``steps`` in order, as ``sparkify-dw load`` does, e.g. from a notebook::
+
+        load.run(log_data="data/log_data", incremental=True, max_errors=10)
+        load.run(since="2018-11-03", until="2018-11-09")
+
+    Settings not given come from the configuration (``--url`` etc.: flags, then
+    ``SPARKIFY_DW_*`` variables, then ``dwh.cfg``, then the embedded default); ``settings``
+    (from :func:`sparkify_dw.config.resolve`) and ``engine`` may be passed instead.
+
+    The whole load is one transaction: killed or failed at any point, it leaves staging,
+    the star tables and the ledger as they were. Up to ``max_errors`` bad records are
+    rejected into ``load_errors`` and the rest load; more, and nothing loads. One load
+    runs at a time per warehouse; another waits up to ``wait`` seconds for it.
+    ``progress`` hears of files staged, ``on_step`` of each step as it begins.
+    """
+    if settings is None or any(v is not None for v in (url, log_data, song_data, log_jsonpath)):
+        if settings is not None:
+            raise LoadError("pass settings, or url/log_data/song_data/log_jsonpath, not both")
+        settings = resolve(
+            url=url,
+            log_data=_text(log_data),
+            song_data=_text(song_data),
+            log_jsonpath=_text(log_jsonpath),
+        )
+    if selection is None:
+        selection = Selection(incremental, _day_of(since, "since"), _day_of(until, "until"))
+    elif incremental or since is not None or until is not None:
+        raise LoadError("pass selection, or incremental/since/until, not both")
+    if selection.since and selection.until and selection.since > selection.until:
+        raise LoadError(f"since {selection.since} is after until {selection.until}")
+    _check_steps(steps)
+    if max_errors < 0:
+        raise LoadError("--max-errors must be 0 or more")
+    _check_wait(wait)
+    own_engine = engine is None
+    if engine is None:
+        # Closed with the load: a notebook that ran one keeps no connection (nor, on
+        # DuckDB, the file's write lock) open behind it.
+        engine = settings.create_engine(poolclass=sa.pool.NullPool)
+    elif engine.url.get_backend_name() != settings.backend:
+        settings = _with_url(settings, engine.url)
+    backend = backends.for_settings(settings, max_errors, wait)
+    progress = progress or _no_progress
+    on_step = on_step or no_step
+    result = LoadResult()
+    # An engine's error for our signal comes out as Interrupted.
+    with _disposed_after(engine if own_engine else None), interrupts() as pending:
+        # What can be refused is refused here, before the lock, so it writes no row.
+        planned = plan(backend, steps, selection)
+        with backend.connect(engine, wait) as conn:
+            schema.require_head(conn)
+            conn.commit()
+            with backend.lock(conn, wait):
+                job = _Job(engine, backend, settings, steps, selection, planned, pending)
+                _transaction(conn, job, result, progress, on_step)
+                if pending:  # arrived while committing: the load stands, the rest waits
+                    return _interrupted_after_commit(result, pending[0])
+                try:
+                    with stoppable(pending):
+                        _maintain(conn, backend, result, vacuum, _changed(result), on_step)
+                except BaseException as caught:
+                    stop = as_interrupted(caught, pending)
+                    if stop is None:
+                        raise
+                    return _interrupted_after_commit(result, stop.signum)
+    return result
+
+
+@contextmanager
+def _disposed_after(engine: sa.Engine | None) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        if engine is not None:
+            engine.dispose()
+
+
+def _transaction(
+    conn: sa.Connection,
+    job: _Job,
+    result: LoadResult,
+    progress: backends.Progress,
+    on_step: StepHook,
+) -> None:
+    """The load's one transaction, committed; or rolled back, recorded in the ledger as
+    failed or interrupted, and raised as one line."""
+    started_at = ledger.now()
+    try:
+        transaction = conn.begin()
+        try:
+            _load(
+                conn,
+                job.backend,
+                job.settings,
+                job.steps,
+                job.selection,
+                result,
+                progress,
+                started_at,
+                job.planned,
+                on_step=on_step,
+            )
+            if job.pending.raised:
+                # Raised, but swallowed where Python ignores exceptions (a weakref callback,
+                # a __del__ that ran at that instant): the load still stops here.
+                raise Interrupted(job.pending.raised[-1])
+        except BaseException:
+            with deferred():
+                if transaction.is_active:
+                    transaction.rollback()
+            raise
+        # A signal now must not split "committed" from "reported": it waits, and after
+        # the commit it waits until the command has printed its summary.
+        with deferred():
+            _commit(transaction)
+            job.pending.committed = True
+    except BaseException as caught:
+        # The engine may have turned our signal into its own error ("Query interrupted").
+        exc = as_interrupted(caught, job.pending) or caught
+        with deferred():
+            rejected, unrecorded = _record_failure(conn, job, result, started_at, exc)
+        _raise_failure(job, result, exc, caught, rejected, unrecorded)
+
+
+def _text(value: str | os.PathLike[str] | None) -> str | None:
+    return None if value is None else os.fspath(value)
+
+
+def _day_of(value: dt.date | str | None, what: str) -> dt.date | None:
+    """A day from a date or its ISO text ("2018-11-03"); one line when it is neither."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return dt.date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise LoadError(f"{what}: not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def _maintain(
+    conn: sa.Connection,
+    backend: backends.Backend,
+    result: LoadResult,
+    vacuum: bool,
+    changed: Sequence[sa.Table],
+    on_step: StepHook = no_step,
+) -> None:
+    """Statistics (and VACUUM) after the commit. The load has committed by now, so a
+    failure here is a warning: it never turns a loaded warehouse into a failed load."""
+    maintenance = backend.maintenance(changed, vacuum=vacuum)
+    if not maintenance:
+        return
+    on_step("vacuum and analyze" if vacuum else "analyze", result, None)
+    started = time.perf_counter()
+    # Outside a transaction block: VACUUM refuses to run in one.
+    auto = conn.execution_options(isolation_level="AUTOCOMMIT")
+    try:
+        for statement in maintenance:
+            auto.execute(statement)
+    except sa.exc.SQLAlchemyError as exc:
+        message = (
+            f"the load committed, but maintenance after it failed (run it again "
+            f"later): {one_line(exc)}"
+        )
+        log.warning("%s", message)
+        result.warnings.append(message)
+    result.seconds["analyze"] = time.perf_counter() - started
+
+
+def _interrupted_after_commit(result: LoadResult, signum: int) -> LoadResult:
+    """A signal after the commit: the load stands (the ledger says succeeded) and what was
+    left (ANALYZE) is skipped; the command still exits 128 + the signal, and says so in one
+    line (``result.interrupted``): the log repeats it only with ``-v``."""
+    result.interrupted = signum
+    log.info(
+        "%s arrived after load #%s committed: the load succeeded; maintenance skipped",
+        signal.Signals(signum).name,
+        result.load_id,
+    )
+    return result
+
+
+def _commit(transaction: sa.RootTransaction) -> None:
+    transaction.commit()
+
+
+def _with_url(settings: Settings, url: sa.URL) -> Settings:
+    from dataclasses import replace
+
+    return replace(settings, url=url)
