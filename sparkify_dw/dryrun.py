@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.sql import ClauseElement
@@ -171,3 +171,10 @@ class DryConnection:
 
     def execution_options(self, **_: Any) -> DryConnection:
         return self
+
+
+def recording(dialect: sa.Dialect) -> tuple[sa.Connection, list[Sent]]:
+    """A connection that records what the load's code sends, for ``dialect``, and the list
+    it records into: what ``--dry-run`` prints."""
+    conn = DryConnection(dialect)
+    return cast(sa.Connection, conn), conn.sent

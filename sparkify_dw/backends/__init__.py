@@ -11,13 +11,8 @@ entry point (README, "Adding a backend").
 from __future__ import annotations
 
 from sparkify_dw.backends import registry
-from sparkify_dw.backends.contract import (
-    Backend,
-    Capabilities,
-    LockBusy,
-    Progress,
-    StageCounts,
-)
+from sparkify_dw.backends.contract import Backend, Capabilities, LockBusy
+from sparkify_dw.backends.plan import Progress, StageCounts
 from sparkify_dw.backends.requests import Selection, check_schemes, staging_requests, unloaded
 from sparkify_dw.config import Settings
 

@@ -12,13 +12,14 @@ names itself in :mod:`sparkify_dw.backends.registry`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import sqlalchemy as sa
 
+from sparkify_dw.backends.plan import InsertInChunks, Step
 from sparkify_dw.backends.requests import Selection, check_schemes, staging_requests
 from sparkify_dw.config import ConfigError, Settings
 from sparkify_dw.errors import LockBusy as LockBusy
@@ -26,26 +27,10 @@ from sparkify_dw.models import LOAD_FILES
 from sparkify_dw.sources import Reader
 from sparkify_dw.staging import StageRequest
 
-Progress = Callable[[str, int, int], None]  # (what, done, total)
-
 FILE_ROWS_PER_STATEMENT = 1000
 
-
-@dataclass
-class StageCounts:
-    """Records read from the sources and rejected: staged = read - rejected."""
-
-    read: int = 0
-    rejected: int = 0
-
-    @property
-    def staged(self) -> int:
-        return self.read - self.rejected
-
-    def __iadd__(self, other: StageCounts) -> StageCounts:
-        self.read += other.read
-        self.rejected += other.rejected
-        return self
+Source = Literal["file", "s3"]
+Rejects = Literal["quarantine", "engine"]
 
 
 @dataclass(frozen=True)
@@ -54,19 +39,13 @@ class Capabilities:
 
     # Where it stages from: "file" (local paths, globs, file://) and/or "s3" (the client
     # fetches the objects, or the engine reads them itself, as COPY does).
-    sources: frozenset[str] = frozenset({"file", "s3"})
+    sources: frozenset[Source] = frozenset({"file", "s3"})
     # Whether staging goes through a COPY manifest written under MANIFEST_PREFIX.
     needs_manifest: bool = False
     # Where rejected records are reported: "quarantine" (classified in SQL into
     # load_errors, in the load's transaction) or "engine" (the engine's own error log,
     # kept after a rollback, read by failed_copy_errors()).
-    rejects_reported_by: str = "quarantine"
-    # Whether stage() itself records what it would send on a dry run; otherwise the dry
-    # run shows stage_statements().
-    plans_staging: bool = False
-    # Whether load_files rows go through the driver's bulk copy (shown, not compiled, on
-    # a dry run) rather than compiled INSERTs.
-    records_files_in_bulk: bool = False
+    rejects_reported_by: Rejects = "quarantine"
 
 
 class Backend(ABC):
@@ -95,20 +74,10 @@ class Backend(ABC):
         return staging_requests(self.settings, self.reader, selection, loaded)
 
     @abstractmethod
-    def stage(
-        self,
-        conn: sa.Connection,
-        request: StageRequest,
-        load_id: int,
-        first_error_no: int,
-        progress: Progress,
-    ) -> StageCounts:
-        """Append the good records of ``request.source`` to ``request.table`` and the bad
-        ones to ``load_errors`` (numbered from ``first_error_no``)."""
-
-    @abstractmethod
-    def stage_statements(self, request: StageRequest, dialect: sa.Dialect) -> Iterator[str]:
-        """The statements :meth:`stage` runs, as text, for ``--dry-run``."""
+    def stage_plan(self, request: StageRequest) -> list[Step]:
+        """The steps that append the good records of ``request``'s files to
+        ``request.table`` and the bad ones to ``load_errors``; the load runs them
+        (:func:`~sparkify_dw.backends.plan.execute`), ``--dry-run`` prints them."""
 
     def connect(self, engine: sa.Engine, wait: float) -> sa.Connection:
         """A connection for the whole load (DuckDB's file lock is taken here)."""
@@ -156,33 +125,26 @@ class Backend(ABC):
         """Statements in the load's transaction once staging is filled, before the transform."""
         return []
 
-    def transform_session(self, conn: sa.Connection) -> AbstractContextManager[None]:
-        """What the transform's statements run under in the load's transaction: nothing
-        by default; PostgreSQL steers its planner away from a plan that would be
+    def transform_plan(self) -> tuple[list[Step], list[Step]]:
+        """Steps before and after the transform's statements, in the load's transaction:
+        none by default; PostgreSQL steers its planner away from a plan that would be
         quadratic on a first load."""
-        return nullcontext()
+        return [], []
 
-    def record_files(self, conn: sa.Connection, rows: Iterable[dict[str, object]]) -> None:
-        """Append ``rows`` to ``load_files`` (one per staged file: there may be 385k)."""
-        chunk: list[dict[str, object]] = []
-        for row in rows:
-            chunk.append(row)
-            if len(chunk) == FILE_ROWS_PER_STATEMENT:
-                conn.execute(sa.insert(LOAD_FILES).values(chunk))
-                chunk = []
-        if chunk:
-            conn.execute(sa.insert(LOAD_FILES).values(chunk))
+    def files_plan(self, rows: Iterable[dict[str, object]], count: int) -> list[Step]:
+        """The steps that append ``rows`` (``count`` of them: one per staged file, there
+        may be 385k) to ``load_files``: INSERTs of a thousand rows each, by default."""
+        return [InsertInChunks(LOAD_FILES, rows, FILE_ROWS_PER_STATEMENT)]
 
     def maintenance(self, tables: Sequence[sa.Table], *, vacuum: bool = False) -> list[Any]:
         """Statements after a load's commit: fresh planner statistics where the engine
         needs them to be told (ANALYZE), VACUUM where asked and supported."""
         return []
 
-    def failed_copy_errors(self, conn: sa.Connection, limit: int) -> list[dict[str, object]]:
-        """After staging failed and was rolled back: the records the engine rejected, where
-        it keeps them outside the transaction (``rejects_reported_by == "engine"``)."""
+    def failed_copy_errors(
+        self, conn: sa.Connection, limit: int, failure: BaseException
+    ) -> list[dict[str, object]]:
+        """After staging failed (``failure``) and was rolled back: the records the engine
+        rejected, where it keeps them outside the transaction (``rejects_reported_by ==
+        "engine"``); what finds them travels on the exception."""
         return []
-
-    @staticmethod
-    def compile(stmt: sa.ClauseElement, dialect: sa.Dialect) -> str:
-        return str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True})).strip()

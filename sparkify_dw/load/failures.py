@@ -144,7 +144,7 @@ def _write_failure(
         exc.errors
         if isinstance(exc, TooManyRejected)
         else (
-            job.backend.failed_copy_errors(conn, ERRORS_KEPT_ON_FAILURE)
+            job.backend.failed_copy_errors(conn, ERRORS_KEPT_ON_FAILURE, exc)
             if engine_log and own and not isinstance(exc, Interrupted)
             else []
         )

@@ -16,14 +16,14 @@ import signal
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import cast
 
 import sqlalchemy as sa
 
 from sparkify_dw import backends, ledger, schema
+from sparkify_dw.backends.plan import Progress
 from sparkify_dw.backends.requests import Selection as Selection  # re-exported: load.Selection
 from sparkify_dw.config import ConfigError, Settings, one_line, resolve
-from sparkify_dw.dryrun import DryConnection
+from sparkify_dw.dryrun import recording
 from sparkify_dw.engines import dialect_for
 from sparkify_dw.errors import LoadError as LoadError
 from sparkify_dw.errors import TooManyRejected as TooManyRejected
@@ -65,7 +65,7 @@ def dry_run(
 ) -> list[str]:
     """Every statement the load would send, in order, as the driver would receive it
     (text and parameters); sends nothing. It is the load's own code, run on a
-    :class:`~sparkify_dw.dryrun.DryConnection`.
+    recording connection (:func:`sparkify_dw.dryrun.recording`).
 
     For ``--incremental``, ``loaded`` is the ledger's list of staged files (the CLI
     reads it from the warehouse).
@@ -73,10 +73,12 @@ def dry_run(
     _check_steps(steps)
     _check_wait(wait)
     backend = backends.for_settings(settings, max_errors, wait)
-    dry = DryConnection(dialect_for(settings.url))
-    conn = cast(sa.Connection, dry)
+    conn, sent = recording(dialect_for(settings.url))
     result = LoadResult()
     planned = plan(backend, steps, selection)
+    if selection.incremental and loaded is not None:
+        # What the ledger says is loaded, read beforehand: the dry connection's is empty.
+        planned = backends.unloaded(planned, loaded)
     # backend.lock() is left out: it may wait on a real server (an advisory lock).
     _load(
         conn,
@@ -88,7 +90,6 @@ def dry_run(
         _no_progress,
         ledger.now(),
         planned,
-        known_loaded=loaded,
     )
     changed = [
         t
@@ -98,7 +99,7 @@ def dry_run(
     _maintain(
         conn, backend, result, vacuum, changed if "stage" in steps or "transform" in steps else []
     )
-    return [s.render(settings.mask) for s in dry.sent]  # secrets in values, never SQL
+    return [s.render(settings.mask) for s in sent]  # secrets in values, never SQL
 
 
 def plan(
@@ -135,7 +136,7 @@ def run(
     since: dt.date | str | None = None,
     until: dt.date | str | None = None,
     steps: Sequence[str] = STEPS,
-    progress: backends.Progress | None = None,
+    progress: Progress | None = None,
     max_errors: int = 0,
     wait: float = LOCK_WAIT,
     selection: Selection | None = None,
@@ -223,7 +224,7 @@ def _transaction(
     conn: sa.Connection,
     job: _Job,
     result: LoadResult,
-    progress: backends.Progress,
+    progress: Progress,
     on_step: StepHook,
 ) -> None:
     """The load's one transaction, committed; or rolled back, recorded in the ledger as

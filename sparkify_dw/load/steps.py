@@ -12,9 +12,10 @@ from collections.abc import Iterator, Sequence
 import sqlalchemy as sa
 
 from sparkify_dw import backends, checks, ledger, transform
+from sparkify_dw.backends import plan
+from sparkify_dw.backends.plan import Progress, StageCounts
 from sparkify_dw.backends.requests import Selection
 from sparkify_dw.config import Settings
-from sparkify_dw.dryrun import DryConnection, Sent
 from sparkify_dw.errors import LoadError, TooManyRejected
 from sparkify_dw.load_result import LoadResult, StepHook, no_step
 from sparkify_dw.models import STAGING_EVENTS, STAGING_SONGS, STAR_TABLES
@@ -36,7 +37,7 @@ def _rowcount(conn: sa.Connection, statement: sa.Executable, table: str) -> int:
     """Rows ``statement`` wrote, as the driver reports them; a driver that can't say
     (rowcount -1) is an error, not a silent zero."""
     rows = conn.execute(statement, execution_options={"preserve_rowcount": True}).rowcount
-    if rows < 0 and not isinstance(conn, DryConnection):
+    if rows < 0:
         raise LoadError(f"transform: the driver did not report how many rows {table} got")
     return max(rows, 0)
 
@@ -60,30 +61,23 @@ def _stage(
     planned: list[StageRequest],
     selection: Selection,
     result: LoadResult,
-    progress: backends.Progress,
-    known_loaded: set[tuple[str, str]] | None = None,
+    progress: Progress,
     on_step: StepHook = no_step,
 ) -> None:
     assert result.load_id is not None
     reqs = planned
     if selection.incremental:
-        loaded = ledger.loaded_files(conn)
-        if isinstance(conn, DryConnection) and known_loaded is not None:
-            loaded = known_loaded  # a dry run reads the ledger beforehand, if it can
-        reqs = backends.unloaded(planned, loaded)
+        reqs = backends.unloaded(planned, ledger.loaded_files(conn))
     for req in reqs:
         log.info("%s: %d file(s) to stage", req.what, len(req.files))
     for req in reqs:
         conn.execute(sa.delete(req.table))
-    total = backends.StageCounts()
+    total = StageCounts()
     for req in reqs:
         result.step = f"stage {req.table.name}"
         on_step(result.step, result, req)
-        if isinstance(conn, DryConnection) and not backend.capabilities.plans_staging:
-            conn.sent.extend(Sent(text, ()) for text in backend.stage_statements(req, conn.dialect))
-            counts = backends.StageCounts()
-        else:
-            counts = backend.stage(conn, req, result.load_id, total.rejected + 1, progress)
+        run = plan.Run(conn, result.load_id, total.rejected + 1, progress)
+        counts = plan.execute(backend.stage_plan(req), run)
         total += counts
         name = req.table.name
         result.read[name], result.rejected[name] = counts.read, counts.rejected
@@ -120,12 +114,8 @@ def _record_files(
                     "version": f.version,
                 }
 
-    if isinstance(conn, DryConnection) and backend.capabilities.records_files_in_bulk:
-        # The backend bulk-loads these rows outside SQLAlchemy: shown, not compiled.
-        files = sum(len(r.files) for r in reqs)
-        conn.note(f"{files} row(s) into load_files through a bulk load")
-        return
-    backend.record_files(conn, rows())
+    count = sum(len(r.files) for r in reqs)
+    plan.execute(backend.files_plan(rows(), count), plan.Run(conn, load_id))
 
 
 def _transform(conn: sa.Connection, result: LoadResult, on_step: StepHook = no_step) -> None:
@@ -160,17 +150,16 @@ def _load(
     steps: Sequence[str],
     selection: Selection,
     result: LoadResult,
-    progress: backends.Progress,
+    progress: Progress,
     started_at: dt.datetime,
     planned: list[StageRequest],
-    known_loaded: set[tuple[str, str]] | None = None,
     on_step: StepHook = no_step,
 ) -> None:
     """The load's transaction, from its lock to its ledger row: what ``--dry-run`` shows."""
     backend.begin_load(conn)
     result.load_id = ledger.next_load_id(conn)
     ledger.record_load(conn, settings, _ordered(steps), result, started_at, "running", None)
-    _run_steps(conn, backend, planned, steps, selection, result, progress, known_loaded, on_step)
+    _run_steps(conn, backend, planned, steps, selection, result, progress, on_step)
     ledger.finish_load(conn, result, "succeeded", None)
 
 
@@ -181,8 +170,7 @@ def _run_steps(
     steps: Sequence[str],
     selection: Selection,
     result: LoadResult,
-    progress: backends.Progress,
-    known_loaded: set[tuple[str, str]] | None = None,
+    progress: Progress,
     on_step: StepHook = no_step,
 ) -> None:
     for step in STEPS:
@@ -192,10 +180,13 @@ def _run_steps(
         log.info("%s: start", step)
         result.step = step
         if step == "stage":
-            _stage(conn, backend, planned, selection, result, progress, known_loaded, on_step)
+            _stage(conn, backend, planned, selection, result, progress, on_step)
         elif step == "transform":
-            with backend.transform_session(conn):
-                _transform(conn, result, on_step)
+            before, after = backend.transform_plan()
+            run = plan.Run(conn, result.load_id or 0)
+            plan.execute(before, run)
+            _transform(conn, result, on_step)
+            plan.execute(after, run)
         else:
             on_step("check", result, None)
             _check(conn, result)

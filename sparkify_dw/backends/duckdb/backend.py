@@ -15,16 +15,20 @@ import re
 import tempfile
 import time
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import Any, BinaryIO, TextIO
 
 import sqlalchemy as sa
 
-from sparkify_dw.backends.contract import Backend, Capabilities, LockBusy, Progress, StageCounts
+from sparkify_dw.backends.contract import Backend, Capabilities, LockBusy
+from sparkify_dw.backends.plan import BulkCopy, Call, Run, Sql, StageCounts, Step, When, sent
 from sparkify_dw.config import ConfigError, memory_bytes
 from sparkify_dw.constructs import csv_rows, json_lines, suspect_record, tsv_records
+from sparkify_dw.dryrun import Sent
 from sparkify_dw.models import LOAD_FILES
-from sparkify_dw.sources import SourceFile, iter_records
+from sparkify_dw.sources import Reader, SourceFile, iter_records
 from sparkify_dw.staging import (
     StageRequest,
     checked_table,
@@ -163,10 +167,121 @@ def _write_csv(path: Path, rows: Iterable[Sequence[object]]) -> None:
         csv.writer(sink, lineterminator="\n").writerows(rows)
 
 
+# --- staging as a plan ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Frame(Step):
+    """Records framed by Python (:func:`_write_framed`) into a temporary file per batch,
+    read by DuckDB in one statement."""
+
+    request: StageRequest
+    checked: sa.Table
+    files: tuple[SourceFile, ...]
+    reader: Reader
+
+    def run(self, run: Run) -> None:
+        if not self.files:
+            return
+        with tempfile.TemporaryDirectory(prefix="sparkify-dw-") as tmp:
+            tsv, names = Path(tmp) / "records.tsv", Path(tmp) / "files.csv"
+            _write_csv(names, enumerate(f.uri for f in self.files))
+            with tsv.open("w", encoding="utf-8") as sink:
+                for file_no, f in enumerate(self.files):
+                    _write_framed(file_no, self.reader.open(f, self.request.what), sink)
+            run.conn.execute(_framed(self.request, self.checked, str(tsv), str(names)))
+
+    def describe(self, run: Run, dialect: sa.Dialect) -> Iterator[Sent]:
+        shown = sent(_framed(self.request, self.checked, "<records.tsv>", "<files.csv>"), dialect)
+        note = f"  -- {len(self.files)} small or remote file(s), framed by the client"
+        yield Sent(shown.text + note, shown.parameters)
+
+
+@dataclass(frozen=True)
+class _CsvRows(BulkCopy):
+    """Rows through a temporary CSV file that DuckDB reads in one statement: compiling a
+    VALUES list of 385k song files would take longer than loading them."""
+
+    table: sa.Table
+    rows: Iterable[dict[str, object]]
+    count: int
+
+    def _insert(self, path: str) -> sa.Insert:
+        columns = [c.name for c in self.table.columns]
+        reader = csv_rows(path, self.table).table_valued(*columns).alias("files")
+        return sa.insert(self.table).from_select(
+            columns, sa.select(*(reader.c[c] for c in columns))
+        )
+
+    def run(self, run: Run) -> None:
+        columns = [c.name for c in self.table.columns]
+        with tempfile.TemporaryDirectory(prefix="sparkify-dw-") as tmp:
+            path = Path(tmp) / "files.csv"
+            _write_csv(path, ([row[c] for c in columns] for row in self.rows))
+            run.conn.execute(self._insert(str(path)))
+
+    def describe(self, run: Run, dialect: sa.Dialect) -> Iterator[Sent]:
+        shown = sent(self._insert("<files.csv>"), dialect)
+        yield Sent(f"{shown.text}  -- {self.count} row(s), written by the client", shown.parameters)
+
+
+def _unsplittable(checked: sa.Table) -> sa.Select[Any]:
+    return sa.select(checked.c.source).where(checked.c.reason == _UNSPLITTABLE).distinct()
+
+
+@dataclass(frozen=True)
+class _FrameAgain(Step):
+    """The careful path of a batch DuckDB read: a file with a line that is not JSON on its
+    own (or that DuckDB reads leniently) is framed again by Python, whole."""
+
+    request: StageRequest
+    checked: sa.Table
+    batch: tuple[SourceFile, ...]
+    reader: Reader
+
+    def run(self, run: Run) -> None:
+        found = set(run.conn.execute(_unsplittable(self.checked)).scalars().all())
+        redo = tuple(f for f in self.batch if f.uri in found)
+        for f in redo:
+            run.conn.execute(sa.delete(self.checked).where(self.checked.c.source == f.uri))
+        _Frame(self.request, self.checked, redo, self.reader).run(run)
+
+    def describe(self, run: Run, dialect: sa.Dialect) -> Iterator[Sent]:
+        yield sent(_unsplittable(self.checked), dialect)
+        yield Sent("each file it names is framed again by the client:", None)
+        yield sent(sa.delete(self.checked).where(self.checked.c.source == "<file>"), dialect)
+        shown = sent(_framed(self.request, self.checked, "<records.tsv>", "<files.csv>"), dialect)
+        yield Sent(f"{shown.text}  -- those file(s), framed by the client", shown.parameters)
+
+
+@dataclass(frozen=True)
+class _Keep(Step):
+    """A batch's classified records: the good ones into staging, the rest into
+    load_errors, numbered after the load's earlier rejections."""
+
+    request: StageRequest
+    checked: sa.Table
+
+    def run(self, run: Run) -> None:
+        conn = run.conn
+        read, rejected = conn.execute(tally(self.checked)).one()
+        conn.execute(keep_good(self.request, self.checked))
+        if rejected:
+            first = run.first_error_no + run.counts.rejected
+            conn.execute(keep_errors(self.request, self.checked, run.load_id, first))
+        run.counts += StageCounts(int(read), int(rejected))
+
+    def describe(self, run: Run, dialect: sa.Dialect) -> Iterator[Sent]:
+        yield sent(tally(self.checked), dialect)
+        yield sent(keep_good(self.request, self.checked), dialect)
+        yield Sent("only when some records were rejected:", None)
+        first = run.first_error_no + run.counts.rejected
+        yield sent(keep_errors(self.request, self.checked, run.load_id, first), dialect)
+
+
 class DuckDBBackend(Backend):
     name, title = "duckdb", "DuckDB"
-    # load_files rows go in through a temporary CSV file, read in one statement.
-    capabilities = Capabilities(records_files_in_bulk=True)
+    capabilities = Capabilities()
 
     def connect(self, engine: sa.Engine, wait: float) -> sa.Connection:
         conn = self._open(engine, wait)
@@ -227,122 +342,57 @@ class DuckDBBackend(Backend):
             poolclass=sa.pool.NullPool, connect_args={"read_only": True}
         )
 
-    def record_files(self, conn: sa.Connection, rows: Iterable[dict[str, object]]) -> None:
-        # Through a CSV file: compiling a VALUES list of 385k song files would take longer
-        # than loading them.
-        columns = [c.name for c in LOAD_FILES.columns]
-        with tempfile.TemporaryDirectory(prefix="sparkify-dw-") as tmp:
-            path = Path(tmp) / "files.csv"
-            _write_csv(path, ([row[c] for c in columns] for row in rows))
-            reader = csv_rows(str(path), LOAD_FILES).table_valued(*columns).alias("files")
-            conn.execute(
-                sa.insert(LOAD_FILES).from_select(
-                    columns, sa.select(*(reader.c[c] for c in columns))
-                )
-            )
+    def files_plan(self, rows: Iterable[dict[str, object]], count: int) -> list[Step]:
+        return [_CsvRows(LOAD_FILES, rows, count)]
 
-    def stage(
-        self,
-        conn: sa.Connection,
-        request: StageRequest,
-        load_id: int,
-        first_error_no: int,
-        progress: Progress,
-    ) -> StageCounts:
+    def stage_plan(self, request: StageRequest) -> list[Step]:
+        """Big local files go to DuckDB's reader; small ones (DuckDB opens a file in about
+        a millisecond: 385k song files would take minutes), S3 objects and paths DuckDB
+        would take for patterns are framed by Python into one temporary file per batch.
+        A batch DuckDB read whose file has a line that is not JSON on its own is framed
+        again by Python, whole (the careful path)."""
         files = list(request.files)
-        # Big local files go to DuckDB's reader; small ones (DuckDB opens a file in about
-        # a millisecond: 385k song files would take minutes), S3 objects and paths DuckDB
-        # would take for patterns are framed by Python into one temporary file per batch.
         checked = checked_table(request)
-        counts = StageCounts()
+        what = request.what
+        steps: list[Step] = []
         done = 0
         for fast, batch in _runs(files, batch_bytes(memory_bytes(self.settings.memory_limit))):
-            checked.create(conn)
+            steps.append(Sql(sa.schema.CreateTable(checked)))
             if fast:
-                for f in batch:  # a clear line for a file gone since the listing
-                    self.reader.verify(f, request.what)
-                LINES.create(conn)
-                conn.execute(_read_lines(batch))
-                for f in batch:  # and DuckDB read what was listed, not a newer version
-                    self.reader.verify(f, request.what)
-                conn.execute(_fast(request, checked))
-                LINES.drop(conn)
-                self._frame_again(conn, request, checked, batch)
+                # A clear line for a file gone since the listing, and DuckDB read what
+                # was listed, not a newer version.
+                verify = Call(partial(_verify, self.reader, tuple(batch), what))
+                steps += [
+                    verify,
+                    Sql(sa.schema.CreateTable(LINES)),
+                    Sql(_read_lines(batch)),
+                    verify,
+                    Sql(_fast(request, checked)),
+                    Sql(sa.schema.DropTable(LINES)),
+                    When(
+                        sa.select(sa.exists(_unsplittable(checked))),
+                        "when a file has a line that is not JSON on its own",
+                        [_FrameAgain(request, checked, tuple(batch), self.reader)],
+                    ),
+                ]
             else:
-                self._frame(conn, request, checked, batch)
-            counts += self._keep(conn, request, checked, load_id, first_error_no + counts.rejected)
-            checked.drop(conn)
+                steps.append(_Frame(request, checked, tuple(batch), self.reader))
             done += len(batch)
-            progress(request.what, done, len(files))
-        return counts
+            steps += [
+                _Keep(request, checked),
+                Sql(sa.schema.DropTable(checked)),
+                Call(partial(_progress, what, done, len(files))),
+            ]
+        return steps
 
-    def _frame_again(
-        self, conn: sa.Connection, request: StageRequest, checked: sa.Table, batch: list[SourceFile]
-    ) -> None:
-        unsplittable = set(
-            conn.execute(
-                sa.select(checked.c.source).where(checked.c.reason == _UNSPLITTABLE).distinct()
-            )
-            .scalars()
-            .all()
-        )
-        redo = [f for f in batch if f.uri in unsplittable]
-        for f in redo:
-            conn.execute(sa.delete(checked).where(checked.c.source == f.uri))
-        self._frame(conn, request, checked, redo)
 
-    def _frame(
-        self, conn: sa.Connection, request: StageRequest, checked: sa.Table, files: list[SourceFile]
-    ) -> None:
-        if not files:
-            return
-        with tempfile.TemporaryDirectory(prefix="sparkify-dw-") as tmp:
-            tsv, names = Path(tmp) / "records.tsv", Path(tmp) / "files.csv"
-            _write_csv(names, enumerate(f.uri for f in files))
-            with tsv.open("w", encoding="utf-8") as sink:
-                for file_no, f in enumerate(files):
-                    _write_framed(file_no, self.reader.open(f, request.what), sink)
-            conn.execute(_framed(request, checked, str(tsv), str(names)))
+def _verify(reader: Reader, files: tuple[SourceFile, ...], what: str, run: Run) -> None:
+    for f in files:
+        reader.verify(f, what)
 
-    # A batch's classified records: the good ones into staging, the rest into load_errors.
 
-    def _keep(
-        self,
-        conn: sa.Connection,
-        request: StageRequest,
-        checked: sa.Table,
-        load_id: int,
-        first_error_no: int,
-    ) -> StageCounts:
-        read, rejected = conn.execute(tally(checked)).one()
-        conn.execute(keep_good(request, checked))
-        if rejected:
-            conn.execute(keep_errors(request, checked, load_id, first_error_no))
-        return StageCounts(int(read), int(rejected))
-
-    def _keep_statements(
-        self, request: StageRequest, checked: sa.Table, dialect: sa.Dialect
-    ) -> Iterator[str]:
-        yield self.compile(keep_good(request, checked), dialect)
-        yield self.compile(keep_errors(request, checked, 0, 1), dialect)
-        yield self.compile(sa.schema.DropTable(checked), dialect)
-
-    def stage_statements(self, request: StageRequest, dialect: sa.Dialect) -> Iterator[str]:
-        checked = checked_table(request)
-        most = batch_bytes(memory_bytes(self.settings.memory_limit))
-        for fast, batch in _runs(list(request.files), most):
-            yield self.compile(sa.schema.CreateTable(checked), dialect)
-            if fast:
-                yield self.compile(sa.schema.CreateTable(LINES), dialect)
-                yield self.compile(_read_lines(batch), dialect)
-                yield self.compile(_fast(request, checked), dialect)
-                yield self.compile(sa.schema.DropTable(LINES), dialect)
-            else:
-                yield (
-                    self.compile(_framed(request, checked, "<records.tsv>", "<files.csv>"), dialect)
-                    + f"  -- {len(batch)} small or remote file(s), framed by the client"
-                )
-            yield from self._keep_statements(request, checked, dialect)
+def _progress(what: str, done: int, total: int, run: Run) -> None:
+    run.progress(what, done, total)
 
 
 BACKEND = DuckDBBackend

@@ -14,20 +14,33 @@ import time
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
-from typing import Any, BinaryIO, cast
+from dataclasses import dataclass
+from typing import Any, BinaryIO
 
 import psycopg
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
 
-from sparkify_dw.backends.contract import Backend, Capabilities, LockBusy, Progress, StageCounts
+from sparkify_dw.backends.contract import Backend, Capabilities, LockBusy
+from sparkify_dw.backends.plan import (
+    BulkCopy,
+    Fallback,
+    Query,
+    Run,
+    Sql,
+    StageCounts,
+    Step,
+    When,
+    sent,
+)
 from sparkify_dw.backends.postgresql.encoding import require_utf8
 from sparkify_dw.config import one_line
 from sparkify_dw.constructs import SetLocal, TableMaintenance, copy_from_stdin, suspect_record
+from sparkify_dw.dryrun import Sent
 from sparkify_dw.errors import LoadError
 from sparkify_dw.models import LOAD_FILES, STAR_TABLES
-from sparkify_dw.sources import BOM, SourceFile, iter_records
+from sparkify_dw.sources import BOM, Reader, SourceFile, iter_records
 from sparkify_dw.staging import StageRequest, checked_select, keep_errors, keep_good
 
 log = logging.getLogger(__name__)
@@ -119,9 +132,148 @@ def _bad_input(exc: BaseException | None) -> bool:
     return isinstance(state, str) and state[:2] in _BAD_INPUT_CLASSES
 
 
+# --- staging as a plan ---------------------------------------------------------------------
+
+
+def _driver_cursor(conn: sa.Connection) -> Any:
+    return conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+
+
+@dataclass(frozen=True)
+class _CopyRows(BulkCopy):
+    """Rows through the driver's COPY FROM STDIN, not statement by statement."""
+
+    table: sa.Table
+    rows: Iterable[dict[str, object]]
+    count: int
+
+    def run(self, run: Run) -> None:
+        columns = [c.name for c in self.table.columns]
+        copy_sql = str(copy_from_stdin(self.table, columns).compile(dialect=run.conn.dialect))
+        try:
+            with _driver_cursor(run.conn).copy(copy_sql) as copy:
+                for row in self.rows:
+                    copy.write_row(tuple(row[c] for c in columns))
+        except psycopg.Error as exc:  # the driver's own COPY: one line, as any database error
+            raise LoadError(f"ledger: {one_line(exc)}") from exc
+
+    def describe(self, run: Run, dialect: sa.Dialect) -> Iterator[Sent]:
+        columns = [c.name for c in self.table.columns]
+        shown = sent(copy_from_stdin(self.table, columns), dialect)
+        yield Sent(f"{shown.text}  -- {self.count} row(s), streamed by the client", ())
+
+
+@dataclass(frozen=True)
+class _CopyFiles(BulkCopy):
+    """Each file's number and exact name, for the records' rows to point at."""
+
+    files: tuple[SourceFile, ...]
+    source: object
+
+    def run(self, run: Run) -> None:
+        columns = ["file_id", "source"]
+        copy_sql = str(copy_from_stdin(RAW_FILES, columns).compile(dialect=run.conn.dialect))
+        try:
+            with _driver_cursor(run.conn).copy(copy_sql) as copy:
+                for i, f in enumerate(self.files):
+                    copy.write_row((i, f.uri))
+        except psycopg.Error as exc:  # the driver's own COPY: one line, as any database error
+            raise sa.exc.DBAPIError(f"staging {RAW_FILES.name}", None, exc) from None
+
+    def describe(self, run: Run, dialect: sa.Dialect) -> Iterator[Sent]:
+        shown = sent(copy_from_stdin(RAW_FILES, ["file_id", "source"]), dialect)
+        yield Sent(f"{shown.text}  -- {len(self.files)} file(s) from {self.source}", ())
+
+
+@dataclass(frozen=True)
+class _CopyRecords(BulkCopy):
+    """Every record of the files into the raw table, in one COPY: each line as it is
+    (``careful=False``), or framed by Python, which finds each bad record and why."""
+
+    files: tuple[SourceFile, ...]
+    what: str
+    reader: Reader
+    careful: bool
+
+    def run(self, run: Run) -> None:
+        columns = ["file_id", "line_no", "reason", "body"]
+        copy_sql = str(copy_from_stdin(RAW, columns).compile(dialect=_DIALECT))
+        try:
+            with _driver_cursor(run.conn).copy(copy_sql) as copy:
+                for file_id, f in enumerate(self.files):
+                    with self.reader.open(f, self.what) as stream:
+                        if self.careful:
+                            for line_no, reason, text in iter_records(stream):
+                                copy.write_row((file_id, line_no, reason, text))
+                        else:
+                            for block in _copy_text(file_id, stream):
+                                copy.write(block)
+                    run.progress(self.what, file_id + 1, len(self.files))
+        except psycopg.Error as exc:
+            raise sa.exc.DBAPIError(f"staging {self.what}", None, exc) from None
+
+    def describe(self, run: Run, dialect: sa.Dialect) -> Iterator[Sent]:
+        shown = sent(copy_from_stdin(RAW, ["file_id", "line_no", "reason", "body"]), dialect)
+        how = "framed by the client" if self.careful else "each line as it is"
+        yield Sent(f"{shown.text}  -- each record's text, {how}", ())
+
+
+@dataclass(frozen=True)
+class _RefuseSuspects(Step):
+    """The fast path stops at a record only Python's framing judges exactly."""
+
+    def run(self, run: Run) -> None:
+        if run.conn.execute(_any_suspect()).scalar():
+            raise _Suspect
+
+    def describe(self, run: Run, dialect: sa.Dialect) -> Iterator[Sent]:
+        yield sent(_any_suspect(), dialect)
+
+
+@dataclass(frozen=True)
+class _Keep(Step):
+    """Good records straight into staging; only when some were rejected does a second
+    pass classify them again, into load_errors (no temporary copy of every row)."""
+
+    request: StageRequest
+
+    def _counts(self) -> tuple[sa.Select[Any], sa.Select[Any]]:
+        raw = sa.select(sa.func.count()).select_from(RAW)
+        return raw, sa.select(sa.func.count()).select_from(self.request.table)
+
+    def run(self, run: Run) -> None:
+        conn, (raw, staged) = run.conn, self._counts()
+        read = conn.execute(raw).scalar_one()
+        before = conn.execute(staged).scalar_one()
+        verdicts = _verdicts(self.request)
+        conn.execute(keep_good(self.request, verdicts))
+        after = conn.execute(staged).scalar_one()
+        counts = StageCounts(read=int(read), rejected=int(read) - int(after - before))
+        if counts.rejected:
+            first = run.first_error_no + run.counts.rejected
+            conn.execute(keep_errors(self.request, verdicts, run.load_id, first))
+        run.counts += counts
+
+    def describe(self, run: Run, dialect: sa.Dialect) -> Iterator[Sent]:
+        raw, staged = self._counts()
+        verdicts = _verdicts(self.request)
+        yield from (sent(s, dialect) for s in (raw, staged))
+        yield sent(keep_good(self.request, verdicts), dialect)
+        yield sent(staged, dialect)
+        yield Sent("only when some records were rejected:", None)
+        first = run.first_error_no + run.counts.rejected
+        yield sent(keep_errors(self.request, verdicts, run.load_id, first), dialect)
+
+
+def _falls_back(exc: BaseException) -> bool:
+    """The fast path met a record it can't judge (a suspect one), or PostgreSQL refused a
+    line as input (not JSON, bad encoding, too deep): the careful path decides."""
+    return isinstance(exc, _Suspect) or _bad_input(getattr(exc, "orig", None))
+
+
 class PostgreSQLBackend(Backend):
     name, title = "postgresql", "PostgreSQL"
-    capabilities = Capabilities(records_files_in_bulk=True)  # COPY FROM STDIN
+    capabilities = Capabilities()
 
     def connect(self, engine: sa.Engine, wait: float) -> sa.Connection:
         # A database that can't hold UTF-8 text is refused before the lock and the ledger.
@@ -184,153 +336,50 @@ class PostgreSQLBackend(Backend):
         # matched every play against every song (a 10x sample took minutes, not seconds).
         return [TableMaintenance("ANALYZE", t) for t in tables]
 
-    @contextmanager
-    def transform_session(self, conn: sa.Connection) -> Iterator[None]:
+    def transform_plan(self) -> tuple[list[Step], list[Step]]:
         # A star table vacuumed or analyzed while empty is known to the planner as empty,
         # so it anti-joins the new rows against it with a nested loop over a sequential
         # scan: each row rescans the table the statement is filling. Quadratic: a 10x
         # first load took 52 s instead of 7.5, 50x some ten minutes. With a star table
         # empty, every join of the transform is a bulk one: no nested loops.
-        empty = conn.execute(any_empty(STAR_TABLES)).scalar()
-        if getattr(conn, "dry", False):
-            cast(Any, conn).note("the two SET LOCALs only when a star table is empty")
-        elif not empty:
-            yield
-            return
-        conn.execute(SetLocal("enable_nestloop", False))
-        yield
-        conn.execute(SetLocal("enable_nestloop", None))
+        when = "when a star table is empty"
+        before: list[Step] = [
+            Query(any_empty(STAR_TABLES), ("star_table_empty",)),
+            When("star_table_empty", when, [Sql(SetLocal("enable_nestloop", False))]),
+        ]
+        after: list[Step] = [
+            When("star_table_empty", when, [Sql(SetLocal("enable_nestloop", None))])
+        ]
+        return before, after
 
-    def record_files(self, conn: sa.Connection, rows: Iterable[dict[str, object]]) -> None:
-        columns = [c.name for c in LOAD_FILES.columns]
-        copy_sql = str(copy_from_stdin(LOAD_FILES, columns).compile(dialect=conn.dialect))
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        try:
-            with cursor.copy(copy_sql) as copy:
-                for row in rows:
-                    copy.write_row(tuple(row[c] for c in columns))
-        except psycopg.Error as exc:  # the driver's own COPY: one line, as any database error
-            raise LoadError(f"ledger: {one_line(exc)}") from exc
+    def files_plan(self, rows: Iterable[dict[str, object]], count: int) -> list[Step]:
+        return [_CopyRows(LOAD_FILES, rows, count)]
 
-    def stage(
-        self,
-        conn: sa.Connection,
-        request: StageRequest,
-        load_id: int,
-        first_error_no: int,
-        progress: Progress,
-    ) -> StageCounts:
-        files = list(request.files)
-        RAW.create(conn)
-        RAW_FILES.create(conn)
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        files_sql = str(
-            copy_from_stdin(RAW_FILES, ["file_id", "source"]).compile(dialect=conn.dialect)
-        )
-        with cursor.copy(files_sql) as copy:
-            for i, f in enumerate(files):
-                copy.write_row((i, f.uri))
-        # Optimistic: every line a whole JSON record, streamed as is for PostgreSQL to parse.
-        # If any line isn't (pretty-printed or broken JSON, bytes that aren't UTF-8),
-        # PostgreSQL refuses the statement: back to the savepoint, and frame every record
-        # in Python, which finds each bad one and why.
-        savepoint = conn.begin_nested()
-        try:
-            try:
-                self._copy(cursor, files, request.what, progress, careful=False)
-                if conn.execute(_any_suspect()).scalar():
-                    raise _Suspect
-                counts = self._keep(conn, request, load_id, first_error_no)
-                savepoint.commit()
-            except _Suspect:
-                savepoint.rollback()
-                log.info(
-                    "%s: a line may hold what only Python's framing judges exactly; "
-                    "framing each record",
-                    request.what,
-                )
-                counts = self._careful(
-                    conn, cursor, request, files, load_id, first_error_no, progress
-                )
-            except (sa.exc.DBAPIError, psycopg.Error) as exc:
-                orig = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
-                if not _bad_input(orig):
-                    raise
-                savepoint.rollback()
-                log.info(
-                    "%s: a line is not a JSON record on its own (%s); framing each record",
-                    request.what,
-                    one_line(exc),
-                )
-                counts = self._careful(
-                    conn, cursor, request, files, load_id, first_error_no, progress
-                )
-        except psycopg.Error as exc:  # raised by the driver itself (COPY): one line too
-            raise sa.exc.DBAPIError(f"staging {request.table.name}", None, exc) from None
-        for table in (RAW, RAW_FILES):
-            table.drop(conn)
-        return counts
+    def stage_plan(self, request: StageRequest) -> list[Step]:
+        """Optimistic: every line a whole JSON record, streamed as is for PostgreSQL to
+        parse. If a line isn't (pretty-printed or broken JSON, bytes that aren't UTF-8),
+        PostgreSQL refuses the statement, or a line holds what only Python's framing
+        judges exactly: back to the savepoint, and Python frames every record, finding
+        each bad one and why (the careful path)."""
+        files = tuple(request.files)
 
-    def _careful(
-        self,
-        conn: sa.Connection,
-        cursor: Any,
-        request: StageRequest,
-        files: list[SourceFile],
-        load_id: int,
-        first_error_no: int,
-        progress: Progress,
-    ) -> StageCounts:
-        self._copy(cursor, files, request.what, progress, careful=True)
-        return self._keep(conn, request, load_id, first_error_no)
+        def records(careful: bool) -> _CopyRecords:
+            return _CopyRecords(files, request.what, self.reader, careful)
 
-    def _copy(
-        self, cursor: Any, files: list[SourceFile], what: str, progress: Progress, *, careful: bool
-    ) -> None:
-        """One COPY of every record of ``files`` into the raw table."""
-        columns = ["file_id", "line_no", "reason", "body"]
-        copy_sql = str(copy_from_stdin(RAW, columns).compile(dialect=_DIALECT))
-        with cursor.copy(copy_sql) as copy:
-            for file_id, f in enumerate(files):
-                with self.reader.open(f, what) as stream:
-                    if careful:
-                        for line_no, reason, text in iter_records(stream):
-                            copy.write_row((file_id, line_no, reason, text))
-                    else:
-                        for block in _copy_text(file_id, stream):
-                            copy.write(block)
-                progress(what, file_id + 1, len(files))
-
-    def _keep(
-        self, conn: sa.Connection, request: StageRequest, load_id: int, first_error_no: int
-    ) -> StageCounts:
-        # Good records straight into staging; only when some were rejected does a second
-        # pass classify them again, into load_errors (no temporary copy of every row).
-        read = conn.execute(sa.select(sa.func.count()).select_from(RAW)).scalar_one()
-        before = conn.execute(sa.select(sa.func.count()).select_from(request.table)).scalar_one()
-        verdicts = _verdicts(request)
-        conn.execute(keep_good(request, verdicts))
-        after = conn.execute(sa.select(sa.func.count()).select_from(request.table)).scalar_one()
-        counts = StageCounts(read=int(read), rejected=int(read) - int(after - before))
-        if counts.rejected:
-            conn.execute(keep_errors(request, verdicts, load_id, first_error_no))
-        return counts
-
-    def stage_statements(self, request: StageRequest, dialect: sa.Dialect) -> Iterator[str]:
-        files = list(request.files)
-        for table in (RAW, RAW_FILES):
-            yield self.compile(sa.schema.CreateTable(table), dialect)
-        files_copy = copy_from_stdin(RAW_FILES, ["file_id", "source"])
-        yield f"{self.compile(files_copy, dialect)}  -- {len(files)} file(s) from {request.source}"
-        copy = copy_from_stdin(RAW, ["file_id", "line_no", "reason", "body"])
-        yield f"{self.compile(copy, dialect)}  -- each record's text, framed by the client"
-        verdicts = _verdicts(request)
-        yield self.compile(keep_good(request, verdicts), dialect)
-        yield self.compile(keep_errors(request, verdicts, 0, 1), dialect) + (
-            "  -- only when some records were rejected"
-        )
-        for table in (RAW, RAW_FILES):
-            yield self.compile(sa.schema.DropTable(table), dialect)
+        return [
+            Sql(sa.schema.CreateTable(RAW)),
+            Sql(sa.schema.CreateTable(RAW_FILES)),
+            _CopyFiles(files, request.source),
+            Fallback(
+                "a line is not a JSON record on its own, or holds what only Python's "
+                "framing judges exactly",
+                fast=[records(False), _RefuseSuspects(), _Keep(request)],
+                careful=[records(True), _Keep(request)],
+                falls_back=_falls_back,
+            ),
+            Sql(sa.schema.DropTable(RAW)),
+            Sql(sa.schema.DropTable(RAW_FILES)),
+        ]
 
 
 BACKEND = PostgreSQLBackend

@@ -18,13 +18,16 @@ import hashlib
 import logging
 import math
 from collections.abc import Iterator, Sequence
-from typing import Any, cast
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy_redshift.commands import CopyCommand, Format
 
 from sparkify_dw import s3
-from sparkify_dw.backends.contract import Backend, Capabilities, LockBusy, Progress, StageCounts
+from sparkify_dw.backends.contract import Backend, Capabilities, LockBusy
+from sparkify_dw.backends.plan import Call, PutObject, Query, Run, StageCounts, Step, sent
 from sparkify_dw.backends.redshift.errors import (
     SYS_LOAD_ERROR_DETAIL,
     failed_copy_errors_select,
@@ -34,8 +37,10 @@ from sparkify_dw.backends.redshift.errors import (
 )
 from sparkify_dw.config import ENV_S3_REGION, ConfigError
 from sparkify_dw.constructs import LockTables, SetParameter, TableMaintenance, Unparameterized
+from sparkify_dw.dryrun import Sent
 from sparkify_dw.errors import LoadError
 from sparkify_dw.models import LOADS, STAGING_TABLES
+from sparkify_dw.sources import Reader
 from sparkify_dw.staging import StageRequest
 from sparkify_dw.uris import S3Uri
 
@@ -126,13 +131,91 @@ def _sqlstate(exc: BaseException) -> str | None:
     return None
 
 
+# --- staging as a plan ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FailedCopy:
+    """What the failure path needs to find a failed COPY's rejected records: the error view
+    and this session's latest COPY id before it. Carried on the COPY's exception."""
+
+    view: str
+    copy_before: Any
+
+
+@dataclass(frozen=True)
+class _WriteManifest(PutObject):
+    """The manifest of exactly the listed keys, written before the COPY that reads it."""
+
+    manifest: S3Uri
+    objects: tuple[Any, ...]
+    reader: Reader
+
+    def run(self, run: Run) -> None:
+        s3.write_manifest(self.manifest, list(self.objects), self.reader.client())
+
+    def describe(self, run: Run, dialect: sa.Dialect) -> Iterator[Sent]:
+        listing = "\n".join(f"  {o.uri}" for o in self.objects)
+        yield Sent(
+            f"manifest {self.manifest}, written before the COPY, lists "
+            f"{len(self.objects)} file(s):\n{listing}",
+            None,
+        )
+
+
+@dataclass(frozen=True)
+class _Copy(Step):
+    """COPY, whose failure carries what finds its rejected records (:class:`FailedCopy`)."""
+
+    statement: sa.Executable
+    view: str
+
+    def run(self, run: Run) -> None:
+        try:
+            run.conn.execute(self.statement)
+        except sa.exc.DBAPIError as exc:
+            exc.failed_copy = FailedCopy(self.view, run.values.get("copy_before"))  # type: ignore[attr-defined]
+            raise
+
+    def describe(self, run: Run, dialect: sa.Dialect) -> Iterator[Sent]:
+        yield sent(self.statement, dialect)
+
+
+@dataclass(frozen=True)
+class _KeepCopyErrors(Step):
+    """COPY's counts, then its rejected records into load_errors (when it rejected any)."""
+
+    request: StageRequest
+    view: str
+
+    def run(self, run: Run) -> None:
+        conn, values = run.conn, run.values
+        copy_id = values["copy_query_id"]
+        if copy_id == values["copy_before"]:
+            raise LoadError(
+                f"{self.request.what}: Redshift shows no {self.view.upper()} query id for "
+                "this COPY, so its rejected records can't be counted; nothing was loaded"
+            )
+        loaded, rejected = conn.execute(last_copy_counts(self.view, copy_id)).one()
+        loaded, rejected = int(loaded or 0), int(rejected or 0)
+        if rejected:
+            first = run.first_error_no + run.counts.rejected
+            conn.execute(keep_copy_errors(self.view, self.request, run.load_id, first, copy_id))
+        run.counts += StageCounts(read=loaded + rejected, rejected=rejected)
+
+    def describe(self, run: Run, dialect: sa.Dialect) -> Iterator[Sent]:
+        copy_id = run.values["copy_query_id"]
+        yield sent(last_copy_counts(self.view, copy_id), dialect)
+        first = run.first_error_no + run.counts.rejected
+        yield sent(keep_copy_errors(self.view, self.request, run.load_id, first, copy_id), dialect)
+
+
 class RedshiftBackend(Backend):
     name, title = "redshift", "Redshift"
     capabilities = Capabilities(
         sources=frozenset({"s3"}),  # COPY reads S3 itself
         needs_manifest=True,
         rejects_reported_by="engine",  # SYS_LOAD_ERROR_DETAIL / STL_LOAD_ERRORS
-        plans_staging=True,  # stage() runs, or on a dry run records, what it plans
     )
 
     def __init__(self, settings: Any, max_errors: int = 0, wait: float = 600.0) -> None:
@@ -140,10 +223,6 @@ class RedshiftBackend(Backend):
         self.maxerror = maxerror(max_errors)
         self.lock_timeout = statement_timeout(wait)
         self.errors_view = "sys"  # SYS_LOAD_ERROR_DETAIL unless the cluster lacks it
-        # This session's latest COPY id in errors_view before the COPY now running: after a
-        # failed COPY, its records are found by id, never by time.
-        self.copy_before: Any = None
-        self.copy_failed = False  # whether the latest COPY raised (above MAXERROR, say)
         self.bucket_regions: dict[str, str | None] = {}  # each bucket's, None: not readable
 
     # --- statements -------------------------------------------------------------------
@@ -254,61 +333,31 @@ class RedshiftBackend(Backend):
         self.errors_view = "sys" if _has_sys_load_errors(conn) else "stl"
         return conn
 
-    def stage(
-        self,
-        conn: sa.Connection,
-        request: StageRequest,
-        load_id: int,
-        first_error_no: int,
-        progress: Progress,
-    ) -> StageCounts:
+    def stage_plan(self, request: StageRequest) -> list[Step]:
         """COPY ``request``'s listed files through a manifest; keep what COPY rejected.
-
-        In a dry run (``conn.dry``) the same statements are recorded and the manifest is
-        shown, not written.
-        """
-        dry = bool(getattr(conn, "dry", False))
+        This session's latest COPY id before the COPY: a failed COPY's records are found
+        by id, never by time (:meth:`failed_copy_errors`)."""
         if not request.files:
             log.info("%s: no files to COPY", request.what)
-            progress(request.what, 0, 0)
-            return StageCounts()
-        objects = [f.s3_object for f in request.files]
-        body = s3.manifest_body(objects)
-        manifest = manifest_uri(self.settings.manifest_location, request.table, body)
+            return [Call(partial(_progress, request.what, 0))]
+        objects = tuple(f.s3_object for f in request.files)
+        manifest = manifest_uri(
+            self.settings.manifest_location, request.table, s3.manifest_body(list(objects))
+        )
         self.check_regions(request, manifest)
-        copy = self.copy(request, manifest)
-        if dry:
-            listing = "\n".join(f"  {o.uri}" for o in objects)
-            cast(Any, conn).note(
-                f"manifest {manifest}, written before the COPY, lists "
-                f"{len(objects)} file(s):\n{listing}"
-            )
-        else:
-            s3.write_manifest(manifest, objects, self.reader.client())
-        self.copy_before = conn.execute(last_copy_id(self.errors_view)).scalar_one()
-        self.copy_failed = True
-        conn.execute(copy)
-        self.copy_failed = False
-        copy_id = conn.execute(last_copy_id(self.errors_view)).scalar_one()
-        if not dry and copy_id == self.copy_before:
-            raise LoadError(
-                f"{request.what}: Redshift shows no {self.errors_view.upper()} query id for "
-                "this COPY, so its rejected records can't be counted; nothing was loaded"
-            )
-        loaded, rejected = conn.execute(last_copy_counts(self.errors_view, copy_id)).one()
-        loaded, rejected = int(loaded or 0), int(rejected or 0)
-        if rejected or dry:
-            conn.execute(
-                keep_copy_errors(self.errors_view, request, load_id, first_error_no, copy_id)
-            )
-        progress(request.what, len(request.files), len(request.files))
-        return StageCounts(read=loaded + rejected, rejected=rejected)
+        view = self.errors_view
+        return [
+            _WriteManifest(manifest, objects, self.reader),
+            Query(last_copy_id(view), ("copy_before",)),
+            _Copy(self.copy(request, manifest), view),
+            Query(last_copy_id(view), ("copy_query_id",)),
+            _KeepCopyErrors(request, view),
+            Call(partial(_progress, request.what, len(request.files))),
+        ]
 
-    def stage_statements(self, request: StageRequest, dialect: sa.Dialect) -> Iterator[str]:
-        """Not used: a dry run records what :meth:`stage` sends (``plans_staging``)."""
-        raise NotImplementedError
-
-    def failed_copy_errors(self, conn: sa.Connection, limit: int) -> list[dict[str, object]]:
+    def failed_copy_errors(
+        self, conn: sa.Connection, limit: int, failure: BaseException
+    ) -> list[dict[str, object]]:
         """After a COPY failed and was rolled back: its rejected records, found by this
         session and query id, never by time (the error views are in UTC, GETDATE() in the
         session's time zone and whole seconds).
@@ -320,17 +369,22 @@ class RedshiftBackend(Backend):
         (AWS: "SYS_LOAD_HISTORY", status running, completed or aborted); if that is still
         the id taken before the COPY, the failed one left no row and nothing is reported.
         """
-        if self.copy_before is None or not self.copy_failed:
-            return []
-        view = self.errors_view
+        found = getattr(failure, "failed_copy", None)
+        if not isinstance(found, FailedCopy) or found.copy_before is None:
+            return []  # not a COPY that failed
+        view = found.view
         if view == "sys":
             failed = conn.execute(last_copy_id(view)).scalar_one()
-            if failed is None or failed == self.copy_before:
+            if failed is None or failed == found.copy_before:
                 return []
             select = failed_copy_errors_select(view, failed, after=False)
         else:
-            select = failed_copy_errors_select(view, self.copy_before, after=True)
+            select = failed_copy_errors_select(view, found.copy_before, after=True)
         return [dict(r) for r in conn.execute(select.limit(limit)).mappings().all()]
+
+
+def _progress(what: str, total: int, run: Run) -> None:
+    run.progress(what, total, total)
 
 
 def _has_sys_load_errors(conn: sa.Connection) -> bool:

@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 
 from sparkify_dw import backends, config
+from sparkify_dw.backends import plan
 from sparkify_dw.commands import run_module
 from sparkify_dw.load import loader
 from sparkify_dw.load import steps as load_steps
@@ -53,14 +54,15 @@ def test_a_signal_mid_stage_rolls_back_and_says_so(
             config.resolve(url=warehouse_url.render_as_string(hide_password=False))
         )
     )
-    real_stage = backend_cls.stage
+    real_plan = backend_cls.stage_plan
 
-    def stage_then_signal(self: Any, *args: Any, **kw: Any) -> Any:
-        counts = real_stage(self, *args, **kw)
+    def signal_now(run: plan.Run) -> None:
         os.kill(os.getpid(), sig)  # the handler raises at the next bytecode
-        return counts
 
-    monkeypatch.setattr(backend_cls, "stage", stage_then_signal)
+    def stage_then_signal(self: Any, request: Any) -> list[plan.Step]:
+        return [*real_plan(self, request), plan.Call(signal_now)]
+
+    monkeypatch.setattr(backend_cls, "stage_plan", stage_then_signal)
     before = star_snapshot(warehouse_url)
     status, _out, err = cli(warehouse_url)
     assert status == code
@@ -170,14 +172,14 @@ def test_statement_timeout_is_one_line(pg_url: sa.URL, monkeypatch: pytest.Monke
     from sparkify_dw.backends.postgresql import backend as postgresql
 
     schema.upgrade(pg_url)
-    real_keep = postgresql.PostgreSQLBackend._keep
+    real_keep = postgresql._Keep.run
 
-    def keep_with_timeout(self: Any, conn: sa.Connection, *args: Any) -> Any:
-        conn.exec_driver_sql("SET LOCAL statement_timeout = 1")  # this transaction only
-        conn.exec_driver_sql("SELECT pg_sleep(0.05)")
-        return real_keep(self, conn, *args)
+    def keep_with_timeout(self: Any, run: plan.Run) -> None:
+        run.conn.exec_driver_sql("SET LOCAL statement_timeout = 1")  # this transaction only
+        run.conn.exec_driver_sql("SELECT pg_sleep(0.05)")
+        real_keep(self, run)
 
-    monkeypatch.setattr(postgresql.PostgreSQLBackend, "_keep", keep_with_timeout)
+    monkeypatch.setattr(postgresql._Keep, "run", keep_with_timeout)
     status, _, err = cli(pg_url)
     assert status == 1 and err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith(
@@ -194,17 +196,17 @@ def test_a_connection_killed_mid_copy_is_one_line(
     from sparkify_dw.backends.postgresql import backend as postgresql
 
     schema.upgrade(pg_url)
-    real_copy = postgresql.PostgreSQLBackend._copy
+    real_copy = postgresql._CopyRecords.run
 
-    def copy_and_die(self: Any, cursor: Any, *args: Any, **kw: Any) -> None:
-        pid = cursor.connection.info.backend_pid
+    def copy_and_die(self: Any, run: plan.Run) -> None:
+        pid = run.conn.connection.driver_connection.info.backend_pid  # type: ignore[union-attr]
         admin = sa.create_engine(pg_admin_url, poolclass=sa.pool.NullPool)
         with admin.connect() as conn:
             conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
         admin.dispose()
-        real_copy(self, cursor, *args, **kw)
+        real_copy(self, run)
 
-    monkeypatch.setattr(postgresql.PostgreSQLBackend, "_copy", copy_and_die)
+    monkeypatch.setattr(postgresql._CopyRecords, "run", copy_and_die)
     status, _, err = cli(pg_url)
     assert status == 1 and err.count("\n") == 1 and "Traceback" not in err, err
     assert err.startswith("error: stage staging_events: "), err

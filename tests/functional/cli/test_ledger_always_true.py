@@ -20,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 
 from sparkify_dw import backends, config, load, load_result
+from sparkify_dw.backends import plan
 from sparkify_dw.commands import run_module
 from sparkify_dw.errors import ConfigError
 from sparkify_dw.models import LOADS
@@ -60,13 +61,14 @@ def test_case8_a_signal_that_breaks_the_connection_still_gets_its_row(
     """The statement a signal cut short took the connection with it (DuckDB and psycopg
     both can): the row is written on a fresh connection."""
     cls = _backend_class(warehouse_url)
-    real_stage = cls.stage
+    real_plan = cls.stage_plan
 
-    def stage_broken_by_a_signal(self: Any, conn: sa.Connection, *args: Any, **kw: Any) -> Any:
-        counts = real_stage(self, conn, *args, **kw)
-        conn.invalidate()  # what an interrupted statement may leave
+    def broken_by_a_signal(run: plan.Run) -> None:
+        run.conn.invalidate()  # what an interrupted statement may leave
         os.kill(os.getpid(), sig)
-        return counts
+
+    def stage_broken_by_a_signal(self: Any, request: Any) -> list[plan.Step]:
+        return [*real_plan(self, request), plan.Call(broken_by_a_signal)]
 
     monkeypatch.setattr(cls, "stage", stage_broken_by_a_signal)
     before = star_snapshot(warehouse_url)
@@ -91,12 +93,11 @@ def test_case8_when_no_row_can_be_written_the_last_line_says_so(
     from sparkify_dw.backends.postgresql import backend as postgresql
 
     schema.upgrade(pg_url)
-    real_stage = postgresql.PostgreSQLBackend.stage
+    real_plan = postgresql.PostgreSQLBackend.stage_plan
     database = pg_url.database
     admin = sa.create_engine(pg_admin_url, poolclass=sa.pool.NullPool, isolation_level="AUTOCOMMIT")
 
-    def stage_then_lose_the_server(self: Any, conn: sa.Connection, *args: Any, **kw: Any) -> Any:
-        counts = real_stage(self, conn, *args, **kw)
+    def lose_the_server(run: plan.Run) -> None:
         with admin.connect() as a:
             a.exec_driver_sql(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS false')
             a.execute(
@@ -106,9 +107,11 @@ def test_case8_when_no_row_can_be_written_the_last_line_says_so(
                 {"d": database},
             )
         os.kill(os.getpid(), signal.SIGINT)
-        return counts
 
-    monkeypatch.setattr(postgresql.PostgreSQLBackend, "stage", stage_then_lose_the_server)
+    def stage_then_lose_the_server(self: Any, request: Any) -> list[plan.Step]:
+        return [*real_plan(self, request), plan.Call(lose_the_server)]
+
+    monkeypatch.setattr(postgresql.PostgreSQLBackend, "stage_plan", stage_then_lose_the_server)
     try:
         status, _out, err = _cli(pg_url)
     finally:

@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sparkify_dw import backends, config, ledger, transform
+from sparkify_dw.backends import plan
 from sparkify_dw.backends.duckdb.backend import SMALL_FILE_BYTES
 from sparkify_dw.models import LOAD_ERRORS, LOADS, STAGING_EVENTS, STAGING_SONGS, STAR_TABLES
 from tests.support.helpers import SAMPLE
@@ -74,7 +75,7 @@ def stage_and_transform(engine: sa.Engine, logs: Path, songs: Path) -> Outcome:
             first = 1
             for req in backend.requests():
                 conn.execute(sa.delete(req.table))
-                counts = backend.stage(conn, req, 1, first, lambda *_: None)
+                counts = plan.execute(backend.stage_plan(req), plan.Run(conn, 1, first))
                 first += counts.rejected
                 read[req.table.name] = counts.read
                 assert (

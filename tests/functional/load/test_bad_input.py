@@ -296,23 +296,19 @@ def test_failed_copy_is_reported_from_the_engines_error_table(
     """Redshift's way: COPY fails above MAXERROR and stl_load_errors holds the records. The
     load names the first one, keeps them in load_errors and changes nothing else."""
     from sparkify_dw import backends, schema
+    from sparkify_dw.backends import plan
     from sparkify_dw.backends.duckdb.backend import DuckDBBackend
 
     class CopyGivesUp(DuckDBBackend):
         capabilities = backends.Capabilities(rejects_reported_by="engine")
 
-        def stage(
-            self,
-            conn: sa.Connection,
-            request: Any,
-            load_id: int,
-            first_error_no: int,
-            progress: Any,
-        ) -> backends.StageCounts:
-            conn.exec_driver_sql("SELECT error('Load into table failed. Check stl_load_errors')")
-            raise AssertionError("unreachable")
+        def stage_plan(self, request: Any) -> list[plan.Step]:
+            failing = sa.text("SELECT error('Load into table failed. Check stl_load_errors')")
+            return [plan.Sql(failing)]
 
-        def failed_copy_errors(self, conn: sa.Connection, limit: int) -> list[dict[str, object]]:
+        def failed_copy_errors(
+            self, conn: sa.Connection, limit: int, failure: BaseException
+        ) -> list[dict[str, object]]:
             return [
                 {
                     "source": "s3://b/log_data/2018-11-01-events.json",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -146,14 +145,14 @@ def test_a_backend_departing_from_the_interface_is_noticed() -> None:
     from sparkify_dw.backends.duckdb.backend import DuckDBBackend
 
     class Departing(DuckDBBackend):
-        def stage_statements(self, request: Any) -> Iterator[str]:  # type: ignore[override]
-            yield ""
+        def stage_plan(self) -> list[Any]:  # type: ignore[override]
+            return []
 
         def maintenance(self, tables: Any, *, vacuum: bool = True) -> list[Any]:
             return []
 
         @staticmethod
-        def record_files(conn: Any, rows: Any) -> None:  # type: ignore[override]
-            return None
+        def files_plan(rows: Any, count: int) -> list[Any]:  # type: ignore[override]
+            return []
 
-    assert _departures(Departing) == ["stage_statements", "record_files", "maintenance"]
+    assert _departures(Departing) == ["files_plan", "maintenance", "stage_plan"]
