@@ -1,8 +1,9 @@
 """SQL constructs whose text differs per dialect: one construct, one visitor per dialect.
 
-Everything else in the package is dialect-neutral SQLAlchemy Core; a new backend adds its
-visitors here (or reuses the PostgreSQL ones, as Redshift does). Importing this package
-registers every visitor; each module holds one kind:
+Everything else in the package is dialect-neutral SQLAlchemy Core. Each engine's visitors
+live in its package (``backends/<engine>/compiler.py``) and register when the engine is
+prepared; a construct's default visitor prepares the engine of a dialect it meets first
+(:mod:`.dispatch`). Each module holds one kind:
 
 - :mod:`.ddl`: identity columns on DuckDB;
 - :mod:`.values`: epoch milliseconds as a timestamp, the strict cast, UTF-8 byte length;

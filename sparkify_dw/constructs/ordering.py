@@ -20,6 +20,8 @@ from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from sparkify_dw.constructs.dispatch import engine_first
+
 
 class bytewise(FunctionElement[Any]):
     """``text`` compared by its UTF-8 bytes, in ORDER BY, MIN or MAX."""
@@ -38,22 +40,8 @@ def _text(element: bytewise, compiler: SQLCompiler, **kw: Any) -> str:
 
 @compiles(bytewise)
 def _bytewise_default(element: bytewise, compiler: SQLCompiler, **kw: Any) -> str:
-    return _text(element, compiler, **kw)
-
-
-@compiles(bytewise, "postgresql")
-def _bytewise_postgresql(element: bytewise, compiler: SQLCompiler, **kw: Any) -> str:
-    return f'({_text(element, compiler, **kw)} COLLATE "C")'
-
-
-@compiles(bytewise, "duckdb")
-def _bytewise_duckdb(element: bytewise, compiler: SQLCompiler, **kw: Any) -> str:
-    return f'({_text(element, compiler, **kw)} COLLATE "binary")'
-
-
-@compiles(bytewise, "redshift")
-def _bytewise_redshift(element: bytewise, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"COLLATE({_text(element, compiler, **kw)}, 'case_sensitive')"
+    found = engine_first(element, compiler, **kw)
+    return found if found is not None else _text(element, compiler, **kw)
 
 
 def by_bytes(value: ColumnElement[Any]) -> ColumnElement[Any]:

@@ -12,6 +12,8 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TIMESTAMP, TypeEngine
 
+from sparkify_dw.constructs.dispatch import engine_first, function_constructs
+
 
 def literal_text(compiler: SQLCompiler, value: str) -> str:
     """``value`` as a quoted SQL string literal in the compiler's dialect."""
@@ -35,6 +37,9 @@ class epoch_ms_to_timestamp(FunctionElement[Any]):
 
 @compiles(epoch_ms_to_timestamp)
 def _epoch_ms_default(element: epoch_ms_to_timestamp, compiler: SQLCompiler, **kw: Any) -> str:
+    found = engine_first(element, compiler, **kw)
+    if found is not None:
+        return found
     ms = next(iter(element.clauses))
     epoch = literal_column("TIMESTAMP 'epoch'", TIMESTAMP())
     second = literal_column("INTERVAL '1 second'", Interval())
@@ -42,11 +47,6 @@ def _epoch_ms_default(element: epoch_ms_to_timestamp, compiler: SQLCompiler, **k
     # // on integers is integer division; MOD() rather than %, which some drivers escape.
     expr = epoch + (ms // 1000) * second + func.mod(ms, 1000) * milli
     return f"({compiler.process(expr, **kw)})"
-
-
-@compiles(epoch_ms_to_timestamp, "duckdb")
-def _epoch_ms_duckdb(element: epoch_ms_to_timestamp, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"epoch_ms({compiler.process(element.clauses, **kw)})"
 
 
 # --- a strict cast: NULL instead of an error, and the same verdict on every engine -------
@@ -101,68 +101,6 @@ def _cast_name(name: str) -> str:
     return "DOUBLE" if name in ("DOUBLE", "DOUBLE PRECISION", "FLOAT") else name
 
 
-@compiles(strict_cast, "duckdb")
-def _strict_cast_duckdb(element: strict_cast, compiler: SQLCompiler, **kw: Any) -> str:
-    text = compiler.process(element.clauses, **kw)
-    name = _type_name(compiler, element.target)
-
-    def matches(pattern: str) -> str:
-        return f"regexp_full_match({text}, {literal_text(compiler, pattern)})"
-
-    double = f"TRY_CAST({text} AS DOUBLE)"
-    number = f"{matches(_DOUBLE_RE)} AND length({text}) <= {MAX_NUMBER_CHARS}"
-    if name in _INT_RANGES:
-        lo, hi = _INT_RANGES[name]
-        plain = f"TRY_CAST({text} AS HUGEINT)"
-        return (
-            f"CASE WHEN {matches(_INTEGER_RE)} THEN CASE WHEN length({text}) <= 40 AND "
-            f"{plain} BETWEEN {lo} AND {hi} THEN CAST({plain} AS {name}) END "
-            f"WHEN {number} THEN CASE WHEN abs({double}) < {TINY} THEN CAST(0 AS {name}) "
-            f"WHEN {double} = trunc({double}) AND {double} BETWEEN {lo} AND {hi} "
-            f"THEN CAST({double} AS {name}) END END"
-        )
-    short = f"length({text}) <= {SHORT_CHARS['DOUBLE']} AND {matches(_PLAIN_DOUBLE_RE)}"
-    return (
-        f"CASE WHEN {short} THEN {double} "
-        f"WHEN {number} THEN CASE WHEN abs({double}) < {TINY} THEN CAST(0 AS DOUBLE) "
-        f"WHEN abs({double}) <= {HUGE} THEN {double} END END"
-    )
-
-
-@compiles(strict_cast, "postgresql")
-def _strict_cast_postgresql(element: strict_cast, compiler: SQLCompiler, **kw: Any) -> str:
-    text = compiler.process(element.clauses, **kw)
-    name = _type_name(compiler, element.target)
-
-    def matches(pattern: str) -> str:
-        return f"{text} ~ {literal_text(compiler, '^' + pattern + '$')}"
-
-    # The common values take the first branch (one regex, one cast); numeric is parsed only
-    # for the rare ones, since PostgreSQL's casts raise instead of giving NULL (float8 input
-    # fails on overflow and underflow). Nested CASE where a cast could raise: PostgreSQL
-    # may evaluate AND's sides in any order.
-    number = f"char_length({text}) <= {MAX_NUMBER_CHARS} AND {matches(_DOUBLE_RE)}"
-    exact = f"{text}::numeric"
-    double = f"CAST({text} AS DOUBLE PRECISION)"
-    if name in _INT_RANGES:
-        lo, hi = _INT_RANGES[name]
-        short = f"char_length({text}) <= {SHORT_CHARS[name]} AND {matches(_INTEGER_RE)}"
-        return (
-            f"CASE WHEN {short} THEN CAST({text} AS {name}) "
-            f"WHEN char_length({text}) <= {MAX_NUMBER_CHARS} AND {matches(_INTEGER_RE)} "
-            f"THEN CASE WHEN {exact} BETWEEN {lo} AND {hi} THEN CAST({text} AS {name}) END "
-            f"WHEN {number} THEN CASE WHEN abs({exact}) < {TINY} THEN CAST(0 AS {name}) "
-            f"WHEN abs({exact}) <= {HUGE} THEN CASE WHEN {double} = trunc({double}) AND "
-            f"{double} BETWEEN {lo} AND {hi} THEN CAST({double} AS {name}) END END END"
-        )
-    short = f"char_length({text}) <= {SHORT_CHARS['DOUBLE']} AND {matches(_PLAIN_DOUBLE_RE)}"
-    return (
-        f"CASE WHEN {short} THEN CAST({text} AS {name}) "
-        f"WHEN {number} THEN CASE WHEN abs({exact}) < {TINY} THEN CAST(0 AS {name}) "
-        f"WHEN abs({exact}) <= {HUGE} THEN CAST({text} AS {name}) END END"
-    )
-
-
 NUMBER_RE = _DOUBLE_RE  # what a number looks like, for reasons that must not show one
 
 
@@ -178,11 +116,4 @@ class byte_length(FunctionElement[int]):
     name = "byte_length"
 
 
-@compiles(byte_length, "duckdb")
-def _byte_length_duckdb(element: byte_length, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"strlen({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(byte_length, "postgresql")
-def _byte_length_postgresql(element: byte_length, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"octet_length({compiler.process(element.clauses, **kw)})"
+function_constructs(strict_cast, byte_length)  # each engine's visitors: its package

@@ -33,7 +33,7 @@ class DuckDBInfo(EngineInfo):
     def migrating(self, conn: sa.Connection) -> AbstractContextManager[sa.Connection]:
         """A connection from another engine (``schema.upgrade(conn)``) reflects through
         the reflecting dialect while Alembic runs."""
-        from sparkify_dw.backends.duckdb.dialect import reflecting
+        from sparkify_dw.backends.duckdb.migrations import reflecting
 
         return reflecting(conn)
 
@@ -60,5 +60,10 @@ INFO = DuckDBInfo(
     example_url="duckdb:///path/to/warehouse.duckdb",
     default_file=DEFAULT_FILE,
     options={"memory_limit": "bounds DuckDB's buffer pool and its threads"},
-    setup=("sparkify_dw.backends.duckdb.dialect", "sparkify_dw.backends.duckdb.migrations"),
+    cfg_keys={"memory_limit": ("DUCKDB", "MEMORY_LIMIT")},
+    setup=(
+        "sparkify_dw.backends.duckdb.dialect",
+        "sparkify_dw.backends.duckdb.migrations",
+        "sparkify_dw.backends.duckdb.compiler",
+    ),
 )

@@ -32,4 +32,5 @@ INFO = PostgreSQLInfo(
     example_url="postgresql+psycopg://user@host:5432/dbname",
     extra="postgres",
     modules=("psycopg",),
+    setup=("sparkify_dw.backends.postgresql.compiler",),
 )

@@ -84,7 +84,8 @@ INFO = RedshiftInfo(
     modules=("sqlalchemy_redshift", "redshift_connector", "boto3"),
     default_driver=False,  # sqlalchemy-redshift's default would be psycopg2
     cfg_section="CLUSTER",
-    setup=("sparkify_dw.backends.redshift.dialect",),
+    commands={"cluster": "sparkify_dw.backends.redshift.cluster.command:main"},
+    setup=("sparkify_dw.backends.redshift.dialect", "sparkify_dw.backends.redshift.compiler"),
     options={
         "iam_role_arn": "the role COPY reads S3 with",
         "manifest_prefix": "where COPY's manifests are written",
