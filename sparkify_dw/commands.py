@@ -391,7 +391,7 @@ def analytics(
 
 
 def _delegate(
-    name: str, module: str, summary: str, streams: bool = False, extra: str | None = None
+    name: str, module: str, help: str, streams: bool = False, extra: str | None = None
 ) -> None:
     """``streams``: the module's ``main`` takes ``out`` and ``err``, given as they are now
     (a test runner's, a notebook's), not as they were when it was imported. ``extra``: the
@@ -399,7 +399,7 @@ def _delegate(
 
     @main.command(
         name,
-        help=summary,
+        help=help,
         add_help_option=False,
         context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
     )
@@ -438,7 +438,7 @@ _delegate(
 _delegate(
     "cluster",
     "sparkify_dw.cluster",
-    "Create, inspect or delete the Redshift cluster, or with --serverless a Serverless "
+    help="Create, inspect or delete the Redshift cluster, or with --serverless a Serverless "
     "workgroup (create|status|delete; --help).",
     extra="cluster",
 )

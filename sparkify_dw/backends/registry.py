@@ -12,7 +12,7 @@ development).
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import cache
@@ -52,6 +52,10 @@ class EngineInfo:
     dialect: str | None = None  # the SQLAlchemy dialect's name, when not the scheme
     default_file: str | None = None  # the embedded default's file name (one engine has one)
     options: dict[str, str] = field(default_factory=dict)  # Settings fields it reads: why
+    # Commands the engine brings: name -> "module:function" taking the arguments.
+    commands: dict[str, str] = field(default_factory=dict)
+    # Where dwh.cfg holds each of those options: (section, key).
+    cfg_keys: dict[str, tuple[str, str]] = field(default_factory=dict)
     # Modules imported before the engine is first used: its dialect subclass, Alembic
     # implementation and @compiles visitors register themselves as they import.
     setup: tuple[str, ...] = ()
@@ -181,6 +185,27 @@ def from_cfg(parser: configparser.ConfigParser, path: Path) -> tuple[URL, str] |
         if info.cfg_section and parser.has_section(info.cfg_section):
             return info.url_from_cfg(parser, path), info.cfg_section
     return None
+
+
+def command(name: str) -> Callable[[Sequence[str] | None], int]:
+    """The engine command ``name`` (e.g. ``cluster``), imported: its extra is the
+    caller's to check (a command may need more than its engine)."""
+    for info in engines().values():
+        if name in info.commands:
+            module, _, function = info.commands[name].partition(":")
+            found: Callable[[Sequence[str] | None], int] = getattr(
+                importlib.import_module(module), function
+            )
+            return found
+    raise ConfigError(f"no installed engine offers the {name!r} command")
+
+
+def cfg_key(option: str) -> tuple[str, str]:
+    """The dwh.cfg (section, key) of an engine's option, as the engine declares it."""
+    for info in engines().values():
+        if option in info.cfg_keys:
+            return info.cfg_keys[option]
+    raise KeyError(f"no engine declares the option {option!r}")
 
 
 def embedded_default() -> EngineInfo:

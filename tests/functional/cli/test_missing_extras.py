@@ -165,8 +165,9 @@ def test_dev_installs_every_extra_and_extras_names_each() -> None:
 
 
 def test_python_m_cluster_names_its_extra(tmp_path: Path) -> None:
-    """``python -m sparkify_dw.cluster`` (the README's form) imports the package first: it
-    loads boto3 only when used, so the missing extra is one line, not a traceback."""
+    """``python -m sparkify_dw.cluster`` (the README's form) is ``sparkify-dw cluster``: the
+    engine's cluster package loads boto3 only when used, so the missing extra is one line,
+    not a traceback."""
     script = (
         "import runpy, sys\n"
         "for module in ('boto3', 'botocore', 'configupdater'):\n"
@@ -179,5 +180,5 @@ def test_python_m_cluster_names_its_extra(tmp_path: Path) -> None:
     )
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr == (
-        "error: python -m sparkify_dw.cluster needs its extra: pip install 'sparkify_dw[cluster]'\n"
+        "error: sparkify-dw cluster needs its extra: pip install 'sparkify_dw[cluster]'\n"
     )

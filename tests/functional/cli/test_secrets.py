@@ -247,7 +247,7 @@ def test_a_secret_inside_another_is_masked_whole() -> None:
 def test_cluster_commands_hide_the_cfg_password_and_every_aws_token(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from sparkify_dw import cluster
+    from sparkify_dw.backends.redshift import cluster
 
     path = tmp_path / "dwh.cfg"
     path.write_text(f"[CLUSTER]\nDB_PASSWORD={PASSWORD}\n")

@@ -13,7 +13,7 @@ import moto.iam.models
 import pytest
 from botocore.exceptions import ClientError
 
-from sparkify_dw import cluster
+from sparkify_dw.backends.redshift import cluster
 from sparkify_dw.config import ENV_CONFIG
 
 PASSWORD = "Pw4Sparkify-q7Zx"

@@ -14,9 +14,9 @@ from botocore.exceptions import (
     NoRegionError,
 )
 
-from sparkify_dw import cluster
 from sparkify_dw.aws_errors import describe_aws_error
-from sparkify_dw.cluster import aws as cluster_aws
+from sparkify_dw.backends.redshift import cluster
+from sparkify_dw.backends.redshift.cluster import aws as cluster_aws
 from tests.unit.cluster.support import PASSWORD, isolate_from_real_aws, run, write_cfg
 
 # ---------------------------------------------------------------------- AWS errors

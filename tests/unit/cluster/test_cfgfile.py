@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from sparkify_dw import cluster
+from sparkify_dw.backends.redshift import cluster
 
 # ------------------------------------------------------------------ dwh.cfg edits
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sparkify_dw import cluster
+from sparkify_dw.backends.redshift import cluster
 from tests.unit.cluster.support import CLUSTER_ID, PASSWORD, run, write_cfg
 
 # ----------------------------------------------------------------------------- CLI

@@ -18,9 +18,9 @@ import pytest
 from botocore.exceptions import ParamValidationError
 from botocore.stub import ANY, Stubber
 
-from sparkify_dw import cluster
-from sparkify_dw.cluster import serverless
-from sparkify_dw.cluster.config import ClusterError
+from sparkify_dw.backends.redshift import cluster
+from sparkify_dw.backends.redshift.cluster import serverless
+from sparkify_dw.backends.redshift.cluster.config import ClusterError
 from tests.unit.cluster.support import (
     CIDR,
     CLUSTER_ID,
@@ -258,7 +258,7 @@ def test_delete_without_wait_keeps_the_namespace_until_the_workgroup_is_gone(
 
 def serverless_role_and_group(tmp_path: Path) -> None:
     """The role and security group a create made (moto's IAM and EC2)."""
-    from sparkify_dw.cluster import aws as awsops
+    from sparkify_dw.backends.redshift.cluster import aws as awsops
 
     cfg = cluster.load_config(write_cfg(tmp_path))
     iam, ec2 = client("iam"), client("ec2")

@@ -9,8 +9,8 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 
-from sparkify_dw import cluster
-from sparkify_dw.cluster import aws as cluster_aws
+from sparkify_dw.backends.redshift import cluster
+from sparkify_dw.backends.redshift.cluster import aws as cluster_aws
 from tests.unit.cluster.support import REGION, ROLE, fast_session
 
 # -------------------------------------------------------------------- waiting

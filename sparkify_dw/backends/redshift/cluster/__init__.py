@@ -24,8 +24,9 @@ boto3's waiters; :mod:`.operations` holds ``create``, ``status`` and ``delete``;
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ..aws_errors import describe_aws_error
-    from ..secrets import mask as scrub  # the name the cluster package knew it by
+    from sparkify_dw.aws_errors import describe_aws_error
+    from sparkify_dw.secrets import mask as scrub  # the name the cluster package knew it by
+
     from .aws import MANAGED_TAG, TRUST_POLICY
     from .cfgfile import update_cfg
     from .command import (
@@ -53,8 +54,8 @@ if TYPE_CHECKING:
 # Loaded when first used, so the package imports without its extra (boto3) and
 # `python -m sparkify_dw.cluster` can say which extra is missing in one line.
 _HOMES = {
-    "describe_aws_error": ("..aws_errors", "describe_aws_error"),
-    "scrub": ("..secrets", "mask"),  # the name the cluster package knew it by
+    "describe_aws_error": ("sparkify_dw.aws_errors", "describe_aws_error"),
+    "scrub": ("sparkify_dw.secrets", "mask"),  # the name the cluster package knew it by
     **{name: (".aws", name) for name in ("MANAGED_TAG", "TRUST_POLICY")},
     "update_cfg": (".cfgfile", "update_cfg"),
     **{

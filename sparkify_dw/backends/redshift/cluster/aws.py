@@ -16,8 +16,9 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError, WaiterError
 
-from ..aws_errors import error_code
-from ..config import ConfigError, validate_iam_role_arn, validate_region
+from sparkify_dw.aws_errors import error_code
+from sparkify_dw.config import ConfigError, validate_iam_role_arn, validate_region
+
 from .config import ClusterError, ProvisionConfig
 
 S3_READ_POLICY = "policy/AmazonS3ReadOnlyAccess"

@@ -14,9 +14,10 @@ from collections.abc import Sequence
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from ..aws_errors import describe_aws_error
-from ..config import DEFAULT_CONFIG_NAME, ENV_CONFIG, ConfigError
-from ..secrets import mask, mask_line
+from sparkify_dw.aws_errors import describe_aws_error
+from sparkify_dw.config import DEFAULT_CONFIG_NAME, ENV_CONFIG, ConfigError
+from sparkify_dw.secrets import mask, mask_line
+
 from . import serverless
 from .config import ClusterError, secrets
 from .operations import create, delete, status

@@ -42,8 +42,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..backends.redshift import IDENT_RE
-from ..config import (
+from sparkify_dw.backends.redshift import IDENT_RE
+from sparkify_dw.config import (
     DEFAULT_CONFIG_NAME,
     ENV_CONFIG,
     ConfigError,
@@ -51,8 +51,8 @@ from ..config import (
     read_cfg,
     validate_region,
 )
-from ..errors import ClusterError as ClusterError  # its old home: imported from here
-from ..secrets import cfg_secrets, env_secrets
+from sparkify_dw.errors import ClusterError as ClusterError  # its old home: imported from here
+from sparkify_dw.secrets import cfg_secrets, env_secrets
 
 PROVISION = "PROVISION"
 DEFAULT_CLUSTER_IDENTIFIER = "sparkify-dw"

@@ -15,8 +15,9 @@ from typing import Any, TextIO
 
 import boto3
 
-from ..backends.redshift import HOST_RE
-from ..output import printer
+from sparkify_dw.backends.redshift import HOST_RE
+from sparkify_dw.output import printer
+
 from . import aws as awsops
 from .cfgfile import update_cfg
 from .config import (

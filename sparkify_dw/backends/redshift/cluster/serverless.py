@@ -30,9 +30,10 @@ from typing import Any, TextIO
 import boto3
 from botocore.exceptions import ClientError
 
-from ..aws_errors import error_code
-from ..config import ConfigError, cfg_value, read_cfg
-from ..output import Progress, printer
+from sparkify_dw.aws_errors import error_code
+from sparkify_dw.config import ConfigError, cfg_value, read_cfg
+from sparkify_dw.output import Progress, printer
+
 from . import aws as awsops
 from . import operations
 from .config import (

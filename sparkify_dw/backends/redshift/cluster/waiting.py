@@ -16,7 +16,8 @@ from typing import Any, TextIO
 
 from botocore.exceptions import ClientError, WaiterError
 
-from ..output import Progress
+from sparkify_dw.output import Progress
+
 from .config import ClusterError
 
 DEFAULT_TIMEOUT = 1800.0
