@@ -372,12 +372,13 @@ def resolve(
             "manifest_prefix", manifests, sources["manifest_prefix"]
         )
 
+    memory_section, memory_key = _engines().cfg_key("memory_limit")
     memory = pick(
         "memory_limit",
         memory_limit,
         ENV_MEMORY_LIMIT,
-        "DUCKDB",
-        "MEMORY_LIMIT",
+        memory_section,
+        memory_key,
         DEFAULT_MEMORY_LIMIT,
     )
     assert memory is not None

@@ -158,21 +158,8 @@ def run(
     runs at a time per warehouse; another waits up to ``wait`` seconds for it.
     ``progress`` hears of files staged, ``on_step`` of each step as it begins.
     """
-    if settings is None or any(v is not None for v in (url, log_data, song_data, log_jsonpath)):
-        if settings is not None:
-            raise LoadError("pass settings, or url/log_data/song_data/log_jsonpath, not both")
-        settings = resolve(
-            url=url,
-            log_data=_text(log_data),
-            song_data=_text(song_data),
-            log_jsonpath=_text(log_jsonpath),
-        )
-    if selection is None:
-        selection = Selection(incremental, _day_of(since, "since"), _day_of(until, "until"))
-    elif incremental or since is not None or until is not None:
-        raise LoadError("pass selection, or incremental/since/until, not both")
-    if selection.since and selection.until and selection.since > selection.until:
-        raise LoadError(f"since {selection.since} is after until {selection.until}")
+    settings = _settings(settings, url, log_data, song_data, log_jsonpath)
+    selection = _selection(selection, incremental, since, until)
     _check_steps(steps)
     if max_errors < 0:
         raise LoadError("--max-errors must be 0 or more")
@@ -265,6 +252,42 @@ def _transaction(
         with deferred():
             rejected, unrecorded = _record_failure(conn, job, result, started_at, exc)
         _raise_failure(job, result, exc, caught, rejected, unrecorded)
+
+
+def _settings(
+    settings: Settings | None,
+    url: str | None,
+    log_data: str | os.PathLike[str] | None,
+    song_data: str | os.PathLike[str] | None,
+    log_jsonpath: str | os.PathLike[str] | None,
+) -> Settings:
+    """``settings``, or the configuration resolved with the arguments given; not both."""
+    if settings is None or any(v is not None for v in (url, log_data, song_data, log_jsonpath)):
+        if settings is not None:
+            raise LoadError("pass settings, or url/log_data/song_data/log_jsonpath, not both")
+        settings = resolve(
+            url=url,
+            log_data=_text(log_data),
+            song_data=_text(song_data),
+            log_jsonpath=_text(log_jsonpath),
+        )
+    return settings
+
+
+def _selection(
+    selection: Selection | None,
+    incremental: bool,
+    since: dt.date | str | None,
+    until: dt.date | str | None,
+) -> Selection:
+    """``selection``, or one made of incremental/since/until; not both, and in order."""
+    if selection is None:
+        selection = Selection(incremental, _day_of(since, "since"), _day_of(until, "until"))
+    elif incremental or since is not None or until is not None:
+        raise LoadError("pass selection, or incremental/since/until, not both")
+    if selection.since and selection.until and selection.since > selection.until:
+        raise LoadError(f"since {selection.since} is after until {selection.until}")
+    return selection
 
 
 def _text(value: str | os.PathLike[str] | None) -> str | None:

@@ -26,13 +26,10 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from functools import partial
 from typing import Any, cast
 
 import sqlalchemy as sa
-from alembic.ddl.base import ColumnComment
-from alembic.ddl.postgresql import visit_column_comment
 from duckdb_engine import Dialect as _EngineDialect
 from sqlalchemy import types as sqltypes
 from sqlalchemy.dialects import registry
@@ -48,12 +45,11 @@ from sqlalchemy.engine.interfaces import (
     ReflectedTableComment,
     ReflectedUniqueConstraint,
 )
-from sqlalchemy.ext.compiler import compiles
 
 from sparkify_dw.constructs import identity_sequence_name
 from sparkify_dw.models import NAMING
 
-__all__ = ["DRIVERNAME", "DuckDBDialect", "reflecting"]
+__all__ = ["DRIVERNAME", "DuckDBDialect"]
 
 DRIVERNAME = "duckdb+sparkify"  # a DuckDB URL with this scheme uses DuckDBDialect
 
@@ -499,34 +495,3 @@ class DuckDBDialect(_EngineDialect):
 
 # A name of its own: ``duckdb://`` stays duckdb_engine's.
 registry.register(DRIVERNAME.replace("+", "."), __name__, "DuckDBDialect")
-
-
-@contextmanager
-def reflecting(conn: sa.Connection) -> Iterator[sa.Connection]:
-    """``conn`` reflecting through :class:`DuckDBDialect` while the block runs, then as it was.
-
-    Why: Alembic reflects (and writes comments) through the connection it is given, which
-    may come from the caller's own ``duckdb://`` engine. Its dialect object is switched to
-    the subclass (same state, more methods) and back, so the caller's engine is changed
-    for the migration's duration only. Connections of any other dialect are left alone.
-    """
-    dialect = conn.dialect
-    if type(dialect) is not _EngineDialect:
-        yield conn
-        return
-    dialect.__class__ = DuckDBDialect
-    try:
-        yield conn
-    finally:
-        dialect.__class__ = _EngineDialect
-
-
-@compiles(ColumnComment, "duckdb")
-def _column_comment(element: ColumnComment, compiler: Any, **kw: Any) -> str:
-    """Alembic writes a column's comment (``op.alter_column(..., comment=...)``) with its own
-    construct, which it compiles for PostgreSQL only. DuckDB takes the same statement,
-    ``COMMENT ON COLUMN t.c IS '...'``, and reflects it back from duckdb_columns().comment.
-    Only for :class:`DuckDBDialect`: duckdb_engine's own dialect refuses it as before."""
-    if not isinstance(compiler.dialect, DuckDBDialect):
-        raise sa.exc.UnsupportedCompilationError(compiler, type(element))
-    return visit_column_comment(element, compiler, **kw)  # type: ignore[no-any-return]

@@ -279,11 +279,16 @@ def test_disk_full_is_one_line(pg_url: sa.URL, monkeypatch: pytest.MonkeyPatch) 
     schema.upgrade(pg_url)
     calls: list[bool] = []
 
-    def copy_on_a_full_disk(self: Any, cursor: Any, *args: Any, careful: bool) -> None:
-        calls.append(careful)
+    def copy_on_a_full_disk(*args: Any, **kw: Any) -> Any:
+        # Inside the COPY, as the driver raises it: the fast path's lines, or the careful
+        # path's framed records.
+        calls.append(kw.get("careful", False))
         raise psycopg.errors.DiskFull('could not extend file "base/1/2": No space left on device')
 
-    monkeypatch.setattr(postgresql.PostgreSQLBackend, "_copy", copy_on_a_full_disk)
+    monkeypatch.setattr(postgresql, "_copy_text", copy_on_a_full_disk)
+    monkeypatch.setattr(
+        postgresql, "iter_records", lambda *a, **kw: copy_on_a_full_disk(careful=True)
+    )
     status, _, err = cli(pg_url)
     assert status == 1 and err.count("\n") == 1 and "Traceback" not in err
     assert err.startswith('error: stage staging_events: could not extend file "base/1/2"'), err

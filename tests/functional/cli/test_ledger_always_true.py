@@ -70,7 +70,7 @@ def test_case8_a_signal_that_breaks_the_connection_still_gets_its_row(
     def stage_broken_by_a_signal(self: Any, request: Any) -> list[plan.Step]:
         return [*real_plan(self, request), plan.Call(broken_by_a_signal)]
 
-    monkeypatch.setattr(cls, "stage", stage_broken_by_a_signal)
+    monkeypatch.setattr(cls, "stage_plan", stage_broken_by_a_signal)
     before = star_snapshot(warehouse_url)
     status, _out, err = _cli(warehouse_url)
     assert status == code, err

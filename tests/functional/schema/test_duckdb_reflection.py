@@ -17,7 +17,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from sparkify_dw import models, schema
-from sparkify_dw.backends.duckdb.dialect import DuckDBDialect, _split_index_expressions, reflecting
+from sparkify_dw.backends.duckdb.dialect import DuckDBDialect, _split_index_expressions
+from sparkify_dw.backends.duckdb.migrations import reflecting
 
 SMALL_DDL = """
 CREATE TABLE parent (
