@@ -217,6 +217,53 @@ def _pandas() -> Any:
     return pandas
 
 
+def format_share(share: float | None) -> str:
+    """A share (0..1) as the command prints it: ``0.000288`` is ``0.0288%``."""
+    return "n/a" if share is None else f"{share:.4%}"
+
+
+def describe_window(
+    bind: sa.Connection | sa.Engine | None = None,
+    *,
+    start: Moment | None = None,
+    end: Moment | None = None,
+    url: str | sa.URL | None = None,
+) -> str:
+    """The window a question covers, in words for a chart's title: the dates asked for
+    (an open side: the first or last play's date) and how many plays fall in it, e.g.
+    ``2018-11-01 to 2018-11-30 (UTC), 3,478 plays``. ``end`` is exclusive: a date end
+    is shown as the day before it."""
+    from sparkify_dw.reading import connection_for
+
+    params = Params(
+        start=None if start is None else parse_moment(start, "start"),
+        end=None if end is None else parse_moment(end, "end"),
+    )
+    stmt = sa.select(
+        sa.func.min(SP.c.start_time), sa.func.max(SP.c.start_time), sa.func.count()
+    ).where(*params.window())
+    with connection_for(bind, url) as conn:
+        first, last, plays = conn.execute(stmt).one()
+    if params.start is not None:
+        low = _day_or_moment(params.start)
+    else:
+        low = "the first play" if first is None else f"{first:%Y-%m-%d}"
+    if isinstance(params.end, dt.datetime):
+        high = f"before {params.end.isoformat(sep=' ', timespec='minutes')}"
+    elif isinstance(params.end, dt.date):
+        high = f"{params.end - dt.timedelta(days=1):%Y-%m-%d}"
+    else:
+        high = "the last play" if last is None else f"{last:%Y-%m-%d}"
+    count = "no plays" if not plays else f"{plays:,} play{'s' if plays != 1 else ''}"
+    return f"{low} to {high} (UTC), {count}"
+
+
+def _day_or_moment(moment: dt.datetime | dt.date) -> str:
+    if isinstance(moment, dt.datetime):
+        return moment.isoformat(sep=" ", timespec="minutes")
+    return f"{moment:%Y-%m-%d}"
+
+
 QUESTIONS: dict[str, Question] = {}
 
 
