@@ -37,12 +37,12 @@ _LAZY: dict[str, str | None] = {
 }
 __all__ = ["__version__", *sorted(_LAZY)]
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # load, check and errors are modules to a type checker (see _Package)
     from sparkify_dw import analytics as analytics
+    from sparkify_dw import check as check
+    from sparkify_dw import errors as errors
     from sparkify_dw import load as load
-    from sparkify_dw.api import check as check
     from sparkify_dw.api import connect as connect
-    from sparkify_dw.api import errors as errors
     from sparkify_dw.api import history as history
     from sparkify_dw.api import table as table
 

@@ -235,23 +235,22 @@ def describe_window(
     is shown as the day before it."""
     from sparkify_dw.reading import connection_for
 
-    params = Params(
-        start=None if start is None else parse_moment(start, "start"),
-        end=None if end is None else parse_moment(end, "end"),
-    )
+    since = None if start is None else parse_moment(start, "start")
+    until = None if end is None else parse_moment(end, "end")
+    params = Params(start=since, end=until)
     stmt = sa.select(
         sa.func.min(SP.c.start_time), sa.func.max(SP.c.start_time), sa.func.count()
     ).where(*params.window())
     with connection_for(bind, url) as conn:
         first, last, plays = conn.execute(stmt).one()
-    if params.start is not None:
-        low = _day_or_moment(params.start)
+    if since is not None:
+        low = _day_or_moment(since)
     else:
         low = "the first play" if first is None else f"{first:%Y-%m-%d}"
-    if isinstance(params.end, dt.datetime):
-        high = f"before {params.end.isoformat(sep=' ', timespec='minutes')}"
-    elif isinstance(params.end, dt.date):
-        high = f"{params.end - dt.timedelta(days=1):%Y-%m-%d}"
+    if isinstance(until, dt.datetime):
+        high = f"before {until.isoformat(sep=' ', timespec='minutes')}"
+    elif isinstance(until, dt.date):
+        high = f"{until - dt.timedelta(days=1):%Y-%m-%d}"
     else:
         high = "the last play" if last is None else f"{last:%Y-%m-%d}"
     count = "no plays" if not plays else f"{plays:,} play{'s' if plays != 1 else ''}"

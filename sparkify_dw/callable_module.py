@@ -11,7 +11,9 @@ module stays the module (``from sparkify_dw.errors import ConfigError``, ``pytho
 and calling it calls the function, whatever was imported first. ``help()`` and
 ``inspect.signature`` show the function's parameters and doc, then the module's.
 
-Imports nothing heavy; the function is looked up when first called or inspected.
+Imports nothing heavy; the function is looked up when first called or inspected. A type
+checker sees the modules (it can't know a module is callable): typed code may call
+``sparkify_dw.api.load``, ``api.check`` and ``api.errors``, the same functions.
 """
 
 from __future__ import annotations
