@@ -92,11 +92,28 @@ def group_of(table: sa.Table) -> str:
 
 
 def compile_sql(stmt: sa.ClauseElement, dialect: sa.Dialect) -> str:
-    """The statement as the backend would run it, values inlined where they can be."""
+    """The statement as the backend would run it, values inlined where they can be, laid
+    out one clause per line (:func:`format_sql`)."""
     try:
-        return str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
+        text = str(stmt.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
     except (sa.exc.CompileError, NotImplementedError):
-        return str(stmt.compile(dialect=dialect))
+        return format_sql(str(stmt.compile(dialect=dialect)))
+    if dialect.paramstyle in ("format", "pyformat"):
+        # The compiler doubles % for a driver that formats parameters in; with every value
+        # inlined there are none, and a reader must see LIKE '%Edge/%', not '%%Edge/%%'.
+        text = text.replace("%%", "%")
+    return format_sql(text)
+
+
+def format_sql(text: str) -> str:
+    """SQL laid out for reading: a clause per line, select lists and conditions indented.
+
+    sqlparse works on tokens and only changes whitespace, so the page shows the statement
+    as compiled; a parser that regenerates SQL (sqlglot) rewrote Redshift's
+    ``COLLATE(x, 'case_sensitive')`` into syntax Redshift refuses."""
+    import sqlparse
+
+    return str(sqlparse.format(text.strip(), reindent=True, indent_width=2)).strip()
 
 
 def _redshift(table: sa.Table) -> dict[str, str]:
@@ -241,7 +258,7 @@ def write_site(out: Path, settings: Settings, live: Live) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(Path(__file__).parent / "templates" / "style.css", out / "style.css")
     written.append(out / "style.css")
-    svg = erd.svg()
+    svg = erd.svg(backend=dialect.name)
     (out / "schema.svg").write_text(svg, encoding="utf-8")
     written.append(out / "schema.svg")
     page("index.html", "index.html", title="Sparkify data warehouse")

@@ -20,7 +20,7 @@ EXTRAS: dict[str, tuple[str, ...]] = {
     "redshift": ("sqlalchemy_redshift", "redshift_connector", "boto3"),
     "s3": ("boto3",),
     "cluster": ("boto3", "configupdater"),
-    "docs": ("jinja2", "sqlalchemy_redshift", "sqlglot"),  # Redshift's physical design; SQL layout
+    "docs": ("jinja2", "sqlalchemy_redshift", "sqlparse"),  # Redshift's physical design; SQL layout
 }
 # The extra each database URL's backend needs (DuckDB needs none).
 BACKEND_EXTRAS = {"postgresql": "postgres", "redshift": "redshift"}
