@@ -102,6 +102,7 @@ class Question:
         self.title = title
         self.uses_limit = uses_limit
         self.uses_window = uses_window
+        self.description = (build.__doc__ or "").strip()  # what it answers, for the docs site
         self.__name__ = self.__qualname__ = build.__name__
         self.__module__ = build.__module__
         self.__doc__ = (

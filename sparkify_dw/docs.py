@@ -307,7 +307,7 @@ def write_site(out: Path, settings: Settings, live: Live) -> list[Path]:
             {
                 "name": q.name,
                 "title": q.title,
-                "doc": (q.__doc__ or "").strip(),
+                "doc": q.description,
                 "sql": compile_sql(q.query(), dialect),
             }
             for q in analytics.QUESTIONS.values()

@@ -238,6 +238,7 @@ def test_sql_is_compiled_for_the_configured_backend(tmp_path: Path) -> None:
     page = text(tmp_path / "rs" / "analytics.html")
     for question in analytics.QUESTIONS.values():
         assert question.title in page and question.name in page
+        assert question.description in page and "``bind``" not in page  # not help()'s text
     assert page.count("SELECT") >= len(analytics.QUESTIONS)
     # Laid out one clause per line, as compiled: Redshift's COLLATE() form kept, and a
     # LIKE pattern's % not doubled by the driver's escaping.
