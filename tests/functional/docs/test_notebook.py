@@ -191,3 +191,28 @@ def _extra(name: str) -> set[str]:
     parser.read(NOTEBOOK.parents[1] / "setup.cfg")
     lines = parser["options.extras_require"][name].split("\n")
     return {re.split(r"[<>=\[]", line.strip())[0].lower() for line in lines if line.strip()}
+
+
+@pytest.mark.slow
+def test_the_notebook_charts_top_songs_when_enough_plays_match(
+    duckdb_warehouse_url: sa.URL, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other side of the one-play rule: a catalogue that explains half the plays is
+    ranked in a chart, and nothing is said in words instead."""
+    from sparkify_dw import synth
+
+    data = tmp_path / "data"
+    synth.generate(data, events=3000, songs=40, days=3, match_share=0.5, seed=11)
+    run_load(duckdb_warehouse_url, log_data=data / "log_data", song_data=data / "song_data")
+    monkeypatch.setenv(config.ENV_URL, duckdb_warehouse_url.render_as_string(hide_password=False))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    client = nbclient.NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    )
+    client.execute()
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    images = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(images) == 4  # top songs and artists drawn too
+    printed = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert "too few to rank" not in printed and "window: " in printed
