@@ -29,12 +29,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from sparkify_dw import backends
-from sparkify_dw.config import Settings, resolve
+from sparkify_dw.config import ConfigError, Settings, resolve
 from sparkify_dw.errors import LockBusy
 
 __all__ = ["READ_WAIT", "Bind", "connect", "connection_for"]
 
 READ_WAIT = 600.0  # seconds a query waits behind a running load, as the commands' --wait
+MAX_WAIT = 86400.0  # a wait must end: a day at most, as the loader's
 _RETRY = 0.2  # seconds between attempts to open a DuckDB file a load holds
 
 Bind = sa.Engine | sa.Connection
@@ -95,6 +96,8 @@ def connect(
     while a load runs waits for it, up to ``wait`` seconds. Holding ``engine.connect()``
     open yourself does keep a load waiting: prefer ``with engine.connect() as conn:``.
     """
+    if not (isinstance(wait, int | float) and 0 <= wait <= MAX_WAIT):  # nan and inf too
+        raise ConfigError(f"wait: {wait!r} is not a number of seconds from 0 to {MAX_WAIT:.0f}")
     settings = _reflecting(_settings(url))
     backend = backends.for_settings(settings)
     if read_only:

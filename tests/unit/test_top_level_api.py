@@ -14,6 +14,7 @@ import pytest
 import sparkify_dw
 from sparkify_dw import analytics, api
 from sparkify_dw.callable_module import CallableModule, make_callable
+from sparkify_dw.errors import ConfigError
 
 PLAIN: pydoc.TextDoc = pydoc.plaintext  # type: ignore[attr-defined]
 API = ("analytics", "check", "connect", "errors", "history", "load", "table")
@@ -86,3 +87,9 @@ def test_questions_take_no_bind_and_keep_their_query() -> None:
     assert params["bind"].default is None and params["url"].default is None
     assert inspect.isroutine(question) and question.__name__ == "top_songs"
     assert "LIMIT" in str(question.query(limit=3))
+
+
+@pytest.mark.parametrize("wait", [-1, float("nan"), float("inf"), 86401, "5"])
+def test_a_wait_must_end(wait: object) -> None:
+    with pytest.raises(ConfigError, match="is not a number of seconds from 0 to 86400"):
+        sparkify_dw.connect("duckdb:///nowhere.duckdb", wait=wait)  # type: ignore[arg-type]
