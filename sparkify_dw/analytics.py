@@ -22,6 +22,7 @@ if __name__ == "__main__":  # `python -m sparkify_dw.analytics`: the command fir
     sys.exit(process_main(["analytics", *sys.argv[1:]]))
 
 import datetime as dt
+import inspect
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,7 +33,6 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement
 
-from sparkify_dw.config import connection
 from sparkify_dw.constructs import by_bytes
 from sparkify_dw.errors import ExpectedFileError as ExpectedFileError
 from sparkify_dw.models import ARTISTS, SONGPLAYS, SONGS, TIME, USERS
@@ -102,8 +102,31 @@ class Question:
         self.title = title
         self.uses_limit = uses_limit
         self.uses_window = uses_window
-        self.__doc__ = build.__doc__
+        self.description = (build.__doc__ or "").strip()  # what it answers, for the docs site
+        self.__name__ = self.__qualname__ = build.__name__
+        self.__module__ = build.__module__
+        self.__doc__ = (
+            f"{title}: {build.__doc__}\n\n"
+            "``bind``: an Engine or Connection (e.g. ``sparkify_dw.connect()``); ``url``: a "
+            "database URL instead; neither: the configuration, as the load resolves it. "
+            "Rows (named tuples), or a DataFrame with ``as_frame=True``."
+            + ("\n``limit``: how many rows." if uses_limit else "")
+            + (
+                "\n``start`` <= start_time < ``end``: the window (a date, a datetime or ISO "
+                "text; either may be omitted)."
+                if uses_window
+                else "\n``start``/``end`` are accepted and ignored: the answer has no time window."
+            )
+        )
         self._build = build
+        call = inspect.signature(type(self).__call__)
+        self.__signature__ = call.replace(parameters=list(call.parameters.values())[1:])
+
+    def __get__(self, instance: object, owner: type | None = None) -> Question:
+        """A question is a routine to ``inspect`` and ``help()``, as a function is (a
+        non-data descriptor), so ``help(analytics.top_songs)`` shows its parameters; got
+        from a class, it is the same question."""
+        return self
 
     def __repr__(self) -> str:
         return f"<analytics question {self.name}>"
@@ -125,38 +148,43 @@ class Question:
     @overload
     def __call__(
         self,
-        bind: sa.Connection | sa.Engine,
+        bind: sa.Connection | sa.Engine | None = ...,
         *,
         limit: int = ...,
         start: Moment | None = ...,
         end: Moment | None = ...,
         as_frame: Literal[False] = ...,
+        url: str | sa.URL | None = ...,
     ) -> list[sa.Row[Any]]: ...
 
     @overload
     def __call__(
         self,
-        bind: sa.Connection | sa.Engine,
+        bind: sa.Connection | sa.Engine | None = ...,
         *,
         limit: int = ...,
         start: Moment | None = ...,
         end: Moment | None = ...,
         as_frame: Literal[True],
+        url: str | sa.URL | None = ...,
     ) -> pd.DataFrame: ...
 
     def __call__(
         self,
-        bind: sa.Connection | sa.Engine,
+        bind: sa.Connection | sa.Engine | None = None,
         *,
         limit: int = DEFAULT_LIMIT,
         start: Moment | None = None,
         end: Moment | None = None,
         as_frame: bool = False,
+        url: str | sa.URL | None = None,
     ) -> list[sa.Row[Any]] | pd.DataFrame:
+        from sparkify_dw.reading import connection_for
+
         stmt = self.query(limit=limit, start=start, end=end)
         if as_frame:
             _pandas()  # before the query: a missing pandas fails fast
-        with connection(bind) as conn:
+        with connection_for(bind, url) as conn:
             result = conn.execute(stmt)
             columns = list(result.keys())
             rows = list(result.all())
@@ -188,6 +216,52 @@ def _pandas() -> Any:
             "as_frame=True needs pandas: pip install 'sparkify_dw[notebook]'"
         ) from None
     return pandas
+
+
+def format_share(share: float | None) -> str:
+    """A share (0..1) as the command prints it: ``0.000288`` is ``0.0288%``."""
+    return "n/a" if share is None else f"{share:.4%}"
+
+
+def describe_window(
+    bind: sa.Connection | sa.Engine | None = None,
+    *,
+    start: Moment | None = None,
+    end: Moment | None = None,
+    url: str | sa.URL | None = None,
+) -> str:
+    """The window a question covers, in words for a chart's title: the dates asked for
+    (an open side: the first or last play's date) and how many plays fall in it, e.g.
+    ``2018-11-01 to 2018-11-30 (UTC), 3,478 plays``. ``end`` is exclusive: a date end
+    is shown as the day before it."""
+    from sparkify_dw.reading import connection_for
+
+    since = None if start is None else parse_moment(start, "start")
+    until = None if end is None else parse_moment(end, "end")
+    params = Params(start=since, end=until)
+    stmt = sa.select(
+        sa.func.min(SP.c.start_time), sa.func.max(SP.c.start_time), sa.func.count()
+    ).where(*params.window())
+    with connection_for(bind, url) as conn:
+        first, last, plays = conn.execute(stmt).one()
+    if since is not None:
+        low = _day_or_moment(since)
+    else:
+        low = "the first play" if first is None else f"{first:%Y-%m-%d}"
+    if isinstance(until, dt.datetime):
+        high = f"before {until.isoformat(sep=' ', timespec='minutes')}"
+    elif isinstance(until, dt.date):
+        high = f"{until - dt.timedelta(days=1):%Y-%m-%d}"
+    else:
+        high = "the last play" if last is None else f"{last:%Y-%m-%d}"
+    count = "no plays" if not plays else f"{plays:,} play{'s' if plays != 1 else ''}"
+    return f"{low} to {high} (UTC), {count}"
+
+
+def _day_or_moment(moment: dt.datetime | dt.date) -> str:
+    if isinstance(moment, dt.datetime):
+        return moment.isoformat(sep=" ", timespec="minutes")
+    return f"{moment:%Y-%m-%d}"
 
 
 QUESTIONS: dict[str, Question] = {}

@@ -21,6 +21,7 @@ from sparkify_dw.analytics import (
     DEFAULT_LIMIT,
     QUESTIONS,
     Params,
+    format_share,
 )
 from sparkify_dw.config import Settings, connection
 from sparkify_dw.errors import ExpectedFileError as ExpectedFileError
@@ -63,7 +64,7 @@ def _cell(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, float):
-        return f"{value:.4%}" if 0 <= value <= 1 else f"{value:,.2f}"
+        return format_share(value) if 0 <= value <= 1 else f"{value:,.2f}"
     if isinstance(value, int) and not isinstance(value, bool):
         return f"{value:,}"
     return str(value)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement
@@ -31,6 +31,9 @@ from sparkify_dw.models import (
     USERS,
 )
 from sparkify_dw.transform import playable, sources_of
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SAMPLES = 5
 Query = sa.Select[*tuple[Any, ...]]  # a SELECT of any columns
@@ -72,6 +75,31 @@ class CheckResult:
     def __str__(self) -> str:
         text = f"{self.name}: {self.count}"
         return f"{text} ({self.describe_samples()})" if self.samples else text
+
+
+class CheckResults(list[CheckResult]):
+    """Every check's result, in declaration order, with the whole verdict and a table.
+
+    A list (``for r in results``, ``results[0]``), so existing callers keep working."""
+
+    @property
+    def passed(self) -> bool:
+        """Whether every check passed."""
+        return all(r.passed for r in self)
+
+    @property
+    def failed(self) -> list[CheckResult]:
+        return [r for r in self if not r.passed]
+
+    def as_frame(self) -> pd.DataFrame:
+        """One row per check: ``check``, ``passed``, ``offenders`` and ``samples`` (the first
+        offending keys as text), for a notebook to show or filter."""
+        from sparkify_dw.analytics import frame_of
+
+        return frame_of(
+            [(r.name, r.passed, r.count, r.describe_samples()) for r in self],
+            ["check", "passed", "offenders", "samples"],
+        )
 
 
 def _show(value: Any) -> str:
@@ -224,12 +252,10 @@ def _select(names: Sequence[str] | None) -> list[Check]:
     return [c for c in CHECKS if c.name in names]
 
 
-def run_checks(
-    bind: sa.Connection | sa.Engine, names: Sequence[str] | None = None
-) -> list[CheckResult]:
+def run_checks(bind: sa.Connection | sa.Engine, names: Sequence[str] | None = None) -> CheckResults:
     """Run every check (or those named), in declaration order; one query each."""
     with connection(bind) as conn:
-        return [run_check(conn, check) for check in _select(names)]
+        return CheckResults(run_check(conn, check) for check in _select(names))
 
 
 def verify(

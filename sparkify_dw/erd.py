@@ -1,11 +1,15 @@
 """The entity-relationship diagram of the warehouse as SVG, laid out in Python.
 
 Drawn from the models alone: one box per table (its columns, types and keys), one arrow
-per foreign key, from the referencing column to the referenced one. Three groups side by
-side: the staging tables, the star schema (the fact table, the one with the most foreign
-keys, in the middle; its dimensions on both sides, dimensions that reference each other
-kept on one side) and the load ledger. Text is monospace, so box widths can be computed
-from character counts; the SVG needs no script and no font or file from anywhere else.
+per foreign key, from the referencing column to the referenced one, and a dashed arrow
+for a reference the database does not declare (:data:`UNDECLARED`: ``songplays.load_id``).
+Three rows, so the diagram fits a 1,280-px screen (side by side the groups were 1,744 px
+wide): the staging tables; the star schema (the fact table, the one with the most
+foreign keys, in the middle; its dimensions on both sides, dimensions that reference each
+other kept on one side); the load ledger, ``loads`` under the fact that references it.
+The SVG scales down with its viewBox where the page is narrower still. Text is monospace,
+so box widths can be computed from character counts; the SVG needs no script and no font
+or file from anywhere else.
 """
 
 from __future__ import annotations
@@ -28,7 +32,12 @@ GAP_Y = 28
 KEYS = 6  # characters for the key marks: PK, FK or PK FK, and a space
 GROUP_PAD = 18
 GROUP_LABEL = 22
+ROW_GAP = 24  # between the rows' group frames
+LEDGER_GAP = 70  # between ledger boxes: room for an arrow looping round ``loads``
 COLORS = {"staging": "#5b7083", "fact": "#c0622d", "dimension": "#2f7d4f", "ledger": "#6b4f9c"}
+# References the models can't declare as foreign keys: (table, column, table, column).
+# songplays.load_id has none because DuckDB can't add one to a populated table (models).
+UNDECLARED = (("songplays", "load_id", "loads", "load_id"),)
 
 
 @dataclass
@@ -101,26 +110,51 @@ def _star_sides(dimensions: list[Box]) -> tuple[list[Box], list[Box]]:
     return left, right
 
 
+def _side_by_side(boxes: Sequence[Box], x: float, y: float, gap: float) -> float:
+    """Place boxes left to right from (x, y); the right edge."""
+    for box in boxes:
+        box.x, box.y = x, y
+        x += box.width + gap
+    return x - gap
+
+
+def _shift(boxes: Sequence[Box], dx: float) -> None:
+    for box in boxes:
+        box.x += dx
+
+
 def layout() -> list[Box]:
-    """Every model table's box, positioned; groups from left to right."""
+    """Every model table's box, positioned: staging, star schema and ledger in rows."""
     staging = [Box(t, "staging") for t in STAGING_TABLES]
     fact_table = max(STAR_TABLES, key=lambda t: (len(t.foreign_keys), t.name))
     fact = Box(fact_table, "fact")
     left, right = _star_sides([Box(t, "dimension") for t in STAR_TABLES if t is not fact_table])
-    ledger = [Box(t, "ledger") for t in (LOADS, LOAD_FILES, LOAD_ERRORS)]
-    top = GROUP_PAD + GROUP_LABEL
-    x: float = GROUP_PAD
-    _stack(staging, x, top)
-    x += max(b.width for b in staging) + 2 * GROUP_PAD + GAP_X / 2
-    _stack(left, x, top)
-    x += max(b.width for b in left) + GAP_X
+    # loads in the middle, under the fact: every ledger arrow is short and crosses no box.
+    ledger = [Box(t, "ledger") for t in (LOAD_FILES, LOADS, LOAD_ERRORS)]
+    frame = 2 * GROUP_PAD + GROUP_LABEL + ROW_GAP  # a row's frame, above and below its boxes
+
+    top: float = GROUP_PAD + GROUP_LABEL
+    _side_by_side(staging, 0, top, GAP_X / 2)
+    top = max(b.y + b.height for b in staging) + frame
+
+    x = max(b.width for b in left) + GAP_X
+    _stack(left, 0, top)
     star_height = max(sum(b.height + GAP_Y for b in side) - GAP_Y for side in (left, right))
     _stack([fact], x, top + max(0.0, (star_height - fact.height) / 2))
     x += fact.width + GAP_X
     _stack(right, x, top)
-    x += max(b.width for b in right) + 2 * GROUP_PAD + GAP_X / 2
-    _stack(ledger, x, top)
-    return staging + left + [fact] + right + ledger
+    star = [*left, fact, *right]
+    top = max(b.y + b.height for b in star) + frame
+
+    _side_by_side(ledger, 0, top, LEDGER_GAP)
+    _shift(ledger, fact.x - ledger[1].x)  # loads under the fact
+
+    below = [*star, *ledger]
+    _shift(below, GROUP_PAD - min(b.x for b in below))
+    width = max(b.x + b.width for b in below)
+    staged = max(b.x + b.width for b in staging)
+    _shift(staging, max(GROUP_PAD, (width + GROUP_PAD - staged) / 2))  # centred above
+    return [*staging, *star, *ledger]
 
 
 def _edge(child: Box, column: str, parent: Box, ref: str) -> str:
@@ -219,9 +253,10 @@ def _box(svg: ET.Element, box: Box, href: str) -> None:
         ).text = _type(column)
 
 
-def svg(href: str = "tables/{name}.html") -> str:
+def svg(href: str = "tables/{name}.html", staging: str | None = None) -> str:
     """The diagram as a standalone SVG document; each box links to ``href`` (``{name}``
-    is the table's name)."""
+    is the table's name); the staging group says how the staging tables are filled
+    (``staging``: the warehouse's engine says, ``EngineInfo.staging``)."""
     boxes = layout()
     width = max(b.x + b.width for b in boxes) + GROUP_PAD + 30
     height = max(b.y + b.height for b in boxes) + GROUP_PAD + 10
@@ -252,7 +287,7 @@ def svg(href: str = "tables/{name}.html") -> str:
     )
     ET.SubElement(marker, "path", d="M0,0 L10,5 L0,10 z", fill="#44505c")
     by_kind = {kind: [b for b in boxes if b.kind == kind] for kind in COLORS}
-    _group_frame(root, by_kind["staging"], "staging (COPY from S3 JSON)")
+    _group_frame(root, by_kind["staging"], f"staging ({staging})" if staging else "staging")
     _group_frame(root, by_kind["dimension"] + by_kind["fact"], "star schema")
     _group_frame(root, by_kind["ledger"], "load ledger")
     by_name = {b.table.name: b for b in boxes}
@@ -275,6 +310,25 @@ def svg(href: str = "tables/{name}.html") -> str:
             ET.SubElement(
                 path, "title"
             ).text = f"{box.table.name}.{fk.parent.name} -> {parent.table.name}.{fk.column.name}"
+    undeclared = ET.SubElement(
+        root,
+        "g",
+        fill="none",
+        stroke="#44505c",
+        attrib={"stroke-width": "1.3", "stroke-dasharray": "5 4", "class": "undeclared"},
+    )
+    for table, column, referenced, key in UNDECLARED:
+        child, parent = by_name[table], by_name[referenced]
+        assert column in child.table.c and key in parent.table.c, (table, column)
+        path = ET.SubElement(
+            undeclared,
+            "path",
+            d=_edge(child, column, parent, key),
+            attrib={"marker-end": "url(#arrow)"},
+        )
+        ET.SubElement(
+            path, "title"
+        ).text = f"{table}.{column} -> {referenced}.{key} (not a declared foreign key)"
     for box in boxes:
         _box(root, box, href.format(name=box.table.name))
     ET.indent(root)

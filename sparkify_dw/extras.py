@@ -18,7 +18,7 @@ from sparkify_dw.errors import ConfigError
 EXTRAS: dict[str, tuple[str, ...]] = {
     "s3": ("boto3",),
     "cluster": ("boto3", "configupdater"),
-    "docs": ("jinja2", "sqlalchemy_redshift"),  # the site shows the production physical design
+    "docs": ("jinja2", "sqlalchemy_redshift", "sqlparse"),  # the physical design; SQL layout
 }
 
 

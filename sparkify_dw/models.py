@@ -30,6 +30,10 @@ from sqlalchemy.types import TIMESTAMP
 from sparkify_dw import constructs  # noqa: F401  (registers per-dialect DDL)
 from sparkify_dw.extras import installed
 
+# The dialect whose physical design the tables carry (dist and sort keys, encodings, the
+# identity column): what the docs site shows next to each table.
+PHYSICAL_DESIGN = "redshift"
+
 # Without sqlalchemy-redshift, SQLAlchemy can't validate the Redshift options below
 # (``redshift_diststyle``, ``redshift_encode``…) and warns once per table and column. They
 # only matter on Redshift, which needs that extra anyway: the warning is dropped.

@@ -97,6 +97,22 @@ class Backend(ABC):
         self.require_warehouse()
         return self.settings.create_engine(poolclass=sa.pool.NullPool)
 
+    def analysis_engine(self, wait: float, read_only: bool = True) -> sa.Engine:
+        """An engine for analysis (notebooks, pandas) that never holds the warehouse between
+        queries (no pool), reads only unless told, and waits at most ``wait`` seconds
+        behind a running load (:meth:`read_session` on each connection)."""
+        if read_only:
+            engine = self.read_engine()
+        else:
+            self.require_warehouse()
+            engine = self.settings.create_engine(poolclass=sa.pool.NullPool)
+
+        @sa.event.listens_for(engine, "engine_connect")
+        def bounded(conn: sa.Connection) -> None:
+            self.read_session(conn, wait)
+
+        return engine
+
     @contextmanager
     def reading(self, wait: float) -> Iterator[sa.Connection]:
         """A connection that only reads, waiting at most ``wait`` seconds behind a load."""

@@ -52,6 +52,7 @@ class EngineInfo:
     dialect: str | None = None  # the SQLAlchemy dialect's name, when not the scheme
     default_file: str | None = None  # the embedded default's file name (one engine has one)
     options: dict[str, str] = field(default_factory=dict)  # Settings fields it reads: why
+    staging: str | None = None  # how it fills the staging tables, for the docs site's diagram
     # Commands the engine brings: name -> "module:function" taking the arguments.
     commands: dict[str, str] = field(default_factory=dict)
     # Where dwh.cfg holds each of those options: (section, key).

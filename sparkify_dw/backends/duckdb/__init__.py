@@ -54,6 +54,7 @@ class DuckDBInfo(EngineInfo):
 INFO = DuckDBInfo(
     scheme="duckdb",
     title="DuckDB",
+    staging="DuckDB's JSON reader, INSERT … SELECT",
     backend="sparkify_dw.backends.duckdb.backend:DuckDBBackend",
     # duckdb+sparkify: the reflecting dialect (sparkify_dw.backends.duckdb.dialect)
     drivers=("duckdb_engine", "sparkify"),

@@ -46,6 +46,7 @@ MAX_BATCH_BYTES = 256 * 1024 * 1024
 ENGINE_FILE_BYTES = 64 * 1024 * 1024  # a bigger file is streamed by Python's framing
 SMALL_FILE_BYTES = 32 * 1024  # below this, Python frames faster than DuckDB opens a file
 THREAD_BYTES = 256 * 1024 * 1024  # of the memory limit, per DuckDB thread
+OPEN_RETRY = 0.2  # seconds between attempts to open a file a load holds
 _UNSPLITTABLE = "malformed JSON"  # the fast path's verdict on a line that is not JSON alone
 
 
@@ -279,6 +280,28 @@ class _Keep(Step):
         yield sent(keep_errors(self.request, self.checked, run.load_id, first), dialect)
 
 
+def _wait_for_writer(engine: sa.Engine, wait: float) -> None:
+    """Open DuckDB's file again every 0.2 s while a load holds it, for up to ``wait``
+    seconds, then raise :class:`LockBusy` in one line (DuckDB's own message names the
+    file's lock and a PID; a notebook user wants to know a load is running)."""
+
+    @sa.event.listens_for(engine, "do_connect")
+    def retry(dialect: sa.Dialect, record: Any, cargs: Any, cparams: Any) -> Any:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                return dialect.connect(*cargs, **cparams)
+            except Exception as exc:
+                if "lock" not in str(exc).lower():
+                    raise
+                if time.monotonic() >= deadline:
+                    raise LockBusy(
+                        f"another process has {engine.url.database} open for writing, "
+                        f"probably a load; waited {wait:g}s"
+                    ) from None
+            time.sleep(OPEN_RETRY)
+
+
 class DuckDBBackend(Backend):
     name, title = "duckdb", "DuckDB"
     capabilities = Capabilities()
@@ -328,6 +351,13 @@ class DuckDBBackend(Backend):
                         f"probably another load; waited {wait:g}s"
                     ) from None
                 time.sleep(0.2)
+
+    def analysis_engine(self, wait: float, read_only: bool = True) -> sa.Engine:
+        # A query while a load holds the file waits for it (up to ``wait`` seconds), as a
+        # load waits for another, instead of failing with DuckDB's lock error.
+        engine = super().analysis_engine(wait, read_only)
+        _wait_for_writer(engine, wait)
+        return engine
 
     def require_warehouse(self) -> None:
         path = self.settings.url.database

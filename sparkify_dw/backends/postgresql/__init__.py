@@ -27,6 +27,7 @@ class PostgreSQLInfo(EngineInfo):
 INFO = PostgreSQLInfo(
     scheme="postgresql",
     title="PostgreSQL",
+    staging="COPY … FROM STDIN, typed by PostgreSQL's JSON functions",
     backend="sparkify_dw.backends.postgresql.backend:PostgreSQLBackend",
     drivers=("psycopg",),
     example_url="postgresql+psycopg://user@host:5432/dbname",

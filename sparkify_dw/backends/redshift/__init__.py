@@ -77,6 +77,7 @@ class RedshiftInfo(EngineInfo):
 INFO = RedshiftInfo(
     scheme="redshift",
     title="Redshift",
+    staging="COPY from S3 JSON through a manifest",
     backend="sparkify_dw.backends.redshift.backend:RedshiftBackend",
     drivers=("redshift_connector", "sparkify"),
     example_url="redshift+redshift_connector://user@host:5439/dbname",

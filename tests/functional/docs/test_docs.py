@@ -7,6 +7,7 @@ import html
 import io
 import json
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -84,8 +85,6 @@ def test_table_page_has_columns_keys_descriptions_and_redshift_design(tmp_path: 
 def test_diagram_draws_every_table_and_foreign_key(tmp_path: Path) -> None:
     build(tmp_path, "--no-warehouse")
     svg = (tmp_path / "schema.svg").read_text()
-    import xml.etree.ElementTree as ET
-
     root = ET.fromstring(svg)
     links = root.findall(f".//{{{SVG_NS}}}a")
     assert sorted(a.get("href") or "" for a in links) == sorted(
@@ -101,8 +100,52 @@ def test_diagram_draws_every_table_and_foreign_key(tmp_path: Path) -> None:
         for p in root.iter(f"{{{SVG_NS}}}path")
         if p.get("marker-end")
     }
-    assert edges == fks and len(fks) == 7
+    undeclared = "songplays.load_id -> loads.load_id (not a declared foreign key)"
+    assert edges == fks | {undeclared} and len(fks) == 7
+    dashed = root.find(f".//{{{SVG_NS}}}g[@class='undeclared']")
+    assert dashed is not None and dashed.get("stroke-dasharray")
+    assert [p.findtext(f"{{{SVG_NS}}}title") for p in dashed] == [undeclared]
     assert svg in (tmp_path / "diagram.html").read_text()
+
+
+@pytest.mark.parametrize(
+    ("url", "label"),
+    [
+        (None, "staging (DuckDB's JSON reader, INSERT … SELECT)"),
+        (
+            "postgresql+psycopg://u@127.0.0.1:9/x",
+            "staging (COPY … FROM STDIN, typed by PostgreSQL's JSON functions)",
+        ),
+        (
+            "redshift+redshift_connector://u:pw@h:5439/dev",
+            "staging (COPY from S3 JSON through a manifest)",
+        ),
+    ],
+)
+def test_the_staging_group_says_how_this_backend_stages(
+    tmp_path: Path, url: str | None, label: str
+) -> None:
+    build(tmp_path, "--no-warehouse", *(["--url", url] if url else []))
+    svg = (tmp_path / "schema.svg").read_text()
+    labels = [t for t in re.findall(r">([^<>]+)</text>", svg) if t.startswith("staging (")]
+    assert labels == [label]
+
+
+def test_the_diagram_is_in_rows_that_fit_a_laptop_screen() -> None:
+    """1,280 px wide screens show it whole (it was 1,744 px: users and the whole ledger
+    were off-screen), with loads under the fact that references it."""
+    boxes = {b.table.name: b for b in erd.layout()}
+    root = ET.fromstring(erd.svg())
+    width = float(root.get("width") or 0)
+    assert 0 < width <= 1100 and root.get("viewBox") == f"0 0 {width:.0f} {root.get('height')}"
+    assert max(b.x + b.width for b in boxes.values()) < width
+    staging = max(boxes[n].y + boxes[n].height for n in ("staging_events", "staging_songs"))
+    star = [boxes[n] for n in ("songplays", "users", "songs", "artists", "time")]
+    ledger = [boxes[n] for n in ("loads", "load_files", "load_errors")]
+    assert staging < min(b.y for b in star)
+    assert max(b.y + b.height for b in star) < min(b.y for b in ledger)
+    loads, fact = boxes["loads"], boxes["songplays"]
+    assert loads.x < fact.x + fact.width and fact.x < loads.x + loads.width  # under it
 
 
 def test_layout_keeps_boxes_apart() -> None:
@@ -195,7 +238,29 @@ def test_sql_is_compiled_for_the_configured_backend(tmp_path: Path) -> None:
     page = text(tmp_path / "rs" / "analytics.html")
     for question in analytics.QUESTIONS.values():
         assert question.title in page and question.name in page
+        assert question.description in page and "``bind``" not in page  # not help()'s text
     assert page.count("SELECT") >= len(analytics.QUESTIONS)
+    # Laid out one clause per line, as compiled: Redshift's COLLATE() form kept, and a
+    # LIKE pattern's % not doubled by the driver's escaping.
+    top = re.search(
+        r"<pre>(SELECT songs\.song_id.*?)</pre>",
+        (tmp_path / "rs" / "analytics.html").read_text(),
+        re.S,
+    )
+    assert top is not None
+    lines = html.unescape(top[1]).splitlines()
+    assert [ln.split()[0] for ln in lines if not ln.startswith(" ")] == [
+        "SELECT",
+        "FROM",
+        "JOIN",
+        "LEFT",
+        "GROUP",
+        "ORDER",
+        "LIMIT",
+    ]
+    assert max(len(ln) for ln in lines) < 80
+    assert "COLLATE(songs.song_id, 'case_sensitive')" in html.unescape(top[1])
+    assert "LIKE '%Edge/%'" in page and "%%" not in page
     for path in (tmp_path / "rs").rglob("*"):
         if path.is_file():
             assert "pw-s3cret" not in path.read_text()

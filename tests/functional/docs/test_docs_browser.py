@@ -67,11 +67,11 @@ def browser() -> Iterator[object]:
 class Visit:
     """A page opened from disk, with the console errors and every request it made."""
 
-    def __init__(self, browser: object, path: Path) -> None:
+    def __init__(self, browser: object, path: Path, width: int = 1700, height: int = 1000) -> None:
         from playwright.sync_api import Browser
 
         assert isinstance(browser, Browser)
-        self.context = browser.new_context(viewport={"width": 1700, "height": 1000})
+        self.context = browser.new_context(viewport={"width": width, "height": height})
         self.errors: list[str] = []
         self.requests: list[str] = []
         # Anything not from disk is refused, and recorded (the assertion says which).
@@ -157,6 +157,54 @@ def test_diagram_renders_and_links(site: Path, browser: object, tmp_path: Path) 
         visit.page.wait_for_load_state("load")
         assert visit.page.url.endswith("/tables/songplays.html")
         visit.clean()
+    finally:
+        visit.close()
+
+
+LAPTOP = (1280, 800)
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+@pytest.mark.parametrize("page", ["index.html", "tables/songplays.html", "diagram.html"])
+def test_screenshots_at_1280_by_800_show_the_page_whole_across(
+    site: Path, browser: object, tmp_path: Path, page: str
+) -> None:
+    """What a laptop shows: the index, a table page and the diagram at 1,280 x 800, none
+    scrolling sideways. The diagram's bounding box fits the viewport's width, every table
+    in it too (at 1,744 px wide, users and the whole ledger were off-screen). Screenshots
+    are kept under the test's tmp dir, and copied to ``$SPARKIFY_DW_DOCS_SCREENSHOTS``
+    (a folder) when set."""
+    width, height = LAPTOP
+    visit = Visit(browser, site / page, width, height)
+    try:
+        visit.clean()
+        shot = tmp_path / (page.replace("/", "-").removesuffix(".html") + ".png")
+        visit.page.screenshot(path=str(shot))
+        data = shot.read_bytes()
+        assert _png_size(data) == LAPTOP and len(data) > 10_000
+        across = visit.page.evaluate("document.documentElement.scrollWidth")
+        assert across <= width, f"{page} scrolls sideways: {across}px"
+        if page == "diagram.html":
+            box = visit.page.locator("#diagram svg").bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width
+            assert box["y"] < height  # it starts on the first screen
+            tables = visit.page.locator("#diagram svg a.table")
+            assert tables.count() == len(metadata.tables)
+            for i in range(tables.count()):
+                table = tables.nth(i).bounding_box()
+                assert table is not None and table["x"] >= 0
+                assert table["x"] + table["width"] <= width
+            # Not shrunk to fit: its text is as legible as designed (12 px monospace).
+            natural = float(visit.page.locator("#diagram svg").get_attribute("width") or 0)
+            assert box["width"] == pytest.approx(natural, abs=1)
+        folder = os.environ.get("SPARKIFY_DW_DOCS_SCREENSHOTS")
+        if folder:
+            Path(folder).mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(shot, Path(folder) / shot.name)
     finally:
         visit.close()
 
