@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 import sqlalchemy as sa
 
-from sparkify_dw.analytics import (
+from sparkify_dw.analytics.questions import (
     DEFAULT_LIMIT,
     QUESTIONS,
     Params,

@@ -45,7 +45,7 @@ def table(
     ``load_errors``, ``load_files``). ``limit``: the first rows only. Dates and times come
     back as datetime64, decimals as floats (as every DataFrame the library returns).
     """
-    from sparkify_dw.analytics import _pandas, frame_of
+    from sparkify_dw.analytics.questions import _pandas, frame_of
     from sparkify_dw.models import Base
 
     tables = Base.metadata.tables

@@ -1,6 +1,6 @@
 """Modules that are also the API's functions: ``sparkify_dw.load``, ``check`` and ``errors``.
 
-Why: ``sparkify_dw/load.py`` and ``check.py`` are modules (``python -m sparkify_dw.load`` is
+Why: ``sparkify_dw.load`` and ``check`` are packages (``python -m sparkify_dw.load`` is
 the design's entry point) and ``errors.py`` holds the library's exceptions, while the API
 (:mod:`sparkify_dw.api`) wants ``sparkify_dw.load(...)``, ``check()`` and ``errors(load_id)``.
 ``import sparkify_dw.load`` anywhere sets the package's ``load`` attribute to the module,

@@ -94,7 +94,7 @@ class CheckResults(list[CheckResult]):
     def as_frame(self) -> pd.DataFrame:
         """One row per check: ``check``, ``passed``, ``offenders`` and ``samples`` (the first
         offending keys as text), for a notebook to show or filter."""
-        from sparkify_dw.analytics import frame_of
+        from sparkify_dw.analytics.questions import frame_of
 
         return frame_of(
             [(r.name, r.passed, r.count, r.describe_samples()) for r in self],

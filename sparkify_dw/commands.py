@@ -310,7 +310,7 @@ def _expected_file(ctx: click.Context, param: click.Parameter, value: str | None
     if value is None:
         return None
     if value == "sample":
-        from sparkify_dw.analytics import SAMPLE_EXPECTED
+        from sparkify_dw.analytics.questions import SAMPLE_EXPECTED
 
         return str(SAMPLE_EXPECTED)
     if not Path(value).is_file():

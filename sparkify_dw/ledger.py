@@ -36,7 +36,7 @@ ERROR_COLUMNS = ("load_id", "error_no", "table_name", "source", "line_no", "reas
 
 
 def _frame(rows: list[sa.Row[Any]], columns: tuple[str, ...]) -> pd.DataFrame:
-    from sparkify_dw.analytics import frame_of
+    from sparkify_dw.analytics.questions import frame_of
 
     return frame_of([tuple(r) for r in rows], list(columns))
 

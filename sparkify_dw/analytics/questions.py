@@ -7,23 +7,15 @@ The SQL is dialect-neutral (user agents are parsed with CASE/LIKE), so the same
 answers come from DuckDB, PostgreSQL and Redshift, and every ORDER BY ends in a unique
 key, text by its bytes whatever the database's collation, so answers compare row by row.
 
-``python -m sparkify_dw.analytics`` prints every answer as a table; ``--verify FILE``
-compares them with expected answers (``--write-expected FILE`` writes such a file): see
-:mod:`sparkify_dw.answers`.
+``python -m sparkify_dw.analytics`` (:mod:`.__main__`) prints every answer as a table;
+``--verify FILE`` compares them with expected answers (``--write-expected FILE`` writes
+such a file): see :mod:`sparkify_dw.answers`.
 """
 
 from __future__ import annotations
 
-if __name__ == "__main__":  # `python -m sparkify_dw.analytics`: the command first, so --help
-    import sys  # doesn't pay for SQLAlchemy (the command imports this module when it runs)
-
-    from sparkify_dw.commands import process_main
-
-    sys.exit(process_main(["analytics", *sys.argv[1:]]))
-
 import datetime as dt
 import inspect
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -44,7 +36,7 @@ SP = SONGPLAYS
 Query = sa.Select[*tuple[Any, ...]]  # a SELECT of any columns
 DEFAULT_LIMIT = 10
 # The answers for the bundled sample, freshly loaded (regenerate with --write-expected).
-SAMPLE_EXPECTED = Path(__file__).resolve().parent / "sample" / "expected_analytics.json"
+SAMPLE_EXPECTED = Path(__file__).resolve().parents[1] / "sample" / "expected_analytics.json"
 Moment = dt.datetime | dt.date | str  # a str is an ISO date or date-time: "2018-11-10"
 
 
