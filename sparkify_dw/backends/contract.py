@@ -12,7 +12,7 @@ names itself in :mod:`sparkify_dw.backends.registry`.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -79,11 +79,34 @@ class Backend(ABC):
         ``request.table`` and the bad ones to ``load_errors``; the load runs them
         (:func:`~sparkify_dw.backends.plan.execute`), ``--dry-run`` prints them."""
 
-    def connect(self, engine: sa.Engine, wait: float) -> sa.Connection:
+    @contextmanager
+    def load_session(
+        self,
+        engine: sa.Engine,
+        wait: float | None = None,
+        before_lock: Callable[[sa.Connection], None] | None = None,
+    ) -> Iterator[sa.Connection]:
+        """The load's connection, holding the warehouse's load lock (one load at a time),
+        waiting up to ``wait`` seconds (the backend's own by default) for another load:
+        the only way the loader connects. ``before_lock`` checks the connection before
+        the wait (the schema's revision), and its transaction is ended before the lock."""
+        wait = self.wait if wait is None else wait
+        with self.open_session(engine, wait) as conn:
+            if before_lock is not None:
+                before_lock(conn)
+                conn.commit()
+            with self.hold_lock(conn, wait):
+                yield conn
+
+    # How a backend takes its lock: opening the connection (DuckDB: the file's lock),
+    # holding a lock on it (PostgreSQL: an advisory lock), or in the load's transaction
+    # (Redshift: LOCK, begin_statements). Only load_session and reading call these.
+
+    def open_session(self, engine: sa.Engine, wait: float) -> sa.Connection:
         """A connection for the whole load (DuckDB's file lock is taken here)."""
         return engine.connect()
 
-    def lock(self, conn: sa.Connection, wait: float) -> AbstractContextManager[None]:
+    def hold_lock(self, conn: sa.Connection, wait: float) -> AbstractContextManager[None]:
         """Hold the warehouse's load lock while a load runs, waiting up to ``wait`` seconds."""
         return nullcontext()
 
@@ -118,7 +141,7 @@ class Backend(ABC):
         """A connection that only reads, waiting at most ``wait`` seconds behind a load."""
         engine = self.read_engine()
         try:
-            with self.connect(engine, wait) as conn:
+            with self.open_session(engine, wait) as conn:
                 self.read_session(conn, wait)
                 yield conn
         finally:

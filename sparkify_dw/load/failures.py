@@ -111,13 +111,11 @@ def _record_failure(
         except sa.exc.SQLAlchemyError as first:
             log.info("the load's connection can't record it (%s): trying a fresh one", first)
     try:
-        with job.backend.connect(job.engine, RECORD_WAIT) as fresh:
-            fresh.commit()
-            with job.backend.lock(fresh, RECORD_WAIT):
-                written = _write_failure(
-                    fresh, job, result, started_at, exc, status, message, own=False
-                )
-                return written, None
+        with job.backend.load_session(job.engine, RECORD_WAIT) as fresh:
+            written = _write_failure(
+                fresh, job, result, started_at, exc, status, message, own=False
+            )
+            return written, None
     except (sa.exc.SQLAlchemyError, backends.LockBusy, OSError) as ledger_exc:
         why = job.settings.mask(one_line(ledger_exc))
         log.warning("could not record the %s load in the ledger: %s", status, why)

@@ -79,7 +79,7 @@ def dry_run(
     if selection.incremental and loaded is not None:
         # What the ledger says is loaded, read beforehand: the dry connection's is empty.
         planned = backends.unloaded(planned, loaded)
-    # backend.lock() is left out: it may wait on a real server (an advisory lock).
+    # load_session() is left out: its lock may wait on a real server (an advisory lock).
     _load(
         conn,
         backend,
@@ -179,22 +179,19 @@ def run(
     with _disposed_after(engine if own_engine else None), interrupts() as pending:
         # What can be refused is refused here, before the lock, so it writes no row.
         planned = plan(backend, steps, selection)
-        with backend.connect(engine, wait) as conn:
-            schema.require_head(conn)
-            conn.commit()
-            with backend.lock(conn, wait):
-                job = _Job(engine, backend, settings, steps, selection, planned, pending)
-                _transaction(conn, job, result, progress, on_step)
-                if pending:  # arrived while committing: the load stands, the rest waits
-                    return _interrupted_after_commit(result, pending[0])
-                try:
-                    with stoppable(pending):
-                        _maintain(conn, backend, result, vacuum, _changed(result), on_step)
-                except BaseException as caught:
-                    stop = as_interrupted(caught, pending)
-                    if stop is None:
-                        raise
-                    return _interrupted_after_commit(result, stop.signum)
+        with backend.load_session(engine, before_lock=schema.require_head) as conn:
+            job = _Job(engine, backend, settings, steps, selection, planned, pending)
+            _transaction(conn, job, result, progress, on_step)
+            if pending:  # arrived while committing: the load stands, the rest waits
+                return _interrupted_after_commit(result, pending[0])
+            try:
+                with stoppable(pending):
+                    _maintain(conn, backend, result, vacuum, _changed(result), on_step)
+            except BaseException as caught:
+                stop = as_interrupted(caught, pending)
+                if stop is None:
+                    raise
+                return _interrupted_after_commit(result, stop.signum)
     return result
 
 

@@ -306,7 +306,7 @@ class DuckDBBackend(Backend):
     name, title = "duckdb", "DuckDB"
     capabilities = Capabilities()
 
-    def connect(self, engine: sa.Engine, wait: float) -> sa.Connection:
+    def open_session(self, engine: sa.Engine, wait: float) -> sa.Connection:
         conn = self._open(engine, wait)
         try:
             for statement in self.session_statements():

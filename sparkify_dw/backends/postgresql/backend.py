@@ -275,7 +275,7 @@ class PostgreSQLBackend(Backend):
     name, title = "postgresql", "PostgreSQL"
     capabilities = Capabilities()
 
-    def connect(self, engine: sa.Engine, wait: float) -> sa.Connection:
+    def open_session(self, engine: sa.Engine, wait: float) -> sa.Connection:
         # A database that can't hold UTF-8 text is refused before the lock and the ledger.
         conn = engine.connect()
         try:
@@ -291,7 +291,7 @@ class PostgreSQLBackend(Backend):
             poolclass=sa.pool.NullPool, execution_options={"postgresql_readonly": True}
         )
 
-    def lock(self, conn: sa.Connection, wait: float) -> AbstractContextManager[None]:
+    def hold_lock(self, conn: sa.Connection, wait: float) -> AbstractContextManager[None]:
         return self._advisory_lock(conn, wait)
 
     @contextmanager

@@ -328,7 +328,7 @@ class RedshiftBackend(Backend):
 
     # --- staging ----------------------------------------------------------------------
 
-    def connect(self, engine: sa.Engine, wait: float) -> sa.Connection:
+    def open_session(self, engine: sa.Engine, wait: float) -> sa.Connection:
         conn = engine.connect()
         self.errors_view = "sys" if _has_sys_load_errors(conn) else "stl"
         return conn

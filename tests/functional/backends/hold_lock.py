@@ -23,7 +23,7 @@ def main(url: str, info: str | None = None) -> None:
     settings = config.resolve(url=url)
     backend = backends.for_settings(settings)
     engine = settings.create_engine(poolclass=sa.pool.NullPool)
-    with backend.connect(engine, 5) as conn, backend.lock(conn, 5):
+    with backend.load_session(engine, 5) as conn:
         conn.begin()
         backend.begin_load(conn)
         print("held", flush=True)

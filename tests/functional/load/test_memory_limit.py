@@ -75,7 +75,7 @@ def test_duckdb_connections_take_the_limit(tmp_path: Path) -> None:
     backend = backends.for_settings(settings)
     engine = settings.create_engine()
     try:
-        with backend.connect(engine, 1.0) as conn, conn.begin():  # as a load opens it
+        with backend.load_session(engine, 1.0) as conn, conn.begin():  # as a load opens it
             limit = conn.exec_driver_sql("SELECT current_setting('memory_limit')").scalar()
             threads = conn.exec_driver_sql("SELECT current_setting('threads')").scalar()
             assert limit == "192.0 MiB"  # three quarters: the rest is the process's
