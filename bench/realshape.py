@@ -36,7 +36,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sparkify_dw.sources import iter_records, scan_files
+from sparkify_dw.framing import iter_records
+from sparkify_dw.sources import scan_files
 
 DAYS_PER_COPY = 30
 SONG_FILES_PER_COPY = 71  # the public song_data's files per copy-equivalent of events

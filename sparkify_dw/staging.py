@@ -13,7 +13,7 @@ stops the statement. The rule: a record that stages always transforms.
 
 What one engine parses and another refuses (NaN, trailing commas, ``\\u0000``, lone
 surrogates, huge exponents, deep nesting) is decided before SQL sees it, by Python's
-framing (:func:`sparkify_dw.sources.record_fault`); the fast paths hand it every record
+framing (:func:`sparkify_dw.framing.record_fault`); the fast paths hand it every record
 :class:`~sparkify_dw.constructs.suspect_record` flags.
 
 A backend provides the records (``source``, ``line_no``, ``reason``, ``body``) and the

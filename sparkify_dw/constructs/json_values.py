@@ -121,7 +121,7 @@ _QUOTE_THEN_SPACE = '"[[:space:]]'
 class suspect_record(FunctionElement[bool]):
     """Whether a record's text might hold what one engine parses and another refuses (NaN,
     trailing commas, \\u0000, surrogates, huge numbers, deep nesting): the fast paths hand
-    such records to Python's framing (:func:`sparkify_dw.sources.record_fault`), which
+    such records to Python's framing (:func:`sparkify_dw.framing.record_fault`), which
     decides exactly. A superset: a false alarm costs time, not a verdict."""
 
     type = Boolean()

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from sparkify_dw.framing import iter_records
 from sparkify_dw.sources import (
     Reader,
     SourceError,
-    iter_records,
     parse_jsonpath,
     read_jsonpaths,
 )

@@ -3,7 +3,7 @@
 Fast path: DuckDB reads a batch of files, numbers their lines and parses each line as a
 record, all in one statement. A file with a line that is not JSON on its own (pretty-
 printed objects, a broken line, bytes that are not UTF-8) is framed again by Python
-(:func:`sparkify_dw.sources.iter_records`), which finds where each record starts and why
+(:func:`sparkify_dw.framing.iter_records`), which finds where each record starts and why
 a bad one is bad; DuckDB then reads those records from a temporary file.
 """
 
@@ -27,8 +27,9 @@ from sparkify_dw.backends.plan import BulkCopy, Call, Run, Sql, StageCounts, Ste
 from sparkify_dw.config import ConfigError, memory_bytes
 from sparkify_dw.constructs import csv_rows, json_lines, suspect_record, tsv_records
 from sparkify_dw.dryrun import Sent
+from sparkify_dw.framing import iter_records
 from sparkify_dw.models import LOAD_FILES
-from sparkify_dw.sources import Reader, SourceFile, iter_records
+from sparkify_dw.sources import Reader, SourceFile
 from sparkify_dw.staging import (
     StageRequest,
     checked_table,

@@ -3,7 +3,7 @@
 The server can't read the client's files, so the client streams each line unchanged into
 a temporary table; PostgreSQL's JSON functions then type the records with the same
 expressions DuckDB uses (:mod:`sparkify_dw.staging`). Only when a line is not a record on
-its own does Python frame the records (:func:`sparkify_dw.sources.iter_records`). Client
+its own does Python frame the records (:func:`sparkify_dw.framing.iter_records`). Client
 memory stays at one block of lines.
 """
 
@@ -39,8 +39,9 @@ from sparkify_dw.config import one_line
 from sparkify_dw.constructs import SetLocal, TableMaintenance, copy_from_stdin, suspect_record
 from sparkify_dw.dryrun import Sent
 from sparkify_dw.errors import LoadError
+from sparkify_dw.framing import BOM, iter_records
 from sparkify_dw.models import LOAD_FILES, STAR_TABLES
-from sparkify_dw.sources import BOM, Reader, SourceFile, iter_records
+from sparkify_dw.sources import Reader, SourceFile
 from sparkify_dw.staging import StageRequest, checked_select, keep_errors, keep_good
 
 log = logging.getLogger(__name__)
