@@ -53,34 +53,8 @@ class Step:
     statement: sa.Insert | sa.Update
 
 
-@dataclass(frozen=True)
-class Facts:
-    """What the warehouse holds when the transform starts (read by :func:`facts`), so the
-    statements can leave out work that can't change their result: the NOT EXISTS against a
-    star table that is empty (a first load), the ranking of plays when no two staged plays
-    share a natural key. The default knows nothing and leaves nothing out."""
-
-    empty: frozenset[str] = frozenset()  # star tables with no rows
-    unique_plays: bool = False  # no two playable staged events share a songplay's key
-
-
 def _play_key() -> list[ColumnElement[Any]]:
     return [E.c.ts, E.c.user_id, E.c.session_id, E.c.item_in_session]
-
-
-def facts(conn: sa.Connection) -> Facts:
-    """Read :class:`Facts` in the load's transaction, after staging: one cheap query per
-    star table (is there a row?) and one grouping of the staged plays by their key."""
-    empty = frozenset(
-        t.name
-        for t in (ARTISTS, SONGS, USERS, TIME, SONGPLAYS)
-        if not conn.execute(sa.select(sa.exists().select_from(t))).scalar()
-    )
-    repeated = (
-        sa.select(*_play_key()).where(playable()).group_by(*_play_key()).having(sa.func.count() > 1)
-    )
-    unique = not conn.execute(sa.select(sa.exists(repeated))).scalar()
-    return Facts(empty=empty, unique_plays=unique)
 
 
 def desc_nulls_last(column: ColumnElement[Any]) -> list[ColumnElement[Any]]:
@@ -103,12 +77,8 @@ def _first(
     source: sa.FromClause,
     *where: ColumnElement[bool],
     name: str,
-    unique: bool = False,
 ) -> sa.Subquery:
-    """The first row per ``partition`` in ``order``: a deterministic choice among duplicates.
-    ``unique``: the caller knows no two rows share a partition, so each row is the first."""
-    if unique:
-        return sa.select(*select_cols).select_from(source).where(*where).subquery(name)
+    """The first row per ``partition`` in ``order``: a deterministic choice among duplicates."""
     rank = sa.func.row_number().over(partition_by=partition, order_by=order).label("_rank")
     ranked = (
         sa.select(*select_cols, rank).select_from(source).where(*where).subquery(f"{name}_ranked")
@@ -124,13 +94,9 @@ def _missing(table: sa.Table, key: str, source: sa.Subquery) -> ColumnElement[bo
     return ~sa.exists().where(table.c[key] == source.c[key])
 
 
-def _insert_new(
-    table: sa.Table, key: str, source: sa.Subquery, known: Facts = Facts()
-) -> sa.Insert:
+def _insert_new(table: sa.Table, key: str, source: sa.Subquery) -> sa.Insert:
     names = [c.name for c in source.c]
-    select = sa.select(*source.c)
-    if table.name not in known.empty:  # an empty table has no row to skip
-        select = select.where(_missing(table, key, source))
+    select = sa.select(*source.c).where(_missing(table, key, source))
     return sa.insert(table).from_select(names, select)
 
 
@@ -153,7 +119,7 @@ def sources_of(table: sa.Table) -> list[ColumnElement[bool]]:
     return made_from[table.name]
 
 
-def artists(known: Facts = Facts()) -> list[Step]:
+def artists() -> list[Step]:
     t = ARTISTS
     source = _first(
         [
@@ -176,10 +142,10 @@ def artists(known: Facts = Facts()) -> list[Step]:
         *sources_of(ARTISTS),
         name="new_artists",
     )
-    return [Step(t.name, "insert", _insert_new(t, "artist_id", source, known))]
+    return [Step(t.name, "insert", _insert_new(t, "artist_id", source))]
 
 
-def songs(known: Facts = Facts()) -> list[Step]:
+def songs() -> list[Step]:
     t = SONGS
     year = sa.case((S.c.year == 0, sa.null()), else_=S.c.year)
     source = _first(
@@ -201,10 +167,10 @@ def songs(known: Facts = Facts()) -> list[Step]:
         *sources_of(SONGS),
         name="new_songs",
     )
-    return [Step(t.name, "insert", _insert_new(t, "song_id", source, known))]
+    return [Step(t.name, "insert", _insert_new(t, "song_id", source))]
 
 
-def users(known: Facts = Facts()) -> list[Step]:
+def users() -> list[Step]:
     t = USERS
     latest = _first(
         [
@@ -241,7 +207,7 @@ def users(known: Facts = Facts()) -> list[Step]:
     )
     return [
         Step(t.name, "update", update),
-        Step(t.name, "insert", _insert_new(t, "user_id", latest, known)),
+        Step(t.name, "insert", _insert_new(t, "user_id", latest)),
     ]
 
 
@@ -263,7 +229,7 @@ def unplayable() -> sa.Select[int]:
     return sa.select(sa.func.count()).select_from(E).where(E.c.page == NEXT_SONG, ~playable())
 
 
-def _plays(known: Facts = Facts()) -> sa.Subquery:
+def _plays() -> sa.Subquery:
     """NextSong events, one per natural key."""
     start = epoch_ms_to_timestamp(E.c.ts).label("start_time")
     return _first(
@@ -291,7 +257,6 @@ def _plays(known: Facts = Facts()) -> sa.Subquery:
         E,
         playable(),
         name="plays",
-        unique=known.unique_plays,
     )
 
 
@@ -300,7 +265,7 @@ def _millis(seconds: ColumnElement[Any]) -> ColumnElement[Any]:
     return sa.cast(sa.func.floor(seconds * 1000 + 0.5), sa.BigInteger)
 
 
-def time(known: Facts = Facts()) -> list[Step]:
+def time() -> list[Step]:
     t = TIME
     # The start times of the songplays are those of the playable events: deduplicating
     # plays keeps one event per key, and every event of a key has its start time. So no
@@ -326,12 +291,12 @@ def time(known: Facts = Facts()) -> list[Step]:
         part("year"),
         part("dow"),
     ).subquery("new_times")
-    return [Step(t.name, "insert", _insert_new(t, "start_time", source, known))]
+    return [Step(t.name, "insert", _insert_new(t, "start_time", source))]
 
 
-def songplays(load_id: int | None = None, known: Facts = Facts()) -> list[Step]:
+def songplays(load_id: int | None = None) -> list[Step]:
     t = SONGPLAYS
-    plays = _plays(known)
+    plays = _plays()
     catalogue = (
         sa.select(
             S.c.title,
@@ -399,15 +364,13 @@ def songplays(load_id: int | None = None, known: Facts = Facts()) -> list[Step]:
         plays.c.user_agent,
         sa.literal(load_id, sa.Integer),
     ).select_from(joined)
-    if t.name not in known.empty:
-        select = select.where(existing)
+    select = select.where(existing)
     return [Step(t.name, "insert", sa.insert(t).from_select(columns, select))]
 
 
-def steps(load_id: int | None = None, known: Facts = Facts()) -> list[Step]:
+def steps(load_id: int | None = None) -> list[Step]:
     """Every statement of the transform, in foreign-key order; run them in one transaction.
 
-    New songplays carry ``load_id``, the load that inserted them. ``known``: what
-    :func:`facts` read in the same transaction, for cheaper statements with the same result.
+    New songplays carry ``load_id``, the load that inserted them.
     """
-    return [*artists(known), *songs(known), *users(known), *time(known), *songplays(load_id, known)]
+    return [*artists(), *songs(), *users(), *time(), *songplays(load_id)]

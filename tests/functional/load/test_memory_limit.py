@@ -149,3 +149,24 @@ def test_a_file_bigger_than_a_batch_is_streamed_by_python(
     schema.upgrade(url)
     result = load.run(url=url, log_data=logs, steps=["stage"])
     assert result.staged["staging_events"] == 400 and result.rejected["staging_events"] == 0
+
+
+def test_small_files_among_big_ones_share_their_batch() -> None:
+    """Day files of 7 kB among ones of 100 kB (the real shape) don't cut a batch: one
+    statement per batch of bytes, each file read the way its size asks, in byte order."""
+    from sparkify_dw.backends.duckdb import backend as duck
+    from sparkify_dw.sources import SourceFile
+
+    def file(name: str, size: int) -> SourceFile:
+        return SourceFile(f"/d/{name}", size, "mtime:1", f"/d/{name}")
+
+    files = [
+        file(f"{i:03d}.json", duck.SMALL_FILE_BYTES // 4 if i % 3 == 0 else 100_000)
+        for i in range(30)
+    ]
+    batches = list(duck._batches(list(reversed(files)), duck.MIN_BATCH_BYTES))
+    assert batches == [files]
+    by_engine, framed = duck._split(files)
+    assert len(framed) == 10 and len(by_engine) == 20
+    many = list(duck._batches(files, 250_000))  # about 250 kB each, still in order
+    assert [f for b in many for f in b] == files and len(many) > 1
