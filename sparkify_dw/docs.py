@@ -243,7 +243,7 @@ def write_site(out: Path, settings: Settings, live: Live) -> list[Path]:
         "warehouse": settings.display_url,
         "tables": tables,
         "groups": GROUPS,
-        "head": schema.HEAD,
+        "head": schema.head(),
     }
     written: list[Path] = []
 

@@ -43,12 +43,6 @@ def head() -> str:
     return found
 
 
-def __getattr__(name: str) -> str:
-    if name == "HEAD":  # schema.HEAD, read when first asked for
-        return head()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
 def _include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:

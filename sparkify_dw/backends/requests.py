@@ -29,15 +29,6 @@ class Selection:
     since: dt.date | None = None  # log_data days, inclusive
     until: dt.date | None = None
 
-    @property
-    def narrowed(self) -> bool:
-        return self.incremental or self.since is not None or self.until is not None
-
-
-def scheme(source: Source) -> str:
-    """``s3`` for an S3 URI, ``file`` for a local path, glob or file:// URI."""
-    return source.scheme
-
 
 def check_schemes(settings: Settings, schemes: frozenset[str], backend: str) -> None:
     """Refuse, in one line and before anything is listed, a source the backend can't
@@ -47,7 +38,7 @@ def check_schemes(settings: Settings, schemes: frozenset[str], backend: str) -> 
         ("song_data", settings.song_data_source),
         ("log_jsonpath", settings.log_jsonpath_source),
     ):
-        if scheme(source) not in schemes:
+        if source.scheme not in schemes:
             where = " or ".join(
                 "an s3:// URI" if s == "s3" else "a local path"
                 for s in sorted(schemes, reverse=True)

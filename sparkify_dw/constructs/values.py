@@ -97,13 +97,6 @@ def _type_name(compiler: SQLCompiler, type_: TypeEngine[Any]) -> str:
     return compiler.dialect.type_compiler_instance.process(type_)
 
 
-def _cast_name(name: str) -> str:
-    return "DOUBLE" if name in ("DOUBLE", "DOUBLE PRECISION", "FLOAT") else name
-
-
-NUMBER_RE = _DOUBLE_RE  # what a number looks like, for reasons that must not show one
-
-
 # --- a value's length in UTF-8 bytes --------------------------------------------------------
 
 

@@ -516,7 +516,7 @@ def split_script(sql: str) -> list[Statement]:
     return [Statement(s.strip()) for s in body.split(";\n") if s.strip()]
 
 
-@pytest.mark.parametrize("args", [("upgrade", "head"), ("downgrade", f"{schema.HEAD}:base")])
+@pytest.mark.parametrize("args", [("upgrade", "head"), ("downgrade", f"{schema.head()}:base")])
 def test_alembic_offline_sql_is_redshift_sql(args: tuple[str, ...]) -> None:
     sql = alembic_sql(*args)
     assert "RETURNING" not in sql.upper() and PASSWORD not in sql

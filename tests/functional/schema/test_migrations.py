@@ -44,7 +44,7 @@ def tables(url: sa.URL) -> set[str]:
 
 
 def test_head_constant_matches_scripts() -> None:
-    assert ScriptDirectory.from_config(schema.alembic_config()).get_current_head() == schema.HEAD
+    assert ScriptDirectory.from_config(schema.alembic_config()).get_current_head() == schema.head()
 
 
 @pytest.mark.parametrize("backend", ["duckdb", "postgresql"])
@@ -58,7 +58,7 @@ def test_upgrade_downgrade_upgrade(backend: str, request: pytest.FixtureRequest)
     assert tables(url) == TABLES
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.connect() as conn:
-        assert schema.current_revision(conn) == schema.HEAD
+        assert schema.current_revision(conn) == schema.head()
         schema.require_head(conn)
     engine.dispose()
 
