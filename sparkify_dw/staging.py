@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,6 +130,10 @@ def _keys_present(
     return sum(counts[1:], counts[0]) if counts else zero
 
 
+Stage = Callable[[Any, str], sa.Subquery]  # a Select, as its own subquery
+Pairs = list[tuple[sa.Column[Any], JsonPath]]
+
+
 def checked_select(
     request: StageRequest,
     records: sa.FromClause,
@@ -154,7 +158,21 @@ def checked_select(
         return (select.offset(0) if fence else select).subquery(name)
 
     pairs = request.paths()
-    paths = [p for _, p in pairs]
+    textual = _texts(stage, records, document, [p for _, p in pairs])
+    v = _verdict(stage, request, _typed(stage, textual, pairs), pairs).c
+    raw_text = sa.case(
+        (v.reason.is_not(None), sa.func.substr(v.body, 1, RAW_TEXT_CHARS)), else_=sa.null()
+    )
+    return sa.select(
+        v.source, v.line_no, v.reason, raw_text.label("raw_text"), *(v[c.name] for c, _ in pairs)
+    )
+
+
+def _texts(
+    stage: Stage, records: sa.FromClause, document: ColumnElement[Any], paths: list[JsonPath]
+) -> sa.Subquery:
+    """Each field's text, read once in its own stage (the checks read it several times),
+    blank as NULL, and whether a key appears twice."""
     r = records.c
     fields = stage(
         sa.select(
@@ -167,7 +185,6 @@ def checked_select(
         ),
         "fields",
     )
-    # Each value read once, in its own stage: the checks below read it several times.
     read = stage(
         sa.select(
             fields.c.source,
@@ -186,7 +203,7 @@ def checked_select(
     found = [read.c[f"r{i}"] for i in range(len(paths))]
     texts = [blank_as_null(value).label(f"t{i}") for i, value in enumerate(found)]
     twice = duplicate_keys(read.c.body, read.c.doc, _keys_present(found, paths))
-    textual = stage(
+    return stage(
         sa.select(
             read.c.source,
             read.c.line_no,
@@ -200,17 +217,27 @@ def checked_select(
         "texts",
     )
 
-    # Each typed value once, in its own stage: the verdict and the row both read it.
+
+def _typed(stage: Stage, textual: sa.Subquery, pairs: Pairs) -> sa.Subquery:
+    """Each typed value once, in its own stage: the verdict and the row both read it."""
     casts = [
         strict_cast(textual.c[f"t{i}"], column.type).label(f"v{i}")
         for i, (column, _) in enumerate(pairs)
         if not isinstance(column.type, sa.String)
     ]
-    typed_values = stage(sa.select(*textual.c, *casts), "typed")
-    tv = typed_values.c
+    return stage(sa.select(*textual.c, *casts), "typed")
 
+
+Problem = tuple[ColumnElement[bool], ColumnElement[Any]]
+
+
+def _verdict(
+    stage: Stage, request: StageRequest, typed_values: sa.Subquery, pairs: Pairs
+) -> sa.Subquery:
+    """The first problem of each record (its reason, or NULL) and its typed values."""
+    tv = typed_values.c
     typed: list[ColumnElement[Any]] = []
-    problems: list[tuple[ColumnElement[bool], ColumnElement[Any]]] = [
+    problems: list[Problem] = [
         (tv.pre_reason.is_not(None), tv.pre_reason),
         (tv.malformed, _lit("malformed JSON")),
         (sa.func.substr(sa.func.ltrim(tv.body, " \t\r\n"), 1, 1) != "{", _lit("not a JSON object")),
@@ -218,56 +245,12 @@ def checked_select(
     ]
     values: dict[str, ColumnElement[Any]] = {}
     for i, (column, path) in enumerate(pairs):
-        text = tv[f"t{i}"]
-        kind = json_kind(tv.doc, path)  # computed only where a CASE below needs it
-        name = _field_name(path)
-        if isinstance(column.type, sa.String):
-            value: ColumnElement[Any] = text
-            # Only strings are text: a number's spelling differs between engines. A value
-            # that isn't a string reads as a number, true, false, [… or {…
-            maybe = sa.or_(
-                text.in_(["true", "false"]), sa.func.substr(text, 1, 1).in_(list("-0123456789[{"))
-            )
-            problems.append(
-                (
-                    sa.case(
-                        (sa.and_(text.is_not(None), maybe), kind != "string"), else_=sa.false()
-                    ),
-                    _lit(f"{name}: a JSON ") + kind + _lit(", not a string"),
-                )
-            )
-            if column.type.length:
-                problems.append(
-                    (
-                        byte_length(text) > column.type.length,
-                        _lit(f"{name}: ")
-                        + _text(byte_length(text))
-                        + _lit(f" bytes, longer than {column.type.length}"),
-                    )
-                )
-        else:
-            value = tv[f"v{i}"]
-            type_name = type(column.type).__name__.lower()
-            shown = sa.case(
-                (
-                    kind.in_(["array", "object"]),
-                    _lit(f"{name}: a JSON ") + kind + _lit(", not a single value"),
-                ),
-                (
-                    kind == "number",
-                    _lit(
-                        f"{name}: not a valid {type_name}: a number out of "
-                        "range" + ("" if isinstance(column.type, sa.Double) else " or not whole")
-                    ),
-                ),
-                else_=_lit(f"{name}: not a valid {type_name}: ")
-                + sa.func.substr(text, 1, SHOWN_VALUE_CHARS),
-            )
-            problems.append((sa.and_(text.is_not(None), value.is_(None)), shown))
+        value, found = _column_problems(tv, i, column, path)
+        problems += found
         values[column.name] = value
         typed.append(value.label(column.name))
     problems += _star_problems(request, values)
-    verdict = stage(
+    return stage(
         sa.select(
             tv.source,
             tv.line_no,
@@ -277,13 +260,56 @@ def checked_select(
         ),
         "verdict",
     )
-    v = verdict.c
-    raw_text = sa.case(
-        (v.reason.is_not(None), sa.func.substr(v.body, 1, RAW_TEXT_CHARS)), else_=sa.null()
+
+
+def _column_problems(
+    tv: Any, i: int, column: sa.Column[Any], path: JsonPath
+) -> tuple[ColumnElement[Any], list[Problem]]:
+    """One column's value and what can be wrong with it: a JSON array or object, the
+    wrong kind or type, too many bytes."""
+    text = tv[f"t{i}"]
+    kind = json_kind(tv.doc, path)  # computed only where a CASE below needs it
+    name = _field_name(path)
+    if not isinstance(column.type, sa.String):
+        value = tv[f"v{i}"]
+        type_name = type(column.type).__name__.lower()
+        shown = sa.case(
+            (
+                kind.in_(["array", "object"]),
+                _lit(f"{name}: a JSON ") + kind + _lit(", not a single value"),
+            ),
+            (
+                kind == "number",
+                _lit(
+                    f"{name}: not a valid {type_name}: a number out of "
+                    "range" + ("" if isinstance(column.type, sa.Double) else " or not whole")
+                ),
+            ),
+            else_=_lit(f"{name}: not a valid {type_name}: ")
+            + sa.func.substr(text, 1, SHOWN_VALUE_CHARS),
+        )
+        return value, [(sa.and_(text.is_not(None), value.is_(None)), shown)]
+    # Only strings are text: a number's spelling differs between engines. A value that
+    # isn't a string reads as a number, true, false, [… or {…
+    maybe = sa.or_(
+        text.in_(["true", "false"]), sa.func.substr(text, 1, 1).in_(list("-0123456789[{"))
     )
-    return sa.select(
-        v.source, v.line_no, v.reason, raw_text.label("raw_text"), *(v[c.name] for c, _ in pairs)
-    )
+    problems: list[Problem] = [
+        (
+            sa.case((sa.and_(text.is_not(None), maybe), kind != "string"), else_=sa.false()),
+            _lit(f"{name}: a JSON ") + kind + _lit(", not a string"),
+        )
+    ]
+    if column.type.length:
+        problems.append(
+            (
+                byte_length(text) > column.type.length,
+                _lit(f"{name}: ")
+                + _text(byte_length(text))
+                + _lit(f" bytes, longer than {column.type.length}"),
+            )
+        )
+    return text, problems
 
 
 # --- what the star tables need: a record that stages always transforms -------------------
