@@ -273,6 +273,74 @@ def memory_bytes(text: str, origin: str = "memory limit") -> int:
     return size
 
 
+@dataclass
+class _Lookup:
+    """Where each setting is looked for, in order (a flag, a variable, ``dwh.cfg``, the
+    default), and where each one was found: ``Settings.sources``."""
+
+    env: Mapping[str, str]
+    parser: configparser.ConfigParser | None
+    cfg_path: Path
+    sources: dict[str, str] = field(default_factory=dict)
+    parsed: dict[str, Source] = field(default_factory=dict)
+
+    def pick(
+        self,
+        name: str,
+        flag: str | None,
+        env_name: str,
+        section: str,
+        key: str,
+        default: str | None,
+        keep_empty: bool = False,
+    ) -> str | None:
+        """The first of the flag, the variable, dwh.cfg and ``default`` that is set. With
+        ``keep_empty`` a variable or key that is set but empty counts as set (a source:
+        refused, where falling through to the default would load something else)."""
+        if flag is not None:
+            self.sources[name] = "argument"
+            return flag
+        if self.env.get(env_name) or (keep_empty and env_name in self.env):
+            self.sources[name] = f"${env_name}"
+            return self.env[env_name]
+        parser = self.parser
+        cfg = cfg_value(parser, section, key)
+        if cfg is None and keep_empty and parser is not None and parser.has_option(section, key):
+            cfg = ""
+        if cfg is not None:
+            self.sources[name] = f"{self.cfg_path} [{section}] {key}"
+            return cfg
+        self.sources[name] = "default"
+        return default
+
+    def source(self, name: str, flag: str | None, env_name: str, key: str, default: Path) -> str:
+        """A source (``[S3]`` key), parsed once: a path, a glob, or an s3:// URI."""
+        value = self.pick(name, flag, env_name, "S3", key, str(default), keep_empty=True)
+        assert value is not None
+        origin = "--" + name.replace("_", "-") if flag is not None else self.sources[name]
+        self.parsed[name] = parse_setting(name, value, origin)
+        return value
+
+    def url(self, url: str | None, here: Path) -> URL:
+        """The warehouse: flag > variable > an engine's ``dwh.cfg`` section > the embedded
+        default's file in the working directory (or a parent of it)."""
+        env, parser = self.env, self.parser
+        if url is not None:
+            self.sources["url"] = "argument"
+            return parse_url(url, "--url")
+        if env.get(ENV_URL):
+            self.sources["url"] = f"${ENV_URL}"
+            return parse_url(env[ENV_URL], f"${ENV_URL}")
+        if parser is not None and (found_cfg := _engines().from_cfg(parser, self.cfg_path)):
+            resolved: URL = found_cfg[0]
+            self.sources["url"] = f"{self.cfg_path} [{found_cfg[1]}]"
+            return resolved
+        found = find_default_warehouse(here)
+        self.sources["url"] = "default" if found is None else f"default, found at {found}"
+        default: URL = _engines().default_url(found or here / default_file())
+        return default
+
+
 def resolve(
     *,
     url: str | None = None,
@@ -287,9 +355,6 @@ def resolve(
     """Resolve every setting; raise :class:`ConfigError` with one line on bad input."""
     env = os.environ if environ is None else environ
     here = Path.cwd() if cwd is None else cwd
-    sources: dict[str, str] = {}
-    parsed: dict[str, Source] = {}
-
     explicit_cfg = config if config is not None else env.get(ENV_CONFIG) or None
     cfg_path = Path(explicit_cfg) if explicit_cfg is not None else here / DEFAULT_CONFIG_NAME
     if not cfg_path.is_absolute():
@@ -297,83 +362,38 @@ def resolve(
     parser = read_cfg(cfg_path, explicit=explicit_cfg is not None)
     if parser is not None:
         _warn_if_exposed(cfg_path, parser)
-
-    def pick(
-        name: str,
-        flag: str | None,
-        env_name: str,
-        section: str,
-        key: str,
-        default: str | None,
-        keep_empty: bool = False,
-    ) -> str | None:
-        """The first of the flag, the variable, dwh.cfg and ``default`` that is set. With
-        ``keep_empty`` a variable or key that is set but empty counts as set (a source:
-        refused, where falling through to the default would load something else)."""
-        if flag is not None:
-            sources[name] = "argument"
-            return flag
-        if env.get(env_name) or (keep_empty and env_name in env):
-            sources[name] = f"${env_name}"
-            return env[env_name]
-        cfg = cfg_value(parser, section, key)
-        if cfg is None and keep_empty and parser is not None and parser.has_option(section, key):
-            cfg = ""
-        if cfg is not None:
-            sources[name] = f"{cfg_path} [{section}] {key}"
-            return cfg
-        sources[name] = "default"
-        return default
-
-    # URL: flag > env > dwh.cfg [CLUSTER] > DuckDB file in the working directory.
-    resolved_url: URL
-    if url is not None:
-        resolved_url, sources["url"] = parse_url(url, "--url"), "argument"
-    elif env.get(ENV_URL):
-        resolved_url, sources["url"] = parse_url(env[ENV_URL], f"${ENV_URL}"), f"${ENV_URL}"
-    elif parser is not None and (found_cfg := _engines().from_cfg(parser, cfg_path)) is not None:
-        resolved_url, section = found_cfg
-        sources["url"] = f"{cfg_path} [{section}]"
-    else:
-        found = find_default_warehouse(here)
-        resolved_url = _engines().default_url(found or here / default_file())
-        sources["url"] = "default" if found is None else f"default, found at {found}"
-
-    def source(name: str, flag: str | None, env_name: str, key: str, default: Path) -> str:
-        value = pick(name, flag, env_name, "S3", key, str(default), keep_empty=True)
-        assert value is not None
-        origin = "--" + name.replace("_", "-") if flag is not None else sources[name]
-        parsed[name] = parse_setting(name, value, origin)
-        return value
-
-    s_log = source("log_data", log_data, ENV_LOG_DATA, "LOG_DATA", SAMPLE_DIR / "log_data")
-    s_song = source("song_data", song_data, ENV_SONG_DATA, "SONG_DATA", SAMPLE_DIR / "song_data")
-    s_paths = source(
+    look = _Lookup(env, parser, cfg_path)
+    resolved_url = look.url(url, here)
+    s_log = look.source("log_data", log_data, ENV_LOG_DATA, "LOG_DATA", SAMPLE_DIR / "log_data")
+    s_song = look.source(
+        "song_data", song_data, ENV_SONG_DATA, "SONG_DATA", SAMPLE_DIR / "song_data"
+    )
+    s_paths = look.source(
         "log_jsonpath",
         log_jsonpath,
         ENV_LOG_JSONPATH,
         "LOG_JSONPATH",
         SAMPLE_DIR / "log_json_path.json",
     )
-
     arn = cfg_value(parser, "IAM_ROLE", "ARN")
     if arn is not None:
         validate_iam_role_arn(arn, f"{cfg_path}: [IAM_ROLE] ARN")
     # The data's region (COPY's REGION): AWS_DEFAULT_REGION is the AWS default for API
     # calls, not where the data lives, so it never overrides it (boto3 still reads it
     # for the S3 client when no data region is set).
-    region = pick("region", None, ENV_S3_REGION, "S3", "REGION", None)
+    region = look.pick("region", None, ENV_S3_REGION, "S3", "REGION", None)
     if region is not None:
-        validate_region(region, sources["region"])
-    endpoint = pick("s3_endpoint", None, ENV_S3_ENDPOINT, "S3", "ENDPOINT", None)
-    manifests = pick("manifest_prefix", None, ENV_MANIFEST_PREFIX, "S3", "MANIFEST_PREFIX", None)
+        validate_region(region, look.sources["region"])
+    endpoint = look.pick("s3_endpoint", None, ENV_S3_ENDPOINT, "S3", "ENDPOINT", None)
+    manifests = look.pick(
+        "manifest_prefix", None, ENV_MANIFEST_PREFIX, "S3", "MANIFEST_PREFIX", None
+    )
     if manifests is not None:
-        parsed["manifest_prefix"] = parse_setting(
-            "manifest_prefix", manifests, sources["manifest_prefix"]
+        look.parsed["manifest_prefix"] = parse_setting(
+            "manifest_prefix", manifests, look.sources["manifest_prefix"]
         )
-
     memory_section, memory_key = _engines().cfg_key("memory_limit")
-    memory = pick(
+    memory = look.pick(
         "memory_limit",
         memory_limit,
         ENV_MEMORY_LIMIT,
@@ -382,8 +402,8 @@ def resolve(
         DEFAULT_MEMORY_LIMIT,
     )
     assert memory is not None
-    memory_bytes(memory, "--memory-limit" if memory_limit is not None else sources["memory_limit"])
-
+    origin = "--memory-limit" if memory_limit is not None else look.sources["memory_limit"]
+    memory_bytes(memory, origin)
     return Settings(
         url=resolved_url,
         log_data=s_log,
@@ -395,8 +415,8 @@ def resolve(
         manifest_prefix=manifests,
         memory_limit=memory.strip(),
         config_file=cfg_path if parser is not None else None,
-        sources=sources,
-        parsed=parsed,
+        sources=look.sources,
+        parsed=look.parsed,
     )
 
 

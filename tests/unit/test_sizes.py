@@ -18,7 +18,6 @@ MAX_FUNCTION_LINES = 80
 
 # "module:function" -> why it is still long.
 LONG_FUNCTIONS: dict[str, str] = {
-    "config.py:resolve": "to be driven by a table of setting specs (issue 27)",
     "docs.py:write_site": "the site's pages one after another (issue 27's one renderer)",
     "backends/redshift/cluster/command.py:build_parser": "argparse, to become click (issue 27)",
 }
