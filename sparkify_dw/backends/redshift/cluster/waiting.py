@@ -100,7 +100,7 @@ class _Watch:
         if self.until == "deleted":
             return ClusterError(
                 f"cluster {self.identifier} is {self.state}, not being "
-                "deleted; run `python -m sparkify_dw.cluster delete` again"
+                "deleted; run `sparkify-dw cluster delete` again"
             )
         return ClusterError(
             f"cluster {self.identifier} is {self.state}; it will not become "
@@ -112,7 +112,7 @@ class _Watch:
         return ClusterError(
             f"timed out after {self.timeout:g}s waiting for cluster "
             f"{self.identifier} (state: {self.state}); it carries on in AWS: "
-            f"run `python -m sparkify_dw.cluster {again}` to keep waiting"
+            f"run `sparkify-dw cluster {again}` to keep waiting"
         )
 
 
