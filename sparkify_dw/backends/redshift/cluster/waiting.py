@@ -116,6 +116,16 @@ class _Watch:
         )
 
 
+def _failed(waiter: Any, response: Mapping[str, Any]) -> bool:
+    """Whether the waiter stopped on one of its failure states (the cluster is in a state
+    it never leaves for the one awaited), read from the waiter's own acceptors rather than
+    its message; otherwise it ran out of attempts, i.e. time."""
+    return any(
+        acceptor.state == "failure" and acceptor.matcher_func(response)
+        for acceptor in waiter.config.acceptors
+    )
+
+
 def wait_for_cluster(
     redshift: Any,
     identifier: str,
@@ -136,8 +146,9 @@ def wait_for_cluster(
         try:
             while True:
                 attempts = max_attempts(timeout - watch.elapsed(), poll_interval)
+                waiter = redshift.get_waiter(WAITERS[until])
                 try:
-                    redshift.get_waiter(WAITERS[until]).wait(
+                    waiter.wait(
                         ClusterIdentifier=identifier,
                         WaiterConfig={"Delay": poll_interval, "MaxAttempts": attempts},
                     )
@@ -145,7 +156,7 @@ def wait_for_cluster(
                     last = exc.last_response or {}
                     if last.get("Error", {}).get("Code") not in (None, *NOT_FOUND):
                         raise ClientError(last, "DescribeClusters") from None
-                    if "terminal failure" in str(exc):
+                    if _failed(waiter, last):
                         raise watch.dead() from None
                     raise watch.timed_out() from None
                 if until == "deleted":
