@@ -4,11 +4,13 @@ documented exit status. Imports only click, so ``--help`` stays fast."""
 
 from __future__ import annotations
 
+import argparse
 import functools
 import math
+import re
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -23,6 +25,50 @@ class Usage(click.ClickException):
     """Configuration or schema trouble: exit 2, one line."""
 
     exit_code = EXIT_USAGE
+
+
+class Failed(click.ClickException):
+    """The database failed (unreachable, refused): exit 1, one line."""
+
+    exit_code = EXIT_FAILED
+
+
+class ArgumentError(Exception):
+    """A bad argument to one of the argparse commands, as one line (exit 2)."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse as the click commands behave: a flag is spelled out (``--max-ag`` is not
+    ``--max-age``) and a bad one raises :class:`ArgumentError`, one line, never a usage
+    screen (``--help`` still prints one)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        raise ArgumentError(message)
+
+
+def whole_number(
+    minimum: int = 0, maximum: int | None = None
+) -> Callable[[click.Context | None, click.Parameter | None, Any], int | None]:
+    """A click callback: ``--max-errors abc`` says "'abc' is not a whole number", not
+    click's "is not a valid integer range"."""
+
+    def check(ctx: click.Context | None, param: click.Parameter | None, value: Any) -> int | None:
+        if value is None:
+            return None
+        text = str(value).strip()
+        if not re.fullmatch(r"[+-]?[0-9]+", text):
+            raise click.BadParameter(f"{value!r} is not a whole number")
+        number = int(text)
+        if number < minimum or (maximum is not None and number > maximum):
+            top = "" if maximum is None else f" to {maximum:,}"
+            raise click.BadParameter(f"{number} is not a whole number from {minimum}{top}")
+        return number
+
+    return check
 
 
 # --- options --------------------------------------------------------------------------
@@ -112,7 +158,9 @@ def json_option(f: F) -> F:
 def limit_option(f: F) -> F:
     return click.option(
         "--limit",
-        type=click.IntRange(min=1, max=MAX_LIMIT),
+        type=click.STRING,
+        callback=whole_number(1, MAX_LIMIT),
+        metavar="N",
         default=20,
         show_default=True,
         help="How many loads the history shows, newest first.",

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -35,7 +36,9 @@ from sparkify_dw.command_options import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_USAGE,
+    MAX_LIMIT,
     F,
+    Failed,
     Usage,
     apply_verbosity,
     flag,
@@ -45,6 +48,7 @@ from sparkify_dw.command_options import (
     verbosity_options,
     wait_option,
     warehouse_options,
+    whole_number,
 )
 from sparkify_dw.load_commands import errors, history, load
 
@@ -163,6 +167,13 @@ def _migrate(
         speaking.setLevel(logging.INFO)
     try:
         (command.upgrade if upgrading else command.downgrade)(cfg, revision, sql=sql)
+    except SystemExit as exc:
+        # migrations/env.py ends Alembic's own command line with SystemExit("error: …") for
+        # a database it can't reach (its other errors are raised to us as they are): the
+        # same line through our handler, exit 1, not a string a test runner prints on stdout.
+        if not isinstance(exc.code, str):
+            raise
+        raise Failed(exc.code.removeprefix("error: ")) from None
     finally:
         speaking.setLevel(level)
 
@@ -179,7 +190,8 @@ def _require_revision(cfg: Any, revision: str) -> None:
             try:
                 script.get_revisions(part)
             except CommandError as exc:
-                raise Usage(f"{exc} (`alembic history` lists them)") from None
+                known = sorted(r.revision for r in script.walk_revisions())
+                raise Usage(f"{exc} (revisions: {', '.join(known)}, base, head)") from None
 
 
 def revision_options(default: str) -> Callable[[F], F]:
@@ -205,7 +217,19 @@ def upgrade(
     _migrate(ctx, True, revision, sql, url, config_file)
 
 
-@main.command()
+class _RevisionCommand(click.Command):
+    """``downgrade -1`` as Alembic spells a relative revision, without ``downgrade -- -1``:
+    a lone negative number is the revision, never a flag."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if "--" not in args:
+            relative = [a for a in args if re.fullmatch(r"-[0-9]+", a)]
+            if relative:
+                args = [a for a in args if a not in relative] + ["--", *relative]
+        return super().parse_args(ctx, args)
+
+
+@main.command(cls=_RevisionCommand)
 @click.argument("revision")
 @click.option("--sql", is_flag=True, help="Print the DDL instead of running it (offline).")
 @click.option(
@@ -226,9 +250,12 @@ def downgrade(
     """Downgrade the schema to REVISION (required; `base` drops every table). What it would
     drop is counted first: rows are dropped only after a yes at a terminal, or with --yes."""
     if not sql:
-        from sparkify_dw import downgrades
+        from sparkify_dw import backends, downgrades
 
         settings = settings_from(ctx, url, config_file)
+        # Nothing to downgrade in a warehouse that isn't there: one line (exit 2), never a
+        # new empty DuckDB file.
+        backends.for_settings(settings).require_warehouse()
         loss = downgrades.what_it_drops(settings, revision)
         downgrades.confirm(loss, revision, yes=yes, interactive=_interactive())
     _migrate(ctx, False, revision, sql, url, config_file)
@@ -268,7 +295,8 @@ def current(ctx: click.Context, url: str | None, config_file: str | None, wait: 
 def check(
     ctx: click.Context, url: str | None, config_file: str | None, wait: float, as_json: bool
 ) -> None:
-    """Run the data-quality checks; exit 1 when one fails (-v: why each matters)."""
+    """Run the data-quality checks; exit 1 when one fails (-v: why each matters; -q: the
+    failed ones only, and the summary)."""
     from sparkify_dw import backends, checks, output, schema
     from sparkify_dw.check import report
 
@@ -289,7 +317,7 @@ def check(
             ]
         )
     else:
-        for line in report(results, verbose=flag(ctx, "verbose")):
+        for line in report(results, verbose=flag(ctx, "verbose"), quiet=flag(ctx, "quiet")):
             click.echo(line)
     if not all(r.passed for r in results):
         ctx.exit(EXIT_FAILED)
@@ -302,6 +330,11 @@ def _moment(ctx: click.Context, param: click.Parameter, value: str | None) -> dt
         return dt.datetime.fromisoformat(value)
     except ValueError:
         raise click.BadParameter(f"not an ISO date or date-time: {value!r}") from None
+
+
+def _naive_utc(moment: dt.datetime) -> dt.datetime:
+    """``moment`` comparable with any other: naive UTC, as the warehouse keeps times."""
+    return moment if moment.tzinfo is None else moment.astimezone(dt.UTC).replace(tzinfo=None)
 
 
 def _expected_file(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -321,7 +354,8 @@ def _expected_file(ctx: click.Context, param: click.Parameter, value: str | None
 @main.command()
 @click.option(
     "--limit",
-    type=click.IntRange(min=1),
+    type=click.STRING,
+    callback=whole_number(1, MAX_LIMIT),
     metavar="N",
     help="Rows for the top-N questions  [default: 10].",
 )
@@ -372,6 +406,9 @@ def analytics(
 
     if verify and write_expected:
         raise click.UsageError("--verify and --write-expected exclude each other")
+    if start is not None and end is not None and _naive_utc(start) >= _naive_utc(end):
+        # An empty window would answer "(no rows)" to every question: a typo, said once.
+        raise click.UsageError(f"--start {start.isoformat()} is not before --end {end.isoformat()}")
     settings = settings_from(ctx, url, config_file)
     code = answers.command(
         settings,

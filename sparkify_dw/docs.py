@@ -1,4 +1,5 @@
-"""``python -m sparkify_dw.docs --out DIR``: the warehouse's documentation as a static site.
+"""``sparkify-dw docs [--out DIR]``: the warehouse's documentation as a static site
+(default ``./site``).
 
 Everything comes from the code that builds and loads the warehouse: tables, columns, keys
 and descriptions from the models; Redshift's DISTSTYLE/DISTKEY/SORTKEY/ENCODE from their
@@ -26,6 +27,7 @@ import sqlalchemy as sa
 
 from sparkify_dw import analytics, checks, cli, erd, extras, lineage, schema
 from sparkify_dw.backends import registry
+from sparkify_dw.command_options import ArgumentError, Parser
 from sparkify_dw.config import ConfigError, Settings, one_line, resolve
 from sparkify_dw.models import PHYSICAL_DESIGN, STAGING_TABLES, STAR_TABLES, metadata
 from sparkify_dw.status import (
@@ -318,15 +320,24 @@ def write_site(out: Path, settings: Settings, live: Live) -> list[Path]:
     return written
 
 
+DEFAULT_OUT = Path("site")
+
+
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m sparkify_dw.docs",
+    p = Parser(
+        prog="sparkify-dw docs",
         description="Write the warehouse's documentation as a static site (open "
         "DIR/index.html from disk).",
         epilog="Settings come from flags, then SPARKIFY_DW_* environment variables, then "
         "dwh.cfg, then the embedded default (./sparkify.duckdb).",
     )
-    p.add_argument("--out", required=True, type=Path, help="directory to write the site to")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        metavar="DIR",
+        help=f"directory to write the site to (default: ./{DEFAULT_OUT})",
+    )
     p.add_argument("--url", help="database URL (default: ./sparkify.duckdb)")
     p.add_argument("--config", help="dwh.cfg to read (default: ./dwh.cfg if present)")
     p.add_argument(
@@ -342,8 +353,13 @@ def _parser() -> argparse.ArgumentParser:
 def main(
     argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr
 ) -> int:
-    """Write the site; 0 when written, 2 on an error (printed as one line)."""
-    args = _parser().parse_args(argv)
+    """Write the site; 0 when written (an unreachable warehouse is a note on its pages), 1
+    when it couldn't be written, 2 a usage or configuration error (one line)."""
+    try:
+        args = _parser().parse_args(argv)
+    except ArgumentError as exc:
+        print(f"error: {exc}", file=err)
+        return 2
     cli.setup_logging(err, verbose=args.verbose)
     try:
         extras.require("docs", "the docs site")
@@ -362,9 +378,12 @@ def main(
             else read_live(settings, run_checks=not args.no_checks)
         )
         written = write_site(args.out, settings, live)
-    except (ConfigError, OSError, jinja2.TemplateError) as exc:
+    except (ConfigError, jinja2.TemplateError) as exc:
         cli.report_error(exc, settings, err, verbose=args.verbose)
         return 2
+    except OSError as exc:  # the site couldn't be written: exit 1, as every command
+        cli.report_error(exc, settings, err, verbose=args.verbose)
+        return 1
     print(
         f"wrote {len(written)} files to {args.out} (open {args.out / 'index.html'}); "
         f"warehouse: {live.note}",

@@ -231,6 +231,46 @@ def history_row(row: Any) -> tuple[Any, ...]:
     )
 
 
+HISTORY_NARROW_HEADERS = (
+    "load",
+    "started (UTC)",
+    "took",
+    "status",
+    "read",
+    "rejected",
+    "songplays",
+)
+
+
+def _duration(span: dt.timedelta) -> str:
+    """``42s``, ``3m 4s``, ``2h 5m``: how long a load took, in a narrow column."""
+    seconds = max(0, int(span.total_seconds()))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h {minutes}m"
+    return f"{minutes}m {secs}s" if minutes else f"{secs}s"
+
+
+def history_row_narrow(row: Any) -> tuple[Any, ...]:
+    """One ledger row in 80 columns: what a person scans for (``--wide`` has the rest)."""
+    took = (
+        _duration(row.finished_at - row.started_at)
+        if row.finished_at is not None and row.started_at is not None
+        else None
+    )
+    started = None if row.started_at is None else f"{row.started_at:%Y-%m-%d %H:%M}"
+    return (
+        row.load_id,
+        started,
+        took,
+        row.status,
+        row.rows_read,
+        row.rows_rejected,
+        row.rows_inserted,
+    )
+
+
 def errors_text(conn: sa.Connection, load_id: str | int = "last") -> str:
     """The records a load (default: the latest) rejected, in file order, as text."""
     from sparkify_dw import output

@@ -20,6 +20,7 @@ from sparkify_dw.command_options import (
     verbosity_options,
     wait_option,
     warehouse_options,
+    whole_number,
 )
 
 if TYPE_CHECKING:
@@ -31,6 +32,12 @@ if TYPE_CHECKING:
 
 @click.command()
 @limit_option
+@click.option(
+    "--wide",
+    is_flag=True,
+    help="Every column: finished, backend, steps, staged, and each load's sources or message "
+    "(the default fits 80 columns).",
+)
 @warehouse_options
 @wait_option
 @json_option
@@ -40,6 +47,7 @@ if TYPE_CHECKING:
 def history(
     ctx: click.Context,
     limit: int,
+    wide: bool,
     url: str | None,
     config_file: str | None,
     wait: float,
@@ -47,7 +55,12 @@ def history(
 ) -> None:
     """The load ledger: one row per load, newest first."""
     from sparkify_dw import backends, ledger, output, schema
-    from sparkify_dw.ledger import HISTORY_HEADERS, history_row
+    from sparkify_dw.ledger import (
+        HISTORY_HEADERS,
+        HISTORY_NARROW_HEADERS,
+        history_row,
+        history_row_narrow,
+    )
 
     settings = settings_from(ctx, url, config_file)
     with backends.for_settings(settings).reading(wait) as conn:
@@ -57,8 +70,10 @@ def history(
         output.print_json([dict(r._mapping) for r in rows])
     elif not rows:
         click.echo("no loads yet")
-    else:
+    elif wide:
         output.print_table(HISTORY_HEADERS, [history_row(r) for r in rows])
+    else:
+        output.print_table(HISTORY_NARROW_HEADERS, [history_row_narrow(r) for r in rows])
 
 
 def _load_id(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
@@ -99,7 +114,13 @@ def errors(
     with backends.for_settings(settings).reading(wait) as conn:
         schema.require_head(conn)
         load_id = load_id or ledger.latest_load_id(conn)
-        rows = ledger.errors(conn, load_id)
+        rows = [] if load_id is None else ledger.errors(conn, load_id)
+    if load_id is None:  # an empty ledger is an answer, as `history` says
+        if as_json:
+            output.print_json([])
+        else:
+            click.echo("no loads yet")
+        return
     if as_json:
         output.print_json([dict(r._mapping) for r in rows])
     elif not rows:
@@ -138,7 +159,8 @@ def _steps(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
 )
 @click.option(
     "--max-errors",
-    type=click.IntRange(min=0),
+    type=click.STRING,
+    callback=whole_number(0),
     default=0,
     show_default=True,
     metavar="N",

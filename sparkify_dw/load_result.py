@@ -50,7 +50,7 @@ class LoadResult:
         if rejected:
             lines.append(
                 f"  rejected  {rejected:,} record(s): list them with "
-                f"`python -m sparkify_dw.load --errors {self.load_id}`"
+                f"`sparkify-dw errors {self.load_id}`"
             )
         lines += [f"  warning   {w}" for w in self.warnings]
         timing = ", ".join(f"{step} {secs:.2f}s" for step, secs in self.seconds.items())

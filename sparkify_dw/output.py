@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import json
+import logging
 import sys
 from collections.abc import Callable, Sequence
 from types import TracebackType
@@ -24,7 +25,15 @@ if TYPE_CHECKING:
     from rich.progress import TaskID
     from rich.status import Status
 
-__all__ = ["LoadProgress", "Progress", "print_json", "print_table", "printer", "table_text"]
+__all__ = [
+    "LoadProgress",
+    "Progress",
+    "print_json",
+    "print_table",
+    "printer",
+    "table_text",
+    "waiting",
+]
 
 
 def printer(out: TextIO | None = None) -> Callable[[str], None]:
@@ -98,6 +107,17 @@ def _json_default(value: Any) -> Any:
 
 
 # --- waiting ---------------------------------------------------------------------------------
+
+
+def waiting(message: str) -> None:
+    """Say, once per wait, what a command waits for and for how long: on stderr at a
+    terminal (a person wonders why nothing happens), otherwise in the log at INFO, shown
+    with ``-v`` (a cron mail or CI log stays as it was)."""
+    if getattr(sys.stderr, "isatty", lambda: False)():
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
+    else:
+        logging.getLogger("sparkify_dw.waiting").info(message)
 
 
 class Progress:

@@ -125,5 +125,5 @@ def require_head(conn: sa.Connection) -> None:
     if current != head():
         state = "has no sparkify_dw schema" if current is None else f"is at revision {current}"
         raise SchemaError(
-            f"the warehouse {state}, this library needs {head()}: run `alembic upgrade head`"
+            f"the warehouse {state}, this library needs {head()}: run `sparkify-dw upgrade`"
         )

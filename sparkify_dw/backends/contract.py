@@ -137,15 +137,18 @@ class Backend(ABC):
         return engine
 
     @contextmanager
-    def reading(self, wait: float) -> Iterator[sa.Connection]:
-        """A connection that only reads, waiting at most ``wait`` seconds behind a load."""
-        engine = self.read_engine()
+    def reading(self, wait: float, engine: sa.Engine | None = None) -> Iterator[sa.Connection]:
+        """A connection that only reads, waiting at most ``wait`` seconds behind a load;
+        from ``engine`` when given (the caller's to dispose of), else a :meth:`read_engine`."""
+        own = engine is None
+        bind = self.read_engine() if engine is None else engine
         try:
-            with self.open_session(engine, wait) as conn:
+            with self.open_session(bind, wait) as conn:
                 self.read_session(conn, wait)
                 yield conn
         finally:
-            engine.dispose()
+            if own:
+                bind.dispose()
 
     def read_session(self, conn: sa.Connection, wait: float) -> None:
         """Prepare a reader's connection (``--history``, ``--errors``): wait at most

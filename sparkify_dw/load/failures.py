@@ -68,7 +68,7 @@ def _raise_failure(
             f"COPY rejected more than --max-errors {job.backend.max_errors} records; "
             f"first at {first.get('source')}:{first.get('line_no')}: "
             f"{first.get('reason')}; nothing was loaded (see them with "
-            f"`python -m sparkify_dw.load --errors`)",
+            f"`sparkify-dw errors`)",
             rejected,
         ) from exc
     elif isinstance(exc, sa.exc.DBAPIError):

@@ -90,7 +90,7 @@ def _stage(
         raise TooManyRejected(
             f"{total.rejected:,} of {total.read:,} records rejected, more than --max-errors "
             f"{backend.max_errors}; first at {where}: {first.get('reason', '?')}; "
-            f"nothing was loaded (see them with `python -m sparkify_dw.load --errors`)",
+            f"nothing was loaded (see them with `sparkify-dw errors`)",
             errors,
         )
     result.staged_requests = list(reqs)

@@ -1,4 +1,4 @@
-"""The command line: ``python -m sparkify_dw.synth`` and ``sparkify-dw synth``."""
+"""The command line: ``sparkify-dw synth`` (and ``python -m sparkify_dw.synth``)."""
 
 from __future__ import annotations
 
@@ -8,17 +8,9 @@ import time
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
-from typing import NoReturn
 
+from sparkify_dw.command_options import ArgumentError, Parser
 from sparkify_dw.synth.dataset import DEFAULT_START, SynthError, generate
-
-
-class _Parser(argparse.ArgumentParser):
-    """argparse that reports a bad argument as one ``error: ...`` line, exit 2."""
-
-    def error(self, message: str) -> NoReturn:
-        print(f"error: {message}", file=sys.stderr)
-        raise SystemExit(2)
 
 
 def _parse_date(text: str) -> date:
@@ -29,9 +21,9 @@ def _parse_date(text: str) -> date:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``python -m sparkify_dw.synth --events N --songs M ...``."""
-    parser = _Parser(
-        prog="python -m sparkify_dw.synth",
+    """Command line: ``sparkify-dw synth --events N --songs M ...``."""
+    parser = Parser(
+        prog="sparkify-dw synth",
         description="Write synthetic Sparkify song_data and log_data trees.",
     )
     parser.add_argument("--events", type=int, required=True, help="log events to write")
@@ -54,7 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="replace data in a non-empty --out")
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help, or a bad argument already reported
+    except ArgumentError as exc:  # one line, exit 2, as every command
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except SystemExit as exc:  # --help
         return exc.code if isinstance(exc.code, int) else 0
     started = time.perf_counter()
     try:

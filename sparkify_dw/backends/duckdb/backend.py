@@ -338,20 +338,29 @@ class DuckDBBackend(Backend):
 
     def _open(self, engine: sa.Engine, wait: float) -> sa.Connection:
         # DuckDB lets one process write a database file: opening it is taking the lock.
+        from sparkify_dw.output import waiting
+
         deadline = time.monotonic() + wait
+        said = False
         while True:
             try:
                 return engine.connect()
             except sa.exc.DBAPIError as exc:
                 if "lock" not in str(exc.orig).lower():
                     raise
+                held = re.search(r"PID (\d+)", str(exc.orig))
+                by = f" (process {held.group(1)})" if held else ""
                 if time.monotonic() >= deadline:
-                    held = re.search(r"PID (\d+)", str(exc.orig))
-                    by = f" (process {held.group(1)})" if held else ""
                     raise LockBusy(
                         f"another process{by} has {engine.url.database} open, "
                         f"probably another load; waited {wait:g}s"
                     ) from None
+                if not said:  # once: what it waits for, and for how long at most
+                    said = True
+                    waiting(
+                        f"waiting up to {wait:g}s for another process{by} that has "
+                        f"{engine.url.database} open, probably a load (--wait)"
+                    )
                 time.sleep(0.2)
 
     def analysis_engine(self, wait: float, read_only: bool = True) -> sa.Engine:

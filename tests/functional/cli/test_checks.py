@@ -291,4 +291,4 @@ def test_cli_errors_are_one_line_without_password(tmp_path: Path) -> None:
     engine.dispose()
     proc = cli(fresh)
     assert proc.returncode == 2
-    assert proc.stderr.strip().endswith("run `alembic upgrade head`")
+    assert proc.stderr.strip().endswith("run `sparkify-dw upgrade`")

@@ -53,7 +53,7 @@ def test_refuses_warehouse_not_at_head(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stderr.strip() == (
         "error: the warehouse has no sparkify_dw schema, this library "
-        f"needs {schema.head()}: run `alembic upgrade head`"
+        f"needs {schema.head()}: run `sparkify-dw upgrade`"
     )
 
 

@@ -158,7 +158,7 @@ def test_cli_reports_rejections_and_lists_them(warehouse_url: sa.URL, tmp_path: 
     assert err.startswith("error: 11 of 54 records rejected") and err.count("\n") == 1
     assert "Traceback" not in err
     code, out, _ = cli(warehouse_url, "--log-data", str(logs), "--max-errors", "11")
-    assert code == 0 and "list them with `python -m sparkify_dw.load --errors 2`" in out
+    assert code == 0 and "list them with `sparkify-dw errors 2`" in out
     code, out, _ = cli(warehouse_url, "--errors")
     assert code == 0 and out.startswith("load #2 rejected 11 record(s)")
     assert "bad.json:4" in out and "not a JSON object" in out

@@ -160,7 +160,7 @@ def test_cli_history_shows_incremental_loads(warehouse_url: sa.URL, tmp_path: Pa
     history = io.StringIO()
     assert run_module("load", ["--url", url, "--history"], history, err) == 0
     lines = history.getvalue().splitlines()
-    assert lines[0].split()[:4] == ["load", "started", "finished", "status"]
+    assert lines[0].split()[:5] == ["load", "started", "(UTC)", "took", "status"]
     assert len(lines) == 3 and all("succeeded" in ln for ln in lines[1:])
     engine = sa.create_engine(warehouse_url, poolclass=sa.pool.NullPool)
     with engine.connect() as conn:

@@ -89,7 +89,7 @@ def test_refuses_a_warehouse_not_at_head(duckdb_url: sa.URL) -> None:
     engine = sa.create_engine(duckdb_url, poolclass=sa.pool.NullPool)
     with (
         engine.connect() as conn,
-        pytest.raises(schema.SchemaError, match="run `alembic upgrade head`"),
+        pytest.raises(schema.SchemaError, match="run `sparkify-dw upgrade`"),
     ):
         schema.require_head(conn)
     engine.dispose()

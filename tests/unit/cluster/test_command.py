@@ -19,10 +19,10 @@ def test_help_shows_the_workflow(capsys: pytest.CaptureFixture[str]) -> None:
     for command in ("create", "status", "delete"):
         assert f"    {command} " in out
     steps = [
-        "python -m sparkify_dw.cluster create",
-        "alembic upgrade head",
-        "python -m sparkify_dw.load",
-        "python -m sparkify_dw.cluster delete",
+        "sparkify-dw cluster create",
+        "sparkify-dw upgrade",
+        "sparkify-dw load",
+        "sparkify-dw cluster delete",
     ]
     positions = [out.index(step) for step in steps]
     assert positions == sorted(positions)

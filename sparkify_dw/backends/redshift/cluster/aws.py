@@ -354,7 +354,7 @@ def delete_security_group(
     if not cluster_gone:
         say(
             f"security group {name}: kept until the cluster is gone (costs nothing); "
-            "run `python -m sparkify_dw.cluster delete --wait` to remove it"
+            "run `sparkify-dw cluster delete --wait` to remove it"
         )
         return False
     try:

@@ -1,8 +1,10 @@
-"""``python -m sparkify_dw.cluster create|status|delete``: the command line.
+"""``sparkify-dw cluster create|status|delete``: the command line.
 
-Exit status: 0 success, 1 AWS error or timeout, 2 configuration or usage error,
-3 ``status`` found no cluster, 130 interrupted. Errors are one ``error:`` line on
-stderr (``-v`` adds the traceback); passwords and AWS secret keys are never printed.
+Exit status, as every command's: 0 success, 1 AWS error or timeout, or ``status`` found no
+cluster (a test that failed, as ``status --max-age`` on a stale warehouse: a script can
+still ask ``if sparkify-dw cluster status; then``), 2 configuration or usage error, 130
+interrupted. Errors are one ``error:`` line on stderr (``-v`` adds the traceback);
+passwords and AWS secret keys are never printed.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Sequence
 from botocore.exceptions import BotoCoreError, ClientError
 
 from sparkify_dw.aws_errors import describe_aws_error
+from sparkify_dw.command_options import ArgumentError, Parser
 from sparkify_dw.config import DEFAULT_CONFIG_NAME, ENV_CONFIG, ConfigError
 from sparkify_dw.secrets import mask, mask_line
 
@@ -23,15 +26,16 @@ from .config import ClusterError, secrets
 from .operations import create, delete, status
 from .waiting import DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT
 
-EXIT_OK, EXIT_AWS, EXIT_CONFIG, EXIT_NO_CLUSTER, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_OK, EXIT_AWS, EXIT_CONFIG, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_NO_CLUSTER = 1  # was 3: the codes are 0, 1, 2, 130 and 143 for every command
 
 EPILOG = """\
 workflow:
-  1. python -m sparkify_dw.cluster create   role, security group and cluster;
-                                            writes [CLUSTER] HOST and [IAM_ROLE] ARN
-  2. alembic upgrade head                   create the schema on the cluster
-  3. python -m sparkify_dw.load             COPY the S3 data into the star schema
-  4. python -m sparkify_dw.cluster delete   final snapshot, then remove it all
+  1. sparkify-dw cluster create   role, security group and cluster;
+                                  writes [CLUSTER] HOST and [IAM_ROLE] ARN
+  2. sparkify-dw upgrade          create the schema on the cluster
+  3. sparkify-dw load             COPY the S3 data into the star schema
+  4. sparkify-dw cluster delete   final snapshot, then remove it all
 
 With --serverless each command works on a Redshift Serverless namespace and
 workgroup instead of a cluster ([PROVISION] NAMESPACE, WORKGROUP, BASE_CAPACITY).
@@ -39,12 +43,13 @@ workgroup instead of a cluster ([PROVISION] NAMESPACE, WORKGROUP, BASE_CAPACITY)
 Settings come from dwh.cfg ([CLUSTER] DB_*, [S3] REGION, [PROVISION] NODE_TYPE,
 NUM_NODES, CLUSTER_IDENTIFIER, IAM_ROLE_NAME, INGRESS_CIDR, ...); AWS credentials
 from the usual AWS chain (environment, ~/.aws, instance role).
-exit status: 0 ok, 1 AWS error or timeout, 2 configuration error, 3 no cluster (status)
+exit status: 0 ok, 1 AWS error, timeout or no cluster (status), 2 configuration or
+usage error, 130 interrupted
 """
 
 
 def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     # SUPPRESS: the option may come before or after the subcommand without one
     # occurrence's default overwriting the other.
     common.add_argument(
@@ -71,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="a Redshift Serverless namespace and workgroup instead of a cluster",
     )
-    waiting = argparse.ArgumentParser(add_help=False)
+    waiting = Parser(add_help=False)
     waiting.add_argument(
         "--timeout",
         type=float,
@@ -87,8 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="seconds between checks (default: %(default)g)",
     )
 
-    parser = argparse.ArgumentParser(
-        prog="python -m sparkify_dw.cluster",
+    parser = Parser(
+        prog="sparkify-dw cluster",
         parents=[common],
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -141,7 +146,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-    except SystemExit as exc:  # --help or a usage error, already printed
+    except ArgumentError as exc:  # one line, never a usage screen (a subcommand's too)
+        sys.stderr.write(f"error: {exc}\n")
+        return EXIT_CONFIG
+    except SystemExit as exc:  # --help, already printed
         return exc.code if isinstance(exc.code, int) else EXIT_CONFIG
     config = getattr(args, "config", None)
     region = getattr(args, "region", None)

@@ -93,7 +93,7 @@ def write_endpoint(
         raise ClusterError(f"{what} reported an odd endpoint; dwh.cfg not changed")
     update_cfg(cfg.path, {("CLUSTER", "HOST"): host, ("IAM_ROLE", "ARN"): role_arn})
     say(f"{cfg.path}: wrote [CLUSTER] HOST={host} and [IAM_ROLE] ARN={role_arn}")
-    say("next: alembic upgrade head, then python -m sparkify_dw.load")
+    say("next: sparkify-dw upgrade, then sparkify-dw load")
 
 
 def create(
@@ -163,9 +163,7 @@ def status(
     say(f"cluster:   {cid}")
     role_line = role_arn or f"{cfg.iam_role_name} does not exist"
     if cluster is None:
-        say(
-            f"state:     does not exist in {aws.region} (run: python -m sparkify_dw.cluster create)"
-        )
+        say(f"state:     does not exist in {aws.region} (run: sparkify-dw cluster create)")
         say(f"role:      {role_line}")
         return ClusterInfo(identifier=cid, region=aws.region, role_arn=role_arn, ingress=ingress)
     endpoint = cluster.get("Endpoint") or {}

@@ -269,7 +269,7 @@ def wait_for(
                 )
                 raise ClusterError(
                     f"timed out after {timeout:g}s waiting for {what} (state: {state}); it "
-                    f"carries on in AWS: run `python -m sparkify_dw.cluster {again}` to keep "
+                    f"carries on in AWS: run `sparkify-dw cluster {again}` to keep "
                     "waiting"
                 )
             display.update(f"waiting: {what} is {state} ({elapsed:.0f}s of {timeout:g}s)")
@@ -374,7 +374,7 @@ def status(
         publicly_accessible=(workgroup or {}).get("publiclyAccessible"),
         role_arn=(namespace or {}).get("defaultIamRoleArn") or (str(roles[0]) if roles else None),
     )
-    missing = "does not exist (run: python -m sparkify_dw.cluster create --serverless)"
+    missing = "does not exist (run: sparkify-dw cluster create --serverless)"
     say(f"region:     {aws.region}")
     say(f"namespace:  {cfg.namespace} {info.namespace_state or missing}")
     say(f"workgroup:  {cfg.workgroup} {info.workgroup_state or missing}")
@@ -450,7 +450,7 @@ def delete(
     elif not gone:
         say(
             f"namespace {cfg.namespace}: kept until its workgroup is gone; run "
-            "`python -m sparkify_dw.cluster delete --serverless --wait` to remove it"
+            "`sparkify-dw cluster delete --serverless --wait` to remove it"
         )
     else:
         params: dict[str, Any] = {"namespaceName": cfg.namespace}

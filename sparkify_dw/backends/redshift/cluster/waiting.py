@@ -100,7 +100,7 @@ class _Watch:
         if self.until == "deleted":
             return ClusterError(
                 f"cluster {self.identifier} is {self.state}, not being "
-                "deleted; run `python -m sparkify_dw.cluster delete` again"
+                "deleted; run `sparkify-dw cluster delete` again"
             )
         return ClusterError(
             f"cluster {self.identifier} is {self.state}; it will not become "
@@ -112,8 +112,18 @@ class _Watch:
         return ClusterError(
             f"timed out after {self.timeout:g}s waiting for cluster "
             f"{self.identifier} (state: {self.state}); it carries on in AWS: "
-            f"run `python -m sparkify_dw.cluster {again}` to keep waiting"
+            f"run `sparkify-dw cluster {again}` to keep waiting"
         )
+
+
+def _failed(waiter: Any, response: Mapping[str, Any]) -> bool:
+    """Whether the waiter stopped on one of its failure states (the cluster is in a state
+    it never leaves for the one awaited), read from the waiter's own acceptors rather than
+    its message; otherwise it ran out of attempts, i.e. time."""
+    return any(
+        acceptor.state == "failure" and acceptor.matcher_func(response)
+        for acceptor in waiter.config.acceptors
+    )
 
 
 def wait_for_cluster(
@@ -136,8 +146,9 @@ def wait_for_cluster(
         try:
             while True:
                 attempts = max_attempts(timeout - watch.elapsed(), poll_interval)
+                waiter = redshift.get_waiter(WAITERS[until])
                 try:
-                    redshift.get_waiter(WAITERS[until]).wait(
+                    waiter.wait(
                         ClusterIdentifier=identifier,
                         WaiterConfig={"Delay": poll_interval, "MaxAttempts": attempts},
                     )
@@ -145,7 +156,7 @@ def wait_for_cluster(
                     last = exc.last_response or {}
                     if last.get("Error", {}).get("Code") not in (None, *NOT_FOUND):
                         raise ClientError(last, "DescribeClusters") from None
-                    if "terminal failure" in str(exc):
+                    if _failed(waiter, last):
                         raise watch.dead() from None
                     raise watch.timed_out() from None
                 if until == "deleted":
