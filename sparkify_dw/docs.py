@@ -269,8 +269,25 @@ def write_site(out: Path, settings: Settings, live: Live) -> list[Path]:
     page("diagram.html", "diagram.html", title="Diagram", svg=svg)
     for table in tables:
         page(f"tables/{table['name']}.html", "table.html", title=table["name"], table=table)
+    page(
+        "lineage.html",
+        "lineage.html",
+        title="Lineage",
+        raw=raw,
+        raw_error=raw_error,
+        chains=_chains(raw, star),
+        joins=lineage.join_columns(),
+    )
+    page("checks.html", "checks.html", title="Checks", checks=_checks(live, dialect))
+    page("loads.html", "loads.html", title="Loads", loads=live.loads)
+    page("analytics.html", "analytics.html", title="Analytics", questions=_questions(dialect))
+    return written
+
+
+def _chains(raw: Any, star: Any) -> list[dict[str, Any]]:
+    """Each star column, the staging columns it comes from, and their raw JSON fields."""
     path_of = {f"{f.table}.{f.column}": f.path for f in raw}
-    chains = [
+    return [
         {
             "star": f"{s.table}.{s.column}",
             "how": s.how,
@@ -279,45 +296,32 @@ def write_site(out: Path, settings: Settings, live: Live) -> list[Path]:
         }
         for s in star
     ]
-    page(
-        "lineage.html",
-        "lineage.html",
-        title="Lineage",
-        raw=raw,
-        raw_error=raw_error,
-        chains=chains,
-        joins=lineage.join_columns(),
-    )
-    page(
-        "checks.html",
-        "checks.html",
-        title="Checks",
-        checks=[
-            {
-                "name": c.name,
-                "why": c.why,
-                "result": live.results.get(c.name),
-                "sql": compile_sql(c.offenders, dialect),
-            }
-            for c in checks.CHECKS
-        ],
-    )
-    page("loads.html", "loads.html", title="Loads", loads=live.loads)
-    page(
-        "analytics.html",
-        "analytics.html",
-        title="Analytics",
-        questions=[
-            {
-                "name": q.name,
-                "title": q.title,
-                "doc": q.description,
-                "sql": compile_sql(q.query(), dialect),
-            }
-            for q in analytics.QUESTIONS.values()
-        ],
-    )
-    return written
+
+
+def _checks(live: Live, dialect: sa.Dialect) -> list[dict[str, Any]]:
+    """Each check: why it matters, what it found in the snapshot, its SQL."""
+    return [
+        {
+            "name": c.name,
+            "why": c.why,
+            "result": live.results.get(c.name),
+            "sql": compile_sql(c.offenders, dialect),
+        }
+        for c in checks.CHECKS
+    ]
+
+
+def _questions(dialect: sa.Dialect) -> list[dict[str, Any]]:
+    """Each analytics question: what it answers and its SQL."""
+    return [
+        {
+            "name": q.name,
+            "title": q.title,
+            "doc": q.description,
+            "sql": compile_sql(q.query(), dialect),
+        }
+        for q in analytics.QUESTIONS.values()
+    ]
 
 
 DEFAULT_OUT = Path("site")

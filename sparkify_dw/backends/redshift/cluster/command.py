@@ -48,7 +48,8 @@ usage error, 130 interrupted
 """
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _common_options() -> Parser:
+    """What every subcommand takes, before or after its name."""
     common = Parser(add_help=False)
     # SUPPRESS: the option may come before or after the subcommand without one
     # occurrence's default overwriting the other.
@@ -76,6 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=argparse.SUPPRESS,
         help="a Redshift Serverless namespace and workgroup instead of a cluster",
     )
+    return common
+
+
+def _waiting_options() -> Parser:
+    """How long create and delete wait, and how often they look."""
     waiting = Parser(add_help=False)
     waiting.add_argument(
         "--timeout",
@@ -91,7 +97,11 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="seconds between checks (default: %(default)g)",
     )
+    return waiting
 
+
+def build_parser() -> argparse.ArgumentParser:
+    common, waiting = _common_options(), _waiting_options()
     parser = Parser(
         prog="sparkify-dw cluster",
         parents=[common],
