@@ -14,7 +14,8 @@ from alembic import context
 
 from sparkify_dw import schema
 from sparkify_dw.backends import registry
-from sparkify_dw.config import ConfigError, one_line
+from sparkify_dw.config import one_line
+from sparkify_dw.errors import ConfigError, SchemaError
 from sparkify_dw.models import metadata
 from sparkify_dw.secrets import env_secrets, mask, url_secrets
 
@@ -69,7 +70,7 @@ else:
         raise SystemExit(
             "error: " + mask(one_line(exc), url_secrets(url) + env_secrets())
         ) from None
-    except schema.SchemaError as exc:
+    except SchemaError as exc:
         if config.attributes.get("url") is not None:
             raise  # the library's own caller reports it (sparkify-dw upgrade: exit 2)
         raise SystemExit(f"error: {exc}") from None  # Alembic's command line: one line

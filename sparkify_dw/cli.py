@@ -10,6 +10,7 @@ import traceback
 from typing import TextIO
 
 from sparkify_dw.config import Settings, env_secrets, mask, one_line
+from sparkify_dw.errors import SchemaError
 
 # AWS and HTTP libraries log request headers (session tokens) at DEBUG: never shown.
 _NOISY = ("botocore", "boto3", "s3transfer", "urllib3")
@@ -93,13 +94,10 @@ def exit_code(exc: Exception) -> int | None:
     import sqlalchemy as sa
     from alembic.util import CommandError  # a revision Alembic can't find: usage
 
-    from sparkify_dw import backends, ledger, load, schema
-    from sparkify_dw.config import ConfigError
-    from sparkify_dw.sources import SourceError
+    from sparkify_dw import backends, ledger, load
+    from sparkify_dw.errors import ConfigError, SourceError
 
-    if isinstance(
-        exc, (ConfigError, SourceError, schema.SchemaError, ledger.NoSuchLoad, CommandError)
-    ):
+    if isinstance(exc, (ConfigError, SourceError, SchemaError, ledger.NoSuchLoad, CommandError)):
         return 2
     if isinstance(
         exc, (load.LoadError, backends.LockBusy, sa.exc.SQLAlchemyError, OSError, RecursionError)

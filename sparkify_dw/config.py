@@ -21,8 +21,7 @@ from types import ModuleType
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from sparkify_dw.errors import ConfigError as ConfigError  # its old home: imported from here
-from sparkify_dw.errors import SparkifyError
+from sparkify_dw.errors import ConfigError, SparkifyError
 
 # Secrets are found and masked by sparkify_dw.secrets; these names were first defined here.
 from sparkify_dw.secrets import SECRET_ENV as SECRET_ENV
@@ -30,7 +29,6 @@ from sparkify_dw.secrets import env_secrets as env_secrets
 from sparkify_dw.secrets import mask as mask
 from sparkify_dw.secrets import parse_database_url, text_url_secrets
 from sparkify_dw.secrets import url_secrets as url_secrets
-from sparkify_dw.uris import S3_URI_RE as S3_URI_RE  # its old home: imported from here
 from sparkify_dw.uris import S3Uri, Source, is_s3, parse_source, printable, shown_path
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,8 @@ import sqlalchemy as sa
 from sparkify_dw import analytics, checks, cli, erd, extras, lineage, schema
 from sparkify_dw.backends import registry
 from sparkify_dw.command_options import ArgumentError, Parser
-from sparkify_dw.config import ConfigError, Settings, one_line, resolve
+from sparkify_dw.config import Settings, one_line, resolve
+from sparkify_dw.errors import ConfigError, SchemaError
 from sparkify_dw.models import PHYSICAL_DESIGN, STAGING_TABLES, STAR_TABLES, metadata
 from sparkify_dw.status import (
     READ_WAIT,
@@ -82,7 +83,7 @@ def read_live(settings: Settings, *, run_checks: bool = True, wait: float = READ
             counts = row_counts(conn, metadata.sorted_tables)
             loads = recent_loads(conn, LOADS_SHOWN)
             results = checks.run_checks(conn) if run_checks else []
-    except (ConfigError, schema.SchemaError, sa.exc.SQLAlchemyError, OSError) as exc:
+    except (ConfigError, SchemaError, sa.exc.SQLAlchemyError, OSError) as exc:
         return Live(False, settings.mask(one_line(exc)))
     finally:
         engine.dispose()

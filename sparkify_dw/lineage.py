@@ -20,8 +20,9 @@ from sqlalchemy.sql.elements import ColumnClause
 
 from sparkify_dw import transform
 from sparkify_dw.config import Settings
+from sparkify_dw.errors import SourceError
 from sparkify_dw.models import STAGING_EVENTS, STAGING_SONGS, STAGING_TABLES
-from sparkify_dw.sources import JsonPath, SourceError, read_jsonpaths
+from sparkify_dw.sources import JsonPath, read_jsonpaths
 from sparkify_dw.staging import StageRequest
 
 

@@ -27,7 +27,8 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 
 from sparkify_dw import backends
-from sparkify_dw.config import ConfigError, Settings, resolve
+from sparkify_dw.config import Settings, resolve
+from sparkify_dw.errors import ConfigError
 
 __all__ = ["READ_WAIT", "Bind", "connect", "connection_for"]
 

@@ -16,7 +16,7 @@ from sqlalchemy.engine import URL, make_url
 
 from sparkify_dw import config, engines
 from sparkify_dw.backends import registry
-from sparkify_dw.errors import SchemaError as SchemaError  # its old home: imported from here
+from sparkify_dw.errors import SchemaError
 from sparkify_dw.secrets import parse_database_url
 
 

@@ -21,7 +21,7 @@ from stat import S_ISREG
 from typing import TYPE_CHECKING, BinaryIO
 
 from sparkify_dw import extras
-from sparkify_dw.errors import SourceError as SourceError  # its old home: imported from here
+from sparkify_dw.errors import SourceError
 from sparkify_dw.uris import LocalPath, S3Uri, Source, parse_source, shown_path
 
 if TYPE_CHECKING:  # at run time s3 (and boto3 with it) is imported when a source is in S3

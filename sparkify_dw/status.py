@@ -28,8 +28,8 @@ import sqlalchemy as sa
 
 from sparkify_dw import checks, cli, schema
 from sparkify_dw.command_options import MAX_WAIT, ArgumentError, Parser
-from sparkify_dw.config import ConfigError, Settings, resolve
-from sparkify_dw.errors import LockBusy
+from sparkify_dw.config import Settings, resolve
+from sparkify_dw.errors import ConfigError, LockBusy, SchemaError
 from sparkify_dw.models import LOAD_ERRORS, LOADS, SONGPLAYS, STAR_TABLES, USERS
 
 EXIT_STALE = 1
@@ -374,7 +374,7 @@ def main(
                 status = gather(conn, settings, now, max_age, run_checks=not args.no_checks)
         finally:
             engine.dispose()
-    except (ConfigError, schema.SchemaError) as exc:
+    except (ConfigError, SchemaError) as exc:
         cli.report_error(exc, settings, err, verbose=args.verbose)
         return EXIT_ERROR
     except (LockBusy, sa.exc.SQLAlchemyError, OSError) as exc:  # as every command: exit 1

@@ -21,7 +21,8 @@ import sqlalchemy as sa
 
 from sparkify_dw.backends.plan import InsertInChunks, Step
 from sparkify_dw.backends.requests import Selection, check_schemes, staging_requests
-from sparkify_dw.config import ConfigError, Settings
+from sparkify_dw.config import Settings
+from sparkify_dw.errors import ConfigError
 from sparkify_dw.errors import LockBusy as LockBusy
 from sparkify_dw.models import LOAD_FILES
 from sparkify_dw.sources import Reader

@@ -12,9 +12,10 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from sparkify_dw.config import ConfigError, Settings
+from sparkify_dw.config import Settings
+from sparkify_dw.errors import ConfigError, SourceError
 from sparkify_dw.models import STAGING_EVENTS, STAGING_SONGS
-from sparkify_dw.sources import Reader, SourceError, SourceFile, read_jsonpaths
+from sparkify_dw.sources import Reader, SourceFile, read_jsonpaths
 from sparkify_dw.staging import StageRequest
 from sparkify_dw.uris import LocalPath, S3Uri, Source, shown_path
 

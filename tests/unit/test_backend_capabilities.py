@@ -16,6 +16,7 @@ from sparkify_dw.backends import Capabilities
 from sparkify_dw.backends.duckdb.backend import DuckDBBackend
 from sparkify_dw.backends.postgresql.backend import PostgreSQLBackend
 from sparkify_dw.backends.redshift.backend import RedshiftBackend
+from sparkify_dw.errors import ConfigError
 from tests.support.redshift_config import CFG, write_cfg
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -68,7 +69,7 @@ def test_a_source_the_backend_cant_read_is_refused_before_listing(
     text += "MANIFEST_PREFIX=s3://bkt/manifests\n"
     settings = config.resolve(config=write_cfg(tmp_path / "dwh.cfg", text), environ={})
     backend = backends.for_settings(settings)
-    with pytest.raises(config.ConfigError) as caught:
+    with pytest.raises(ConfigError) as caught:
         backend.requests()  # nothing is listed: S3 is unreachable here
     message = str(caught.value)
     assert "\n" not in message
@@ -78,7 +79,7 @@ def test_a_source_the_backend_cant_read_is_refused_before_listing(
 
 def test_a_backend_that_needs_a_manifest_prefix_says_so_first(tmp_path: Path) -> None:
     settings = config.resolve(config=write_cfg(tmp_path / "dwh.cfg", CFG), environ={})
-    with pytest.raises(config.ConfigError, match="MANIFEST_PREFIX"):
+    with pytest.raises(ConfigError, match="MANIFEST_PREFIX"):
         backends.for_settings(settings).requests()
 
 

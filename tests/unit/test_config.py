@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from sparkify_dw import config
+from sparkify_dw.errors import ConfigError
 from sparkify_dw.uris import LocalPath, S3Uri
 
 CFG = """\
@@ -76,7 +77,7 @@ def test_config_named_by_env_and_flag(tmp_path: Path) -> None:
     other = write_cfg(tmp_path / "other.cfg")
     s = config.resolve(environ={config.ENV_CONFIG: str(other)}, cwd=tmp_path / "nowhere")
     assert s.backend == "redshift" and s.config_file == other
-    with pytest.raises(config.ConfigError, match=r"missing\.cfg: configuration file not found"):
+    with pytest.raises(ConfigError, match=r"missing\.cfg: configuration file not found"):
         config.resolve(config=tmp_path / "missing.cfg", environ={}, cwd=tmp_path)
 
 
@@ -105,7 +106,7 @@ def test_bad_values_get_one_line_naming_file_and_key(
     tmp_path: Path, edit: tuple[str, str], message: str
 ) -> None:
     path = write_cfg(tmp_path / "dwh.cfg", CFG.replace(*edit))
-    with pytest.raises(config.ConfigError, match=message) as info:
+    with pytest.raises(ConfigError, match=message) as info:
         config.resolve(environ={}, cwd=tmp_path)
     text = str(info.value)
     assert "\n" not in text and str(path) in text
@@ -126,7 +127,7 @@ def test_world_readable_cfg_with_password_warns(
 
 
 def test_bad_url() -> None:
-    with pytest.raises(config.ConfigError, match="--url: not a database URL"):
+    with pytest.raises(ConfigError, match="--url: not a database URL"):
         config.resolve(url="not a url", environ={})
 
 
@@ -191,9 +192,9 @@ def test_replaced_source_text_is_parsed(tmp_path: Path) -> None:
     assert moved.log_data_source == S3Uri("bkt", "log_data")
     assert moved.manifest_location == S3Uri("bkt", "m")
     assert moved.song_data_source is s.song_data_source  # unchanged: not parsed again
-    with pytest.raises(config.ConfigError, match=r"^log_data: not a valid S3 URI"):
+    with pytest.raises(ConfigError, match=r"^log_data: not a valid S3 URI"):
         replace(s, log_data="s3://bkt/it's")
-    with pytest.raises(config.ConfigError, match="MANIFEST_PREFIX must be an s3:// URI"):
+    with pytest.raises(ConfigError, match="MANIFEST_PREFIX must be an s3:// URI"):
         replace(s, manifest_prefix="/local/manifests")
 
 
@@ -224,6 +225,6 @@ def test_replaced_source_text_is_parsed(tmp_path: Path) -> None:
 def test_bad_sources_keep_their_one_line_messages(
     tmp_path: Path, env: dict[str, str], message: str
 ) -> None:
-    with pytest.raises(config.ConfigError) as info:
+    with pytest.raises(ConfigError) as info:
         config.resolve(environ=env, cwd=tmp_path)
     assert str(info.value) == message

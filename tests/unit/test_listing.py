@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sparkify_dw.sources import SourceError, scan_files
+from sparkify_dw.errors import SourceError
+from sparkify_dw.sources import scan_files
 
 
 def write(path: Path, text: str = '{"a": 1}\n') -> Path:

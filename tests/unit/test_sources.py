@@ -7,13 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from sparkify_dw.errors import SourceError
 from sparkify_dw.framing import iter_records
-from sparkify_dw.sources import (
-    Reader,
-    SourceError,
-    parse_jsonpath,
-    read_jsonpaths,
-)
+from sparkify_dw.sources import Reader, parse_jsonpath, read_jsonpaths
 from tests.support.helpers import SAMPLE
 
 

@@ -24,9 +24,10 @@ import sqlalchemy as sa
 
 from sparkify_dw.backends.contract import Backend, Capabilities, LockBusy
 from sparkify_dw.backends.plan import BulkCopy, Call, Run, Sql, StageCounts, Step, When, sent
-from sparkify_dw.config import ConfigError, memory_bytes
+from sparkify_dw.config import memory_bytes
 from sparkify_dw.constructs import csv_rows, json_lines, suspect_record, tsv_records
 from sparkify_dw.dryrun import Sent
+from sparkify_dw.errors import ConfigError
 from sparkify_dw.framing import iter_records
 from sparkify_dw.models import LOAD_FILES
 from sparkify_dw.sources import Reader, SourceFile

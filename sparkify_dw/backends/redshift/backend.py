@@ -35,10 +35,10 @@ from sparkify_dw.backends.redshift.errors import (
     last_copy_counts,
     last_copy_id,
 )
-from sparkify_dw.config import ENV_S3_REGION, ConfigError
+from sparkify_dw.config import ENV_S3_REGION
 from sparkify_dw.constructs import LockTables, SetParameter, TableMaintenance, Unparameterized
 from sparkify_dw.dryrun import Sent
-from sparkify_dw.errors import LoadError
+from sparkify_dw.errors import ConfigError, LoadError
 from sparkify_dw.models import LOADS, STAGING_TABLES
 from sparkify_dw.sources import Reader
 from sparkify_dw.staging import StageRequest

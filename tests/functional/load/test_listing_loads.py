@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from sparkify_dw.sources import SourceError
+from sparkify_dw.errors import SourceError
 from tests.support.helpers import SAMPLE, run_load, star_snapshot
 
 

@@ -15,11 +15,11 @@ from sparkify_dw import backends, schema
 from sparkify_dw.config import (
     DEFAULT_MEMORY_LIMIT,
     ENV_MEMORY_LIMIT,
-    ConfigError,
     Settings,
     memory_bytes,
     resolve,
 )
+from sparkify_dw.errors import ConfigError
 
 pytestmark = pytest.mark.serial  # measures a process's memory
 

@@ -19,8 +19,8 @@ from sparkify_dw import ledger as ledger_module
 from sparkify_dw.backends import for_settings
 from sparkify_dw.backends.duckdb.backend import SMALL_FILE_BYTES
 from sparkify_dw.commands import run_module
+from sparkify_dw.errors import SourceError
 from sparkify_dw.models import LOAD_FILES, LOADS
-from sparkify_dw.sources import SourceError
 from tests.support.helpers import SAMPLE, run_load, table_rows
 
 DAY = SAMPLE / "log_data" / "2018" / "11" / "2018-11-15-events.json"

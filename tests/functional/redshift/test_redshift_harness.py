@@ -24,6 +24,7 @@ from sparkify_dw import answers, backends, checks, config, ledger, load, schema
 from sparkify_dw.backends import LockBusy
 from sparkify_dw.backends.redshift import backend as redshift_backend
 from sparkify_dw.constructs import Unparameterized
+from sparkify_dw.errors import ConfigError
 from sparkify_dw.models import LOAD_ERRORS, LOAD_FILES, LOADS, STAGING_EVENTS
 from tests.support.helpers import SAMPLE, run_load, star_snapshot, table_rows
 from tests.support.redshift_config import cfg_for, planned, write_cfg
@@ -336,11 +337,11 @@ def test_percent_in_copys_own_uris_is_one_line_and_data_keys_may_hold_it(
         replace(settings, log_jsonpath=f"s3://{bucket}/log%5Fjson_path.json"),
     ):
         with pytest.raises(
-            config.ConfigError, match=r"^.*: Redshift's COPY can't name an S3 key with '%'"
+            ConfigError, match=r"^.*: Redshift's COPY can't name an S3 key with '%'"
         ):
             load.dry_run(bad, ["stage"])
         harness.clear()
-        with pytest.raises(config.ConfigError, match="can't name an S3 key with '%'"):
+        with pytest.raises(ConfigError, match="can't name an S3 key with '%'"):
             load.run(engine, bad)
         assert not [s for s in harness.sent if s.text.startswith("COPY")]
     with engine.connect() as conn:

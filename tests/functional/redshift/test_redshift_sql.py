@@ -28,6 +28,7 @@ from sparkify_dw.backends.redshift.errors import (
 )
 from sparkify_dw.constructs import Unparameterized, epoch_ms_to_timestamp
 from sparkify_dw.dryrun import DryConnection
+from sparkify_dw.errors import ConfigError
 from sparkify_dw.models import STAGING_EVENTS, StagingEvent
 from sparkify_dw.uris import S3Uri
 from tests.support.cli import alembic
@@ -107,7 +108,7 @@ def test_only_parsed_uris_reach_copy(redshift_on_moto: config.Settings, field: s
         request = replace(request, jsonpaths_uri=evil)  # type: ignore[arg-type]
     with pytest.raises(TypeError, match="COPY takes a parsed S3Uri, not str"):
         backend.copy(request, manifest)  # type: ignore[arg-type]
-    with pytest.raises(config.ConfigError, match="not a valid S3 URI"):
+    with pytest.raises(ConfigError, match="not a valid S3 URI"):
         S3Uri.parse(evil, "m")
 
 
@@ -180,7 +181,7 @@ def test_a_log_prefix_holding_the_song_files_is_refused(
         config=write_cfg(tmp_path / "dwh.cfg", cfg),
         environ={config.ENV_S3_ENDPOINT: moto_s3.endpoint},
     )
-    with pytest.raises(config.ConfigError, match=r"overlap: both list s3://.*/song_data/"):
+    with pytest.raises(ConfigError, match=r"overlap: both list s3://.*/song_data/"):
         for_settings(settings).requests()
 
 
@@ -195,7 +196,7 @@ def test_manifest_name_is_its_content(redshift_on_moto: config.Settings) -> None
     assert named != manifest_uri(prefix, STAGING_EVENTS, "b")
     assert re.fullmatch(r"s3://bkt/m/staging_events-[0-9a-f]{16}\.manifest", str(named))
     assert manifest_uri(S3Uri.parse("s3://bkt/m/", "MANIFEST_PREFIX"), STAGING_EVENTS, "a") == named
-    with pytest.raises(config.ConfigError, match="MANIFEST_PREFIX"):
+    with pytest.raises(ConfigError, match="MANIFEST_PREFIX"):
         manifest_uri(None, STAGING_EVENTS, "a")
 
 
@@ -216,7 +217,7 @@ def test_maxerror_lets_exactly_n_records_through(
 def test_maxerror_out_of_range_is_refused(
     redshift_on_moto: config.Settings, max_errors: int
 ) -> None:
-    with pytest.raises(config.ConfigError, match="--max-errors must be from 0 to 99,999"):
+    with pytest.raises(ConfigError, match="--max-errors must be from 0 to 99,999"):
         load.dry_run(redshift_on_moto, ["stage"], max_errors=max_errors)
 
 
@@ -248,11 +249,11 @@ def test_wait_past_statement_timeouts_range_is_one_line(
     message = r"^--wait must be from 0 to 2,147,483 seconds on Redshift .*; got "
     # The loader refuses any wait past a day first, on every backend.
     loader = r"^wait: .* is not a number of seconds from 0 to 86400$"
-    with pytest.raises(config.ConfigError, match=loader):
+    with pytest.raises(ConfigError, match=loader):
         load.dry_run(redshift_on_moto, ["stage"], wait=wait)
-    with pytest.raises(config.ConfigError, match=loader):
+    with pytest.raises(ConfigError, match=loader):
         load.run(settings=redshift_on_moto, wait=wait)  # refused before it connects
-    with pytest.raises(config.ConfigError, match=message):
+    with pytest.raises(ConfigError, match=message):
         RedshiftBackend(redshift_on_moto).read_session(None, wait)  # type: ignore[arg-type]
 
 
@@ -429,7 +430,7 @@ def test_a_bucket_outside_the_data_region_is_one_line(tmp_path: Path, moto_s3: M
         rf"^s3://{bucket} is in eu-west-1, but COPY's REGION is us-east-1 \(from .*dwh\.cfg "
         r"\[S3\] REGION\): set \[S3\] REGION or \$SPARKIFY_DW_S3_REGION to the data's region$"
     )
-    with pytest.raises(config.ConfigError, match=message):
+    with pytest.raises(ConfigError, match=message):
         load.dry_run(settings, ["stage"])
     # No data region: no REGION clause (the cluster's own), and the buckets must agree.
     elsewhere = _regional_bucket(moto_s3, "ap-south-1")
@@ -437,7 +438,7 @@ def test_a_bucket_outside_the_data_region_is_one_line(tmp_path: Path, moto_s3: M
     cfg = cfg.replace(f"MANIFEST_PREFIX=s3://{bucket}/", f"MANIFEST_PREFIX=s3://{elsewhere}/")
     unset = _settings(tmp_path, moto_s3, cfg, AWS_DEFAULT_REGION="eu-west-1")
     assert unset.region is None
-    with pytest.raises(config.ConfigError, match=r"^COPY reads from one region but its buckets"):
+    with pytest.raises(ConfigError, match=r"^COPY reads from one region but its buckets"):
         load.dry_run(unset, ["stage"])
     same = _settings(tmp_path, moto_s3, cfg_for(bucket).replace("REGION=us-east-1\n", ""))
     copies = [s for s in load.dry_run(same, ["stage"]) if s.startswith("COPY")]
@@ -454,7 +455,7 @@ def test_copy_inputs_validated_before_sql(
     ]:
         path = write_cfg(tmp_path / "dwh.cfg", base.replace(*edit))
         settings = config.resolve(config=path, environ={config.ENV_S3_ENDPOINT: moto_s3.endpoint})
-        with pytest.raises(config.ConfigError, match=message):
+        with pytest.raises(ConfigError, match=message):
             load.dry_run(settings, ["stage"])
 
 

@@ -18,8 +18,9 @@ from botocore.exceptions import ClientError
 
 from sparkify_dw import s3
 from sparkify_dw.aws_errors import describe_s3_error
+from sparkify_dw.errors import SourceError
 from sparkify_dw.s3 import S3Object
-from sparkify_dw.sources import SourceError, read_jsonpaths, scan_files
+from sparkify_dw.sources import read_jsonpaths, scan_files
 from sparkify_dw.uris import S3Uri
 from tests.support.helpers import SAMPLE
 from tests.support.s3_server import ACCESS_KEY_ID, SECRET_ACCESS_KEY, MotoS3

@@ -16,9 +16,10 @@ import pytest
 import sqlalchemy as sa
 
 from sparkify_dw import s3
+from sparkify_dw.errors import SourceError
 from sparkify_dw.models import LOAD_ERRORS, LOAD_FILES, LOADS
 from sparkify_dw.s3 import S3Object
-from sparkify_dw.sources import Reader, SourceError
+from sparkify_dw.sources import Reader
 from tests.support.helpers import SAMPLE, all_days, copy_sample_days, run_load, table_rows
 from tests.support.s3_server import SECRET_ACCESS_KEY, MotoS3, upload_tree
 

@@ -11,6 +11,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from sparkify_dw import schema
+from sparkify_dw.errors import SchemaError
 from sparkify_dw.models import metadata
 from tests.support.cli import alembic
 
@@ -89,7 +90,7 @@ def test_refuses_a_warehouse_not_at_head(duckdb_url: sa.URL) -> None:
     engine = sa.create_engine(duckdb_url, poolclass=sa.pool.NullPool)
     with (
         engine.connect() as conn,
-        pytest.raises(schema.SchemaError, match="run `sparkify-dw upgrade`"),
+        pytest.raises(SchemaError, match="run `sparkify-dw upgrade`"),
     ):
         schema.require_head(conn)
     engine.dispose()

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 import sparkify_dw
 from sparkify_dw import analytics, config
-from sparkify_dw.errors import LockBusy, NoSuchLoad
+from sparkify_dw.errors import ConfigError, LockBusy, NoSuchLoad
 from tests.support.helpers import run_load
 
 
@@ -144,7 +144,7 @@ def test_a_duckdb_query_waits_behind_a_writer_then_sees_its_work(
 
 def test_a_missing_duckdb_warehouse_is_one_line_not_a_new_file(tmp_path: Path) -> None:
     missing = tmp_path / "none.duckdb"
-    with pytest.raises(config.ConfigError, match="no warehouse at"):
+    with pytest.raises(ConfigError, match="no warehouse at"):
         sparkify_dw.connect(f"duckdb:///{missing}")
     assert not missing.exists()
 

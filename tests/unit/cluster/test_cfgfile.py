@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from sparkify_dw.backends.redshift import cluster
+from sparkify_dw.errors import ClusterError
 
 # ------------------------------------------------------------------ dwh.cfg edits
 
@@ -59,7 +60,7 @@ def test_update_cfg_keeps_the_file_style(tmp_path: Path) -> None:
 def test_update_cfg_refuses_a_broken_file(tmp_path: Path) -> None:
     cfg = tmp_path / "dwh.cfg"
     cfg.write_text("[CLUSTER]\nHOST=a\nHOST=b\n")
-    with pytest.raises(cluster.ClusterError, match="cannot update"):
+    with pytest.raises(ClusterError, match="cannot update"):
         cluster.update_cfg(cfg, {("CLUSTER", "HOST"): "h.example.com"})
     assert cfg.read_text() == "[CLUSTER]\nHOST=a\nHOST=b\n"
 

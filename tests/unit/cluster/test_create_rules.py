@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sparkify_dw.backends.redshift import cluster
-from sparkify_dw.config import ConfigError
+from sparkify_dw.errors import ConfigError
 from tests.unit.cluster.support import CLUSTER_ID, PASSWORD, client, run, write_cfg
 
 # ------------------------------------------------ CreateCluster's rules, before any AWS call

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sparkify_dw.backends.redshift import cluster
-from sparkify_dw.config import ConfigError
+from sparkify_dw.errors import ConfigError
 from tests.unit.cluster.support import (
     CIDR,
     CLUSTER_ID,

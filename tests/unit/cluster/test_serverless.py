@@ -20,7 +20,7 @@ from botocore.stub import ANY, Stubber
 
 from sparkify_dw.backends.redshift import cluster
 from sparkify_dw.backends.redshift.cluster import serverless
-from sparkify_dw.backends.redshift.cluster.config import ClusterError
+from sparkify_dw.errors import ClusterError
 from tests.unit.cluster.support import (
     CIDR,
     CLUSTER_ID,

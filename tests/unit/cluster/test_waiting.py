@@ -11,6 +11,7 @@ from botocore.stub import Stubber
 
 from sparkify_dw.backends.redshift import cluster
 from sparkify_dw.backends.redshift.cluster import aws as cluster_aws
+from sparkify_dw.errors import ClusterError
 from tests.unit.cluster.support import REGION, ROLE, fast_session
 
 # -------------------------------------------------------------------- waiting
@@ -80,7 +81,7 @@ def test_wait_spins_on_a_terminal() -> None:
 
 def test_wait_times_out_with_a_way_forward() -> None:
     fake, _ = scripted_redshift(["creating"] * 6)
-    with pytest.raises(cluster.ClusterError, match=r"timed out after 0.05s .*creating.* create"):
+    with pytest.raises(ClusterError, match=r"timed out after 0.05s .*creating.* create"):
         cluster.wait_for_cluster(
             fake, "c", timeout=0.05, poll_interval=0.01, progress=io.StringIO()
         )
@@ -94,7 +95,7 @@ def test_wait_stops_at_the_timeout_on_the_clock() -> None:
         return now[0]
 
     fake, _ = scripted_redshift(["deleting"] * 5)
-    with pytest.raises(cluster.ClusterError, match=r"timed out after 25s .*deleting.* delete"):
+    with pytest.raises(ClusterError, match=r"timed out after 25s .*deleting.* delete"):
         cluster.wait_for_cluster(
             fake,
             "c",
@@ -115,16 +116,16 @@ def test_wait_for_deletion_and_dead_states() -> None:
         is None
     )
     fake, _ = scripted_redshift(["deleting"])
-    with pytest.raises(cluster.ClusterError, match="is deleting"):
+    with pytest.raises(ClusterError, match="is deleting"):
         cluster.wait_for_cluster(fake, "c", poll_interval=0, progress=io.StringIO())
     fake, _ = scripted_redshift(["paused"])
-    with pytest.raises(cluster.ClusterError, match="is paused; it will not become available"):
+    with pytest.raises(ClusterError, match="is paused; it will not become available"):
         cluster.wait_for_cluster(fake, "c", poll_interval=0, progress=io.StringIO())
     fake, _ = scripted_redshift(["creating", None])
-    with pytest.raises(cluster.ClusterError, match="disappeared while waiting"):
+    with pytest.raises(ClusterError, match="disappeared while waiting"):
         cluster.wait_for_cluster(fake, "c", poll_interval=0, progress=io.StringIO())
     fake, _ = scripted_redshift(["creating"])
-    with pytest.raises(cluster.ClusterError, match="is creating, not being deleted"):
+    with pytest.raises(ClusterError, match="is creating, not being deleted"):
         cluster.wait_for_cluster(
             fake, "c", until="deleted", poll_interval=0, progress=io.StringIO()
         )
@@ -158,7 +159,7 @@ def test_a_new_role_is_waited_for() -> None:
     for _ in range(3):
         stub.add_client_error("get_role", "NoSuchEntity", "not yet", 404)
     stub.activate()
-    with pytest.raises(cluster.ClusterError, match="created but IAM does not show it yet"):
+    with pytest.raises(ClusterError, match="created but IAM does not show it yet"):
         cluster_aws.ensure_role(
             iam, ROLE, lambda line: None, waiter_config={"Delay": 0, "MaxAttempts": 3}
         )

@@ -41,7 +41,6 @@ if TYPE_CHECKING:
     from .config import (
         REDSHIFT_RESERVED_WORDS,
         RESERVED_NAMES,
-        ClusterError,
         ProvisionConfig,
         config_path,
         ingress_cidr,
@@ -75,7 +74,6 @@ _HOMES = {
         for name in (
             "REDSHIFT_RESERVED_WORDS",
             "RESERVED_NAMES",
-            "ClusterError",
             "ProvisionConfig",
             "config_path",
             "ingress_cidr",
@@ -117,7 +115,6 @@ __all__ = [
     "REDSHIFT_RESERVED_WORDS",
     "RESERVED_NAMES",
     "TRUST_POLICY",
-    "ClusterError",
     "ClusterInfo",
     "DeleteResult",
     "ProvisionConfig",

@@ -17,9 +17,10 @@ import boto3
 from botocore.exceptions import ClientError, WaiterError
 
 from sparkify_dw.aws_errors import error_code
-from sparkify_dw.config import ConfigError, validate_iam_role_arn, validate_region
+from sparkify_dw.config import validate_iam_role_arn, validate_region
+from sparkify_dw.errors import ClusterError, ConfigError
 
-from .config import ClusterError, ProvisionConfig
+from .config import ProvisionConfig
 
 S3_READ_POLICY = "policy/AmazonS3ReadOnlyAccess"
 # Marks what this module created, so ``delete`` never removes a role or

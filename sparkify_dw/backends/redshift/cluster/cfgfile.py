@@ -18,7 +18,7 @@ from pathlib import Path
 
 from configupdater import ConfigUpdater, Option, Section, Space
 
-from .config import ClusterError
+from sparkify_dw.errors import ClusterError
 
 
 def _style(option: Option) -> tuple[str, bool]:

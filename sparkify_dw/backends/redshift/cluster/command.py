@@ -18,11 +18,12 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from sparkify_dw.aws_errors import describe_aws_error
 from sparkify_dw.command_options import ArgumentError, Parser
-from sparkify_dw.config import DEFAULT_CONFIG_NAME, ENV_CONFIG, ConfigError
+from sparkify_dw.config import DEFAULT_CONFIG_NAME, ENV_CONFIG
+from sparkify_dw.errors import ClusterError, ConfigError
 from sparkify_dw.secrets import mask, mask_line
 
 from . import serverless
-from .config import ClusterError, secrets
+from .config import secrets
 from .operations import create, delete, status
 from .waiting import DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT
 

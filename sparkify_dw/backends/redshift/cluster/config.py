@@ -43,15 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from sparkify_dw.backends.redshift import IDENT_RE
-from sparkify_dw.config import (
-    DEFAULT_CONFIG_NAME,
-    ENV_CONFIG,
-    ConfigError,
-    cfg_value,
-    read_cfg,
-    validate_region,
-)
-from sparkify_dw.errors import ClusterError as ClusterError  # its old home: imported from here
+from sparkify_dw.config import DEFAULT_CONFIG_NAME, ENV_CONFIG, cfg_value, read_cfg, validate_region
+from sparkify_dw.errors import ConfigError
 from sparkify_dw.secrets import cfg_secrets, env_secrets
 
 PROVISION = "PROVISION"

@@ -16,18 +16,12 @@ from typing import Any, TextIO
 import boto3
 
 from sparkify_dw.backends.redshift import HOST_RE
+from sparkify_dw.errors import ClusterError
 from sparkify_dw.output import printer
 
 from . import aws as awsops
 from .cfgfile import update_cfg
-from .config import (
-    PROVISION,
-    ClusterError,
-    ProvisionConfig,
-    check_for_create,
-    ingress_cidr,
-    load_config,
-)
+from .config import PROVISION, ProvisionConfig, check_for_create, ingress_cidr, load_config
 from .waiting import DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT, wait_for_cluster
 
 

@@ -16,9 +16,8 @@ from typing import Any, TextIO
 
 from botocore.exceptions import ClientError, WaiterError
 
+from sparkify_dw.errors import ClusterError
 from sparkify_dw.output import Progress
-
-from .config import ClusterError
 
 DEFAULT_TIMEOUT = 1800.0
 DEFAULT_POLL_INTERVAL = 15.0
