@@ -173,11 +173,10 @@ def check_url(url: URL, origin: str) -> URL:
 
 
 def example_url() -> str:
-    """A server URL for messages (the first engine with a port in its example)."""
-    for info in engines().values():
-        if ":5" in info.example_url:
-            return info.example_url
-    return next(iter(engines().values())).example_url
+    """A server's URL for messages: the first engine's that is not the embedded default
+    (whose URL is a file)."""
+    known = list(engines().values())
+    return next((i.example_url for i in known if not i.default_file), known[0].example_url)
 
 
 def from_cfg(parser: configparser.ConfigParser, path: Path) -> tuple[URL, str] | None:

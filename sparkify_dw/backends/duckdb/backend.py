@@ -14,11 +14,11 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, BinaryIO, TextIO
+from typing import Any, BinaryIO, TextIO, TypeVar
 
 import sqlalchemy as sa
 
@@ -283,26 +283,53 @@ class _Keep(Step):
         yield sent(keep_errors(self.request, self.checked, run.load_id, first), dialect)
 
 
+T = TypeVar("T")
+
+
+def _while_locked(open_file: Callable[[], T], database: str | None, wait: float, held: str) -> T:
+    """``open_file()``, tried again every 0.2 s while another process holds DuckDB's file
+    (one process writes a file: opening it is taking the lock), for up to ``wait`` seconds.
+    Says once what it waits for, then gives up with :class:`LockBusy` in one line: ``held``
+    says what the other process probably is."""
+    from sparkify_dw.output import waiting
+
+    deadline = time.monotonic() + wait
+    said = False
+    while True:
+        try:
+            return open_file()
+        except Exception as exc:
+            message = str(getattr(exc, "orig", exc))
+            if "lock" not in message.lower():
+                raise
+            pid = re.search(r"PID (\d+)", message)
+            by = f" (process {pid.group(1)})" if pid else ""
+            if time.monotonic() >= deadline:
+                raise LockBusy(
+                    f"another process{by} has {database} {held}; waited {wait:g}s"
+                ) from None
+            if not said:  # once: what it waits for, and for how long at most
+                said = True
+                waiting(
+                    f"waiting up to {wait:g}s for another process{by} that has "
+                    f"{database} open, probably a load (--wait)"
+                )
+        time.sleep(OPEN_RETRY)
+
+
 def _wait_for_writer(engine: sa.Engine, wait: float) -> None:
-    """Open DuckDB's file again every 0.2 s while a load holds it, for up to ``wait``
-    seconds, then raise :class:`LockBusy` in one line (DuckDB's own message names the
-    file's lock and a PID; a notebook user wants to know a load is running)."""
+    """Each of ``engine``'s connections waits for a load holding the file, as
+    :func:`_while_locked` says (a notebook user wants to know a load is running, not
+    DuckDB's lock error)."""
 
     @sa.event.listens_for(engine, "do_connect")
     def retry(dialect: sa.Dialect, record: Any, cargs: Any, cparams: Any) -> Any:
-        deadline = time.monotonic() + wait
-        while True:
-            try:
-                return dialect.connect(*cargs, **cparams)
-            except Exception as exc:
-                if "lock" not in str(exc).lower():
-                    raise
-                if time.monotonic() >= deadline:
-                    raise LockBusy(
-                        f"another process has {engine.url.database} open for writing, "
-                        f"probably a load; waited {wait:g}s"
-                    ) from None
-            time.sleep(OPEN_RETRY)
+        return _while_locked(
+            lambda: dialect.connect(*cargs, **cparams),
+            engine.url.database,
+            wait,
+            "open for writing, probably a load",
+        )
 
 
 class DuckDBBackend(Backend):
@@ -339,30 +366,9 @@ class DuckDBBackend(Backend):
 
     def _open(self, engine: sa.Engine, wait: float) -> sa.Connection:
         # DuckDB lets one process write a database file: opening it is taking the lock.
-        from sparkify_dw.output import waiting
-
-        deadline = time.monotonic() + wait
-        said = False
-        while True:
-            try:
-                return engine.connect()
-            except sa.exc.DBAPIError as exc:
-                if "lock" not in str(exc.orig).lower():
-                    raise
-                held = re.search(r"PID (\d+)", str(exc.orig))
-                by = f" (process {held.group(1)})" if held else ""
-                if time.monotonic() >= deadline:
-                    raise LockBusy(
-                        f"another process{by} has {engine.url.database} open, "
-                        f"probably another load; waited {wait:g}s"
-                    ) from None
-                if not said:  # once: what it waits for, and for how long at most
-                    said = True
-                    waiting(
-                        f"waiting up to {wait:g}s for another process{by} that has "
-                        f"{engine.url.database} open, probably a load (--wait)"
-                    )
-                time.sleep(0.2)
+        return _while_locked(
+            engine.connect, engine.url.database, wait, "open, probably another load"
+        )
 
     def analysis_engine(self, wait: float, read_only: bool = True) -> sa.Engine:
         # A query while a load holds the file waits for it (up to ``wait`` seconds), as a
