@@ -51,11 +51,10 @@ class EngineInfo:
     cfg_section: str | None = None  # a dwh.cfg section that names a warehouse of this engine
     dialect: str | None = None  # the SQLAlchemy dialect's name, when not the scheme
     default_file: str | None = None  # the embedded default's file name (one engine has one)
-    options: dict[str, str] = field(default_factory=dict)  # Settings fields it reads: why
     staging: str | None = None  # how it fills the staging tables, for the docs site's diagram
     # Commands the engine brings: name -> "module:function" taking the arguments.
     commands: dict[str, str] = field(default_factory=dict)
-    # Where dwh.cfg holds each of those options: (section, key).
+    # Where dwh.cfg holds each engine option it reads: (section, key).
     cfg_keys: dict[str, tuple[str, str]] = field(default_factory=dict)
     # Modules imported before the engine is first used: its dialect subclass, Alembic
     # implementation and @compiles visitors register themselves as they import.

@@ -60,7 +60,7 @@ INFO = DuckDBInfo(
     drivers=("duckdb_engine", "sparkify"),
     example_url="duckdb:///path/to/warehouse.duckdb",
     default_file=DEFAULT_FILE,
-    options={"memory_limit": "bounds DuckDB's buffer pool and its threads"},
+    # bounds DuckDB's buffer pool and its threads
     cfg_keys={"memory_limit": ("DUCKDB", "MEMORY_LIMIT")},
     setup=(
         "sparkify_dw.backends.duckdb.dialect",

@@ -87,9 +87,4 @@ INFO = RedshiftInfo(
     cfg_section="CLUSTER",
     commands={"cluster": "sparkify_dw.backends.redshift.cluster.command:main"},
     setup=("sparkify_dw.backends.redshift.dialect", "sparkify_dw.backends.redshift.compiler"),
-    options={
-        "iam_role_arn": "the role COPY reads S3 with",
-        "manifest_prefix": "where COPY's manifests are written",
-        "region": "COPY's REGION, the data's",
-    },
 )
