@@ -14,8 +14,7 @@ from alembic import context
 
 from sparkify_dw import schema
 from sparkify_dw.backends import registry
-from sparkify_dw.config import one_line
-from sparkify_dw.errors import ConfigError, SchemaError
+from sparkify_dw.errors import ConfigError, SchemaError, one_line
 from sparkify_dw.models import metadata
 from sparkify_dw.secrets import env_secrets, mask, url_secrets
 

@@ -23,7 +23,8 @@ from sparkify_dw.analytics.questions import (
     Params,
     format_share,
 )
-from sparkify_dw.config import Settings, connection
+from sparkify_dw.config import Settings
+from sparkify_dw.db import connection
 from sparkify_dw.errors import ExpectedFileError as ExpectedFileError
 
 # --- answers as plain data: printing, expected files, comparison -----------------------------

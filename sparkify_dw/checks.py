@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement
 
-from sparkify_dw.config import connection
 from sparkify_dw.constructs import by_bytes, epoch_ms_to_timestamp
+from sparkify_dw.db import connection
 from sparkify_dw.errors import CheckFailed as CheckFailed
 from sparkify_dw.models import (
     ARTISTS,

@@ -9,8 +9,8 @@ import sys
 import traceback
 from typing import TextIO
 
-from sparkify_dw.config import Settings, env_secrets, mask, one_line
-from sparkify_dw.errors import SchemaError
+from sparkify_dw.config import Settings, env_secrets, mask
+from sparkify_dw.errors import SchemaError, one_line
 
 # AWS and HTTP libraries log request headers (session tokens) at DEBUG: never shown.
 _NOISY = ("botocore", "boto3", "s3transfer", "urllib3")

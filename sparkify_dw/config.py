@@ -12,8 +12,7 @@ import logging
 import os
 import re
 import stat
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -21,7 +20,7 @@ from types import ModuleType
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
-from sparkify_dw.errors import ConfigError, SparkifyError
+from sparkify_dw.errors import ConfigError
 
 # Secrets are found and masked by sparkify_dw.secrets; these names were first defined here.
 from sparkify_dw.secrets import SECRET_ENV as SECRET_ENV
@@ -29,7 +28,7 @@ from sparkify_dw.secrets import env_secrets as env_secrets
 from sparkify_dw.secrets import mask as mask
 from sparkify_dw.secrets import parse_database_url, text_url_secrets
 from sparkify_dw.secrets import url_secrets as url_secrets
-from sparkify_dw.uris import S3Uri, Source, is_s3, parse_source, printable, shown_path
+from sparkify_dw.uris import S3Uri, Source, is_s3, parse_source
 
 log = logging.getLogger(__name__)
 
@@ -138,27 +137,6 @@ class Settings:
         from sparkify_dw.engines import create_engine
 
         return create_engine(self.url, **kwargs)
-
-
-@contextmanager
-def connection(bind: sa.Connection | sa.Engine) -> Iterator[sa.Connection]:
-    """A connection from an engine (closed after), or the connection given (left open):
-    the library's query functions take either."""
-    if isinstance(bind, sa.Engine):
-        with bind.connect() as conn:
-            yield conn
-    else:
-        yield bind
-
-
-def one_line(exc: BaseException) -> str:
-    """An exception as the one line a command prints (the driver's own message if any)."""
-    if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None:
-        exc = exc.orig
-    if isinstance(exc, SparkifyError):  # ours are one line already: a newline is in a name
-        return printable(shown_path(str(exc))) or type(exc).__name__
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    return printable(shown_path(lines[0])) if lines else type(exc).__name__
 
 
 def read_cfg(path: Path, explicit: bool = True) -> configparser.ConfigParser | None:
@@ -439,16 +417,3 @@ def find_default_warehouse(start: Path) -> Path | None:
         if folder == Path.home() or any((folder / m).exists() for m in _PROJECT_MARKERS):
             return None
     return None
-
-
-def fit_bytes(text: str, limit: int) -> str:
-    """``text`` cut to at most ``limit`` UTF-8 bytes, never inside a character.
-
-    Why: a VARCHAR(n) holds n bytes on Redshift but n characters on DuckDB and PostgreSQL;
-    cut by bytes, the same text fits all three.
-    """
-    text = shown_path(text)  # a file name that is not UTF-8, escaped: any database takes it
-    data = text.encode("utf-8")
-    if len(data) <= limit:
-        return text
-    return data[:limit].decode("utf-8", errors="ignore")

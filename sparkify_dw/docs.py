@@ -28,8 +28,8 @@ import sqlalchemy as sa
 from sparkify_dw import analytics, checks, cli, erd, extras, lineage, schema
 from sparkify_dw.backends import registry
 from sparkify_dw.command_options import ArgumentError, Parser
-from sparkify_dw.config import Settings, one_line, resolve
-from sparkify_dw.errors import ConfigError, SchemaError
+from sparkify_dw.config import Settings, resolve
+from sparkify_dw.errors import ConfigError, SchemaError, one_line
 from sparkify_dw.models import PHYSICAL_DESIGN, STAGING_TABLES, STAR_TABLES, metadata
 from sparkify_dw.status import (
     READ_WAIT,

@@ -5,7 +5,7 @@ Why one module: a caller (a notebook, a scheduler, the commands) can catch
 anything else (a bug, a driver crash) through; and the modules that raise these
 errors need not import each other for the classes (``s3`` used to import ``sources``
 for :class:`SourceError`, and ``sources`` imported ``s3``). This module imports
-nothing from the package at run time, so anything may import it.
+only :mod:`sparkify_dw.text` from the package, so anything else may import it.
 
 Each class also derives from the built-in exception it always was (``ValueError``,
 ``RuntimeError``, ``LookupError``), so ``except ValueError`` in older code still works.
@@ -16,6 +16,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
+
+import sqlalchemy as sa
+
+from sparkify_dw.text import printable, shown_path
 
 __all__ = [
     "CheckFailed",
@@ -30,6 +34,7 @@ __all__ = [
     "SparkifyError",
     "SynthError",
     "TooManyRejected",
+    "one_line",
 ]
 
 
@@ -104,3 +109,13 @@ class CheckFailed(SparkifyError, RuntimeError):
 
 class ClusterError(SparkifyError, RuntimeError):
     """A provisioning problem (the Redshift cluster, its role), worded as one line."""
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as the one line a command prints (the driver's own message if any)."""
+    if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None:
+        exc = exc.orig
+    if isinstance(exc, SparkifyError):  # ours are one line already: a newline is in a name
+        return printable(shown_path(str(exc))) or type(exc).__name__
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return printable(shown_path(lines[0])) if lines else type(exc).__name__

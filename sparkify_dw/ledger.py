@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 import sqlalchemy as sa
 
-from sparkify_dw.config import Settings, connection, fit_bytes
+from sparkify_dw.config import Settings
+from sparkify_dw.db import connection
 from sparkify_dw.errors import NoSuchLoad as NoSuchLoad
 from sparkify_dw.models import LOAD_ERRORS, LOAD_FILES, LOADS
+from sparkify_dw.text import fit_bytes
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
-from sparkify_dw.uris import printable
+from sparkify_dw.text import printable
 
 if TYPE_CHECKING:
     from rich.console import Console

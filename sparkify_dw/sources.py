@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from sparkify_dw import extras
 from sparkify_dw.errors import SourceError
-from sparkify_dw.uris import LocalPath, S3Uri, Source, parse_source, shown_path
+from sparkify_dw.text import shown_path
+from sparkify_dw.uris import LocalPath, S3Uri, Source, parse_source
 
 if TYPE_CHECKING:  # at run time s3 (and boto3 with it) is imported when a source is in S3
     from sparkify_dw.s3 import Readahead, S3Client, S3Object

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar, TypeAlias
 
 from sparkify_dw.errors import ConfigError
+from sparkify_dw.text import shown_path
 
 S3_SCHEME = "s3://"
 FILE_SCHEME = "file://"
@@ -29,25 +30,6 @@ NOT_VALID_S3 = (
 def _show(text: str) -> str:
     """Text for a one-line message: control characters would break the line."""
     return text if text.isprintable() else repr(text)
-
-
-def shown_path(text: str) -> str:
-    """A path as text any database and terminal takes: the bytes of a name that is not
-    UTF-8 (read by Python as lone surrogates) become ``\\xe9`` escapes. The file itself is
-    still opened by its real name."""
-    try:
-        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    except UnicodeEncodeError:  # a surrogate no file name holds
-        return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def printable(text: str) -> str:
-    """``text`` for a terminal line: control characters (a tab, a newline, an escape
-    sequence in a file name) shown as ``\\t``, ``\\n``, ``\\x1b``, never acted on."""
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 def is_s3(text: str) -> bool:

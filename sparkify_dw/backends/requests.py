@@ -17,7 +17,8 @@ from sparkify_dw.errors import ConfigError, SourceError
 from sparkify_dw.models import STAGING_EVENTS, STAGING_SONGS
 from sparkify_dw.sources import Reader, SourceFile, read_jsonpaths
 from sparkify_dw.staging import StageRequest
-from sparkify_dw.uris import LocalPath, S3Uri, Source, shown_path
+from sparkify_dw.text import shown_path
+from sparkify_dw.uris import LocalPath, S3Uri, Source
 
 log = logging.getLogger("sparkify_dw.load")
 

@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from sparkify_dw import backends, ledger
 from sparkify_dw.backends.requests import Selection
-from sparkify_dw.config import Settings, one_line
-from sparkify_dw.errors import LoadError, TooManyRejected
+from sparkify_dw.config import Settings
+from sparkify_dw.errors import LoadError, TooManyRejected, one_line
 from sparkify_dw.interrupts import Interrupted, Signals
 from sparkify_dw.load.steps import ERRORS_KEPT_ON_FAILURE, _ordered
 from sparkify_dw.load_result import LoadResult

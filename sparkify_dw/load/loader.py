@@ -22,10 +22,10 @@ import sqlalchemy as sa
 from sparkify_dw import backends, ledger, schema
 from sparkify_dw.backends.plan import Progress
 from sparkify_dw.backends.requests import Selection as Selection  # re-exported: load.Selection
-from sparkify_dw.config import Settings, one_line, resolve
+from sparkify_dw.config import Settings, resolve
 from sparkify_dw.dryrun import recording
 from sparkify_dw.engines import dialect_for
-from sparkify_dw.errors import ConfigError
+from sparkify_dw.errors import ConfigError, one_line
 from sparkify_dw.errors import LoadError as LoadError
 from sparkify_dw.errors import TooManyRejected as TooManyRejected
 from sparkify_dw.interrupts import Interrupted as Interrupted  # re-exported: load.Interrupted

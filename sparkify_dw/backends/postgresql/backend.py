@@ -35,10 +35,9 @@ from sparkify_dw.backends.plan import (
     sent,
 )
 from sparkify_dw.backends.postgresql.encoding import require_utf8
-from sparkify_dw.config import one_line
 from sparkify_dw.constructs import SetLocal, TableMaintenance, copy_from_stdin, suspect_record
 from sparkify_dw.dryrun import Sent
-from sparkify_dw.errors import LoadError
+from sparkify_dw.errors import LoadError, one_line
 from sparkify_dw.framing import BOM, iter_records
 from sparkify_dw.models import LOAD_FILES, STAR_TABLES
 from sparkify_dw.sources import Reader, SourceFile

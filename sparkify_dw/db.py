@@ -1,0 +1,19 @@
+"""Connections as the library's query functions take them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+
+
+@contextmanager
+def connection(bind: sa.Connection | sa.Engine) -> Iterator[sa.Connection]:
+    """A connection from an engine (closed after), or the connection given (left open):
+    the library's query functions take either."""
+    if isinstance(bind, sa.Engine):
+        with bind.connect() as conn:
+            yield conn
+    else:
+        yield bind
