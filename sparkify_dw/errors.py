@@ -10,6 +10,11 @@ only :mod:`sparkify_dw.text` from the package, so anything else may import it.
 Each class also derives from the built-in exception it always was (``ValueError``,
 ``RuntimeError``, ``LookupError``), so ``except ValueError`` in older code still works.
 Every message is one line, worded for the user, with no secret in it.
+
+Each class carries the exit status a command ends with when it is raised
+(``exit_code``): 2 for bad input (a flag, a file, a URL, a schema that isn't this
+library's), 1 for something that ran and failed (a load, a check, the database, AWS).
+The command line's one handler reads it (``sparkify_dw.cli.report``).
 """
 
 from __future__ import annotations
@@ -38,8 +43,14 @@ __all__ = [
 ]
 
 
+EXIT_FAILED = 1  # a load, a check, the database or AWS failed
+EXIT_USAGE = 2  # usage or configuration: a bad flag, file, URL or schema
+
+
 class SparkifyError(Exception):
     """The base of the library's own errors: the message is one line for the user."""
+
+    exit_code: int = EXIT_FAILED
 
 
 # --- bad input: configuration, arguments, files ---------------------------------------------
@@ -48,17 +59,25 @@ class SparkifyError(Exception):
 class ConfigError(SparkifyError, ValueError):
     """A configuration problem (dwh.cfg, environment, a flag), worded as one line."""
 
+    exit_code = EXIT_USAGE
+
 
 class SourceError(SparkifyError, ValueError):
     """A source that cannot be loaded (local or S3), worded as one line."""
+
+    exit_code = EXIT_USAGE
 
 
 class ExpectedFileError(SparkifyError, ValueError):
     """An expected-results file (analytics) that cannot be read, worded as one line."""
 
+    exit_code = EXIT_USAGE
+
 
 class SynthError(SparkifyError, ValueError):
     """An invalid argument to the synthetic-data generator, worded as one line."""
+
+    exit_code = EXIT_USAGE
 
 
 # --- the warehouse's state --------------------------------------------------------------------
@@ -67,6 +86,8 @@ class SynthError(SparkifyError, ValueError):
 class SchemaError(SparkifyError, RuntimeError):
     """The warehouse's schema is not the one this library writes."""
 
+    exit_code = EXIT_USAGE
+
 
 class LockBusy(SparkifyError, RuntimeError):
     """Another load holds the warehouse, and waiting for it ran out of time."""
@@ -74,6 +95,8 @@ class LockBusy(SparkifyError, RuntimeError):
 
 class NoSuchLoad(SparkifyError, LookupError):
     """A load id the ledger doesn't have, worded as one line."""
+
+    exit_code = EXIT_USAGE
 
 
 # --- a load or a check that ran and failed -----------------------------------------------------
