@@ -1,5 +1,5 @@
 """``python -m sparkify_dw``: the same as the ``sparkify-dw`` command."""
 
-from sparkify_dw.commands import main_entry
+from sparkify_dw.cli import main_entry
 
 main_entry()

@@ -1,5 +1,6 @@
-"""Answers to the analytics questions as plain data: printed as tables, written to and
-compared with an expected-answers file, and the ``sparkify-dw analytics`` command.
+"""Answers to the analytics questions as plain data: written to and compared with an
+expected-answers file, and handed to the renderer (:mod:`sparkify_dw.output`) by the
+``sparkify-dw analytics`` command.
 
 The questions themselves are :mod:`sparkify_dw.analytics`.
 """
@@ -13,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -21,9 +22,7 @@ from sparkify_dw.analytics.questions import (
     DEFAULT_LIMIT,
     QUESTIONS,
     Params,
-    format_share,
 )
-from sparkify_dw.config import Settings
 from sparkify_dw.db import connection
 from sparkify_dw.errors import ExpectedFileError as ExpectedFileError
 
@@ -59,37 +58,6 @@ def answer_all(bind: sa.Connection | sa.Engine, params: Params) -> dict[str, Ans
                 list(result.keys()), [[plain(v) for v in row] for row in result.all()]
             )
     return out
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return format_share(value) if 0 <= value <= 1 else f"{value:,.2f}"
-    if isinstance(value, int) and not isinstance(value, bool):
-        return f"{value:,}"
-    return str(value)
-
-
-def format_table(answer: Answer) -> str:
-    """An aligned text table; numbers right-aligned."""
-    cells = [[_cell(v) for v in row] for row in answer.rows]
-    numeric = [
-        all(isinstance(r[i], int | float) or r[i] is None for r in answer.rows)
-        and bool(answer.rows)
-        for i in range(len(answer.columns))
-    ]
-    widths = [max([len(c), *(len(row[i]) for row in cells)]) for i, c in enumerate(answer.columns)]
-
-    def line(values: Sequence[str]) -> str:
-        return "  ".join(
-            v.rjust(w) if num else v.ljust(w)
-            for v, w, num in zip(values, widths, numeric, strict=True)
-        ).rstrip()
-
-    out = [line(answer.columns), "  ".join("-" * w for w in widths)]
-    out += [line(row) for row in cells] if cells else ["(no rows)"]
-    return "\n".join(out)
 
 
 def _params_json(params: Params) -> dict[str, Any]:
@@ -199,80 +167,36 @@ def _row_text(columns: Sequence[str], row: Sequence[Any] | None) -> str:
     return "(" + ", ".join(f"{c}={v!r}" for c, v in zip(columns, row, strict=False)) + ")"
 
 
-# --- the command ---------------------------------------------------------------------------
+# --- the command's parameters ------------------------------------------------------------
 
 
-def command(
-    settings: Settings,
-    out: TextIO,
-    *,
+def parameters(
     limit: int | None,
     start: dt.datetime | None,
     end: dt.datetime | None,
     verify: Path | None,
-    write_to: Path | None,
-    as_json: bool,
-    wait: float,
-) -> int:
-    """``sparkify-dw analytics``: print, write (``--write-expected``) or verify the answers;
-    the exit status (1: ``--verify`` found differences)."""
-    from sparkify_dw import backends
-
+) -> tuple[Params, dict[str, Answer]]:
+    """The parameters ``sparkify-dw analytics`` answers with, and the answers it expects
+    (none without ``verify``): a file of expected answers brings its own limit and window,
+    and a flag that contradicts them is a usage error naming it."""
     params = Params(DEFAULT_LIMIT if limit is None else limit, start, end)
-    expected: dict[str, Answer] = {}
-    if verify is not None:
-        file_params, expected = read_expected(verify)
-        given = {"limit": limit, "start": start, "end": end}
-        asked = {k: v for k, v in _params_json(params).items() if given[k] is not None}
-        clash = {k: v for k, v in asked.items() if _params_json(file_params)[k] != v}
-        if clash:
-            raise ValueError(
-                f"{verify} was written with {_params_json(file_params)}; "
-                f"drop {', '.join('--' + k for k in clash)}"
-            )
-        params = file_params
-    with backends.for_settings(settings).reading(wait) as conn:
-        answers = answer_all(conn, params)
-    if write_to is not None:
-        write_expected(write_to, params, answers)
-        print(f"wrote {len(answers)} answers to {write_to}", file=out)
-        return 0
-    if verify is not None:
-        found = differences(expected, answers)
-        for line in found:
-            print(f"DIFF {line}", file=out)
-        if found:
-            print(f"{len(found)} differences from {verify}", file=out)
-            return 1
-        print(f"all {len(answers)} answers match {verify}", file=out)
-        return 0
-    if as_json:
-        print(
-            json.dumps(
-                {
-                    name: [dict(zip(a.columns, row, strict=True)) for row in a.rows]
-                    for name, a in answers.items()
-                },
-                indent=2,
-            ),
-            file=out,
+    if verify is None:
+        return params, {}
+    file_params, expected = read_expected(verify)
+    given = {"limit": limit, "start": start, "end": end}
+    asked = {k: v for k, v in _params_json(params).items() if given[k] is not None}
+    clash = {k: v for k, v in asked.items() if _params_json(file_params)[k] != v}
+    if clash:
+        raise ExpectedFileError(
+            f"{verify} was written with {_params_json(file_params)}; "
+            f"drop {', '.join('--' + k for k in clash)}"
         )
-        return 0
-    windowed = params.start is not None or params.end is not None
-    span = "".join(
-        [
-            ", plays" if windowed else "",
-            f" from {params.start}" if params.start is not None else "",
-            f" before {params.end}" if params.end is not None else "",
-        ]
-    )
-    print(f"answers from {settings.display_url}{span}", file=out)
-    for name, answer in answers.items():
-        question = QUESTIONS[name]
-        title = question.title
-        if question.uses_limit:
-            title += f" (top {params.limit})"
-        if windowed and not question.uses_window:
-            title += " (all time: not limited to the window)"
-        print(f"\n{title}\n{'=' * len(title)}\n{format_table(answer)}", file=out)
-    return 0
+    return file_params, expected
+
+
+def as_json(answers: Mapping[str, Answer]) -> dict[str, list[dict[str, Any]]]:
+    """The answers as ``--json`` prints them: per question, one object per row."""
+    return {
+        name: [dict(zip(a.columns, row, strict=True)) for row in a.rows]
+        for name, a in answers.items()
+    }

@@ -188,17 +188,7 @@ def finish_load(conn: sa.Connection, result: LoadResult, status: str, message: s
     )
 
 
-# --- as text, for the commands ------------------------------------------------------------
-
-
-def history_text(conn: sa.Connection, limit: int = 50) -> str:
-    """The load ledger, newest first, as text."""
-    from sparkify_dw import output
-
-    rows = history(conn, limit)
-    if not rows:
-        return "no loads yet"
-    return output.table_text(HISTORY_HEADERS, [history_row(r) for r in rows])
+# --- as table rows, for the commands' renderer (sparkify_dw.output) ------------------------
 
 
 HISTORY_HEADERS = (
@@ -270,27 +260,6 @@ def history_row_narrow(row: Any) -> tuple[Any, ...]:
         row.rows_read,
         row.rows_rejected,
         row.rows_inserted,
-    )
-
-
-def errors_text(conn: sa.Connection, load_id: str | int = "last") -> str:
-    """The records a load (default: the latest) rejected, in file order, as text."""
-    from sparkify_dw import output
-
-    if load_id == "last":
-        newest = latest_load_id(conn)
-        if newest is None:
-            return "no loads yet"
-        load_id = newest
-    try:
-        number = int(load_id)
-    except ValueError:
-        raise NoSuchLoad(f"--errors: {load_id!r} is not a load id") from None
-    rows = errors(conn, number)
-    if not rows:
-        return f"load #{number} rejected no records"
-    return f"load #{number} rejected {len(rows)} record(s)\n" + output.table_text(
-        ERRORS_HEADERS, [errors_row(r) for r in rows]
     )
 
 

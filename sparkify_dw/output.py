@@ -9,11 +9,11 @@ codes. rich is imported when something is drawn, so ``--help`` stays fast.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from decimal import Decimal
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -28,10 +28,13 @@ if TYPE_CHECKING:
 __all__ = [
     "LoadProgress",
     "Progress",
+    "cell",
+    "json_text",
     "print_json",
+    "print_lines",
     "print_table",
     "printer",
-    "table_text",
+    "table_lines",
     "waiting",
 ]
 
@@ -47,63 +50,84 @@ def printer(out: TextIO | None = None) -> Callable[[str], None]:
     return say
 
 
-# --- tables and JSON -------------------------------------------------------------------------
+# --- tables and JSON: one renderer for every command ------------------------------------------
 
 
 def cell(value: Any) -> str:
-    """A value as a table shows it: thousands separators, seconds-precision times."""
+    """A value as every table shows it: whole numbers with thousands separators, a share
+    (a fraction from 0 to 1) as a percentage, other fractions to two places, times to the
+    second, nothing for a missing value."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, int):
         return f"{value:,}"
+    if isinstance(value, Decimal):
+        value = int(value) if value == value.to_integral_value() else float(value)
+        return cell(value)
     if isinstance(value, float):
-        return f"{value:,.3f}"
+        return f"{value:.4%}" if 0 <= value <= 1 else f"{value:,.2f}"
     if isinstance(value, dt.datetime):
         return value.isoformat(sep=" ", timespec="seconds")
     return printable(str(value))  # a file name's tab or escape sequence, shown not acted on
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> Any:
-    from rich.table import Table
-
-    table = Table(*headers, box=None, pad_edge=False, header_style="bold")
-    for row in rows:
-        table.add_row(*(cell(v) for v in row))
-    return table
+def _numeric(value: Any) -> bool:
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
 
 
-def print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
-    """A table on the current stdout, a header on every column; piped or captured, whole
-    cells, never folded to 80 columns."""
-    from rich.console import Console
+def table_lines(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
+    """A table as lines: a header, a rule, one line per row (``(no rows)`` for none);
+    numeric columns right-aligned, every cell whole (never folded or cut)."""
+    cells = [[cell(v) for v in row] for row in rows]
+    numeric = [
+        bool(rows) and all(_numeric(r[i]) or r[i] is None for r in rows)
+        for i in range(len(headers))
+    ]
+    widths = [max([len(h), *(len(row[i]) for row in cells)]) for i, h in enumerate(headers)]
 
-    console = Console()
-    if not console.is_terminal:
-        console = Console(width=10_000)
-    console.print(_table(headers, rows))
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(
+            v.rjust(w) if num else v.ljust(w)
+            for v, w, num in zip(values, widths, numeric, strict=True)
+        ).rstrip()
 
-
-def table_text(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """The same table as text, for functions that return what they report."""
-    from rich.console import Console
-
-    buffer = io.StringIO()
-    Console(file=buffer, width=10_000, force_terminal=False, color_system=None).print(
-        _table(headers, rows)
-    )
-    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines())
+    out = [line(headers), "  ".join("-" * w for w in widths)]
+    return out + ([line(row) for row in cells] if cells else ["(no rows)"])
 
 
-def print_json(value: Any) -> None:
-    sys.stdout.write(json.dumps(value, indent=2, default=_json_default) + "\n")
+def print_table(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], out: TextIO | None = None
+) -> None:
+    """The table (:func:`table_lines`) on ``out`` (default: the current stdout)."""
+    stream = out if out is not None else sys.stdout
+    stream.write("\n".join(table_lines(headers, rows)) + "\n")
+
+
+def json_text(value: Any) -> str:
+    """``value`` as the JSON every command prints: indented, times ISO 8601, exact numbers."""
+    return json.dumps(value, indent=2, default=_json_default)
+
+
+def print_json(value: Any, out: TextIO | None = None) -> None:
+    """``value`` as JSON (:func:`json_text`) on ``out`` (default: the current stdout)."""
+    (out if out is not None else sys.stdout).write(json_text(value) + "\n")
 
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
     return str(value)
+
+
+def print_lines(lines: Sequence[str], out: TextIO | None = None) -> None:
+    """Lines of a report, as they are (:func:`cell` has formatted their numbers)."""
+    stream = out if out is not None else sys.stdout
+    for line in lines:
+        stream.write(line + "\n")
 
 
 # --- waiting ---------------------------------------------------------------------------------

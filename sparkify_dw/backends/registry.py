@@ -12,7 +12,7 @@ development).
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from functools import cache
@@ -52,7 +52,7 @@ class EngineInfo:
     dialect: str | None = None  # the SQLAlchemy dialect's name, when not the scheme
     default_file: str | None = None  # the embedded default's file name (one engine has one)
     staging: str | None = None  # how it fills the staging tables, for the docs site's diagram
-    # Commands the engine brings: name -> "module:function" taking the arguments.
+    # Commands the engine brings: name -> "module:attribute", a click command.
     commands: dict[str, str] = field(default_factory=dict)
     # Where dwh.cfg holds each engine option it reads: (section, key).
     cfg_keys: dict[str, tuple[str, str]] = field(default_factory=dict)
@@ -186,16 +186,14 @@ def from_cfg(parser: configparser.ConfigParser, path: Path) -> tuple[URL, str] |
     return None
 
 
-def command(name: str) -> Callable[[Sequence[str] | None], int]:
-    """The engine command ``name`` (e.g. ``cluster``), imported: its extra is the
-    caller's to check (a command may need more than its engine)."""
+def command(name: str) -> Any:
+    """The engine command ``name`` (e.g. ``cluster``: a click command the command line
+    mounts), imported: its extra is the caller's to check (a command may need more than
+    its engine)."""
     for info in engines().values():
         if name in info.commands:
-            module, _, function = info.commands[name].partition(":")
-            found: Callable[[Sequence[str] | None], int] = getattr(
-                importlib.import_module(module), function
-            )
-            return found
+            module, _, attribute = info.commands[name].partition(":")
+            return getattr(importlib.import_module(module), attribute)
     raise ConfigError(f"no installed engine offers the {name!r} command")
 
 

@@ -16,8 +16,10 @@ if TYPE_CHECKING:  # imported when the checks run: ``--help`` stays fast
 
 
 def format_result(result: CheckResult, width: int) -> str:
+    from sparkify_dw.output import cell
+
     status = "PASS" if result.passed else "FAIL"
-    line = f"{status}  {result.name:<{width}} {result.count:>8,}"
+    line = f"{status}  {result.name:<{width}} {cell(result.count):>8}"
     return f"{line}  {result.describe_samples()}" if result.samples else line
 
 

@@ -2,6 +2,6 @@
 
 import sys
 
-from sparkify_dw.commands import process_main
+from sparkify_dw.cli import process_main
 
 sys.exit(process_main(["check", *sys.argv[1:]]))

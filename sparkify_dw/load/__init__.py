@@ -24,8 +24,6 @@ if TYPE_CHECKING:
         Selection,
         TooManyRejected,
         dry_run,
-        errors_report,
-        history,
         plan,
         run,
     )
@@ -40,8 +38,6 @@ __all__ = [
     "Selection",
     "TooManyRejected",
     "dry_run",
-    "errors_report",
-    "history",
     "plan",
     "run",
 ]

@@ -46,9 +46,6 @@ from sparkify_dw.staging import StageRequest
 
 log = logging.getLogger("sparkify_dw.load")
 
-history = ledger.history_text  # the text of --history
-errors_report = ledger.errors_text  # the text of --errors
-
 LOCK_WAIT = 600.0  # seconds a load waits for another one to finish before giving up
 
 

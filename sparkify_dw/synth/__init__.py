@@ -36,11 +36,10 @@ Modules: ``words`` (vocabulary, name templates), ``layout`` (key orders, escapin
 ``catalogue`` (artists, songs, ids, plays), ``pages`` (the page table and weights),
 ``people`` (users, crowd, sessions, page transitions), ``schedule`` (day quotas,
 session starts), ``events`` (the event loop, the log writer), ``dataset``
-(``generate``), ``command`` (the CLI).
+(``generate``). ``sparkify-dw synth`` is :mod:`sparkify_dw.cli.synth`.
 """
 
 from sparkify_dw.synth.catalogue import MAX_SONGS
-from sparkify_dw.synth.command import main
 from sparkify_dw.synth.dataset import (
     DEFAULT_START,
     MAX_DAYS,
@@ -63,5 +62,4 @@ __all__ = [
     "SynthError",
     "default_users",
     "generate",
-    "main",
 ]

@@ -1,7 +1,7 @@
-"""``python -m sparkify_dw.synth``."""
+"""``python -m sparkify_dw.synth``: the ``sparkify-dw synth`` command."""
 
 import sys
 
-from sparkify_dw.synth.command import main
+from sparkify_dw.cli import process_main
 
-sys.exit(main())
+sys.exit(process_main(["synth", *sys.argv[1:]]))

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from sparkify_dw import commands
+from sparkify_dw import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,7 +46,7 @@ def invoke(
     removes the name); ``cwd`` is the working directory for the command's run."""
     runner = CliRunner()
     with _cwd(cwd):
-        result = runner.invoke(commands.main, list(args), env=env, input=input)
+        result = runner.invoke(cli.main, list(args), env=env, input=input)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception
     return subprocess.CompletedProcess(

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from sparkify_dw.synth import LOG_KEYS, SONG_KEYS, Summary, SynthError, generate, main
+from sparkify_dw.synth import LOG_KEYS, SONG_KEYS, Summary, SynthError, generate
 
 REPO = Path(__file__).resolve().parents[2]
 EVENTS, SONGS, DAYS, SEED = 3000, 200, 7, 7
@@ -293,6 +293,13 @@ def test_start_date_and_users(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------- CLI
 
 
+def main(argv: list[str]) -> int:
+    """``sparkify-dw synth ARGV``, in this process; its exit status."""
+    from sparkify_dw.cli import run
+
+    return run(["synth", *argv])
+
+
 def test_cli_writes_and_prints_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["--events", "200", "--songs", "10", "--days", "2", "--seed", "1"]
     assert main([*argv, "--out", str(tmp_path / "o")]) == 0
@@ -347,7 +354,7 @@ def test_sparkify_dw_synth_writes_what_generate_writes(tmp_path: Path) -> None:
     """``sparkify-dw synth`` hands its arguments to the package's ``main`` unchanged."""
     from click.testing import CliRunner
 
-    from sparkify_dw import commands
+    from sparkify_dw import cli
 
     argv = [
         "synth",
@@ -362,12 +369,12 @@ def test_sparkify_dw_synth_writes_what_generate_writes(tmp_path: Path) -> None:
         "--out",
         str(tmp_path / "cli"),
     ]
-    result = CliRunner().invoke(commands.main, argv, prog_name="sparkify-dw")
+    result = CliRunner().invoke(cli.main, argv, prog_name="sparkify-dw")
     assert result.exit_code == 0, result.output
     assert result.output.startswith("wrote 300 events")
     generate(tmp_path / "api", 300, 12, 2, 5)
     assert _tree(tmp_path / "cli") == _tree(tmp_path / "api")
-    bad = CliRunner().invoke(commands.main, ["synth", "--events", "1"], prog_name="sparkify-dw")
+    bad = CliRunner().invoke(cli.main, ["synth", "--events", "1"], prog_name="sparkify-dw")
     assert bad.exit_code == 2
 
 

@@ -85,6 +85,6 @@ INFO = RedshiftInfo(
     modules=("sqlalchemy_redshift", "redshift_connector", "boto3"),
     default_driver=False,  # sqlalchemy-redshift's default would be psycopg2
     cfg_section="CLUSTER",
-    commands={"cluster": "sparkify_dw.backends.redshift.cluster.command:main"},
+    commands={"cluster": "sparkify_dw.backends.redshift.cluster.command:cluster"},
     setup=("sparkify_dw.backends.redshift.dialect", "sparkify_dw.backends.redshift.compiler"),
 )

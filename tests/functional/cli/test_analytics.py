@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from sparkify_dw import analytics, answers
-from sparkify_dw.commands import run_module
+from sparkify_dw import analytics, answers, output
+from sparkify_dw.cli import run_module
 from tests.support import cli as run_cli
 from tests.support.helpers import SAMPLE
 from tests.support.redshift_mapping import for_postgresql
@@ -379,9 +379,10 @@ def test_command_prints_every_question(loaded_duckdb: sa.URL) -> None:
     assert len(table) == 2 + 3  # header, rule, --limit rows
 
 
-def test_format_table_aligns_columns() -> None:
+def test_the_renderer_aligns_columns() -> None:
+    """Analytics hands its answers to the one renderer (sparkify_dw.output)."""
     answer = answers.Answer(["name", "plays", "share"], [["a", 5, 0.5], ["bbbb", 1234, None]])
-    assert answers.format_table(answer).splitlines() == [
+    assert output.table_lines(answer.columns, answer.rows) == [
         "name  plays     share",
         "----  -----  --------",
         "a         5  50.0000%",

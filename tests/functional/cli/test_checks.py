@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from sparkify_dw import check, checks, schema
-from sparkify_dw.commands import run_module
+from sparkify_dw.cli import run_module
 from tests.support import cli as run_cli
 from tests.support.helpers import run_load
 from tests.support.redshift_mapping import for_postgresql

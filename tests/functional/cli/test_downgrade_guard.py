@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from sparkify_dw import commands, schema
+from sparkify_dw import schema
+from sparkify_dw.cli import schema as schema_commands
 from tests.support.cli import invoke
 from tests.support.helpers import table_rows
 
@@ -67,7 +68,7 @@ def test_going_to_base_asks_even_when_empty(warehouse_url: sa.URL) -> None:
 def test_at_a_terminal_it_asks(
     loaded_url: sa.URL, monkeypatch: pytest.MonkeyPatch, answer: str, code: int
 ) -> None:
-    monkeypatch.setattr(commands, "_interactive", lambda: True)
+    monkeypatch.setattr(schema_commands, "interactive", lambda: True)
     r = invoke("downgrade", "base", "--url", _url(loaded_url), input=answer)
     assert r.returncode == code, r.stderr
     assert "Drop them?" in r.stderr

@@ -96,7 +96,7 @@ def test_the_graph_sees_relative_and_absolute_imports() -> None:
     assert "sparkify_dw.errors" in graph["sparkify_dw.s3"]  # from .errors import …
     cluster = "sparkify_dw.backends.redshift.cluster"
     assert f"{cluster}.aws" in graph[cluster]  # from .aws import … (for type checkers)
-    assert "sparkify_dw.commands" in graph["sparkify_dw.load.__main__"]  # a __main__ module
+    assert "sparkify_dw.cli" in graph["sparkify_dw.load.__main__"]  # a __main__ module
     assert "sparkify_dw.errors" in graph["sparkify_dw.sources"]  # from sparkify_dw.errors …
 
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from sparkify_dw import backends, config
 from sparkify_dw.backends import plan
-from sparkify_dw.commands import run_module
+from sparkify_dw.cli import run_module
 from sparkify_dw.load import loader
 from sparkify_dw.load import steps as load_steps
 from sparkify_dw.models import LOADS

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from sparkify_dw import backends, config, load, load_result
 from sparkify_dw.backends import plan
-from sparkify_dw.commands import run_module
+from sparkify_dw.cli import run_module
 from sparkify_dw.errors import ConfigError
 from sparkify_dw.models import LOADS
 from tests.support.helpers import star_snapshot, table_rows

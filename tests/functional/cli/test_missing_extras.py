@@ -94,16 +94,16 @@ def test_a_missing_extra_is_one_line_naming_it(
 def test_python_m_docs_names_its_extra_too(
     module: str, duckdb_warehouse_url: sa.URL, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """``python -m sparkify_dw.docs`` (README) runs ``docs.main`` without the command."""
-    from sparkify_dw import docs
+    """``python -m sparkify_dw.docs`` (README) is ``sparkify-dw docs``: the same line."""
+    from sparkify_dw.cli import run_module
 
     monkeypatch.setitem(sys.modules, module, None)
     out, err = io.StringIO(), io.StringIO()
     url = duckdb_warehouse_url.render_as_string(hide_password=False)
-    code = docs.main(["--url", url, "--out", str(tmp_path / "site")], out, err)
+    code = run_module("docs", ["--url", url, "--out", str(tmp_path / "site")], out, err)
     assert code == 2
     assert err.getvalue() == (
-        "error: the docs site needs its extra: pip install 'sparkify_dw[docs]'\n"
+        "error: sparkify-dw docs needs its extra: pip install 'sparkify_dw[docs]'\n"
     )
     assert out.getvalue() == "" and not (tmp_path / "site").exists()
 
@@ -112,7 +112,7 @@ QUICK_START = """
 import json, sys
 for module in json.loads(sys.argv[1]):
     sys.modules[module] = None  # as if no extra were installed, before anything imports
-from sparkify_dw.commands import run
+from sparkify_dw.cli import run
 for args in json.loads(sys.argv[2]):
     code = run(args)
     if code != 0:

@@ -13,13 +13,14 @@ import pytest
 import sqlalchemy as sa
 
 from sparkify_dw import config, status, synth
+from sparkify_dw.cli import run
 from tests.support.helpers import run_load
 from tests.support.redshift_mapping import for_postgresql
 
 
 def run_status(*args: str) -> tuple[int, str, str]:
     out, err = io.StringIO(), io.StringIO()
-    code = status.main(list(args), out=out, err=err)
+    code = run(["status", *args], out=out, err=err)
     return code, out.getvalue(), err.getvalue()
 
 

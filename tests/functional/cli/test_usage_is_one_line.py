@@ -70,7 +70,7 @@ def test_case10_an_event_window_past_the_calendar_is_one_line(
 
 def test_case10_status_max_age_out_of_range(warehouse_url: sa.URL) -> None:
     r = invoke("status", "--url", _url(warehouse_url), "--max-age", "99999999999999999999d")
-    _one_line(r.returncode, r.stderr, "--max-age: an age of at most 36500d")
+    _one_line(r.returncode, r.stderr, "'--max-age': an age of at most 36500d")
 
 
 SECRET = "Pa55word"

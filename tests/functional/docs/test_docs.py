@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from sparkify_dw import analytics, checks, config, docs, erd, lineage
+from sparkify_dw import analytics, checks, config, erd, lineage
+from sparkify_dw.cli import run
 from sparkify_dw.models import metadata
 from tests.support.helpers import run_load
 
@@ -22,7 +23,7 @@ SVG_NS = "http://www.w3.org/2000/svg"
 
 def build(out: Path, *args: str) -> str:
     stdout, stderr = io.StringIO(), io.StringIO()
-    code = docs.main(["--out", str(out), *args], out=stdout, err=stderr)
+    code = run(["docs", "--out", str(out), *args], out=stdout, err=stderr)
     assert code == 0, stderr.getvalue()
     return stdout.getvalue()
 

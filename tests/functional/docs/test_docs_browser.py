@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from sparkify_dw import docs, lineage, schema
+from sparkify_dw import lineage, schema
+from sparkify_dw.cli import run
 from sparkify_dw.models import metadata
 from tests.support.fixtures import IN_CI
 from tests.support.helpers import run_load
@@ -43,7 +44,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     schema.upgrade(url)
     run_load(url)
     out = work / "site"
-    assert docs.main(["--out", str(out), "--url", url.render_as_string()]) == 0
+    assert run(["docs", "--out", str(out), "--url", url.render_as_string()]) == 0
     return out
 
 

@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from sparkify_dw import load
-from sparkify_dw.commands import run_module
+from sparkify_dw.cli import run_module
 from sparkify_dw.models import LOAD_ERRORS, LOADS
 from tests.support.helpers import SAMPLE, run_load, star_snapshot, table_rows
 

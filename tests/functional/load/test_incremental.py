@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from sparkify_dw import config, load, schema
-from sparkify_dw.commands import run_module
+from sparkify_dw.cli import run_module
 from sparkify_dw.models import LOAD_FILES, LOADS
 from tests.support.helpers import SAMPLE, all_days, copy_sample_days, run_load, star_snapshot
 from tests.support.s3_server import MotoS3, upload_tree

@@ -18,7 +18,7 @@ from sparkify_dw import config, load
 from sparkify_dw import ledger as ledger_module
 from sparkify_dw.backends import for_settings
 from sparkify_dw.backends.duckdb.backend import SMALL_FILE_BYTES
-from sparkify_dw.commands import run_module
+from sparkify_dw.cli import run_module
 from sparkify_dw.errors import SourceError
 from sparkify_dw.models import LOAD_FILES, LOADS
 from tests.support.helpers import SAMPLE, run_load, table_rows

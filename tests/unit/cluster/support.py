@@ -13,7 +13,6 @@ import moto.iam.models
 import pytest
 from botocore.exceptions import ClientError
 
-from sparkify_dw.backends.redshift import cluster
 from sparkify_dw.config import ENV_CONFIG
 
 PASSWORD = "Pw4Sparkify-q7Zx"
@@ -140,7 +139,9 @@ def ingress_cidrs() -> list[str]:
 
 
 def run(*argv: str) -> int:
-    return cluster.main([*argv])
+    from sparkify_dw.cli import run as run_command
+
+    return run_command(["cluster", *argv])
 
 
 def record_calls(monkeypatch: pytest.MonkeyPatch, *, block: bool) -> list[str]:

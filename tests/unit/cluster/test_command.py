@@ -17,7 +17,7 @@ def test_help_shows_the_workflow(capsys: pytest.CaptureFixture[str]) -> None:
     assert run("--help") == 0
     out = capsys.readouterr().out
     for command in ("create", "status", "delete"):
-        assert f"    {command} " in out
+        assert f"  {command} " in out
     steps = [
         "sparkify-dw cluster create",
         "sparkify-dw upgrade",

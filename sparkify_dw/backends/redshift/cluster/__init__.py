@@ -5,10 +5,10 @@ Sparkify's S3 data. Clicking that together in the console is slow, easy to get
 wrong (a database port open to the world) and easy to forget (a cluster left
 running keeps billing). This package makes it three repeatable commands::
 
-    python -m sparkify_dw.cluster create   # role + cluster; writes HOST and ARN into dwh.cfg
-    alembic upgrade head                   # create the schema on the cluster
-    python -m sparkify_dw.load             # COPY the S3 data and fill the star schema
-    python -m sparkify_dw.cluster delete   # final snapshot, then remove cluster and role
+    sparkify-dw cluster create   # role + cluster; writes HOST and ARN into dwh.cfg
+    sparkify-dw upgrade          # create the schema on the cluster
+    sparkify-dw load             # COPY the S3 data and fill the star schema
+    sparkify-dw cluster delete   # final snapshot, then remove cluster and role
 
 ``create`` and ``delete`` are idempotent: running them again reports and reuses
 (or skips) what already exists. With ``--serverless`` the same three commands work on a
@@ -18,7 +18,7 @@ The modules: :mod:`.config` reads and checks the dwh.cfg keys (listed there);
 :mod:`.cfgfile` writes HOST and ARN back; :mod:`.aws` creates, finds and deletes
 the role, security group and cluster; :mod:`.waiting` waits for the cluster with
 boto3's waiters; :mod:`.operations` holds ``create``, ``status`` and ``delete``;
-:mod:`.command` is the command line (exit status and error lines described there).
+:mod:`.command` is the ``sparkify-dw cluster`` click group (exit status described there).
 """
 
 from typing import TYPE_CHECKING, Any
@@ -35,8 +35,7 @@ if TYPE_CHECKING:
         EXIT_INTERRUPTED,
         EXIT_NO_CLUSTER,
         EXIT_OK,
-        build_parser,
-        main,
+        cluster,
     )
     from .config import (
         REDSHIFT_RESERVED_WORDS,
@@ -65,8 +64,7 @@ _HOMES = {
             "EXIT_INTERRUPTED",
             "EXIT_NO_CLUSTER",
             "EXIT_OK",
-            "build_parser",
-            "main",
+            "cluster",
         )
     },
     **{
@@ -118,14 +116,13 @@ __all__ = [
     "ClusterInfo",
     "DeleteResult",
     "ProvisionConfig",
-    "build_parser",
+    "cluster",
     "config_path",
     "create",
     "delete",
     "describe_aws_error",
     "ingress_cidr",
     "load_config",
-    "main",
     "scrub",
     "secrets",
     "status",

@@ -1,5 +1,5 @@
-"""``sparkify-dw docs [--out DIR]``: the warehouse's documentation as a static site
-(default ``./site``).
+"""The warehouse's documentation as a static site, as ``sparkify-dw docs [--out DIR]``
+writes it (default ``./site``; :mod:`sparkify_dw.cli.docs` is the command).
 
 Everything comes from the code that builds and loads the warehouse: tables, columns, keys
 and descriptions from the models; Redshift's DISTSTYLE/DISTKEY/SORTKEY/ENCODE from their
@@ -15,20 +15,16 @@ it opens from ``file://``.
 
 from __future__ import annotations
 
-import argparse
 import shutil
-import sys
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from sparkify_dw import analytics, checks, cli, erd, extras, lineage, schema
+from sparkify_dw import analytics, checks, erd, lineage, schema
 from sparkify_dw.backends import registry
-from sparkify_dw.command_options import ArgumentError, Parser
-from sparkify_dw.config import Settings, resolve
+from sparkify_dw.config import Settings
 from sparkify_dw.errors import ConfigError, SchemaError, one_line
 from sparkify_dw.models import PHYSICAL_DESIGN, STAGING_TABLES, STAR_TABLES, metadata
 from sparkify_dw.status import (
@@ -260,7 +256,7 @@ def write_site(out: Path, settings: Settings, live: Live) -> list[Path]:
         written.append(target)
 
     out.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(Path(__file__).parent / "templates" / "style.css", out / "style.css")
+    shutil.copyfile(Path(__file__).parent.parent / "templates" / "style.css", out / "style.css")
     written.append(out / "style.css")
     engine = registry.for_dialect(dialect.name)
     svg = erd.svg(staging=engine.staging if engine else None)
@@ -326,76 +322,3 @@ def _questions(dialect: sa.Dialect) -> list[dict[str, Any]]:
 
 
 DEFAULT_OUT = Path("site")
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = Parser(
-        prog="sparkify-dw docs",
-        description="Write the warehouse's documentation as a static site (open "
-        "DIR/index.html from disk).",
-        epilog="Settings come from flags, then SPARKIFY_DW_* environment variables, then "
-        "dwh.cfg, then the embedded default (./sparkify.duckdb).",
-    )
-    p.add_argument(
-        "--out",
-        type=Path,
-        default=DEFAULT_OUT,
-        metavar="DIR",
-        help=f"directory to write the site to (default: ./{DEFAULT_OUT})",
-    )
-    p.add_argument("--url", help="database URL (default: ./sparkify.duckdb)")
-    p.add_argument("--config", help="dwh.cfg to read (default: ./dwh.cfg if present)")
-    p.add_argument(
-        "--no-warehouse",
-        action="store_true",
-        help="don't connect: no row counts, loads or check results",
-    )
-    p.add_argument("--no-checks", action="store_true", help="don't run the checks")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging and tracebacks")
-    return p
-
-
-def main(
-    argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr
-) -> int:
-    """Write the site; 0 when written (an unreachable warehouse is a note on its pages), 1
-    when it couldn't be written, 2 a usage or configuration error (one line)."""
-    try:
-        args = _parser().parse_args(argv)
-    except ArgumentError as exc:
-        print(f"error: {exc}", file=err)
-        return 2
-    cli.setup_logging(err, verbose=args.verbose)
-    try:
-        extras.require("docs", "the docs site")
-    except extras.MissingExtra as exc:
-        cli.report_error(exc, None, err, verbose=args.verbose)
-        return 2
-    import jinja2
-
-    settings: Settings | None = None
-    try:
-        settings = resolve(url=args.url, config=args.config)
-        cli.mask_logs(settings)
-        live = (
-            Live(False, "not asked (--no-warehouse)")
-            if args.no_warehouse
-            else read_live(settings, run_checks=not args.no_checks)
-        )
-        written = write_site(args.out, settings, live)
-    except (ConfigError, jinja2.TemplateError) as exc:
-        cli.report_error(exc, settings, err, verbose=args.verbose)
-        return 2
-    except OSError as exc:  # the site couldn't be written: exit 1, as every command
-        cli.report_error(exc, settings, err, verbose=args.verbose)
-        return 1
-    print(
-        f"wrote {len(written)} files to {args.out} (open {args.out / 'index.html'}); "
-        f"warehouse: {live.note}",
-        file=out,
-    )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,5 +1,5 @@
-"""``sparkify-dw load``, and the ledger's ``history`` and ``errors`` (which ``load
---history`` and ``load --errors`` run too)."""
+"""``sparkify-dw load``: stage the raw JSON, build the star schema, check it, in one
+transaction; drawn as it runs on a terminal, then its summary."""
 
 from __future__ import annotations
 
@@ -10,11 +10,17 @@ from typing import TYPE_CHECKING
 
 import click
 
-from sparkify_dw.command_options import (
+from sparkify_dw.cli.ledger import errors, history, load_id
+from sparkify_dw.cli.options import (
+    DEFAULT_MEMORY_LIMIT,
+    ENV_LOG_DATA,
+    ENV_LOG_JSONPATH,
+    ENV_MEMORY_LIMIT,
+    ENV_SONG_DATA,
     Usage,
+    command,
+    env_option,
     flag,
-    guarded,
-    json_option,
     limit_option,
     settings_from,
     verbosity_options,
@@ -26,111 +32,6 @@ from sparkify_dw.command_options import (
 if TYPE_CHECKING:
     from sparkify_dw.backends.requests import Selection
     from sparkify_dw.config import Settings
-
-# --- the ledger ------------------------------------------------------------------------------
-
-
-@click.command()
-@limit_option
-@click.option(
-    "--wide",
-    is_flag=True,
-    help="Every column: finished, backend, steps, staged, and each load's sources or message "
-    "(the default fits 80 columns).",
-)
-@warehouse_options
-@wait_option
-@json_option
-@verbosity_options
-@click.pass_context
-@guarded
-def history(
-    ctx: click.Context,
-    limit: int,
-    wide: bool,
-    url: str | None,
-    config_file: str | None,
-    wait: float,
-    as_json: bool,
-) -> None:
-    """The load ledger: one row per load, newest first."""
-    from sparkify_dw import backends, ledger, output, schema
-    from sparkify_dw.ledger import (
-        HISTORY_HEADERS,
-        HISTORY_NARROW_HEADERS,
-        history_row,
-        history_row_narrow,
-    )
-
-    settings = settings_from(ctx, url, config_file)
-    with backends.for_settings(settings).reading(wait) as conn:
-        schema.require_head(conn)
-        rows = ledger.history(conn, limit)
-    if as_json:
-        output.print_json([dict(r._mapping) for r in rows])
-    elif not rows:
-        click.echo("no loads yet")
-    elif wide:
-        output.print_table(HISTORY_HEADERS, [history_row(r) for r in rows])
-    else:
-        output.print_table(HISTORY_NARROW_HEADERS, [history_row_narrow(r) for r in rows])
-
-
-def _load_id(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
-    if value is None or value == "latest":
-        return None
-    try:
-        number = int(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a load id") from None
-    if number < 1:
-        raise click.BadParameter(f"{number} is not a load id (they start at 1)")
-    if number > 2**31 - 1:  # the ledger's INTEGER: no such load, on every engine
-        raise click.BadParameter(f"load #{number} does not exist")
-    return number
-
-
-@click.command()
-@click.argument("load_id", required=False, callback=_load_id)
-@warehouse_options
-@wait_option
-@json_option
-@verbosity_options
-@click.pass_context
-@guarded
-def errors(
-    ctx: click.Context,
-    load_id: int | None,
-    url: str | None,
-    config_file: str | None,
-    wait: float,
-    as_json: bool,
-) -> None:
-    """The records a load rejected (default: the latest load), in file order."""
-    from sparkify_dw import backends, ledger, output, schema
-    from sparkify_dw.ledger import ERRORS_HEADERS, errors_row
-
-    settings = settings_from(ctx, url, config_file)
-    with backends.for_settings(settings).reading(wait) as conn:
-        schema.require_head(conn)
-        load_id = load_id or ledger.latest_load_id(conn)
-        rows = [] if load_id is None else ledger.errors(conn, load_id)
-    if load_id is None:  # an empty ledger is an answer, as `history` says
-        if as_json:
-            output.print_json([])
-        else:
-            click.echo("no loads yet")
-        return
-    if as_json:
-        output.print_json([dict(r._mapping) for r in rows])
-    elif not rows:
-        click.echo(f"load #{load_id} rejected no records")
-    else:
-        click.echo(f"load #{load_id} rejected {len(rows):,} record(s)")
-        output.print_table(ERRORS_HEADERS, [errors_row(r) for r in rows])
-
-
-# --- loading ---------------------------------------------------------------------------------
 
 
 def _steps(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
@@ -145,11 +46,29 @@ def _steps(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
     return steps
 
 
-@click.command()
+@command()
 @warehouse_options
-@click.option("--log-data", metavar="SRC", help="Event logs: file, directory, glob or s3:// URI.")
-@click.option("--song-data", metavar="SRC", help="Song files: file, directory, glob or s3:// URI.")
-@click.option("--log-jsonpath", metavar="FILE", help="JSONPaths file mapping event fields.")
+@env_option(
+    "--log-data",
+    envvar=ENV_LOG_DATA,
+    metavar="SRC",
+    show_default="dwh.cfg's [S3] LOG_DATA, else the bundled sample",
+    help="Event logs: file, directory, glob or s3:// URI.",
+)
+@env_option(
+    "--song-data",
+    envvar=ENV_SONG_DATA,
+    metavar="SRC",
+    show_default="dwh.cfg's [S3] SONG_DATA, else the bundled sample",
+    help="Song files: file, directory, glob or s3:// URI.",
+)
+@env_option(
+    "--log-jsonpath",
+    envvar=ENV_LOG_JSONPATH,
+    metavar="FILE",
+    show_default="dwh.cfg's [S3] LOG_JSONPATH, else the bundled one",
+    help="JSONPaths file mapping event fields.",
+)
 @click.option(
     "--steps",
     default="stage,transform,check",
@@ -166,7 +85,12 @@ def _steps(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
     metavar="N",
     help="Records that may be rejected while the rest loads.",
 )
-@click.option("--incremental", is_flag=True, help="Stage only log files no load has loaded.")
+@click.option(
+    "--incremental",
+    is_flag=True,
+    show_default=False,
+    help="Stage only log files no load has loaded.",
+)
 @click.option(
     "--since",
     type=click.DateTime(["%Y-%m-%d"]),
@@ -180,22 +104,30 @@ def _steps(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
     help="Only log files of this day or earlier.",
 )
 @wait_option
-@click.option("--vacuum", is_flag=True, help="On Redshift, VACUUM the changed tables after.")
 @click.option(
+    "--vacuum",
+    is_flag=True,
+    show_default=False,
+    help="On Redshift, VACUUM the changed tables after.",
+)
+@env_option(
     "--memory-limit",
+    envvar=ENV_MEMORY_LIMIT,
     metavar="SIZE",
-    help="DuckDB's memory limit, e.g. 512MB or 2GB (default 1GB; "
-    "$SPARKIFY_DW_MEMORY_LIMIT, dwh.cfg [DUCKDB] MEMORY_LIMIT).",
+    show_default=f"dwh.cfg's, else {DEFAULT_MEMORY_LIMIT}",
+    help="The embedded engine's memory limit, e.g. 512MB or 2GB (DuckDB only).",
 )
 @click.option(
     "--dry-run",
     is_flag=True,
+    show_default=False,
     help="Print every statement as the driver would receive it; run nothing.",
 )
 @click.option(
     "--history",
     "show_history",
     is_flag=True,
+    show_default=False,
     help="Print the load ledger instead of loading (as `sparkify-dw history`).",
 )
 @limit_option
@@ -204,14 +136,13 @@ def _steps(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
     "errors_of",
     is_flag=False,
     flag_value="latest",
-    callback=_load_id,
+    callback=load_id,
     metavar="[LOAD_ID]",
     help="Print the records a load rejected (default: the "
     "latest) instead of loading (as `sparkify-dw errors`).",
 )
 @verbosity_options
 @click.pass_context
-@guarded
 def load(
     ctx: click.Context,
     url: str | None,

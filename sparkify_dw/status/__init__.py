@@ -1,11 +1,10 @@
-"""``sparkify-dw status``: is the warehouse fresh, and did the last load pass?
+"""Is the warehouse fresh, and did the last load pass? What ``sparkify-dw status``
+reports (:mod:`sparkify_dw.cli.status` is the command).
 
 One screen (or ``--json``): the last successful load, the newest event loaded and its age,
 rows per star table, the checks that fail now and the records the last load rejected.
-With ``--max-age 26h`` the exit status is 1 when the newest event is older than that (or
-there is none), so cron or an orchestrator can alert, and 1 too when the database fails
-(unreachable, or busy beyond ``--wait``) as with every command; 2 is a usage or
-configuration error (a bad flag, URL or schema). Errors are one line, secrets masked.
+With a maximum age, :attr:`Status.stale` says whether the newest event is older than that
+(or there is none), so cron or an orchestrator can alert.
 
 Read-only: DuckDB is opened with ``read_only=True`` (a missing file is an error, never
 created), PostgreSQL sessions are READ ONLY, and every statement is a plain Core SELECT,
@@ -14,27 +13,20 @@ so the same queries run on Redshift.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import json
-import math
 import re
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any
 
 import sqlalchemy as sa
 
-from sparkify_dw import checks, cli, schema
-from sparkify_dw.command_options import MAX_WAIT, ArgumentError, Parser
-from sparkify_dw.config import Settings, resolve
-from sparkify_dw.errors import ConfigError, LockBusy, SchemaError
+from sparkify_dw import checks, schema
+from sparkify_dw.config import Settings
 from sparkify_dw.models import LOAD_ERRORS, LOADS, SONGPLAYS, STAR_TABLES, USERS
+from sparkify_dw.output import cell
 
 EXIT_STALE = 1
-EXIT_DATABASE = 1  # unreachable, failed or busy beyond --wait: as the other commands
-EXIT_ERROR = 2
 _AGE = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -221,7 +213,7 @@ class Status:
             ll = self.last_load
             text = (
                 f"last load     #{ll['load_id']} {ll['status']}, "
-                f"{self.last_load_rejected or 0:,} records rejected"
+                f"{cell(self.last_load_rejected or 0)} records rejected"
             )
             out.append(text + (f": {ll['message']}" if ll.get("message") else ""))
         age = self.age
@@ -239,7 +231,7 @@ class Status:
             )
             + fresh
         )
-        out.append("rows          " + ", ".join(f"{n} {c:,}" for n, c in self.rows.items()))
+        out.append("rows          " + ", ".join(f"{n} {cell(c)}" for n, c in self.rows.items()))
         if not self.checks_run:
             out.append("checks        not run")
         elif self.failed_checks:
@@ -281,113 +273,3 @@ def gather(
         failed_checks=[r for r in results if not r.passed],
         max_age=max_age,
     )
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = Parser(
-        prog="sparkify-dw status",
-        description="Is the warehouse fresh, and did the last load pass? Exit status: "
-        "0 fine, 1 older than --max-age or the database failed, 2 a usage or configuration "
-        "error.",
-    )
-    p.add_argument("--url", help="database URL (default: ./sparkify.duckdb)")
-    p.add_argument("--config", help="dwh.cfg to read (default: ./dwh.cfg if present)")
-    p.add_argument(
-        "--max-age",
-        metavar="AGE",
-        help="exit 1 when the newest event is older, e.g. 26h (units s, m, h, d)",
-    )
-    p.add_argument(
-        "--now", metavar="TIME", help="measure ages from this ISO 8601 time (default: now, UTC)"
-    )
-    p.add_argument(
-        "--wait",
-        default=str(READ_WAIT),
-        metavar="SECONDS",
-        help=f"how long to wait behind a running load (default {READ_WAIT:g}), as the "
-        "other commands' --wait",
-    )
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--no-checks", action="store_true", help="skip the data-quality checks")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging and tracebacks")
-    p.add_argument(
-        "-q", "--quiet", action="store_true", help="print errors only (the exit status says it)"
-    )
-    return p
-
-
-def _options(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Any, Any, float]:
-    """The arguments, the max age, the moment ages are measured from and the wait; a bad one
-    is :class:`ArgumentError` naming its flag."""
-    args = _parser().parse_args(argv)
-
-    def flagged(name: str, parse: Any, text: str) -> Any:
-        try:
-            return parse(text)
-        except ValueError as exc:
-            raise ArgumentError(f"{name}: {exc}") from None
-
-    max_age = None if args.max_age is None else flagged("--max-age", parse_age, args.max_age)
-    now = utcnow() if args.now is None else flagged("--now", parse_now, args.now)
-    wait = flagged("--wait", _wait_seconds, args.wait)
-    return args, max_age, now, wait
-
-
-def _wait_seconds(text: str) -> float:
-    """``--wait``, as :func:`~sparkify_dw.command_options.wait_option` takes it."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value) or not 0 <= value <= MAX_WAIT:
-        raise ValueError(f"{text!r} is not a number of seconds from 0 to {MAX_WAIT:.0f}")
-    return value
-
-
-def main(
-    argv: Sequence[str] | None = None, out: TextIO = sys.stdout, err: TextIO = sys.stderr
-) -> int:
-    """Print the status; 0 fresh (or no --max-age), 1 stale or a database that failed, 2 a
-    usage or configuration error."""
-    try:
-        args, max_age, now, wait = _options(argv)
-    except ArgumentError as exc:
-        print(f"error: {exc}", file=err)
-        return EXIT_ERROR
-    if args.verbose and args.quiet:
-        print("error: -v and -q contradict each other: choose one", file=err)
-        return EXIT_ERROR
-    cli.setup_logging(err, verbose=args.verbose, quiet=args.quiet)
-    settings: Settings | None = None
-    try:
-        settings = resolve(url=args.url, config=args.config)
-        cli.mask_logs(settings)
-        from sparkify_dw import backends
-
-        # As `check` and `history` read (Backend.reading): DuckDB's file is opened again
-        # while a load holds it, for up to --wait seconds, instead of failing with the
-        # driver's lock error; Redshift's LOCK is waited for at most --wait seconds.
-        backend = backends.for_settings(settings)
-        engine = readonly_engine(settings)
-        try:
-            with backend.reading(wait, engine) as conn:
-                status = gather(conn, settings, now, max_age, run_checks=not args.no_checks)
-        finally:
-            engine.dispose()
-    except (ConfigError, SchemaError) as exc:
-        cli.report_error(exc, settings, err, verbose=args.verbose)
-        return EXIT_ERROR
-    except (LockBusy, sa.exc.SQLAlchemyError, OSError) as exc:  # as every command: exit 1
-        cli.report_error(exc, settings, err, verbose=args.verbose)
-        return EXIT_DATABASE
-    if args.quiet:  # the exit status says it (cron: `status -q --max-age 26h`)
-        pass
-    elif args.json:
-        print(json.dumps(status.as_json(), indent=2), file=out)
-    else:
-        print("\n".join(status.lines()), file=out)
-    return EXIT_STALE if status.stale else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
