@@ -63,15 +63,21 @@ def _expected_file(ctx: click.Context, param: click.Parameter, value: str | None
     "--start",
     metavar="DATE",
     callback=_moment,
+    show_default="the first play",
     help="Only plays at or after this ISO date or time (UTC).",
 )
 @click.option(
-    "--end", metavar="DATE", callback=_moment, help="Only plays before this ISO date or time (UTC)."
+    "--end",
+    metavar="DATE",
+    callback=_moment,
+    show_default="after the last play",
+    help="Only plays before this ISO date or time (UTC).",
 )
 @click.option(
     "--verify",
     callback=_expected_file,
     metavar="FILE|sample",
+    show_default="print the answers",
     help="Compare with a file of expected answers (its limit and window; `sample`: the "
     "bundled sample's, inside the package); exit 1 on a difference.",
 )
@@ -79,6 +85,7 @@ def _expected_file(ctx: click.Context, param: click.Parameter, value: str | None
     "--write-expected",
     type=click.Path(dir_okay=False),
     metavar="FILE",
+    show_default="print the answers",
     help="Write the answers as a file of expected answers.",
 )
 @reader_options

@@ -95,12 +95,14 @@ def _steps(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
     "--since",
     type=click.DateTime(["%Y-%m-%d"]),
     metavar="YYYY-MM-DD",
+    show_default="the first day",
     help="Only log files of this day or later.",
 )
 @click.option(
     "--until",
     type=click.DateTime(["%Y-%m-%d"]),
     metavar="YYYY-MM-DD",
+    show_default="the last day",
     help="Only log files of this day or earlier.",
 )
 @wait_option
@@ -138,6 +140,7 @@ def _steps(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
     flag_value="latest",
     callback=load_id,
     metavar="[LOAD_ID]",
+    show_default="the latest load",
     help="Print the records a load rejected (default: the "
     "latest) instead of loading (as `sparkify-dw errors`).",
 )

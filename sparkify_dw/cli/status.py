@@ -38,6 +38,7 @@ def _parsed(parse: str) -> Callable[[click.Context, click.Parameter, str | None]
     "--max-age",
     metavar="AGE",
     callback=_parsed("parse_age"),
+    show_default="none: any age passes",
     help="Exit 1 when the newest event is older, e.g. 26h (units s, m, h, d).",
 )
 @click.option(
