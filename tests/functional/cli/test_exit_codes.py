@@ -88,3 +88,46 @@ def test_no_cluster_is_1() -> None:
     assert cluster.EXIT_NO_CLUSTER == 1
     assert {cluster.EXIT_OK, cluster.EXIT_AWS, cluster.EXIT_CONFIG} == {0, 1, 2}
     assert cluster.EXIT_INTERRUPTED == 130
+
+
+def test_cluster_without_its_config_is_2_in_one_line(tmp_path: Path) -> None:
+    r = invoke("cluster", "status", "--config", str(tmp_path / "none.cfg"), cwd=tmp_path)
+    assert r.returncode == 2 and "configuration file not found" in _error_line(r.stderr)
+
+
+CLUSTER_CFG = """\
+[CLUSTER]
+DB_NAME=dev
+DB_USER=awsuser
+DB_PASSWORD=Secr3t-Passw0rd
+DB_PORT=5439
+[PROVISION]
+NODE_TYPE=dc2.large
+CLUSTER_IDENTIFIER=sparkify
+IAM_ROLE_NAME=sparkify-role
+[S3]
+REGION=us-west-2
+"""
+
+
+@pytest.mark.parametrize("serverless", [[], ["--serverless"]], ids=["cluster", "serverless"])
+def test_cluster_with_aws_unreachable_is_1_in_one_line(
+    tmp_path: Path, serverless: list[str]
+) -> None:
+    """AWS that can't be reached is a failure (1), as a database that can't be: one line,
+    no secret in it, whichever way the options are placed."""
+    cfg = tmp_path / "dwh.cfg"
+    cfg.write_text(CLUSTER_CFG)
+    cfg.chmod(0o600)
+    env = {
+        "AWS_ACCESS_KEY_ID": "AKIAEXAMPLEEXAMPLE00",
+        "AWS_SECRET_ACCESS_KEY": "an-example-secret-access-key-0000000000",
+        "AWS_SESSION_TOKEN": None,
+        "AWS_PROFILE": None,
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",  # port 9: refused at once
+        "AWS_MAX_ATTEMPTS": "1",
+    }
+    r = invoke("cluster", *serverless, "status", "--config", str(cfg), cwd=tmp_path, env=env)
+    assert r.returncode == 1, r.stderr
+    line = _error_line(r.stderr)
+    assert "cannot reach" in line and "Secr3t" not in line and "example-secret" not in line
