@@ -53,7 +53,7 @@ def docs(
     from sparkify_dw import extras
 
     extras.require("docs", "sparkify-dw docs")
-    from sparkify_dw import docs as site
+    from sparkify_dw.docs import site
 
     settings = settings_from(ctx, url, config_file)
     live = (

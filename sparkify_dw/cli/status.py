@@ -64,7 +64,7 @@ def status(
     """Is the warehouse fresh, and did the last load pass? The last load, the newest event
     and its age, rows per table, failed checks. Exit 1 when older than --max-age."""
     from sparkify_dw import backends, output
-    from sparkify_dw import status as freshness
+    from sparkify_dw.status import freshness
 
     settings = settings_from(ctx, url, config_file)
     backend = backends.for_settings(settings)

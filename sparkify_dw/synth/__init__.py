@@ -39,17 +39,36 @@ session starts), ``events`` (the event loop, the log writer), ``dataset``
 (``generate``). ``sparkify-dw synth`` is :mod:`sparkify_dw.cli.synth`.
 """
 
-from sparkify_dw.synth.catalogue import MAX_SONGS
-from sparkify_dw.synth.dataset import (
-    DEFAULT_START,
-    MAX_DAYS,
-    Summary,
-    SynthError,
-    default_users,
-    generate,
-)
-from sparkify_dw.synth.layout import LOG_KEYS, SONG_KEYS
-from sparkify_dw.synth.people import PAGE_TRANSITIONS
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sparkify_dw.synth.catalogue import MAX_SONGS
+    from sparkify_dw.synth.dataset import (
+        DEFAULT_START,
+        MAX_DAYS,
+        Summary,
+        SynthError,
+        default_users,
+        generate,
+    )
+    from sparkify_dw.synth.layout import LOG_KEYS, SONG_KEYS
+    from sparkify_dw.synth.people import PAGE_TRANSITIONS
+
+# name -> its module; loaded when first used, so ``python -m sparkify_dw.synth --help``
+# imports no SQLAlchemy (the errors' module does).
+_HOMES = {
+    "MAX_SONGS": "catalogue",
+    **dict.fromkeys(
+        ["DEFAULT_START", "MAX_DAYS", "Summary", "SynthError", "default_users", "generate"],
+        "dataset",
+    ),
+    "LOG_KEYS": "layout",
+    "SONG_KEYS": "layout",
+    "PAGE_TRANSITIONS": "people",
+}
 
 __all__ = [
     "DEFAULT_START",
@@ -63,3 +82,11 @@ __all__ = [
     "default_users",
     "generate",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"sparkify_dw.synth.{_HOMES[name]}"), name)
+    globals()[name] = value
+    return value

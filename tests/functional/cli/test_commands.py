@@ -262,6 +262,11 @@ def test_module_load_history_and_errors(loaded: Path) -> None:
         ["-m", "sparkify_dw", "load", "--help"],
         ["-m", "sparkify_dw.check", "--help"],
         ["-m", "sparkify_dw.analytics", "--help"],
+        ["-m", "sparkify_dw.status", "--help"],
+        ["-m", "sparkify_dw.docs", "--help"],
+        ["-m", "sparkify_dw.synth", "--help"],
+        ["-m", "sparkify_dw", "history", "--help"],
+        ["-m", "sparkify_dw", "upgrade", "--help"],
     ],
 )
 def test_help_imports_nothing_heavy(tmp_path: Path, command: list[str]) -> None:
@@ -281,3 +286,19 @@ def test_help_imports_nothing_heavy(tmp_path: Path, command: list[str]) -> None:
     assert "click" in imported  # the list is complete
     heavy = {"sqlalchemy", "duckdb", "boto3", "botocore", "alembic", "rich"}
     assert not heavy & {name.split(".")[0] for name in imported}
+
+
+@pytest.mark.parametrize(
+    "module", ["load", "check", "analytics", "status", "docs", "cluster", "synth"]
+)
+def test_each_python_m_module_is_its_command(tmp_path: Path, module: str) -> None:
+    """``python -m sparkify_dw.X`` runs ``sparkify-dw X`` through a thin ``__main__``."""
+    proc = subprocess.run(
+        [sys.executable, "-m", f"sparkify_dw.{module}", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith(f"Usage: sparkify-dw {module} ")

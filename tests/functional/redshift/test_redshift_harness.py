@@ -406,10 +406,12 @@ def test_status_and_the_docs_site_wait_at_most_wait_behind_a_load(
     """A running load holds LOCK on the ledger: the status command and the docs site's
     queries give up after --wait with one line instead of waiting for the whole load
     (here the lock is let go after 20 s, so a reader that waits shows up as slow)."""
-    from sparkify_dw import docs, status
+    from sparkify_dw import docs
+    from sparkify_dw.docs import site
+    from sparkify_dw.status import freshness
 
-    monkeypatch.setattr(status, "readonly_engine", lambda _: harness.engine())
-    monkeypatch.setattr(docs, "readonly_engine", lambda _: harness.engine())
+    monkeypatch.setattr(freshness, "readonly_engine", lambda _: harness.engine())
+    monkeypatch.setattr(site, "readonly_engine", lambda _: harness.engine())
     holder = engine.connect()
     holder.execute(sa.text("LOCK loads"))
     release = threading.Timer(20, holder.rollback)
