@@ -24,7 +24,7 @@ import click
 
 from sparkify_dw import __version__
 from sparkify_dw.cli.options import CONTEXT, verbosity_options
-from sparkify_dw.cli.report import EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE
+from sparkify_dw.cli.report import EXIT_OK
 
 PROG = "sparkify-dw"
 
@@ -51,6 +51,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
 def run(args: Sequence[str], *, out: TextIO | None = None, err: TextIO | None = None) -> int:
     """``sparkify-dw ARGS``, output to ``out`` and ``err`` (default: stdout, stderr); the exit
     status. click's own errors (a bad flag) become one line too, not a usage screen."""
+    from sparkify_dw.cli import report
+
     with contextlib.ExitStack() as stack:
         if out is not None:
             stack.enter_context(contextlib.redirect_stdout(out))
@@ -58,18 +60,9 @@ def run(args: Sequence[str], *, out: TextIO | None = None, err: TextIO | None = 
             stack.enter_context(contextlib.redirect_stderr(err))
         try:
             code = main.main(list(args), prog_name=PROG, standalone_mode=False)
-        except click.exceptions.NoArgsIsHelpError as exc:  # bare `sparkify-dw`: the help
-            click.echo(exc.ctx.get_help() if exc.ctx else exc.format_message(), err=True)
-            return EXIT_USAGE
-        except click.ClickException as exc:
-            click.echo(f"error: {exc.format_message()}", err=True)
-            return exc.exit_code
-        except click.Abort:  # Ctrl-C while click itself was busy (a prompt, parsing)
-            click.echo("error: interrupted", err=True)
-            return EXIT_INTERRUPTED
+        except (click.ClickException, click.Abort) as exc:  # the group's own (a bad command)
+            return report.handle(exc, {}, sys.stderr)
         finally:
-            from sparkify_dw.cli import report
-
             report.reset_logging()
         return code if isinstance(code, int) else EXIT_OK
 
@@ -129,7 +122,7 @@ class Group(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+        except (click.exceptions.Exit, SystemExit):
             raise
         except BaseException as exc:  # the handler re-raises what isn't an error of ours
             from sparkify_dw.cli import report

@@ -146,12 +146,16 @@ def report_error(
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return
+    import click
+
     from sparkify_dw.errors import one_line
 
     masked = _masker(secrets)
-    if verbose:
+    if verbose and not isinstance(exc, click.ClickException):  # usage has no traceback
         err.write(masked("".join(traceback.format_exception(exc))) + "\n")
-    err.write(f"error: {masked(one_line(exc))}\n")
+    # click's own errors say which option, as its message does ("Invalid value for …").
+    text = exc.format_message() if isinstance(exc, click.ClickException) else one_line(exc)
+    err.write(f"error: {masked(' '.join(text.split()))}\n")
     err.flush()
 
 
@@ -159,12 +163,17 @@ def handle(exc: BaseException, meta: dict[str, object], err: TextIO) -> int:
     """The one handler: ``exc`` as one line on ``err``; its exit status. ``meta``: the
     command's (``verbose``, and ``secrets``, a function that masks them, once known).
     Raises ``exc`` again when it is a bug."""
+    import click
+
     secrets = meta.get("secrets")
-    masked = secrets if callable(secrets) else None
-    if isinstance(exc, KeyboardInterrupt):  # Ctrl-C; SIGINT or SIGTERM in a command's process
+    masked = _masker(secrets if callable(secrets) else None)
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):  # a bare group: its help
+        err.write((exc.ctx.get_help() if exc.ctx else exc.format_message()) + "\n")
+        return EXIT_USAGE
+    if isinstance(exc, KeyboardInterrupt | click.Abort):  # Ctrl-C; SIGINT or SIGTERM
         code = getattr(exc, "exit_code", None)
         text = f"interrupted: {exc}" if code else f"error: {str(exc) or 'interrupted'}"
-        err.write(_masker(masked)(text) + "\n")
+        err.write(masked(text) + "\n")
         return code if isinstance(code, int) else EXIT_INTERRUPTED
     code = exit_code(exc)
     if code is None:
