@@ -150,7 +150,9 @@ def url_option(f: F) -> F:
     )(f)
 
 
-def config_option(f: F) -> F:
+def config_option(f: F, **kwargs: Any) -> F:
+    """``--config``; ``kwargs``: click's, for a command that keeps the value its own way
+    (``cluster``, before or after its subcommand)."""
     return env_option(
         "--config",
         "config_file",
@@ -158,6 +160,7 @@ def config_option(f: F) -> F:
         metavar="FILE",
         show_default="./dwh.cfg if present",
         help="dwh.cfg to read.",
+        **kwargs,
     )(f)
 
 

@@ -19,10 +19,9 @@ import click
 
 from sparkify_dw.cli.options import (
     CONTEXT,
-    ENV_CONFIG,
     Command,
     apply_verbosity,
-    env_option,
+    config_option,
     verbosity_options,
 )
 
@@ -85,15 +84,7 @@ def _common(f: F) -> F:
         show_default="$AWS_DEFAULT_REGION, [S3] REGION, the profile's",
         help="AWS region.",
     )(f)
-    f = env_option(
-        "--config",
-        envvar=ENV_CONFIG,
-        metavar="FILE",
-        expose_value=False,
-        callback=_keep,
-        show_default="./dwh.cfg",
-        help="dwh.cfg to read and update.",
-    )(f)
+    f = config_option(f, expose_value=False, callback=_keep)
     return verbosity_options(f)
 
 
@@ -123,7 +114,7 @@ def _settings(ctx: click.Context) -> tuple[Any, str | None, str | None]:
     from . import operations, serverless
     from .config import secrets
 
-    config = ctx.meta.get("cluster.config")
+    config = ctx.meta.get("cluster.config_file")
     ctx.meta["secrets"] = lambda text: mask(text, secrets(config))
     ops = serverless if ctx.meta.get("cluster.serverless") else operations
     return ops, config, ctx.meta.get("cluster.region")
