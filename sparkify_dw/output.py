@@ -29,7 +29,9 @@ __all__ = [
     "LoadProgress",
     "Progress",
     "cell",
+    "field_lines",
     "json_text",
+    "print_fields",
     "print_json",
     "print_lines",
     "print_table",
@@ -121,6 +123,18 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     return str(value)
+
+
+def field_lines(fields: Sequence[tuple[str, str]]) -> list[str]:
+    """(label, value) pairs as lines, the values in one column two spaces past the
+    longest label (``status``'s one screen)."""
+    width = max((len(label) for label, _ in fields), default=0) + 2
+    return [f"{label:<{width}}{printable(value)}".rstrip() for label, value in fields]
+
+
+def print_fields(fields: Sequence[tuple[str, str]], out: TextIO | None = None) -> None:
+    """The pairs (:func:`field_lines`) on ``out`` (default: the current stdout)."""
+    print_lines(field_lines(fields), out)
 
 
 def print_lines(lines: Sequence[str], out: TextIO | None = None) -> None:

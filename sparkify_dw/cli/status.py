@@ -83,6 +83,6 @@ def status(
     elif as_json:
         output.print_json(found.as_json())
     else:
-        output.print_lines(found.lines())
+        output.print_fields(found.fields())
     if found.stale:
         ctx.exit(freshness.EXIT_STALE)

@@ -193,54 +193,41 @@ class Status:
             ],
         }
 
-    def lines(self) -> list[str]:
-        """The one-screen text."""
+    def fields(self) -> list[tuple[str, str]]:
+        """The one screen as (label, value) pairs, for the renderer
+        (:func:`sparkify_dw.output.print_fields`); numbers as every table shows them."""
 
         def when(moment: dt.datetime | None) -> str:
             return "-" if moment is None else f"{moment:%Y-%m-%d %H:%M:%S} UTC"
 
         s = self.last_success
-        out = [
-            f"warehouse     {self.warehouse}",
-            "last success  "
-            + (
-                "none"
-                if s is None
-                else f"load #{s['load_id']} finished {when(s['finished_at'])} ({s['steps']})"
-            ),
-        ]
+        last = "none"
+        if s is not None:
+            last = f"load #{s['load_id']} finished {when(s['finished_at'])} ({s['steps']})"
+        out = [("warehouse", self.warehouse), ("last success", last)]
         if self.last_load is not None:
             ll = self.last_load
-            text = (
-                f"last load     #{ll['load_id']} {ll['status']}, "
-                f"{cell(self.last_load_rejected or 0)} records rejected"
-            )
-            out.append(text + (f": {ll['message']}" if ll.get("message") else ""))
+            text = f"#{ll['load_id']} {ll['status']}, {cell(self.last_load_rejected or 0)}"
+            text += " records rejected" + (f": {ll['message']}" if ll.get("message") else "")
+            out.append(("last load", text))
         age = self.age
-        fresh = (
-            ""
-            if self.max_age is None
-            else (f" (max {format_age(self.max_age)}: {'STALE' if self.stale else 'fresh'})")
-        )
-        out.append(
-            "newest event  "
-            + (
-                "none loaded"
-                if age is None
-                else f"{when(self.newest_event)}, {format_age(age)} ago"
-            )
-            + fresh
-        )
-        out.append("rows          " + ", ".join(f"{n} {cell(c)}" for n, c in self.rows.items()))
+        newest = "none loaded"
+        if age is not None:
+            newest = f"{when(self.newest_event)}, {format_age(age)} ago"
+        if self.max_age is not None:
+            newest += f" (max {format_age(self.max_age)}: {'STALE' if self.stale else 'fresh'})"
+        out.append(("newest event", newest))
+        out.append(("rows", ", ".join(f"{n} {cell(c)}" for n, c in self.rows.items())))
         if not self.checks_run:
-            out.append("checks        not run")
+            checks_text = "not run"
         elif self.failed_checks:
-            out.append(
-                f"checks        {len(self.failed_checks)} of {self.checks_run} checks "
-                "failed: " + ", ".join(str(r) for r in self.failed_checks)
+            checks_text = (
+                f"{len(self.failed_checks)} of {self.checks_run} checks failed: "
+                + ", ".join(str(r) for r in self.failed_checks)
             )
         else:
-            out.append(f"checks        all {self.checks_run} checks passed")
+            checks_text = f"all {self.checks_run} checks passed"
+        out.append(("checks", checks_text))
         return out
 
 

@@ -56,5 +56,5 @@ def test_check_and_status_print_numbers_as_the_tables_do() -> None:
         rows={"songplays": big},
         checks_run=0,
     )
-    text = "\n".join(found.lines())
+    text = "\n".join(output.field_lines(found.fields()))
     assert text.count(output.cell(big)) == 2
