@@ -1,47 +1,49 @@
 """The data quality checks' report, for ``sparkify-dw check`` and ``python -m
 sparkify_dw.check`` (:mod:`.__main__`).
 
-One line per check (PASS/FAIL, offending count, sample keys; why it matters with
-``-v``; with ``-q`` the failed ones only). Exit status 0 when every check passes, 1 when
-one fails, 2 on a usage or configuration error, printed as one line with any password masked.
+One row per check (PASS/FAIL, offending count, sample keys; why it matters with
+``-v``; with ``-q`` the failed ones only), printed by the one renderer, then a summary.
+Exit status 0 when every check passes, 1 when one fails, 2 on a usage or configuration
+error, printed as one line with any password masked.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # imported when the checks run: ``--help`` stays fast
     from sparkify_dw.checks import CheckResult
 
+HEADERS = ("ok", "check", "found", "samples")
 
-def format_result(result: CheckResult, width: int) -> str:
-    from sparkify_dw.output import cell
 
+def result_row(result: CheckResult) -> tuple[Any, ...]:
+    """One check as the report's table shows it: PASS/FAIL, name, offenders, samples."""
     status = "PASS" if result.passed else "FAIL"
-    line = f"{status}  {result.name:<{width}} {cell(result.count):>8}"
-    return f"{line}  {result.describe_samples()}" if result.samples else line
+    return (status, result.name, result.count, result.describe_samples() or None)
 
 
 def report(
     results: Sequence[CheckResult], *, verbose: bool = False, quiet: bool = False
-) -> list[str]:
-    """The checks as lines under a header, then how many failed. ``quiet`` (``-q``): the
-    failed checks only, then the summary, so a passing run is one line in a cron mail."""
+) -> tuple[tuple[str, ...], list[tuple[Any, ...]]]:
+    """The checks as a table for the renderer (:func:`sparkify_dw.output.print_table`):
+    headers and rows, with why each matters when ``verbose`` (``-v``). ``quiet`` (``-q``):
+    the failed checks only, so a passing run is its summary alone in a cron mail."""
     from sparkify_dw import checks
 
-    failed = [r for r in results if not r.passed]
-    shown = failed if quiet else list(results)
-    width = max(len(r.name) for r in results)
+    shown = [r for r in results if not r.passed] if quiet else list(results)
+    if not verbose:
+        return HEADERS, [result_row(r) for r in shown]
     why = {c.name: c.why for c in checks.CHECKS}
-    header = f"{'ok':<4}  {'check':<{width}} {'found':>8}  samples"
-    lines = [f"{header}  -- why" if verbose else header] if shown else []
-    for result in shown:
-        line = format_result(result, width)
-        lines.append(f"{line}  -- {why[result.name]}" if verbose else line)
-    lines.append(
-        f"{len(failed)} of {len(results)} checks failed"
+    return (*HEADERS, "why"), [(*result_row(r), why[r.name]) for r in shown]
+
+
+def summary(results: Sequence[CheckResult]) -> str:
+    """How many checks failed, in one line."""
+    failed = sum(not r.passed for r in results)
+    return (
+        f"{failed} of {len(results)} checks failed"
         if failed
         else f"all {len(results)} checks passed"
     )
-    return lines

@@ -17,7 +17,7 @@ def check(
     """Run the data-quality checks; exit 1 when one fails (-v: why each matters; -q: the
     failed ones only, and the summary)."""
     from sparkify_dw import backends, checks, output, schema
-    from sparkify_dw.check import report
+    from sparkify_dw.check import report, summary
 
     settings = settings_from(ctx, url, config_file)
     with backends.for_settings(settings).reading(wait) as conn:
@@ -36,6 +36,9 @@ def check(
             ]
         )
     else:
-        output.print_lines(report(results, verbose=flag(ctx, "verbose"), quiet=flag(ctx, "quiet")))
+        headers, rows = report(results, verbose=flag(ctx, "verbose"), quiet=flag(ctx, "quiet"))
+        if rows:
+            output.print_table(headers, rows)
+        click.echo(summary(results))
     if not all(r.passed for r in results):
         ctx.exit(EXIT_FAILED)

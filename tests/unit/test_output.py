@@ -11,7 +11,7 @@ import json
 from decimal import Decimal
 
 from sparkify_dw import output, status
-from sparkify_dw.check import format_result
+from sparkify_dw.check import report
 from sparkify_dw.checks import CheckResult
 
 
@@ -44,7 +44,8 @@ def test_json_is_indented_with_iso_times_and_exact_numbers() -> None:
 def test_check_and_status_print_numbers_as_the_tables_do() -> None:
     big = 1234567
     result = CheckResult("users.pk_unique", big, ("user_id",), ((1,),))
-    assert output.cell(big) in format_result(result, 20)
+    headers, rows = report([result])
+    assert output.cell(big) in "\n".join(output.table_lines(headers, rows))
     now = dt.datetime(2018, 11, 22)
     found = status.Status(
         warehouse="w",
