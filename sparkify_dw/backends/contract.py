@@ -22,7 +22,6 @@ import sqlalchemy as sa
 from sparkify_dw.backends.plan import InsertInChunks, Step
 from sparkify_dw.backends.requests import Selection, check_schemes, staging_requests
 from sparkify_dw.config import Settings
-from sparkify_dw.errors import ConfigError
 from sparkify_dw.errors import LockBusy as LockBusy
 from sparkify_dw.models import LOAD_FILES
 from sparkify_dw.sources import Reader
@@ -58,7 +57,7 @@ class Backend(ABC):
         self.settings = settings
         self.max_errors = max_errors  # records a load may reject and still succeed
         self.wait = wait  # seconds to wait for another load's lock
-        self.reader = Reader(settings.region, settings.s3_endpoint)
+        self.reader = Reader.of(settings)
 
     def requests(
         self, selection: Selection = Selection(), loaded: set[tuple[str, str]] | None = None
@@ -66,12 +65,6 @@ class Backend(ABC):
         """The files this load stages, per staging table, refused in one line when the
         backend can't stage from where they are."""
         check_schemes(self.settings, self.capabilities.sources, self.title)
-        if self.capabilities.needs_manifest and not self.settings.manifest_prefix:
-            raise ConfigError(
-                f"{self.title} COPYs through a manifest of the listed files: set "
-                "[S3] MANIFEST_PREFIX in dwh.cfg or $SPARKIFY_DW_MANIFEST_PREFIX "
-                "to an s3:// prefix the cluster's role can read and you can write"
-            )
         return staging_requests(self.settings, self.reader, selection, loaded)
 
     @abstractmethod

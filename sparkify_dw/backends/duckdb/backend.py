@@ -23,8 +23,8 @@ from typing import Any, BinaryIO, TextIO, TypeVar
 import sqlalchemy as sa
 
 from sparkify_dw.backends.contract import Backend, Capabilities, LockBusy
+from sparkify_dw.backends.duckdb.options import DuckDBOptions
 from sparkify_dw.backends.plan import BulkCopy, Call, Run, Sql, StageCounts, Step, When, sent
-from sparkify_dw.config import memory_bytes
 from sparkify_dw.constructs import csv_rows, json_lines, suspect_record, tsv_records
 from sparkify_dw.dryrun import Sent
 from sparkify_dw.errors import ConfigError
@@ -349,17 +349,19 @@ class DuckDBBackend(Backend):
 
     def session_statements(self) -> list[str]:
         """DuckDB takes 80% of the machine's memory unless told: the load is bounded by
-        ``Settings.memory_limit``. DuckDB's buffer pool gets three quarters of it (beyond
+        the ``memory_limit`` option. DuckDB's buffer pool gets three quarters of it (beyond
         that it spills to disk or fails cleanly); the rest is for the interpreter and what
         DuckDB allocates outside the pool (at 100x: the process peaked about 160 MiB above
-        the pool's limit). One thread per 256 MiB, at most one per CPU."""
-        limit = memory_bytes(self.settings.memory_limit)
+        the pool's limit). Unless the ``threads`` option says, one thread per 256 MiB, at
+        most one per CPU."""
+        options = self.settings.options_as(DuckDBOptions)
+        limit = options.memory_limit
         cpus = (
             len(os.sched_getaffinity(0))
             if hasattr(os, "sched_getaffinity")
             else (os.cpu_count() or 1)
         )
-        threads = max(1, min(cpus, limit // THREAD_BYTES))
+        threads = options.threads or max(1, min(cpus, limit // THREAD_BYTES))
         pool = limit * 3 // 4
         # Validated digits only, so literal text is safe here.
         return [f"SET memory_limit = '{pool // 1024}KiB'", f"SET threads = {threads}"]
@@ -404,7 +406,9 @@ class DuckDBBackend(Backend):
         what = request.what
         steps: list[Step] = []
         done = 0
-        for batch in _batches(files, batch_bytes(memory_bytes(self.settings.memory_limit))):
+        for batch in _batches(
+            files, batch_bytes(self.settings.options_as(DuckDBOptions).memory_limit)
+        ):
             by_engine, framed = _split(batch)
             steps.append(Sql(sa.schema.CreateTable(checked)))
             if by_engine:

@@ -35,6 +35,12 @@ from sparkify_dw.backends.redshift.errors import (
     last_copy_counts,
     last_copy_id,
 )
+from sparkify_dw.backends.redshift.options import (
+    ENV_IAM_ROLE_ARN,
+    ENV_MANIFEST_PREFIX,
+    RedshiftOptions,
+)
+from sparkify_dw.backends.requests import Selection
 from sparkify_dw.config import ENV_S3_REGION
 from sparkify_dw.constructs import LockTables, SetParameter, TableMaintenance, Unparameterized
 from sparkify_dw.dryrun import Sent
@@ -224,15 +230,31 @@ class RedshiftBackend(Backend):
         self.lock_timeout = statement_timeout(wait)
         self.errors_view = "sys"  # SYS_LOAD_ERROR_DETAIL unless the cluster lacks it
         self.bucket_regions: dict[str, str | None] = {}  # each bucket's, None: not readable
+        self.options = settings.options_as(RedshiftOptions)
+
+    def requests(
+        self, selection: Selection = Selection(), loaded: set[tuple[str, str]] | None = None
+    ) -> list[StageRequest]:
+        """As every backend's, once the manifests have a place to go."""
+        if self.options.manifest_prefix is None:
+            raise ConfigError(
+                f"{self.title} COPYs through a manifest of the listed files: set "
+                f"[S3] MANIFEST_PREFIX in dwh.cfg or ${ENV_MANIFEST_PREFIX} "
+                "to an s3:// prefix the cluster's role can read and you can write"
+            )
+        return super().requests(selection, loaded)
 
     # --- statements -------------------------------------------------------------------
 
     def copy(self, request: StageRequest, manifest: S3Uri) -> Unparameterized:
         """The COPY for one staging table through ``manifest``; its URIs were checked when
         they were parsed, and the statement goes out as literal text."""
-        settings = self.settings
-        if not settings.iam_role_arn:
-            raise ConfigError("Redshift's COPY needs an IAM role: set [IAM_ROLE] ARN in dwh.cfg")
+        settings, role = self.settings, self.options.iam_role_arn
+        if not role:
+            raise ConfigError(
+                "Redshift's COPY needs an IAM role: set [IAM_ROLE] ARN in dwh.cfg "
+                f"or ${ENV_IAM_ROLE_ARN}"
+            )
         if request.jsonpaths is not None:
             path_file = copy_text(request.jsonpaths_uri, "LOG_JSONPATH")
         else:
@@ -242,7 +264,7 @@ class RedshiftBackend(Backend):
                 list(request.table.columns),
                 data_location=copy_text(manifest, "the manifest (MANIFEST_PREFIX)"),
                 manifest=True,
-                iam_role_arns=[settings.iam_role_arn],
+                iam_role_arns=[role],
                 format=Format.json,
                 path_file=path_file,
                 region=settings.region,
@@ -342,7 +364,7 @@ class RedshiftBackend(Backend):
             return [Call(partial(_progress, request.what, 0))]
         objects = tuple(f.s3_object for f in request.files)
         manifest = manifest_uri(
-            self.settings.manifest_location, request.table, s3.manifest_body(list(objects))
+            self.options.manifest_prefix, request.table, s3.manifest_body(list(objects))
         )
         self.check_regions(request, manifest)
         view = self.errors_view

@@ -23,9 +23,11 @@ from sqlalchemy_redshift.commands import CopyCommand, Format
 from sparkify_dw import answers, backends, checks, config, ledger, load, schema
 from sparkify_dw.backends import LockBusy
 from sparkify_dw.backends.redshift import backend as redshift_backend
+from sparkify_dw.backends.redshift.options import RedshiftOptions
 from sparkify_dw.constructs import Unparameterized
 from sparkify_dw.errors import ConfigError
 from sparkify_dw.models import LOAD_ERRORS, LOAD_FILES, LOADS, STAGING_EVENTS
+from sparkify_dw.uris import S3Uri
 from tests.support.helpers import SAMPLE, run_load, star_snapshot, table_rows
 from tests.support.redshift_config import cfg_for, planned, write_cfg
 from tests.support.redshift_conformance import Statement, assert_conforms, problems
@@ -333,8 +335,14 @@ def test_percent_in_copys_own_uris_is_one_line_and_data_keys_may_hold_it(
     paths = (SAMPLE / "log_json_path.json").read_bytes()
     moto_s3.client.put_object(Bucket=bucket, Key="log%5Fjson_path.json", Body=paths)
     for bad in (
-        replace(settings, manifest_prefix=f"s3://{bucket}/man%20ifests"),
-        replace(settings, log_jsonpath=f"s3://{bucket}/log%5Fjson_path.json"),
+        replace(
+            settings,
+            options=replace(
+                settings.options_as(RedshiftOptions),
+                manifest_prefix=S3Uri.parse(f"s3://{bucket}/man%20ifests", "test"),
+            ),
+        ),
+        replace(settings, log_jsonpath=S3Uri.parse(f"s3://{bucket}/log%5Fjson_path.json", "test")),
     ):
         with pytest.raises(
             ConfigError, match=r"^.*: Redshift's COPY can't name an S3 key with '%'"
