@@ -20,6 +20,7 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 
 from sparkify_dw import backends, ledger, schema
+from sparkify_dw.backends import plan as plan_steps
 from sparkify_dw.backends.plan import Progress
 from sparkify_dw.backends.requests import Selection as Selection  # re-exported: load.Selection
 from sparkify_dw.config import Settings, resolve
@@ -180,7 +181,7 @@ def run(
     with _disposed_after(engine if own_engine else None), interrupts() as pending:
         # What can be refused is refused here, before the lock, so it writes no row.
         planned = plan(backend, steps, selection)
-        with backend.load_session(engine, before_lock=schema.require_head) as conn:
+        with backend.load_session(engine, schema.require_head) as conn:
             job = _Job(engine, backend, settings, steps, selection, planned, pending)
             _transaction(conn, job, result, progress, on_step)
             if pending:  # arrived while committing: the load stands, the rest waits
@@ -312,7 +313,7 @@ def _maintain(
 ) -> None:
     """Statistics (and VACUUM) after the commit. The load has committed by now, so a
     failure here is a warning: it never turns a loaded warehouse into a failed load."""
-    maintenance = backend.maintenance(changed, vacuum=vacuum)
+    maintenance = backend.load_plan("committed", changed, vacuum=vacuum)
     if not maintenance:
         return
     on_step("vacuum and analyze" if vacuum else "analyze", result, None)
@@ -320,8 +321,7 @@ def _maintain(
     # Outside a transaction block: VACUUM refuses to run in one.
     auto = conn.execution_options(isolation_level="AUTOCOMMIT")
     try:
-        for statement in maintenance:
-            auto.execute(statement)
+        plan_steps.execute(maintenance, plan_steps.Run(auto, result.load_id or 0))
     except sa.exc.SQLAlchemyError as exc:
         message = (
             f"the load committed, but maintenance after it failed (run it again "

@@ -29,7 +29,6 @@ from sparkify_dw.constructs import csv_rows, json_lines, suspect_record, tsv_rec
 from sparkify_dw.dryrun import Sent
 from sparkify_dw.errors import ConfigError
 from sparkify_dw.framing import iter_records
-from sparkify_dw.models import LOAD_FILES
 from sparkify_dw.sources import Reader, SourceFile
 from sparkify_dw.staging import (
     StageRequest,
@@ -317,6 +316,13 @@ def _while_locked(open_file: Callable[[], T], database: str | None, wait: float,
         time.sleep(OPEN_RETRY)
 
 
+def _require_file(path: str | None) -> None:
+    """Refuse, in one line, a warehouse file that isn't there (opening it would make an
+    empty one)."""
+    if path and path != ":memory:" and not Path(path).exists():
+        raise ConfigError(f"no warehouse at {path}: create it with `sparkify-dw upgrade`")
+
+
 def _wait_for_writer(engine: sa.Engine, wait: float) -> None:
     """Each of ``engine``'s connections waits for a load holding the file, as
     :func:`_while_locked` says (a notebook user wants to know a load is running, not
@@ -336,8 +342,13 @@ class DuckDBBackend(Backend):
     name, title = "duckdb", "DuckDB"
     capabilities = Capabilities()
 
-    def open_session(self, engine: sa.Engine, wait: float) -> sa.Connection:
-        conn = self._open(engine, wait)
+    def connect(self, engine: sa.Engine, *, reading: bool = False) -> sa.Connection:
+        # DuckDB lets one process write a database file: opening it is taking the lock.
+        # Opening a missing file would make an empty one: a warehouse is made by upgrade.
+        _require_file(engine.url.database)
+        conn = _while_locked(
+            engine.connect, engine.url.database, self.wait, "open, probably another load"
+        )
         try:
             for statement in self.session_statements():
                 conn.exec_driver_sql(statement)
@@ -366,34 +377,23 @@ class DuckDBBackend(Backend):
         # Validated digits only, so literal text is safe here.
         return [f"SET memory_limit = '{pool // 1024}KiB'", f"SET threads = {threads}"]
 
-    def _open(self, engine: sa.Engine, wait: float) -> sa.Connection:
-        # DuckDB lets one process write a database file: opening it is taking the lock.
-        return _while_locked(
-            engine.connect, engine.url.database, wait, "open, probably another load"
+    def read_engine(self, *, analysis: bool = False, read_only: bool = True) -> sa.Engine:
+        # Read-only: readers never take the writer's lock. A missing file is an error, not
+        # a new empty warehouse. An analysis query while a load holds the file waits for
+        # it (up to ``wait`` seconds), as a load waits for another, instead of failing
+        # with DuckDB's lock error.
+        _require_file(self.settings.url.database)
+        engine = self.settings.create_engine(
+            poolclass=sa.pool.NullPool, connect_args={"read_only": read_only}
         )
-
-    def analysis_engine(self, wait: float, read_only: bool = True) -> sa.Engine:
-        # A query while a load holds the file waits for it (up to ``wait`` seconds), as a
-        # load waits for another, instead of failing with DuckDB's lock error.
-        engine = super().analysis_engine(wait, read_only)
-        _wait_for_writer(engine, wait)
+        if analysis:
+            _wait_for_writer(engine, self.wait)
         return engine
 
-    def require_warehouse(self) -> None:
-        path = self.settings.url.database
-        if path and path != ":memory:" and not Path(path).exists():
-            raise ConfigError(f"no warehouse at {path}: create it with `sparkify-dw upgrade`")
-
-    def read_engine(self) -> sa.Engine:
-        # Read-only: readers never take the writer's lock, and a missing file is an error,
-        # not a new empty warehouse.
-        self.require_warehouse()
-        return self.settings.create_engine(
-            poolclass=sa.pool.NullPool, connect_args={"read_only": True}
-        )
-
-    def files_plan(self, rows: Iterable[dict[str, object]], count: int) -> list[Step]:
-        return [_CsvRows(LOAD_FILES, rows, count)]
+    def bulk_insert(
+        self, table: sa.Table, rows: Iterable[dict[str, object]], count: int
+    ) -> list[Step]:
+        return [_CsvRows(table, rows, count)]
 
     def stage_plan(self, request: StageRequest) -> list[Step]:
         """Big local files go to DuckDB's reader; small ones (DuckDB opens a file in about

@@ -113,8 +113,8 @@ class BackendConformance:
         assert load.run(url=_text(warehouse)).counts["songplays"] == SAMPLE_COUNTS["songplays"]
 
     def test_readers_cannot_write(self, warehouse: sa.URL) -> None:
-        backend = backends.for_settings(self.settings(warehouse))
-        with backend.reading(10) as conn, pytest.raises(sa.exc.DBAPIError):
+        backend = backends.for_settings(self.settings(warehouse), wait=10)
+        with backend.reading() as conn, pytest.raises(sa.exc.DBAPIError):
             conn.execute(sa.text("CREATE TABLE written_by_a_reader (x INTEGER)"))
 
     def test_a_dry_run_sends_nothing(self, warehouse: sa.URL) -> None:

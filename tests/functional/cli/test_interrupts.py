@@ -303,13 +303,14 @@ def test_a_signal_during_analyze_after_the_commit(
     from sparkify_dw.backends.postgresql import backend as postgresql
 
     schema.upgrade(pg_url)
-    real = postgresql.PostgreSQLBackend.maintenance
+    real = postgresql.PostgreSQLBackend.load_plan
 
-    def maintenance_then_signal(self: Any, *args: Any, **kw: Any) -> Any:
-        os.kill(os.getpid(), signal.SIGINT)
-        return real(self, *args, **kw)
+    def maintenance_then_signal(self: Any, phase: str, *args: Any, **kw: Any) -> Any:
+        if phase == "committed":
+            os.kill(os.getpid(), signal.SIGINT)
+        return real(self, phase, *args, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(postgresql.PostgreSQLBackend, "maintenance", maintenance_then_signal)
+    monkeypatch.setattr(postgresql.PostgreSQLBackend, "load_plan", maintenance_then_signal)
     status, _out, err = cli(pg_url)
     assert status == 130 and err.startswith("interrupted: SIGINT arrived as load #1 committed")
     assert [(r[0], r[1]) for r in ledger(pg_url)] == [(1, "succeeded")]

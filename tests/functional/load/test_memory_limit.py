@@ -94,10 +94,10 @@ def test_bad_sizes_are_one_line(tmp_path: Path, text: str, message: str) -> None
 def test_duckdb_connections_take_the_limit(tmp_path: Path) -> None:
     settings = _settings(tmp_path, environ={}, memory_limit="256MiB")
     schema.upgrade(settings.url.render_as_string(hide_password=False))
-    backend = backends.for_settings(settings)
+    backend = backends.for_settings(settings, wait=1.0)
     engine = settings.create_engine()
     try:
-        with backend.load_session(engine, 1.0) as conn, conn.begin():  # as a load opens it
+        with backend.load_session(engine) as conn, conn.begin():  # as a load opens it
             limit = conn.exec_driver_sql("SELECT current_setting('memory_limit')").scalar()
             threads = conn.exec_driver_sql("SELECT current_setting('threads')").scalar()
             assert limit == "192.0 MiB"  # three quarters: the rest is the process's
@@ -105,7 +105,7 @@ def test_duckdb_connections_take_the_limit(tmp_path: Path) -> None:
             conn.execute(sa.text("SELECT 1"))
     finally:
         engine.dispose()
-    with backend.reading(1.0) as reader:  # the read-only commands too
+    with backend.reading() as reader:  # the read-only commands too
         assert (
             reader.exec_driver_sql("SELECT current_setting('memory_limit')").scalar() == "192.0 MiB"
         )

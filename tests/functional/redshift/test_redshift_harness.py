@@ -157,8 +157,7 @@ def test_upgrade_load_check_analytics_history_downgrade(
     _, expected = answers.read_expected(SAMPLE / "expected_analytics.json")
     params, _ = answers.read_expected(SAMPLE / "expected_analytics.json")
     assert answers.differences(expected, answers.answer_all(engine, params)) == []
-    with engine.connect() as conn:
-        backends.for_settings(settings).read_session(conn, 5)
+    with backends.for_settings(settings, wait=5).reading(engine) as conn:
         assert "succeeded" in load.history(conn)
         assert load.errors_report(conn) == f"load #{again.load_id} rejected no records"
     reads = ours(harness.sent)
@@ -391,10 +390,11 @@ def test_wait_bounds_the_load_lock_and_readers(
         with pytest.raises(LockBusy, match="waited 1s"):
             load.run(engine, settings, wait=1)
         assert time.monotonic() - started < 30
-        with engine.connect() as reader:
-            backends.for_settings(settings).read_session(reader, 1)
-            with pytest.raises(sa.exc.DBAPIError, match="statement timeout"):
-                load.history(reader)
+        with (
+            backends.for_settings(settings, wait=1).reading(engine) as reader,
+            pytest.raises(sa.exc.DBAPIError, match="statement timeout"),
+        ):
+            load.history(reader)
     finally:
         holder.rollback()
         holder.close()
