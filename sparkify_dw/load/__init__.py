@@ -1,7 +1,7 @@
 """The loader: stage raw JSON, build the star schema, check it.
 
 ``python -m sparkify_dw.load`` from a shell (:mod:`.__main__`), :func:`run` from Python.
-:mod:`.loader` holds the load's entry points (run, dry_run, plan), :mod:`.steps` the steps
+:mod:`.loader` holds the load's entry points (run, dry_run, plan, and :class:`Load`), :mod:`.steps` the steps
 inside its one transaction, :mod:`.failures` what a failed load leaves in the ledger.
 
 The names below are loaded when first used, so ``python -m sparkify_dw.load --help``
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
         MAX_WAIT,
         STEPS,
         Interrupted,
+        Load,
         LoadError,
         LoadResult,
         Selection,
@@ -35,6 +36,7 @@ __all__ = [
     "MAX_WAIT",
     "STEPS",
     "Interrupted",
+    "Load",
     "LoadError",
     "LoadResult",
     "Selection",

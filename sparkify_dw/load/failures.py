@@ -79,7 +79,7 @@ def _raise_failure(
     raise caught
 
 
-def _record_failure(
+def record_failure(
     conn: sa.Connection,
     job: _Job,
     result: LoadResult,

@@ -81,13 +81,13 @@ def test_a_signal_mid_stage_rolls_back_and_says_so(
 def test_a_signal_in_the_commit_window_keeps_the_committed_load(
     warehouse_url: sa.URL, monkeypatch: pytest.MonkeyPatch, sig: signal.Signals
 ) -> None:
-    real_commit = loader._commit
+    real_commit = loader.Load.commit
 
-    def commit_then_signal(transaction: sa.RootTransaction) -> None:
-        real_commit(transaction)
+    def commit_then_signal(self: loader.Load, transaction: sa.RootTransaction) -> None:
+        real_commit(self, transaction)
         os.kill(os.getpid(), sig)  # arrives the instant the commit returns
 
-    monkeypatch.setattr(loader, "_commit", commit_then_signal)
+    monkeypatch.setattr(loader.Load, "commit", commit_then_signal)
     status, out, err = cli(warehouse_url)
     assert status == 128 + sig
     assert re.search(r"inserted\s+songplays\s+3,478 rows", out), out
