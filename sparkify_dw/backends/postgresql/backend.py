@@ -271,6 +271,20 @@ def _falls_back(exc: BaseException) -> bool:
     return isinstance(exc, _Suspect) or _bad_input(getattr(exc, "orig", None))
 
 
+def _holder(conn: sa.Connection) -> str:
+    """`` (backend pid N)``: the session holding the load lock, or "" when it is gone."""
+    holder = conn.execute(
+        sa.text(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = :key "
+            "AND granted AND database = (SELECT oid FROM pg_database "
+            "WHERE datname = current_database()) LIMIT 1"
+        ),
+        {"key": LOCK_KEY},
+    ).scalar()
+    conn.commit()
+    return f" (backend pid {holder})" if holder else ""
+
+
 class PostgreSQLBackend(Backend):
     name, title = "postgresql", "PostgreSQL"
     capabilities = Capabilities()
@@ -294,23 +308,21 @@ class PostgreSQLBackend(Backend):
 
     @contextmanager
     def lock(self, conn: sa.Connection) -> Iterator[None]:
-        """PostgreSQL's advisory lock, tried every 0.2 s for up to ``wait`` seconds."""
+        """PostgreSQL's advisory lock, tried every 0.2 s for up to ``wait`` seconds; a
+        wait is said once, naming the session that holds the lock."""
+        from sparkify_dw.output import waiting
+
         wait = self.wait
         deadline = time.monotonic() + wait
+        said = False
         while not conn.execute(sa.select(sa.func.pg_try_advisory_lock(LOCK_KEY))).scalar():
             conn.commit()
+            by = _holder(conn) if not said or time.monotonic() >= deadline else ""
             if time.monotonic() >= deadline:
-                holder = conn.execute(
-                    sa.text(
-                        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = :key "
-                        "AND granted AND database = (SELECT oid FROM pg_database "
-                        "WHERE datname = current_database()) LIMIT 1"
-                    ),
-                    {"key": LOCK_KEY},
-                ).scalar()
-                conn.commit()
-                by = f" (backend pid {holder})" if holder else ""
                 raise LockBusy(f"another load is running on this database{by}; waited {wait:g}s")
+            if not said:  # once: what it waits for, and for how long at most
+                said = True
+                waiting(f"waiting up to {wait:g}s for another load on this database{by} (--wait)")
             time.sleep(0.2)
         conn.commit()
         try:
