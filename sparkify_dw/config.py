@@ -55,40 +55,42 @@ DEFAULT_S3_WORKERS = 16
 MAX_S3_WORKERS = 256
 
 
-def _source(text: str, origin: str) -> Source:
-    return parse_source(text, origin)
+def _source(name: str, env: str, help: str, default: Path) -> Setting[Source]:
+    """A source: a path, a glob, a ``file://`` or ``s3://`` URI (``--log-data``,
+    ``[S3] LOG_DATA``); set but empty is refused, not taken for the default."""
+    return Setting(
+        name,
+        parse_source,
+        help,
+        default=str(default),
+        flag="--" + name.replace("_", "-"),
+        env=env,
+        cfg=("S3", name.upper()),
+        keep_empty=True,
+    )
+
+
+def _window_end(name: str, env: str, side: str, default: str) -> Setting[dt.datetime]:
+    """An end of the window of plausible event times (``[LOAD] EARLIEST_EVENT``): a date
+    or time in UTC, or ``+HOURS`` from now."""
+    return Setting(
+        name,
+        spec.moment,
+        f"events {side} this are implausible (UTC; +HOURS: from now)",
+        default=default,
+        env=env,
+        cfg=("LOAD", name.upper()),
+    )
 
 
 SETTINGS: tuple[Setting[Any], ...] = (
-    Setting(
-        "log_data",
-        _source,
-        "event logs: a path, a glob, a file:// or s3:// URI",
-        default=str(SAMPLE_DIR / "log_data"),
-        flag="--log-data",
-        env=ENV_LOG_DATA,
-        cfg=("S3", "LOG_DATA"),
-        keep_empty=True,
-    ),
-    Setting(
-        "song_data",
-        _source,
-        "song metadata: a path, a glob, a file:// or s3:// URI",
-        default=str(SAMPLE_DIR / "song_data"),
-        flag="--song-data",
-        env=ENV_SONG_DATA,
-        cfg=("S3", "SONG_DATA"),
-        keep_empty=True,
-    ),
-    Setting(
+    _source("log_data", ENV_LOG_DATA, "event logs", SAMPLE_DIR / "log_data"),
+    _source("song_data", ENV_SONG_DATA, "song metadata", SAMPLE_DIR / "song_data"),
+    _source(
         "log_jsonpath",
-        _source,
+        ENV_LOG_JSONPATH,
         "the JSONPaths file naming the event fields",
-        default=str(SAMPLE_DIR / "log_json_path.json"),
-        flag="--log-jsonpath",
-        env=ENV_LOG_JSONPATH,
-        cfg=("S3", "LOG_JSONPATH"),
-        keep_empty=True,
+        SAMPLE_DIR / "log_json_path.json",
     ),
     # The data's region (COPY's REGION, the S3 reader's): AWS_DEFAULT_REGION is the AWS
     # default for API calls, not where the data lives, so it never overrides this one.
@@ -114,22 +116,8 @@ SETTINGS: tuple[Setting[Any], ...] = (
         env=ENV_S3_WORKERS,
         cfg=("S3", "WORKERS"),
     ),
-    Setting(
-        "earliest_event",
-        spec.moment,
-        "events before this are implausible (UTC)",
-        default="2000-01-01",
-        env=ENV_EARLIEST_EVENT,
-        cfg=("LOAD", "EARLIEST_EVENT"),
-    ),
-    Setting(
-        "latest_event",
-        spec.moment,
-        "events after this are implausible (+HOURS: from now)",
-        default="+24",
-        env=ENV_LATEST_EVENT,
-        cfg=("LOAD", "LATEST_EVENT"),
-    ),
+    _window_end("earliest_event", ENV_EARLIEST_EVENT, "before", "2000-01-01"),
+    _window_end("latest_event", ENV_LATEST_EVENT, "after", "+24"),
 )
 """Every setting but the URL and the engine's options, as :func:`resolve` reads them."""
 
