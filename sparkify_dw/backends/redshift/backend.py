@@ -92,15 +92,18 @@ def statement_timeout(wait: float) -> int:
     return max(1, int(wait * 1000))
 
 
+NO_MANIFEST_PREFIX = (
+    "Redshift COPYs through a manifest of the listed files: set [S3] MANIFEST_PREFIX in "
+    f"dwh.cfg or ${ENV_MANIFEST_PREFIX} to an s3:// prefix the cluster's role can read "
+    "and you can write"
+)
+
+
 def manifest_uri(prefix: S3Uri | None, table: sa.Table, body: str) -> S3Uri:
     """Where a COPY's manifest goes: named by its content, so ``--dry-run`` shows the very
     name the load writes, and a rerun of the same files reuses the same object."""
     if not prefix:
-        raise ConfigError(
-            "Redshift COPYs through a manifest of the listed files: set "
-            "[S3] MANIFEST_PREFIX in dwh.cfg or $SPARKIFY_DW_MANIFEST_PREFIX "
-            "to an s3:// prefix the cluster's role can read and you can write"
-        )
+        raise ConfigError(NO_MANIFEST_PREFIX)
     digest = hashlib.sha256(body.encode("utf-8")).hexdigest()[:16]
     return prefix.child(f"{table.name}-{digest}.manifest")
 
@@ -237,11 +240,7 @@ class RedshiftBackend(Backend):
     ) -> list[StageRequest]:
         """As every backend's, once the manifests have a place to go."""
         if self.options.manifest_prefix is None:
-            raise ConfigError(
-                f"{self.title} COPYs through a manifest of the listed files: set "
-                f"[S3] MANIFEST_PREFIX in dwh.cfg or ${ENV_MANIFEST_PREFIX} "
-                "to an s3:// prefix the cluster's role can read and you can write"
-            )
+            raise ConfigError(NO_MANIFEST_PREFIX)
         return super().requests(selection, loaded)
 
     # --- statements -------------------------------------------------------------------
