@@ -113,7 +113,7 @@ def analytics(
     settings = settings_from(ctx, url, config_file)
     expected_path = Path(verify) if verify else None
     params, expected = answers.parameters(limit, start, end, expected_path)
-    with backends.for_settings(settings).reading(wait) as conn:
+    with backends.for_settings(settings, wait=wait).reading() as conn:
         found = answers.answer_all(conn, params)
     if write_expected:
         answers.write_expected(Path(write_expected), params, found)

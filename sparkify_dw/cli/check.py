@@ -20,7 +20,7 @@ def check(
     from sparkify_dw.check import report, summary
 
     settings = settings_from(ctx, url, config_file)
-    with backends.for_settings(settings).reading(wait) as conn:
+    with backends.for_settings(settings, wait=wait).reading() as conn:
         schema.require_head(conn)
         results = checks.run_checks(conn)
     if as_json:

@@ -37,7 +37,7 @@ def history(
     from sparkify_dw import backends, ledger, output, schema
 
     settings = settings_from(ctx, url, config_file)
-    with backends.for_settings(settings).reading(wait) as conn:
+    with backends.for_settings(settings, wait=wait).reading() as conn:
         schema.require_head(conn)
         rows = ledger.history(conn, limit)
     if as_json:
@@ -82,7 +82,7 @@ def errors(
     from sparkify_dw import backends, ledger, output, schema
 
     settings = settings_from(ctx, url, config_file)
-    with backends.for_settings(settings).reading(wait) as conn:
+    with backends.for_settings(settings, wait=wait).reading() as conn:
         schema.require_head(conn)
         load_id = load_id or ledger.latest_load_id(conn)
         rows = [] if load_id is None else ledger.errors(conn, load_id)

@@ -194,16 +194,13 @@ def load(
         if incremental:  # the ledger is in the warehouse: read it
             from sparkify_dw import backends, ledger
 
-            with backends.for_settings(settings).reading(wait) as conn:
+            with backends.for_settings(settings, wait=wait).reading() as conn:
                 loaded = ledger.loaded_files(conn)
         for statement in loader.dry_run(
             settings, steps, max_errors, selection, loaded, vacuum, wait
         ):
             click.echo(statement + "\n")
         return
-    from sparkify_dw import backends
-
-    backends.for_settings(settings).require_warehouse()
     ctx.exit(
         run_load(
             settings,

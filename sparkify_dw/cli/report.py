@@ -124,7 +124,8 @@ def exit_code(exc: BaseException) -> int | None:
 def _masker(secrets: Callable[[str], str] | None) -> Callable[[str], str]:
     if secrets is not None:
         return secrets
-    from sparkify_dw.secrets import env_secrets, mask
+    from sparkify_dw.config import env_secrets
+    from sparkify_dw.secrets import mask
 
     # Before the settings are resolved, the environment's AWS secrets are still secret.
     return lambda text: mask(text, env_secrets())

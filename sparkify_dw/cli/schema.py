@@ -129,12 +129,11 @@ def downgrade(
     """Downgrade the schema to REVISION (required; `base` drops every table). What it would
     drop is counted first: rows are dropped only after a yes at a terminal, or with --yes."""
     if not sql:
-        from sparkify_dw import backends, downgrades
+        from sparkify_dw import downgrades
 
         settings = settings_from(ctx, url, config_file)
-        # Nothing to downgrade in a warehouse that isn't there: one line (exit 2), never a
-        # new empty file.
-        backends.for_settings(settings).require_warehouse()
+        # Read as readers read: a warehouse that isn't there is one line (exit 2), never
+        # a new empty file.
         loss = downgrades.what_it_drops(settings, revision)
         downgrades.confirm(loss, revision, yes=yes, interactive=interactive())
     _migrate(ctx, False, revision, sql, url, config_file)
@@ -155,6 +154,6 @@ def current(ctx: click.Context, url: str | None, config_file: str | None, wait: 
     from sparkify_dw import backends, schema
 
     settings = settings_from(ctx, url, config_file)
-    with backends.for_settings(settings).reading(wait) as conn:
+    with backends.for_settings(settings, wait=wait).reading() as conn:
         revision = schema.current_revision(conn)
     click.echo(f"{revision or 'none'} (head {schema.head()})")

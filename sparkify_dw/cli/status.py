@@ -67,12 +67,12 @@ def status(
     from sparkify_dw.status import freshness
 
     settings = settings_from(ctx, url, config_file)
-    backend = backends.for_settings(settings)
+    backend = backends.for_settings(settings, wait=wait)
     # As `check` and `history` read (Backend.reading): waits behind a running load for up
     # to --wait seconds, instead of failing with the driver's lock error.
     engine = freshness.readonly_engine(settings)
     try:
-        with backend.reading(wait, engine) as conn:
+        with backend.reading(engine) as conn:
             found = freshness.gather(
                 conn, settings, now or freshness.utcnow(), max_age, run_checks=not no_checks
             )

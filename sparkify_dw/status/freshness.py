@@ -90,14 +90,6 @@ def readonly_engine(settings: Settings) -> sa.Engine:
 READ_WAIT = 600.0  # seconds a reader waits behind a running load, as commands' --wait
 
 
-def reading_session(conn: sa.Connection, settings: Settings, wait: float) -> None:
-    """Bound how long ``conn`` waits behind a running load's lock (Redshift's LOCK waits
-    for ever otherwise), as the other commands' ``reading(wait)`` does."""
-    from sparkify_dw import backends
-
-    backends.for_settings(settings).read_session(conn, wait)
-
-
 def row_counts(conn: sa.Connection, tables: Sequence[sa.Table]) -> dict[str, int]:
     """Rows per table, one COUNT(*) each."""
     return {

@@ -18,19 +18,47 @@ from sparkify_dw.cli import options, report
 PACKAGE = Path(sparkify_dw.__file__).resolve().parent
 
 
+def _env_options() -> dict[str, str]:
+    """Each option --help shows a variable for, by its flag: the variable."""
+    import click
+
+    from sparkify_dw import cli
+
+    found: dict[str, str] = {}
+    ctx = click.Context(cli.main)
+    for name in cli.main.list_commands(ctx):
+        command = cli.main.get_command(ctx, name)
+        assert command is not None
+        subcommands = getattr(command, "commands", {}).values()
+        for each in (command, *subcommands):
+            for param in each.params:
+                if isinstance(param, options.EnvOption):
+                    assert isinstance(param.envvar, str)
+                    found[param.opts[0]] = param.envvar
+    return found
+
+
 def test_the_options_name_the_resolvers_environment_variables() -> None:
-    """options.py can't import config (SQLAlchemy: --help would pay for it): the names it
-    shows are config's."""
-    for name in (
-        "ENV_URL",
-        "ENV_CONFIG",
-        "ENV_LOG_DATA",
-        "ENV_SONG_DATA",
-        "ENV_LOG_JSONPATH",
-        "ENV_MEMORY_LIMIT",
-        "DEFAULT_MEMORY_LIMIT",
-    ):
-        assert getattr(options, name) == getattr(config, name), name
+    """options.py can't import config (SQLAlchemy: --help would pay for it): the variables
+    it shows are the resolver's, from its table of settings and each engine's options."""
+    from sparkify_dw.backends import registry
+
+    specs = [*config.SETTINGS, *config.COMMAND_SETTINGS]
+    specs += [s for info in registry.engines().values() for s in info.options.SPECS]
+    resolver = {s.flag: s.env for s in specs if s.flag}
+    resolver |= {"--url": config.ENV_URL, "--config": config.ENV_CONFIG}
+    shown = _env_options()
+    assert set(shown) == {
+        "--url",
+        "--config",
+        "--log-data",
+        "--song-data",
+        "--log-jsonpath",
+        "--memory-limit",
+    }
+    assert shown == {flag: resolver[flag] for flag in shown}
+    memory = next(s for s in specs if s.flag == "--memory-limit")
+    assert memory.default == options.DEFAULT_MEMORY_LIMIT
 
 
 def test_the_defaults_help_shows_are_the_librarys() -> None:
