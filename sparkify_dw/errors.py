@@ -22,8 +22,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import sqlalchemy as sa
-
 from sparkify_dw.text import printable, shown_path
 
 __all__ = [
@@ -136,6 +134,8 @@ class ClusterError(SparkifyError, RuntimeError):
 
 def one_line(exc: BaseException) -> str:
     """An exception as the one line a command prints (the driver's own message if any)."""
+    import sqlalchemy as sa  # here: importing this module stays cheap (--help)
+
     if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None:
         exc = exc.orig
     if isinstance(exc, SparkifyError):  # ours are one line already: a newline is in a name

@@ -10,11 +10,21 @@ entry point (README, "Adding a backend").
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from sparkify_dw.backends import registry
-from sparkify_dw.backends.contract import Backend, Capabilities, LockBusy
-from sparkify_dw.backends.plan import Progress, StageCounts
-from sparkify_dw.backends.requests import Selection, check_schemes, staging_requests, unloaded
-from sparkify_dw.config import Settings
+
+if TYPE_CHECKING:
+    from sparkify_dw.backends.contract import Backend, Capabilities, LockBusy
+    from sparkify_dw.backends.plan import Progress, StageCounts
+    from sparkify_dw.backends.requests import (
+        Selection,
+        check_schemes,
+        staging_requests,
+        unloaded,
+    )
+    from sparkify_dw.config import Settings
 
 __all__ = [
     "Backend",
@@ -29,6 +39,26 @@ __all__ = [
     "staging_requests",
     "unloaded",
 ]
+
+# Where each name lives: imported when first used, so the registry (which engines there
+# are, their extras, their commands) is read without SQLAlchemy (``cluster --help``).
+_HOMES = {
+    "Backend": "contract",
+    "Capabilities": "contract",
+    "LockBusy": "contract",
+    "Progress": "plan",
+    "StageCounts": "plan",
+    "Selection": "requests",
+    "check_schemes": "requests",
+    "staging_requests": "requests",
+    "unloaded": "requests",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOMES:
+        return getattr(importlib.import_module(f"sparkify_dw.backends.{_HOMES[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def for_settings(settings: Settings, max_errors: int = 0, wait: float = 600.0) -> Backend:

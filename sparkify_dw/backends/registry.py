@@ -19,9 +19,6 @@ from functools import cache
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import URL
-
 from sparkify_dw.errors import ConfigError
 from sparkify_dw.extras import MissingExtra, installed
 from sparkify_dw.settings_spec import EngineOptions
@@ -29,6 +26,9 @@ from sparkify_dw.settings_spec import EngineOptions
 if TYPE_CHECKING:
     import configparser
     from pathlib import Path
+
+    import sqlalchemy as sa
+    from sqlalchemy.engine import URL
 
 GROUP = "sparkify_dw.backends"
 
@@ -209,6 +209,8 @@ def embedded_default() -> EngineInfo:
 
 def default_url(path: Path) -> URL:
     """The embedded default's URL for the file at ``path``."""
+    from sqlalchemy.engine import URL
+
     return URL.create(embedded_default().scheme, database=str(path))
 
 

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-
-import sqlalchemy as sa
-from sqlalchemy.engine import URL
+from typing import TYPE_CHECKING
 
 from sparkify_dw.backends.duckdb.options import DuckDBOptions
 from sparkify_dw.backends.registry import EngineInfo
 from sparkify_dw.errors import ConfigError
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
+    from sqlalchemy.engine import URL
 
 DEFAULT_FILE = "sparkify.duckdb"  # the embedded default's file, in the working directory
 

@@ -8,20 +8,25 @@ and connection the library uses (:mod:`.encoding`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import sqlalchemy as sa
-
-from sparkify_dw.backends.postgresql import encoding
 from sparkify_dw.backends.postgresql.options import PostgreSQLOptions
 from sparkify_dw.backends.registry import EngineInfo
+
+if TYPE_CHECKING:
+    import sqlalchemy as sa
 
 
 @dataclass(frozen=True)
 class PostgreSQLInfo(EngineInfo):
     def configure_engine(self, engine: sa.Engine) -> None:
+        from sparkify_dw.backends.postgresql import encoding
+
         encoding.listen(engine)
 
     def check_connection(self, conn: sa.Connection) -> None:
+        from sparkify_dw.backends.postgresql import encoding
+
         encoding.require_utf8(conn)
 
 

@@ -12,13 +12,14 @@ import configparser
 import re
 from dataclasses import dataclass
 from pathlib import Path
-
-from sqlalchemy.engine import URL
+from typing import TYPE_CHECKING
 
 from sparkify_dw.backends.redshift.options import RedshiftOptions
 from sparkify_dw.backends.registry import EngineInfo
-from sparkify_dw.config import cfg_value
 from sparkify_dw.errors import ConfigError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import URL
 
 HOST_RE = re.compile(r"[A-Za-z0-9.-]{1,253}")
 IDENT_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,126}")
@@ -26,6 +27,8 @@ DEFAULT_PORT = 5439
 
 
 def _value(parser: configparser.ConfigParser, key: str) -> str | None:
+    from sparkify_dw.config import cfg_value  # here: the engine's info stays cheap to import
+
     return cfg_value(parser, "CLUSTER", key)
 
 
@@ -78,6 +81,8 @@ class RedshiftInfo(EngineInfo):
         for key, value in (("DB_NAME", db_name), ("DB_USER", user)):
             if not IDENT_RE.fullmatch(value):
                 raise ConfigError(f"{path}: [CLUSTER] {key} is not a valid identifier")
+        from sqlalchemy.engine import URL
+
         return URL.create(
             f"{self.scheme}+{self.drivers[0]}",
             username=user,
