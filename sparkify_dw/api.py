@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from sparkify_dw import load as loader
 from sparkify_dw.config import Settings, resolve
+from sparkify_dw.errors import ConfigError
 from sparkify_dw.reading import Bind, connection_for
 from sparkify_dw.reading import connect as connect
 
@@ -50,9 +51,9 @@ def table(
 
     tables = Base.metadata.tables
     if name not in tables:
-        raise ValueError(f"no table {name!r} in the warehouse: one of {', '.join(sorted(tables))}")
+        raise ConfigError(f"no table {name!r} in the warehouse: one of {', '.join(sorted(tables))}")
     if limit is not None and limit < 1:
-        raise ValueError(f"limit must be at least 1, not {limit}")
+        raise ConfigError(f"limit must be at least 1, not {limit}")
     _pandas()  # before connecting: a missing pandas fails fast, naming its extra
     source = tables[name]
     stmt = sa.select(source).order_by(*(source.primary_key.columns or source.columns))

@@ -21,6 +21,7 @@ from sqlalchemy.sql import ColumnElement
 from sparkify_dw.constructs import by_bytes, epoch_ms_to_timestamp
 from sparkify_dw.db import connection
 from sparkify_dw.errors import CheckFailed as CheckFailed
+from sparkify_dw.errors import ConfigError
 from sparkify_dw.models import (
     ARTISTS,
     SONGPLAYS,
@@ -248,7 +249,7 @@ def _select(names: Sequence[str] | None) -> list[Check]:
         return list(CHECKS)
     unknown = [n for n in names if n not in NAMES]
     if unknown:
-        raise ValueError(f"unknown check {unknown[0]!r}")
+        raise ConfigError(f"unknown check {unknown[0]!r}")
     return [c for c in CHECKS if c.name in names]
 
 

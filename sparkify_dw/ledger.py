@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from sparkify_dw.config import Settings
 from sparkify_dw.db import connection
+from sparkify_dw.errors import ConfigError
 from sparkify_dw.errors import NoSuchLoad as NoSuchLoad
 from sparkify_dw.models import LOAD_ERRORS, LOAD_FILES, LOADS
 from sparkify_dw.text import fit_bytes
@@ -56,7 +57,7 @@ def history(
 ) -> list[sa.Row[Any]] | pd.DataFrame:
     """The latest ``limit`` loads (all with ``None``), newest first."""
     if limit is not None and limit < 1:
-        raise ValueError(f"limit must be at least 1, not {limit}")
+        raise ConfigError(f"limit must be at least 1, not {limit}")
     stmt = sa.select(*(LOADS.c[c] for c in HISTORY_COLUMNS)).order_by(LOADS.c.load_id.desc())
     if limit is not None:
         stmt = stmt.limit(limit)

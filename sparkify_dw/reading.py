@@ -75,7 +75,7 @@ def connection_for(engine: Bind | None, url: str | sa.URL | None) -> Iterator[sa
     """A connection from ``engine`` (left as it was), from ``url`` or from the
     configuration (a :func:`connect` engine, disposed of after)."""
     if engine is not None and url is not None:
-        raise ValueError("pass an engine or a url, not both")
+        raise ConfigError("pass an engine or a url, not both")
     if isinstance(engine, sa.Connection):
         yield engine
         return

@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.sql import ColumnElement
 
 from sparkify_dw.constructs import by_bytes
+from sparkify_dw.errors import ConfigError
 from sparkify_dw.errors import ExpectedFileError as ExpectedFileError
 from sparkify_dw.models import ARTISTS, SONGPLAYS, SONGS, TIME, USERS
 
@@ -77,7 +78,7 @@ def parse_moment(moment: Moment, what: str = "start/end") -> dt.datetime | dt.da
     try:
         return dt.date.fromisoformat(text) if len(text) == 10 else dt.datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"{what}: not an ISO date or date-time: {moment!r}") from None
+        raise ConfigError(f"{what}: not an ISO date or date-time: {moment!r}") from None
 
 
 class Question:
@@ -128,7 +129,7 @@ class Question:
     ) -> Query:
         """The question's SELECT, e.g. to compile it for another dialect."""
         if limit < 1:
-            raise ValueError(f"limit must be at least 1, not {limit}")
+            raise ConfigError(f"limit must be at least 1, not {limit}")
         return self._build(
             Params(
                 limit,

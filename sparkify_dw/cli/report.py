@@ -34,10 +34,6 @@ FOREIGN: dict[str, int] = {
     "alembic.util.exc.CommandError": EXIT_USAGE,  # a revision Alembic doesn't know
     "click.exceptions.ClickException": EXIT_USAGE,  # a command's own usage error
     "jinja2.exceptions.TemplateError": EXIT_USAGE,  # a docs template that can't render
-    # Input the library still refuses with a plain ValueError rather than one of its own
-    # errors (staging's event window, read from the environment): usage, as before.
-    "builtins.ValueError": EXIT_USAGE,
-    "builtins.RecursionError": EXIT_FAILED,  # JSON nested deeper than Python can parse
 }
 
 # AWS and HTTP libraries log request headers (session tokens) at DEBUG: never shown.

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 
 from sparkify_dw import checks, schema
 from sparkify_dw.config import Settings
+from sparkify_dw.errors import ConfigError
 from sparkify_dw.models import LOAD_ERRORS, LOADS, SONGPLAYS, STAR_TABLES, USERS
 from sparkify_dw.output import cell
 
@@ -38,10 +39,10 @@ def parse_age(text: str) -> dt.timedelta:
     """``90s``, ``45m``, ``26h``, ``2d`` (or ``1.5d``) as a timedelta; ValueError otherwise."""
     m = _AGE.fullmatch(text.strip())
     if m is None or float(m[1]) <= 0:
-        raise ValueError(f"not a positive age with a unit s, m, h or d (e.g. 26h): {text!r}")
+        raise ConfigError(f"not a positive age with a unit s, m, h or d (e.g. 26h): {text!r}")
     seconds = float(m[1]) * _UNITS[m[2]]
     if seconds > MAX_AGE.total_seconds():
-        raise ValueError(f"an age of at most {MAX_AGE.days}d: {text!r}")
+        raise ConfigError(f"an age of at most {MAX_AGE.days}d: {text!r}")
     return dt.timedelta(seconds=seconds)
 
 
@@ -50,7 +51,7 @@ def parse_now(text: str) -> dt.datetime:
     try:
         moment = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"not an ISO 8601 time (e.g. 2026-12-01T06:00): {text!r}") from None
+        raise ConfigError(f"not an ISO 8601 time (e.g. 2026-12-01T06:00): {text!r}") from None
     if moment.tzinfo is not None:
         moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
     return moment
