@@ -132,6 +132,12 @@ def _transform(conn: sa.Connection, result: LoadResult, on_step: StepHook = no_s
         on_step(f"transform: {step.action} {step.table}", result, None)
         rows = _rowcount(conn, step.statement, step.table)
         (result.updated if step.action == "update" else result.inserted)[step.table] = rows
+    # songplays' foreign keys are checked here, not row by row (migration 0004): a play
+    # inserted with a dangling key rolls the whole load back.
+    try:
+        checks.verify_relationships(conn, result.load_id or 0)
+    except checks.CheckFailed as exc:
+        raise LoadError(f"transform: {exc}") from None
 
 
 def _check(conn: sa.Connection, result: LoadResult) -> None:
