@@ -104,26 +104,38 @@ def _dangling_play(load_id: int | None) -> transform.Step:
     )
 
 
-@pytest.mark.parametrize("backend", ["duckdb", "postgresql"])
+@pytest.mark.parametrize(
+    ("backend", "steps"),
+    [
+        ("duckdb", ("stage", "transform")),
+        ("postgresql", ("stage", "transform")),
+        ("postgresql", ("stage", "transform", "check")),
+    ],
+)
 def test_a_dangling_key_rolls_the_load_back(
-    backend: str, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+    backend: str,
+    steps: tuple[str, ...],
+    request: pytest.FixtureRequest,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The transform checks the plays it inserted: one with no user stops the load, in one
-    line naming the check, and nothing of the load is kept (no check step needed)."""
+    """A play with no user stops the load, in one line naming the check, and nothing of
+    the load is kept: the transform checks the plays it inserted, or the check step (in
+    the same transaction) checks every play."""
     url: sa.URL = request.getfixturevalue(
         "duckdb_warehouse_url" if backend == "duckdb" else "pg_warehouse_url"
     )
-    steps = transform.steps
+    statements = transform.steps
 
     def with_a_dangling_play(load_id: int | None) -> list[transform.Step]:
-        return [*steps(load_id), _dangling_play(load_id)]
+        return [*statements(load_id), _dangling_play(load_id)]
 
     monkeypatch.setattr(transform, "steps", with_a_dangling_play)
     with pytest.raises(LoadError) as raised:
-        run_load(url, steps=("stage", "transform"))
+        run_load(url, steps=steps)
     message = str(raised.value)
     assert "\n" not in message
-    assert message.startswith("transform: 1 check failed: songplays.user_id_in_users: 1 (")
+    step = "check" if "check" in steps else "transform"
+    assert message.startswith(f"{step}: 1 check failed: songplays.user_id_in_users: 1 (")
     assert "user_id=999999" in message
     kept = star_snapshot(url)
     assert len(kept) == len(STAR_TABLES) and all(rows == [] for rows in kept.values())
