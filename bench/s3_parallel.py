@@ -159,11 +159,9 @@ def measure(
     endpoint: str, workers: int, latency_s: float, bodies: dict[str, bytes]
 ) -> dict[str, Any]:
     """List, then open and read every object through the loader's Reader, in order."""
-    from sparkify_dw import s3
     from sparkify_dw.sources import Reader
 
-    os.environ[s3.ENV_WORKERS] = str(workers)
-    reader = Reader(REGION, endpoint)
+    reader = Reader(REGION, endpoint, workers)
     started = time.perf_counter()
     files = reader.list(f"s3://{BUCKET}/{PREFIX}", "song_data")
     list_s = time.perf_counter() - started
@@ -231,9 +229,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from sparkify_dw import s3
 
         with moto_server() as endpoint:
-            os.environ[s3.ENV_WORKERS] = "16"
             t0 = time.perf_counter()
-            bodies = upload(s3.client(REGION, endpoint), args.objects, args.seed)
+            bodies = upload(s3.client(REGION, endpoint, 16), args.objects, args.seed)
             say(
                 f"uploaded {len(bodies):,} objects ({sum(map(len, bodies.values())):,} bytes)"
                 f" to moto at {endpoint} in {time.perf_counter() - t0:.1f} s"

@@ -14,9 +14,10 @@ from alembic import context
 
 from sparkify_dw import schema
 from sparkify_dw.backends import registry
+from sparkify_dw.config import env_secrets
 from sparkify_dw.errors import ConfigError, SchemaError, one_line
 from sparkify_dw.models import metadata
-from sparkify_dw.secrets import env_secrets, mask, url_secrets
+from sparkify_dw.secrets import mask, url_secrets
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):

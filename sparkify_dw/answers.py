@@ -231,7 +231,7 @@ def command(
                 f"drop {', '.join('--' + k for k in clash)}"
             )
         params = file_params
-    with backends.for_settings(settings).reading(wait) as conn:
+    with backends.for_settings(settings, wait=wait).reading() as conn:
         answers = answer_all(conn, params)
     if write_to is not None:
         write_expected(write_to, params, answers)

@@ -24,6 +24,7 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
+from .config import env_secrets
 from .secrets import mask_line
 
 __all__ = ["describe_aws_error", "describe_s3_error", "error_code"]
@@ -172,7 +173,7 @@ def describe_aws_error(
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         code = str(error.get("Code", "Unknown"))
-        message = mask_line(str(error.get("Message", "")))
+        message = mask_line(str(error.get("Message", "")), env_secrets())
         what = next(
             (text for codes, text in _KINDS if code in codes), f"{service} refused the request"
         )
@@ -180,9 +181,9 @@ def describe_aws_error(
     if isinstance(exc, NoCredentialsError):
         return MISSING_CREDENTIALS
     if isinstance(exc, PartialCredentialsError):
-        return mask_line(f"incomplete AWS credentials: {exc}")
+        return mask_line(f"incomplete AWS credentials: {exc}", env_secrets())
     if isinstance(exc, ProfileNotFound):
-        return mask_line(f"AWS profile not found: {exc.kwargs.get('profile', '?')}")
+        return mask_line(f"AWS profile not found: {exc.kwargs.get('profile', '?')}", env_secrets())
     url = endpoint or str(getattr(exc, "kwargs", {}).get("endpoint_url") or "AWS")
     if isinstance(exc, ReadTimeoutError):
         return f"{url} stopped answering: check your network and run it again"
@@ -192,7 +193,7 @@ def describe_aws_error(
         return "the connection closed before the whole answer was read"
     if isinstance(exc, NoRegionError):
         return NO_REGION
-    return "AWS client error: " + mask_line(str(exc))
+    return "AWS client error: " + mask_line(str(exc), env_secrets())
 
 
 def describe_s3_error(exc: BaseException, endpoint: str = "S3") -> str:
@@ -205,7 +206,7 @@ def describe_s3_error(exc: BaseException, endpoint: str = "S3") -> str:
         for codes, text in _S3_KINDS:
             if code in codes:
                 return text.format(code=code)
-        message = mask_line(str(exc.response.get("Error", {}).get("Message", "")))
+        message = mask_line(str(exc.response.get("Error", {}).get("Message", "")), env_secrets())
         return f"S3 refused the request: {exc.operation_name}: {code}: {message}".rstrip(": ")
     if isinstance(exc, PartialCredentialsError):
         return "incomplete AWS credentials (a key id without its secret, or the reverse)"

@@ -250,12 +250,11 @@ def downgrade(
     """Downgrade the schema to REVISION (required; `base` drops every table). What it would
     drop is counted first: rows are dropped only after a yes at a terminal, or with --yes."""
     if not sql:
-        from sparkify_dw import backends, downgrades
+        from sparkify_dw import downgrades
 
         settings = settings_from(ctx, url, config_file)
-        # Nothing to downgrade in a warehouse that isn't there: one line (exit 2), never a
-        # new empty DuckDB file.
-        backends.for_settings(settings).require_warehouse()
+        # Read as readers read: a warehouse that isn't there is one line (exit 2), never
+        # a new empty file.
         loss = downgrades.what_it_drops(settings, revision)
         downgrades.confirm(loss, revision, yes=yes, interactive=_interactive())
     _migrate(ctx, False, revision, sql, url, config_file)
@@ -277,7 +276,7 @@ def current(ctx: click.Context, url: str | None, config_file: str | None, wait: 
     from sparkify_dw import backends, schema
 
     settings = settings_from(ctx, url, config_file)
-    with backends.for_settings(settings).reading(wait) as conn:
+    with backends.for_settings(settings, wait=wait).reading() as conn:
         revision = schema.current_revision(conn)
     click.echo(f"{revision or 'none'} (head {schema.head()})")
 
@@ -301,7 +300,7 @@ def check(
     from sparkify_dw.check import report
 
     settings = settings_from(ctx, url, config_file)
-    with backends.for_settings(settings).reading(wait) as conn:
+    with backends.for_settings(settings, wait=wait).reading() as conn:
         schema.require_head(conn)
         results = checks.run_checks(conn)
     if as_json:

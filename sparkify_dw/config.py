@@ -1,34 +1,39 @@
-"""One configuration resolver for Alembic, the loader and notebooks.
+"""One configuration resolver for Alembic, the loader, the cluster command and notebooks.
 
-Precedence, per setting: explicit argument (a command-line flag) > environment
-variable > ``dwh.cfg`` > the embedded default (DuckDB file in the working
-directory, sample data bundled with the package).
+Every setting is a row of a table (:data:`SETTINGS`, and each engine's
+``EngineOptions.SPECS``): its flag, environment variable, ``dwh.cfg`` key, default and
+parser. Precedence, per setting: explicit argument (a command-line flag) > environment
+variable > ``dwh.cfg`` > the default (the embedded engine's file in the working
+directory, the sample data bundled with the package). :func:`resolve` reads them once
+into a typed :class:`Settings`; nothing else in the package reads the environment or
+``dwh.cfg``.
 """
 
 from __future__ import annotations
 
 import configparser
+import datetime as dt
 import logging
 import os
-import re
 import stat
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
+from sparkify_dw import settings_spec as spec
 from sparkify_dw.errors import ConfigError
-
-# Secrets are found and masked by sparkify_dw.secrets; these names were first defined here.
 from sparkify_dw.secrets import SECRET_ENV as SECRET_ENV
-from sparkify_dw.secrets import env_secrets as env_secrets
+from sparkify_dw.secrets import env_secrets as _env_secrets
 from sparkify_dw.secrets import mask as mask
 from sparkify_dw.secrets import parse_database_url, text_url_secrets
 from sparkify_dw.secrets import url_secrets as url_secrets
-from sparkify_dw.uris import S3Uri, Source, is_s3, parse_source
+from sparkify_dw.settings_spec import EngineOptions, Setting
+from sparkify_dw.uris import Source, parse_source
 
 log = logging.getLogger(__name__)
 
@@ -39,81 +44,126 @@ ENV_SONG_DATA = "SPARKIFY_DW_SONG_DATA"
 ENV_LOG_JSONPATH = "SPARKIFY_DW_LOG_JSONPATH"
 ENV_S3_ENDPOINT = "SPARKIFY_DW_S3_ENDPOINT"
 ENV_S3_REGION = "SPARKIFY_DW_S3_REGION"
-ENV_MANIFEST_PREFIX = "SPARKIFY_DW_MANIFEST_PREFIX"
-ENV_MEMORY_LIMIT = "SPARKIFY_DW_MEMORY_LIMIT"
-DEFAULT_MEMORY_LIMIT = "1GB"  # DuckDB's own default is 80% of RAM: unbounded on a shared box
-MEMORY_LIMIT_RE = re.compile(
-    r"\s*([0-9]+(?:\.[0-9]+)?)\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)\s*", re.IGNORECASE
-)
-_UNITS = {
-    "b": 1,
-    "kb": 1000,
-    "mb": 1000**2,
-    "gb": 1000**3,
-    "tb": 1000**4,
-    "kib": 1024,
-    "mib": 1024**2,
-    "gib": 1024**3,
-    "tib": 1024**4,
-}
-MIN_MEMORY_LIMIT = 64 * 1024**2  # below this DuckDB can't load a batch of files
-MAX_MEMORY_LIMIT = 1024**5  # 1024TiB: far beyond any machine, well within DuckDB's range
+ENV_S3_WORKERS = "SPARKIFY_DW_S3_WORKERS"
+ENV_EARLIEST_EVENT = "SPARKIFY_DW_EARLIEST_EVENT"
+ENV_LATEST_EVENT = "SPARKIFY_DW_LATEST_EVENT"
+ENV_AWS_REGION = "AWS_DEFAULT_REGION"  # the AWS default: the cluster command works there
 
 DEFAULT_CONFIG_NAME = "dwh.cfg"
 SAMPLE_DIR = Path(__file__).resolve().parent / "sample"
+DEFAULT_S3_WORKERS = 16
+MAX_S3_WORKERS = 256
 
-IAM_ROLE_ARN_RE = re.compile(
-    r"arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}"
+
+def _source(name: str, env: str, help: str, default: Path) -> Setting[Source]:
+    """A source: a path, a glob, a ``file://`` or ``s3://`` URI (``--log-data``,
+    ``[S3] LOG_DATA``); set but empty is refused, not taken for the default."""
+    return Setting(
+        name,
+        parse_source,
+        help,
+        default=str(default),
+        flag="--" + name.replace("_", "-"),
+        env=env,
+        cfg=("S3", name.upper()),
+        keep_empty=True,
+    )
+
+
+def _window_end(name: str, env: str, side: str, default: str) -> Setting[dt.datetime]:
+    """An end of the window of plausible event times (``[LOAD] EARLIEST_EVENT``): a date
+    or time in UTC, or ``+HOURS`` from now."""
+    return Setting(
+        name,
+        spec.moment,
+        f"events {side} this are implausible (UTC; +HOURS: from now)",
+        default=default,
+        env=env,
+        cfg=("LOAD", name.upper()),
+    )
+
+
+SETTINGS: tuple[Setting[Any], ...] = (
+    _source("log_data", ENV_LOG_DATA, "event logs", SAMPLE_DIR / "log_data"),
+    _source("song_data", ENV_SONG_DATA, "song metadata", SAMPLE_DIR / "song_data"),
+    _source(
+        "log_jsonpath",
+        ENV_LOG_JSONPATH,
+        "the JSONPaths file naming the event fields",
+        SAMPLE_DIR / "log_json_path.json",
+    ),
+    # The data's region (COPY's REGION, the S3 reader's): AWS_DEFAULT_REGION is the AWS
+    # default for API calls, not where the data lives, so it never overrides this one.
+    Setting(
+        "region",
+        spec.region,
+        "the region the S3 data is in",
+        env=ENV_S3_REGION,
+        cfg=("S3", "REGION"),
+    ),
+    Setting(
+        "s3_endpoint",
+        spec.text,
+        "an S3-compatible server, http(s)://host[:port]",
+        env=ENV_S3_ENDPOINT,
+        cfg=("S3", "ENDPOINT"),
+    ),
+    Setting(
+        "s3_workers",
+        spec.whole_number(1, MAX_S3_WORKERS),
+        "concurrent GETs from S3",
+        default=str(DEFAULT_S3_WORKERS),
+        env=ENV_S3_WORKERS,
+        cfg=("S3", "WORKERS"),
+    ),
+    _window_end("earliest_event", ENV_EARLIEST_EVENT, "before", "2000-01-01"),
+    _window_end("latest_event", ENV_LATEST_EVENT, "after", "+24"),
 )
-REGION_RE = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-[0-9]")
+"""Every setting but the URL and the engine's options, as :func:`resolve` reads them."""
+
+COMMAND_SETTINGS: tuple[Setting[Any], ...] = (
+    Setting(
+        "aws_region",
+        spec.region,
+        "the AWS region the cluster command works in",
+        env=ENV_AWS_REGION,
+    ),
+)
+"""Settings one command reads (:func:`read_settings`), not a load: AWS's own default
+region is checked only where it is used."""
+
+OptionsT = TypeVar("OptionsT", bound=EngineOptions)
 
 
 @dataclass(frozen=True)
 class Settings:
-    """The resolved configuration. ``url`` keeps the password; print ``display_url``."""
+    """The resolved configuration, typed. ``url`` keeps the password; print
+    ``display_url``. ``sources`` says where each setting was found."""
 
     url: URL
-    log_data: str
-    song_data: str
-    log_jsonpath: str
-    iam_role_arn: str | None = None
+    log_data: Source
+    song_data: Source
+    log_jsonpath: Source
     region: str | None = None
     s3_endpoint: str | None = None
-    manifest_prefix: str | None = None  # s3:// prefix for Redshift COPY manifests
-    memory_limit: str = DEFAULT_MEMORY_LIMIT  # DuckDB's memory_limit, e.g. "1GB"
+    s3_workers: int = DEFAULT_S3_WORKERS
+    earliest_event: dt.datetime = dt.datetime(2000, 1, 1)
+    latest_event: dt.datetime = field(
+        default_factory=lambda: spec.utc_now() + dt.timedelta(hours=24)
+    )
+    aws_region: str | None = None
+    # The engine's own (its package's options class); the base class: none resolved.
+    options: EngineOptions = field(default_factory=EngineOptions)
     config_file: Path | None = None
     sources: Mapping[str, str] = field(default_factory=dict)
-    # The source settings above as typed values: resolve() parses them, once; text given
-    # to dataclasses.replace() is parsed when the copy is made.
-    parsed: Mapping[str, Source] = field(default_factory=dict, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        parsed = dict(self.parsed)
-        for name in SOURCE_SETTINGS:
-            text = getattr(self, name)
-            if text is None:
-                parsed.pop(name, None)
-            elif name not in parsed or str(parsed[name]) != text:
-                parsed[name] = parse_setting(name, text, name)  # not from resolve: no origin
-        object.__setattr__(self, "parsed", parsed)
-
-    @property
-    def log_data_source(self) -> Source:
-        return self.parsed["log_data"]
-
-    @property
-    def song_data_source(self) -> Source:
-        return self.parsed["song_data"]
-
-    @property
-    def log_jsonpath_source(self) -> Source:
-        return self.parsed["log_jsonpath"]
-
-    @property
-    def manifest_location(self) -> S3Uri | None:
-        """Where Redshift's COPY manifests go (``manifest_prefix``, parsed)."""
-        found = self.parsed.get("manifest_prefix")
-        return found if isinstance(found, S3Uri) else None
+    def options_as(self, kind: type[OptionsT]) -> OptionsT:
+        """The engine's options as ``kind`` (its defaults when none were resolved)."""
+        if isinstance(self.options, kind):
+            return self.options
+        made = kind.defaults()
+        assert isinstance(made, kind)
+        return made
 
     @property
     def display_url(self) -> str:
@@ -137,6 +187,11 @@ class Settings:
         from sparkify_dw.engines import create_engine
 
         return create_engine(self.url, **kwargs)
+
+
+def env_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
+    """The AWS credential values set in the environment: masked wherever text is shown."""
+    return _env_secrets(os.environ if environ is None else environ)
 
 
 def read_cfg(path: Path, explicit: bool = True) -> configparser.ConfigParser | None:
@@ -178,11 +233,24 @@ def cfg_value(parser: configparser.ConfigParser | None, section: str, key: str) 
     return value or None
 
 
-def _require(parser: configparser.ConfigParser, path: Path, section: str, key: str) -> str:
-    value = cfg_value(parser, section, key)
-    if value is None:
-        raise ConfigError(f"{path}: [{section}] {key} is missing or empty")
-    return value
+def config_file(
+    config: str | os.PathLike[str] | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    cwd: Path | None = None,
+) -> tuple[Path, configparser.ConfigParser | None]:
+    """``dwh.cfg`` as every command finds it (``--config`` > ``$SPARKIFY_DW_CONFIG`` >
+    ``./dwh.cfg``) and its contents; ``None`` when an implicit one is absent."""
+    env = os.environ if environ is None else environ
+    here = Path.cwd() if cwd is None else cwd
+    explicit = config if config is not None else env.get(ENV_CONFIG) or None
+    path = Path(explicit) if explicit is not None else here / DEFAULT_CONFIG_NAME
+    if not path.is_absolute():
+        path = here / path
+    parser = read_cfg(path, explicit=explicit is not None)
+    if parser is not None:
+        _warn_if_exposed(path, parser)
+    return path, parser
 
 
 def _engines() -> ModuleType:
@@ -211,44 +279,6 @@ def check_database_url(url: URL, origin: str) -> URL:
     return checked
 
 
-def validate_iam_role_arn(value: str, origin: str) -> str:
-    if not IAM_ROLE_ARN_RE.fullmatch(value):
-        raise ConfigError(f"{origin}: not an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>)")
-    return value
-
-
-def validate_region(value: str, origin: str) -> str:
-    if not REGION_RE.fullmatch(value):
-        raise ConfigError(f"{origin}: not an AWS region name (e.g. us-west-2)")
-    return value
-
-
-SOURCE_SETTINGS = ("log_data", "song_data", "log_jsonpath", "manifest_prefix")
-
-
-def parse_setting(name: str, text: str, origin: str) -> Source:
-    """One of :data:`SOURCE_SETTINGS` as a typed value: a local path, ``file://`` URI or
-    well-formed ``s3://`` URI (``manifest_prefix``: only the last); errors name ``origin``."""
-    if name == "manifest_prefix":
-        if not is_s3(text):
-            raise ConfigError(f"{origin}: MANIFEST_PREFIX must be an s3:// URI")
-        return S3Uri.parse(text, origin)
-    return parse_source(text, origin)
-
-
-def memory_bytes(text: str, origin: str = "memory limit") -> int:
-    """A DuckDB memory size ("1GB", "512MiB") in bytes; one line when it isn't one."""
-    match = MEMORY_LIMIT_RE.fullmatch(text)
-    if match is None:
-        raise ConfigError(f"{origin}: not a memory size like 1GB or 512MB: {text!r}")
-    size = int(float(match.group(1)) * _UNITS[match.group(2).lower()])
-    if size < MIN_MEMORY_LIMIT:
-        raise ConfigError(f"{origin}: {text.strip()} is too little; at least 64MiB")
-    if size > MAX_MEMORY_LIMIT:
-        raise ConfigError(f"{origin}: {text.strip()} is more than any machine has; at most 1024TiB")
-    return size
-
-
 @dataclass
 class _Lookup:
     """Where each setting is looked for, in order (a flag, a variable, ``dwh.cfg``, the
@@ -258,44 +288,31 @@ class _Lookup:
     parser: configparser.ConfigParser | None
     cfg_path: Path
     sources: dict[str, str] = field(default_factory=dict)
-    parsed: dict[str, Source] = field(default_factory=dict)
 
-    def pick(
-        self,
-        name: str,
-        flag: str | None,
-        env_name: str,
-        section: str,
-        key: str,
-        default: str | None,
-        keep_empty: bool = False,
-    ) -> str | None:
-        """The first of the flag, the variable, dwh.cfg and ``default`` that is set. With
-        ``keep_empty`` a variable or key that is set but empty counts as set (a source:
-        refused, where falling through to the default would load something else)."""
+    def value(self, setting: Setting[Any], flag: str | None) -> Any:
+        """The setting's typed value from the first place that sets it (``None``: unset);
+        a refusal names that place."""
+        text, origin = self._text(setting, flag)
+        self.sources[setting.name] = "argument" if flag is not None else origin
+        if text is None:
+            return None
+        return setting.parse(text, origin)
+
+    def _text(self, setting: Setting[Any], flag: str | None) -> tuple[str | None, str]:
         if flag is not None:
-            self.sources[name] = "argument"
-            return flag
-        if self.env.get(env_name) or (keep_empty and env_name in self.env):
-            self.sources[name] = f"${env_name}"
-            return self.env[env_name]
-        parser = self.parser
-        cfg = cfg_value(parser, section, key)
-        if cfg is None and keep_empty and parser is not None and parser.has_option(section, key):
-            cfg = ""
-        if cfg is not None:
-            self.sources[name] = f"{self.cfg_path} [{section}] {key}"
-            return cfg
-        self.sources[name] = "default"
-        return default
-
-    def source(self, name: str, flag: str | None, env_name: str, key: str, default: Path) -> str:
-        """A source (``[S3]`` key), parsed once: a path, a glob, or an s3:// URI."""
-        value = self.pick(name, flag, env_name, "S3", key, str(default), keep_empty=True)
-        assert value is not None
-        origin = "--" + name.replace("_", "-") if flag is not None else self.sources[name]
-        self.parsed[name] = parse_setting(name, value, origin)
-        return value
+            return flag, setting.flag or "argument"
+        env = setting.env
+        if env is not None and (self.env.get(env) or (setting.keep_empty and env in self.env)):
+            return self.env[env], f"${env}"
+        if setting.cfg is not None:
+            section, key = setting.cfg
+            found = cfg_value(self.parser, section, key)
+            parser = self.parser
+            if found is None and setting.keep_empty and parser is not None:
+                found = "" if parser.has_option(section, key) else None
+            if found is not None:
+                return found, f"{self.cfg_path} [{section}] {key}"
+        return setting.default, "default"
 
     def url(self, url: str | None, here: Path) -> URL:
         """The warehouse: flag > variable > an engine's ``dwh.cfg`` section > the embedded
@@ -325,75 +342,62 @@ def resolve(
     song_data: str | None = None,
     log_jsonpath: str | None = None,
     memory_limit: str | None = None,
+    options: Mapping[str, str] | None = None,
     environ: Mapping[str, str] | None = None,
     cwd: Path | None = None,
 ) -> Settings:
-    """Resolve every setting; raise :class:`ConfigError` with one line on bad input."""
+    """Resolve every setting once; raise :class:`ConfigError` with one line on bad input.
+
+    ``options`` are flags for the engine's own options by name (``memory_limit`` is one
+    of DuckDB's); a flag the engine has no option for is refused, not ignored.
+    """
     env = os.environ if environ is None else environ
     here = Path.cwd() if cwd is None else cwd
-    explicit_cfg = config if config is not None else env.get(ENV_CONFIG) or None
-    cfg_path = Path(explicit_cfg) if explicit_cfg is not None else here / DEFAULT_CONFIG_NAME
-    if not cfg_path.is_absolute():
-        cfg_path = here / cfg_path
-    parser = read_cfg(cfg_path, explicit=explicit_cfg is not None)
-    if parser is not None:
-        _warn_if_exposed(cfg_path, parser)
+    cfg_path, parser = config_file(config, environ=env, cwd=here)
     look = _Lookup(env, parser, cfg_path)
     resolved_url = look.url(url, here)
-    s_log = look.source("log_data", log_data, ENV_LOG_DATA, "LOG_DATA", SAMPLE_DIR / "log_data")
-    s_song = look.source(
-        "song_data", song_data, ENV_SONG_DATA, "SONG_DATA", SAMPLE_DIR / "song_data"
-    )
-    s_paths = look.source(
-        "log_jsonpath",
-        log_jsonpath,
-        ENV_LOG_JSONPATH,
-        "LOG_JSONPATH",
-        SAMPLE_DIR / "log_json_path.json",
-    )
-    arn = cfg_value(parser, "IAM_ROLE", "ARN")
-    if arn is not None:
-        validate_iam_role_arn(arn, f"{cfg_path}: [IAM_ROLE] ARN")
-    # The data's region (COPY's REGION): AWS_DEFAULT_REGION is the AWS default for API
-    # calls, not where the data lives, so it never overrides it (boto3 still reads it
-    # for the S3 client when no data region is set).
-    region = look.pick("region", None, ENV_S3_REGION, "S3", "REGION", None)
-    if region is not None:
-        validate_region(region, look.sources["region"])
-    endpoint = look.pick("s3_endpoint", None, ENV_S3_ENDPOINT, "S3", "ENDPOINT", None)
-    manifests = look.pick(
-        "manifest_prefix", None, ENV_MANIFEST_PREFIX, "S3", "MANIFEST_PREFIX", None
-    )
-    if manifests is not None:
-        look.parsed["manifest_prefix"] = parse_setting(
-            "manifest_prefix", manifests, look.sources["manifest_prefix"]
+    flags = {"log_data": log_data, "song_data": song_data, "log_jsonpath": log_jsonpath}
+    values = {s.name: look.value(s, flags.get(s.name)) for s in SETTINGS}
+    if values["latest_event"] <= values["earliest_event"]:
+        raise ConfigError(
+            f"{look.sources['latest_event']} must be after {look.sources['earliest_event']}"
         )
-    memory_section, memory_key = _engines().cfg_key("memory_limit")
-    memory = look.pick(
-        "memory_limit",
-        memory_limit,
-        ENV_MEMORY_LIMIT,
-        memory_section,
-        memory_key,
-        DEFAULT_MEMORY_LIMIT,
-    )
-    assert memory is not None
-    origin = "--memory-limit" if memory_limit is not None else look.sources["memory_limit"]
-    memory_bytes(memory, origin)
+    engine_flags = dict(options or {})
+    if memory_limit is not None:
+        engine_flags["memory_limit"] = memory_limit
     return Settings(
         url=resolved_url,
-        log_data=s_log,
-        song_data=s_song,
-        log_jsonpath=s_paths,
-        iam_role_arn=arn,
-        region=region,
-        s3_endpoint=endpoint,
-        manifest_prefix=manifests,
-        memory_limit=memory.strip(),
+        **values,
+        options=_engine_options(look, resolved_url, engine_flags),
         config_file=cfg_path if parser is not None else None,
         sources=look.sources,
-        parsed=look.parsed,
     )
+
+
+def read_settings(
+    names: Sequence[str],
+    cfg_path: Path,
+    parser: configparser.ConfigParser | None,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Some of :data:`SETTINGS`, by name, from the variables and a ``dwh.cfg`` already
+    read (:func:`config_file`): for a command that needs no warehouse (``cluster``)."""
+    look = _Lookup(os.environ if environ is None else environ, parser, cfg_path)
+    wanted = [s for s in (*SETTINGS, *COMMAND_SETTINGS) if s.name in names]
+    return {s.name: look.value(s, None) for s in wanted}
+
+
+def _engine_options(look: _Lookup, url: URL, flags: Mapping[str, str]) -> EngineOptions:
+    """The options the URL's engine declares, looked for like every other setting."""
+    info = _engines().info_for(url.get_backend_name())
+    kind: type[EngineOptions] = info.options
+    specs = {s.name: s for s in kind.SPECS}
+    for name in flags:
+        if name not in specs:
+            shown = "--" + name.replace("_", "-")
+            raise ConfigError(f"{shown}: the {info.title} backend has no such option")
+    found = {name: look.value(s, flags.get(name)) for name, s in specs.items()}
+    return kind.from_values({k: v for k, v in found.items() if v is not None})
 
 
 _PROJECT_MARKERS = (".git", "setup.cfg", "pyproject.toml", DEFAULT_CONFIG_NAME)

@@ -33,7 +33,6 @@ from sparkify_dw.errors import ConfigError, SchemaError, one_line
 from sparkify_dw.models import PHYSICAL_DESIGN, STAGING_TABLES, STAR_TABLES, metadata
 from sparkify_dw.status import (
     READ_WAIT,
-    reading_session,
     readonly_engine,
     recent_loads,
     row_counts,
@@ -76,9 +75,11 @@ def read_live(settings: Settings, *, run_checks: bool = True, wait: float = READ
         engine = readonly_engine(settings)
     except ConfigError as exc:
         return Live(False, settings.mask(str(exc)))
+    from sparkify_dw import backends
+
     try:
-        with engine.connect() as conn:
-            reading_session(conn, settings, wait)  # not for ever behind a running load
+        # Not for ever behind a running load: at most ``wait`` seconds.
+        with backends.for_settings(settings, wait=wait).reading(engine) as conn:
             schema.require_head(conn)
             counts = row_counts(conn, metadata.sorted_tables)
             loads = recent_loads(conn, LOADS_SHOWN)

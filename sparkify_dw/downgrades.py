@@ -43,12 +43,13 @@ class Loss:
 
 def what_it_drops(settings: Settings, revision: str) -> Loss:
     """The tables and columns going from the warehouse's revision to ``revision`` drops,
-    with their row counts (read with the warehouse's own engine, nothing written)."""
+    with their row counts (read as every reader reads: nothing written, and a warehouse
+    that isn't there is one line, never a new empty one)."""
     from alembic import command
 
-    from sparkify_dw import schema
+    from sparkify_dw import backends, schema
 
-    engine = schema.create_engine(settings.url)
+    engine = backends.for_settings(settings).read_engine()
     try:
         with engine.connect() as conn:
             current = schema.current_revision(conn)

@@ -145,9 +145,7 @@ def next_load_id(conn: sa.Connection) -> int:
 
 
 def sources_text(settings: Settings) -> str:
-    return fit_bytes(
-        f"log_data={settings.log_data_source} song_data={settings.song_data_source}", 2048
-    )
+    return fit_bytes(f"log_data={settings.log_data} song_data={settings.song_data}", 2048)
 
 
 def record_load(

@@ -58,13 +58,13 @@ def raw_fields(settings: Settings) -> list[RawField]:
     from sparkify_dw.sources import Reader
 
     paths = read_jsonpaths(
-        settings.log_jsonpath_source,
+        settings.log_jsonpath,
         len(STAGING_EVENTS.columns),
-        Reader(settings.region, settings.s3_endpoint),
+        Reader.of(settings),
     )
     requests = [
-        StageRequest(STAGING_EVENTS, settings.log_data_source, paths, settings.log_jsonpath_source),
-        StageRequest(STAGING_SONGS, settings.song_data_source, None),
+        StageRequest(STAGING_EVENTS, settings.log_data, paths, settings.log_jsonpath),
+        StageRequest(STAGING_SONGS, settings.song_data, None),
     ]
     return [
         RawField(r.table.name, column.name, jsonpath_text(path), str(r.jsonpaths_uri or "auto"))

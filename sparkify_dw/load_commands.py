@@ -63,7 +63,7 @@ def history(
     )
 
     settings = settings_from(ctx, url, config_file)
-    with backends.for_settings(settings).reading(wait) as conn:
+    with backends.for_settings(settings, wait=wait).reading() as conn:
         schema.require_head(conn)
         rows = ledger.history(conn, limit)
     if as_json:
@@ -111,7 +111,7 @@ def errors(
     from sparkify_dw.ledger import ERRORS_HEADERS, errors_row
 
     settings = settings_from(ctx, url, config_file)
-    with backends.for_settings(settings).reading(wait) as conn:
+    with backends.for_settings(settings, wait=wait).reading() as conn:
         schema.require_head(conn)
         load_id = load_id or ledger.latest_load_id(conn)
         rows = [] if load_id is None else ledger.errors(conn, load_id)
@@ -260,16 +260,13 @@ def load(
         if incremental:  # the ledger is in the warehouse: read it
             from sparkify_dw import backends, ledger
 
-            with backends.for_settings(settings).reading(wait) as conn:
+            with backends.for_settings(settings, wait=wait).reading() as conn:
                 loaded = ledger.loaded_files(conn)
         for statement in loader.dry_run(
             settings, steps, max_errors, selection, loaded, vacuum, wait
         ):
             click.echo(statement + "\n")
         return
-    from sparkify_dw import backends
-
-    backends.for_settings(settings).require_warehouse()
     ctx.exit(
         run_load(
             settings,

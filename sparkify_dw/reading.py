@@ -11,9 +11,9 @@ query (the loader waits up to ``--wait`` seconds for the lock). A query started 
 load waits for the load (up to ``wait`` seconds) instead of failing with DuckDB's lock
 error, and then sees the committed load. On PostgreSQL and Redshift readers never block a
 load's writes; the engine runs read-only transactions (PostgreSQL) and bounds how long a
-reader waits behind a load's lock (Redshift, the backend's ``read_session``).
+reader waits behind a load's lock (Redshift: a statement timeout on each connection).
 
-How each engine keeps these promises is its backend's (``Backend.analysis_engine``); on
+How each engine keeps these promises is its backend's (``read_engine(analysis=True)``); on
 DuckDB the engine reflects through the reflecting dialect (``duckdb+sparkify``), so
 ``pd.read_sql_table``, ``sa.inspect`` and ``Table(autoload_with=...)`` work on DuckDB as on
 PostgreSQL.
@@ -65,7 +65,9 @@ def connect(
     """
     if not (isinstance(wait, int | float) and 0 <= wait <= MAX_WAIT):  # nan and inf too
         raise ConfigError(f"wait: {wait!r} is not a number of seconds from 0 to {MAX_WAIT:.0f}")
-    return backends.for_settings(_settings(url)).analysis_engine(wait, read_only)
+    return backends.for_settings(_settings(url), wait=wait).read_engine(
+        analysis=True, read_only=read_only
+    )
 
 
 @contextmanager

@@ -20,7 +20,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -34,6 +33,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from .aws_errors import describe_s3_error
+from .config import DEFAULT_S3_WORKERS
 from .errors import ConfigError, SourceError
 from .uris import S3_SCHEME, S3Uri
 
@@ -50,9 +50,8 @@ _PAGE_SIZE = 1000  # keys per ListObjectsV2 call (S3's maximum); tests lower it
 READ_TEXT_LIMIT = 1024 * 1024  # read_text is for small files; a JSONPaths file is ~1 kB
 _BUFFER_SIZE = 1024 * 1024
 
-ENV_WORKERS = "SPARKIFY_DW_S3_WORKERS"  # concurrent GETs of a load from S3
-DEFAULT_WORKERS = 16
-MAX_WORKERS = 256
+# Concurrent GETs of a load from S3: the configuration's s3_workers (``$SPARKIFY_DW_S3_WORKERS``).
+DEFAULT_WORKERS = DEFAULT_S3_WORKERS
 STREAM_OVER = 8 * 1024 * 1024  # a larger object is streamed when its turn comes, not buffered
 MAX_BYTES_AHEAD = 64 * 1024 * 1024  # listed bytes fetched ahead of the reader, at most
 
@@ -114,20 +113,9 @@ def _check_endpoint(endpoint: str) -> None:
         raise SourceError(f"S3 endpoint {_show(shown)}: expected http(s)://host[:port]")
 
 
-def workers_setting(environ: Mapping[str, str] | None = None) -> int:
-    """Concurrent GETs for a load from S3: ``$SPARKIFY_DW_S3_WORKERS``, default 16."""
-    text = (os.environ if environ is None else environ).get(ENV_WORKERS, "").strip()
-    if not text:
-        return DEFAULT_WORKERS
-    value = int(text) if text.isdigit() else 0
-    if not 1 <= value <= MAX_WORKERS:
-        raise SourceError(
-            f"{ENV_WORKERS}={_show(text)}: expected a whole number from 1 to {MAX_WORKERS}"
-        )
-    return value
-
-
-def client(region: str | None = None, endpoint: str | None = None) -> S3Client:
+def client(
+    region: str | None = None, endpoint: str | None = None, workers: int = DEFAULT_WORKERS
+) -> S3Client:
     """An S3 client on the standard credential chain; ``endpoint`` for S3-compatible servers.
 
     Path-style addressing and checksums only when required are used with an endpoint,
@@ -137,7 +125,7 @@ def client(region: str | None = None, endpoint: str | None = None) -> S3Client:
     """
     options: dict[str, Any] = {
         "connect_timeout": 10,
-        "max_pool_connections": max(10, workers_setting() + 2),
+        "max_pool_connections": max(10, workers + 2),
     }
     if endpoint is not None:
         _check_endpoint(endpoint)
@@ -312,14 +300,14 @@ def fetch_ordered(
     objects: Iterable[S3Object],
     client: S3Client,
     *,
-    workers: int | None = None,
+    workers: int = DEFAULT_WORKERS,
     max_objects: int | None = None,
     max_bytes: int = MAX_BYTES_AHEAD,
     stream_over: int = STREAM_OVER,
     what: str = "source",
 ) -> Generator[tuple[S3Object, BinaryIO], None, None]:
     """Each object and a binary file of its content, in the given order, while up to
-    ``workers`` GETs run ahead (default: :func:`workers_setting`).
+    ``workers`` GETs run ahead.
 
     Why: a load from S3 is one GET per object, and Sparkify's song_data holds tens of
     thousands of one-song objects: fetched one at a time, their latencies add up. The order
@@ -330,7 +318,6 @@ def fetch_ordered(
     when its turn comes. A failed GET raises its one-line :class:`SourceError` when the
     consumer reaches that object, after every earlier object was yielded.
     """
-    workers = workers_setting() if workers is None else workers
     limit = max_objects or 2 * workers
     if workers < 1 or limit < 1 or stream_over > max_bytes:
         raise ValueError(
@@ -380,7 +367,7 @@ class Readahead:
     at that object; an object that was never planned is opened directly.
     """
 
-    def __init__(self, client: Callable[[], S3Client], workers: int | None = None) -> None:
+    def __init__(self, client: Callable[[], S3Client], workers: int = DEFAULT_WORKERS) -> None:
         self._client = client
         self._workers = workers
         self._order: list[S3Object] = []  # every planned listing, one after another

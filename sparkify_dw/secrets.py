@@ -23,7 +23,6 @@ An access key id (``AWS_ACCESS_KEY_ID``) names a key, like a user name: it is no
 from __future__ import annotations
 
 import configparser
-import os
 import re
 from collections.abc import Iterable, Mapping
 from urllib.parse import quote, quote_plus, unquote, urlsplit
@@ -73,10 +72,10 @@ def _spellings(values: Iterable[str | None]) -> list[str]:
     return sorted({s for s in found + escaped if s}, key=len, reverse=True)
 
 
-def env_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
-    """The AWS credential values set in the environment (``os.environ`` by default)."""
-    env = os.environ if environ is None else environ
-    return _spellings(env.get(name) for name in SECRET_ENV)
+def env_secrets(environ: Mapping[str, str]) -> list[str]:
+    """The AWS credential values set in ``environ`` (the configuration passes the
+    process's environment: :func:`sparkify_dw.config.env_secrets`)."""
+    return _spellings(environ.get(name) for name in SECRET_ENV)
 
 
 def url_secrets(url: URL) -> list[str]:
@@ -140,7 +139,6 @@ def mask(text: str, secrets: Iterable[str]) -> str:
     return text
 
 
-def mask_line(text: str, secrets: Iterable[str] | None = None) -> str:
-    """``text`` on one line with every secret masked (the environment's AWS secrets
-    unless ``secrets`` is given)."""
-    return mask(" ".join(text.split()), env_secrets() if secrets is None else secrets)
+def mask_line(text: str, secrets: Iterable[str]) -> str:
+    """``text`` on one line with every one of ``secrets`` masked."""
+    return mask(" ".join(text.split()), secrets)

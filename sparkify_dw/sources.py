@@ -26,6 +26,7 @@ from sparkify_dw.text import shown_path
 from sparkify_dw.uris import LocalPath, S3Uri, Source, parse_source
 
 if TYPE_CHECKING:  # at run time s3 (and boto3 with it) is imported when a source is in S3
+    from sparkify_dw.config import Settings
     from sparkify_dw.s3 import Readahead, S3Client, S3Object
 
 log = logging.getLogger(__name__)
@@ -74,10 +75,18 @@ class SourceFile:
 
 
 class Reader:
-    """Where source files come from: the local disk, or S3 through boto3 (one client)."""
+    """Where source files come from: the local disk, or S3 through boto3 (one client,
+    ``workers`` GETs at a time)."""
 
-    def __init__(self, region: str | None = None, endpoint: str | None = None) -> None:
-        self.region, self.endpoint = region, endpoint
+    @classmethod
+    def of(cls, settings: Settings) -> Reader:
+        """The reader a load's settings describe (region, endpoint, concurrent GETs)."""
+        return cls(settings.region, settings.s3_endpoint, settings.s3_workers)
+
+    def __init__(
+        self, region: str | None = None, endpoint: str | None = None, workers: int = 16
+    ) -> None:
+        self.region, self.endpoint, self.workers = region, endpoint, workers
         self._client: S3Client | None = None
         self._readahead: Readahead | None = None  # GETs of listed objects run ahead
 
@@ -86,7 +95,7 @@ class Reader:
             extras.require("s3", "reading s3:// sources")  # before importing boto3
             from sparkify_dw import s3
 
-            self._client = s3.client(self.region, self.endpoint)
+            self._client = s3.client(self.region, self.endpoint, self.workers)
         return self._client
 
     def list(self, source: Source | str, what: str) -> list[SourceFile]:
@@ -138,7 +147,7 @@ class Reader:
         from sparkify_dw import s3
 
         if self._readahead is None:
-            self._readahead = s3.Readahead(self.client)
+            self._readahead = s3.Readahead(self.client, self.workers)
         return self._readahead
 
     def verify(self, f: SourceFile, what: str = "source") -> None:

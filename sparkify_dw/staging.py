@@ -24,7 +24,6 @@ parsed document; :func:`checked_select` classifies them into a temporary table, 
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,8 +56,8 @@ class StageRequest:
     jsonpaths: list[JsonPath] | None  # None: match JSON keys to column names ('auto')
     jsonpaths_uri: Source | None = None  # the JSONPaths file itself (Redshift's COPY reads it)
     files: tuple[SourceFile, ...] = ()  # what the source names, listed once by the loader
-    # When events may have happened: read from the environment when the load starts.
-    window: EventWindow = field(default_factory=lambda: EventWindow.from_environment())
+    # When events may have happened (the configuration's earliest_event, latest_event).
+    window: EventWindow = field(default_factory=lambda: EventWindow.default())
 
     @property
     def what(self) -> str:
@@ -372,23 +371,17 @@ def _star_problems(
 @dataclass(frozen=True)
 class EventWindow:
     """When an event may have happened: ``ts`` (epoch milliseconds) outside this window is
-    implausible, most often seconds or microseconds taken for milliseconds. Set with
-    ``SPARKIFY_DW_EARLIEST_EVENT`` (a date or time, UTC; default 2000-01-01) and
-    ``SPARKIFY_DW_LATEST_EVENT`` (a date or time, or ``+HOURS`` from now; default +24)."""
+    implausible, most often seconds or microseconds taken for milliseconds. A load's comes
+    from its settings (``earliest_event``, ``latest_event``)."""
 
     earliest: dt.datetime
     latest: dt.datetime
 
     @classmethod
-    def from_environment(cls, now: dt.datetime | None = None) -> EventWindow:
-        now = now or dt.datetime.now(dt.UTC).replace(tzinfo=None)
-        earliest = _when(
-            os.environ.get(ENV_EARLIEST_EVENT) or "2000-01-01", ENV_EARLIEST_EVENT, now
-        )
-        latest = _when(os.environ.get(ENV_LATEST_EVENT) or "+24", ENV_LATEST_EVENT, now)
-        if latest <= earliest:
-            raise ValueError(f"${ENV_LATEST_EVENT} must be after ${ENV_EARLIEST_EVENT}")
-        return cls(earliest, latest)
+    def default(cls) -> EventWindow:
+        """The settings' defaults: from 2000-01-01 to 24 hours from now (UTC)."""
+        now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        return cls(dt.datetime(2000, 1, 1), now + dt.timedelta(hours=24))
 
     def millis(self) -> tuple[int, int]:
         epoch = dt.datetime(1970, 1, 1)
@@ -425,21 +418,6 @@ class EventWindow:
                 + hint(lo * 1000, hi * 1000, "microseconds"),
             ),
         ]
-
-
-ENV_EARLIEST_EVENT = "SPARKIFY_DW_EARLIEST_EVENT"
-ENV_LATEST_EVENT = "SPARKIFY_DW_LATEST_EVENT"
-
-
-def _when(text: str, name: str, now: dt.datetime) -> dt.datetime:
-    try:
-        if text.startswith("+"):
-            return now + dt.timedelta(hours=float(text[1:]))
-        return dt.datetime.fromisoformat(text).replace(tzinfo=None)
-    except ValueError:
-        raise ValueError(f"${name}: not a date, a time or +HOURS: {text!r}") from None
-    except OverflowError:  # +inf, +1e9: past the last date there is
-        raise ValueError(f"${name}: +HOURS must end before the year 9999: {text!r}") from None
 
 
 def fill_checked(

@@ -98,14 +98,6 @@ def readonly_engine(settings: Settings) -> sa.Engine:
 READ_WAIT = 600.0  # seconds a reader waits behind a running load, as commands' --wait
 
 
-def reading_session(conn: sa.Connection, settings: Settings, wait: float) -> None:
-    """Bound how long ``conn`` waits behind a running load's lock (Redshift's LOCK waits
-    for ever otherwise), as the other commands' ``reading(wait)`` does."""
-    from sparkify_dw import backends
-
-    backends.for_settings(settings).read_session(conn, wait)
-
-
 def row_counts(conn: sa.Connection, tables: Sequence[sa.Table]) -> dict[str, int]:
     """Rows per table, one COUNT(*) each."""
     return {
@@ -367,10 +359,10 @@ def main(
         # As `check` and `history` read (Backend.reading): DuckDB's file is opened again
         # while a load holds it, for up to --wait seconds, instead of failing with the
         # driver's lock error; Redshift's LOCK is waited for at most --wait seconds.
-        backend = backends.for_settings(settings)
+        backend = backends.for_settings(settings, wait=wait)
         engine = readonly_engine(settings)
         try:
-            with backend.reading(wait, engine) as conn:
+            with backend.reading(engine) as conn:
                 status = gather(conn, settings, now, max_age, run_checks=not args.no_checks)
         finally:
             engine.dispose()

@@ -15,16 +15,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 import sqlalchemy as sa
 
 from sparkify_dw.backends.plan import InsertInChunks, Step
 from sparkify_dw.backends.requests import Selection, check_schemes, staging_requests
 from sparkify_dw.config import Settings
-from sparkify_dw.errors import ConfigError
 from sparkify_dw.errors import LockBusy as LockBusy
-from sparkify_dw.models import LOAD_FILES
 from sparkify_dw.sources import Reader
 from sparkify_dw.staging import StageRequest
 
@@ -49,7 +47,20 @@ class Capabilities:
     rejects_reported_by: Rejects = "quarantine"
 
 
+Phase = Literal["begin", "staged", "transform", "transformed", "committed"]
+"""Where a load asks an engine for steps of its own (:meth:`Backend.load_plan`): as its
+transaction begins, once staging is filled, around the transform's statements, and after
+the commit (statistics, VACUUM)."""
+
+
 class Backend(ABC):
+    """One engine behind the contract the loader and the readers call: ``requests``,
+    ``stage_plan``, ``load_plan``, ``bulk_insert``, ``load_session``,
+    ``failed_copy_errors``, ``reading`` and ``read_engine``. An engine adapts two hooks
+    besides: :meth:`connect` (DuckDB's lock is its connection) and :meth:`lock`
+    (PostgreSQL's advisory lock); Redshift's LOCK is a step of its ``load_plan("begin")``,
+    since it holds only for the transaction."""
+
     name: str  # the URL's backend name (``duckdb://``)
     title: str  # as a user writes it, in messages
     capabilities: Capabilities = Capabilities()
@@ -57,8 +68,15 @@ class Backend(ABC):
     def __init__(self, settings: Settings, max_errors: int = 0, wait: float = 600.0) -> None:
         self.settings = settings
         self.max_errors = max_errors  # records a load may reject and still succeed
-        self.wait = wait  # seconds to wait for another load's lock
-        self.reader = Reader(settings.region, settings.s3_endpoint)
+        self.wait = wait  # seconds to wait behind another load: given once, here
+        self.reader = Reader.of(settings)
+
+    def waiting(self, wait: float) -> Backend:
+        """The same backend waiting ``wait`` seconds instead (a failed load's ledger row
+        waits less for a fresh connection than the load did)."""
+        return type(self)(self.settings, self.max_errors, wait)
+
+    # --- what the loader calls ---------------------------------------------------------
 
     def requests(
         self, selection: Selection = Selection(), loaded: set[tuple[str, str]] | None = None
@@ -66,123 +84,45 @@ class Backend(ABC):
         """The files this load stages, per staging table, refused in one line when the
         backend can't stage from where they are."""
         check_schemes(self.settings, self.capabilities.sources, self.title)
-        if self.capabilities.needs_manifest and not self.settings.manifest_prefix:
-            raise ConfigError(
-                f"{self.title} COPYs through a manifest of the listed files: set "
-                "[S3] MANIFEST_PREFIX in dwh.cfg or $SPARKIFY_DW_MANIFEST_PREFIX "
-                "to an s3:// prefix the cluster's role can read and you can write"
-            )
         return staging_requests(self.settings, self.reader, selection, loaded)
 
     @abstractmethod
     def stage_plan(self, request: StageRequest) -> list[Step]:
         """The steps that append the good records of ``request``'s files to
         ``request.table`` and the bad ones to ``load_errors``; the load runs them
-        (:func:`~sparkify_dw.backends.plan.execute`), ``--dry-run`` prints them."""
+        (:func:`sparkify_dw.backends.plan.execute`) and ``--dry-run`` prints them."""
+
+    def load_plan(
+        self, phase: Phase, tables: Sequence[sa.Table] = (), *, vacuum: bool = False
+    ) -> list[Step]:
+        """The engine's own steps at ``phase`` of a load (``tables``: those the load
+        filled or changed; ``vacuum``: asked for after the commit). None by default."""
+        return []
+
+    def bulk_insert(
+        self, table: sa.Table, rows: Iterable[dict[str, object]], count: int
+    ) -> list[Step]:
+        """The steps that append ``rows`` (``count`` of them: one per staged file in
+        ``load_files``, there may be 385k) to ``table``: INSERTs of a thousand rows each,
+        by default."""
+        return [InsertInChunks(table, rows, FILE_ROWS_PER_STATEMENT)]
 
     @contextmanager
     def load_session(
         self,
         engine: sa.Engine,
-        wait: float | None = None,
         before_lock: Callable[[sa.Connection], None] | None = None,
     ) -> Iterator[sa.Connection]:
         """The load's connection, holding the warehouse's load lock (one load at a time),
-        waiting up to ``wait`` seconds (the backend's own by default) for another load:
-        the only way the loader connects. ``before_lock`` checks the connection before
-        the wait (the schema's revision), and its transaction is ended before the lock."""
-        wait = self.wait if wait is None else wait
-        with self.open_session(engine, wait) as conn:
+        waiting up to :attr:`wait` seconds for another load: the only way the loader
+        connects. ``before_lock`` checks the connection before the wait (the schema's
+        revision), and its transaction is ended before the lock."""
+        with self.connect(engine) as conn:
             if before_lock is not None:
                 before_lock(conn)
                 conn.commit()
-            with self.hold_lock(conn, wait):
+            with self.lock(conn):
                 yield conn
-
-    # How a backend takes its lock: opening the connection (DuckDB: the file's lock),
-    # holding a lock on it (PostgreSQL: an advisory lock), or in the load's transaction
-    # (Redshift: LOCK, begin_statements). Only load_session and reading call these.
-
-    def open_session(self, engine: sa.Engine, wait: float) -> sa.Connection:
-        """A connection for the whole load (DuckDB's file lock is taken here)."""
-        return engine.connect()
-
-    def hold_lock(self, conn: sa.Connection, wait: float) -> AbstractContextManager[None]:
-        """Hold the warehouse's load lock while a load runs, waiting up to ``wait`` seconds."""
-        return nullcontext()
-
-    def require_warehouse(self) -> None:
-        """Refuse, in one line, a warehouse that can't exist yet (DuckDB: a missing file,
-        which opening would create empty); servers report their own."""
-        return None
-
-    def read_engine(self) -> sa.Engine:
-        """An engine for commands that only read (history, errors, check, analytics)."""
-        self.require_warehouse()
-        return self.settings.create_engine(poolclass=sa.pool.NullPool)
-
-    def analysis_engine(self, wait: float, read_only: bool = True) -> sa.Engine:
-        """An engine for analysis (notebooks, pandas) that never holds the warehouse between
-        queries (no pool), reads only unless told, and waits at most ``wait`` seconds
-        behind a running load (:meth:`read_session` on each connection)."""
-        if read_only:
-            engine = self.read_engine()
-        else:
-            self.require_warehouse()
-            engine = self.settings.create_engine(poolclass=sa.pool.NullPool)
-
-        @sa.event.listens_for(engine, "engine_connect")
-        def bounded(conn: sa.Connection) -> None:
-            self.read_session(conn, wait)
-
-        return engine
-
-    @contextmanager
-    def reading(self, wait: float, engine: sa.Engine | None = None) -> Iterator[sa.Connection]:
-        """A connection that only reads, waiting at most ``wait`` seconds behind a load;
-        from ``engine`` when given (the caller's to dispose of), else a :meth:`read_engine`."""
-        own = engine is None
-        bind = self.read_engine() if engine is None else engine
-        try:
-            with self.open_session(bind, wait) as conn:
-                self.read_session(conn, wait)
-                yield conn
-        finally:
-            if own:
-                bind.dispose()
-
-    def read_session(self, conn: sa.Connection, wait: float) -> None:
-        """Prepare a reader's connection (``--history``, ``--errors``): wait at most
-        ``wait`` seconds behind a running load. Only Redshift's readers can block."""
-        return None
-
-    def begin_statements(self) -> list[Any]:
-        """Statements that open the load's transaction (Redshift takes its lock here)."""
-        return []
-
-    def begin_load(self, conn: sa.Connection) -> None:
-        for statement in self.begin_statements():
-            conn.execute(statement)
-
-    def after_staging(self, tables: Sequence[sa.Table]) -> list[Any]:
-        """Statements in the load's transaction once staging is filled, before the transform."""
-        return []
-
-    def transform_plan(self) -> tuple[list[Step], list[Step]]:
-        """Steps before and after the transform's statements, in the load's transaction:
-        none by default; PostgreSQL steers its planner away from a plan that would be
-        quadratic on a first load."""
-        return [], []
-
-    def files_plan(self, rows: Iterable[dict[str, object]], count: int) -> list[Step]:
-        """The steps that append ``rows`` (``count`` of them: one per staged file, there
-        may be 385k) to ``load_files``: INSERTs of a thousand rows each, by default."""
-        return [InsertInChunks(LOAD_FILES, rows, FILE_ROWS_PER_STATEMENT)]
-
-    def maintenance(self, tables: Sequence[sa.Table], *, vacuum: bool = False) -> list[Any]:
-        """Statements after a load's commit: fresh planner statistics where the engine
-        needs them to be told (ANALYZE), VACUUM where asked and supported."""
-        return []
 
     def failed_copy_errors(
         self, conn: sa.Connection, limit: int, failure: BaseException
@@ -191,3 +131,37 @@ class Backend(ABC):
         rejected, where it keeps them outside the transaction (``rejects_reported_by ==
         "engine"``); what finds them travels on the exception."""
         return []
+
+    # --- what the readers call ---------------------------------------------------------
+
+    @contextmanager
+    def reading(self, engine: sa.Engine | None = None) -> Iterator[sa.Connection]:
+        """A connection that only reads, waiting at most :attr:`wait` seconds behind a
+        load; from ``engine`` when given (the caller's to dispose of), else a
+        :meth:`read_engine`'s."""
+        own = engine is None
+        bind = self.read_engine() if engine is None else engine
+        try:
+            with self.connect(bind, reading=True) as conn:
+                yield conn
+        finally:
+            if own:
+                bind.dispose()
+
+    def read_engine(self, *, analysis: bool = False, read_only: bool = True) -> sa.Engine:
+        """An engine for commands that only read (history, errors, check, analytics), with
+        no pool. ``analysis``: for notebooks and pandas, each of whose connections waits
+        at most :attr:`wait` seconds behind a running load; ``read_only=False`` lets it
+        write (a notebook's own tables)."""
+        return self.settings.create_engine(poolclass=sa.pool.NullPool)
+
+    # --- hooks an engine adapts --------------------------------------------------------
+
+    def connect(self, engine: sa.Engine, *, reading: bool = False) -> sa.Connection:
+        """A connection for a load (``reading``: for a reader), refused in one line when
+        it can't serve one."""
+        return engine.connect()
+
+    def lock(self, conn: sa.Connection) -> AbstractContextManager[None]:
+        """Hold the warehouse's load lock while a load runs, waiting up to :attr:`wait`."""
+        return nullcontext()

@@ -24,6 +24,7 @@ from sqlalchemy.engine import URL
 
 from sparkify_dw.errors import ConfigError
 from sparkify_dw.extras import MissingExtra, installed
+from sparkify_dw.settings_spec import EngineOptions
 
 if TYPE_CHECKING:
     import configparser
@@ -54,8 +55,9 @@ class EngineInfo:
     staging: str | None = None  # how it fills the staging tables, for the docs site's diagram
     # Commands the engine brings: name -> "module:function" taking the arguments.
     commands: dict[str, str] = field(default_factory=dict)
-    # Where dwh.cfg holds each engine option it reads: (section, key).
-    cfg_keys: dict[str, tuple[str, str]] = field(default_factory=dict)
+    # The engine's own settings (memory, roles, …): a class of EngineOptions, whose specs
+    # the configuration resolves like every other setting.
+    options: type[EngineOptions] = EngineOptions
     # Modules imported before the engine is first used: its dialect subclass, Alembic
     # implementation and @compiles visitors register themselves as they import.
     setup: tuple[str, ...] = ()
@@ -197,14 +199,6 @@ def command(name: str) -> Callable[[Sequence[str] | None], int]:
             )
             return found
     raise ConfigError(f"no installed engine offers the {name!r} command")
-
-
-def cfg_key(option: str) -> tuple[str, str]:
-    """The dwh.cfg (section, key) of an engine's option, as the engine declares it."""
-    for info in engines().values():
-        if option in info.cfg_keys:
-            return info.cfg_keys[option]
-    raise KeyError(f"no engine declares the option {option!r}")
 
 
 def embedded_default() -> EngineInfo:

@@ -16,7 +16,7 @@ from sparkify_dw.config import Settings
 from sparkify_dw.errors import ConfigError, SourceError
 from sparkify_dw.models import STAGING_EVENTS, STAGING_SONGS
 from sparkify_dw.sources import Reader, SourceFile, read_jsonpaths
-from sparkify_dw.staging import StageRequest
+from sparkify_dw.staging import EventWindow, StageRequest
 from sparkify_dw.text import shown_path
 from sparkify_dw.uris import LocalPath, S3Uri, Source
 
@@ -36,9 +36,9 @@ def check_schemes(settings: Settings, schemes: frozenset[str], backend: str) -> 
     """Refuse, in one line and before anything is listed, a source the backend can't
     stage from (Redshift's COPY reads only S3)."""
     for what, source in (
-        ("log_data", settings.log_data_source),
-        ("song_data", settings.song_data_source),
-        ("log_jsonpath", settings.log_jsonpath_source),
+        ("log_data", settings.log_data),
+        ("song_data", settings.song_data),
+        ("log_jsonpath", settings.log_jsonpath),
     ):
         if source.scheme not in schemes:
             where = " or ".join(
@@ -61,11 +61,11 @@ def staging_requests(
     ``selection.incremental`` the files it holds are left out (see :func:`unloaded`; the
     loader applies it under its lock). The JSONPaths file and COPY manifests are never data.
     """
-    reader = reader or Reader(settings.region, settings.s3_endpoint)
+    reader = reader or Reader.of(settings)
     events = STAGING_EVENTS
-    paths = read_jsonpaths(settings.log_jsonpath_source, len(events.columns), reader)
+    paths = read_jsonpaths(settings.log_jsonpath, len(events.columns), reader)
     not_data = _not_data(settings)
-    _refuse_nested(settings.log_data_source, settings.song_data_source)
+    _refuse_nested(settings.log_data, settings.song_data)
 
     def files(source: Source, what: str) -> list[SourceFile]:
         found = [f for f in reader.list(source, what) if not not_data(f.uri)]
@@ -76,8 +76,8 @@ def staging_requests(
             )
         return found
 
-    logs = files(settings.log_data_source, "log_data")
-    songs = files(settings.song_data_source, "song_data")
+    logs = files(settings.log_data, "log_data")
+    songs = files(settings.song_data, "song_data")
     _refuse_shared(logs, songs, settings)
     if selection.since or selection.until:
         logs = [
@@ -92,20 +92,21 @@ def staging_requests(
                 "log_data: no YYYY-MM-DD day file from %s to %s under %s",
                 selection.since or "the start",
                 selection.until or "the end",
-                settings.log_data_source,
+                settings.log_data,
             )
     reqs = [
         StageRequest(
             events,
-            settings.log_data_source,
+            settings.log_data,
             list(paths),
-            settings.log_jsonpath_source,
+            settings.log_jsonpath,
             tuple(logs),
+            EventWindow(settings.earliest_event, settings.latest_event),
         ),
         # Songs are staged in full every time: they are the catalogue plays are matched to.
         StageRequest(
             STAGING_SONGS,
-            settings.song_data_source,
+            settings.song_data,
             None,
             None,
             tuple(songs),
@@ -152,7 +153,7 @@ def _refuse_shared(logs: list[SourceFile], songs: list[SourceFile], settings: Se
         shared = _same_file(logs, songs)
     if shared is not None:
         raise ConfigError(
-            f"log_data {settings.log_data_source} and song_data {settings.song_data_source} "
+            f"log_data {settings.log_data} and song_data {settings.song_data} "
             f"overlap: both list {shared}; point each at its own files"
         )
 
@@ -179,14 +180,15 @@ def _same_file(logs: list[SourceFile], songs: list[SourceFile]) -> str | None:
 
 
 def _not_data(settings: Settings) -> Callable[[str], bool]:
-    """Whether a listed URI is the JSONPaths file or under the COPY manifest prefix."""
-    source = settings.log_jsonpath_source
+    """Whether a listed URI is the JSONPaths file or in a place the engine writes to
+    (Redshift's COPY manifests)."""
+    source = settings.log_jsonpath
     jsonpaths = (
         str(source) if isinstance(source, S3Uri) else shown_path(os.path.abspath(source.path))
     )
-    manifests = settings.manifest_location
+    written = settings.options.s3_writes()
 
     def check(uri: str) -> bool:
-        return uri == jsonpaths or (manifests is not None and manifests.holds(uri))
+        return uri == jsonpaths or any(place.holds(uri) for place in written)
 
     return check

@@ -1,8 +1,9 @@
 """The loader: stage raw JSON, build the star schema, check it.
 
 ``python -m sparkify_dw.load`` from a shell (:mod:`.__main__`), :func:`run` from Python.
-:mod:`.loader` holds the load's entry points (run, dry_run, plan), :mod:`.steps` the steps
-inside its one transaction, :mod:`.failures` what a failed load leaves in the ledger.
+:mod:`.loader` holds the load's entry points (run, dry_run, plan, and :class:`Load`),
+:mod:`.steps` the steps inside its one transaction, :mod:`.failures` what a failed load
+leaves in the ledger.
 
 The names below are loaded when first used, so ``python -m sparkify_dw.load --help``
 imports no SQLAlchemy (the command imports the loader when it runs).
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
         MAX_WAIT,
         STEPS,
         Interrupted,
+        Load,
         LoadError,
         LoadResult,
         Selection,
@@ -35,6 +37,7 @@ __all__ = [
     "MAX_WAIT",
     "STEPS",
     "Interrupted",
+    "Load",
     "LoadError",
     "LoadResult",
     "Selection",

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from sparkify_dw import backends, ledger
+from sparkify_dw.backends import plan
 from sparkify_dw.backends.requests import Selection
 from sparkify_dw.config import Settings
 from sparkify_dw.errors import LoadError, TooManyRejected, one_line
@@ -78,7 +79,7 @@ def _raise_failure(
     raise caught
 
 
-def _record_failure(
+def record_failure(
     conn: sa.Connection,
     job: _Job,
     result: LoadResult,
@@ -111,7 +112,7 @@ def _record_failure(
         except sa.exc.SQLAlchemyError as first:
             log.info("the load's connection can't record it (%s): trying a fresh one", first)
     try:
-        with job.backend.load_session(job.engine, RECORD_WAIT) as fresh:
+        with job.backend.waiting(RECORD_WAIT).load_session(job.engine) as fresh:
             written = _write_failure(
                 fresh, job, result, started_at, exc, status, message, own=False
             )
@@ -150,7 +151,7 @@ def _write_failure(
     if conn.in_transaction():  # reading the engine's own error records began one
         conn.commit()
     with conn.begin():
-        job.backend.begin_load(conn)
+        plan.execute(job.backend.load_plan("begin"), plan.Run(conn))
         result.load_id = ledger.next_load_id(conn)
         ledger.record_load(
             conn, job.settings, _ordered(job.steps), result, started_at, status, message

@@ -16,10 +16,13 @@ import signal
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 
 from sparkify_dw import backends, ledger, schema
+from sparkify_dw.backends import plan as plan_steps
 from sparkify_dw.backends.plan import Progress
 from sparkify_dw.backends.requests import Selection as Selection  # re-exported: load.Selection
 from sparkify_dw.config import Settings, resolve
@@ -31,7 +34,7 @@ from sparkify_dw.errors import TooManyRejected as TooManyRejected
 from sparkify_dw.interrupts import Interrupted as Interrupted  # re-exported: load.Interrupted
 from sparkify_dw.interrupts import as_interrupted, deferred, interrupts, stoppable
 from sparkify_dw.load.failures import RECORD_WAIT as RECORD_WAIT
-from sparkify_dw.load.failures import _Job, _raise_failure, _record_failure
+from sparkify_dw.load.failures import _Job, _raise_failure, record_failure
 from sparkify_dw.load.steps import ERRORS_KEPT_ON_FAILURE as ERRORS_KEPT_ON_FAILURE
 from sparkify_dw.load.steps import STEPS as STEPS
 from sparkify_dw.load.steps import _changed, _check_steps, _load
@@ -172,28 +175,117 @@ def run(
         engine = settings.create_engine(poolclass=sa.pool.NullPool)
     elif engine.url.get_backend_name() != settings.backend:
         settings = _with_url(settings, engine.url)
-    backend = backends.for_settings(settings, max_errors, wait)
-    progress = progress or _no_progress
-    on_step = on_step or no_step
-    result = LoadResult()
-    # An engine's error for our signal comes out as Interrupted.
-    with _disposed_after(engine if own_engine else None), interrupts() as pending:
-        # What can be refused is refused here, before the lock, so it writes no row.
-        planned = plan(backend, steps, selection)
-        with backend.load_session(engine, before_lock=schema.require_head) as conn:
-            job = _Job(engine, backend, settings, steps, selection, planned, pending)
-            _transaction(conn, job, result, progress, on_step)
-            if pending:  # arrived while committing: the load stands, the rest waits
-                return _interrupted_after_commit(result, pending[0])
+    load = Load(
+        engine,
+        backends.for_settings(settings, max_errors, wait),
+        steps,
+        selection,
+        vacuum,
+        progress or _no_progress,
+        on_step or no_step,
+    )
+    with _disposed_after(engine if own_engine else None):
+        return load.execute()
+
+
+@dataclass
+class Load:
+    """One load: what it was asked to do, and the calls that do it. :meth:`execute`
+    takes the lock, runs the one transaction and the maintenance after it;
+    :meth:`commit` and :meth:`record_failure` are its two ends. :func:`run` builds one
+    from the configuration; a scheduler may build its own."""
+
+    engine: sa.Engine
+    backend: backends.Backend
+    steps: Sequence[str] = STEPS
+    selection: Selection = field(default_factory=Selection)
+    vacuum: bool = False
+    progress: Progress = field(default=lambda what, done, total: None)
+    on_step: StepHook = no_step
+    result: LoadResult = field(default_factory=LoadResult)
+
+    def execute(self) -> LoadResult:
+        """The load, start to end; an engine's error for our signal comes out as
+        :class:`Interrupted`."""
+        backend, result = self.backend, self.result
+        with interrupts() as pending:
+            # What can be refused is refused here, before the lock, so it writes no row.
+            planned = plan(backend, self.steps, self.selection)
+            with backend.load_session(self.engine, schema.require_head) as conn:
+                job = _Job(
+                    self.engine,
+                    backend,
+                    backend.settings,
+                    self.steps,
+                    self.selection,
+                    planned,
+                    pending,
+                )
+                self.transaction(conn, job)
+                if pending:  # arrived while committing: the load stands, the rest waits
+                    return _interrupted_after_commit(result, pending[0])
+                try:
+                    with stoppable(pending):
+                        _maintain(
+                            conn, backend, result, self.vacuum, _changed(result), self.on_step
+                        )
+                except BaseException as caught:
+                    stop = as_interrupted(caught, pending)
+                    if stop is None:
+                        raise
+                    return _interrupted_after_commit(result, stop.signum)
+        return result
+
+    def transaction(self, conn: sa.Connection, job: _Job) -> None:
+        """The load's one transaction, committed; or rolled back, recorded in the ledger
+        as failed or interrupted, and raised as one line."""
+        result, started_at = self.result, ledger.now()
+        try:
+            transaction = conn.begin()
             try:
-                with stoppable(pending):
-                    _maintain(conn, backend, result, vacuum, _changed(result), on_step)
-            except BaseException as caught:
-                stop = as_interrupted(caught, pending)
-                if stop is None:
-                    raise
-                return _interrupted_after_commit(result, stop.signum)
-    return result
+                _load(
+                    conn,
+                    job.backend,
+                    job.settings,
+                    job.steps,
+                    job.selection,
+                    result,
+                    self.progress,
+                    started_at,
+                    job.planned,
+                    on_step=self.on_step,
+                )
+                if job.pending.raised:
+                    # Raised, but swallowed where Python ignores exceptions (a weakref
+                    # callback, a __del__ that ran at that instant): the load stops here.
+                    raise Interrupted(job.pending.raised[-1])
+            except BaseException:
+                with deferred():
+                    if transaction.is_active:
+                        transaction.rollback()
+                raise
+            # A signal now must not split "committed" from "reported": it waits, and after
+            # the commit it waits until the command has printed its summary.
+            with deferred():
+                self.commit(transaction)
+                job.pending.committed = True
+        except BaseException as caught:
+            # The engine may have turned our signal into its own ("Query interrupted").
+            exc = as_interrupted(caught, job.pending) or caught
+            with deferred():
+                rejected, unrecorded = self.record_failure(conn, job, started_at, exc)
+            _raise_failure(job, result, exc, caught, rejected, unrecorded)
+
+    def commit(self, transaction: sa.RootTransaction) -> None:
+        """The load's one commit: everything it wrote becomes visible at once."""
+        transaction.commit()
+
+    def record_failure(
+        self, conn: sa.Connection, job: _Job, started_at: dt.datetime, exc: BaseException
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """After the rollback: the ledger says the load failed or was interrupted, and
+        what it rejected (:func:`sparkify_dw.load.failures.record_failure`)."""
+        return record_failure(conn, job, self.result, started_at, exc)
 
 
 @contextmanager
@@ -203,53 +295,6 @@ def _disposed_after(engine: sa.Engine | None) -> Iterator[None]:
     finally:
         if engine is not None:
             engine.dispose()
-
-
-def _transaction(
-    conn: sa.Connection,
-    job: _Job,
-    result: LoadResult,
-    progress: Progress,
-    on_step: StepHook,
-) -> None:
-    """The load's one transaction, committed; or rolled back, recorded in the ledger as
-    failed or interrupted, and raised as one line."""
-    started_at = ledger.now()
-    try:
-        transaction = conn.begin()
-        try:
-            _load(
-                conn,
-                job.backend,
-                job.settings,
-                job.steps,
-                job.selection,
-                result,
-                progress,
-                started_at,
-                job.planned,
-                on_step=on_step,
-            )
-            if job.pending.raised:
-                # Raised, but swallowed where Python ignores exceptions (a weakref callback,
-                # a __del__ that ran at that instant): the load still stops here.
-                raise Interrupted(job.pending.raised[-1])
-        except BaseException:
-            with deferred():
-                if transaction.is_active:
-                    transaction.rollback()
-            raise
-        # A signal now must not split "committed" from "reported": it waits, and after
-        # the commit it waits until the command has printed its summary.
-        with deferred():
-            _commit(transaction)
-            job.pending.committed = True
-    except BaseException as caught:
-        # The engine may have turned our signal into its own error ("Query interrupted").
-        exc = as_interrupted(caught, job.pending) or caught
-        with deferred():
-            rejected, unrecorded = _record_failure(conn, job, result, started_at, exc)
-        _raise_failure(job, result, exc, caught, rejected, unrecorded)
 
 
 def _settings(
@@ -312,7 +357,7 @@ def _maintain(
 ) -> None:
     """Statistics (and VACUUM) after the commit. The load has committed by now, so a
     failure here is a warning: it never turns a loaded warehouse into a failed load."""
-    maintenance = backend.maintenance(changed, vacuum=vacuum)
+    maintenance = backend.load_plan("committed", changed, vacuum=vacuum)
     if not maintenance:
         return
     on_step("vacuum and analyze" if vacuum else "analyze", result, None)
@@ -320,8 +365,7 @@ def _maintain(
     # Outside a transaction block: VACUUM refuses to run in one.
     auto = conn.execution_options(isolation_level="AUTOCOMMIT")
     try:
-        for statement in maintenance:
-            auto.execute(statement)
+        plan_steps.execute(maintenance, plan_steps.Run(auto, result.load_id or 0))
     except sa.exc.SQLAlchemyError as exc:
         message = (
             f"the load committed, but maintenance after it failed (run it again "
@@ -343,10 +387,6 @@ def _interrupted_after_commit(result: LoadResult, signum: int) -> LoadResult:
         result.load_id,
     )
     return result
-
-
-def _commit(transaction: sa.RootTransaction) -> None:
-    transaction.commit()
 
 
 def _with_url(settings: Settings, url: sa.URL) -> Settings:

@@ -18,7 +18,7 @@ from sparkify_dw.backends.requests import Selection
 from sparkify_dw.config import Settings
 from sparkify_dw.errors import LoadError, TooManyRejected
 from sparkify_dw.load_result import LoadResult, StepHook, no_step
-from sparkify_dw.models import STAGING_EVENTS, STAGING_SONGS, STAR_TABLES
+from sparkify_dw.models import LOAD_FILES, STAGING_EVENTS, STAGING_SONGS, STAR_TABLES
 from sparkify_dw.staging import StageRequest
 
 log = logging.getLogger("sparkify_dw.load")
@@ -94,8 +94,8 @@ def _stage(
             errors,
         )
     result.staged_requests = list(reqs)
-    for statement in backend.after_staging([r.table for r in reqs]):
-        conn.execute(statement)
+    tables = [r.table for r in reqs]
+    plan.execute(backend.load_plan("staged", tables), plan.Run(conn, result.load_id))
 
 
 def _record_files(
@@ -115,7 +115,7 @@ def _record_files(
                 }
 
     count = sum(len(r.files) for r in reqs)
-    plan.execute(backend.files_plan(rows(), count), plan.Run(conn, load_id))
+    plan.execute(backend.bulk_insert(LOAD_FILES, rows(), count), plan.Run(conn, load_id))
 
 
 def _transform(
@@ -168,7 +168,7 @@ def _load(
     on_step: StepHook = no_step,
 ) -> None:
     """The load's transaction, from its lock to its ledger row: what ``--dry-run`` shows."""
-    backend.begin_load(conn)
+    plan.execute(backend.load_plan("begin"), plan.Run(conn))
     result.load_id = ledger.next_load_id(conn)
     ledger.record_load(conn, settings, _ordered(steps), result, started_at, "running", None)
     _run_steps(conn, backend, planned, steps, selection, result, progress, on_step)
@@ -194,11 +194,10 @@ def _run_steps(
         if step == "stage":
             _stage(conn, backend, planned, selection, result, progress, on_step)
         elif step == "transform":
-            before, after = backend.transform_plan()
-            run = plan.Run(conn, result.load_id or 0)
-            plan.execute(before, run)
+            run = plan.Run(conn, result.load_id or 0)  # one run: "transformed" reads its values
+            plan.execute(backend.load_plan("transform"), run)
             _transform(conn, result, on_step, checked="check" in steps)
-            plan.execute(after, run)
+            plan.execute(backend.load_plan("transformed"), run)
         else:
             on_step("check", result, None)
             _check(conn, result)

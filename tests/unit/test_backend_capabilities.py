@@ -17,6 +17,7 @@ from sparkify_dw.backends.duckdb.backend import DuckDBBackend
 from sparkify_dw.backends.postgresql.backend import PostgreSQLBackend
 from sparkify_dw.backends.redshift.backend import RedshiftBackend
 from sparkify_dw.errors import ConfigError
+from sparkify_dw.uris import S3Uri
 from tests.support.redshift_config import CFG, write_cfg
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,5 +89,5 @@ def test_local_backends_take_both_kinds_of_source(duckdb_url: object) -> None:
     reqs = backends.for_settings(settings).requests()
     assert [r.table.name for r in reqs] == ["staging_events", "staging_songs"]
     assert all(r.files for r in reqs)
-    s3 = replace(settings, log_data="s3://bkt/log_data")
+    s3 = replace(settings, log_data=S3Uri("bkt", "log_data"))
     backends.check_schemes(s3, DuckDBBackend.capabilities.sources, "DuckDB")  # no error

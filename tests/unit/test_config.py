@@ -5,15 +5,16 @@ from __future__ import annotations
 import logging
 import os
 import pickle
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from sparkify_dw import config
+from sparkify_dw.backends.redshift.options import ENV_MANIFEST_PREFIX, RedshiftOptions
 from sparkify_dw.errors import ConfigError
 from sparkify_dw.uris import LocalPath, S3Uri
 
+REDSHIFT_URL = "redshift+redshift_connector://u@host:5439/dev"
 CFG = """\
 [CLUSTER]
 HOST=dwh.abc123.us-west-2.redshift.amazonaws.com
@@ -43,8 +44,8 @@ def test_embedded_default(tmp_path: Path) -> None:
     s = config.resolve(environ={}, cwd=tmp_path)
     assert s.backend == "duckdb"
     assert s.url.database == str(tmp_path / "sparkify.duckdb")
-    assert Path(s.log_data) == config.SAMPLE_DIR / "log_data"
-    assert Path(s.log_jsonpath).is_file()
+    assert Path(str(s.log_data)) == config.SAMPLE_DIR / "log_data"
+    assert Path(str(s.log_jsonpath)).is_file()
     assert s.sources["url"] == "default"
 
 
@@ -55,8 +56,8 @@ def test_dwh_cfg_gives_redshift_and_hides_password(tmp_path: Path) -> None:
     assert s.url.port == 5439 and s.url.database == "dev" and s.url.username == "awsuser"
     assert s.url.password == "S3cr3t-P4ss"
     assert "S3cr3t" not in s.display_url and "S3cr3t" not in repr(s.url)
-    assert s.iam_role_arn == "arn:aws:iam::123456789012:role/dwhRole"
-    assert s.log_data == "s3://udacity-dend/log_data"
+    assert s.options_as(RedshiftOptions).iam_role_arn == "arn:aws:iam::123456789012:role/dwhRole"
+    assert str(s.log_data) == "s3://udacity-dend/log_data"
     assert s.region == "us-west-2"
     assert "S3cr3t-P4ss" in s.secrets()
 
@@ -65,12 +66,12 @@ def test_precedence_flag_over_env_over_file(tmp_path: Path) -> None:
     write_cfg(tmp_path / "dwh.cfg")
     env = {config.ENV_URL: "postgresql+psycopg://env/db", config.ENV_LOG_DATA: "/env/logs"}
     s = config.resolve(environ=env, cwd=tmp_path)
-    assert s.url.host == "env" and s.log_data == "/env/logs"
-    assert s.song_data == "s3://udacity-dend/song_data"  # still from the file
+    assert s.url.host == "env" and str(s.log_data) == "/env/logs"
+    assert str(s.song_data) == "s3://udacity-dend/song_data"  # still from the file
     s = config.resolve(
         url="duckdb:///flag.duckdb", log_data="/flag/logs", environ=env, cwd=tmp_path
     )
-    assert s.backend == "duckdb" and s.log_data == "/flag/logs"
+    assert s.backend == "duckdb" and str(s.log_data) == "/flag/logs"
 
 
 def test_config_named_by_env_and_flag(tmp_path: Path) -> None:
@@ -84,7 +85,8 @@ def test_config_named_by_env_and_flag(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("edit", "message"),
     [
-        (("DB_PORT=5439", "DB_PORT=port"), r"\[CLUSTER\] DB_PORT must be a port number"),
+        (("DB_PORT=5439", "DB_PORT=port"), r"\[CLUSTER\] DB_PORT: a whole number; Redshift ports"),
+        (("DB_PORT=5439", "DB_PORT=80"), r"\[CLUSTER\] DB_PORT: a whole number; Redshift ports"),
         (("DB_NAME=dev\n", ""), r"\[CLUSTER\] DB_NAME is missing"),
         (("HOST=dwh.abc123", "HOST=bad host;"), r"\[CLUSTER\] HOST is not a valid host name"),
         (
@@ -176,26 +178,13 @@ def test_sources_are_parsed_once_at_the_edge(
         "s3://udacity-dend/song_data",
     ]
     parsed.clear()
-    assert s.log_data_source == LocalPath("file:///env/logs")
-    assert s.song_data_source == S3Uri("udacity-dend", "song_data")
-    assert s.log_jsonpath_source == S3Uri("udacity-dend", "log_json_path.json")
-    assert str(s.manifest_location) == s.manifest_prefix == "s3://udacity-dend/manifests/"
-    assert s.log_data == "file:///env/logs" and s.song_data == "s3://udacity-dend/song_data"
+    assert s.log_data == LocalPath("file:///env/logs")
+    assert s.song_data == S3Uri("udacity-dend", "song_data")
+    assert s.log_jsonpath == S3Uri("udacity-dend", "log_json_path.json")
+    manifests = s.options_as(RedshiftOptions).manifest_prefix
+    assert str(manifests) == "s3://udacity-dend/manifests/"
     assert parsed == []
-    assert pickle.loads(pickle.dumps(s)).manifest_location == s.manifest_location
-
-
-def test_replaced_source_text_is_parsed(tmp_path: Path) -> None:
-    s = config.resolve(environ={}, cwd=tmp_path)
-    assert s.log_data_source == LocalPath(s.log_data) and s.manifest_location is None
-    moved = replace(s, log_data="s3://bkt/log_data", manifest_prefix="s3://bkt/m")
-    assert moved.log_data_source == S3Uri("bkt", "log_data")
-    assert moved.manifest_location == S3Uri("bkt", "m")
-    assert moved.song_data_source is s.song_data_source  # unchanged: not parsed again
-    with pytest.raises(ConfigError, match=r"^log_data: not a valid S3 URI"):
-        replace(s, log_data="s3://bkt/it's")
-    with pytest.raises(ConfigError, match="MANIFEST_PREFIX must be an s3:// URI"):
-        replace(s, manifest_prefix="/local/manifests")
+    assert pickle.loads(pickle.dumps(s)).options == s.options
 
 
 @pytest.mark.parametrize(
@@ -212,11 +201,11 @@ def test_replaced_source_text_is_parsed(tmp_path: Path) -> None:
             "quotes, semicolons, backslashes and control characters are not allowed",
         ),
         (
-            {config.ENV_MANIFEST_PREFIX: "/m"},
+            {config.ENV_URL: REDSHIFT_URL, ENV_MANIFEST_PREFIX: "/m"},
             "$SPARKIFY_DW_MANIFEST_PREFIX: MANIFEST_PREFIX must be an s3:// URI",
         ),
         (
-            {config.ENV_MANIFEST_PREFIX: "s3://bkt/m;"},
+            {config.ENV_URL: REDSHIFT_URL, ENV_MANIFEST_PREFIX: "s3://bkt/m;"},
             "$SPARKIFY_DW_MANIFEST_PREFIX: not a valid "
             "S3 URI: quotes, semicolons, backslashes and control characters are not allowed",
         ),

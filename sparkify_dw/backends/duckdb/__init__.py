@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.engine import URL
 
+from sparkify_dw.backends.duckdb.options import DuckDBOptions
 from sparkify_dw.backends.registry import EngineInfo
 from sparkify_dw.errors import ConfigError
 
@@ -60,8 +61,7 @@ INFO = DuckDBInfo(
     drivers=("duckdb_engine", "sparkify"),
     example_url="duckdb:///path/to/warehouse.duckdb",
     default_file=DEFAULT_FILE,
-    # bounds DuckDB's buffer pool and its threads
-    cfg_keys={"memory_limit": ("DUCKDB", "MEMORY_LIMIT")},
+    options=DuckDBOptions,  # bounds DuckDB's buffer pool and its threads
     setup=(
         "sparkify_dw.backends.duckdb.dialect",
         "sparkify_dw.backends.duckdb.migrations",

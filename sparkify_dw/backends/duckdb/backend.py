@@ -23,13 +23,12 @@ from typing import Any, BinaryIO, TextIO, TypeVar
 import sqlalchemy as sa
 
 from sparkify_dw.backends.contract import Backend, Capabilities, LockBusy
+from sparkify_dw.backends.duckdb.options import DuckDBOptions
 from sparkify_dw.backends.plan import BulkCopy, Call, Run, Sql, StageCounts, Step, When, sent
-from sparkify_dw.config import memory_bytes
 from sparkify_dw.constructs import csv_rows, json_lines, suspect_record, tsv_records
 from sparkify_dw.dryrun import Sent
 from sparkify_dw.errors import ConfigError
 from sparkify_dw.framing import iter_records
-from sparkify_dw.models import LOAD_FILES
 from sparkify_dw.sources import Reader, SourceFile
 from sparkify_dw.staging import (
     StageRequest,
@@ -317,6 +316,13 @@ def _while_locked(open_file: Callable[[], T], database: str | None, wait: float,
         time.sleep(OPEN_RETRY)
 
 
+def _require_file(path: str | None) -> None:
+    """Refuse, in one line, a warehouse file that isn't there (opening it would make an
+    empty one)."""
+    if path and path != ":memory:" and not Path(path).exists():
+        raise ConfigError(f"no warehouse at {path}: create it with `sparkify-dw upgrade`")
+
+
 def _wait_for_writer(engine: sa.Engine, wait: float) -> None:
     """Each of ``engine``'s connections waits for a load holding the file, as
     :func:`_while_locked` says (a notebook user wants to know a load is running, not
@@ -336,8 +342,13 @@ class DuckDBBackend(Backend):
     name, title = "duckdb", "DuckDB"
     capabilities = Capabilities()
 
-    def open_session(self, engine: sa.Engine, wait: float) -> sa.Connection:
-        conn = self._open(engine, wait)
+    def connect(self, engine: sa.Engine, *, reading: bool = False) -> sa.Connection:
+        # DuckDB lets one process write a database file: opening it is taking the lock.
+        # Opening a missing file would make an empty one: a warehouse is made by upgrade.
+        _require_file(engine.url.database)
+        conn = _while_locked(
+            engine.connect, engine.url.database, self.wait, "open, probably another load"
+        )
         try:
             for statement in self.session_statements():
                 conn.exec_driver_sql(statement)
@@ -349,49 +360,40 @@ class DuckDBBackend(Backend):
 
     def session_statements(self) -> list[str]:
         """DuckDB takes 80% of the machine's memory unless told: the load is bounded by
-        ``Settings.memory_limit``. DuckDB's buffer pool gets three quarters of it (beyond
+        the ``memory_limit`` option. DuckDB's buffer pool gets three quarters of it (beyond
         that it spills to disk or fails cleanly); the rest is for the interpreter and what
         DuckDB allocates outside the pool (at 100x: the process peaked about 160 MiB above
-        the pool's limit). One thread per 256 MiB, at most one per CPU."""
-        limit = memory_bytes(self.settings.memory_limit)
+        the pool's limit). Unless the ``threads`` option says, one thread per 256 MiB, at
+        most one per CPU."""
+        options = self.settings.options_as(DuckDBOptions)
+        limit = options.memory_limit
         cpus = (
             len(os.sched_getaffinity(0))
             if hasattr(os, "sched_getaffinity")
             else (os.cpu_count() or 1)
         )
-        threads = max(1, min(cpus, limit // THREAD_BYTES))
+        threads = options.threads or max(1, min(cpus, limit // THREAD_BYTES))
         pool = limit * 3 // 4
         # Validated digits only, so literal text is safe here.
         return [f"SET memory_limit = '{pool // 1024}KiB'", f"SET threads = {threads}"]
 
-    def _open(self, engine: sa.Engine, wait: float) -> sa.Connection:
-        # DuckDB lets one process write a database file: opening it is taking the lock.
-        return _while_locked(
-            engine.connect, engine.url.database, wait, "open, probably another load"
+    def read_engine(self, *, analysis: bool = False, read_only: bool = True) -> sa.Engine:
+        # Read-only: readers never take the writer's lock. A missing file is an error, not
+        # a new empty warehouse. An analysis query while a load holds the file waits for
+        # it (up to ``wait`` seconds), as a load waits for another, instead of failing
+        # with DuckDB's lock error.
+        _require_file(self.settings.url.database)
+        engine = self.settings.create_engine(
+            poolclass=sa.pool.NullPool, connect_args={"read_only": read_only}
         )
-
-    def analysis_engine(self, wait: float, read_only: bool = True) -> sa.Engine:
-        # A query while a load holds the file waits for it (up to ``wait`` seconds), as a
-        # load waits for another, instead of failing with DuckDB's lock error.
-        engine = super().analysis_engine(wait, read_only)
-        _wait_for_writer(engine, wait)
+        if analysis:
+            _wait_for_writer(engine, self.wait)
         return engine
 
-    def require_warehouse(self) -> None:
-        path = self.settings.url.database
-        if path and path != ":memory:" and not Path(path).exists():
-            raise ConfigError(f"no warehouse at {path}: create it with `sparkify-dw upgrade`")
-
-    def read_engine(self) -> sa.Engine:
-        # Read-only: readers never take the writer's lock, and a missing file is an error,
-        # not a new empty warehouse.
-        self.require_warehouse()
-        return self.settings.create_engine(
-            poolclass=sa.pool.NullPool, connect_args={"read_only": True}
-        )
-
-    def files_plan(self, rows: Iterable[dict[str, object]], count: int) -> list[Step]:
-        return [_CsvRows(LOAD_FILES, rows, count)]
+    def bulk_insert(
+        self, table: sa.Table, rows: Iterable[dict[str, object]], count: int
+    ) -> list[Step]:
+        return [_CsvRows(table, rows, count)]
 
     def stage_plan(self, request: StageRequest) -> list[Step]:
         """Big local files go to DuckDB's reader; small ones (DuckDB opens a file in about
@@ -404,7 +406,9 @@ class DuckDBBackend(Backend):
         what = request.what
         steps: list[Step] = []
         done = 0
-        for batch in _batches(files, batch_bytes(memory_bytes(self.settings.memory_limit))):
+        for batch in _batches(
+            files, batch_bytes(self.settings.options_as(DuckDBOptions).memory_limit)
+        ):
             by_engine, framed = _split(batch)
             steps.append(Sql(sa.schema.CreateTable(checked)))
             if by_engine:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from sparkify_dw.backends.postgresql import encoding
+from sparkify_dw.backends.postgresql.options import PostgreSQLOptions
 from sparkify_dw.backends.registry import EngineInfo
 
 
@@ -33,5 +34,6 @@ INFO = PostgreSQLInfo(
     example_url="postgresql+psycopg://user@host:5432/dbname",
     extra="postgres",
     modules=("psycopg",),
+    options=PostgreSQLOptions,
     setup=("sparkify_dw.backends.postgresql.compiler",),
 )

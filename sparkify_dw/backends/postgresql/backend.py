@@ -13,7 +13,7 @@ import logging
 import time
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
 
-from sparkify_dw.backends.contract import Backend, Capabilities, LockBusy
+from sparkify_dw.backends.contract import Backend, Capabilities, LockBusy, Phase
 from sparkify_dw.backends.plan import (
     BulkCopy,
     Fallback,
@@ -39,7 +39,7 @@ from sparkify_dw.constructs import SetLocal, TableMaintenance, copy_from_stdin, 
 from sparkify_dw.dryrun import Sent
 from sparkify_dw.errors import LoadError, one_line
 from sparkify_dw.framing import BOM, iter_records
-from sparkify_dw.models import LOAD_FILES, STAR_TABLES
+from sparkify_dw.models import STAR_TABLES
 from sparkify_dw.sources import Reader, SourceFile
 from sparkify_dw.staging import StageRequest, checked_select, keep_errors, keep_good
 
@@ -271,11 +271,25 @@ def _falls_back(exc: BaseException) -> bool:
     return isinstance(exc, _Suspect) or _bad_input(getattr(exc, "orig", None))
 
 
+def _holder(conn: sa.Connection) -> str:
+    """`` (backend pid N)``: the session holding the load lock, or "" when it is gone."""
+    holder = conn.execute(
+        sa.text(
+            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = :key "
+            "AND granted AND database = (SELECT oid FROM pg_database "
+            "WHERE datname = current_database()) LIMIT 1"
+        ),
+        {"key": LOCK_KEY},
+    ).scalar()
+    conn.commit()
+    return f" (backend pid {holder})" if holder else ""
+
+
 class PostgreSQLBackend(Backend):
     name, title = "postgresql", "PostgreSQL"
     capabilities = Capabilities()
 
-    def open_session(self, engine: sa.Engine, wait: float) -> sa.Connection:
+    def connect(self, engine: sa.Engine, *, reading: bool = False) -> sa.Connection:
         # A database that can't hold UTF-8 text is refused before the lock and the ledger.
         conn = engine.connect()
         try:
@@ -285,32 +299,30 @@ class PostgreSQLBackend(Backend):
             raise
         return conn
 
-    def read_engine(self) -> sa.Engine:
+    def read_engine(self, *, analysis: bool = False, read_only: bool = True) -> sa.Engine:
         # Read-only transactions: a reader can't change the warehouse, whatever it sends.
+        # A reader never waits for a load here: it reads the last committed one.
         return self.settings.create_engine(
-            poolclass=sa.pool.NullPool, execution_options={"postgresql_readonly": True}
+            poolclass=sa.pool.NullPool, execution_options={"postgresql_readonly": read_only}
         )
 
-    def hold_lock(self, conn: sa.Connection, wait: float) -> AbstractContextManager[None]:
-        return self._advisory_lock(conn, wait)
-
     @contextmanager
-    def _advisory_lock(self, conn: sa.Connection, wait: float) -> Iterator[None]:
+    def lock(self, conn: sa.Connection) -> Iterator[None]:
+        """PostgreSQL's advisory lock, tried every 0.2 s for up to ``wait`` seconds; a
+        wait is said once, naming the session that holds the lock."""
+        from sparkify_dw.output import waiting
+
+        wait = self.wait
         deadline = time.monotonic() + wait
+        said = False
         while not conn.execute(sa.select(sa.func.pg_try_advisory_lock(LOCK_KEY))).scalar():
             conn.commit()
+            by = _holder(conn) if not said or time.monotonic() >= deadline else ""
             if time.monotonic() >= deadline:
-                holder = conn.execute(
-                    sa.text(
-                        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = :key "
-                        "AND granted AND database = (SELECT oid FROM pg_database "
-                        "WHERE datname = current_database()) LIMIT 1"
-                    ),
-                    {"key": LOCK_KEY},
-                ).scalar()
-                conn.commit()
-                by = f" (backend pid {holder})" if holder else ""
                 raise LockBusy(f"another load is running on this database{by}; waited {wait:g}s")
+            if not said:  # once: what it waits for, and for how long at most
+                said = True
+                waiting(f"waiting up to {wait:g}s for another load on this database{by} (--wait)")
             time.sleep(0.2)
         conn.commit()
         try:
@@ -326,34 +338,33 @@ class PostgreSQLBackend(Backend):
                     # on its way) is the one to report.
                     log.warning("could not release the load lock: %s", one_line(exc))
 
-    def maintenance(
-        self, tables: Sequence[sa.Table], *, vacuum: bool = False
-    ) -> list[TableMaintenance]:
-        return [TableMaintenance("ANALYZE", t) for t in tables]
-
-    def after_staging(self, tables: Sequence[sa.Table]) -> list[TableMaintenance]:
-        # Freshly filled staging tables have no statistics yet: without them the planner
-        # matched every play against every song (a 10x sample took minutes, not seconds).
-        return [TableMaintenance("ANALYZE", t) for t in tables]
-
-    def transform_plan(self) -> tuple[list[Step], list[Step]]:
+    def load_plan(
+        self, phase: Phase, tables: Sequence[sa.Table] = (), *, vacuum: bool = False
+    ) -> list[Step]:
+        if phase in ("staged", "committed"):
+            # Freshly filled tables have no statistics yet: without them the planner
+            # matched every play against every song (a 10x sample took minutes, not
+            # seconds). After the commit, the star tables get theirs too.
+            return [Sql(TableMaintenance("ANALYZE", t)) for t in tables]
         # A star table vacuumed or analyzed while empty is known to the planner as empty,
         # so it anti-joins the new rows against it with a nested loop over a sequential
         # scan: each row rescans the table the statement is filling. Quadratic: a 10x
         # first load took 52 s instead of 7.5, 50x some ten minutes. With a star table
         # empty, every join of the transform is a bulk one: no nested loops.
         when = "when a star table is empty"
-        before: list[Step] = [
-            Query(any_empty(STAR_TABLES), ("star_table_empty",)),
-            When("star_table_empty", when, [Sql(SetLocal("enable_nestloop", False))]),
-        ]
-        after: list[Step] = [
-            When("star_table_empty", when, [Sql(SetLocal("enable_nestloop", None))])
-        ]
-        return before, after
+        if phase == "transform":
+            return [
+                Query(any_empty(STAR_TABLES), ("star_table_empty",)),
+                When("star_table_empty", when, [Sql(SetLocal("enable_nestloop", False))]),
+            ]
+        if phase == "transformed":
+            return [When("star_table_empty", when, [Sql(SetLocal("enable_nestloop", None))])]
+        return []
 
-    def files_plan(self, rows: Iterable[dict[str, object]], count: int) -> list[Step]:
-        return [_CopyRows(LOAD_FILES, rows, count)]
+    def bulk_insert(
+        self, table: sa.Table, rows: Iterable[dict[str, object]], count: int
+    ) -> list[Step]:
+        return [_CopyRows(table, rows, count)]
 
     def stage_plan(self, request: StageRequest) -> list[Step]:
         """Optimistic: every line a whole JSON record, streamed as is for PostgreSQL to

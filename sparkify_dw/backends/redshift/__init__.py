@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL
 
+from sparkify_dw.backends.redshift.options import RedshiftOptions
 from sparkify_dw.backends.registry import EngineInfo
 from sparkify_dw.config import cfg_value
 from sparkify_dw.errors import ConfigError
@@ -35,6 +36,25 @@ def _require(parser: configparser.ConfigParser, path: Path, key: str) -> str:
     return value
 
 
+PORT_RANGE = (1150, 65535)  # the ports a Redshift cluster can listen on
+RA3_PORT_RANGES = ((5431, 5455), (8191, 8215))  # and on ra3 nodes, only these
+
+
+def cluster_port(text: str | None, origin: str) -> int:
+    """``[CLUSTER] DB_PORT`` (default 5439), one rule for connecting and for ``create``."""
+    try:
+        port = int(text or DEFAULT_PORT)
+        if not PORT_RANGE[0] <= port <= PORT_RANGE[1]:
+            raise ValueError
+    except ValueError:
+        ranges = " or ".join(f"{low}-{high}" for low, high in RA3_PORT_RANGES)
+        raise ConfigError(
+            f"{origin}: a whole number; Redshift ports are {PORT_RANGE[0]}-{PORT_RANGE[1]} "
+            f"({ranges} on ra3 nodes)"
+        ) from None
+    return port
+
+
 # sqlalchemy-redshift's dialect without what Redshift can't take (:mod:`.dialect`).
 OWN_DRIVER = "redshift+sparkify"
 
@@ -52,13 +72,7 @@ class RedshiftInfo(EngineInfo):
         host = _require(parser, path, "HOST")
         if not HOST_RE.fullmatch(host):
             raise ConfigError(f"{path}: [CLUSTER] HOST is not a valid host name")
-        port_text = _value(parser, "DB_PORT") or str(DEFAULT_PORT)
-        try:
-            port = int(port_text)
-            if not 0 < port < 65536:
-                raise ValueError
-        except ValueError:
-            raise ConfigError(f"{path}: [CLUSTER] DB_PORT must be a port number") from None
+        port = cluster_port(_value(parser, "DB_PORT"), f"{path}: [CLUSTER] DB_PORT")
         db_name = _require(parser, path, "DB_NAME")
         user = _require(parser, path, "DB_USER")
         for key, value in (("DB_NAME", db_name), ("DB_USER", user)):
@@ -85,6 +99,7 @@ INFO = RedshiftInfo(
     modules=("sqlalchemy_redshift", "redshift_connector", "boto3"),
     default_driver=False,  # sqlalchemy-redshift's default would be psycopg2
     cfg_section="CLUSTER",
+    options=RedshiftOptions,
     commands={"cluster": "sparkify_dw.backends.redshift.cluster.command:main"},
     setup=("sparkify_dw.backends.redshift.dialect", "sparkify_dw.backends.redshift.compiler"),
 )

@@ -26,8 +26,8 @@ import sqlalchemy as sa
 from sqlalchemy_redshift.commands import CopyCommand, Format
 
 from sparkify_dw import s3
-from sparkify_dw.backends.contract import Backend, Capabilities, LockBusy
-from sparkify_dw.backends.plan import Call, PutObject, Query, Run, StageCounts, Step, sent
+from sparkify_dw.backends.contract import Backend, Capabilities, LockBusy, Phase
+from sparkify_dw.backends.plan import Call, PutObject, Query, Run, Sql, StageCounts, Step, sent
 from sparkify_dw.backends.redshift.errors import (
     SYS_LOAD_ERROR_DETAIL,
     failed_copy_errors_select,
@@ -35,6 +35,12 @@ from sparkify_dw.backends.redshift.errors import (
     last_copy_counts,
     last_copy_id,
 )
+from sparkify_dw.backends.redshift.options import (
+    ENV_IAM_ROLE_ARN,
+    ENV_MANIFEST_PREFIX,
+    RedshiftOptions,
+)
+from sparkify_dw.backends.requests import Selection
 from sparkify_dw.config import ENV_S3_REGION
 from sparkify_dw.constructs import LockTables, SetParameter, TableMaintenance, Unparameterized
 from sparkify_dw.dryrun import Sent
@@ -86,15 +92,18 @@ def statement_timeout(wait: float) -> int:
     return max(1, int(wait * 1000))
 
 
+NO_MANIFEST_PREFIX = (
+    "Redshift COPYs through a manifest of the listed files: set [S3] MANIFEST_PREFIX in "
+    f"dwh.cfg or ${ENV_MANIFEST_PREFIX} to an s3:// prefix the cluster's role can read "
+    "and you can write"
+)
+
+
 def manifest_uri(prefix: S3Uri | None, table: sa.Table, body: str) -> S3Uri:
     """Where a COPY's manifest goes: named by its content, so ``--dry-run`` shows the very
     name the load writes, and a rerun of the same files reuses the same object."""
     if not prefix:
-        raise ConfigError(
-            "Redshift COPYs through a manifest of the listed files: set "
-            "[S3] MANIFEST_PREFIX in dwh.cfg or $SPARKIFY_DW_MANIFEST_PREFIX "
-            "to an s3:// prefix the cluster's role can read and you can write"
-        )
+        raise ConfigError(NO_MANIFEST_PREFIX)
     digest = hashlib.sha256(body.encode("utf-8")).hexdigest()[:16]
     return prefix.child(f"{table.name}-{digest}.manifest")
 
@@ -224,15 +233,27 @@ class RedshiftBackend(Backend):
         self.lock_timeout = statement_timeout(wait)
         self.errors_view = "sys"  # SYS_LOAD_ERROR_DETAIL unless the cluster lacks it
         self.bucket_regions: dict[str, str | None] = {}  # each bucket's, None: not readable
+        self.options = settings.options_as(RedshiftOptions)
+
+    def requests(
+        self, selection: Selection = Selection(), loaded: set[tuple[str, str]] | None = None
+    ) -> list[StageRequest]:
+        """As every backend's, once the manifests have a place to go."""
+        if self.options.manifest_prefix is None:
+            raise ConfigError(NO_MANIFEST_PREFIX)
+        return super().requests(selection, loaded)
 
     # --- statements -------------------------------------------------------------------
 
     def copy(self, request: StageRequest, manifest: S3Uri) -> Unparameterized:
         """The COPY for one staging table through ``manifest``; its URIs were checked when
         they were parsed, and the statement goes out as literal text."""
-        settings = self.settings
-        if not settings.iam_role_arn:
-            raise ConfigError("Redshift's COPY needs an IAM role: set [IAM_ROLE] ARN in dwh.cfg")
+        settings, role = self.settings, self.options.iam_role_arn
+        if not role:
+            raise ConfigError(
+                "Redshift's COPY needs an IAM role: set [IAM_ROLE] ARN in dwh.cfg "
+                f"or ${ENV_IAM_ROLE_ARN}"
+            )
         if request.jsonpaths is not None:
             path_file = copy_text(request.jsonpaths_uri, "LOG_JSONPATH")
         else:
@@ -242,7 +263,7 @@ class RedshiftBackend(Backend):
                 list(request.table.columns),
                 data_location=copy_text(manifest, "the manifest (MANIFEST_PREFIX)"),
                 manifest=True,
-                iam_role_arns=[settings.iam_role_arn],
+                iam_role_arns=[role],
                 format=Format.json,
                 path_file=path_file,
                 region=settings.region,
@@ -281,57 +302,53 @@ class RedshiftBackend(Backend):
                 "put them in one region and set [S3] REGION to it"
             )
 
-    def begin_statements(self) -> list[Any]:
-        # LOCK waits without a timeout on Redshift: statement_timeout bounds it by --wait.
-        return [
-            SetParameter("statement_timeout", self.lock_timeout),
-            LockTables(LOADS, *STAGING_TABLES),
-            SetParameter("statement_timeout", 0),
-        ]
-
-    def begin_load(self, conn: sa.Connection) -> None:
-        try:
-            for statement in self.begin_statements():
-                conn.execute(statement)
-        except sa.exc.DBAPIError as exc:
-            if _sqlstate(exc) == _QUERY_CANCELED:
-                raise LockBusy(
-                    f"another session holds the load ledger (a load is running); "
-                    f"waited {self.wait:g}s"
-                ) from None
-            raise
-
-    def read_session(self, conn: sa.Connection, wait: float) -> None:
-        """Readers (``--history``, ``--errors``) wait at most ``wait`` seconds for a
-        running load's lock instead of for ever."""
-        millis = statement_timeout(wait)  # refused before anything is sent
-        conn.execute(SetParameter("statement_timeout", millis))
-
-    def maintenance(self, tables: Sequence[sa.Table], *, vacuum: bool = False) -> list[Any]:
-        # COPY runs with STATUPDATE OFF: statistics are refreshed once, after the commit.
-        # ANALYZE skips tables with under analyze_threshold_percent (10%) changed rows,
-        # which is every small incremental load: 0 makes it analyze them all.
-        if not tables:
+    def load_plan(
+        self, phase: Phase, tables: Sequence[sa.Table] = (), *, vacuum: bool = False
+    ) -> list[Step]:
+        if phase == "begin":
+            # LOCK waits without a timeout on Redshift: statement_timeout bounds it by
+            # --wait. It holds for the load's transaction, so it is taken in it.
+            return [
+                _Lock(
+                    [
+                        SetParameter("statement_timeout", self.lock_timeout),
+                        LockTables(LOADS, *STAGING_TABLES),
+                        SetParameter("statement_timeout", 0),
+                    ],
+                    self.wait,
+                )
+            ]
+        if phase not in ("staged", "committed") or not tables:
             return []
-        verbs = ["ANALYZE", "VACUUM"] if vacuum else ["ANALYZE"]
+        # COPY runs with STATUPDATE OFF: the transform's planner gets statistics once
+        # staging is filled, the star tables theirs after the commit. ANALYZE skips
+        # tables with under analyze_threshold_percent (10%) changed rows, which is every
+        # small incremental load: 0 makes it analyze them all.
+        verbs = ["ANALYZE", "VACUUM"] if vacuum and phase == "committed" else ["ANALYZE"]
         return [
-            SetParameter("analyze_threshold_percent", 0),
-            *(TableMaintenance(v, t) for v in verbs for t in tables),
-        ]
-
-    def after_staging(self, tables: Sequence[sa.Table]) -> list[Any]:
-        # COPY ran with STATUPDATE OFF: the transform's planner gets statistics here.
-        return [
-            SetParameter("analyze_threshold_percent", 0),
-            *(TableMaintenance("ANALYZE", t) for t in tables),
+            Sql(SetParameter("analyze_threshold_percent", 0)),
+            *(Sql(TableMaintenance(v, t)) for v in verbs for t in tables),
         ]
 
     # --- staging ----------------------------------------------------------------------
 
-    def open_session(self, engine: sa.Engine, wait: float) -> sa.Connection:
+    def connect(self, engine: sa.Engine, *, reading: bool = False) -> sa.Connection:
         conn = engine.connect()
         self.errors_view = "sys" if _has_sys_load_errors(conn) else "stl"
+        if reading:
+            _wait_at_most(conn, self.wait)
         return conn
+
+    def read_engine(self, *, analysis: bool = False, read_only: bool = True) -> sa.Engine:
+        engine = super().read_engine(analysis=analysis, read_only=read_only)
+        if analysis:  # each query waits at most ``wait`` seconds behind a running load
+            wait = self.wait
+
+            @sa.event.listens_for(engine, "engine_connect")
+            def bounded(conn: sa.Connection) -> None:
+                _wait_at_most(conn, wait)
+
+        return engine
 
     def stage_plan(self, request: StageRequest) -> list[Step]:
         """COPY ``request``'s listed files through a manifest; keep what COPY rejected.
@@ -342,7 +359,7 @@ class RedshiftBackend(Backend):
             return [Call(partial(_progress, request.what, 0))]
         objects = tuple(f.s3_object for f in request.files)
         manifest = manifest_uri(
-            self.settings.manifest_location, request.table, s3.manifest_body(list(objects))
+            self.options.manifest_prefix, request.table, s3.manifest_body(list(objects))
         )
         self.check_regions(request, manifest)
         view = self.errors_view
@@ -381,6 +398,37 @@ class RedshiftBackend(Backend):
         else:
             select = failed_copy_errors_select(view, found.copy_before, after=True)
         return [dict(r) for r in conn.execute(select.limit(limit)).mappings().all()]
+
+
+def _wait_at_most(conn: sa.Connection, wait: float) -> None:
+    """A reader (``history``, ``errors``, a notebook) waits at most ``wait`` seconds for a
+    running load's lock instead of for ever."""
+    conn.execute(SetParameter("statement_timeout", statement_timeout(wait)))
+
+
+@dataclass(frozen=True)
+class _Lock(Step):
+    """The load's LOCK, bounded by ``statement_timeout``: a timeout is another load
+    holding the ledger, said in one line."""
+
+    statements: list[Any]
+    wait: float
+
+    def run(self, run: Run) -> None:
+        try:
+            for statement in self.statements:
+                run.conn.execute(statement)
+        except sa.exc.DBAPIError as exc:
+            if _sqlstate(exc) == _QUERY_CANCELED:
+                raise LockBusy(
+                    f"another session holds the load ledger (a load is running); "
+                    f"waited {self.wait:g}s"
+                ) from None
+            raise
+
+    def describe(self, run: Run, dialect: sa.Dialect) -> Iterator[Sent]:
+        for statement in self.statements:
+            yield sent(statement, dialect)
 
 
 def _progress(what: str, total: int, run: Run) -> None:

@@ -10,6 +10,7 @@ says so in one line, readers can't write, and ``--dry-run`` sends nothing.
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 from pathlib import Path
@@ -93,8 +94,11 @@ class BackendConformance:
 
     info: ClassVar[str | None] = None  # "module:INFO" of a backend that isn't installed
 
-    def test_a_second_load_waits_then_says_so_in_one_line(self, warehouse: sa.URL) -> None:
-        """Another process holds the lock (DuckDB's is the file's, per process)."""
+    def test_a_second_load_waits_then_says_so_in_one_line(
+        self, warehouse: sa.URL, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Another process holds the lock (DuckDB's is the file's, per process): the wait
+        is said once, what for and how long at most, then the refusal in one line."""
         holder = subprocess.Popen(
             [sys.executable, "-m", "tests.functional.backends.hold_lock", _text(warehouse)]
             + ([self.info] if self.info else []),
@@ -105,16 +109,21 @@ class BackendConformance:
         )
         try:
             assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
-            with pytest.raises(LockBusy) as busy:
+            with (
+                caplog.at_level(logging.INFO, logger="sparkify_dw.waiting"),
+                pytest.raises(LockBusy) as busy,
+            ):
                 load.run(url=_text(warehouse), wait=0.5)
             assert "\n" not in str(busy.value) and "0.5s" in str(busy.value)
+            said = [r.getMessage() for r in caplog.records if r.name == "sparkify_dw.waiting"]
+            assert len(said) == 1 and said[0].startswith("waiting up to 0.5s for another")
         finally:
             holder.communicate("", timeout=30)
         assert load.run(url=_text(warehouse)).counts["songplays"] == SAMPLE_COUNTS["songplays"]
 
     def test_readers_cannot_write(self, warehouse: sa.URL) -> None:
-        backend = backends.for_settings(self.settings(warehouse))
-        with backend.reading(10) as conn, pytest.raises(sa.exc.DBAPIError):
+        backend = backends.for_settings(self.settings(warehouse), wait=10)
+        with backend.reading() as conn, pytest.raises(sa.exc.DBAPIError):
             conn.execute(sa.text("CREATE TABLE written_by_a_reader (x INTEGER)"))
 
     def test_a_dry_run_sends_nothing(self, warehouse: sa.URL) -> None:

@@ -13,7 +13,7 @@ import sys
 import sqlalchemy as sa
 
 from sparkify_dw import backends, config
-from sparkify_dw.backends import registry
+from sparkify_dw.backends import plan, registry
 
 
 def main(url: str, info: str | None = None) -> None:
@@ -21,11 +21,11 @@ def main(url: str, info: str | None = None) -> None:
         module, _, name = info.partition(":")
         registry.register(getattr(importlib.import_module(module), name))
     settings = config.resolve(url=url)
-    backend = backends.for_settings(settings)
+    backend = backends.for_settings(settings, wait=5)
     engine = settings.create_engine(poolclass=sa.pool.NullPool)
-    with backend.load_session(engine, 5) as conn:
+    with backend.load_session(engine) as conn:
         conn.begin()
-        backend.begin_load(conn)
+        plan.execute(backend.load_plan("begin"), plan.Run(conn))
         print("held", flush=True)
         sys.stdin.read()
         conn.rollback()

@@ -81,13 +81,13 @@ def test_a_signal_mid_stage_rolls_back_and_says_so(
 def test_a_signal_in_the_commit_window_keeps_the_committed_load(
     warehouse_url: sa.URL, monkeypatch: pytest.MonkeyPatch, sig: signal.Signals
 ) -> None:
-    real_commit = loader._commit
+    real_commit = loader.Load.commit
 
-    def commit_then_signal(transaction: sa.RootTransaction) -> None:
-        real_commit(transaction)
+    def commit_then_signal(self: loader.Load, transaction: sa.RootTransaction) -> None:
+        real_commit(self, transaction)
         os.kill(os.getpid(), sig)  # arrives the instant the commit returns
 
-    monkeypatch.setattr(loader, "_commit", commit_then_signal)
+    monkeypatch.setattr(loader.Load, "commit", commit_then_signal)
     status, out, err = cli(warehouse_url)
     assert status == 128 + sig
     assert re.search(r"inserted\s+songplays\s+3,478 rows", out), out
@@ -303,13 +303,14 @@ def test_a_signal_during_analyze_after_the_commit(
     from sparkify_dw.backends.postgresql import backend as postgresql
 
     schema.upgrade(pg_url)
-    real = postgresql.PostgreSQLBackend.maintenance
+    real = postgresql.PostgreSQLBackend.load_plan
 
-    def maintenance_then_signal(self: Any, *args: Any, **kw: Any) -> Any:
-        os.kill(os.getpid(), signal.SIGINT)
-        return real(self, *args, **kw)
+    def maintenance_then_signal(self: Any, phase: str, *args: Any, **kw: Any) -> Any:
+        if phase == "committed":
+            os.kill(os.getpid(), signal.SIGINT)
+        return real(self, phase, *args, **kw)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(postgresql.PostgreSQLBackend, "maintenance", maintenance_then_signal)
+    monkeypatch.setattr(postgresql.PostgreSQLBackend, "load_plan", maintenance_then_signal)
     status, _out, err = cli(pg_url)
     assert status == 130 and err.startswith("interrupted: SIGINT arrived as load #1 committed")
     assert [(r[0], r[1]) for r in ledger(pg_url)] == [(1, "succeeded")]

@@ -159,16 +159,16 @@ def test_case10_a_signal_while_the_warehouse_opens_is_an_interruption(
     from sparkify_dw.backends.duckdb import backend as duckdb_backend
     from sparkify_dw.interrupts import Interrupted
 
-    real_open = duckdb_backend.DuckDBBackend._open
+    real_connect = duckdb_backend.DuckDBBackend.connect
 
-    def open_interrupted(self: Any, engine: sa.Engine, wait: float) -> sa.Connection:
+    def connect_interrupted(self: Any, engine: sa.Engine, *, reading: bool = False) -> Any:
         try:
             os.kill(os.getpid(), signal.SIGINT)
         except Interrupted:
             raise RuntimeError("Query interrupted") from None
-        return real_open(self, engine, wait)
+        return real_connect(self, engine, reading=reading)
 
-    monkeypatch.setattr(duckdb_backend.DuckDBBackend, "_open", open_interrupted)
+    monkeypatch.setattr(duckdb_backend.DuckDBBackend, "connect", connect_interrupted)
     status, _out, err = _cli(duckdb_warehouse_url)
     assert status == 130, err
     assert err.splitlines() == ["interrupted: SIGINT; before the load began; nothing changed"]

@@ -190,7 +190,7 @@ def test_lineage_follows_the_transform_and_the_jsonpaths_file(
     assert "staging_songs.duration" in lineage.join_columns()["songplays"]
 
     # A different JSONPaths file gives a different lineage: it is read, not restated.
-    paths = json.loads(Path(config.resolve().log_jsonpath).read_text())["jsonpaths"]
+    paths = json.loads(Path(str(config.resolve().log_jsonpath)).read_text())["jsonpaths"]
     paths[-1] = "$.user.id"
     custom = tmp_path / "paths.json"
     custom.write_text(json.dumps({"jsonpaths": paths}))

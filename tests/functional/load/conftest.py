@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from sparkify_dw import schema
-from sparkify_dw.staging import ENV_EARLIEST_EVENT, ENV_LATEST_EVENT
+from sparkify_dw.config import ENV_EARLIEST_EVENT, ENV_LATEST_EVENT
 from tests.functional.load.fuzz_support import LATEST
 from tests.support.fixtures import ICU_EN_US
 

@@ -12,14 +12,15 @@ import pytest
 import sqlalchemy as sa
 
 from sparkify_dw import backends, schema
-from sparkify_dw.config import (
+from sparkify_dw.backends.duckdb.options import (
     DEFAULT_MEMORY_LIMIT,
     ENV_MEMORY_LIMIT,
-    Settings,
-    memory_bytes,
-    resolve,
+    ENV_THREADS,
+    DuckDBOptions,
 )
+from sparkify_dw.config import Settings, resolve
 from sparkify_dw.errors import ConfigError
+from sparkify_dw.settings_spec import memory_size
 
 pytestmark = pytest.mark.serial  # measures a process's memory
 
@@ -35,22 +36,43 @@ def _settings(
     )
 
 
+def _limit(settings: Settings) -> int:
+    return settings.options_as(DuckDBOptions).memory_limit
+
+
 def test_default_flag_environment_and_dwh_cfg(tmp_path: Path) -> None:
-    assert _settings(tmp_path, environ={}).memory_limit == DEFAULT_MEMORY_LIMIT == "1GB"
+    assert DEFAULT_MEMORY_LIMIT == "1GB"
+    assert _limit(_settings(tmp_path, environ={})) == 10**9
     s = _settings(tmp_path, environ={ENV_MEMORY_LIMIT: "512MB"})
-    assert (s.memory_limit, s.sources["memory_limit"]) == ("512MB", f"${ENV_MEMORY_LIMIT}")
-    (tmp_path / "dwh.cfg").write_text("[DUCKDB]\nMEMORY_LIMIT = 2GiB\n", encoding="utf-8")
+    assert (_limit(s), s.sources["memory_limit"]) == (512 * 10**6, f"${ENV_MEMORY_LIMIT}")
+    (tmp_path / "dwh.cfg").write_text(
+        "[DUCKDB]\nMEMORY_LIMIT = 2GiB\nTHREADS = 1\n", encoding="utf-8"
+    )
     os.chmod(tmp_path / "dwh.cfg", 0o600)
-    assert _settings(tmp_path, environ={}).memory_limit == "2GiB"
+    from_cfg = _settings(tmp_path, environ={})
+    assert (_limit(from_cfg), from_cfg.options_as(DuckDBOptions).threads) == (2 * 2**30, 1)
     flag = _settings(tmp_path, environ={ENV_MEMORY_LIMIT: "512MB"}, memory_limit="300MB")
-    assert (flag.memory_limit, flag.sources["memory_limit"]) == ("300MB", "argument")
+    assert (_limit(flag), flag.sources["memory_limit"]) == (300 * 10**6, "argument")
+
+
+def test_threads_are_checked(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=rf"^\${ENV_THREADS}: expected a whole number from 1"):
+        _settings(tmp_path, environ={ENV_THREADS: "0"})
+
+
+def test_an_option_of_another_engine_is_refused_by_name(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"^--memory-limit: the PostgreSQL backend has no such"):
+        resolve(url="postgresql+psycopg://u@h/db", environ={}, cwd=tmp_path, memory_limit="1GB")
+    # The same setting in the environment is someone else's: not an error.
+    s = resolve(url="postgresql+psycopg://u@h/db", environ={ENV_MEMORY_LIMIT: "1GB"}, cwd=tmp_path)
+    assert "memory_limit" not in s.sources
 
 
 @pytest.mark.parametrize(
     ("text", "size"), [("1GB", 10**9), ("512MiB", 512 * 2**20), (" 1.5 gb ", 15 * 10**8)]
 )
 def test_sizes(text: str, size: int) -> None:
-    assert memory_bytes(text) == size
+    assert memory_size(text, "test") == size
 
 
 @pytest.mark.parametrize(
@@ -72,10 +94,10 @@ def test_bad_sizes_are_one_line(tmp_path: Path, text: str, message: str) -> None
 def test_duckdb_connections_take_the_limit(tmp_path: Path) -> None:
     settings = _settings(tmp_path, environ={}, memory_limit="256MiB")
     schema.upgrade(settings.url.render_as_string(hide_password=False))
-    backend = backends.for_settings(settings)
+    backend = backends.for_settings(settings, wait=1.0)
     engine = settings.create_engine()
     try:
-        with backend.load_session(engine, 1.0) as conn, conn.begin():  # as a load opens it
+        with backend.load_session(engine) as conn, conn.begin():  # as a load opens it
             limit = conn.exec_driver_sql("SELECT current_setting('memory_limit')").scalar()
             threads = conn.exec_driver_sql("SELECT current_setting('threads')").scalar()
             assert limit == "192.0 MiB"  # three quarters: the rest is the process's
@@ -83,7 +105,7 @@ def test_duckdb_connections_take_the_limit(tmp_path: Path) -> None:
             conn.execute(sa.text("SELECT 1"))
     finally:
         engine.dispose()
-    with backend.reading(1.0) as reader:  # the read-only commands too
+    with backend.reading() as reader:  # the read-only commands too
         assert (
             reader.exec_driver_sql("SELECT current_setting('memory_limit')").scalar() == "192.0 MiB"
         )
@@ -117,10 +139,10 @@ def test_load_command_refuses_a_bad_limit_in_one_line(tmp_path: Path) -> None:
 def test_batches_are_a_quarter_of_the_limit_within_bounds() -> None:
     from sparkify_dw.backends.duckdb import backend as duck
 
-    assert duck.batch_bytes(memory_bytes("1GiB")) == 256 * 2**20
-    assert duck.batch_bytes(memory_bytes("512MiB")) == 128 * 2**20
-    assert duck.batch_bytes(memory_bytes("64MiB")) == duck.MIN_BATCH_BYTES
-    assert duck.batch_bytes(memory_bytes("16GB")) == duck.MAX_BATCH_BYTES
+    assert duck.batch_bytes(memory_size("1GiB", "t")) == 256 * 2**20
+    assert duck.batch_bytes(memory_size("512MiB", "t")) == 128 * 2**20
+    assert duck.batch_bytes(memory_size("64MiB", "t")) == duck.MIN_BATCH_BYTES
+    assert duck.batch_bytes(memory_size("16GB", "t")) == duck.MAX_BATCH_BYTES
 
 
 def test_a_file_bigger_than_a_batch_is_streamed_by_python(

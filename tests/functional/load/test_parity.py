@@ -148,11 +148,11 @@ def test_a_backend_departing_from_the_interface_is_noticed() -> None:
         def stage_plan(self) -> list[Any]:  # type: ignore[override]
             return []
 
-        def maintenance(self, tables: Any, *, vacuum: bool = True) -> list[Any]:
+        def load_plan(self, phase: Any, tables: Any, *, vacuum: bool = True) -> list[Any]:  # type: ignore[override]
             return []
 
         @staticmethod
-        def files_plan(rows: Any, count: int) -> list[Any]:  # type: ignore[override]
+        def bulk_insert(table: Any, rows: Any, count: int) -> list[Any]:  # type: ignore[override]
             return []
 
-    assert sorted(_departures(Departing)) == ["files_plan", "maintenance", "stage_plan"]
+    assert sorted(_departures(Departing)) == ["bulk_insert", "load_plan", "stage_plan"]

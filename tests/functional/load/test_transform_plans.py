@@ -41,7 +41,7 @@ def test_a_first_load_after_vacuum_is_planned_in_bulk(pg_url: sa.URL) -> None:
     run_load(warehouse_url, steps=["stage"])
     backend = for_settings(settings_for(warehouse_url))
     engine = sa.create_engine(warehouse_url, poolclass=sa.pool.NullPool)
-    before, after = backend.transform_plan()
+    before, after = backend.load_plan("transform"), backend.load_plan("transformed")
     with engine.connect() as conn, conn.begin():
         # The hazard this guards against: without it, the planner rescans the target.
         assert "Nested Loop Anti Join" in _plans(conn)
@@ -59,7 +59,7 @@ def test_a_later_load_keeps_the_planner_free(pg_warehouse_url: sa.URL) -> None:
     run_load(pg_warehouse_url)
     backend = for_settings(settings_for(pg_warehouse_url))
     engine = sa.create_engine(pg_warehouse_url, poolclass=sa.pool.NullPool)
-    before, _ = backend.transform_plan()
+    before = backend.load_plan("transform")
     with engine.connect() as conn, conn.begin():
         plan.execute(before, plan.Run(conn))
         # Index probes into a large star table stay possible on incremental loads.

@@ -23,9 +23,11 @@ from sqlalchemy_redshift.commands import CopyCommand, Format
 from sparkify_dw import answers, backends, checks, config, ledger, load, schema
 from sparkify_dw.backends import LockBusy
 from sparkify_dw.backends.redshift import backend as redshift_backend
+from sparkify_dw.backends.redshift.options import RedshiftOptions
 from sparkify_dw.constructs import Unparameterized
 from sparkify_dw.errors import ConfigError
 from sparkify_dw.models import LOAD_ERRORS, LOAD_FILES, LOADS, STAGING_EVENTS
+from sparkify_dw.uris import S3Uri
 from tests.support.helpers import SAMPLE, run_load, star_snapshot, table_rows
 from tests.support.redshift_config import cfg_for, planned, write_cfg
 from tests.support.redshift_conformance import Statement, assert_conforms, problems
@@ -155,8 +157,7 @@ def test_upgrade_load_check_analytics_history_downgrade(
     _, expected = answers.read_expected(SAMPLE / "expected_analytics.json")
     params, _ = answers.read_expected(SAMPLE / "expected_analytics.json")
     assert answers.differences(expected, answers.answer_all(engine, params)) == []
-    with engine.connect() as conn:
-        backends.for_settings(settings).read_session(conn, 5)
+    with backends.for_settings(settings, wait=5).reading(engine) as conn:
         assert "succeeded" in load.history(conn)
         assert load.errors_report(conn) == f"load #{again.load_id} rejected no records"
     reads = ours(harness.sent)
@@ -333,8 +334,14 @@ def test_percent_in_copys_own_uris_is_one_line_and_data_keys_may_hold_it(
     paths = (SAMPLE / "log_json_path.json").read_bytes()
     moto_s3.client.put_object(Bucket=bucket, Key="log%5Fjson_path.json", Body=paths)
     for bad in (
-        replace(settings, manifest_prefix=f"s3://{bucket}/man%20ifests"),
-        replace(settings, log_jsonpath=f"s3://{bucket}/log%5Fjson_path.json"),
+        replace(
+            settings,
+            options=replace(
+                settings.options_as(RedshiftOptions),
+                manifest_prefix=S3Uri.parse(f"s3://{bucket}/man%20ifests", "test"),
+            ),
+        ),
+        replace(settings, log_jsonpath=S3Uri.parse(f"s3://{bucket}/log%5Fjson_path.json", "test")),
     ):
         with pytest.raises(
             ConfigError, match=r"^.*: Redshift's COPY can't name an S3 key with '%'"
@@ -383,10 +390,11 @@ def test_wait_bounds_the_load_lock_and_readers(
         with pytest.raises(LockBusy, match="waited 1s"):
             load.run(engine, settings, wait=1)
         assert time.monotonic() - started < 30
-        with engine.connect() as reader:
-            backends.for_settings(settings).read_session(reader, 1)
-            with pytest.raises(sa.exc.DBAPIError, match="statement timeout"):
-                load.history(reader)
+        with (
+            backends.for_settings(settings, wait=1).reading(engine) as reader,
+            pytest.raises(sa.exc.DBAPIError, match="statement timeout"),
+        ):
+            load.history(reader)
     finally:
         holder.rollback()
         holder.close()

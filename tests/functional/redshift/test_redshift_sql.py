@@ -254,7 +254,7 @@ def test_wait_past_statement_timeouts_range_is_one_line(
     with pytest.raises(ConfigError, match=loader):
         load.run(settings=redshift_on_moto, wait=wait)  # refused before it connects
     with pytest.raises(ConfigError, match=message):
-        RedshiftBackend(redshift_on_moto).read_session(None, wait)  # type: ignore[arg-type]
+        RedshiftBackend(redshift_on_moto, 0, wait)
 
 
 @pytest.mark.parametrize("password", ["LOCK", "s3", "SET", "0"])

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from sparkify_dw import s3
-from sparkify_dw.errors import SourceError
+from sparkify_dw import config, s3
+from sparkify_dw.errors import ConfigError, SourceError
 from sparkify_dw.models import LOAD_ERRORS, LOAD_FILES, LOADS
 from sparkify_dw.s3 import S3Object
 from sparkify_dw.sources import Reader
@@ -194,11 +194,8 @@ def reader_for(moto_s3: MotoS3) -> Reader:
     return Reader(moto_s3.region, moto_s3.endpoint)
 
 
-def test_reader_reads_listed_objects_in_parallel(
-    moto_s3: MotoS3, bucket: dict[str, bytes], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv(s3.ENV_WORKERS, "6")
-    reader = reader_for(moto_s3)
+def test_reader_reads_listed_objects_in_parallel(moto_s3: MotoS3, bucket: dict[str, bytes]) -> None:
+    reader = Reader(moto_s3.region, moto_s3.endpoint, workers=6)
     files = reader.list(f"s3://{BUCKET}/many", "song_data")
     with counting(reader.client(), hold=0.03) as gets:
         read = {}
@@ -247,20 +244,20 @@ def test_reader_error_is_one_line(moto_s3: MotoS3, bucket: dict[str, bytes]) -> 
         ("4.5", None),
     ],
 )
-def test_workers_setting(value: str | None, expected: int | None) -> None:
-    environ = {} if value is None else {s3.ENV_WORKERS: value}
+def test_workers_setting(value: str | None, expected: int | None, tmp_path: Path) -> None:
+    environ = {} if value is None else {config.ENV_S3_WORKERS: value}
     if expected is not None:
-        assert s3.workers_setting(environ) == expected
+        settings = config.resolve(environ=environ, cwd=tmp_path)
+        assert settings.s3_workers == expected and Reader.of(settings).workers == expected
         return
-    with pytest.raises(SourceError) as info:
-        s3.workers_setting(environ)
-    assert str(info.value).startswith(f"{s3.ENV_WORKERS}=") and "1 to 256" in str(info.value)
+    with pytest.raises(ConfigError) as info:
+        config.resolve(environ=environ, cwd=tmp_path)
+    assert str(info.value) == f"${config.ENV_S3_WORKERS}: expected a whole number from 1 to 256"
 
 
-def test_client_pool_fits_the_workers(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(s3.ENV_WORKERS, "40")
+def test_client_pool_fits_the_workers() -> None:
     made: Callable[..., Any] = s3.client
-    assert made("us-east-1").meta.config.max_pool_connections >= 40
+    assert made("us-east-1", None, 40).meta.config.max_pool_connections >= 40
 
 
 # ------------------------------------------------------------------ a load reads ahead
@@ -328,7 +325,7 @@ def test_a_load_from_s3_reads_ahead_and_records_exactly_as_a_local_one(
     upload_tree(moto_s3.client, "sparkify-ahead", SAMPLE / "song_data", "song_data")
     monkeypatch.setenv("SPARKIFY_DW_S3_ENDPOINT", moto_s3.endpoint)
     monkeypatch.setenv("AWS_DEFAULT_REGION", moto_s3.region)
-    monkeypatch.setenv(s3.ENV_WORKERS, "4")
+    monkeypatch.setenv(config.ENV_S3_WORKERS, "4")
     gets = Gets(0.0)
     rng = random.Random(5)
     made = s3.client

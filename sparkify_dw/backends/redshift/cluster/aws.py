@@ -8,7 +8,6 @@ Each ``ensure_*`` creates what is missing and reuses (and reports) what exists, 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -16,8 +15,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError, WaiterError
 
+from sparkify_dw import settings_spec as spec
 from sparkify_dw.aws_errors import error_code
-from sparkify_dw.config import validate_iam_role_arn, validate_region
 from sparkify_dw.errors import ClusterError, ConfigError
 
 from .config import ProvisionConfig
@@ -56,15 +55,10 @@ class Aws:
 
 def connect(cfg: ProvisionConfig, session: boto3.Session | None, region: str | None) -> Aws:
     """Pick the region (argument > $AWS_DEFAULT_REGION > [S3] REGION > profile) and clients."""
-    env_region = os.environ.get("AWS_DEFAULT_REGION")
     if region is not None:
-        chosen: str | None = validate_region(region, "--region")
-    elif env_region:
-        chosen = validate_region(env_region, "$AWS_DEFAULT_REGION")
-    elif cfg.region is not None:
-        chosen = cfg.region
+        chosen: str | None = spec.region(region, "--region")
     else:
-        chosen = None
+        chosen = cfg.aws_region or cfg.region
     session = session if session is not None else boto3.Session()
     chosen = chosen or session.region_name
     if not chosen:
@@ -144,7 +138,7 @@ def ensure_role(
             )
         note = "" if role_is_managed(iam, name) else " (not created here: delete will keep it)"
         say(f"role {name}: exists, reusing{note}")
-    arn = validate_iam_role_arn(str(role["Arn"]), f"IAM role {name}")
+    arn = spec.iam_role_arn(str(role["Arn"]), f"IAM role {name}")
     policy = _policy_arn(arn)
     attached = iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]
     if any(p["PolicyArn"] == policy for p in attached):

@@ -14,9 +14,9 @@ dwh.cfg keys read here (the file is found like :mod:`sparkify_dw.config` does:
 ``[IAM_ROLE]``
     ``ARN`` is *written* by ``create``.
 ``[S3]``
-    ``REGION``: the region to work in, unless ``--region`` or
-    ``$AWS_DEFAULT_REGION`` is set (same precedence as the rest of the project);
-    falls back to the AWS profile's region.
+    ``REGION`` (or ``$SPARKIFY_DW_S3_REGION``): the region to work in, unless
+    ``--region`` or ``$AWS_DEFAULT_REGION`` is set; falls back to the AWS profile's
+    region.
 ``[PROVISION]`` (provisioning only; nothing else in the project reads it)
     ``NODE_TYPE`` (required, e.g. ``ra3.xlplus``, ``dc2.large``);
     ``NUM_NODES`` (default 1, a single-node cluster; at most 100);
@@ -41,11 +41,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from sparkify_dw.backends.redshift import IDENT_RE
-from sparkify_dw.config import DEFAULT_CONFIG_NAME, ENV_CONFIG, cfg_value, read_cfg, validate_region
+from sparkify_dw.backends.redshift import IDENT_RE, RA3_PORT_RANGES, cluster_port
+from sparkify_dw.config import cfg_value, config_file, env_secrets, read_settings
 from sparkify_dw.errors import ConfigError
-from sparkify_dw.secrets import cfg_secrets, env_secrets
+from sparkify_dw.secrets import cfg_secrets
 
 PROVISION = "PROVISION"
 DEFAULT_CLUSTER_IDENTIFIER = "sparkify-dw"
@@ -60,9 +61,6 @@ NODE_TYPE_RE = re.compile(r"[a-z0-9]+\.[a-z0-9]+")
 # API Reference, CreateCluster (DBName, MasterUsername, MasterUserPassword,
 # NumberOfNodes, Port), docs.aws.amazon.com/redshift/latest/APIReference/API_CreateCluster.html
 MAX_NODES = 100
-# Port: ra3 nodes only listen in these ranges; other node types (dc2) in 1150-65535.
-RA3_PORT_RANGES = ((5431, 5455), (8191, 8215))
-PORT_RANGE = (1150, 65535)
 # DBName: 1-64 lower-case letters and digits; underscores, which Redshift names
 # allow, are let through too. No ``$``: the warehouse URL is built from it.
 DB_NAME_RE = re.compile(r"[a-z0-9_]{1,64}")
@@ -112,20 +110,21 @@ class ProvisionConfig:
     db_name: str | None
     db_user: str | None
     db_port: int
-    region: str | None
+    region: str | None  # the data's ([S3] REGION)
+    aws_region: str | None = None  # $AWS_DEFAULT_REGION
     db_password: str | None = field(default=None, repr=False)
 
 
-def config_path(config: str | os.PathLike[str] | None = None) -> Path:
-    """Locate dwh.cfg the way :func:`sparkify_dw.config.resolve` does."""
-    chosen = config if config is not None else os.environ.get(ENV_CONFIG) or DEFAULT_CONFIG_NAME
-    return Path(chosen).absolute()
-
-
-def _read_parser(path: Path) -> configparser.ConfigParser:
-    parser = read_cfg(path)
-    assert parser is not None  # read_cfg raises for a missing file it was asked for
-    return parser
+def read_config(
+    config: str | os.PathLike[str] | None = None,
+) -> tuple[Path, configparser.ConfigParser, dict[str, Any]]:
+    """dwh.cfg found and read as every command does (:func:`sparkify_dw.config.config_file`;
+    here it must exist), and the shared settings the cluster works with, resolved by the
+    same table: the data's ``region`` and the AWS default region."""
+    path, parser = config_file(config)
+    if parser is None:
+        raise ConfigError(f"{path}: configuration file not found")
+    return path, parser, read_settings(("region", "aws_region"), path, parser)
 
 
 _get = cfg_value  # a key's value, None when missing or empty
@@ -133,8 +132,7 @@ _get = cfg_value  # a key's value, None when missing or empty
 
 def load_config(config: str | os.PathLike[str] | None = None) -> ProvisionConfig:
     """Read and check the provisioning settings, so bad input fails before any AWS call."""
-    path = config_path(config)
-    parser = _read_parser(path)
+    path, parser, shared = read_config(config)
 
     def where(section: str, key: str) -> str:
         return f"{path}: [{section}] {key}"
@@ -167,19 +165,7 @@ def load_config(config: str | os.PathLike[str] | None = None) -> ProvisionConfig
     public_text = (_get(parser, PROVISION, "PUBLICLY_ACCESSIBLE") or "true").lower()
     if public_text not in configparser.ConfigParser.BOOLEAN_STATES:
         raise ConfigError(f"{where(PROVISION, 'PUBLICLY_ACCESSIBLE')}: use true or false")
-    try:
-        port = int(_get(parser, "CLUSTER", "DB_PORT") or DEFAULT_DB_PORT)
-        if not PORT_RANGE[0] <= port <= PORT_RANGE[1]:
-            raise ValueError
-    except ValueError:
-        raise ConfigError(
-            f"{where('CLUSTER', 'DB_PORT')}: a whole number; Redshift ports are "
-            f"{_ranges((PORT_RANGE,))} ({_ranges(RA3_PORT_RANGES)} on ra3 "
-            "nodes)"
-        ) from None
-    region = _get(parser, "S3", "REGION")
-    if region is not None:
-        validate_region(region, where("S3", "REGION"))
+    port = cluster_port(_get(parser, "CLUSTER", "DB_PORT"), where("CLUSTER", "DB_PORT"))
     return ProvisionConfig(
         path=path,
         cluster_identifier=cluster_id,
@@ -192,7 +178,8 @@ def load_config(config: str | os.PathLike[str] | None = None) -> ProvisionConfig
         db_name=_get(parser, "CLUSTER", "DB_NAME"),
         db_user=_get(parser, "CLUSTER", "DB_USER"),
         db_port=port,
-        region=region,
+        region=shared["region"],
+        aws_region=shared["aws_region"],
         db_password=_get(parser, "CLUSTER", "DB_PASSWORD"),
     )
 
@@ -327,5 +314,5 @@ def secrets(cfg_file: str | os.PathLike[str] | None = None) -> list[str]:
     and dwh.cfg's secret values (DB_PASSWORD), used to scrub error text."""
     parser = None
     with contextlib.suppress(ConfigError, OSError):
-        parser = _read_parser(config_path(cfg_file))
+        parser = read_config(cfg_file)[1]
     return env_secrets() + cfg_secrets(parser)

@@ -31,13 +31,14 @@ import boto3
 from botocore.exceptions import ClientError
 
 from sparkify_dw.aws_errors import error_code
+from sparkify_dw.backends.redshift import RA3_PORT_RANGES
 from sparkify_dw.config import cfg_value, read_cfg
 from sparkify_dw.errors import ClusterError, ConfigError
 from sparkify_dw.output import Progress, printer
 
 from . import aws as awsops
 from . import operations
-from .config import PROVISION, RA3_PORT_RANGES, ProvisionConfig, check_database_keys, load_config
+from .config import PROVISION, ProvisionConfig, check_database_keys, load_config
 from .waiting import DEFAULT_POLL_INTERVAL, DEFAULT_TIMEOUT
 
 NAME_RE_TEXT = "3-64 lower-case letters, digits and hyphens"
