@@ -181,6 +181,15 @@ def _staged_plays_loaded() -> Query:
     )
 
 
+# songplays' references. The models declare them as foreign keys, which only Redshift
+# creates (informational there): the load checks them itself (verify_relationships).
+RELATIONSHIPS: tuple[Check, ...] = (
+    _references(SONGPLAYS, "user_id", USERS, sample_key="songplay_id"),
+    _references(SONGPLAYS, "start_time", TIME, sample_key="songplay_id"),
+    _references(SONGPLAYS, "song_id", SONGS, sample_key="songplay_id", optional=True),
+    _references(SONGPLAYS, "artist_id", ARTISTS, sample_key="songplay_id", optional=True),
+)
+
 CHECKS: tuple[Check, ...] = (
     _pk_not_null(USERS, "user_id", "first_name", "last_name"),
     _unique("users.pk_unique", USERS, "user_id"),
@@ -202,10 +211,7 @@ CHECKS: tuple[Check, ...] = (
         "session_id",
         "item_in_session",
     ),
-    _references(SONGPLAYS, "user_id", USERS, sample_key="songplay_id"),
-    _references(SONGPLAYS, "start_time", TIME, sample_key="songplay_id"),
-    _references(SONGPLAYS, "song_id", SONGS, sample_key="songplay_id", optional=True),
-    _references(SONGPLAYS, "artist_id", ARTISTS, sample_key="songplay_id", optional=True),
+    *RELATIONSHIPS,
     _references(SONGS, "artist_id", ARTISTS, sample_key="song_id"),
     Check(
         "staging_events.next_song_in_songplays",
@@ -257,6 +263,20 @@ def run_checks(bind: sa.Connection | sa.Engine, names: Sequence[str] | None = No
     """Run every check (or those named), in declaration order; one query each."""
     with connection(bind) as conn:
         return CheckResults(run_check(conn, check) for check in _select(names))
+
+
+def verify_relationships(conn: sa.Connection, load_id: int) -> None:
+    """The plays load ``load_id`` inserted, checked against users, time, songs and artists
+    (:data:`RELATIONSHIPS`, as foreign keys would on every row): the transform runs this in
+    the load's transaction, so a dangling key raises :class:`CheckFailed` and nothing of
+    the load is kept. The check step checks every play, whoever inserted it."""
+    mine = SONGPLAYS.c.load_id == sa.literal(load_id, sa.Integer)
+    results = (
+        run_check(conn, Check(c.name, c.why, c.offenders.where(mine))) for c in RELATIONSHIPS
+    )
+    failed = [r for r in results if not r.passed]
+    if failed:
+        raise CheckFailed(failed)
 
 
 def verify(

@@ -47,7 +47,16 @@ def _include_object(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
     # Tables Alembic didn't create (a user's own, DuckDB's sequences) are not ours to drop.
-    return not (type_ == "table" and reflected and compare_to is None)
+    if type_ == "table" and reflected and compare_to is None:
+        return False
+    # A key the models declare for one dialect's DDL only (``ddl_if``: songplays' references,
+    # created where they are informational) is not missing where that DDL leaves it out.
+    return not (
+        type_ == "foreign_key_constraint"
+        and not reflected
+        and compare_to is None
+        and getattr(obj, "_ddl_if", None) is not None
+    )
 
 
 COMPARE_OPTIONS: dict[str, Any] = {

@@ -88,6 +88,19 @@ def checked_table(request: StageRequest) -> sa.Table:
     )
 
 
+def _code(number: int) -> ColumnElement[int]:
+    return sa.literal_column(str(number), sa.Integer)
+
+
+def first_char_in(text: ColumnElement[Any], chars: str) -> ColumnElement[bool]:
+    """Whether ``text`` starts with one of ``chars`` (ASCII): its first character's code
+    (``ascii()``, the same on both engines, 0 for empty text) against integers, which
+    costs neither a copy of the character (``substr``) nor a text comparison per choice."""
+    codes = sorted({ord(c) for c in chars})
+    assert codes and codes[-1] < 128, chars
+    return sa.func.ascii(text).in_([_code(c) for c in codes])
+
+
 def blank_as_null(text: ColumnElement[Any]) -> ColumnElement[Any]:
     # Blank is ASCII spaces only, spelled out: DuckDB's trim() alone also strips Unicode
     # spaces (U+00A0, U+3000), PostgreSQL's doesn't. trim() copies its value, so it runs
@@ -96,7 +109,7 @@ def blank_as_null(text: ColumnElement[Any]) -> ColumnElement[Any]:
     empty: ColumnElement[str] = sa.literal_column("''", sa.Text)
     blank = sa.or_(
         text == empty,
-        sa.and_(sa.func.substr(text, 1, 1) == space, sa.func.trim(text, space) == empty),
+        sa.and_(first_char_in(text, " "), sa.func.trim(text, space) == empty),
     )
     return sa.case((blank, sa.null()), else_=text)
 
@@ -239,7 +252,7 @@ def _verdict(
     problems: list[Problem] = [
         (tv.pre_reason.is_not(None), tv.pre_reason),
         (tv.malformed, _lit("malformed JSON")),
-        (sa.func.substr(sa.func.ltrim(tv.body, " \t\r\n"), 1, 1) != "{", _lit("not a JSON object")),
+        (_not_an_object(tv.body), _lit("not a JSON object")),
         (tv.twice, _lit("a key appears twice, so its value is ambiguous")),
     ]
     values: dict[str, ColumnElement[Any]] = {}
@@ -259,6 +272,11 @@ def _verdict(
         ),
         "verdict",
     )
+
+
+def _not_an_object(body: ColumnElement[Any]) -> ColumnElement[bool]:
+    # ltrim() copies the text: only for a record that doesn't start with '{' right away.
+    return sa.and_(~first_char_in(body, "{"), ~first_char_in(sa.func.ltrim(body, " \t\r\n"), "{"))
 
 
 def _column_problems(
@@ -290,9 +308,7 @@ def _column_problems(
         return value, [(sa.and_(text.is_not(None), value.is_(None)), shown)]
     # Only strings are text: a number's spelling differs between engines. A value that
     # isn't a string reads as a number, true, false, [… or {…
-    maybe = sa.or_(
-        text.in_(["true", "false"]), sa.func.substr(text, 1, 1).in_(list("-0123456789[{"))
-    )
+    maybe = sa.or_(first_char_in(text, "-0123456789[{"), text.in_(["true", "false"]))
     problems: list[Problem] = [
         (
             sa.case((sa.and_(text.is_not(None), maybe), kind != "string"), else_=sa.false()),

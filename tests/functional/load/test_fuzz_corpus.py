@@ -115,6 +115,46 @@ CORPUS: dict[str, tuple[list[Record], list[Record], list[str], list[str]]] = {
         ["", "", ""],
         [],
     ),
+    # Where text might be something else, its first character is tested (ascii(), the
+    # same on both engines): each character just inside and outside that set, as a string
+    # (it stages) and as what it starts (it doesn't).
+    "the first character that makes a text value suspect, each side of the set": (
+        [
+            *(
+                _event(artist=dump(text))
+                for text in (
+                    *"-/.0123456789:[]{}tfTF,",
+                    "true",
+                    "false",
+                    "True",
+                    "-1",
+                    "é",
+                    "\U0001f600",
+                    " x",
+                    "\tx",
+                )
+            ),
+            _event(artist="-1"),
+            _event(artist="0"),
+            _event(artist="9.5"),
+            _event(artist="true"),
+            _event(artist="false"),
+            _event(artist="[]"),
+            _event(artist="{}"),
+        ],
+        [],
+        [
+            *[""] * 31,  # the strings
+            "artist: a JSON number, not a string",
+            "artist: a JSON number, not a string",
+            "artist: a JSON number, not a string",
+            "artist: a JSON boolean, not a string",
+            "artist: a JSON boolean, not a string",
+            "artist: a JSON array",
+            "artist: a JSON object",
+        ],
+        [],
+    ),
     "numbers and arrays where text belongs": (
         [_event(artist="12"), _event(artist="[1, 2]"), _event(userId="[1]")],
         [],
