@@ -19,6 +19,7 @@ from sparkify_dw.config import Settings
 from sparkify_dw.errors import ConfigError
 
 _DROP_TABLE = re.compile(r"^DROP TABLE (?:IF EXISTS )?\"?(\w+)\"?", re.IGNORECASE | re.MULTILINE)
+_CREATE_TABLE = re.compile(r"^CREATE TABLE \"?(\w+)\"?", re.IGNORECASE | re.MULTILINE)
 _DROP_COLUMN = re.compile(r"^ALTER TABLE \"?(\w+)\"? DROP COLUMN", re.IGNORECASE | re.MULTILINE)
 
 
@@ -68,7 +69,7 @@ def what_it_drops(settings: Settings, revision: str) -> Loss:
             finally:
                 quiet.setLevel(level)
             sql = script.getvalue()
-            names = set(_DROP_TABLE.findall(sql)) | set(_DROP_COLUMN.findall(sql))
+            names = _dropped_tables(sql) | set(_DROP_COLUMN.findall(sql))
             names.discard("alembic_version")
             inspector = sa.inspect(conn)
             rows = {
@@ -83,6 +84,17 @@ def what_it_drops(settings: Settings, revision: str) -> Loss:
             return Loss(current, rows)
     finally:
         engine.dispose()
+
+
+def _dropped_tables(sql: str) -> set[str]:
+    """Tables the script drops and does not create again after: a table rebuilt by a
+    reviewed migration (set aside, dropped, created, filled again) keeps its rows."""
+    created = [(m.start(), m.group(1)) for m in _CREATE_TABLE.finditer(sql)]
+    return {
+        m.group(1)
+        for m in _DROP_TABLE.finditer(sql)
+        if not any(at > m.start() and name == m.group(1) for at, name in created)
+    }
 
 
 def confirm(loss: Loss, revision: str, *, yes: bool, interactive: bool) -> None:

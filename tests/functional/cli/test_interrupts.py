@@ -108,8 +108,8 @@ def test_interrupted_then_the_next_load_is_whole(
     schema.upgrade(duckdb_url)
     real_transform = load_steps._transform
 
-    def transform_then_signal(*args: Any) -> None:
-        real_transform(*args)
+    def transform_then_signal(*args: Any, **kwargs: Any) -> None:
+        real_transform(*args, **kwargs)
         os.kill(os.getpid(), signal.SIGINT)
 
     monkeypatch.setattr(load_steps, "_transform", transform_then_signal)

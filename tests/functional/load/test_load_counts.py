@@ -10,8 +10,10 @@ import sqlalchemy as sa
 from sparkify_dw.models import STAR_TABLES
 from tests.support.helpers import all_days, copy_sample_days, run_load
 
+# A COUNT(*) over a star table; not a window's count(*) OVER () (the transform's check of
+# its own plays' keys counts the offenders it found, reading only this load's plays).
 COUNT_OF_STAR = re.compile(
-    r"count\(\*\).*\bFROM\s+(" + "|".join(t.name for t in STAR_TABLES) + r")\b",
+    r"count\(\*\)(?!\s*OVER).*\bFROM\s+(" + "|".join(t.name for t in STAR_TABLES) + r")\b",
     re.IGNORECASE | re.DOTALL,
 )
 
