@@ -98,6 +98,7 @@ def pages(site: Path) -> list[Path]:
     return sorted(site.rglob("*.html"))
 
 
+@pytest.mark.slow  # every page in a real browser: 16 s
 def test_every_page_opens_offline_without_errors(site: Path, browser: object) -> None:
     assert len(pages(site)) == 6 + len(metadata.tables)
     for path in pages(site):

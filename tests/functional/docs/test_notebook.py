@@ -153,6 +153,7 @@ def _jupyter(*args: str, cwd: Path, timeout: float = 60) -> subprocess.Completed
     )
 
 
+@pytest.mark.slow  # a Jupyter server started and driven: 9 s
 def test_the_notebook_extra_brings_jupyter_to_open_and_run_it(tmp_path: Path) -> None:
     """``pip install 'sparkify_dw[notebook]'`` is enough to open the notebook (Jupyter
     Notebook 7, JupyterLab) and run it from a shell (nbconvert)."""

@@ -242,6 +242,7 @@ def _bad_day(good: int, bad: int) -> bytes:
     return b"\n".join([*lines[:good], *broken]) + b"\n"
 
 
+@pytest.mark.slow  # two COPY failures per error view through the relay: 40 s in all
 def test_rejected_records_within_and_above_max_errors(
     harness: Harness,
     engine: sa.Engine,
@@ -325,6 +326,7 @@ def test_percent_in_a_literal_reaches_the_server_doubled(harness: Harness) -> No
     assert "'s3://bucket/log%%20data/x.json'" in harness.sent[-1].text
 
 
+@pytest.mark.slow  # a full load through the relay: 17 s
 def test_percent_in_copys_own_uris_is_one_line_and_data_keys_may_hold_it(
     harness: Harness,
     engine: sa.Engine,
