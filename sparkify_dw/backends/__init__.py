@@ -10,10 +10,10 @@ entry point (README, "Adding a backend").
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sparkify_dw.backends import registry
+from sparkify_dw.lazy import exports
 
 if TYPE_CHECKING:
     from sparkify_dw.backends.contract import Backend, Capabilities, LockBusy
@@ -55,10 +55,7 @@ _HOMES = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _HOMES:
-        return getattr(importlib.import_module(f"sparkify_dw.backends.{_HOMES[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = exports(__name__, {n: f"sparkify_dw.backends.{m}" for n, m in _HOMES.items()})
 
 
 def for_settings(settings: Settings, max_errors: int = 0, wait: float = 600.0) -> Backend:

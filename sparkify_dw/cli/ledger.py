@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import click
 
 from sparkify_dw.cli.options import (
@@ -11,6 +14,21 @@ from sparkify_dw.cli.options import (
     reader_options,
     settings_from,
 )
+
+Read = Callable[[Any], tuple[int | None, list[Any]]]
+
+
+def _read(
+    ctx: click.Context, url: str | None, config_file: str | None, wait: float, read: Read
+) -> tuple[int | None, list[Any]]:
+    """What ``read`` finds in the ledger, as every reader reads: waiting at most ``wait``
+    seconds behind a load, on a warehouse at the head revision."""
+    from sparkify_dw import backends, schema
+
+    settings = settings_from(ctx, url, config_file)
+    with backends.for_settings(settings, wait=wait).reading() as conn:
+        schema.require_head(conn)
+        return read(conn)
 
 
 @command()
@@ -34,12 +52,9 @@ def history(
     as_json: bool,
 ) -> None:
     """The load ledger: one row per load, newest first."""
-    from sparkify_dw import backends, ledger, output, schema
+    from sparkify_dw import ledger, output
 
-    settings = settings_from(ctx, url, config_file)
-    with backends.for_settings(settings, wait=wait).reading() as conn:
-        schema.require_head(conn)
-        rows = ledger.history(conn, limit)
+    rows = _read(ctx, url, config_file, wait, lambda conn: (None, ledger.history(conn, limit)))[1]
     if as_json:
         output.print_json([dict(r._mapping) for r in rows])
     elif not rows:
@@ -79,13 +94,13 @@ def errors(
     as_json: bool,
 ) -> None:
     """The records a load rejected (default: the latest load), in file order."""
-    from sparkify_dw import backends, ledger, output, schema
+    from sparkify_dw import ledger, output
 
-    settings = settings_from(ctx, url, config_file)
-    with backends.for_settings(settings, wait=wait).reading() as conn:
-        schema.require_head(conn)
-        load_id = load_id or ledger.latest_load_id(conn)
-        rows = [] if load_id is None else ledger.errors(conn, load_id)
+    def read(conn: Any) -> tuple[int | None, list[Any]]:
+        found = load_id or ledger.latest_load_id(conn)
+        return found, [] if found is None else ledger.errors(conn, found)
+
+    load_id, rows = _read(ctx, url, config_file, wait, read)
     if as_json:  # an empty ledger is an answer, as `history` says: []
         output.print_json([dict(r._mapping) for r in rows])
     elif load_id is None:

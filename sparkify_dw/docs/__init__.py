@@ -8,8 +8,9 @@ SQLAlchemy or Jinja2.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from sparkify_dw.lazy import exports
 
 if TYPE_CHECKING:
     from sparkify_dw.docs.site import (
@@ -35,7 +36,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        return getattr(importlib.import_module("sparkify_dw.docs.site"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = exports(__name__, (__all__, "sparkify_dw.docs.site"))

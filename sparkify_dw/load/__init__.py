@@ -11,8 +11,9 @@ imports no SQLAlchemy (the command imports the loader when it runs).
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from sparkify_dw.lazy import exports
 
 if TYPE_CHECKING:
     from sparkify_dw.load.loader import (
@@ -46,7 +47,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        return getattr(importlib.import_module("sparkify_dw.load.loader"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = exports(__name__, (__all__, "sparkify_dw.load.loader"))

@@ -8,8 +8,9 @@ SQLAlchemy.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from sparkify_dw.lazy import exports
 
 if TYPE_CHECKING:
     from sparkify_dw.status.freshness import (
@@ -45,7 +46,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    if name in __all__:
-        return getattr(importlib.import_module("sparkify_dw.status.freshness"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = exports(__name__, (__all__, "sparkify_dw.status.freshness"))
