@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import sqlalchemy as sa
@@ -17,3 +17,11 @@ def connection(bind: sa.Connection | sa.Engine) -> Iterator[sa.Connection]:
             yield conn
     else:
         yield bind
+
+
+def row_counts(conn: sa.Connection, tables: Sequence[sa.Table]) -> dict[str, int]:
+    """Rows per table, one COUNT(*) each (the check step's counts, ``status``, the docs)."""
+    return {
+        t.name: int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one())
+        for t in tables
+    }

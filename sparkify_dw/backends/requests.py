@@ -31,6 +31,10 @@ class Selection:
     since: dt.date | None = None  # log_data days, inclusive
     until: dt.date | None = None
 
+    def __post_init__(self) -> None:
+        if self.since and self.until and self.since > self.until:
+            raise ConfigError(f"since {self.since} is after until {self.until}")
+
 
 def check_schemes(settings: Settings, schemes: frozenset[str], backend: str) -> None:
     """Refuse, in one line and before anything is listed, a source the backend can't

@@ -17,7 +17,6 @@ from sparkify_dw.cli.options import (
     ENV_LOG_JSONPATH,
     ENV_MEMORY_LIMIT,
     ENV_SONG_DATA,
-    Usage,
     command,
     env_option,
     flag,
@@ -35,14 +34,14 @@ if TYPE_CHECKING:
 
 
 def _steps(ctx: click.Context, param: click.Parameter, value: str) -> list[str]:
-    from sparkify_dw.load import STEPS
+    from sparkify_dw.errors import LoadError
+    from sparkify_dw.load.steps import check_steps
 
     steps = [s.strip() for s in value.split(",") if s.strip()]
-    if not steps:
-        raise click.BadParameter("name at least one of " + ", ".join(STEPS))
-    unknown = [s for s in steps if s not in STEPS]
-    if unknown:
-        raise click.BadParameter(f"unknown step {unknown[0]!r}: choose from {', '.join(STEPS)}")
+    try:
+        check_steps(steps)
+    except LoadError as exc:
+        raise click.BadParameter(str(exc)) from None
     return steps
 
 
@@ -175,8 +174,6 @@ def load(
     if ctx.get_parameter_source("errors_of") is click.core.ParameterSource.COMMANDLINE:
         ctx.invoke(errors, load_id=errors_of, url=url, config_file=config_file, wait=wait)
         return
-    if since and until and since > until:
-        raise Usage(f"--since {since:%Y-%m-%d} is after --until {until:%Y-%m-%d}")
     settings = settings_from(
         ctx,
         url,

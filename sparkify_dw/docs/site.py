@@ -25,13 +25,13 @@ import sqlalchemy as sa
 from sparkify_dw import analytics, checks, erd, lineage, schema
 from sparkify_dw.backends import registry
 from sparkify_dw.config import Settings
+from sparkify_dw.db import row_counts
 from sparkify_dw.errors import ConfigError, SchemaError, one_line
 from sparkify_dw.models import PHYSICAL_DESIGN, STAGING_TABLES, STAR_TABLES, metadata
 from sparkify_dw.status.freshness import (
     READ_WAIT,
     readonly_engine,
     recent_loads,
-    row_counts,
     utcnow,
 )
 

@@ -37,7 +37,7 @@ from sparkify_dw.load.failures import RECORD_WAIT as RECORD_WAIT
 from sparkify_dw.load.failures import _Job, _raise_failure, record_failure
 from sparkify_dw.load.steps import ERRORS_KEPT_ON_FAILURE as ERRORS_KEPT_ON_FAILURE
 from sparkify_dw.load.steps import STEPS as STEPS
-from sparkify_dw.load.steps import _changed, _check_steps, _load
+from sparkify_dw.load.steps import _changed, _load, check_steps
 from sparkify_dw.load_result import LoadResult as LoadResult  # re-exported: load.LoadResult
 from sparkify_dw.load_result import StepHook, no_step
 from sparkify_dw.models import (
@@ -71,7 +71,7 @@ def dry_run(
     For ``--incremental``, ``loaded`` is the ledger's list of staged files (the CLI
     reads it from the warehouse).
     """
-    _check_steps(steps)
+    check_steps(steps)
     _check_wait(wait)
     backend = backends.for_settings(settings, max_errors, wait)
     conn, sent = recording(dialect_for(settings.url))
@@ -161,7 +161,7 @@ def run(
     """
     settings = _settings(settings, url, log_data, song_data, log_jsonpath)
     selection = _selection(selection, incremental, since, until)
-    _check_steps(steps)
+    check_steps(steps)
     if max_errors < 0:
         raise LoadError("--max-errors must be 0 or more")
     _check_wait(wait)
@@ -325,8 +325,6 @@ def _selection(
         selection = Selection(incremental, _day_of(since, "since"), _day_of(until, "until"))
     elif incremental or since is not None or until is not None:
         raise LoadError("pass selection, or incremental/since/until, not both")
-    if selection.since and selection.until and selection.since > selection.until:
-        raise LoadError(f"since {selection.since} is after until {selection.until}")
     return selection
 
 

@@ -16,6 +16,7 @@ from sparkify_dw.backends import plan
 from sparkify_dw.backends.plan import Progress, StageCounts
 from sparkify_dw.backends.requests import Selection
 from sparkify_dw.config import Settings
+from sparkify_dw.db import row_counts
 from sparkify_dw.errors import LoadError, TooManyRejected
 from sparkify_dw.load_result import LoadResult, StepHook, no_step
 from sparkify_dw.models import LOAD_FILES, STAGING_EVENTS, STAGING_SONGS, STAR_TABLES
@@ -27,10 +28,6 @@ STEPS = ("stage", "transform", "check")
 
 
 ERRORS_KEPT_ON_FAILURE = 1000  # rejected records recorded for a load that was refused
-
-
-def _count(conn: sa.Connection, table: sa.Table) -> int:
-    return int(conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one())
 
 
 def _rowcount(conn: sa.Connection, statement: sa.Executable, table: str) -> int:
@@ -47,7 +44,7 @@ def _ordered(steps: Sequence[str]) -> list[str]:
     return [s for s in STEPS if s in steps]
 
 
-def _check_steps(steps: Sequence[str]) -> None:
+def check_steps(steps: Sequence[str]) -> None:
     if not steps:
         raise LoadError(f"no steps to run: name at least one of {', '.join(STEPS)}")
     unknown = [s for s in steps if s not in STEPS]
@@ -147,8 +144,7 @@ def _transform(
 
 
 def _check(conn: sa.Connection, result: LoadResult) -> None:
-    for table in (STAGING_EVENTS, STAGING_SONGS, *STAR_TABLES):
-        result.counts[table.name] = _count(conn, table)
+    result.counts.update(row_counts(conn, (STAGING_EVENTS, STAGING_SONGS, *STAR_TABLES)))
     try:
         checks.verify(conn)
     except checks.CheckFailed as exc:

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
         parse_now,
         readonly_engine,
         recent_loads,
-        row_counts,
         utcnow,
     )
 
@@ -41,7 +40,6 @@ __all__ = [
     "parse_now",
     "readonly_engine",
     "recent_loads",
-    "row_counts",
     "utcnow",
 ]
 

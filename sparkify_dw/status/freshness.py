@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +22,7 @@ import sqlalchemy as sa
 
 from sparkify_dw import checks, schema
 from sparkify_dw.config import Settings
+from sparkify_dw.db import row_counts
 from sparkify_dw.errors import ConfigError
 from sparkify_dw.models import LOAD_ERRORS, LOADS, SONGPLAYS, STAR_TABLES, USERS
 from sparkify_dw.output import cell
@@ -89,14 +89,6 @@ def readonly_engine(settings: Settings) -> sa.Engine:
 
 
 READ_WAIT = 600.0  # seconds a reader waits behind a running load, as commands' --wait
-
-
-def row_counts(conn: sa.Connection, tables: Sequence[sa.Table]) -> dict[str, int]:
-    """Rows per table, one COUNT(*) each."""
-    return {
-        t.name: int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one())
-        for t in tables
-    }
 
 
 def recent_loads(conn: sa.Connection, limit: int = 20) -> list[dict[str, Any]]:

@@ -105,7 +105,7 @@ def test_quick_start_then_every_read_command(tmp_path: Path) -> None:
         (["load", "--steps", "stage,nope"], "unknown step 'nope'"),
         (["load", "--max-errors", "-1"], "-1 is not a whole number from 0"),
         (["load", "--wait", "-5"], "-5.0 is not a number of seconds from 0 to 86400"),
-        (["load", "--since", "2018-11-09", "--until", "2018-11-03"], "is after --until"),
+        (["load", "--since", "2018-11-09", "--until", "2018-11-03"], "is after until"),
         (["history", "--limit", "0"], "0 is not a whole number from 1 to 2,147,483,647"),
         (["errors", "99"], "load #99 does not exist"),
     ],

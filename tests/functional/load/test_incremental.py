@@ -188,4 +188,4 @@ def test_since_after_until_is_one_line(warehouse_url: sa.URL) -> None:
         err,
     )
     assert code == 2
-    assert err.getvalue() == "error: --since 2018-11-09 is after --until 2018-11-03\n"
+    assert err.getvalue() == "error: since 2018-11-09 is after until 2018-11-03\n"

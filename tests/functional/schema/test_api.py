@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from sparkify_dw import ledger, load
+from sparkify_dw.errors import ConfigError
 from tests.support.helpers import SAMPLE, all_days
 
 
@@ -36,17 +37,17 @@ def test_run_takes_the_commands_options_as_keywords(duckdb_warehouse_url: sa.URL
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "message"),
+    ("kwargs", "error", "message"),
     [
-        ({"since": "3 Nov"}, "since: not a date"),
-        ({"since": "2018-11-09", "until": "2018-11-03"}, "is after until"),
-        ({"steps": []}, "no steps to run"),
-        ({"incremental": True, "selection": load.Selection()}, "not both"),
+        ({"since": "3 Nov"}, load.LoadError, "since: not a date"),
+        ({"since": "2018-11-09", "until": "2018-11-03"}, ConfigError, "is after until"),
+        ({"steps": []}, load.LoadError, "no steps to run"),
+        ({"incremental": True, "selection": load.Selection()}, load.LoadError, "not both"),
     ],
 )
 def test_run_refuses_bad_arguments_before_it_starts(
-    duckdb_warehouse_url: sa.URL, kwargs: dict[str, object], message: str
+    duckdb_warehouse_url: sa.URL, kwargs: dict[str, object], error: type[Exception], message: str
 ) -> None:
-    with pytest.raises(load.LoadError, match=message):
+    with pytest.raises(error, match=message):
         load.run(url=duckdb_warehouse_url.render_as_string(hide_password=False), **kwargs)  # type: ignore[arg-type]
     assert ledger.history(sa.create_engine(duckdb_warehouse_url, poolclass=sa.pool.NullPool)) == []
