@@ -9,7 +9,6 @@ one-line refusal are the same for all of them; and an engine's options
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import re
 from collections.abc import Callable, Mapping
@@ -70,12 +69,6 @@ class EngineOptions:
         """The S3 prefixes a load writes to: never read as data (a source under one is
         refused by the listing, not loaded)."""
         return ()
-
-    def shown(self) -> dict[str, Any]:
-        """The options as a mapping (what ``status`` and ``--dry-run`` may show)."""
-        if dataclasses.is_dataclass(self):
-            return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        return {}
 
 
 # --- parsers: (text, origin) -> value ----------------------------------------------------------

@@ -71,10 +71,10 @@ def test_engine_options_come_from_the_engine_that_the_url_names(tmp_path: Path) 
     cfg.chmod(0o600)
     duck = config.resolve(url=f"duckdb:///{tmp_path}/w.duckdb", environ={}, cwd=tmp_path)
     assert type(duck.options).__name__ == "DuckDBOptions"
-    assert duck.options.shown() == {"memory_limit": 256 * 2**20, "threads": None}
+    assert vars(duck.options) == {"memory_limit": 256 * 2**20, "threads": None}
     # Another engine's keys are not read, so their faults are not this engine's.
     pg = config.resolve(url="postgresql+psycopg://u@h/db", environ={}, cwd=tmp_path)
-    assert type(pg.options).__name__ == "PostgreSQLOptions" and pg.options.shown() == {}
+    assert type(pg.options).__name__ == "PostgreSQLOptions" and vars(pg.options) == {}
     with pytest.raises(ConfigError, match=r"\[IAM_ROLE\] ARN: not an IAM role ARN"):
         config.resolve(url="redshift+redshift_connector://u@h:5439/d", environ={}, cwd=tmp_path)
 
@@ -110,7 +110,7 @@ def test_a_load_stages_with_the_settings_window(tmp_path: Path) -> None:
 
 
 def test_an_engine_without_options_states_it() -> None:
-    assert EngineOptions.defaults().shown() == {}
+    assert vars(EngineOptions.defaults()) == {}
 
 
 # --- nothing but the resolver reads the environment ------------------------------------------

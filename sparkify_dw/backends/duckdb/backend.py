@@ -342,6 +342,11 @@ class DuckDBBackend(Backend):
     name, title = "duckdb", "DuckDB"
     capabilities = Capabilities()
 
+    @property
+    def options(self) -> DuckDBOptions:
+        """The memory limit and threads this load may use."""
+        return self.settings.options_as(DuckDBOptions)
+
     def connect(self, engine: sa.Engine, *, reading: bool = False) -> sa.Connection:
         # DuckDB lets one process write a database file: opening it is taking the lock.
         # Opening a missing file would make an empty one: a warehouse is made by upgrade.
@@ -365,7 +370,7 @@ class DuckDBBackend(Backend):
         DuckDB allocates outside the pool (at 100x: the process peaked about 160 MiB above
         the pool's limit). Unless the ``threads`` option says, one thread per 256 MiB, at
         most one per CPU."""
-        options = self.settings.options_as(DuckDBOptions)
+        options = self.options
         limit = options.memory_limit
         cpus = (
             len(os.sched_getaffinity(0))
@@ -406,9 +411,7 @@ class DuckDBBackend(Backend):
         what = request.what
         steps: list[Step] = []
         done = 0
-        for batch in _batches(
-            files, batch_bytes(self.settings.options_as(DuckDBOptions).memory_limit)
-        ):
+        for batch in _batches(files, batch_bytes(self.options.memory_limit)):
             by_engine, framed = _split(batch)
             steps.append(Sql(sa.schema.CreateTable(checked)))
             if by_engine:
